@@ -1,0 +1,23 @@
+//! The data orgsplit reads and writes: the configuration, the inventory of a source
+//! account, the plan, and their canonical JSON form and digests.
+//!
+//! Architecture Invariant: this crate does no IO beyond (de)serialising what it is handed,
+//! and depends on neither tokio nor any `aws-sdk-*` crate. Everything here is a pure
+//! function of its inputs (the clock is an input, never read).
+
+pub mod canonical;
+pub mod config;
+pub mod inventory;
+pub mod kind;
+pub mod plan;
+pub mod secret;
+
+pub use canonical::{canonical_json, digest_of};
+pub use config::{Config, ConfigError};
+pub use inventory::{Inventory, OrganizationState, Reference, Resource};
+pub use kind::ResourceKind;
+pub use plan::{Action, Plan, PlanError, Step, StepKind};
+pub use secret::Secret;
+
+/// The orgsplit version recorded in every file orgsplit writes.
+pub const ORGSPLIT_VERSION: &str = env!("CARGO_PKG_VERSION");
