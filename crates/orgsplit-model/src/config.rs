@@ -190,7 +190,7 @@ impl Config {
 
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         let cx = Cx { path, text };
-        let raw: RawConfig = toml::from_str(text).map_err(|e| cx.from_toml(&e))?;
+        let raw: RawConfig = toml::from_str(text).map_err(|e| cx.toml_error(&e))?;
         validate(&cx, raw)
     }
 }
@@ -324,7 +324,7 @@ impl Cx<'_> {
         }
     }
 
-    fn from_toml(&self, e: &toml::de::Error) -> ConfigError {
+    fn toml_error(&self, e: &toml::de::Error) -> ConfigError {
         let span = e.span().unwrap_or(0..0);
         let message = e.message().trim().to_string();
         // For an unknown or missing field toml points at the key or its table; name it.

@@ -47,10 +47,13 @@ pub struct OrganizationState {
     pub accounts: Vec<AccountState>,
     /// Service principals with trusted access (e.g. `member.org.stacksets.cloudformation.amazonaws.com`).
     pub service_access: Vec<String>,
+    /// Service control policies by name (the guardrail SCP is found by its name).
+    pub policies: Vec<PolicyState>,
 }
 
 impl OrganizationState {
     fn normalise(&mut self) {
+        self.policies.sort_by(|a, b| a.name.cmp(&b.name));
         self.ous.sort_by(|a, b| a.id.cmp(&b.id));
         self.accounts.sort_by(|a, b| a.id.cmp(&b.id));
         self.service_access.sort();
@@ -73,6 +76,14 @@ impl OrganizationState {
     pub fn fingerprint(&self) -> String {
         digest_of(self)
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyState {
+    pub id: String,
+    pub name: String,
+    /// Roots, OUs and accounts the policy is attached to.
+    pub targets: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

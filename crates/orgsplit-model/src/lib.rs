@@ -11,10 +11,13 @@ pub mod inventory;
 pub mod kind;
 pub mod plan;
 pub mod secret;
+pub mod stackset;
 
 pub use canonical::{canonical_json, digest_of};
 pub use config::{Config, ConfigError};
-pub use inventory::{Inventory, OrganizationState, Reference, Resource};
+pub use inventory::{
+    AccountState, Inventory, OrganizationState, OuState, PolicyState, Reference, Resource,
+};
 pub use kind::ResourceKind;
 pub use plan::{Action, Plan, PlanError, Step, StepKind};
 pub use secret::Secret;

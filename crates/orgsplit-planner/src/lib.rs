@@ -1,1 +1,15 @@
-//! placeholder
+//! From an inventory and a config to a plan: classification, references, ARN rewriting,
+//! and the review a person reads.
+//!
+//! Architecture Invariant: no IO, no clock, no randomness, and no dependency on tokio or any
+//! `aws-sdk-*` crate. The same inputs give the same plan, byte for byte.
+
+pub mod build;
+pub mod classify;
+pub mod refs;
+pub mod review;
+pub mod rewrite;
+
+pub use build::{PlanInput, build_plan};
+pub use classify::{Classification, classify};
+pub use review::{ReviewOptions, render_review};

@@ -1,0 +1,631 @@
+//! Building the plan: organization steps, each OU's StackSets, each account's bootstrap,
+//! and a copy (or manual item) for every classified resource in its environment's
+//! workloads account.
+
+use orgsplit_model::config::{AdminAccount, Config, IGNORE, SHARED};
+use orgsplit_model::inventory::{Inventory, OrganizationState};
+use orgsplit_model::plan::{
+    AccountPlan, OuPlan, PLAN_FORMAT_VERSION, ResourceEntry, Step, Warning,
+};
+use orgsplit_model::stackset::{ParameterSource, StackSetSpec};
+use orgsplit_model::{Action, ORGSPLIT_VERSION, Plan, Resource, ResourceKind, StepKind};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::classify::{UNCLASSIFIED, classify};
+use crate::refs::RefIndex;
+use crate::rewrite::{Rewriter, Rewritten};
+
+/// The service principal StackSets needs trusted access for (SERVICE_MANAGED).
+pub const STACKSETS_PRINCIPAL: &str = "member.org.stacksets.cloudformation.amazonaws.com";
+/// The guardrail SCP's name.
+pub const GUARDRAIL_SCP: &str = "orgsplit-guardrails";
+/// The role that applies Terraform in every new account (from the baseline StackSet).
+pub const TERRAFORM_APPLY_ROLE: &str = "terraform-apply";
+/// The organization's shape is one live object for the staleness check.
+pub const ORGANIZATION_KEY: &str = "organization";
+/// The connection a new account's pipelines use.
+pub const CONNECTION_NAME: &str = "orgsplit-github";
+
+pub struct PlanInput<'a> {
+    pub config: &'a Config,
+    pub inventory: &'a Inventory,
+    /// Every StackSet the config's OUs name, resolved from the catalog.
+    pub stacksets: &'a [StackSetSpec],
+    /// RFC 3339: the caller's clock.
+    pub created_at: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum BuildError {
+    #[error(
+        "the inventory is of account {inventory}, but the config's source.account_id is {config}"
+    )]
+    WrongSourceAccount { inventory: String, config: String },
+    #[error(
+        "OU {ou:?} names StackSet {name:?}, which is neither shipped nor a folder under stacksets/"
+    )]
+    UnknownStackSet { ou: String, name: String },
+}
+
+/// What the planner has settled about one resource.
+struct Placed {
+    environment: String,
+    reason: String,
+}
+
+pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
+    let PlanInput {
+        config,
+        inventory,
+        stacksets,
+        created_at,
+    } = input;
+    if inventory.source_account_id != config.source_account_id {
+        return Err(BuildError::WrongSourceAccount {
+            inventory: inventory.source_account_id.clone(),
+            config: config.source_account_id.clone(),
+        });
+    }
+    let org = &inventory.organization;
+    let resources = &inventory.resources;
+    let classified = classify(config, resources);
+    let placed: Vec<Placed> = classified
+        .per_resource
+        .iter()
+        .map(|c| Placed {
+            environment: c.environment.clone(),
+            reason: c.reason.clone(),
+        })
+        .collect();
+    let index = RefIndex::new(resources);
+
+    let mut fingerprints = BTreeMap::new();
+    fingerprints.insert(ORGANIZATION_KEY.to_string(), org.fingerprint());
+    let mut warnings = classified.warnings.clone();
+
+    let account_ref = |name: &str| -> String {
+        match config
+            .account(name)
+            .and_then(|a| org.account_by_email(&a.email))
+        {
+            Some(existing) => existing.id.clone(),
+            None => format!("${{account:{name}}}"),
+        }
+    };
+    let admin_ref = |ou: &orgsplit_model::config::OuConfig| -> String {
+        match &ou.admin_account {
+            AdminAccount::Named(n) => account_ref(n),
+            AdminAccount::Id(id) => id.clone(),
+        }
+    };
+
+    // ---- Organization ------------------------------------------------------------------
+    let mgmt = org.management_account_id.clone();
+    let mut organization = Vec::new();
+    let uses_stacksets = config.ous.iter().any(|o| !o.stacksets.is_empty());
+    let trusted_access_address = "organization/org-trusted-access:stacksets".to_string();
+    if uses_stacksets {
+        let enabled = org.service_access.iter().any(|s| s == STACKSETS_PRINCIPAL);
+        organization.push(Step {
+            address: trusted_access_address.clone(),
+            action: if enabled {
+                Action::NoOp
+            } else {
+                Action::Create
+            },
+            kind: StepKind::OrgTrustedAccess,
+            account: mgmt.clone(),
+            region: Some(config.home_region.clone()),
+            inputs: json!({ "service_principal": STACKSETS_PRINCIPAL }),
+            depends_on: vec![],
+            reads: vec![ORGANIZATION_KEY.into()],
+            reason: "SERVICE_MANAGED StackSets need trusted access with Organizations".into(),
+            notes: vec![],
+        });
+    }
+    let scp_address = format!("organization/scp:{GUARDRAIL_SCP}");
+    let existing_scp = org.policies.iter().find(|p| p.name == GUARDRAIL_SCP);
+    organization.push(Step {
+        address: scp_address.clone(),
+        action: if existing_scp.is_some() {
+            Action::Update
+        } else {
+            Action::Create
+        },
+        kind: StepKind::Scp,
+        account: mgmt.clone(),
+        region: None,
+        inputs: json!({
+            "name": GUARDRAIL_SCP,
+            "description": "orgsplit guardrails: protected tag keys, no leaving the organization",
+            "content": guardrail_policy(config),
+        }),
+        depends_on: vec![],
+        reads: vec![ORGANIZATION_KEY.into()],
+        reason: "guardrails.protected_tag_keys and the deny on leaving the organization".into(),
+        notes: if existing_scp.is_some() {
+            vec!["exists: its content is compared and updated only if it differs".into()]
+        } else {
+            vec![]
+        },
+    });
+
+    // ---- Which resources go where -----------------------------------------------------------
+    let environments: Vec<&str> = config.environments();
+    let goes_to = |i: usize, env: &str| -> bool {
+        let e = placed[i].environment.as_str();
+        e == env || e == SHARED
+    };
+
+    let mut resource_steps: Vec<Vec<String>> = vec![Vec::new(); resources.len()];
+    let mut ous = Vec::new();
+    for ou in &config.ous {
+        let env = ou.environment.as_str();
+        let existing_ou = org.root_ou(&ou.name);
+        let ou_address = format!("{}/ou:{}", ou.name, ou.name);
+        let mut ou_steps = vec![Step {
+            address: ou_address.clone(),
+            action: if existing_ou.is_some() {
+                Action::NoOp
+            } else {
+                Action::Create
+            },
+            kind: StepKind::Ou,
+            account: mgmt.clone(),
+            region: None,
+            inputs: json!({ "name": ou.name, "parent_id": org.root_id, "ou_id": existing_ou.map(|o| o.id.clone()) }),
+            depends_on: vec![],
+            reads: vec![ORGANIZATION_KEY.into()],
+            reason: format!("OU of environment {env}"),
+            notes: vec![],
+        }];
+        let attached = match (existing_scp, existing_ou) {
+            (Some(p), Some(o)) => p.targets.contains(&o.id),
+            _ => false,
+        };
+        ou_steps.push(Step {
+            address: format!("{}/scp-attachment:{GUARDRAIL_SCP}", ou.name),
+            action: if attached {
+                Action::NoOp
+            } else {
+                Action::Create
+            },
+            kind: StepKind::ScpAttachment,
+            account: mgmt.clone(),
+            region: None,
+            inputs: json!({ "policy": GUARDRAIL_SCP, "ou": ou.name }),
+            depends_on: vec![ou_address.clone(), scp_address.clone()],
+            reads: vec![ORGANIZATION_KEY.into()],
+            reason: "guardrails apply to every account of the OU".into(),
+            notes: vec![],
+        });
+        let admin = admin_ref(ou);
+        for name in &ou.stacksets {
+            let spec = stacksets
+                .iter()
+                .find(|s| &s.template == name)
+                .ok_or_else(|| BuildError::UnknownStackSet {
+                    ou: ou.name.clone(),
+                    name: name.clone(),
+                })?;
+            let parameters: BTreeMap<&String, String> = spec
+                .parameters
+                .iter()
+                .map(|(k, src)| {
+                    let v = match src {
+                        ParameterSource::OuAdminAccountId => admin.clone(),
+                        ParameterSource::OrganizationId => org.id.clone(),
+                        ParameterSource::OuName => ou.name.clone(),
+                        ParameterSource::Environment => env.to_string(),
+                        ParameterSource::Value(v) => v.clone(),
+                    };
+                    (k, v)
+                })
+                .collect();
+            ou_steps.push(Step {
+                address: format!("{}/stackset:{}", ou.name, name),
+                action: Action::Create,
+                kind: StepKind::StackSet,
+                account: mgmt.clone(),
+                region: Some(config.home_region.clone()),
+                inputs: json!({
+                    "stackset_name": spec.stackset_name(&ou.name),
+                    "template": spec.template,
+                    "template_digest": spec.template_digest,
+                    "description": spec.description,
+                    "capabilities": spec.capabilities,
+                    "permission_model": "SERVICE_MANAGED",
+                    "auto_deployment": true,
+                    "parameters": parameters,
+                }),
+                depends_on: [trusted_access_address.clone(), ou_address.clone()].into(),
+                reads: vec![ORGANIZATION_KEY.into()],
+                reason: format!(
+                    "stacksets = [{}] of OU {}; roles trust only {}",
+                    ou.stacksets.join(", "),
+                    ou.name,
+                    ou.admin_account
+                ),
+                notes: vec!["created, or updated when it exists and differs".into()],
+            });
+        }
+
+        let mut accounts = Vec::new();
+        for acc in config.accounts.iter().filter(|a| a.ou == ou.name) {
+            let existing = org.account_by_email(&acc.email);
+            let id = account_ref(&acc.name);
+            let prefix = format!("{}/{}", ou.name, acc.name);
+            let account_address = format!("{prefix}/account");
+            let move_address = format!("{prefix}/account-move");
+            let mut steps = vec![Step {
+                address: account_address.clone(),
+                action: if existing.is_some() {
+                    Action::NoOp
+                } else {
+                    Action::Create
+                },
+                kind: StepKind::Account,
+                account: mgmt.clone(),
+                region: None,
+                inputs: json!({ "name": acc.name, "email": acc.email, "account_id": existing.map(|a| a.id.clone()) }),
+                depends_on: vec![],
+                reads: vec![ORGANIZATION_KEY.into()],
+                reason: format!("[[account]] {} of OU {}", acc.name, ou.name),
+                notes: vec![],
+            }];
+            let in_place =
+                matches!((existing, existing_ou), (Some(a), Some(o)) if a.parent_id == o.id);
+            steps.push(Step {
+                address: move_address.clone(),
+                action: if in_place { Action::NoOp } else { Action::Move },
+                kind: StepKind::AccountMove,
+                account: mgmt.clone(),
+                region: None,
+                inputs: json!({ "account": id, "to_ou": ou.name, "from_parent_id": existing.map(|a| a.parent_id.clone()) }),
+                depends_on: vec![account_address.clone(), ou_address.clone()],
+                reads: vec![ORGANIZATION_KEY.into()],
+                reason: format!("{} belongs in OU {}", acc.name, ou.name),
+                notes: vec![],
+            });
+            for name in &ou.stacksets {
+                let spec = stacksets
+                    .iter()
+                    .find(|s| &s.template == name)
+                    .expect("checked above");
+                steps.push(Step {
+                    address: format!("{prefix}/stackset-instances:{name}"),
+                    action: Action::Create,
+                    kind: StepKind::StackSetInstances,
+                    account: mgmt.clone(),
+                    region: Some(config.home_region.clone()),
+                    inputs: json!({ "stackset_name": spec.stackset_name(&ou.name), "account": id, "ou": ou.name, "regions": [config.home_region] }),
+                    depends_on: vec![format!("{}/stackset:{}", ou.name, name), move_address.clone()],
+                    reads: vec![ORGANIZATION_KEY.into()],
+                    reason: format!("every account of OU {} gets its StackSets", ou.name),
+                    notes: vec![],
+                });
+            }
+            if let (Some(amount), Some(email)) = (
+                config.guardrails.monthly_budget_usd,
+                &config.guardrails.budget_email,
+            ) {
+                steps.push(Step {
+                    address: format!("{prefix}/budget"),
+                    action: Action::Create,
+                    kind: StepKind::Budget,
+                    account: id.clone(),
+                    region: None,
+                    inputs: json!({ "name": "orgsplit-monthly", "amount_usd": format!("{amount}"), "email": email, "threshold_percent": 80 }),
+                    depends_on: vec![move_address.clone()],
+                    reads: vec![],
+                    reason: "guardrails.monthly_budget_usd".into(),
+                    notes: vec![],
+                });
+            }
+
+            if acc.workloads {
+                let copied_here = |arn: &str| index.resolve(arn).is_some_and(|i| goes_to(i, env));
+                let known = |arn: &str| index.resolve(arn).is_some();
+                let rewriter = Rewriter {
+                    source_account: &config.source_account_id,
+                    target_account: &id,
+                    is_copied: &copied_here,
+                    is_known: &known,
+                };
+                let mut copies = Vec::new();
+                let mut connection_regions = BTreeSet::new();
+                for (i, r) in resources.iter().enumerate() {
+                    if !goes_to(i, env) {
+                        continue;
+                    }
+                    let address = format!("{prefix}/{}", r.label(&config.home_region));
+                    let mut depends_on = vec![move_address.clone()];
+                    for &t in &classified.references[i] {
+                        if goes_to(t, env)
+                            && resources[t].kind.is_migrated()
+                            && resources[t].kind != ResourceKind::EcrRepository
+                        {
+                            depends_on.push(format!(
+                                "{prefix}/{}",
+                                resources[t].label(&config.home_region)
+                            ));
+                        }
+                    }
+                    if r.kind == ResourceKind::Pipeline {
+                        let region = r
+                            .region
+                            .clone()
+                            .unwrap_or_else(|| config.home_region.clone());
+                        depends_on.push(connection_address(&prefix, &region, &config.home_region));
+                        connection_regions.insert(region);
+                    }
+                    depends_on.sort();
+                    depends_on.dedup();
+                    let step = resource_step(
+                        r,
+                        &placed[i],
+                        &address,
+                        &id,
+                        &config.source_account_id,
+                        depends_on,
+                        &rewriter,
+                        config,
+                        env,
+                    );
+                    fingerprints.insert(r.arn.clone(), r.fingerprint.clone());
+                    resource_steps[i].push(step.address.clone());
+                    copies.push(step);
+                }
+                for region in connection_regions {
+                    copies.push(Step {
+                        address: connection_address(&prefix, &region, &config.home_region),
+                        action: Action::Create,
+                        kind: StepKind::CodestarConnection,
+                        account: id.clone(),
+                        region: Some(region.clone()),
+                        inputs: json!({ "name": CONNECTION_NAME, "provider_type": "GitHub" }),
+                        depends_on: vec![move_address.clone()],
+                        reads: vec![],
+                        reason: "pipelines move to CodeStar Connections (no token to revoke)"
+                            .into(),
+                        notes: vec![
+                            "waits for a person: the GitHub handshake is completed in the console"
+                                .into(),
+                        ],
+                    });
+                }
+                copies.sort_by(|a, b| {
+                    (a.kind, &a.region, &a.address).cmp(&(b.kind, &b.region, &b.address))
+                });
+                steps.extend(copies);
+            }
+            accounts.push(AccountPlan {
+                name: acc.name.clone(),
+                email: acc.email.clone(),
+                account_id: existing.map(|a| a.id.clone()),
+                workloads: acc.workloads,
+                steps,
+            });
+        }
+        ous.push(OuPlan {
+            name: ou.name.clone(),
+            environment: env.to_string(),
+            admin_account: ou.admin_account.to_string(),
+            steps: ou_steps,
+            accounts,
+        });
+    }
+
+    let mut entries = Vec::new();
+    let mut unclassified = Vec::new();
+    for (i, r) in resources.iter().enumerate() {
+        let entry = ResourceEntry {
+            arn: r.arn.clone(),
+            kind: r.kind,
+            name: r.name.clone(),
+            region: r.region.clone(),
+            environment: placed[i].environment.clone(),
+            reason: placed[i].reason.clone(),
+            steps: resource_steps[i].clone(),
+        };
+        match placed[i].environment.as_str() {
+            UNCLASSIFIED => unclassified.push(entry),
+            IGNORE => entries.push(entry),
+            e if e == SHARED || environments.contains(&e) => entries.push(entry),
+            other => {
+                warnings.push(Warning {
+                    subject: Some(r.label(&config.home_region)),
+                    message: format!("environment {other:?} has no OU"),
+                });
+                unclassified.push(entry);
+            }
+        }
+    }
+    warnings.sort();
+    warnings.dedup();
+
+    let mut plan = Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        orgsplit_version: ORGSPLIT_VERSION.to_string(),
+        created_at,
+        organization_id: org.id.clone(),
+        management_account_id: org.management_account_id.clone(),
+        source_account_id: config.source_account_id.clone(),
+        home_region: config.home_region.clone(),
+        regions: config.regions.clone(),
+        config_digest: config.digest.clone(),
+        inventory_digest: inventory.digest(),
+        fingerprints,
+        organization,
+        ous,
+        resources: entries,
+        unclassified,
+        warnings,
+        digest: String::new(),
+    };
+    plan.seal();
+    Ok(plan)
+}
+
+fn connection_address(prefix: &str, region: &str, home: &str) -> String {
+    if region == home {
+        format!("{prefix}/codestar-connection:{CONNECTION_NAME}")
+    } else {
+        format!("{prefix}/codestar-connection@{region}:{CONNECTION_NAME}")
+    }
+}
+
+/// The SCP: deny leaving the organization; deny touching protected tag keys unless the
+/// caller is one of the admin roles.
+fn guardrail_policy(config: &Config) -> Value {
+    let mut statements = vec![json!({
+        "Sid": "DenyLeavingOrganization",
+        "Effect": "Deny",
+        "Action": "organizations:LeaveOrganization",
+        "Resource": "*",
+    })];
+    if !config.guardrails.protected_tag_keys.is_empty() {
+        statements.push(json!({
+            "Sid": "ProtectTagKeys",
+            "Effect": "Deny",
+            "Action": ["*:TagResource", "*:UntagResource", "*:CreateTags", "*:DeleteTags", "ssm:AddTagsToResource", "ssm:RemoveTagsFromResource", "iam:TagRole", "iam:UntagRole", "iam:TagPolicy", "iam:UntagPolicy", "s3:PutBucketTagging", "s3:DeleteBucketTagging"],
+            "Resource": "*",
+            "Condition": {
+                "ForAnyValue:StringEquals": { "aws:TagKeys": config.guardrails.protected_tag_keys },
+                "ArnNotLike": { "aws:PrincipalARN": [
+                    format!("arn:aws:iam::*:role/{TERRAFORM_APPLY_ROLE}"),
+                    format!("arn:aws:iam::*:role/{}", config.access_role),
+                ] }
+            }
+        }));
+    }
+    json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+/// The step for one resource in one workloads account: a copy, or a manual item.
+#[allow(clippy::too_many_arguments)]
+fn resource_step(
+    r: &Resource,
+    placed: &Placed,
+    address: &str,
+    target: &str,
+    source_account: &str,
+    depends_on: Vec<String>,
+    rewriter: &Rewriter<'_>,
+    config: &Config,
+    env: &str,
+) -> Step {
+    let mut rewritten = Rewritten::default();
+    let config_copy = rewriter.rewrite(&r.config, &mut rewritten);
+    let mut notes: Vec<String> = Vec::new();
+    let mut action = Action::Create;
+    let mut account = target.to_string();
+    let mut inputs =
+        json!({ "source_arn": r.arn, "name": r.name, "config": config_copy, "tags": r.tags });
+    let kind = match StepKind::copy_of(r.kind) {
+        Some(k) => k,
+        None => StepKind::Manual,
+    };
+    match r.kind {
+        ResourceKind::SsmParameter => {
+            inputs["value"] = json!("read from the source at apply time");
+            if let Some(key) = r.config.get("KeyId").and_then(Value::as_str)
+                && !key.is_empty()
+                && key != "alias/aws/ssm"
+            {
+                notes.push(format!("encrypted in the source with {key}: the copy uses the target account's alias/aws/ssm"));
+            }
+        }
+        ResourceKind::Secret => {
+            inputs["value"] = json!("read from the source at apply time");
+        }
+        ResourceKind::S3Bucket => {
+            // Bucket names are global: the copy cannot take the source's name while it exists.
+            let target_name = format!("{}-{}", r.name, target);
+            inputs["target_name"] = json!(target_name);
+            let objects = r
+                .config
+                .get("ObjectCount")
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
+            if objects > 0 && !config.copy_objects {
+                notes.push(format!("{objects} objects are not copied (copy_objects = false): copy them by hand if needed"));
+            }
+            notes.push(format!(
+                "bucket names are global: the copy is named {target_name}"
+            ));
+        }
+        ResourceKind::EcsService => match config.networks.get(env) {
+            Some(net) => {
+                inputs["network"] = json!({ "subnets": net.subnets, "security_groups": net.security_groups, "assign_public_ip": net.assign_public_ip });
+            }
+            None => {
+                action = Action::Manual;
+                notes.push(format!("no [[network]] for environment {env}: create the service by hand, or add one and re-plan"));
+            }
+        },
+        ResourceKind::Pipeline => {
+            notes.push(
+                "recreated with a CodeStar Connections source; its GitHub token is not copied"
+                    .into(),
+            );
+        }
+        ResourceKind::EcrRepository => {
+            action = Action::Update;
+            account = source_account.to_string();
+            inputs = json!({
+                "repository": r.name,
+                "source_arn": r.arn,
+                "grant_account": target,
+                "actions": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            });
+            notes.push(
+                "the repository stays in the source account; its policy lets this account pull"
+                    .into(),
+            );
+        }
+        ResourceKind::EcsTask => {
+            action = Action::Manual;
+            account = source_account.to_string();
+            let started = r
+                .config
+                .get("startedAt")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown");
+            inputs = json!({ "source_arn": r.arn, "started_at": started });
+            notes.push(format!("a standalone task running since {started}: never migrated; stop it in the source account when its work is done"));
+        }
+        ResourceKind::Other => {
+            action = Action::Manual;
+            inputs = json!({ "source_arn": r.arn, "tags": r.tags });
+            let service = r.arn.split(':').nth(2).unwrap_or("?");
+            notes.push(format!(
+                "orgsplit does not migrate {service} resources: recreate it in this account by hand"
+            ));
+        }
+        _ => {}
+    }
+    notes.extend(rewritten.notes);
+    Step {
+        address: address.to_string(),
+        action,
+        kind,
+        account,
+        region: r.region.clone(),
+        inputs,
+        depends_on: if action == Action::Manual {
+            vec![]
+        } else {
+            depends_on
+        },
+        reads: vec![r.arn.clone()],
+        reason: placed.reason.clone(),
+        notes,
+    }
+}
+
+/// Used by tests and by callers that want the organization's key in `Plan::fingerprints`.
+pub fn organization_fingerprint(org: &OrganizationState) -> String {
+    org.fingerprint()
+}

@@ -1,0 +1,253 @@
+//! Classification: which environment each resource belongs to, and why.
+//!
+//! 1. The first rule whose conditions all match decides (explicit beats inferred).
+//! 2. A resource no rule matches takes the environments of the resources that use it,
+//!    followed transitively: used by one environment, it goes there; used by two or more
+//!    (or by a shared resource), it becomes `shared` and the plan says so.
+//! 3. A standalone ECS task follows its task definition; it is never copied.
+//! 4. Anything left is `unclassified`: apply refuses until a rule covers it.
+
+use orgsplit_model::config::{Config, IGNORE, Rule, SHARED};
+use orgsplit_model::plan::Warning;
+use orgsplit_model::{Resource, ResourceKind};
+use std::collections::BTreeSet;
+
+use crate::refs::RefIndex;
+
+pub const UNCLASSIFIED: &str = "unclassified";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Classification {
+    /// An OU environment, `shared`, `ignore` or `unclassified`.
+    pub environment: String,
+    pub reason: String,
+}
+
+#[derive(Debug)]
+pub struct Classified {
+    pub per_resource: Vec<Classification>,
+    /// For each resource, the indices of the resources it references (resolved).
+    pub references: Vec<Vec<usize>>,
+    pub warnings: Vec<Warning>,
+}
+
+/// The name a rule's `name_pattern` is matched against.
+pub fn match_name(r: &Resource) -> &str {
+    if r.kind == ResourceKind::Other {
+        // The resource's own id, not the whole ARN: `prod-mail-outbox` in an SQS queue's ARN.
+        let resource = r.arn.splitn(6, ':').nth(5).unwrap_or(&r.arn);
+        return resource.rsplit(['/', ':']).next().unwrap_or(resource);
+    }
+    &r.name
+}
+
+fn rule_matches(rule: &Rule, r: &Resource) -> bool {
+    if let Some(tag) = &rule.tag {
+        match r.tags.get(&tag.key) {
+            Some(v) if tag.values.iter().any(|want| want == v) => {}
+            _ => return false,
+        }
+    }
+    if let Some(re) = &rule.name_pattern
+        && !re.is_match(match_name(r))
+    {
+        return false;
+    }
+    if !rule.kinds.is_empty() && !rule.kinds.contains(&r.kind) {
+        return false;
+    }
+    true
+}
+
+fn first_rule<'c>(config: &'c Config, r: &Resource) -> Option<&'c Rule> {
+    config.rules.iter().find(|rule| rule_matches(rule, r))
+}
+
+/// Lists up to three labels, then how many more.
+fn summarise(labels: &[String]) -> String {
+    const SHOWN: usize = 3;
+    if labels.len() <= SHOWN {
+        labels.join(", ")
+    } else {
+        format!(
+            "{} and {} more",
+            labels[..SHOWN].join(", "),
+            labels.len() - SHOWN
+        )
+    }
+}
+
+pub fn classify(config: &Config, resources: &[Resource]) -> Classified {
+    let index = RefIndex::new(resources);
+    let home = config.home_region.as_str();
+    let references: Vec<Vec<usize>> = resources
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let mut targets: Vec<usize> = r
+                .references
+                .iter()
+                .filter_map(|x| index.resolve(&x.arn))
+                .filter(|&t| t != i)
+                .collect();
+            targets.sort_unstable();
+            targets.dedup();
+            targets
+        })
+        .collect();
+    let mut referrers: Vec<Vec<usize>> = vec![Vec::new(); resources.len()];
+    for (i, targets) in references.iter().enumerate() {
+        // A running task uses things but does not pull them into an environment.
+        if resources[i].kind == ResourceKind::EcsTask {
+            continue;
+        }
+        for &t in targets {
+            referrers[t].push(i);
+        }
+    }
+
+    let ruled: Vec<Option<&Rule>> = resources.iter().map(|r| first_rule(config, r)).collect();
+
+    // Fixed point over "environments of my users"; the sets only grow, so it ends.
+    let mut inferred: Vec<BTreeSet<String>> = vec![BTreeSet::new(); resources.len()];
+    loop {
+        let mut changed = false;
+        for i in 0..resources.len() {
+            if ruled[i].is_some() || resources[i].kind == ResourceKind::EcsTask {
+                continue;
+            }
+            let mut envs = BTreeSet::new();
+            for &p in &referrers[i] {
+                match ruled[p] {
+                    Some(rule) if rule.environment == IGNORE => {}
+                    Some(rule) => {
+                        envs.insert(rule.environment.clone());
+                    }
+                    None => envs.extend(inferred[p].iter().cloned()),
+                }
+            }
+            if envs != inferred[i] {
+                inferred[i] = envs;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+
+    let mut warnings = Vec::new();
+    let mut per_resource: Vec<Classification> = resources
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            if let Some(rule) = ruled[i] {
+                return Classification {
+                    environment: rule.environment.clone(),
+                    reason: rule.describe(),
+                };
+            }
+            if r.kind == ResourceKind::EcsTask {
+                return Classification {
+                    environment: UNCLASSIFIED.into(),
+                    reason: String::new(),
+                };
+            }
+            let envs = &inferred[i];
+            let users: Vec<String> = referrers[i]
+                .iter()
+                .map(|&p| resources[p].label(home))
+                .collect();
+            match envs.len() {
+                0 => Classification {
+                    environment: UNCLASSIFIED.into(),
+                    reason: "no rule matches and nothing classified uses it".into(),
+                },
+                1 => {
+                    let env = envs.iter().next().expect("one").clone();
+                    Classification {
+                        reason: format!("used by {}", summarise(&users)),
+                        environment: env,
+                    }
+                }
+                _ => {
+                    let named: Vec<&str> = envs
+                        .iter()
+                        .map(String::as_str)
+                        .filter(|e| *e != SHARED)
+                        .collect();
+                    if named.len() >= 2 {
+                        let outcome = if r.kind == ResourceKind::EcrRepository {
+                            "it stays in the source account and every environment gets pull access"
+                        } else {
+                            "copied into every environment as shared"
+                        };
+                        warnings.push(Warning {
+                            subject: Some(r.label(home)),
+                            message: format!(
+                                "used by {} ({}): {outcome}",
+                                named.join(" and "),
+                                summarise(&users)
+                            ),
+                        });
+                    }
+                    Classification {
+                        environment: SHARED.into(),
+                        reason: format!("shared: used by {}", summarise(&users)),
+                    }
+                }
+            }
+        })
+        .collect();
+
+    // Tasks follow their task definition (after the others are settled).
+    for (i, r) in resources.iter().enumerate() {
+        if r.kind != ResourceKind::EcsTask || ruled[i].is_some() {
+            continue;
+        }
+        if let Some(&td) = references[i]
+            .iter()
+            .find(|&&t| resources[t].kind == ResourceKind::EcsTaskDefinition)
+        {
+            let env = per_resource[td].environment.clone();
+            per_resource[i] = Classification {
+                environment: env,
+                reason: format!("runs {}", resources[td].label(home)),
+            };
+        } else {
+            per_resource[i].reason =
+                "its task definition is not in the inventory and no rule matches".into();
+        }
+    }
+
+    // A user in one environment of something left in another: its copy would point back at
+    // the source account.
+    for (i, targets) in references.iter().enumerate() {
+        let user_env = per_resource[i].environment.as_str();
+        if resources[i].kind == ResourceKind::EcsTask || [IGNORE, UNCLASSIFIED].contains(&user_env)
+        {
+            continue;
+        }
+        for &t in targets {
+            let used_env = per_resource[t].environment.as_str();
+            if used_env == SHARED || used_env == user_env || used_env == IGNORE {
+                continue;
+            }
+            warnings.push(Warning {
+                subject: Some(resources[i].label(home)),
+                message: format!(
+                    "{} ({user_env}) uses {} ({used_env}): that reference keeps pointing at the source account",
+                    resources[i].label(home),
+                    resources[t].label(home)
+                ),
+            });
+        }
+    }
+    warnings.sort();
+    warnings.dedup();
+    Classified {
+        per_resource,
+        references,
+        warnings,
+    }
+}

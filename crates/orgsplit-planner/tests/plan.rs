@@ -1,0 +1,444 @@
+//! The planner on a small inventory shaped like the demo: classification, references,
+//! rewriting, determinism, and snapshots of the review and of the plan file.
+
+use orgsplit_model::config::Config;
+use orgsplit_model::inventory::{
+    AccountState, INVENTORY_FORMAT_VERSION, Inventory, OrganizationState,
+};
+use orgsplit_model::stackset::{ParameterSource, StackSetSpec};
+use orgsplit_model::{Action, Plan, Reference, Resource, ResourceKind};
+use orgsplit_planner::{PlanInput, ReviewOptions, build_plan, render_review};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+const EXAMPLE: &str = include_str!("../../../plans/examples/orgsplit.toml");
+const SRC: &str = "111111111111";
+
+fn config() -> Config {
+    Config::parse(Path::new("orgsplit.toml"), EXAMPLE).unwrap()
+}
+
+fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn param(name: &str, kind: &str, t: &[(&str, &str)]) -> Resource {
+    Resource::new(
+        ResourceKind::SsmParameter,
+        name,
+        format!("arn:aws:ssm:us-east-1:{SRC}:parameter{name}"),
+        Some("us-east-1".into()),
+        tags(t),
+        json!({"Type": kind, "Tier": "Standard", "DataType": "text", "KeyId": if kind == "SecureString" { "alias/aws/ssm" } else { "" }}),
+        vec![],
+    )
+}
+
+fn role(name: &str, refs: Vec<Reference>) -> Resource {
+    Resource::new(
+        ResourceKind::IamRole,
+        name,
+        format!("arn:aws:iam::{SRC}:role/{name}"),
+        None,
+        tags(&[]),
+        json!({"AssumeRolePolicyDocument": {"Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}}),
+        refs,
+    )
+}
+
+fn taskdef(env: &str) -> Resource {
+    let family = format!("{env}-mail-sender");
+    let param = format!("arn:aws:ssm:us-east-1:{SRC}:parameter/{env}/mailer/SMTP_PASSWORD");
+    let exec = format!("arn:aws:iam::{SRC}:role/ecs-task-execution");
+    let task = format!("arn:aws:iam::{SRC}:role/{env}-mail-sender-task");
+    let repo = format!("arn:aws:ecr:us-east-1:{SRC}:repository/mail-sender");
+    Resource::new(
+        ResourceKind::EcsTaskDefinition,
+        &family,
+        format!("arn:aws:ecs:us-east-1:{SRC}:task-definition/{family}:3"),
+        Some("us-east-1".into()),
+        tags(&[]),
+        json!({
+            "family": family, "executionRoleArn": exec, "taskRoleArn": task,
+            "containerDefinitions": [{"name": "mailer", "image": format!("{SRC}.dkr.ecr.us-east-1.amazonaws.com/mail-sender:1.4.2"),
+                "secrets": [{"name": "SMTP_PASSWORD", "valueFrom": param}]}]
+        }),
+        vec![
+            Reference::new(&exec, "executionRoleArn"),
+            Reference::new(&task, "taskRoleArn"),
+            Reference::new(&param, "containerDefinitions[0].secrets[0].valueFrom"),
+            Reference::new(&repo, "containerDefinitions[0].image"),
+        ],
+    )
+}
+
+fn inventory() -> Inventory {
+    let mut resources = vec![
+        param("/dev/mailer/SMTP_PASSWORD", "SecureString", &[]),
+        param(
+            "/prod/mailer/SMTP_PASSWORD",
+            "SecureString",
+            &[("Environment", "prod")],
+        ),
+        param("/shared/github/org", "String", &[]),
+        param("/misc/unowned", "String", &[]),
+        role("ecs-task-execution", vec![]),
+        role("dev-mail-sender-task", vec![]),
+        role(
+            "prod-mail-sender-task",
+            vec![Reference::new(
+                format!("arn:aws:iam::{SRC}:policy/prod-mailer-ses-send"),
+                "AttachedManagedPolicies[0]",
+            )],
+        ),
+        Resource::new(
+            ResourceKind::IamPolicy,
+            "prod-mailer-ses-send",
+            format!("arn:aws:iam::{SRC}:policy/prod-mailer-ses-send"),
+            None,
+            tags(&[]),
+            json!({"Document": {}}),
+            vec![],
+        ),
+        Resource::new(
+            ResourceKind::EcrRepository,
+            "mail-sender",
+            format!("arn:aws:ecr:us-east-1:{SRC}:repository/mail-sender"),
+            Some("us-east-1".into()),
+            tags(&[]),
+            json!({}),
+            vec![],
+        ),
+        taskdef("dev"),
+        taskdef("prod"),
+        Resource::new(
+            ResourceKind::EcsTask,
+            "batch/0a1b2c",
+            format!("arn:aws:ecs:us-east-1:{SRC}:task/batch/0a1b2c"),
+            Some("us-east-1".into()),
+            tags(&[]),
+            json!({"startedAt": "2026-11-20T08:00:00Z"}),
+            vec![Reference::new(
+                format!("arn:aws:ecs:us-east-1:{SRC}:task-definition/prod-mail-sender:3"),
+                "taskDefinitionArn",
+            )],
+        ),
+        Resource::new(
+            ResourceKind::Other,
+            format!("arn:aws:sqs:us-east-1:{SRC}:prod-mail-outbox"),
+            format!("arn:aws:sqs:us-east-1:{SRC}:prod-mail-outbox"),
+            Some("us-east-1".into()),
+            tags(&[("Environment", "prod")]),
+            json!({}),
+            vec![],
+        ),
+        param("/dev/region/x", "String", &[]),
+    ];
+    // One parameter in the second region.
+    let last = resources.last_mut().unwrap();
+    last.region = Some("eu-west-1".into());
+    last.arn = format!("arn:aws:ssm:eu-west-1:{SRC}:parameter/dev/region/x");
+    let mut inv = Inventory {
+        format_version: INVENTORY_FORMAT_VERSION,
+        orgsplit_version: "test".into(),
+        created_at: "2026-11-23T09:00:00Z".into(),
+        source_account_id: SRC.into(),
+        regions: vec!["us-east-1".into(), "eu-west-1".into()],
+        organization: OrganizationState {
+            id: "o-example".into(),
+            management_account_id: "123456789012".into(),
+            root_id: "r-root".into(),
+            ous: vec![],
+            accounts: vec![AccountState {
+                id: SRC.into(),
+                name: "shared-workloads".into(),
+                email: "aws+shared@example.com".into(),
+                status: "ACTIVE".into(),
+                parent_id: "r-root".into(),
+            }],
+            service_access: vec![],
+            policies: vec![],
+        },
+        resources,
+    };
+    inv.normalise();
+    inv
+}
+
+fn baseline() -> Vec<StackSetSpec> {
+    vec![StackSetSpec {
+        template: "baseline".into(),
+        description: "terraform roles".into(),
+        template_digest: "sha256:0000".into(),
+        capabilities: vec!["CAPABILITY_NAMED_IAM".into()],
+        parameters: [
+            (
+                "AdminAccountId".to_string(),
+                ParameterSource::OuAdminAccountId,
+            ),
+            (
+                "OrganizationId".to_string(),
+                ParameterSource::OrganizationId,
+            ),
+        ]
+        .into(),
+    }]
+}
+
+fn plan() -> Plan {
+    let config = config();
+    let inv = inventory();
+    let stacksets = baseline();
+    build_plan(PlanInput {
+        config: &config,
+        inventory: &inv,
+        stacksets: &stacksets,
+        created_at: "2026-11-23T09:30:00Z".into(),
+    })
+    .unwrap()
+}
+
+fn env_of(plan: &Plan, kind: ResourceKind, name: &str) -> String {
+    plan.resources
+        .iter()
+        .chain(&plan.unclassified)
+        .find(|r| r.kind == kind && r.name == name)
+        .unwrap_or_else(|| panic!("{kind}:{name} not in plan"))
+        .environment
+        .clone()
+}
+
+#[test]
+fn classifies_by_rule_reference_and_sharing() {
+    let plan = plan();
+    assert_eq!(
+        env_of(
+            &plan,
+            ResourceKind::SsmParameter,
+            "/dev/mailer/SMTP_PASSWORD"
+        ),
+        "dev"
+    );
+    assert_eq!(
+        env_of(
+            &plan,
+            ResourceKind::SsmParameter,
+            "/prod/mailer/SMTP_PASSWORD"
+        ),
+        "prod"
+    );
+    assert_eq!(
+        env_of(&plan, ResourceKind::SsmParameter, "/shared/github/org"),
+        "shared"
+    );
+    assert_eq!(
+        env_of(&plan, ResourceKind::IamRole, "ecs-task-execution"),
+        "shared"
+    );
+    assert_eq!(
+        env_of(&plan, ResourceKind::IamPolicy, "prod-mailer-ses-send"),
+        "prod"
+    );
+    assert_eq!(
+        env_of(&plan, ResourceKind::EcrRepository, "mail-sender"),
+        "shared"
+    );
+    assert_eq!(env_of(&plan, ResourceKind::EcsTask, "batch/0a1b2c"), "prod");
+    assert_eq!(
+        env_of(&plan, ResourceKind::SsmParameter, "/misc/unowned"),
+        "unclassified"
+    );
+    assert_eq!(plan.unclassified.len(), 1);
+    assert!(plan.warnings.iter().any(|w| w.subject.as_deref()
+        == Some("iam-role:ecs-task-execution")
+        && w.message.contains("dev and prod")));
+    let reason = &plan
+        .resources
+        .iter()
+        .find(|r| r.name == "/prod/mailer/SMTP_PASSWORD")
+        .unwrap()
+        .reason;
+    assert_eq!(reason, "rule 1: tag Environment in [prod, production]");
+}
+
+#[test]
+fn every_classified_resource_has_its_steps_and_shared_ones_one_per_environment() {
+    let plan = plan();
+    let addresses: Vec<&str> = plan.steps().map(|s| s.address.as_str()).collect();
+    for r in &plan.resources {
+        let expected = if r.environment == "shared" { 2 } else { 1 };
+        assert_eq!(
+            r.steps.len(),
+            expected,
+            "{}:{} -> {:?}",
+            r.kind,
+            r.name,
+            r.steps
+        );
+        for a in &r.steps {
+            assert_eq!(
+                addresses.iter().filter(|x| *x == a).count(),
+                1,
+                "{a} appears once"
+            );
+        }
+    }
+    let mut sorted = addresses.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), addresses.len(), "addresses are unique");
+    // Every dependency names a step of the plan.
+    for s in plan.steps() {
+        for d in &s.depends_on {
+            assert!(
+                addresses.contains(&d.as_str()),
+                "{} depends on unknown {d}",
+                s.address
+            );
+        }
+    }
+    assert!(addresses.contains(&"dev/dev-workloads/ssm@eu-west-1:/dev/region/x"));
+}
+
+#[test]
+fn arns_are_rewritten_to_the_target_and_images_stay() {
+    let plan = plan();
+    let step = plan
+        .steps()
+        .find(|s| s.address == "prod/prod-workloads/ecs-taskdef:prod-mail-sender")
+        .unwrap();
+    let c = &step.inputs["config"];
+    assert_eq!(
+        c["taskRoleArn"],
+        "arn:aws:iam::${account:prod-workloads}:role/prod-mail-sender-task"
+    );
+    assert_eq!(
+        c["executionRoleArn"],
+        "arn:aws:iam::${account:prod-workloads}:role/ecs-task-execution"
+    );
+    assert_eq!(
+        c["containerDefinitions"][0]["secrets"][0]["valueFrom"],
+        "arn:aws:ssm:us-east-1:${account:prod-workloads}:parameter/prod/mailer/SMTP_PASSWORD"
+    );
+    assert_eq!(
+        c["containerDefinitions"][0]["image"],
+        "111111111111.dkr.ecr.us-east-1.amazonaws.com/mail-sender:1.4.2"
+    );
+    assert!(
+        step.depends_on
+            .contains(&"prod/prod-workloads/iam-role:prod-mail-sender-task".to_string())
+    );
+    assert!(
+        step.depends_on
+            .contains(&"prod/prod-workloads/ssm:/prod/mailer/SMTP_PASSWORD".to_string())
+    );
+    let ecr = plan
+        .steps()
+        .find(|s| s.address == "prod/prod-workloads/ecr:mail-sender")
+        .unwrap();
+    assert_eq!(ecr.action, Action::Update);
+    assert_eq!(ecr.account, SRC);
+}
+
+#[test]
+fn the_plan_is_deterministic_and_its_digest_verifies() {
+    let a = plan().to_json();
+    let b = plan().to_json();
+    assert_eq!(a, b);
+    let read = Plan::from_json(&a).unwrap();
+    assert_eq!(read.to_json(), a);
+    let tampered = a.replace(
+        "\"aws+prod-workloads@example.com\"",
+        "\"aws+evil@example.com\"",
+    );
+    assert!(matches!(
+        Plan::from_json(&tampered),
+        Err(orgsplit_model::PlanError::DigestMismatch { .. })
+    ));
+    let reindented: serde_json::Value = serde_json::from_str(&a).unwrap();
+    assert!(
+        Plan::from_json(&serde_json::to_string(&reindented).unwrap()).is_ok(),
+        "whitespace does not matter"
+    );
+    assert!(matches!(
+        Plan::from_json(&a[..a.len() / 2]),
+        Err(orgsplit_model::PlanError::Malformed(_))
+    ));
+    let v2 = a.replacen("\"format_version\": 1", "\"format_version\": 2", 1);
+    assert!(matches!(
+        Plan::from_json(&v2),
+        Err(orgsplit_model::PlanError::UnknownVersion { .. })
+    ));
+}
+
+#[test]
+fn existing_ous_and_accounts_are_no_ops() {
+    let config = config();
+    let mut inv = inventory();
+    inv.organization.ous.push(orgsplit_model::OuState {
+        id: "ou-dev".into(),
+        name: "dev".into(),
+        parent_id: "r-root".into(),
+    });
+    inv.organization.accounts.push(AccountState {
+        id: "222222222222".into(),
+        name: "dev-admin".into(),
+        email: "aws+dev-admin@example.com".into(),
+        status: "ACTIVE".into(),
+        parent_id: "ou-dev".into(),
+    });
+    let stacksets = baseline();
+    let plan = build_plan(PlanInput {
+        config: &config,
+        inventory: &inv,
+        stacksets: &stacksets,
+        created_at: "t".into(),
+    })
+    .unwrap();
+    let action = |a: &str| plan.steps().find(|s| s.address == a).unwrap().action;
+    assert_eq!(action("dev/ou:dev"), Action::NoOp);
+    assert_eq!(action("dev/dev-admin/account"), Action::NoOp);
+    assert_eq!(action("dev/dev-admin/account-move"), Action::NoOp);
+    assert_eq!(action("prod/ou:prod"), Action::Create);
+    let stackset = plan
+        .steps()
+        .find(|s| s.address == "dev/stackset:baseline")
+        .unwrap();
+    assert_eq!(
+        stackset.inputs["parameters"]["AdminAccountId"],
+        "222222222222"
+    );
+    let prod_stackset = plan
+        .steps()
+        .find(|s| s.address == "prod/stackset:baseline")
+        .unwrap();
+    assert_eq!(
+        prod_stackset.inputs["parameters"]["AdminAccountId"],
+        "${account:prod-admin}"
+    );
+}
+
+#[test]
+fn review_snapshot() {
+    insta::assert_snapshot!(render_review(&plan(), &ReviewOptions::default()));
+}
+
+#[test]
+fn review_of_one_ou_snapshot() {
+    insta::assert_snapshot!(render_review(
+        &plan(),
+        &ReviewOptions {
+            ou: Some("dev".into()),
+            color: false
+        }
+    ));
+}
+
+#[test]
+fn plan_file_snapshot() {
+    insta::assert_snapshot!(plan().to_json());
+}
