@@ -1,1 +1,15 @@
-//! placeholder
+//! Every AWS client orgsplit uses is built here: credentials from the standard chain,
+//! `--endpoint-url`, assumed-role sessions in member accounts, one client-side rate limiter
+//! and call counter per (account, region, service), one retry partition per account, and
+//! the classification of AWS errors.
+//!
+//! Architecture Invariant: this crate knows nothing of plans, inventories or configs. Nobody
+//! else calls `aws_config::load_from_env` or builds an SDK client.
+
+mod client;
+mod error;
+mod limiter;
+
+pub use client::{AccountSession, Aws, AwsOptions};
+pub use error::{AwsError, ErrorClass, classify, error_chain};
+pub use limiter::{CallCounter, CallKey, RateLimiter, RateTable};

@@ -1,0 +1,271 @@
+//! Building SDK clients: once per process for the configuration, once per account for
+//! credentials, and per (account, region, service) for limits and counts.
+
+use aws_config::BehaviorVersion;
+use aws_config::sts::AssumeRoleProvider;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+use aws_smithy_runtime::client::retries::RetryPartition;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_types::retry::RetryConfig;
+use aws_types::SdkConfig;
+use aws_types::region::Region;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::OnceCell;
+
+use crate::error::{AwsError, call_error, error_chain};
+use crate::limiter::{CallCounter, CallKey, LimitedHttpClient, RateLimiter, RateTable};
+
+#[derive(Debug, Clone)]
+pub struct AwsOptions {
+    pub profile: Option<String>,
+    /// The region for calls that have no other (STS, Organizations); also the default.
+    pub region: String,
+    /// Overrides every service's endpoint (`--endpoint-url`). `AWS_ENDPOINT_URL` and
+    /// `AWS_ENDPOINT_URL_<SERVICE>` are read by the SDK itself.
+    pub endpoint_url: Option<String>,
+    /// The role assumed in member accounts.
+    pub access_role: String,
+    pub rates: RateTable,
+    /// Attempts per call, first try included.
+    pub max_attempts: u32,
+}
+
+impl AwsOptions {
+    pub fn new(region: impl Into<String>) -> Self {
+        AwsOptions {
+            profile: None,
+            region: region.into(),
+            endpoint_url: None,
+            access_role: "OrganizationAccountAccessRole".into(),
+            rates: RateTable::default(),
+            max_attempts: 10,
+        }
+    }
+}
+
+/// The process's AWS access: cheap to clone.
+#[derive(Clone)]
+pub struct Aws {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    base: SdkConfig,
+    opts: AwsOptions,
+    http: SharedHttpClient,
+    counter: Arc<CallCounter>,
+    limiters: Mutex<HashMap<CallKey, Arc<RateLimiter>>>,
+    caller: OnceCell<(String, String)>,
+    sessions: Mutex<HashMap<String, AccountSession>>,
+}
+
+impl Aws {
+    pub async fn load(opts: AwsOptions) -> Result<Aws, AwsError> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(opts.region.clone()));
+        if let Some(profile) = &opts.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(url) = &opts.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let base = loader.load().await;
+        if base.credentials_provider().is_none() {
+            return Err(AwsError::Config("no credentials provider: set AWS_PROFILE, --profile or AWS_ACCESS_KEY_ID".into()));
+        }
+        let http = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::AwsLc)).build_https();
+        Ok(Aws {
+            inner: Arc::new(Inner {
+                base,
+                opts,
+                http,
+                counter: Arc::new(CallCounter::default()),
+                limiters: Mutex::new(HashMap::new()),
+                caller: OnceCell::new(),
+                sessions: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    pub fn options(&self) -> &AwsOptions {
+        &self.inner.opts
+    }
+
+    pub fn counter(&self) -> Arc<CallCounter> {
+        self.inner.counter.clone()
+    }
+
+    /// The caller's (account id, ARN), from `sts:GetCallerIdentity`, once.
+    pub async fn caller(&self) -> Result<(String, String), AwsError> {
+        self.inner
+            .caller
+            .get_or_try_init(|| async {
+                let sts = self.base_session("unknown").sts();
+                let out = sts.get_caller_identity().send().await.map_err(|e| {
+                    call_error("sts", "GetCallerIdentity", "caller", &self.inner.opts.region, e)
+                })?;
+                Ok((out.account().unwrap_or_default().to_string(), out.arn().unwrap_or_default().to_string()))
+            })
+            .await
+            .cloned()
+    }
+
+    fn base_session(&self, account_id: &str) -> AccountSession {
+        AccountSession { aws: self.clone(), account_id: account_id.to_string(), sdk: self.inner.base.clone() }
+    }
+
+    /// A session in `account_id`: the caller's own credentials in its own account, else
+    /// the access role assumed from the caller (checked now, so a missing role is reported
+    /// once, clearly).
+    pub async fn session(&self, account_id: &str) -> Result<AccountSession, AwsError> {
+        if let Some(s) = self.inner.sessions.lock().expect("sessions lock").get(account_id) {
+            return Ok(s.clone());
+        }
+        let (caller, _) = self.caller().await?;
+        let session = if caller == account_id {
+            self.base_session(account_id)
+        } else {
+            let role_arn = format!("arn:aws:iam::{account_id}:role/{}", self.inner.opts.access_role);
+            let provider = AssumeRoleProvider::builder(role_arn.clone())
+                .session_name("orgsplit")
+                .configure(&self.inner.base)
+                .build()
+                .await;
+            provider
+                .provide_credentials()
+                .await
+                .map_err(|e| AwsError::AssumeRole { role_arn: role_arn.clone(), message: error_chain(&e) })?;
+            let sdk = self.inner.base.to_builder().credentials_provider(SharedCredentialsProvider::new(provider)).build();
+            AccountSession { aws: self.clone(), account_id: account_id.to_string(), sdk }
+        };
+        self.inner.sessions.lock().expect("sessions lock").insert(account_id.to_string(), session.clone());
+        Ok(session)
+    }
+
+    fn limiter(&self, key: &CallKey) -> Arc<RateLimiter> {
+        let mut map = self.inner.limiters.lock().expect("limiters lock");
+        map.entry(key.clone())
+            .or_insert_with(|| {
+                let (rate, burst) = self.inner.opts.rates.get(&key.service);
+                Arc::new(RateLimiter::new(rate, burst))
+            })
+            .clone()
+    }
+}
+
+/// Credentials for one account; hands out clients per region.
+#[derive(Clone)]
+pub struct AccountSession {
+    aws: Aws,
+    pub account_id: String,
+    sdk: SdkConfig,
+}
+
+macro_rules! service_clients {
+    ($( $(#[$doc:meta])* $fn:ident => $krate:ident, $service:literal; )*) => {
+        impl AccountSession {
+            $(
+                $(#[$doc])*
+                pub fn $fn(&self, region: &str) -> $krate::Client {
+                    let conf = $krate::config::Builder::from(&self.sdk)
+                        .region(Region::new(region.to_string()))
+                        .http_client(self.http_client(region, $service))
+                        .retry_partition(self.retry_partition())
+                        .retry_config(self.retry_config())
+                        .build();
+                    $krate::Client::from_conf(conf)
+                }
+            )*
+        }
+    };
+}
+
+service_clients! {
+    ssm => aws_sdk_ssm, "ssm";
+    secretsmanager => aws_sdk_secretsmanager, "secretsmanager";
+    ecs => aws_sdk_ecs, "ecs";
+    events => aws_sdk_eventbridge, "events";
+    scheduler => aws_sdk_scheduler, "scheduler";
+    codepipeline => aws_sdk_codepipeline, "codepipeline";
+    codestar_connections => aws_sdk_codestarconnections, "codestar-connections";
+    logs => aws_sdk_cloudwatchlogs, "logs";
+    ecr => aws_sdk_ecr, "ecr";
+    tagging => aws_sdk_resourcegroupstagging, "tagging";
+}
+
+impl AccountSession {
+    fn http_client(&self, region: &str, service: &str) -> LimitedHttpClient {
+        let key = CallKey { account: self.account_id.clone(), region: region.to_string(), service: service.to_string() };
+        LimitedHttpClient {
+            inner: self.aws.inner.http.clone(),
+            limiter: self.aws.limiter(&key),
+            counter: self.aws.inner.counter.clone(),
+            key,
+        }
+    }
+
+    /// One retry partition per account: throttling in one account never spends another's
+    /// retry budget.
+    fn retry_partition(&self) -> RetryPartition {
+        RetryPartition::new(format!("orgsplit-{}", self.account_id))
+    }
+
+    fn retry_config(&self) -> RetryConfig {
+        RetryConfig::standard()
+            .with_max_attempts(self.aws.inner.opts.max_attempts)
+            .with_initial_backoff(Duration::from_millis(100))
+            .with_max_backoff(Duration::from_secs(10))
+    }
+
+    fn home(&self) -> String {
+        self.aws.inner.opts.region.clone()
+    }
+
+    /// STS, in the home region.
+    pub fn sts(&self) -> aws_sdk_sts::Client {
+        let region = self.home();
+        let conf = aws_sdk_sts::config::Builder::from(&self.sdk)
+            .http_client(self.http_client(&region, "sts"))
+            .retry_partition(self.retry_partition())
+            .retry_config(self.retry_config())
+            .build();
+        aws_sdk_sts::Client::from_conf(conf)
+    }
+
+    /// Organizations (a global service, called in the home region).
+    pub fn organizations(&self) -> aws_sdk_organizations::Client {
+        let region = self.home();
+        let conf = aws_sdk_organizations::config::Builder::from(&self.sdk)
+            .http_client(self.http_client(&region, "organizations"))
+            .retry_partition(self.retry_partition())
+            .retry_config(self.retry_config())
+            .build();
+        aws_sdk_organizations::Client::from_conf(conf)
+    }
+
+    /// IAM (global).
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        let region = self.home();
+        let conf = aws_sdk_iam::config::Builder::from(&self.sdk)
+            .http_client(self.http_client(&region, "iam"))
+            .retry_partition(self.retry_partition())
+            .retry_config(self.retry_config())
+            .build();
+        aws_sdk_iam::Client::from_conf(conf)
+    }
+
+    /// S3, path-style when the endpoint is overridden (an emulator has no bucket DNS).
+    pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+        let path_style = self.aws.inner.opts.endpoint_url.is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some();
+        let conf = aws_sdk_s3::config::Builder::from(&self.sdk)
+            .region(Region::new(region.to_string()))
+            .http_client(self.http_client(region, "s3"))
+            .retry_partition(self.retry_partition())
+            .retry_config(self.retry_config())
+            .force_path_style(path_style)
+            .build();
+        aws_sdk_s3::Client::from_conf(conf)
+    }
+}

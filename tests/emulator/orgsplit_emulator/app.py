@@ -1,0 +1,327 @@
+"""The WSGI middleware around moto's server app.
+
+It adds: the admin endpoints under /_emulator/, the request log, fault injection, the
+CodeStar Connections / CodeConnections API, CodePipeline webhooks and OAuthToken masking.
+"""
+from __future__ import annotations
+
+import io
+import json
+import random
+import socket
+import threading
+import time
+from typing import Any, Callable, Iterable
+
+from . import protocol
+from .codestar import CodeStarConnections
+from .pipelines import PipelineLayer
+from .quotas import DEFAULT_QUOTAS, QUOTA_SOURCES
+
+ADMIN_PREFIX = "/_emulator/"
+# boto3 calls made by the scenario seeder carry this in their User-Agent: neither logged nor faulted
+SEED_UA_MARK = "orgsplit-emulator-seed"
+
+
+class DropConnection(ConnectionResetError):
+    """Raised after the client socket was shut down: werkzeug treats it as a dropped connection."""
+
+
+class TokenBucket:
+    __slots__ = ("rate", "burst", "tokens", "stamp")
+
+    def __init__(self, rate: float, burst: float):
+        self.rate = rate
+        self.burst = burst
+        self.tokens = burst
+        self.stamp = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+class Faults:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.set({})
+
+    def set(self, cfg: dict) -> None:
+        for key in ("throttle", "drop", "error5xx"):
+            v = cfg.get(key, 0) or 0
+            if not isinstance(v, (int, float)) or not 0 <= v <= 1:
+                raise ValueError(f"{key} must be a probability between 0 and 1")
+        rates = cfg.get("rates") or {}
+        if not isinstance(rates, dict):
+            raise ValueError("rates must be an object {\"service:Operation\": TPS}")
+        quotas = cfg.get("quotas")
+        if quotas not in (None, "aws", "none"):
+            raise ValueError('quotas must be "aws" or omitted')
+        services = cfg.get("services")
+        if services is not None and not isinstance(services, list):
+            raise ValueError("services must be a list of signing names")
+        with self.lock:
+            self.cfg = {k: v for k, v in cfg.items()}
+            self.throttle = float(cfg.get("throttle") or 0)
+            self.drop = float(cfg.get("drop") or 0)
+            self.error5xx = float(cfg.get("error5xx") or 0)
+            self.latency_ms = float(cfg.get("latency_ms") or 0)
+            self.services = set(services) if services else None
+            self.rng = random.Random(cfg.get("seed"))
+            # operation -> (group name, rate, burst)
+            table: dict[str, tuple[str, float, float]] = {}
+            if quotas == "aws":
+                for group in DEFAULT_QUOTAS:
+                    for op in group["operations"]:
+                        table[op] = (group["name"], float(group["rate"]), float(group.get("burst", group["rate"])))
+            for op, spec in rates.items():
+                if isinstance(spec, dict):
+                    rate = float(spec["rate"])
+                    burst = float(spec.get("burst", max(1.0, rate)))
+                else:
+                    rate = float(spec)
+                    burst = max(1.0, rate)
+                if rate <= 0:
+                    raise ValueError(f"rate for {op} must be > 0")
+                table[op] = (op, rate, burst)
+            self.table = table
+            self.buckets: dict[tuple, TokenBucket] = {}
+
+    def get(self) -> dict:
+        with self.lock:
+            out = dict(self.cfg)
+            out["effective_rates"] = {op: {"group": g, "rate": r, "burst": b} for op, (g, r, b) in sorted(self.table.items())}
+            return out
+
+    def decide(self, account: str, region: str | None, service: str | None, operation: str | None) -> str | None:
+        """Returns None, 'drop', '5xx:500', '5xx:503', 'throttle' or 'rate'."""
+        with self.lock:
+            random_on = self.services is None or service in self.services
+            if random_on and (self.drop or self.error5xx or self.throttle):
+                r = self.rng.random()
+                if r < self.drop:
+                    return "drop"
+                r -= self.drop
+                if r < self.error5xx:
+                    return "5xx:" + ("500" if self.rng.random() < 0.5 else "503")
+                r -= self.error5xx
+                if r < self.throttle:
+                    return "throttle"
+            if self.table and service and operation:
+                entry = self.table.get(f"{service}:{operation}")
+                if entry:
+                    group, rate, burst = entry
+                    key = (account, region, group)
+                    bucket = self.buckets.get(key)
+                    if bucket is None:
+                        bucket = self.buckets[key] = TokenBucket(rate, burst)
+                    if not bucket.take():
+                        return "rate"
+        return None
+
+
+class RequestLog:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.entries: list[dict] = []
+
+    def add(self, entry: dict) -> None:
+        with self.lock:
+            self.entries.append(entry)
+
+    def snapshot(self) -> list[dict]:
+        with self.lock:
+            return [dict(e) for e in self.entries]
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries = []
+
+
+def account_for(environ: dict, access_key: str | None) -> str:
+    hdr = environ.get("HTTP_X_MOTO_ACCOUNT_ID")
+    if hdr:
+        return hdr
+    from moto.core import DEFAULT_ACCOUNT_ID
+    if not access_key:
+        return DEFAULT_ACCOUNT_ID
+    from moto.iam.models import get_account_id_from
+
+    return get_account_id_from(access_key)
+
+
+def _read_body(environ: dict) -> bytes:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > 0:
+        body = environ["wsgi.input"].read(length)
+    elif environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
+        body = environ["wsgi.input"].read()
+    else:
+        body = b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    environ.pop("HTTP_TRANSFER_ENCODING", None)
+    return body
+
+
+def respond(start_response: Callable, status: int, headers: list[tuple[str, str]], body: bytes) -> list[bytes]:
+    reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 500: "Internal Server Error",
+              503: "Service Unavailable"}.get(status, "Status")
+    headers = [h for h in headers if h[0].lower() != "content-length"] + [("Content-Length", str(len(body)))]
+    start_response(f"{status} {reason}", headers)
+    return [body]
+
+
+def json_response(start_response: Callable, obj: Any, status: int = 200) -> list[bytes]:
+    return respond(start_response, status, [("Content-Type", "application/json")], json.dumps(obj).encode())
+
+
+class EmulatorApp:
+    def __init__(self, moto_app: Callable, base_url_holder: dict) -> None:
+        self.moto_app = moto_app
+        self.base = base_url_holder  # {"url": "http://127.0.0.1:PORT"} filled once bound
+        self.faults = Faults()
+        self.log = RequestLog()
+        self.codestar = CodeStarConnections()
+        self.pipelines = PipelineLayer()
+
+    # ------------------------------------------------------------------ WSGI
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(ADMIN_PREFIX) or path.rstrip("/") == ADMIN_PREFIX.rstrip("/"):
+            try:
+                return self.admin(environ, start_response)
+            except ValueError as e:
+                return json_response(start_response, {"error": str(e)}, 400)
+        if path.startswith("/moto-api"):
+            if path.rstrip("/") == "/moto-api/reset" and environ.get("REQUEST_METHOD") == "POST":
+                self.codestar.reset()
+                self.pipelines.reset()
+            return self.moto_app(environ, start_response)
+
+        body = _read_body(environ)
+        info = protocol.classify(environ, body)
+        internal = SEED_UA_MARK in environ.get("HTTP_USER_AGENT", "")
+        account = account_for(environ, info["access_key"])
+        service, operation = info["service"], info["operation"]
+        entry = {
+            "account": account,
+            "region": info["region"],
+            "service": service,
+            "operation": operation,
+            "mutating": protocol.is_mutating(operation),
+            "status": None,
+        }
+        if not internal:
+            self.log.add(entry)
+        if self.faults.latency_ms and not internal:
+            time.sleep(self.faults.latency_ms / 1000.0)
+        decision = None if internal else self.faults.decide(account, info["region"], service, operation)
+        if decision == "drop":
+            entry["status"] = 0
+            self._drop(environ)
+        if decision in ("throttle", "rate"):
+            status, headers, out = protocol.error_response(info["protocol"], service, "throttle")
+            entry["status"] = status
+            return respond(start_response, status, headers, out)
+        if decision and decision.startswith("5xx:"):
+            status, headers, out = protocol.error_response(info["protocol"], service, "5xx", int(decision[4:]))
+            entry["status"] = status
+            return respond(start_response, status, headers, out)
+
+        def sr(status: str, headers: list, exc_info: Any = None) -> Any:
+            try:
+                entry["status"] = int(status.split(" ", 1)[0])
+            except ValueError:
+                pass
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        ctx = {"account": account, "region": info["region"] or "us-east-1", "operation": operation,
+               "service": service, "body": body}
+        # our own services
+        if service in ("codestar-connections", "codeconnections") or (
+                (environ.get("HTTP_X_AMZ_TARGET") or "").startswith(("CodeStar_connections_20191201.", "CodeConnections_20231201."))):
+            status, headers, out = self.codestar.handle(ctx)
+            return respond(sr, status, headers, out)
+        if service == "codepipeline" and info["protocol"] == "json":
+            handled = self.pipelines.handle(ctx, environ, self.moto_app)
+            if handled is not None:
+                status, headers, out = handled
+                return respond(sr, status, headers, out)
+        return self.moto_app(environ, sr)
+
+    def _drop(self, environ: dict) -> None:
+        sock = environ.get("orgsplit.socket")
+        handler = environ.get("orgsplit.handler")
+        if handler is not None:
+            handler.close_connection = True
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        raise DropConnection("dropped by fault injection")
+
+    # ----------------------------------------------------------------- admin
+    def admin(self, environ: dict, start_response: Callable) -> list[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        path = environ.get("PATH_INFO", "")[len(ADMIN_PREFIX):].strip("/")
+        raw = _read_body(environ)
+        try:
+            payload = json.loads(raw) if raw.strip() else {}
+        except json.JSONDecodeError as e:
+            raise ValueError(f"invalid JSON body: {e}")
+        if path == "faults":
+            if method == "GET":
+                return json_response(start_response, self.faults.get())
+            if method in ("POST", "PUT"):
+                if not isinstance(payload, dict):
+                    raise ValueError("body must be a JSON object")
+                self.faults.set(payload)
+                return json_response(start_response, self.faults.get())
+            if method == "DELETE":
+                self.faults.set({})
+                return json_response(start_response, self.faults.get())
+        elif path == "requests":
+            if method == "GET":
+                return json_response(start_response, self.log.snapshot())
+            if method == "DELETE":
+                self.log.clear()
+                return json_response(start_response, {"cleared": True})
+        elif path == "connections/available" and method == "POST":
+            arn = payload.get("arn") if isinstance(payload, dict) else None
+            if not arn:
+                raise ValueError('body must be {"arn": "arn:aws:codestar-connections:..."}')
+            conn = self.codestar.mark_available(arn)
+            if conn is None:
+                return json_response(start_response, {"error": f"no connection {arn}"}, 404)
+            return json_response(start_response, conn)
+        elif path == "seed" and method == "POST":
+            from .seed import seed_scenario
+
+            name = payload.get("scenario") if isinstance(payload, dict) else None
+            if not name:
+                raise ValueError('body must be {"scenario": "NAME", "params": {...}}')
+            try:
+                result = seed_scenario(self.base["url"], name, payload.get("params") or {})
+            except FileNotFoundError as e:
+                return json_response(start_response, {"error": str(e)}, 404)
+            except Exception as e:  # seeding failure: report it, keep serving
+                import traceback
+
+                return json_response(start_response, {"error": f"{type(e).__name__}: {e}",
+                                                      "traceback": traceback.format_exc()}, 500)
+            return json_response(start_response, result)
+        elif path == "quotas" and method == "GET":
+            return json_response(start_response, {"default": DEFAULT_QUOTAS, "sources": QUOTA_SOURCES})
+        elif path in ("", "health"):
+            return json_response(start_response, {"ok": True})
+        return json_response(start_response, {"error": f"no admin endpoint {method} /_emulator/{path}"}, 404)

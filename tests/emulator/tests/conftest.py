@@ -1,0 +1,85 @@
+import json
+import os
+import subprocess
+import time
+import urllib.request
+
+import boto3
+import pytest
+from botocore.config import Config
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RUN = os.path.join(os.path.dirname(HERE), "run")
+SHARED = "111111111111"
+
+
+class Emulator:
+    def __init__(self, args=()):
+        t0 = time.monotonic()
+        self.proc = subprocess.Popen([RUN, "--port", "0", "--exit-on-stdin-eof", *args], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        self.startup = time.monotonic() - t0
+        assert line.startswith("ready http://127.0.0.1:"), (line, self.proc.stderr.read() if self.proc.poll() is not None else "")
+        self.url = line.split()[1]
+        self.ready_line = line
+
+    def admin(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=600) as r:
+                return r.status, json.load(r)
+        except urllib.error.HTTPError as e:
+            return e.code, json.load(e)
+
+    def client(self, service, region="us-east-1", creds=None, retries=0):
+        creds = creds or {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+        return boto3.client(service, endpoint_url=self.url, region_name=region,
+                            config=Config(retries={"total_max_attempts": retries + 1, "mode": "standard"}), **creds)
+
+    def assume(self, account=SHARED):
+        c = self.client("sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
+                                           RoleSessionName="pytest")["Credentials"]
+        return {"aws_access_key_id": c["AccessKeyId"], "aws_secret_access_key": c["SecretAccessKey"],
+                "aws_session_token": c["SessionToken"]}
+
+    def reset(self):
+        self.admin("POST", "/_emulator/faults", {})
+        urllib.request.urlopen(urllib.request.Request(self.url + "/moto-api/reset", method="POST")).read()
+        self.admin("DELETE", "/_emulator/requests")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+@pytest.fixture(scope="session")
+def emu():
+    e = Emulator()
+    yield e
+    e.stop()
+
+
+@pytest.fixture
+def fresh(emu):
+    emu.reset()
+    yield emu
+    emu.admin("POST", "/_emulator/faults", {})
+
+
+@pytest.fixture(scope="session")
+def demo():
+    """A separate emulator seeded with the demo scenario once."""
+    e = Emulator()
+    t0 = time.monotonic()
+    status, result = e.admin("POST", "/_emulator/seed", {"scenario": "demo"})
+    assert status == 200, result
+    e.seed_result = result
+    e.seed_seconds = time.monotonic() - t0
+    yield e
+    e.stop()
