@@ -64,7 +64,8 @@ struct Inner {
 
 impl Aws {
     pub async fn load(opts: AwsOptions) -> Result<Aws, AwsError> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(opts.region.clone()));
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(opts.region.clone()));
         if let Some(profile) = &opts.profile {
             loader = loader.profile_name(profile);
         }
@@ -73,9 +74,13 @@ impl Aws {
         }
         let base = loader.load().await;
         if base.credentials_provider().is_none() {
-            return Err(AwsError::Config("no credentials provider: set AWS_PROFILE, --profile or AWS_ACCESS_KEY_ID".into()));
+            return Err(AwsError::Config(
+                "no credentials provider: set AWS_PROFILE, --profile or AWS_ACCESS_KEY_ID".into(),
+            ));
         }
-        let http = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::AwsLc)).build_https();
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+            .build_https();
         Ok(Aws {
             inner: Arc::new(Inner {
                 base,
@@ -104,30 +109,52 @@ impl Aws {
             .get_or_try_init(|| async {
                 let sts = self.base_session("unknown").sts();
                 let out = sts.get_caller_identity().send().await.map_err(|e| {
-                    call_error("sts", "GetCallerIdentity", "caller", &self.inner.opts.region, e)
+                    call_error(
+                        "sts",
+                        "GetCallerIdentity",
+                        "caller",
+                        &self.inner.opts.region,
+                        e,
+                    )
                 })?;
-                Ok((out.account().unwrap_or_default().to_string(), out.arn().unwrap_or_default().to_string()))
+                Ok((
+                    out.account().unwrap_or_default().to_string(),
+                    out.arn().unwrap_or_default().to_string(),
+                ))
             })
             .await
             .cloned()
     }
 
     fn base_session(&self, account_id: &str) -> AccountSession {
-        AccountSession { aws: self.clone(), account_id: account_id.to_string(), sdk: self.inner.base.clone() }
+        AccountSession {
+            aws: self.clone(),
+            account_id: account_id.to_string(),
+            sdk: self.inner.base.clone(),
+        }
     }
 
     /// A session in `account_id`: the caller's own credentials in its own account, else
     /// the access role assumed from the caller (checked now, so a missing role is reported
     /// once, clearly).
     pub async fn session(&self, account_id: &str) -> Result<AccountSession, AwsError> {
-        if let Some(s) = self.inner.sessions.lock().expect("sessions lock").get(account_id) {
+        if let Some(s) = self
+            .inner
+            .sessions
+            .lock()
+            .expect("sessions lock")
+            .get(account_id)
+        {
             return Ok(s.clone());
         }
         let (caller, _) = self.caller().await?;
         let session = if caller == account_id {
             self.base_session(account_id)
         } else {
-            let role_arn = format!("arn:aws:iam::{account_id}:role/{}", self.inner.opts.access_role);
+            let role_arn = format!(
+                "arn:aws:iam::{account_id}:role/{}",
+                self.inner.opts.access_role
+            );
             let provider = AssumeRoleProvider::builder(role_arn.clone())
                 .session_name("orgsplit")
                 .configure(&self.inner.base)
@@ -136,11 +163,27 @@ impl Aws {
             provider
                 .provide_credentials()
                 .await
-                .map_err(|e| AwsError::AssumeRole { role_arn: role_arn.clone(), message: error_chain(&e) })?;
-            let sdk = self.inner.base.to_builder().credentials_provider(SharedCredentialsProvider::new(provider)).build();
-            AccountSession { aws: self.clone(), account_id: account_id.to_string(), sdk }
+                .map_err(|e| AwsError::AssumeRole {
+                    role_arn: role_arn.clone(),
+                    message: error_chain(&e),
+                })?;
+            let sdk = self
+                .inner
+                .base
+                .to_builder()
+                .credentials_provider(SharedCredentialsProvider::new(provider))
+                .build();
+            AccountSession {
+                aws: self.clone(),
+                account_id: account_id.to_string(),
+                sdk,
+            }
         };
-        self.inner.sessions.lock().expect("sessions lock").insert(account_id.to_string(), session.clone());
+        self.inner
+            .sessions
+            .lock()
+            .expect("sessions lock")
+            .insert(account_id.to_string(), session.clone());
         Ok(session)
     }
 
@@ -197,7 +240,11 @@ service_clients! {
 
 impl AccountSession {
     fn http_client(&self, region: &str, service: &str) -> LimitedHttpClient {
-        let key = CallKey { account: self.account_id.clone(), region: region.to_string(), service: service.to_string() };
+        let key = CallKey {
+            account: self.account_id.clone(),
+            region: region.to_string(),
+            service: service.to_string(),
+        };
         LimitedHttpClient {
             inner: self.aws.inner.http.clone(),
             limiter: self.aws.limiter(&key),
@@ -258,7 +305,8 @@ impl AccountSession {
 
     /// S3, path-style when the endpoint is overridden (an emulator has no bucket DNS).
     pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
-        let path_style = self.aws.inner.opts.endpoint_url.is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some();
+        let path_style = self.aws.inner.opts.endpoint_url.is_some()
+            || std::env::var_os("AWS_ENDPOINT_URL").is_some();
         let conf = aws_sdk_s3::config::Builder::from(&self.sdk)
             .region(Region::new(region.to_string()))
             .http_client(self.http_client(region, "s3"))

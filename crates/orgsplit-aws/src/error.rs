@@ -39,7 +39,15 @@ pub enum AwsError {
     #[error("cannot assume role {role_arn}: {message}")]
     AssumeRole { role_arn: String, message: String },
     #[error("{service}:{operation} in account {account} ({region}) failed, {class}: {message}")]
-    Call { service: String, operation: String, account: String, region: String, class: ErrorClass, code: Option<String>, message: String },
+    Call {
+        service: String,
+        operation: String,
+        account: String,
+        region: String,
+        class: ErrorClass,
+        code: Option<String>,
+        message: String,
+    },
 }
 
 impl AwsError {
@@ -56,7 +64,14 @@ impl AwsError {
     }
 }
 
-const NOT_FOUND: [&str; 6] = ["NotFound", "NotFoundException", "NoSuchEntity", "NoSuchKey", "NoSuchBucket", "NoSuchTagSet"];
+const NOT_FOUND: [&str; 6] = [
+    "NotFound",
+    "NotFoundException",
+    "NoSuchEntity",
+    "NoSuchKey",
+    "NoSuchBucket",
+    "NoSuchTagSet",
+];
 const THROTTLED: [&str; 10] = [
     "Throttling",
     "ThrottlingException",
@@ -69,19 +84,38 @@ const THROTTLED: [&str; 10] = [
     "RequestThrottled",
     "BandwidthLimitExceeded",
 ];
-const DENIED: [&str; 6] = ["AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError", "ExpiredToken", "InvalidClientTokenId"];
+const DENIED: [&str; 6] = [
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "AuthorizationError",
+    "ExpiredToken",
+    "InvalidClientTokenId",
+];
 
 /// Classifies an error code as AWS services spell them.
 pub fn classify_code(code: &str) -> ErrorClass {
     if THROTTLED.contains(&code) {
         ErrorClass::Throttled
-    } else if NOT_FOUND.contains(&code) || code.ends_with("NotFoundException") || code.ends_with("NotFound") || code.starts_with("NoSuch") {
+    } else if NOT_FOUND.contains(&code)
+        || code.ends_with("NotFoundException")
+        || code.ends_with("NotFound")
+        || code.starts_with("NoSuch")
+    {
         ErrorClass::NotFound
     } else if DENIED.contains(&code) {
         ErrorClass::Denied
-    } else if code.contains("Conflict") || code.contains("AlreadyExists") || code.contains("InProgress") || code.contains("ConcurrentModification") || code.contains("InUse") {
+    } else if code.contains("Conflict")
+        || code.contains("AlreadyExists")
+        || code.contains("InProgress")
+        || code.contains("ConcurrentModification")
+        || code.contains("InUse")
+    {
         ErrorClass::Conflict
-    } else if code.contains("Validation") || code.starts_with("Invalid") || code.contains("Malformed") {
+    } else if code.contains("Validation")
+        || code.starts_with("Invalid")
+        || code.contains("Malformed")
+    {
         ErrorClass::Invalid
     } else {
         ErrorClass::Other
@@ -103,7 +137,13 @@ pub fn error_chain<E: std::error::Error>(err: &E) -> String {
 }
 
 /// Wraps an SDK error with where it happened.
-pub fn call_error<E, R>(service: &str, operation: &str, account: &str, region: &str, err: SdkError<E, R>) -> AwsError
+pub fn call_error<E, R>(
+    service: &str,
+    operation: &str,
+    account: &str,
+    region: &str,
+    err: SdkError<E, R>,
+) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: fmt::Debug,
@@ -133,11 +173,20 @@ mod tests {
         assert_eq!(classify_code("ThrottlingException"), ErrorClass::Throttled);
         assert_eq!(classify_code("Throttling"), ErrorClass::Throttled);
         assert_eq!(classify_code("ParameterNotFound"), ErrorClass::NotFound);
-        assert_eq!(classify_code("ResourceNotFoundException"), ErrorClass::NotFound);
+        assert_eq!(
+            classify_code("ResourceNotFoundException"),
+            ErrorClass::NotFound
+        );
         assert_eq!(classify_code("NoSuchEntity"), ErrorClass::NotFound);
-        assert_eq!(classify_code("ServerSideEncryptionConfigurationNotFoundError"), ErrorClass::Other);
+        assert_eq!(
+            classify_code("ServerSideEncryptionConfigurationNotFoundError"),
+            ErrorClass::Other
+        );
         assert_eq!(classify_code("AccessDeniedException"), ErrorClass::Denied);
-        assert_eq!(classify_code("OperationInProgressException"), ErrorClass::Conflict);
+        assert_eq!(
+            classify_code("OperationInProgressException"),
+            ErrorClass::Conflict
+        );
         assert_eq!(classify_code("EntityAlreadyExists"), ErrorClass::Conflict);
         assert_eq!(classify_code("ValidationException"), ErrorClass::Invalid);
     }

@@ -11,5 +11,5 @@ mod error;
 mod limiter;
 
 pub use client::{AccountSession, Aws, AwsOptions};
-pub use error::{AwsError, ErrorClass, classify, error_chain};
+pub use error::{AwsError, ErrorClass, call_error, classify, classify_code, error_chain};
 pub use limiter::{CallCounter, CallKey, RateLimiter, RateTable};

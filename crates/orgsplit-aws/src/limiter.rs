@@ -2,7 +2,8 @@
 //! first try or retry, waits for a token and is counted.
 
 use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
@@ -24,7 +25,11 @@ impl RateLimiter {
     pub fn new(rate: f64, burst: f64) -> Self {
         let rate = rate.max(0.01);
         let burst = burst.max(1.0);
-        RateLimiter { rate, burst, state: Mutex::new((burst, Instant::now())) }
+        RateLimiter {
+            rate,
+            burst,
+            state: Mutex::new((burst, Instant::now())),
+        }
     }
 
     pub fn rate(&self) -> f64 {
@@ -37,9 +42,14 @@ impl RateLimiter {
             let mut state = self.state.lock().expect("limiter lock");
             let now = Instant::now();
             let (tokens, last) = *state;
-            let tokens = (tokens + now.duration_since(last).as_secs_f64() * self.rate).min(self.burst) - 1.0;
+            let tokens =
+                (tokens + now.duration_since(last).as_secs_f64() * self.rate).min(self.burst) - 1.0;
             *state = (tokens, now);
-            if tokens >= 0.0 { Duration::ZERO } else { Duration::from_secs_f64(-tokens / self.rate) }
+            if tokens >= 0.0 {
+                Duration::ZERO
+            } else {
+                Duration::from_secs_f64(-tokens / self.rate)
+            }
         };
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
@@ -75,7 +85,10 @@ impl Default for RateTable {
             ("cloudformation", (8.0, 10.0)),
             ("budgets", (5.0, 5.0)),
         ];
-        RateTable { rates: rates.into_iter().map(|(k, v)| (k.to_string(), v)).collect(), default: (10.0, 10.0) }
+        RateTable {
+            rates: rates.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            default: (10.0, 10.0),
+        }
     }
 }
 
@@ -90,7 +103,10 @@ impl RateTable {
 
     /// No limit at all (tests that measure the emulator's own quotas).
     pub fn unlimited() -> Self {
-        RateTable { rates: BTreeMap::new(), default: (1.0e9, 1.0e9) }
+        RateTable {
+            rates: BTreeMap::new(),
+            default: (1.0e9, 1.0e9),
+        }
     }
 }
 
@@ -109,7 +125,12 @@ pub struct CallCounter {
 
 impl CallCounter {
     fn record(&self, key: &CallKey) {
-        *self.counts.lock().expect("counter lock").entry(key.clone()).or_default() += 1;
+        *self
+            .counts
+            .lock()
+            .expect("counter lock")
+            .entry(key.clone())
+            .or_default() += 1;
     }
 
     pub fn snapshot(&self) -> BTreeMap<CallKey, u64> {
@@ -131,7 +152,11 @@ pub(crate) struct LimitedHttpClient {
 }
 
 impl HttpClient for LimitedHttpClient {
-    fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
         SharedHttpConnector::new(LimitedConnector {
             inner: self.inner.http_connector(settings, components),
             limiter: self.limiter.clone(),

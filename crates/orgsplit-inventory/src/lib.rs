@@ -1,1 +1,84 @@
-//! placeholder
+//! Inventory of the source account: one collector per AWS service, run across every
+//! configured region at once, plus the Resource Groups Tagging API sweep so that nothing
+//! taggable is silently left out, and the organization's current shape.
+//!
+//! Architecture Invariant: collectors only read. No call here changes anything in AWS.
+//! Architecture Invariant: secret values (parameter values, secret strings, tokens) are
+//! never requested; a pipeline's masked `OAuthToken` is dropped before it is recorded.
+
+mod collect;
+mod organization;
+mod ssm;
+mod tagging;
+mod util;
+
+use orgsplit_aws::{AccountSession, Aws, AwsError};
+use orgsplit_model::inventory::{INVENTORY_FORMAT_VERSION, Inventory};
+use orgsplit_model::{ORGSPLIT_VERSION, Resource};
+
+pub use organization::collect_organization;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error("the caller is account {caller}, not an organization's management account: {detail}")]
+    NotManagement { caller: String, detail: String },
+}
+
+/// Progress of an inventory, reported per collector and region. Only the binary draws it.
+pub trait Reporter: Send + Sync {
+    /// A collector started (`ssm@us-east-1`).
+    fn collector_started(&self, _name: &str) {}
+    /// A collector finished with this many resources.
+    fn collector_finished(&self, _name: &str, _resources: usize) {}
+}
+
+/// A reporter that reports nothing.
+pub struct NoReporter;
+impl Reporter for NoReporter {}
+
+#[derive(Debug, Clone)]
+pub struct InventoryOptions {
+    pub source_account_id: String,
+    pub home_region: String,
+    pub regions: Vec<String>,
+    /// RFC 3339, recorded in the file.
+    pub created_at: String,
+}
+
+/// Inventories the organization (from the caller's management account) and the source
+/// account (through the access role) in every region.
+pub async fn inventory(
+    aws: &Aws,
+    opts: &InventoryOptions,
+    reporter: &dyn Reporter,
+) -> Result<Inventory, InventoryError> {
+    let (caller, _) = aws.caller().await?;
+    let management = aws.session(&caller).await?;
+    reporter.collector_started("organization");
+    let organization = collect_organization(&management).await?;
+    reporter.collector_finished("organization", organization.accounts.len());
+    let source = aws.session(&opts.source_account_id).await?;
+    let resources = collect_account(&source, opts, reporter).await?;
+    let mut inv = Inventory {
+        format_version: INVENTORY_FORMAT_VERSION,
+        orgsplit_version: ORGSPLIT_VERSION.to_string(),
+        created_at: opts.created_at.clone(),
+        source_account_id: opts.source_account_id.clone(),
+        regions: opts.regions.clone(),
+        organization,
+        resources,
+    };
+    inv.normalise();
+    Ok(inv)
+}
+
+/// Every resource of one account, in every region of `opts`.
+pub async fn collect_account(
+    session: &AccountSession,
+    opts: &InventoryOptions,
+    reporter: &dyn Reporter,
+) -> Result<Vec<Resource>, InventoryError> {
+    collect::collect_account(session, opts, reporter).await
+}

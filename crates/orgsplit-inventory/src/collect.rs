@@ -1,0 +1,124 @@
+//! Runs the collectors: regional ones for every region at once, global ones (IAM, the S3
+//! bucket list) once, then merges the Tagging API sweep.
+
+use futures::future::try_join_all;
+use orgsplit_aws::AccountSession;
+use orgsplit_model::{Resource, ResourceKind};
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::{InventoryError, InventoryOptions, Reporter, ssm, tagging};
+
+type Collected<'a> =
+    Pin<Box<dyn Future<Output = Result<Vec<Resource>, InventoryError>> + Send + 'a>>;
+
+async fn reported<'a>(
+    reporter: &'a dyn Reporter,
+    name: String,
+    fut: Collected<'a>,
+) -> Result<Vec<Resource>, InventoryError> {
+    reporter.collector_started(&name);
+    let out = fut.await?;
+    reporter.collector_finished(&name, out.len());
+    Ok(out)
+}
+
+pub async fn collect_account(
+    session: &AccountSession,
+    opts: &InventoryOptions,
+    reporter: &dyn Reporter,
+) -> Result<Vec<Resource>, InventoryError> {
+    let mut jobs: Vec<
+        Pin<Box<dyn Future<Output = Result<Vec<Resource>, InventoryError>> + Send + '_>>,
+    > = Vec::new();
+    for region in &opts.regions {
+        let r = region.as_str();
+        jobs.push(Box::pin(reported(
+            reporter,
+            format!("ssm@{r}"),
+            Box::pin(ssm::collect(session, r)),
+        )));
+    }
+    let mut sweeps = Vec::new();
+    for region in &opts.regions {
+        sweeps.push(async move {
+            reporter.collector_started(&format!("tagging@{region}"));
+            let s = tagging::sweep(session, region).await?;
+            reporter.collector_finished(&format!("tagging@{region}"), s.len());
+            Ok::<_, InventoryError>((region.clone(), s))
+        });
+    }
+    let (collected, swept) = futures::try_join!(try_join_all(jobs), try_join_all(sweeps))?;
+    let mut resources: Vec<Resource> = collected.into_iter().flatten().collect();
+    merge_sweep(&mut resources, swept.into_iter().collect());
+    Ok(resources)
+}
+
+/// Adds the sweep's tags to collected resources, and turns every swept ARN no collector
+/// accounts for into an `other` resource.
+fn merge_sweep(
+    resources: &mut Vec<Resource>,
+    swept: BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>,
+) {
+    let mut by_arn: BTreeMap<String, usize> = resources
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.arn.clone(), i))
+        .collect();
+    let families: BTreeSet<(String, String)> = resources
+        .iter()
+        .filter(|r| r.kind == ResourceKind::EcsTaskDefinition)
+        .map(|r| (r.region.clone().unwrap_or_default(), r.name.clone()))
+        .collect();
+    let mut others = Vec::new();
+    for (region, arns) in swept {
+        for (arn, tags) in arns {
+            if let Some(&i) = by_arn
+                .get(&arn)
+                .or_else(|| by_arn.get(arn.trim_end_matches(":*")))
+            {
+                let r = &mut resources[i];
+                let before = r.tags.len();
+                r.tags.extend(tags);
+                if r.tags.len() != before || before == 0 {
+                    r.fingerprint = r.compute_fingerprint();
+                }
+                continue;
+            }
+            if let Some(family) = arn
+                .split(":task-definition/")
+                .nth(1)
+                .map(|rest| rest.rsplit_once(':').map_or(rest, |(f, _)| f))
+                && families.contains(&(region.clone(), family.to_string()))
+            {
+                continue;
+            }
+            if tagging::is_covered_service(&arn) {
+                // A kind a collector lists in full (an older task-definition revision, a
+                // stopped task): nothing to migrate that the collector has not seen.
+                tracing::debug!(%arn, "tagged resource of a collected kind not in the listing");
+                continue;
+            }
+            let service = arn.split(':').nth(2).unwrap_or("").to_string();
+            let resource_type = arn
+                .splitn(6, ':')
+                .nth(5)
+                .and_then(|r| r.split(['/', ':']).next())
+                .unwrap_or("")
+                .to_string();
+            by_arn.insert(arn.clone(), usize::MAX);
+            others.push(Resource::new(
+                ResourceKind::Other,
+                &arn,
+                &arn,
+                Some(region.clone()),
+                tags,
+                json!({ "service": service, "resource_type": resource_type }),
+                vec![],
+            ));
+        }
+    }
+    resources.extend(others);
+}
