@@ -1,7 +1,6 @@
 //! What an AWS error means for the caller: not found, throttled, denied, conflict, …
 
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use std::fmt;
 
@@ -131,9 +130,20 @@ pub fn classify<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> ErrorClass 
     }
 }
 
-/// The error with its whole cause chain, on one line.
+/// The error with its whole cause chain, on one line: each cause's `Display`, never the
+/// `Debug` form (which for an SDK error includes the raw response, and a response body can
+/// hold a secret value).
 pub fn error_chain<E: std::error::Error>(err: &E) -> String {
-    DisplayErrorContext(err).to_string().replace('\n', " ")
+    let mut parts = vec![err.to_string()];
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if parts.last() != Some(&text) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    parts.join(": ").replace('\n', " ")
 }
 
 /// Wraps an SDK error with where it happened.

@@ -9,7 +9,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::{InventoryError, InventoryOptions, Reporter, ssm, tagging};
+use crate::{
+    InventoryError, InventoryOptions, Reporter, ecr, ecs, events, iam, logs, pipelines, s3,
+    scheduler, secretsmanager, ssm, tagging,
+};
 
 type Collected<'a> =
     Pin<Box<dyn Future<Output = Result<Vec<Resource>, InventoryError>> + Send + 'a>>;
@@ -25,22 +28,51 @@ async fn reported<'a>(
     Ok(out)
 }
 
+/// A regional collector.
+type Regional = for<'a> fn(&'a AccountSession, &'a str) -> Collected<'a>;
+
+/// The regional collectors, by name.
+const REGIONAL: &[(&str, Regional)] = &[
+    ("ssm", |s, r| Box::pin(ssm::collect(s, r))),
+    ("secretsmanager", |s, r| {
+        Box::pin(secretsmanager::collect(s, r))
+    }),
+    ("ecs", |s, r| Box::pin(ecs::collect(s, r))),
+    ("events", |s, r| Box::pin(events::collect(s, r))),
+    ("scheduler", |s, r| Box::pin(scheduler::collect(s, r))),
+    ("codepipeline", |s, r| Box::pin(pipelines::collect(s, r))),
+    ("logs", |s, r| Box::pin(logs::collect(s, r))),
+    ("ecr", |s, r| Box::pin(ecr::collect(s, r))),
+];
+
 pub async fn collect_account(
     session: &AccountSession,
     opts: &InventoryOptions,
+    access_role: &str,
     reporter: &dyn Reporter,
 ) -> Result<Vec<Resource>, InventoryError> {
-    let mut jobs: Vec<
-        Pin<Box<dyn Future<Output = Result<Vec<Resource>, InventoryError>> + Send + '_>>,
-    > = Vec::new();
+    let mut jobs: Vec<Collected<'_>> = Vec::new();
     for region in &opts.regions {
         let r = region.as_str();
-        jobs.push(Box::pin(reported(
-            reporter,
-            format!("ssm@{r}"),
-            Box::pin(ssm::collect(session, r)),
-        )));
+        for (name, collector) in REGIONAL {
+            jobs.push(Box::pin(reported(
+                reporter,
+                format!("{name}@{r}"),
+                collector(session, r),
+            )));
+        }
     }
+    // Global: IAM once; S3's bucket list once (each bucket then in its own region).
+    jobs.push(Box::pin(reported(
+        reporter,
+        "iam".to_string(),
+        Box::pin(iam::collect(session, access_role)),
+    )));
+    jobs.push(Box::pin(reported(
+        reporter,
+        "s3".to_string(),
+        Box::pin(s3::collect(session, &opts.home_region)),
+    )));
     let mut sweeps = Vec::new();
     for region in &opts.regions {
         sweeps.push(async move {

@@ -7,7 +7,16 @@
 //! never requested; a pipeline's masked `OAuthToken` is dropped before it is recorded.
 
 mod collect;
+mod ecr;
+mod ecs;
+mod events;
+mod iam;
+mod logs;
 mod organization;
+mod pipelines;
+mod s3;
+mod scheduler;
+mod secretsmanager;
 mod ssm;
 mod tagging;
 mod util;
@@ -16,6 +25,7 @@ use orgsplit_aws::{AccountSession, Aws, AwsError};
 use orgsplit_model::inventory::{INVENTORY_FORMAT_VERSION, Inventory};
 use orgsplit_model::{ORGSPLIT_VERSION, Resource};
 
+pub use iam::DEFAULT_ACCESS_ROLE;
 pub use organization::collect_organization;
 
 #[derive(Debug, thiserror::Error)]
@@ -60,7 +70,8 @@ pub async fn inventory(
     let organization = collect_organization(&management).await?;
     reporter.collector_finished("organization", organization.accounts.len());
     let source = aws.session(&opts.source_account_id).await?;
-    let resources = collect_account(&source, opts, reporter).await?;
+    let resources =
+        collect::collect_account(&source, opts, &aws.options().access_role, reporter).await?;
     let mut inv = Inventory {
         format_version: INVENTORY_FORMAT_VERSION,
         orgsplit_version: ORGSPLIT_VERSION.to_string(),
@@ -74,11 +85,13 @@ pub async fn inventory(
     Ok(inv)
 }
 
-/// Every resource of one account, in every region of `opts`.
+/// Every resource of one account, in every region of `opts`. IAM roles named like AWS's
+/// default access role ([`DEFAULT_ACCESS_ROLE`]) are left out: [`inventory`] leaves out
+/// the access role the session was configured with instead.
 pub async fn collect_account(
     session: &AccountSession,
     opts: &InventoryOptions,
     reporter: &dyn Reporter,
 ) -> Result<Vec<Resource>, InventoryError> {
-    collect::collect_account(session, opts, reporter).await
+    collect::collect_account(session, opts, DEFAULT_ACCESS_ROLE, reporter).await
 }

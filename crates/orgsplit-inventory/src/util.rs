@@ -1,5 +1,8 @@
 //! Small helpers shared by collectors.
 
+use aws_smithy_json::codec::{JsonCodec, JsonCodecSettings};
+use aws_smithy_schema::codec::Codec;
+use aws_smithy_schema::serde::{SerializableStruct, ShapeSerializer};
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use orgsplit_aws::{AwsError, error_chain};
@@ -81,6 +84,147 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// An SDK structure as AWS's own JSON (the wire names: camelCase for ECS and CodePipeline,
+/// PascalCase for EventBridge and Scheduler), through the SDK's schema-based JSON codec, so
+/// that every field AWS returned is kept without listing them by hand. Timestamps become
+/// RFC 3339. Unset members are left out, as AWS leaves them out.
+pub fn to_json<T: SerializableStruct>(value: &T) -> Value {
+    let codec = JsonCodec::new(
+        JsonCodecSettings::builder()
+            .use_json_name(false)
+            .default_timestamp_format(Format::DateTime)
+            .build(),
+    );
+    let mut ser = codec.create_serializer();
+    if let Err(e) = ser.write_struct(value.schema(), value) {
+        tracing::warn!(error = %e, "cannot serialise an SDK structure to JSON");
+        return Value::Null;
+    }
+    let bytes = ser.finish();
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "the SDK's JSON codec wrote invalid JSON");
+        Value::Null
+    })
+}
+
+/// An EventBridge or Scheduler target's `EcsParameters` as the API's JSON (the two SDKs
+/// have distinct but alike types). `Tags` are left to the caller: their shapes differ.
+macro_rules! ecs_parameters_json {
+    ($p:expr) => {{
+        let p = $p;
+        $crate::util::object([
+            ("TaskDefinitionArn", serde_json::json!(p.task_definition_arn())),
+            ("TaskCount", serde_json::json!(p.task_count())),
+            (
+                "LaunchType",
+                serde_json::json!(p.launch_type().map(|v| v.as_str())),
+            ),
+            (
+                "NetworkConfiguration",
+                p.network_configuration()
+                    .and_then(|n| n.awsvpc_configuration())
+                    .map_or(serde_json::Value::Null, |a| {
+                        serde_json::json!({ "awsvpcConfiguration": $crate::util::object([
+                            ("Subnets", serde_json::json!(a.subnets())),
+                            ("SecurityGroups", serde_json::json!(a.security_groups())),
+                            (
+                                "AssignPublicIp",
+                                serde_json::json!(a.assign_public_ip().map(|v| v.as_str())),
+                            ),
+                        ]) })
+                    }),
+            ),
+            ("PlatformVersion", $crate::util::opt_str(p.platform_version())),
+            ("Group", $crate::util::opt_str(p.group())),
+            (
+                "CapacityProviderStrategy",
+                $crate::util::non_empty(
+                    p.capacity_provider_strategy()
+                        .iter()
+                        .map(|c| {
+                            serde_json::json!({
+                                "capacityProvider": c.capacity_provider(),
+                                "weight": c.weight(),
+                                "base": c.base(),
+                            })
+                        })
+                        .collect(),
+                ),
+            ),
+            (
+                "EnableECSManagedTags",
+                serde_json::json!(p.enable_ecs_managed_tags()),
+            ),
+            (
+                "EnableExecuteCommand",
+                serde_json::json!(p.enable_execute_command()),
+            ),
+            (
+                "PlacementConstraints",
+                $crate::util::non_empty(
+                    p.placement_constraints()
+                        .iter()
+                        .map(|c| {
+                            $crate::util::object([
+                                ("type", serde_json::json!(c.r#type().map(|v| v.as_str()))),
+                                ("expression", $crate::util::opt_str(c.expression())),
+                            ])
+                        })
+                        .collect(),
+                ),
+            ),
+            (
+                "PlacementStrategy",
+                $crate::util::non_empty(
+                    p.placement_strategy()
+                        .iter()
+                        .map(|c| {
+                            $crate::util::object([
+                                ("type", serde_json::json!(c.r#type().map(|v| v.as_str()))),
+                                ("field", $crate::util::opt_str(c.field())),
+                            ])
+                        })
+                        .collect(),
+                ),
+            ),
+            (
+                "PropagateTags",
+                serde_json::json!(p.propagate_tags().map(|v| v.as_str())),
+            ),
+            ("ReferenceId", $crate::util::opt_str(p.reference_id())),
+        ])
+    }};
+}
+pub(crate) use ecs_parameters_json;
+
+/// A JSON array, or null when empty (so [`object`] leaves it out).
+pub fn non_empty(items: Vec<Value>) -> Value {
+    if items.is_empty() {
+        Value::Null
+    } else {
+        Value::Array(items)
+    }
+}
+
+/// The members `keys` of a JSON object, in that order, leaving out absent and null ones.
+pub fn pick(v: &Value, keys: &[&'static str]) -> Value {
+    object(
+        keys.iter()
+            .map(|&k| (k, v.get(k).cloned().unwrap_or(Value::Null))),
+    )
+}
+
+/// Whether an ARN or account-scoped name belongs to AWS itself (`arn:aws:iam::aws:policy/…`).
+pub fn arn_account(arn: &str) -> Option<&str> {
+    arn.strip_prefix("arn:")?.split(':').nth(3)
+}
+
+/// `ceil(n / size)`, at least 1: the pages a listing of `n` items costs.
+#[allow(dead_code)]
+pub fn pages(n: usize, size: usize) -> usize {
+    n.div_ceil(size).max(1)
 }
 
 #[allow(dead_code)]

@@ -1,1 +1,70 @@
+//! The `orgsplit` command line: parses arguments, runs the command, prints, and maps every
+//! outcome to the documented exit code.
+//!
+//! Architecture Invariant: no domain logic here. Commands load inputs, call the libraries,
+//! and print what they return; only this crate prints.
 
+mod cli;
+mod commands;
+mod context;
+mod exit;
+mod printer;
+mod progress;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+pub use exit::{CliError, ExitStatus};
+
+pub fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitStatus::Success
+                }
+                _ => ExitStatus::InvalidInput,
+            }
+            .into();
+        }
+    };
+    let printer = printer::Printer::new(&cli.global);
+    init_logging(&cli.global);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            printer.error(&format!("cannot start the async runtime: {e}"), None);
+            return ExitStatus::Failure.into();
+        }
+    };
+    match runtime.block_on(commands::run(cli, printer)) {
+        Ok(status) => status.into(),
+        Err(e) => {
+            printer.error(&e.message, e.hint.as_deref());
+            e.status.into()
+        }
+    }
+}
+
+fn init_logging(g: &cli::GlobalArgs) {
+    // The SDK's own logs stay at warn unless asked for with RUST_LOG: at trace they would
+    // show request bodies.
+    let ours = match (g.quiet, g.verbose) {
+        (true, _) => "error",
+        (_, 0) => "warn",
+        (_, 1) => "info",
+        (_, 2) => "debug",
+        _ => "trace",
+    };
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| format!("warn,orgsplit={ours},orgsplit_inventory={ours},orgsplit_aws={ours},orgsplit_planner={ours}"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

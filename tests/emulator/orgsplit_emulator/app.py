@@ -14,6 +14,7 @@ import time
 from typing import Any, Callable, Iterable
 
 from . import protocol
+from . import corrections
 from .codestar import CodeStarConnections
 from .pipelines import PipelineLayer
 from .quotas import DEFAULT_QUOTAS, QUOTA_SOURCES
@@ -256,6 +257,8 @@ class EmulatorApp:
             if handled is not None:
                 status, headers, out = handled
                 return respond(sr, status, headers, out)
+        if corrections.needs_correction(service, operation):
+            return corrections.call_corrected(self.moto_app, environ, sr, service, operation)
         return self.moto_app(environ, sr)
 
     def _drop(self, environ: dict) -> None:

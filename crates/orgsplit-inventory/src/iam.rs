@@ -1,0 +1,243 @@
+//! IAM roles and customer managed policies (global: `region` is `None`).
+//!
+//! GetAccountAuthorizationDetails (filter `Role`, `LocalManagedPolicy`, 1,000 items a page)
+//! gives every role with its trust policy, inline policies, attached policies and tags, and
+//! every customer managed policy with all its versions (the default version's document is
+//! kept). It lacks two role fields, `Description` and `MaxSessionDuration`, which only
+//! ListRoles / GetRole return: ListRoles (1,000 a page) is the cheaper of the two. Managed
+//! policy tags are in neither listing: ListPolicyTags per policy.
+//!
+//! Skipped: service-linked roles (path `/aws-service-role/…`), `aws-reserved` paths (SSO),
+//! and the access role orgsplit itself uses.
+//!
+//! Calls: `GetAccountAuthorizationDetails = max(1, ceil((r + p) / 1000))`,
+//! `ListRoles = max(1, ceil(r / 1000))`, `ListPolicyTags = p'`, for `r` roles (all of
+//! them, skipped ones included), `p` customer managed policies and `p'` of those kept.
+
+use aws_sdk_iam::types::EntityType;
+use futures::stream::{self, StreamExt, TryStreamExt};
+use orgsplit_aws::AccountSession;
+use orgsplit_model::inventory::Reference;
+use orgsplit_model::{Resource, ResourceKind};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+use crate::InventoryError;
+use crate::util::{arn_account, aws_err, object, opt_str, policy_document, tags};
+
+/// The access role's name when the caller does not say (AWS's default for new accounts).
+pub const DEFAULT_ACCESS_ROLE: &str = "OrganizationAccountAccessRole";
+
+/// Concurrent ListPolicyTags calls.
+const CONCURRENCY: usize = 8;
+
+/// Whether a role is AWS's or orgsplit's own, not the workload's.
+fn skipped(path: &str, name: &str, access_role: &str) -> bool {
+    path.starts_with("/aws-service-role/") || path.contains("aws-reserved") || name == access_role
+}
+
+pub async fn collect(
+    session: &AccountSession,
+    access_role: &str,
+) -> Result<Vec<Resource>, InventoryError> {
+    let iam = session.iam();
+    let account = session.account_id.as_str();
+    let region = "global";
+
+    let details = async {
+        let mut roles = Vec::new();
+        let mut policies = Vec::new();
+        let mut pages = iam
+            .get_account_authorization_details()
+            .filter(EntityType::Role)
+            .filter(EntityType::LocalManagedPolicy)
+            .max_items(1000)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                aws_err("iam", "GetAccountAuthorizationDetails", account, region, e)
+            })?;
+            roles.extend(page.role_detail_list.unwrap_or_default());
+            policies.extend(page.policies.unwrap_or_default());
+        }
+        Ok::<_, InventoryError>((roles, policies))
+    };
+    // Role name -> (Description, MaxSessionDuration).
+    let listed = async {
+        let mut out = BTreeMap::new();
+        let mut pages = iam.list_roles().max_items(1000).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_err("iam", "ListRoles", account, region, e))?;
+            for r in page.roles() {
+                out.insert(
+                    r.role_name().to_string(),
+                    (
+                        r.description().map(str::to_string),
+                        r.max_session_duration(),
+                    ),
+                );
+            }
+        }
+        Ok::<_, InventoryError>(out)
+    };
+    let ((roles, policies), listed) = futures::try_join!(details, listed)?;
+
+    let mut out = Vec::new();
+    for r in &roles {
+        let (Some(name), Some(arn)) = (r.role_name(), r.arn()) else {
+            tracing::warn!(?r, "role without a name or ARN: skipped");
+            continue;
+        };
+        let path = r.path().unwrap_or("/");
+        if skipped(path, name, access_role) {
+            continue;
+        }
+        let (description, max_session) = listed.get(name).cloned().unwrap_or_default();
+        let inline: Map<String, Value> = r
+            .role_policy_list()
+            .iter()
+            .filter_map(|p| {
+                Some((
+                    p.policy_name()?.to_string(),
+                    policy_document(p.policy_document()?),
+                ))
+            })
+            .collect();
+        let mut references = Vec::new();
+        let mut attached = Vec::new();
+        for (i, p) in r.attached_managed_policies().iter().enumerate() {
+            let Some(policy_arn) = p.policy_arn() else {
+                continue;
+            };
+            attached.push(json!(policy_arn));
+            if arn_account(policy_arn) == Some(account) {
+                references.push(Reference::new(
+                    policy_arn,
+                    format!("AttachedManagedPolicies[{i}]"),
+                ));
+            }
+        }
+        let boundary = r
+            .permissions_boundary()
+            .and_then(|b| b.permissions_boundary_arn());
+        if let Some(b) = boundary
+            && arn_account(b) == Some(account)
+        {
+            references.push(Reference::new(b, "PermissionsBoundary"));
+        }
+        let config = object([
+            ("Path", json!(path)),
+            ("Description", json!(description)),
+            ("MaxSessionDuration", json!(max_session)),
+            (
+                "AssumeRolePolicyDocument",
+                r.assume_role_policy_document()
+                    .map_or(Value::Null, policy_document),
+            ),
+            ("InlinePolicies", Value::Object(inline)),
+            ("AttachedManagedPolicies", Value::Array(attached)),
+            ("PermissionsBoundary", opt_str(boundary)),
+        ]);
+        out.push(Resource::new(
+            ResourceKind::IamRole,
+            name,
+            arn,
+            None,
+            tags(r.tags().iter().map(|t| (Some(t.key()), Some(t.value())))),
+            config,
+            references,
+        ));
+    }
+
+    let kept: Vec<_> = policies
+        .iter()
+        .filter_map(|p| {
+            let (Some(name), Some(arn)) = (p.policy_name(), p.arn()) else {
+                tracing::warn!(?p, "policy without a name or ARN: skipped");
+                return None;
+            };
+            Some((name, arn, p))
+        })
+        .collect();
+    let policy_tags: Vec<BTreeMap<String, String>> = stream::iter(
+        kept.iter()
+            .map(|(_, arn, _)| arn.to_string())
+            .collect::<Vec<_>>(),
+    )
+    .map(|arn| {
+        let iam = iam.clone();
+        async move {
+            let mut found = BTreeMap::new();
+            let mut pages = iam
+                .list_policy_tags()
+                .policy_arn(arn)
+                .max_items(1000)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page =
+                    page.map_err(|e| aws_err("iam", "ListPolicyTags", account, region, e))?;
+                found.extend(tags(
+                    page.tags().iter().map(|t| (Some(t.key()), Some(t.value()))),
+                ));
+            }
+            Ok::<_, InventoryError>(found)
+        }
+    })
+    .buffered(CONCURRENCY)
+    .try_collect()
+    .await?;
+    for ((name, arn, p), policy_tags) in kept.into_iter().zip(policy_tags) {
+        let default = p.default_version_id();
+        let document = p
+            .policy_version_list()
+            .iter()
+            .find(|v| v.is_default_version() || (default.is_some() && v.version_id() == default))
+            .and_then(|v| v.document())
+            .map_or(Value::Null, policy_document);
+        let config = object([
+            ("Path", opt_str(p.path())),
+            ("Description", opt_str(p.description())),
+            ("Document", document),
+            ("DefaultVersionId", opt_str(default)),
+        ]);
+        out.push(Resource::new(
+            ResourceKind::IamPolicy,
+            name,
+            arn,
+            None,
+            policy_tags,
+            config,
+            vec![],
+        ));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skips_aws_and_access_roles() {
+        let access = DEFAULT_ACCESS_ROLE;
+        assert!(skipped(
+            "/aws-service-role/ecs.amazonaws.com/",
+            "AWSServiceRoleForECS",
+            access
+        ));
+        assert!(skipped(
+            "/aws-reserved/sso.amazonaws.com/",
+            "AWSReservedSSO_Admin_1",
+            access
+        ));
+        assert!(skipped("/", "OrganizationAccountAccessRole", access));
+        assert!(!skipped("/", "ecs-task-execution", access));
+        assert!(!skipped(
+            "/",
+            "OrganizationAccountAccessRole",
+            "OtherAccessRole"
+        ));
+    }
+}

@@ -1,0 +1,101 @@
+//! The command line, as `product.md` specifies it.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "orgsplit",
+    version,
+    about = "Split a shared AWS account into an AWS Organization, safely."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// AWS profile for the management account's credentials.
+    #[arg(long, global = true, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// Region for Organizations and STS calls (default: the config's home_region).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// Endpoint for every AWS service (AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> also work).
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// The orgsplit configuration.
+    #[arg(
+        long,
+        global = true,
+        default_value = "orgsplit.toml",
+        value_name = "PATH"
+    )]
+    pub config: PathBuf,
+    #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// More logging on stderr (-v, -vv, -vvv).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// No progress bars.
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Write a commented example orgsplit.toml and the default stacksets/ templates.
+    Init {
+        /// Where to write them.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Overwrite existing files.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Inventory the source account in every configured region.
+    Inventory {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Build the plan (inventorying live unless --inventory is given) and print the review.
+    Plan {
+        #[arg(long, value_name = "FILE")]
+        inventory: Option<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Exit 2 when the plan has changes, 0 when it has none (like Terraform).
+        #[arg(long)]
+        detailed_exitcode: bool,
+    },
+    /// Print the review of a plan file.
+    Show {
+        plan: PathBuf,
+        /// Only this OU.
+        #[arg(long, value_name = "NAME")]
+        ou: Option<String>,
+    },
+    /// Print shell completions.
+    Completions { shell: clap_complete::Shell },
+}

@@ -1,0 +1,29 @@
+mod init;
+mod inventory;
+mod plan;
+mod show;
+
+use crate::cli::{Cli, Command};
+use crate::exit::{CliError, ExitStatus};
+use crate::printer::Printer;
+
+pub async fn run(cli: Cli, printer: Printer) -> Result<ExitStatus, CliError> {
+    let g = cli.global;
+    match cli.command {
+        Command::Init { dir, force } => init::run(&dir, force, &printer),
+        Command::Inventory { out } => inventory::run(&g, &out, &printer).await,
+        Command::Plan {
+            inventory,
+            out,
+            detailed_exitcode,
+        } => plan::run(&g, inventory.as_deref(), &out, detailed_exitcode, &printer).await,
+        Command::Show { plan, ou } => show::run(&g, &plan, ou.as_deref(), &printer),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "orgsplit", &mut buf);
+            printer.data(&String::from_utf8_lossy(&buf));
+            Ok(ExitStatus::Success)
+        }
+    }
+}

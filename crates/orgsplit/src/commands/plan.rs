@@ -1,0 +1,112 @@
+//! `orgsplit plan [--inventory FILE] --out FILE [--detailed-exitcode]`.
+
+use orgsplit_model::inventory::INVENTORY_FORMAT_VERSION;
+use orgsplit_model::{Config, Inventory};
+use orgsplit_planner::{PlanInput, ReviewOptions, build_plan, render_review};
+use std::path::Path;
+
+use crate::cli::{GlobalArgs, Output};
+use crate::commands::inventory;
+use crate::context;
+use crate::exit::{CliError, ExitStatus};
+use crate::printer::Printer;
+
+fn read_inventory(path: &Path, config: &Config) -> Result<Inventory, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::invalid(format!("{}: cannot read: {e}", path.display())))?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        CliError::invalid(format!("{}: not an inventory file: {e}", path.display()))
+    })?;
+    if value.get("format_version").and_then(|v| v.as_u64())
+        != Some(u64::from(INVENTORY_FORMAT_VERSION))
+    {
+        return Err(CliError::invalid(format!(
+            "{}: format_version: not an inventory of format {INVENTORY_FORMAT_VERSION}",
+            path.display()
+        )));
+    }
+    let inv: Inventory = serde_json::from_value(value).map_err(|e| {
+        CliError::invalid(format!("{}: not an inventory file: {e}", path.display()))
+    })?;
+    if inv.source_account_id != config.source_account_id {
+        return Err(CliError::invalid(format!(
+            "{}: source_account_id: the inventory is of account {}, but {} names {}",
+            path.display(),
+            inv.source_account_id,
+            config.path.display(),
+            config.source_account_id
+        )));
+    }
+    Ok(inv)
+}
+
+pub async fn run(
+    g: &GlobalArgs,
+    inventory_file: Option<&Path>,
+    out: &Path,
+    detailed: bool,
+    printer: &Printer,
+) -> Result<ExitStatus, CliError> {
+    let config = context::load_config(g)?;
+    let names: Vec<String> = {
+        let mut n: Vec<String> = config
+            .ous
+            .iter()
+            .flat_map(|o| o.stacksets.clone())
+            .collect();
+        n.sort();
+        n.dedup();
+        n
+    };
+    let stacksets_dir = config
+        .path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .join("stacksets");
+    let catalog = orgsplit_stacksets::resolve(&stacksets_dir, &names)?;
+    let specs: Vec<_> = catalog.into_iter().map(|e| e.spec).collect();
+    let inv = match inventory_file {
+        Some(path) => read_inventory(path, &config)?,
+        None => inventory::live(g, &config, printer).await?.0,
+    };
+    let plan = build_plan(PlanInput {
+        config: &config,
+        inventory: &inv,
+        stacksets: &specs,
+        created_at: context::now(),
+    })
+    .map_err(|e| CliError::invalid(e.to_string()))?;
+    context::write_atomic(out, &plan.to_json())?;
+    match g.output {
+        Output::Json => printer.data(&plan.to_json()),
+        Output::Text => {
+            printer.data(&render_review(
+                &plan,
+                &ReviewOptions {
+                    ou: None,
+                    color: printer.color_stdout,
+                },
+            ));
+            printer.status(&format!("wrote {} ({})", out.display(), plan.digest));
+        }
+    }
+    for w in &plan.warnings {
+        tracing::info!(
+            subject = w.subject.as_deref().unwrap_or(""),
+            "{}",
+            w.message
+        );
+    }
+    if !plan.unclassified.is_empty() {
+        printer.warn(&format!(
+            "{} unclassified resources: apply will refuse until a [[rule]] covers them",
+            plan.unclassified.len()
+        ));
+    }
+    Ok(if detailed && plan.has_changes() {
+        ExitStatus::CHANGES
+    } else {
+        ExitStatus::Success
+    })
+}

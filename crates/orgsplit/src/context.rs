@@ -1,0 +1,49 @@
+//! What most commands need: the config, and AWS access built from it and the flags.
+
+use orgsplit_aws::{Aws, AwsOptions};
+use orgsplit_model::Config;
+use std::path::Path;
+
+use crate::cli::GlobalArgs;
+use crate::exit::CliError;
+
+pub fn load_config(g: &GlobalArgs) -> Result<Config, CliError> {
+    Ok(Config::load(&g.config)?)
+}
+
+pub async fn aws(g: &GlobalArgs, config: &Config) -> Result<Aws, CliError> {
+    let mut opts = AwsOptions::new(
+        g.region
+            .clone()
+            .unwrap_or_else(|| config.home_region.clone()),
+    );
+    opts.profile = g.profile.clone();
+    opts.endpoint_url = g.endpoint_url.clone();
+    opts.access_role = config.access_role.clone();
+    Ok(Aws::load(opts).await?)
+}
+
+/// Now, RFC 3339 to the second, UTC: the one clock read, passed to the pure crates.
+pub fn now() -> String {
+    let t = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Writes a file whole or not at all: a temporary file beside it, then a rename.
+pub fn write_atomic(path: &Path, text: &str) -> Result<(), CliError> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let fail =
+        |e: std::io::Error| CliError::failure(format!("{}: cannot write: {e}", path.display()));
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+    std::io::Write::write_all(&mut tmp, text.as_bytes()).map_err(fail)?;
+    tmp.as_file().sync_all().map_err(fail)?;
+    tmp.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}

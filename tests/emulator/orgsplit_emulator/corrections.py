@@ -1,0 +1,44 @@
+"""Responses moto gets wrong in a way the real SDKs reject, corrected to AWS's shape.
+
+Each entry names the AWS documentation it follows (also listed in docs/emulator-gaps.md).
+"""
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+# S3 GetBucketVersioning: AWS's response root is <VersioningConfiguration>
+# (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketVersioning.html);
+# moto 5.2.5 answers <GetBucketVersioningResponse>, which the AWS SDK for Rust refuses to parse.
+_ROOTS = {
+    ("s3", "GetBucketVersioning"): ("GetBucketVersioningResponse", "VersioningConfiguration"),
+}
+
+
+def needs_correction(service: str, operation: str) -> bool:
+    return (service, operation) in _ROOTS
+
+
+def correct(service: str, operation: str, body: bytes) -> bytes:
+    wrong, right = _ROOTS[(service, operation)]
+    text = body.decode("utf-8", "replace")
+    text = re.sub(rf"<{wrong}(\s|>)", rf"<{right}\1", text, count=1)
+    text = text.replace(f"</{wrong}>", f"</{right}>")
+    return text.encode("utf-8")
+
+
+def call_corrected(app: Callable, environ: dict, start_response: Callable, service: str, operation: str) -> list[bytes]:
+    captured: dict = {}
+
+    def capture(status: str, headers: list, exc_info=None):
+        captured["status"], captured["headers"] = status, headers
+        return lambda _data: None
+
+    body = b"".join(app(environ, capture))
+    status = captured.get("status", "500 Internal Server Error")
+    if status.startswith("200"):
+        body = correct(service, operation, body)
+    headers = [(k, v) for k, v in captured.get("headers", []) if k.lower() != "content-length"]
+    headers.append(("Content-Length", str(len(body))))
+    start_response(status, headers)
+    return [body]
