@@ -153,10 +153,15 @@ pub async fn collect(
     let kept: Vec<_> = policies
         .iter()
         .filter_map(|p| {
-            let (Some(name), Some(arn)) = (p.policy_name(), p.arn()) else {
-                tracing::warn!(?p, "policy without a name or ARN: skipped");
+            let Some(arn) = p.arn() else {
+                tracing::warn!(?p, "policy without an ARN: skipped");
                 return None;
             };
+            // A policy ARN ends in its name (`policy/PATH/NAME`; names have no `/`). The
+            // emulator leaves `PolicyName` out of this listing: see docs/emulator-gaps.md.
+            let name = p
+                .policy_name()
+                .or_else(|| arn.rsplit_once('/').map(|(_, n)| n))?;
             Some((name, arn, p))
         })
         .collect();

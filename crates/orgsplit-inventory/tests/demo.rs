@@ -78,6 +78,10 @@ fn inventories_the_demo_account() {
     emu.export_env();
     emu.clear_requests();
     let inv = inventory(&emu);
+    if let Some(path) = std::env::var_os("ORGSPLIT_INVENTORY_DUMP") {
+        let json = serde_json::to_string_pretty(&inv).expect("serialise");
+        std::fs::write(path, json).expect("dump the inventory");
+    }
     let demo = scenario("demo");
     let expect = demo["expect"].as_array().expect("expect");
 

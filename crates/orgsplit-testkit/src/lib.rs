@@ -26,7 +26,6 @@ pub struct Emulator {
     // Held open: the emulator exits when it closes (`--exit-on-stdin-eof`).
     _stdin: ChildStdin,
     pub url: String,
-    http: reqwest::blocking::Client,
 }
 
 impl Emulator {
@@ -77,30 +76,37 @@ impl Emulator {
             let mut sink = Vec::new();
             let _ = stderr.read_to_end(&mut sink);
         });
-        let http = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(300))
-            .build()
-            .expect("http client");
         Emulator {
             child,
             _stdin: stdin,
             url,
-            http,
         }
     }
 
     fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut req = self
-            .http
-            .request(method.clone(), format!("{}/_emulator/{path}", self.url));
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req
-            .send()
-            .unwrap_or_else(|e| panic!("emulator {method} {path}: {e}"));
-        let status = resp.status();
-        let text = resp.text().unwrap_or_default();
+        // On a plain thread: the blocking client runs its own runtime, which must not be
+        // created or dropped inside a test's async runtime.
+        let url = format!("{}/_emulator/{path}", self.url);
+        let (status, text) = std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let http = reqwest::blocking::Client::builder()
+                        .timeout(Duration::from_secs(300))
+                        .build()
+                        .expect("http client");
+                    let mut req = http.request(method.clone(), &url);
+                    if let Some(b) = &body {
+                        req = req.json(b);
+                    }
+                    let resp = req
+                        .send()
+                        .unwrap_or_else(|e| panic!("emulator {method} {path}: {e}"));
+                    let status = resp.status();
+                    (status, resp.text().unwrap_or_default())
+                })
+                .join()
+                .expect("admin call thread")
+        });
         assert!(
             status.is_success(),
             "emulator {method} {path}: HTTP {status}: {text}"

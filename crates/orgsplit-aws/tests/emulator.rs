@@ -1,0 +1,226 @@
+//! The emulator, proved through the real AWS SDK for Rust and through orgsplit-aws's own
+//! clients: throttling is classified and retried, CodeStar Connections work, a dropped
+//! connection is a dispatch failure, and the request log counts what was sent.
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use orgsplit_aws::{Aws, AwsOptions, ErrorClass, RateTable, classify};
+use orgsplit_testkit::{Emulator, MANAGEMENT_ACCOUNT};
+use serde_json::json;
+
+async fn aws(emu: &Emulator, max_attempts: u32) -> Aws {
+    emu.export_env();
+    let mut opts = AwsOptions::new("us-east-1");
+    opts.endpoint_url = Some(emu.url.clone());
+    opts.rates = RateTable::unlimited();
+    opts.max_attempts = max_attempts;
+    Aws::load(opts).await.unwrap()
+}
+
+fn ssm_requests(emu: &Emulator) -> Vec<serde_json::Value> {
+    emu.requests()
+        .into_iter()
+        .filter(|r| r["service"] == "ssm")
+        .collect()
+}
+
+#[tokio::test]
+async fn throttling_is_classified_as_throttling_and_retried() {
+    let emu = Emulator::start();
+    let aws = aws(&emu, 3).await;
+    let session = aws.session(MANAGEMENT_ACCOUNT).await.unwrap();
+    let ssm = session.ssm("us-east-1");
+    emu.clear_requests();
+
+    // Always throttled: the SDK retries up to its attempts, then gives up with a
+    // throttling error.
+    emu.set_faults(json!({ "throttle": 1.0, "services": ["ssm"] }));
+    let err = ssm.describe_parameters().send().await.unwrap_err();
+    assert_eq!(classify(&err), ErrorClass::Throttled, "{err:?}");
+    let sent = ssm_requests(&emu);
+    assert_eq!(sent.len(), 3, "three attempts: {sent:#?}");
+    assert!(
+        sent.iter()
+            .all(|r| r["status"] == 400 && r["operation"] == "DescribeParameters")
+    );
+
+    // Throttled half the time: retries get it through.
+    emu.clear_requests();
+    emu.set_faults(json!({ "throttle": 0.5, "seed": 7, "services": ["ssm"] }));
+    let aws = self::aws(&emu, 10).await;
+    let ssm = aws
+        .session(MANAGEMENT_ACCOUNT)
+        .await
+        .unwrap()
+        .ssm("us-east-1");
+    for i in 0..10 {
+        ssm.put_parameter()
+            .name(format!("/t/p{i}"))
+            .value("v")
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .send()
+            .await
+            .unwrap();
+    }
+    let sent = ssm_requests(&emu);
+    let throttled = sent.iter().filter(|r| r["status"] == 400).count();
+    let ok = sent.iter().filter(|r| r["status"] == 200).count();
+    assert_eq!(ok, 10);
+    assert!(
+        throttled > 0,
+        "some attempts were throttled and retried: {sent:#?}"
+    );
+    emu.set_faults(json!({}));
+    let listed = ssm
+        .describe_parameters()
+        .max_results(50)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.parameters().len(), 10, "each parameter written once");
+}
+
+#[tokio::test]
+async fn codestar_connections_through_the_sdk() {
+    let emu = Emulator::start();
+    let aws = aws(&emu, 3).await;
+    let client = aws
+        .session(MANAGEMENT_ACCOUNT)
+        .await
+        .unwrap()
+        .codestar_connections("us-east-1");
+    let created = client
+        .create_connection()
+        .connection_name("orgsplit-github")
+        .provider_type(aws_sdk_codestarconnections::types::ProviderType::Github)
+        .send()
+        .await
+        .unwrap();
+    let arn = created.connection_arn().to_string();
+    assert!(
+        arn.starts_with(&format!(
+            "arn:aws:codestar-connections:us-east-1:{MANAGEMENT_ACCOUNT}:connection/"
+        )),
+        "{arn}"
+    );
+    let got = client
+        .get_connection()
+        .connection_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let status = got
+        .connection()
+        .unwrap()
+        .connection_status()
+        .unwrap()
+        .as_str()
+        .to_string();
+    assert_eq!(status, "PENDING");
+    let listed = client.list_connections().send().await.unwrap();
+    assert_eq!(listed.connections().len(), 1);
+    assert_eq!(
+        listed.connections()[0].connection_name(),
+        Some("orgsplit-github")
+    );
+
+    emu.mark_connection_available(&arn);
+    let got = client
+        .get_connection()
+        .connection_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        got.connection()
+            .unwrap()
+            .connection_status()
+            .unwrap()
+            .as_str(),
+        "AVAILABLE"
+    );
+
+    let missing = client
+        .get_connection()
+        .connection_arn(format!("{arn}-nope"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(classify(&missing), ErrorClass::NotFound, "{missing:?}");
+}
+
+#[tokio::test]
+async fn a_dropped_connection_is_a_dispatch_failure() {
+    let emu = Emulator::start();
+    let aws = aws(&emu, 1).await;
+    let ssm = aws
+        .session(MANAGEMENT_ACCOUNT)
+        .await
+        .unwrap()
+        .ssm("us-east-1");
+    emu.set_faults(json!({ "drop": 1.0, "services": ["ssm"] }));
+    let err = ssm.describe_parameters().send().await.unwrap_err();
+    assert!(matches!(err, SdkError::DispatchFailure(_)), "{err:?}");
+    assert_eq!(classify(&err), ErrorClass::Transient);
+    let sent = ssm_requests(&emu);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["status"], 0, "logged as dropped");
+}
+
+#[tokio::test]
+async fn the_request_log_counts_what_was_sent() {
+    let emu = Emulator::start();
+    let aws = aws(&emu, 3).await;
+    let session = aws.session(MANAGEMENT_ACCOUNT).await.unwrap();
+    emu.clear_requests();
+    let before = aws.counter().total();
+    let ssm = session.ssm("us-east-1");
+    let logs = session.logs("eu-west-1");
+    for i in 0..4 {
+        ssm.put_parameter()
+            .name(format!("/c/{i}"))
+            .value("v")
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .send()
+            .await
+            .unwrap();
+    }
+    ssm.describe_parameters().send().await.unwrap();
+    logs.describe_log_groups().send().await.unwrap();
+    let log = emu.requests();
+    assert_eq!(log.len(), 6, "{log:#?}");
+    assert_eq!(
+        aws.counter().total() - before,
+        6,
+        "our counter agrees with the emulator"
+    );
+    let mutating: Vec<_> = log
+        .iter()
+        .filter(|r| r["mutating"] == true)
+        .map(|r| r["operation"].as_str().unwrap())
+        .collect();
+    assert_eq!(mutating, ["PutParameter"; 4]);
+    assert!(log.iter().all(|r| r["account"] == MANAGEMENT_ACCOUNT));
+    assert_eq!(log[5]["service"], "logs");
+    assert_eq!(log[5]["region"], "eu-west-1");
+    assert_eq!(log[5]["operation"], "DescribeLogGroups");
+}
+
+#[tokio::test]
+async fn an_assumed_role_session_acts_in_its_account() {
+    let emu = Emulator::start_with(Some("org-only"));
+    let aws = aws(&emu, 3).await;
+    let session = aws.session(orgsplit_testkit::SOURCE_ACCOUNT).await.unwrap();
+    emu.clear_requests();
+    session
+        .ssm("us-east-1")
+        .describe_parameters()
+        .send()
+        .await
+        .unwrap();
+    let log = emu.requests();
+    assert_eq!(
+        log.last().unwrap()["account"],
+        orgsplit_testkit::SOURCE_ACCOUNT,
+        "{log:#?}"
+    );
+}
