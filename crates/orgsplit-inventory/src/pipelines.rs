@@ -19,6 +19,9 @@ use crate::util::{aws_err, object, tags, to_json};
 
 const CONCURRENCY: usize = 8;
 
+/// A described pipeline: name, ARN, declaration (scrubbed), tags.
+type Described = (String, String, Value, BTreeMap<String, String>);
+
 /// Configuration keys that hold secrets, dropped wherever they appear in an action.
 const SECRET_KEYS: &[&str] = &["OAuthToken"];
 
@@ -80,47 +83,46 @@ pub async fn collect(
     };
     let (names, mut webhooks) = futures::try_join!(names, webhooks)?;
 
-    let described: Vec<Option<(String, String, Value, BTreeMap<String, String>)>> =
-        stream::iter(names)
-            .map(|name| {
-                let client = client.clone();
-                async move {
-                    let got = client
-                        .get_pipeline()
-                        .name(&name)
-                        .send()
-                        .await
-                        .map_err(|e| aws_err("codepipeline", "GetPipeline", account, region, e))?;
-                    let (Some(decl), Some(arn)) = (
-                        got.pipeline(),
-                        got.metadata().and_then(|m| m.pipeline_arn()),
-                    ) else {
-                        tracing::warn!(%name, "GetPipeline without a structure or ARN: skipped");
-                        return Ok(None);
-                    };
-                    let mut declaration = to_json(decl);
-                    scrub_declaration(&mut declaration);
-                    let mut found = BTreeMap::new();
-                    let mut pages = client
-                        .list_tags_for_resource()
-                        .resource_arn(arn)
-                        .max_results(100)
-                        .into_paginator()
-                        .send();
-                    while let Some(page) = pages.next().await {
-                        let page = page.map_err(|e| {
-                            aws_err("codepipeline", "ListTagsForResource", account, region, e)
-                        })?;
-                        found.extend(tags(
-                            page.tags().iter().map(|t| (Some(t.key()), Some(t.value()))),
-                        ));
-                    }
-                    Ok::<_, InventoryError>(Some((name, arn.to_string(), declaration, found)))
+    let described: Vec<Option<Described>> = stream::iter(names)
+        .map(|name| {
+            let client = client.clone();
+            async move {
+                let got = client
+                    .get_pipeline()
+                    .name(&name)
+                    .send()
+                    .await
+                    .map_err(|e| aws_err("codepipeline", "GetPipeline", account, region, e))?;
+                let (Some(decl), Some(arn)) = (
+                    got.pipeline(),
+                    got.metadata().and_then(|m| m.pipeline_arn()),
+                ) else {
+                    tracing::warn!(%name, "GetPipeline without a structure or ARN: skipped");
+                    return Ok(None);
+                };
+                let mut declaration = to_json(decl);
+                scrub_declaration(&mut declaration);
+                let mut found = BTreeMap::new();
+                let mut pages = client
+                    .list_tags_for_resource()
+                    .resource_arn(arn)
+                    .max_results(100)
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
+                    let page = page.map_err(|e| {
+                        aws_err("codepipeline", "ListTagsForResource", account, region, e)
+                    })?;
+                    found.extend(tags(
+                        page.tags().iter().map(|t| (Some(t.key()), Some(t.value()))),
+                    ));
                 }
-            })
-            .buffered(CONCURRENCY)
-            .try_collect()
-            .await?;
+                Ok::<_, InventoryError>(Some((name, arn.to_string(), declaration, found)))
+            }
+        })
+        .buffered(CONCURRENCY)
+        .try_collect()
+        .await?;
 
     let mut out = Vec::new();
     for (name, arn, declaration, found) in described.into_iter().flatten() {

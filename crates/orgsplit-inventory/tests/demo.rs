@@ -10,13 +10,12 @@ use orgsplit_testkit::{Emulator, SOURCE_ACCOUNT, scenario};
 use serde_json::Value;
 
 mod common;
-use common::{runtime, versioning_fix_proxy};
+use common::runtime;
 
 fn inventory(emu: &Emulator) -> Inventory {
     runtime().block_on(async {
         let aws = Aws::load(AwsOptions {
-            // moto's GetBucketVersioning answer needs fixing for the Rust SDK: see common.
-            endpoint_url: Some(versioning_fix_proxy(&emu.url)),
+            endpoint_url: Some(emu.url.clone()),
             ..AwsOptions::new("us-east-1")
         })
         .await
