@@ -215,7 +215,7 @@ macro_rules! service_clients {
                     let conf = $krate::config::Builder::from(&self.sdk)
                         .region(Region::new(region.to_string()))
                         .http_client(self.http_client(region, $service))
-                        .retry_partition(self.retry_partition())
+                        .retry_partition(self.retry_partition(region, $service))
                         .retry_config(self.retry_config())
                         .build();
                     $krate::Client::from_conf(conf)
@@ -253,10 +253,11 @@ impl AccountSession {
         }
     }
 
-    /// One retry partition per account: throttling in one account never spends another's
-    /// retry budget.
-    fn retry_partition(&self) -> RetryPartition {
-        RetryPartition::new(format!("orgsplit-{}", self.account_id))
+    /// One retry partition per (account, region, service), like the rate limiters: AWS
+    /// quotas are per account and region, so throttling in one account never spends
+    /// another's retry budget.
+    fn retry_partition(&self, region: &str, service: &str) -> RetryPartition {
+        RetryPartition::new(format!("orgsplit/{}/{region}/{service}", self.account_id))
     }
 
     fn retry_config(&self) -> RetryConfig {
@@ -275,7 +276,7 @@ impl AccountSession {
         let region = self.home();
         let conf = aws_sdk_sts::config::Builder::from(&self.sdk)
             .http_client(self.http_client(&region, "sts"))
-            .retry_partition(self.retry_partition())
+            .retry_partition(self.retry_partition(&region, "sts"))
             .retry_config(self.retry_config())
             .build();
         aws_sdk_sts::Client::from_conf(conf)
@@ -286,7 +287,7 @@ impl AccountSession {
         let region = self.home();
         let conf = aws_sdk_organizations::config::Builder::from(&self.sdk)
             .http_client(self.http_client(&region, "organizations"))
-            .retry_partition(self.retry_partition())
+            .retry_partition(self.retry_partition(&region, "organizations"))
             .retry_config(self.retry_config())
             .build();
         aws_sdk_organizations::Client::from_conf(conf)
@@ -297,7 +298,7 @@ impl AccountSession {
         let region = self.home();
         let conf = aws_sdk_iam::config::Builder::from(&self.sdk)
             .http_client(self.http_client(&region, "iam"))
-            .retry_partition(self.retry_partition())
+            .retry_partition(self.retry_partition(&region, "iam"))
             .retry_config(self.retry_config())
             .build();
         aws_sdk_iam::Client::from_conf(conf)
@@ -310,7 +311,7 @@ impl AccountSession {
         let conf = aws_sdk_s3::config::Builder::from(&self.sdk)
             .region(Region::new(region.to_string()))
             .http_client(self.http_client(region, "s3"))
-            .retry_partition(self.retry_partition())
+            .retry_partition(self.retry_partition(region, "s3"))
             .retry_config(self.retry_config())
             .force_path_style(path_style)
             .build();
