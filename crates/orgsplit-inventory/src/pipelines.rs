@@ -23,7 +23,7 @@ const CONCURRENCY: usize = 8;
 type Described = (String, String, Value, BTreeMap<String, String>);
 
 /// Configuration keys that hold secrets, dropped wherever they appear in an action.
-const SECRET_KEYS: &[&str] = &[];
+const SECRET_KEYS: &[&str] = &["OAuthToken"];
 
 pub async fn collect(
     session: &AccountSession,
