@@ -160,6 +160,7 @@ impl Aws {
                 .configure(&self.inner.base)
                 .build()
                 .await;
+            let provider = CachedCredentials::new(provider);
             provider
                 .provide_credentials()
                 .await
@@ -195,6 +196,49 @@ impl Aws {
                 Arc::new(RateLimiter::new(rate, burst))
             })
             .clone()
+    }
+}
+
+/// Keeps assumed-role credentials until five minutes before they expire, so that the check
+/// made when a session is opened is not followed by a second AssumeRole from the first
+/// client (the SDK's identity cache lives per client configuration).
+#[derive(Debug)]
+struct CachedCredentials {
+    inner: AssumeRoleProvider,
+    cached: tokio::sync::Mutex<Option<aws_credential_types::Credentials>>,
+}
+
+impl CachedCredentials {
+    fn new(inner: AssumeRoleProvider) -> Self {
+        CachedCredentials {
+            inner,
+            cached: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    async fn get(&self) -> aws_credential_types::provider::Result {
+        let mut cached = self.cached.lock().await;
+        let fresh = |c: &aws_credential_types::Credentials| {
+            c.expiry()
+                .is_none_or(|e| e > std::time::SystemTime::now() + Duration::from_secs(300))
+        };
+        if let Some(c) = cached.as_ref().filter(|c| fresh(c)) {
+            return Ok(c.clone());
+        }
+        let c = self.inner.provide_credentials().await?;
+        *cached = Some(c.clone());
+        Ok(c)
+    }
+}
+
+impl ProvideCredentials for CachedCredentials {
+    fn provide_credentials<'a>(
+        &'a self,
+    ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        aws_credential_types::provider::future::ProvideCredentials::new(self.get())
     }
 }
 

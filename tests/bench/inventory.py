@@ -1,0 +1,268 @@
+#!/usr/bin/env python3
+"""The inventory benchmark (shared/spec/quality.md, docs/performance.md).
+
+Seeds the `large` scenario into a fresh emulator, then in one run:
+1. reads the ground truth with boto3 (how many of everything exist: the inputs of the
+   minimum-call formula), before anything is measured;
+2. runs `orgsplit inventory` and counts its calls per operation in the emulator's request log;
+3. computes the minimum number of calls the APIs allow for that ground truth, per operation;
+4. runs the straightforward boto3 inventory (tests/bench/inventory_boto3.py) against the same
+   emulator and times it beside orgsplit.
+
+Prints a table and a JSON summary; exits 1 when orgsplit's calls exceed 1.1 x the minimum.
+
+    tests/bench/inventory [--scale 1.0] [--orgsplit target/release/orgsplit]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+import boto3
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCE = "111111111111"
+REGION = "us-east-1"
+
+
+def admin(url: str, method: str, path: str, body: dict | None = None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(f"{url}/_emulator/{path}", data=data, method=method,
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=600) as resp:
+        text = resp.read().decode()
+    return json.loads(text) if text else None
+
+
+def start_emulator() -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen([str(ROOT / "tests/emulator/run"), "--port", "0", "--exit-on-stdin-eof"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = proc.stdout.readline().strip()
+    if not line.startswith("ready "):
+        proc.kill()
+        sys.exit(f"the emulator did not start: {line!r}")
+    return proc, line.split(" ", 1)[1]
+
+
+def ceil(n: int, page: int) -> int:
+    return math.ceil(n / page)
+
+
+def at_least_one(n: int, page: int) -> int:
+    return max(1, math.ceil(n / page))
+
+
+def ground_truth(url: str) -> dict:
+    """Counts of what exists, read with boto3 (never through orgsplit)."""
+    base = dict(endpoint_url=url, aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
+    org = boto3.client("organizations", **base)
+    root = org.list_roots()["Roots"][0]["Id"]
+    parents, stack = 0, [root]
+    while stack:
+        parent = stack.pop()
+        parents += 1
+        for p in org.get_paginator("list_organizational_units_for_parent").paginate(ParentId=parent):
+            stack.extend(ou["Id"] for ou in p["OrganizationalUnits"])
+    cr = boto3.client("sts", **base).assume_role(
+        RoleArn=f"arn:aws:iam::{SOURCE}:role/OrganizationAccountAccessRole", RoleSessionName="truth")["Credentials"]
+    kw = dict(endpoint_url=url, region_name=REGION, aws_access_key_id=cr["AccessKeyId"],
+              aws_secret_access_key=cr["SecretAccessKey"], aws_session_token=cr["SessionToken"])
+    c = lambda name: boto3.client(name, **kw)  # noqa: E731
+
+    def count(client, op, key, **args):
+        return sum(len(p.get(key, [])) for p in client.get_paginator(op).paginate(**args))
+
+    ecs = c("ecs")
+    clusters = [a for p in ecs.get_paginator("list_clusters").paginate() for a in p["clusterArns"]]
+    services = {k: count(ecs, "list_services", "serviceArns", cluster=k) for k in clusters}
+    tasks = {k: count(ecs, "list_tasks", "taskArns", cluster=k, desiredStatus="RUNNING") for k in clusters}
+    s3 = c("s3")
+    buckets = [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    objects = {b: count(s3, "list_objects_v2", "Contents", Bucket=b) for b in buckets}
+    iam = c("iam")
+    return {
+        "org_parents": parents,
+        "ssm_parameters": count(c("ssm"), "describe_parameters", "Parameters"),
+        "tagged_resources": count(c("resourcegroupstaggingapi"), "get_resources", "ResourceTagMappingList"),
+        "secrets": count(c("secretsmanager"), "list_secrets", "SecretList"),
+        "iam_roles": count(iam, "list_roles", "Roles"),
+        "iam_policies": count(iam, "list_policies", "Policies", Scope="Local"),
+        "clusters": len(clusters),
+        "taskdef_families": count(ecs, "list_task_definition_families", "families", status="ACTIVE"),
+        "services": services,
+        "running_tasks": tasks,
+        "rules": count(c("events"), "list_rules", "Rules"),
+        "schedules": count(c("scheduler"), "list_schedules", "Schedules"),
+        "pipelines": count(c("codepipeline"), "list_pipelines", "pipelines"),
+        "webhooks": len(c("codepipeline").list_webhooks().get("webhooks", [])),
+        "buckets": len(buckets),
+        "objects": objects,
+        "log_groups": count(c("logs"), "describe_log_groups", "logGroups"),
+        "ecr_repositories": count(c("ecr"), "describe_repositories", "repositories"),
+    }
+
+
+def minimum_calls(t: dict) -> Counter:
+    """The fewest calls the APIs allow for this ground truth (largest page sizes, batch
+    describes, tags from the listing or the Tagging API wherever AWS offers them)."""
+    m: Counter = Counter()
+    # Who am I, and a session in the source account.
+    m["sts:GetCallerIdentity"] = 1
+    m["sts:AssumeRole"] = 1
+    # The organization: its shape, one listing of OUs and of accounts per parent (20 a page).
+    m["organizations:DescribeOrganization"] = 1
+    m["organizations:ListRoots"] = 1
+    m["organizations:ListOrganizationalUnitsForParent"] = t["org_parents"]
+    m["organizations:ListAccountsForParent"] = t["org_parents"]
+    m["organizations:ListAWSServiceAccessForOrganization"] = 1
+    m["organizations:ListPolicies"] = 1
+    # SSM: DescribeParameters 50 a page; tags of everything the Tagging API covers, 100 a page.
+    m["ssm:DescribeParameters"] = at_least_one(t["ssm_parameters"], 50)
+    m["tagging:GetResources"] = at_least_one(t["tagged_resources"], 100)
+    m["secretsmanager:ListSecrets"] = at_least_one(t["secrets"], 100)
+    # IAM: one listing gives roles and customer-managed policies with documents; ListRoles adds
+    # Description and MaxSessionDuration; a policy's tags need one call each.
+    m["iam:GetAccountAuthorizationDetails"] = at_least_one(t["iam_roles"] + t["iam_policies"], 1000)
+    m["iam:ListRoles"] = at_least_one(t["iam_roles"], 1000)
+    m["iam:ListPolicyTags"] = t["iam_policies"]
+    # ECS: 100 a page for lists, DescribeServices 10 a call, DescribeClusters/Tasks 100 a call,
+    # the latest ACTIVE revision of each family one describe each.
+    m["ecs:ListClusters"] = at_least_one(t["clusters"], 100)
+    m["ecs:DescribeClusters"] = ceil(t["clusters"], 100)
+    m["ecs:ListTaskDefinitionFamilies"] = at_least_one(t["taskdef_families"], 100)
+    m["ecs:DescribeTaskDefinition"] = t["taskdef_families"]
+    m["ecs:ListServices"] = sum(at_least_one(n, 100) for n in t["services"].values())
+    m["ecs:DescribeServices"] = sum(ceil(n, 10) for n in t["services"].values())
+    m["ecs:ListTasks"] = sum(at_least_one(n, 100) for n in t["running_tasks"].values())
+    m["ecs:DescribeTasks"] = sum(ceil(n, 100) for n in t["running_tasks"].values())
+    m["events:ListRules"] = at_least_one(t["rules"], 100)
+    m["events:ListTargetsByRule"] = t["rules"]
+    m["scheduler:ListSchedules"] = at_least_one(t["schedules"], 100)
+    m["scheduler:GetSchedule"] = t["schedules"]
+    m["codepipeline:ListPipelines"] = at_least_one(t["pipelines"], 1000)
+    m["codepipeline:GetPipeline"] = t["pipelines"]
+    m["codepipeline:ListTagsForResource"] = t["pipelines"]
+    m["codepipeline:ListWebhooks"] = at_least_one(t["webhooks"], 100)
+    m["s3:ListBuckets"] = 1
+    # AWS's ListBuckets returns each bucket's region; moto's does not, so one GetBucketLocation
+    # per bucket is the minimum here.
+    m["s3:GetBucketLocation"] = t["buckets"]
+    m["s3:GetBucketVersioning"] = t["buckets"]
+    m["s3:GetBucketEncryption"] = t["buckets"]
+    m["s3:ListObjectsV2"] = sum(at_least_one(n, 1000) for n in t["objects"].values())
+    m["logs:DescribeLogGroups"] = at_least_one(t["log_groups"], 50)
+    m["ecr:DescribeRepositories"] = at_least_one(t["ecr_repositories"], 1000)
+    m["ecr:ListTagsForResource"] = t["ecr_repositories"]
+    return +m
+
+
+# Where moto 5.2.5 serves other page sizes than AWS (docs/emulator-gaps.md): on the emulator
+# the fewest calls possible differ, for better (one page for everything) or worse (SSM's 10 a
+# page, and a last empty page after a full one).
+def emulator_minimum(t: dict, aws_minimum: Counter) -> Counter:
+    m = Counter(aws_minimum)
+    m["ssm:DescribeParameters"] = t["ssm_parameters"] // 10 + 1
+    for op in ("ecs:ListClusters", "ecs:ListTaskDefinitionFamilies", "ecr:DescribeRepositories",
+               "codepipeline:ListPipelines", "scheduler:ListSchedules", "iam:GetAccountAuthorizationDetails"):
+        m[op] = 1
+    m["ecs:ListServices"] = len(t["services"])
+    m["ecs:ListTasks"] = len(t["running_tasks"])
+    return +m
+
+
+def calls_by_operation(log: list[dict]) -> Counter:
+    return Counter(f"{r['service']}:{r['operation']}" for r in log)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scale", type=float, default=1.0, help="size of the large scenario (1.0 = quality.md's)")
+    ap.add_argument("--orgsplit", default=None, help="the binary (default: target/release, else target/debug)")
+    ap.add_argument("--json", default=None, help="also write the summary here")
+    a = ap.parse_args()
+    binary = Path(a.orgsplit).resolve() if a.orgsplit else next(
+        (p for p in (ROOT / "target/release/orgsplit", ROOT / "target/debug/orgsplit") if p.exists()), None)
+    if binary is None or not binary.exists():
+        sys.exit("build orgsplit first: cargo build --release --bin orgsplit")
+
+    proc, url = start_emulator()
+    try:
+        t0 = time.monotonic()
+        seeded = admin(url, "POST", "seed", {"scenario": "large", "params": {"scale": a.scale}})
+        seed_seconds = time.monotonic() - t0
+        truth = ground_truth(url)
+
+        work = Path(tempfile.mkdtemp(prefix="orgsplit-bench-"))
+        config = (ROOT / "plans/examples/orgsplit.toml").read_text().replace(
+            'regions = ["us-east-1", "eu-west-1"]', 'regions = ["us-east-1"]')
+        (work / "orgsplit.toml").write_text(config)
+        env = dict(os.environ, AWS_ENDPOINT_URL=url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+                   AWS_REGION=REGION, AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+                   AWS_EC2_METADATA_DISABLED="true")
+
+        admin(url, "DELETE", "requests")
+        t0 = time.monotonic()
+        run = subprocess.run([str(binary), "inventory", "--out", "inventory.json", "--output", "json", "--no-progress"],
+                             cwd=work, env=env, capture_output=True, text=True)
+        orgsplit_seconds = time.monotonic() - t0
+        if run.returncode != 0:
+            sys.exit(f"orgsplit inventory failed: {run.stderr}")
+        orgsplit_log = admin(url, "GET", "requests")
+        resources = json.loads(run.stdout)["resources"]
+
+        admin(url, "DELETE", "requests")
+        t0 = time.monotonic()
+        base = subprocess.run([sys.executable, str(ROOT / "tests/bench/inventory_boto3.py"), "--endpoint-url", url,
+                               "--account", SOURCE, "--regions", REGION, "--out", str(work / "boto3.json")],
+                              capture_output=True, text=True)
+        boto3_seconds = time.monotonic() - t0
+        if base.returncode != 0:
+            sys.exit(f"boto3 baseline failed: {base.stderr}")
+        boto3_calls = len(admin(url, "GET", "requests"))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+    actual = calls_by_operation(orgsplit_log)
+    aws_min = minimum_calls(truth)
+    minimum = emulator_minimum(truth, aws_min)
+    ops = sorted(set(actual) | set(minimum) | set(aws_min))
+    print(f"{'operation':<52} {'calls':>7} {'minimum':>8} {'(AWS)':>7}")
+    for op in ops:
+        flag = "" if actual[op] <= minimum[op] else "  <- above the minimum"
+        print(f"{op:<52} {actual[op]:>7} {minimum[op]:>8} {aws_min[op]:>7}{flag}")
+    total, least = sum(actual.values()), sum(minimum.values())
+    summary = {
+        "scale": a.scale,
+        "binary": str(binary.relative_to(ROOT)) if binary.is_relative_to(ROOT) else str(binary),
+        "seeded": seeded.get("counts"),
+        "seed_seconds": round(seed_seconds, 1),
+        "resources_inventoried": resources,
+        "api_calls": total,
+        "minimum_calls": least,
+        "minimum_calls_aws_page_sizes": sum(aws_min.values()),
+        "calls_ratio": round(total / least, 3),
+        "error_responses": dict(Counter(f"{r['service']}:{r['operation']} {r['status']}" for r in orgsplit_log
+                                        if r.get("status") not in (200, None))),
+        "orgsplit_seconds": round(orgsplit_seconds, 2),
+        "boto3_seconds": round(boto3_seconds, 2),
+        "boto3_calls": boto3_calls,
+        "wall_time_ratio": round(orgsplit_seconds / boto3_seconds, 3),
+    }
+    print(json.dumps(summary, indent=2))
+    if a.json:
+        Path(a.json).write_text(json.dumps(summary, indent=2) + "\n")
+    return 0 if summary["calls_ratio"] <= 1.1 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
