@@ -517,8 +517,22 @@ fn resource_step(
     env: &str,
 ) -> Step {
     let mut rewritten = Rewritten::default();
-    let config_copy = rewriter.rewrite(&r.config, &mut rewritten);
     let mut notes: Vec<String> = Vec::new();
+    let mut source_config = r.config.clone();
+    if r.kind == ResourceKind::Pipeline
+        && let Some(webhooks) = source_config
+            .as_object_mut()
+            .and_then(|c| c.remove("webhooks"))
+    {
+        // v1 GitHub webhooks belong to the OAuth source; a CodeStar source needs none.
+        let n = webhooks.as_array().map_or(0, Vec::len);
+        if n > 0 {
+            notes.push(format!(
+                "{n} v1 webhook(s) are not recreated: a CodeStar Connections source needs none"
+            ));
+        }
+    }
+    let config_copy = rewriter.rewrite(&source_config, &mut rewritten);
     let mut action = Action::Create;
     let mut account = target.to_string();
     let mut inputs =

@@ -136,6 +136,19 @@ fn inventory() -> Inventory {
             json!({}),
             vec![],
         ),
+        Resource::new(
+            ResourceKind::Pipeline,
+            "prod-api-release",
+            format!("arn:aws:codepipeline:us-east-1:{SRC}:prod-api-release"),
+            Some("us-east-1".into()),
+            tags(&[]),
+            json!({"declaration": {"name": "prod-api-release", "roleArn": format!("arn:aws:iam::{SRC}:role/prod-mail-sender-task")},
+                   "webhooks": [{"name": "prod-api-release--Source", "arn": format!("arn:aws:codepipeline:us-east-1:{SRC}:webhook:prod-api-release--Source")}]}),
+            vec![Reference::new(
+                format!("arn:aws:iam::{SRC}:role/prod-mail-sender-task"),
+                "declaration.roleArn",
+            )],
+        ),
         param("/dev/region/x", "String", &[]),
     ];
     // One parameter in the second region.
@@ -342,6 +355,50 @@ fn arns_are_rewritten_to_the_target_and_images_stay() {
         .unwrap();
     assert_eq!(ecr.action, Action::Update);
     assert_eq!(ecr.account, SRC);
+}
+
+#[test]
+fn pipelines_wait_on_a_connection_and_drop_their_v1_webhooks() {
+    let plan = plan();
+    let step = plan
+        .steps()
+        .find(|s| s.address == "prod/prod-workloads/pipeline:prod-api-release")
+        .unwrap();
+    assert!(
+        step.inputs["config"].get("webhooks").is_none(),
+        "{:#}",
+        step.inputs
+    );
+    assert_eq!(
+        step.inputs["config"]["declaration"]["roleArn"],
+        "arn:aws:iam::${account:prod-workloads}:role/prod-mail-sender-task"
+    );
+    assert!(
+        step.notes
+            .iter()
+            .any(|n| n.starts_with("1 v1 webhook(s) are not recreated")),
+        "{:?}",
+        step.notes
+    );
+    assert!(
+        !step.notes.iter().any(|n| n.contains(":webhook:")),
+        "{:?}",
+        step.notes
+    );
+    assert!(
+        step.depends_on
+            .contains(&"prod/prod-workloads/codestar-connection:orgsplit-github".to_string())
+    );
+    let conn = plan
+        .steps()
+        .find(|s| s.address == "prod/prod-workloads/codestar-connection:orgsplit-github")
+        .unwrap();
+    assert_eq!(conn.action, Action::Create);
+    assert!(
+        plan.steps()
+            .all(|s| s.address != "dev/dev-workloads/codestar-connection:orgsplit-github"),
+        "dev has no pipeline"
+    );
 }
 
 #[test]
