@@ -269,6 +269,32 @@ macro_rules! service_clients {
     };
 }
 
+/// Services without regions (STS, Organizations, IAM): called in the home region, and limited
+/// and counted under it.
+macro_rules! global_service_clients {
+    ($( $fn:ident => $krate:ident, $service:literal; )*) => {
+        impl AccountSession {
+            $(
+                pub fn $fn(&self) -> $krate::Client {
+                    let region = self.home();
+                    let conf = $krate::config::Builder::from(&self.sdk)
+                        .http_client(self.http_client(&region, $service))
+                        .retry_partition(self.retry_partition(&region, $service))
+                        .retry_config(self.retry_config())
+                        .build();
+                    $krate::Client::from_conf(conf)
+                }
+            )*
+        }
+    };
+}
+
+global_service_clients! {
+    sts => aws_sdk_sts, "sts";
+    organizations => aws_sdk_organizations, "organizations";
+    iam => aws_sdk_iam, "iam";
+}
+
 service_clients! {
     ssm => aws_sdk_ssm, "ssm";
     secretsmanager => aws_sdk_secretsmanager, "secretsmanager";
@@ -313,39 +339,6 @@ impl AccountSession {
 
     fn home(&self) -> String {
         self.aws.inner.opts.region.clone()
-    }
-
-    /// STS, in the home region.
-    pub fn sts(&self) -> aws_sdk_sts::Client {
-        let region = self.home();
-        let conf = aws_sdk_sts::config::Builder::from(&self.sdk)
-            .http_client(self.http_client(&region, "sts"))
-            .retry_partition(self.retry_partition(&region, "sts"))
-            .retry_config(self.retry_config())
-            .build();
-        aws_sdk_sts::Client::from_conf(conf)
-    }
-
-    /// Organizations (a global service, called in the home region).
-    pub fn organizations(&self) -> aws_sdk_organizations::Client {
-        let region = self.home();
-        let conf = aws_sdk_organizations::config::Builder::from(&self.sdk)
-            .http_client(self.http_client(&region, "organizations"))
-            .retry_partition(self.retry_partition(&region, "organizations"))
-            .retry_config(self.retry_config())
-            .build();
-        aws_sdk_organizations::Client::from_conf(conf)
-    }
-
-    /// IAM (global).
-    pub fn iam(&self) -> aws_sdk_iam::Client {
-        let region = self.home();
-        let conf = aws_sdk_iam::config::Builder::from(&self.sdk)
-            .http_client(self.http_client(&region, "iam"))
-            .retry_partition(self.retry_partition(&region, "iam"))
-            .retry_config(self.retry_config())
-            .build();
-        aws_sdk_iam::Client::from_conf(conf)
     }
 
     /// S3, path-style when the endpoint is overridden (an emulator has no bucket DNS).
