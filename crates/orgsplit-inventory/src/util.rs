@@ -5,7 +5,7 @@ use aws_smithy_schema::codec::Codec;
 use aws_smithy_schema::serde::{SerializableStruct, ShapeSerializer};
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
-use orgsplit_aws::{AwsError, error_chain};
+use orgsplit_aws::AwsError;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -219,17 +219,6 @@ pub fn pick(v: &Value, keys: &[&'static str]) -> Value {
 /// Whether an ARN or account-scoped name belongs to AWS itself (`arn:aws:iam::aws:policy/…`).
 pub fn arn_account(arn: &str) -> Option<&str> {
     arn.strip_prefix("arn:")?.split(':').nth(3)
-}
-
-/// `ceil(n / size)`, at least 1: the pages a listing of `n` items costs.
-#[allow(dead_code)]
-pub fn pages(n: usize, size: usize) -> usize {
-    n.div_ceil(size).max(1)
-}
-
-#[allow(dead_code)]
-pub fn chain<E: std::error::Error>(e: &E) -> String {
-    error_chain(e)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! workloads account.
 
 use orgsplit_model::config::{AdminAccount, Config, IGNORE, SHARED};
-use orgsplit_model::inventory::{Inventory, OrganizationState};
+use orgsplit_model::inventory::Inventory;
 use orgsplit_model::plan::{
     AccountPlan, OuPlan, PLAN_FORMAT_VERSION, ResourceEntry, Step, Warning,
 };
@@ -637,9 +637,4 @@ fn resource_step(
         reason: placed.reason.clone(),
         notes,
     }
-}
-
-/// Used by tests and by callers that want the organization's key in `Plan::fingerprints`.
-pub fn organization_fingerprint(org: &OrganizationState) -> String {
-    org.fingerprint()
 }
