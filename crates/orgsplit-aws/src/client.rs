@@ -10,7 +10,7 @@ use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_types::retry::RetryConfig;
 use aws_types::SdkConfig;
 use aws_types::region::Region;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::OnceCell;
@@ -58,6 +58,7 @@ struct Inner {
     http: SharedHttpClient,
     counter: Arc<CallCounter>,
     limiters: Mutex<HashMap<CallKey, Arc<RateLimiter>>>,
+    operation_limiters: Mutex<HashMap<CallKey, Arc<BTreeMap<String, Arc<RateLimiter>>>>>,
     caller: OnceCell<(String, String)>,
     sessions: Mutex<HashMap<String, AccountSession>>,
 }
@@ -88,6 +89,7 @@ impl Aws {
                 http,
                 counter: Arc::new(CallCounter::default()),
                 limiters: Mutex::new(HashMap::new()),
+                operation_limiters: Mutex::new(HashMap::new()),
                 caller: OnceCell::new(),
                 sessions: Mutex::new(HashMap::new()),
             }),
@@ -186,6 +188,25 @@ impl Aws {
             .expect("sessions lock")
             .insert(account_id.to_string(), session.clone());
         Ok(session)
+    }
+
+    /// The per-operation buckets of one (account, region, service), shared by every client
+    /// built for it.
+    fn operation_limiters(&self, key: &CallKey) -> Arc<BTreeMap<String, Arc<RateLimiter>>> {
+        let mut map = self.inner.operation_limiters.lock().expect("limiters lock");
+        map.entry(key.clone())
+            .or_insert_with(|| {
+                Arc::new(
+                    self.inner
+                        .opts
+                        .rates
+                        .operations_of(&key.service)
+                        .into_iter()
+                        .map(|(op, (rate, burst))| (op, Arc::new(RateLimiter::new(rate, burst))))
+                        .collect(),
+                )
+            })
+            .clone()
     }
 
     fn limiter(&self, key: &CallKey) -> Arc<RateLimiter> {
@@ -293,6 +314,7 @@ global_service_clients! {
     sts => aws_sdk_sts, "sts";
     organizations => aws_sdk_organizations, "organizations";
     iam => aws_sdk_iam, "iam";
+    budgets => aws_sdk_budgets, "budgets";
 }
 
 service_clients! {
@@ -306,6 +328,7 @@ service_clients! {
     logs => aws_sdk_cloudwatchlogs, "logs";
     ecr => aws_sdk_ecr, "ecr";
     tagging => aws_sdk_resourcegroupstagging, "tagging";
+    cloudformation => aws_sdk_cloudformation, "cloudformation";
 }
 
 impl AccountSession {
@@ -318,6 +341,7 @@ impl AccountSession {
         LimitedHttpClient {
             inner: self.aws.inner.http.clone(),
             limiter: self.aws.limiter(&key),
+            operations: self.aws.operation_limiters(&key),
             counter: self.aws.inner.counter.clone(),
             key,
         }

@@ -9,6 +9,8 @@
 mod client;
 mod error;
 mod limiter;
+pub mod policy;
+pub mod sdk_json;
 
 pub use client::{AccountSession, Aws, AwsOptions};
 pub use error::{AwsError, ErrorClass, call_error, classify, classify_code, error_chain};

@@ -57,10 +57,13 @@ impl RateLimiter {
     }
 }
 
-/// Requests a second per service, below AWS's published default quotas, with bursts.
+/// Requests a second per service, below AWS's published default quotas, with bursts; plus
+/// tighter buckets for single operations whose own quota is lower than their service's
+/// (`ssm:PutParameter`), so that orgsplit waits its turn instead of being throttled.
 #[derive(Debug, Clone)]
 pub struct RateTable {
     rates: BTreeMap<String, (f64, f64)>,
+    operations: BTreeMap<String, (f64, f64)>,
     default: (f64, f64),
 }
 
@@ -85,8 +88,15 @@ impl Default for RateTable {
             ("cloudformation", (8.0, 10.0)),
             ("budgets", (5.0, 5.0)),
         ];
+        // AWS's default PutParameter throughput is 3 a second per account and region; the
+        // burst is kept below AWS's so that jitter in arrival never empties AWS's bucket.
+        let operations = [("ssm:PutParameter", (2.9, 2.0))];
         RateTable {
             rates: rates.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            operations: operations
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
             default: (10.0, 10.0),
         }
     }
@@ -101,10 +111,22 @@ impl RateTable {
         self.rates.insert(service.to_string(), (rate, burst));
     }
 
+    /// The operations of `service` with a bucket of their own: `PutParameter` -> (rate, burst).
+    pub fn operations_of(&self, service: &str) -> BTreeMap<String, (f64, f64)> {
+        self.operations
+            .iter()
+            .filter_map(|(k, v)| {
+                let (s, op) = k.split_once(':')?;
+                (s == service).then(|| (op.to_string(), *v))
+            })
+            .collect()
+    }
+
     /// No limit at all (tests that measure the emulator's own quotas).
     pub fn unlimited() -> Self {
         RateTable {
             rates: BTreeMap::new(),
+            operations: BTreeMap::new(),
             default: (1.0e9, 1.0e9),
         }
     }
@@ -147,6 +169,8 @@ impl CallCounter {
 pub(crate) struct LimitedHttpClient {
     pub inner: SharedHttpClient,
     pub limiter: Arc<RateLimiter>,
+    /// Operation name -> its own bucket (JSON protocols, named by `X-Amz-Target`).
+    pub operations: Arc<BTreeMap<String, Arc<RateLimiter>>>,
     pub counter: Arc<CallCounter>,
     pub key: CallKey,
 }
@@ -160,6 +184,7 @@ impl HttpClient for LimitedHttpClient {
         SharedHttpConnector::new(LimitedConnector {
             inner: self.inner.http_connector(settings, components),
             limiter: self.limiter.clone(),
+            operations: self.operations.clone(),
             counter: self.counter.clone(),
             key: self.key.clone(),
         })
@@ -170,6 +195,7 @@ impl HttpClient for LimitedHttpClient {
 struct LimitedConnector {
     inner: SharedHttpConnector,
     limiter: Arc<RateLimiter>,
+    operations: Arc<BTreeMap<String, Arc<RateLimiter>>>,
     counter: Arc<CallCounter>,
     key: CallKey,
 }
@@ -180,7 +206,15 @@ impl HttpConnector for LimitedConnector {
         let limiter = self.limiter.clone();
         let counter = self.counter.clone();
         let key = self.key.clone();
+        let operation = request
+            .headers()
+            .get("x-amz-target")
+            .and_then(|t| t.rsplit_once('.'))
+            .and_then(|(_, op)| self.operations.get(op).cloned());
         HttpConnectorFuture::new(async move {
+            if let Some(op) = operation {
+                op.acquire().await;
+            }
             limiter.acquire().await;
             counter.record(&key);
             inner.call(request).await

@@ -1,8 +1,5 @@
 //! Small helpers shared by collectors.
 
-use aws_smithy_json::codec::{JsonCodec, JsonCodecSettings};
-use aws_smithy_schema::codec::Codec;
-use aws_smithy_schema::serde::{SerializableStruct, ShapeSerializer};
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use orgsplit_aws::AwsError;
@@ -57,57 +54,9 @@ pub fn tags<'a>(
         .collect()
 }
 
-/// Decodes a policy document as IAM returns it (URL-encoded JSON) into JSON.
-pub fn policy_document(raw: &str) -> Value {
-    if let Ok(v) = serde_json::from_str(raw) {
-        return v;
-    }
-    let decoded = percent_decode(raw);
-    serde_json::from_str(&decoded).unwrap_or(Value::String(decoded))
-}
+pub use orgsplit_aws::policy::policy_document;
 
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        // RFC 3986 encoding, as IAM documents: `+` is a plus, not a space.
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// An SDK structure as AWS's own JSON (the wire names: camelCase for ECS and CodePipeline,
-/// PascalCase for EventBridge and Scheduler), through the SDK's schema-based JSON codec, so
-/// that every field AWS returned is kept without listing them by hand. Timestamps become
-/// RFC 3339. Unset members are left out, as AWS leaves them out.
-pub fn to_json<T: SerializableStruct>(value: &T) -> Value {
-    let codec = JsonCodec::new(
-        JsonCodecSettings::builder()
-            .use_json_name(false)
-            .default_timestamp_format(Format::DateTime)
-            .build(),
-    );
-    let mut ser = codec.create_serializer();
-    if let Err(e) = ser.write_struct(value.schema(), value) {
-        tracing::warn!(error = %e, "cannot serialise an SDK structure to JSON");
-        return Value::Null;
-    }
-    let bytes = ser.finish();
-    serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "the SDK's JSON codec wrote invalid JSON");
-        Value::Null
-    })
-}
+pub use orgsplit_aws::sdk_json::to_json;
 
 /// An EventBridge or Scheduler target's `EcsParameters` as the API's JSON (the two SDKs
 /// have distinct but alike types). `Tags` are left to the caller: their shapes differ.

@@ -72,9 +72,12 @@ impl OrganizationState {
             .find(|o| o.parent_id == self.root_id && o.name == name)
     }
 
-    /// A fingerprint of the organization's shape (OUs, accounts, parents), for staleness.
+    /// A fingerprint of the organization's shape (OUs, accounts, parents), for staleness:
+    /// the order AWS lists things in does not change it.
     pub fn fingerprint(&self) -> String {
-        digest_of(self)
+        let mut sorted = self.clone();
+        sorted.normalise();
+        digest_of(&sorted)
     }
 }
 

@@ -8,6 +8,7 @@
 pub mod canonical;
 pub mod config;
 pub mod inventory;
+pub mod journal;
 pub mod kind;
 pub mod plan;
 pub mod secret;

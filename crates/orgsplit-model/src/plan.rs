@@ -23,6 +23,8 @@ pub struct Plan {
     pub management_account_id: String,
     pub source_account_id: String,
     pub home_region: String,
+    /// The role apply assumes in member accounts (the config's `access_role`).
+    pub access_role: String,
     pub regions: Vec<String>,
     pub config_digest: String,
     pub inventory_digest: String,

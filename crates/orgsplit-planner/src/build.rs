@@ -7,7 +7,7 @@ use orgsplit_model::inventory::Inventory;
 use orgsplit_model::plan::{
     AccountPlan, OuPlan, PLAN_FORMAT_VERSION, ResourceEntry, Step, Warning,
 };
-use orgsplit_model::stackset::{ParameterSource, StackSetSpec};
+use orgsplit_model::stackset::{ParameterContext, StackSetSpec};
 use orgsplit_model::{Action, ORGSPLIT_VERSION, Plan, Resource, ResourceKind, StepKind};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -209,20 +209,12 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                     ou: ou.name.clone(),
                     name: name.clone(),
                 })?;
-            let parameters: BTreeMap<&String, String> = spec
-                .parameters
-                .iter()
-                .map(|(k, src)| {
-                    let v = match src {
-                        ParameterSource::OuAdminAccountId => admin.clone(),
-                        ParameterSource::OrganizationId => org.id.clone(),
-                        ParameterSource::OuName => ou.name.clone(),
-                        ParameterSource::Environment => env.to_string(),
-                        ParameterSource::Value(v) => v.clone(),
-                    };
-                    (k, v)
-                })
-                .collect();
+            let parameters = spec.parameter_values(&ParameterContext {
+                admin_account_id: &admin,
+                organization_id: &org.id,
+                ou_name: &ou.name,
+                environment: env,
+            });
             ou_steps.push(Step {
                 address: format!("{}/stackset:{}", ou.name, name),
                 action: Action::Create,
@@ -233,6 +225,7 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                     "stackset_name": spec.stackset_name(&ou.name),
                     "template": spec.template,
                     "template_digest": spec.template_digest,
+                    "template_body": spec.template_body,
                     "description": spec.description,
                     "capabilities": spec.capabilities,
                     "permission_model": "SERVICE_MANAGED",
@@ -453,6 +446,7 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
         management_account_id: org.management_account_id.clone(),
         source_account_id: config.source_account_id.clone(),
         home_region: config.home_region.clone(),
+        access_role: config.access_role.clone(),
         regions: config.regions.clone(),
         config_digest: config.digest.clone(),
         inventory_digest: inventory.digest(),
@@ -519,6 +513,7 @@ fn resource_step(
     let mut rewritten = Rewritten::default();
     let mut notes: Vec<String> = Vec::new();
     let mut source_config = r.config.clone();
+    let mut v1_webhooks = 0;
     if r.kind == ResourceKind::Pipeline
         && let Some(webhooks) = source_config
             .as_object_mut()
@@ -526,6 +521,7 @@ fn resource_step(
     {
         // v1 GitHub webhooks belong to the OAuth source; a CodeStar source needs none.
         let n = webhooks.as_array().map_or(0, Vec::len);
+        v1_webhooks = n;
         if n > 0 {
             notes.push(format!(
                 "{n} v1 webhook(s) are not recreated: a CodeStar Connections source needs none"
@@ -558,6 +554,7 @@ fn resource_step(
             // Bucket names are global: the copy cannot take the source's name while it exists.
             let target_name = format!("{}-{}", r.name, target);
             inputs["target_name"] = json!(target_name);
+            inputs["copy_objects"] = json!(config.copy_objects);
             let objects = r
                 .config
                 .get("ObjectCount")
@@ -580,6 +577,8 @@ fn resource_step(
             }
         },
         ResourceKind::Pipeline => {
+            // Whether the v1 source was triggered by webhooks decides DetectChanges.
+            inputs["v1_webhooks"] = json!(v1_webhooks);
             notes.push(
                 "recreated with a CodeStar Connections source; its GitHub token is not copied"
                     .into(),

@@ -187,6 +187,7 @@ fn baseline() -> Vec<StackSetSpec> {
         template: "baseline".into(),
         description: "terraform roles".into(),
         template_digest: "sha256:0000".into(),
+        template_body: "Resources: {}\n".into(),
         capabilities: vec!["CAPABILITY_NAMED_IAM".into()],
         parameters: [
             (

@@ -2,7 +2,10 @@
 //! folders beside a config that add to or override them.
 //!
 //! Architecture Invariant: the StackSet reconcile that apply and the trigger share lives
-//! here (issue 3); this crate knows templates and their parameters, not plans.
+//! here ([`reconcile`]); this crate knows templates and their parameters, not plans.
+
+pub mod reconcile;
+pub mod template;
 
 use orgsplit_model::stackset::{ParameterSource, StackSetSpec};
 use serde::Deserialize;
@@ -94,6 +97,7 @@ fn parse(
         template: name.to_string(),
         description: raw.description,
         template_digest: orgsplit_model::canonical::sha256_hex(template.as_bytes()),
+        template_body: template.to_string(),
         capabilities: raw.capabilities,
         parameters,
     })

@@ -96,6 +96,21 @@ pub enum Command {
         #[arg(long, value_name = "NAME")]
         ou: Option<String>,
     },
+    /// Apply one OU's part of a plan (resumable: succeeded steps are skipped).
+    Apply {
+        plan: PathBuf,
+        /// The OU to apply.
+        #[arg(long, value_name = "NAME")]
+        ou: String,
+        /// Do not ask for confirmation (required when stdin is not a terminal).
+        #[arg(long)]
+        yes: bool,
+        /// Steps run at once, at most.
+        #[arg(long, value_name = "N", default_value_t = orgsplit_apply::DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(usize))]
+        concurrency: usize,
+    },
+    /// Per OU, account and step: the state recorded in the plan's journal.
+    Status { plan: PathBuf },
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
 }

@@ -69,3 +69,106 @@ impl orgsplit_inventory::Reporter for InventoryProgress {
         self.show_running();
     }
 }
+
+/// Apply progress: a bar per account (and one for the organization's and each OU's own
+/// steps), each naming the step it runs.
+pub struct ApplyProgress {
+    multi: indicatif::MultiProgress,
+    bars: Mutex<std::collections::BTreeMap<String, ProgressBar>>,
+}
+
+impl ApplyProgress {
+    pub fn new(visible: bool) -> Self {
+        let multi = indicatif::MultiProgress::with_draw_target(if visible {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        });
+        ApplyProgress {
+            multi,
+            bars: Mutex::new(std::collections::BTreeMap::new()),
+        }
+    }
+
+    fn bar(&self, step: &orgsplit_model::Step) -> Option<ProgressBar> {
+        let group = orgsplit_apply::group_of(&step.address);
+        self.bars.lock().expect("progress lock").get(group).cloned()
+    }
+}
+
+impl orgsplit_apply::Reporter for ApplyProgress {
+    fn run_started(&self, _ou: &str, steps: &[&orgsplit_model::Step]) {
+        let mut bars = self.bars.lock().expect("progress lock");
+        let style = ProgressStyle::with_template("{prefix:>20} [{bar:24}] {pos}/{len} {wide_msg}")
+            .expect("template")
+            .progress_chars("=> ");
+        for step in steps {
+            let group = orgsplit_apply::group_of(&step.address).to_string();
+            let bar = bars.entry(group.clone()).or_insert_with(|| {
+                let bar = self.multi.add(ProgressBar::new(0));
+                bar.set_style(style.clone());
+                bar.set_prefix(group);
+                bar
+            });
+            bar.inc_length(1);
+        }
+    }
+
+    fn step_started(&self, step: &orgsplit_model::Step) {
+        if let Some(bar) = self.bar(step) {
+            let name = step.address.rsplit_once('/').map_or(step.address.as_str(), |(_, n)| n);
+            bar.set_message(name.to_string());
+        }
+    }
+
+    fn step_finished(&self, step: &orgsplit_model::Step, status: &orgsplit_apply::StepStatus) {
+        if let Some(bar) = self.bar(step) {
+            bar.inc(1);
+            if let orgsplit_apply::StepStatus::Failed { .. } = status {
+                let _ = self.multi.println(format!("failed: {}", step.address));
+            }
+            if bar.position() >= bar.length().unwrap_or(0) {
+                bar.finish_with_message("done");
+            }
+        }
+    }
+}
+
+impl Drop for ApplyProgress {
+    fn drop(&mut self) {
+        let _ = self.multi.clear();
+    }
+}
+
+/// `--output json`: one JSON object per line on stdout for every step that finishes.
+pub struct NdjsonReporter {
+    printer: crate::printer::Printer,
+}
+
+impl NdjsonReporter {
+    pub fn new(printer: crate::printer::Printer) -> Self {
+        NdjsonReporter { printer }
+    }
+}
+
+impl orgsplit_apply::Reporter for NdjsonReporter {
+    fn step_finished(&self, step: &orgsplit_model::Step, status: &orgsplit_apply::StepStatus) {
+        let mut event = serde_json::json!({
+            "event": "step",
+            "address": step.address,
+            "kind": step.kind,
+            "account": step.account,
+            "status": status.label(),
+        });
+        match status {
+            orgsplit_apply::StepStatus::Failed { error } => event["error"] = error.clone().into(),
+            orgsplit_apply::StepStatus::Waiting { message, url } => {
+                event["message"] = message.clone().into();
+                event["url"] = url.clone().into();
+            }
+            orgsplit_apply::StepStatus::Blocked { by } => event["blocked_by"] = by.clone().into(),
+            _ => {}
+        }
+        self.printer.data(&event.to_string());
+    }
+}

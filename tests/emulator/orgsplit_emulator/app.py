@@ -18,6 +18,7 @@ from . import corrections
 from .codestar import CodeStarConnections
 from .pipelines import PipelineLayer
 from .quotas import DEFAULT_QUOTAS, QUOTA_SOURCES
+from . import stacksets_access
 
 ADMIN_PREFIX = "/_emulator/"
 # boto3 calls made by the scenario seeder carry this in their User-Agent: neither logged nor faulted
@@ -193,6 +194,7 @@ class EmulatorApp:
         self.log = RequestLog()
         self.codestar = CodeStarConnections()
         self.pipelines = PipelineLayer()
+        self.org_access = stacksets_access.OrganizationsAccess()
 
     # ------------------------------------------------------------------ WSGI
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -206,6 +208,7 @@ class EmulatorApp:
             if path.rstrip("/") == "/moto-api/reset" and environ.get("REQUEST_METHOD") == "POST":
                 self.codestar.reset()
                 self.pipelines.reset()
+                self.org_access.reset()
             return self.moto_app(environ, start_response)
 
         body = _read_body(environ)
@@ -257,6 +260,9 @@ class EmulatorApp:
             if handled is not None:
                 status, headers, out = handled
                 return respond(sr, status, headers, out)
+        if service == "cloudformation" and operation in stacksets_access.OPERATIONS:
+            status, headers, out = self.org_access.handle(ctx)
+            return respond(sr, status, headers, out)
         if corrections.needs_correction(service, operation):
             return corrections.call_corrected(self.moto_app, environ, sr, service, operation)
         return self.moto_app(environ, sr)

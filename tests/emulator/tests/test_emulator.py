@@ -352,3 +352,17 @@ def test_bad_admin_input(fresh):
 def test_setup_flag_is_idempotent():
     r = subprocess.run([RUN, "--setup"], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0 and r.stdout == ""
+
+
+def test_cloudformation_organizations_access(fresh):
+    cf = fresh.client("cloudformation")
+    assert cf.describe_organizations_access()["Status"] == "DISABLED"
+    cf.activate_organizations_access()
+    assert cf.describe_organizations_access()["Status"] == "ENABLED"
+    member = fresh.client("cloudformation", creds=fresh.assume())
+    assert member.describe_organizations_access()["Status"] == "DISABLED"
+    cf.deactivate_organizations_access()
+    assert cf.describe_organizations_access()["Status"] == "DISABLED"
+    log = fresh.admin("GET", "/_emulator/requests")[1]
+    assert [(r["operation"], r["mutating"]) for r in log if r["service"] == "cloudformation"][:2] == [
+        ("DescribeOrganizationsAccess", False), ("ActivateOrganizationsAccess", True)]

@@ -1,7 +1,9 @@
+mod apply;
 mod init;
 mod inventory;
 mod plan;
 mod show;
+mod status;
 
 use crate::cli::{Cli, Command};
 use crate::exit::{CliError, ExitStatus};
@@ -18,6 +20,13 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<ExitStatus, CliError> {
             detailed_exitcode,
         } => plan::run(&g, inventory.as_deref(), &out, detailed_exitcode, &printer).await,
         Command::Show { plan, ou } => show::run(&g, &plan, ou.as_deref(), &printer),
+        Command::Apply {
+            plan,
+            ou,
+            yes,
+            concurrency,
+        } => apply::run(&g, &plan, &ou, yes, concurrency, &printer).await,
+        Command::Status { plan } => status::run(&g, &plan, &printer),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut buf = Vec::new();

@@ -1,0 +1,145 @@
+//! What a step gets to act with, and what it reports back.
+
+use orgsplit_aws::{AccountSession, Aws, AwsError};
+use orgsplit_model::journal::Outputs;
+use orgsplit_model::{Plan, Step};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+/// AWS lets an organization have only a few `CreateAccount` requests in flight; more fail
+/// with `ConcurrentModificationException` or a `TOO_MANY_REQUESTS`-style failure.
+pub const ACCOUNT_CREATIONS_AT_ONCE: usize = 2;
+
+/// Shared by every step of one run.
+pub struct Shared {
+    pub account_creations: Semaphore,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Shared {
+            account_creations: Semaphore::new(ACCOUNT_CREATIONS_AT_ONCE),
+        }
+    }
+}
+
+/// One step, ready to run: `${account:NAME}` placeholders are replaced by account ids in
+/// `step.account` and everywhere in `step.inputs`.
+pub struct StepContext {
+    pub aws: Aws,
+    pub plan: Arc<Plan>,
+    pub step: Step,
+    /// Outputs of every step of the plan that has succeeded so far (this run or an earlier
+    /// one), by address: `dev/ou:dev` -> `ou_id`, `dev/dev-admin/account` -> `account_id`.
+    pub outputs: BTreeMap<String, Outputs>,
+    pub shared: Arc<Shared>,
+}
+
+/// How a step ended, when it did not fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything is in place and verified; `changed` is false when the step found it so.
+    Done { changed: bool, outputs: Outputs },
+    /// A person has to act first (a connection handshake). Dependents wait; the rest goes on.
+    Waiting { message: String, url: Option<String> },
+}
+
+impl Outcome {
+    pub fn unchanged() -> Outcome {
+        Outcome::Done {
+            changed: false,
+            outputs: Outputs::new(),
+        }
+    }
+
+    pub fn changed(changed: bool) -> Outcome {
+        Outcome::Done {
+            changed,
+            outputs: Outputs::new(),
+        }
+    }
+
+    pub fn with_output(self, key: &str, value: impl Into<String>) -> Outcome {
+        match self {
+            Outcome::Done {
+                changed,
+                mut outputs,
+            } => {
+                outputs.insert(key.to_string(), value.into());
+                Outcome::Done { changed, outputs }
+            }
+            waiting => waiting,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// Boxed: an AWS error is large, and every step returns this type.
+    #[error(transparent)]
+    Aws(Box<AwsError>),
+    /// The step's inputs are not what this kind needs (a plan from a newer orgsplit?).
+    #[error("input {field}: {message}")]
+    Input { field: String, message: String },
+    /// Reading back after acting found something else than what was written.
+    #[error("verification failed: {0}")]
+    Verify(String),
+    /// AWS reported the step's work as failed (`CreateAccountStatus` FAILED, …).
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<AwsError> for StepError {
+    fn from(e: AwsError) -> Self {
+        StepError::Aws(Box::new(e))
+    }
+}
+
+impl StepContext {
+    pub fn inputs(&self) -> &Value {
+        &self.step.inputs
+    }
+
+    /// A required string input.
+    pub fn input_str(&self, field: &str) -> Result<&str, StepError> {
+        input_str(&self.step.inputs, field)
+    }
+
+    /// The step's region (the plan's home region when it has none).
+    pub fn region(&self) -> &str {
+        self.step
+            .region
+            .as_deref()
+            .unwrap_or(self.plan.home_region.as_str())
+    }
+
+    /// A session in the account the step acts in.
+    pub async fn session(&self) -> Result<AccountSession, AwsError> {
+        self.aws.session(&self.step.account).await
+    }
+
+    /// A session in the source account (values are read from there at apply time).
+    pub async fn source(&self) -> Result<AccountSession, AwsError> {
+        self.aws.session(&self.plan.source_account_id).await
+    }
+
+    /// An output of a step that has succeeded: `output("dev/ou:dev", "ou_id")`.
+    pub fn output(&self, address: &str, key: &str) -> Option<&str> {
+        self.outputs
+            .get(address)
+            .and_then(|o| o.get(key))
+            .map(String::as_str)
+    }
+}
+
+pub fn input_str<'a>(inputs: &'a Value, field: &str) -> Result<&'a str, StepError> {
+    inputs
+        .get(field)
+        .and_then(Value::as_str)
+        .ok_or_else(|| StepError::Input {
+            field: field.to_string(),
+            message: "missing or not a string".into(),
+        })
+}

@@ -1,0 +1,52 @@
+//! Applying one OU's part of a plan: pre-checks, the executor (dependency graph, bounded
+//! concurrency, journal, lock), one module per step kind, and a [`Reporter`] for progress.
+//!
+//! Architecture Invariant: this crate never prints. Progress goes through [`Reporter`],
+//! which only the binary implements.
+//! Architecture Invariant: every mutating step is journaled before and after it runs, and
+//! is idempotent (check, then act, then read back).
+
+pub mod context;
+mod executor;
+pub mod journal;
+pub mod lock;
+pub mod placeholders;
+mod precheck;
+pub mod reporter;
+mod steps;
+
+use orgsplit_aws::AwsError;
+
+pub use context::{Outcome, Shared, StepContext, StepError};
+pub use executor::{DEFAULT_CONCURRENCY, Executor, RunSummary, select};
+pub use journal::{Journal, JournalError, journal_path};
+pub use lock::{LockError, PlanLock, lock_path};
+pub use precheck::{Precheck, StaleObject, precheck};
+pub use reporter::{NoReporter, Reporter, StepStatus, group_of};
+pub use steps::run as run_step;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("the plan has no OU {ou:?} (it has: {})", known.join(", "))]
+    UnknownOu { ou: String, known: Vec<String> },
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error(transparent)]
+    Inventory(#[from] orgsplit_inventory::InventoryError),
+    #[error(
+        "the caller is account {caller}, but the plan was made for management account {expected}"
+    )]
+    WrongCaller { caller: String, expected: String },
+    #[error("the caller's organization is {actual}, but the plan was made for {expected}")]
+    WrongOrganization { actual: String, expected: String },
+    #[error("the plan has {count} unclassified resources (first: {first})")]
+    Unclassified { count: usize, first: String },
+    #[error("plan is stale: {} live objects changed since it was made (first: {} {})", objects.len(), objects[0].key, objects[0].change)]
+    Stale { objects: Vec<StaleObject> },
+    #[error("internal error: {0}")]
+    Internal(String),
+}

@@ -1,0 +1,111 @@
+//! `${account:NAME}`: an account the plan creates, replaced by its id once it exists.
+
+use orgsplit_model::Step;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The account names a step still refers to by placeholder.
+pub fn names_in(step: &Step) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    collect(&step.account, &mut names);
+    walk(&step.inputs, &mut |s| collect(s, &mut names));
+    names
+}
+
+fn collect(s: &str, names: &mut BTreeSet<String>) {
+    let mut rest = s;
+    while let Some(start) = rest.find("${account:") {
+        let after = &rest[start + "${account:".len()..];
+        match after.find('}') {
+            Some(end) => {
+                names.insert(after[..end].to_string());
+                rest = &after[end + 1..];
+            }
+            None => break,
+        }
+    }
+}
+
+fn walk(v: &Value, f: &mut impl FnMut(&str)) {
+    match v {
+        Value::String(s) => f(s),
+        Value::Array(a) => a.iter().for_each(|x| walk(x, f)),
+        Value::Object(o) => o.iter().for_each(|(k, x)| {
+            f(k);
+            walk(x, f)
+        }),
+        _ => {}
+    }
+}
+
+fn replace(s: &str, ids: &BTreeMap<String, String>) -> String {
+    let mut out = s.to_string();
+    for (name, id) in ids {
+        out = out.replace(&format!("${{account:{name}}}"), id);
+    }
+    out
+}
+
+fn replace_value(v: &Value, ids: &BTreeMap<String, String>) -> Value {
+    match v {
+        Value::String(s) => Value::String(replace(s, ids)),
+        Value::Array(a) => Value::Array(a.iter().map(|x| replace_value(x, ids)).collect()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, x)| (replace(k, ids), replace_value(x, ids)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// The step with every placeholder replaced; the names without an id are the error.
+pub fn substitute(step: &Step, ids: &BTreeMap<String, String>) -> Result<Step, Vec<String>> {
+    let missing: Vec<String> = names_in(step)
+        .into_iter()
+        .filter(|n| !ids.contains_key(n))
+        .collect();
+    if !missing.is_empty() {
+        return Err(missing);
+    }
+    let mut out = step.clone();
+    out.account = replace(&step.account, ids);
+    out.inputs = replace_value(&step.inputs, ids);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use orgsplit_model::{Action, StepKind};
+    use serde_json::json;
+
+    #[test]
+    fn placeholders_are_found_and_replaced_everywhere() {
+        let step = Step {
+            address: "dev/dev-workloads/iam-role:app".into(),
+            action: Action::Create,
+            kind: StepKind::IamRole,
+            account: "${account:dev-workloads}".into(),
+            region: None,
+            inputs: json!({"trust": ["arn:aws:iam::${account:dev-admin}:root", "arn:aws:iam::${account:dev-workloads}:role/x"], "n": 1}),
+            depends_on: vec![],
+            reads: vec![],
+            reason: String::new(),
+            notes: vec![],
+        };
+        assert_eq!(
+            names_in(&step),
+            ["dev-admin".to_string(), "dev-workloads".to_string()].into()
+        );
+        let mut ids = BTreeMap::new();
+        ids.insert("dev-workloads".to_string(), "222222222222".to_string());
+        assert_eq!(substitute(&step, &ids).unwrap_err(), vec!["dev-admin".to_string()]);
+        ids.insert("dev-admin".to_string(), "333333333333".to_string());
+        let done = substitute(&step, &ids).unwrap();
+        assert_eq!(done.account, "222222222222");
+        assert_eq!(done.inputs["trust"][0], "arn:aws:iam::333333333333:root");
+        assert_eq!(done.inputs["trust"][1], "arn:aws:iam::222222222222:role/x");
+        assert_eq!(done.inputs["n"], 1);
+    }
+}

@@ -1,0 +1,165 @@
+//! Before any change: the caller and organization are the plan's, nothing is left
+//! unclassified, and the live objects the OU's steps read still match the plan's
+//! fingerprints (else "plan is stale: re-run plan").
+//!
+//! Changes this plan's own earlier applies made are not staleness: once the journal shows a
+//! succeeded step that changed the organization (an OU, an account, the SCP), the
+//! organization's fingerprint can no longer match and is not compared; each step checks the
+//! live state before it acts instead. The same holds for a source-account object a
+//! succeeded step changed (an ECR repository's policy).
+
+use orgsplit_aws::Aws;
+use orgsplit_inventory::{InventoryOptions, NoReporter, collect_account, collect_organization};
+use orgsplit_model::journal::StepState;
+use orgsplit_model::{Plan, StepKind};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::{ApplyError, select};
+
+/// The organization's key in `Plan::fingerprints`.
+const ORGANIZATION_KEY: &str = "organization";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleObject {
+    pub key: String,
+    /// `changed` or `deleted`.
+    pub change: &'static str,
+}
+
+/// What the checks found, for the confirmation summary.
+#[derive(Debug, Clone, Default)]
+pub struct Precheck {
+    pub caller_arn: String,
+    /// Live objects compared with the plan's fingerprints.
+    pub compared: usize,
+    /// Objects not compared because this plan's own apply changed them.
+    pub changed_by_this_plan: Vec<String>,
+}
+
+pub async fn precheck(
+    aws: &Aws,
+    plan: &Plan,
+    ou: &str,
+    journal: &BTreeMap<String, StepState>,
+) -> Result<Precheck, ApplyError> {
+    let steps = select(plan, ou)?;
+    let (caller, caller_arn) = aws.caller().await?;
+    if caller != plan.management_account_id {
+        return Err(ApplyError::WrongCaller {
+            caller,
+            expected: plan.management_account_id.clone(),
+        });
+    }
+    if let Some(first) = plan.unclassified.first() {
+        return Err(ApplyError::Unclassified {
+            count: plan.unclassified.len(),
+            first: first.arn.clone(),
+        });
+    }
+    let mgmt = aws.session(&caller).await?;
+    let org = collect_organization(&mgmt).await?;
+    if org.id != plan.organization_id {
+        return Err(ApplyError::WrongOrganization {
+            actual: org.id,
+            expected: plan.organization_id.clone(),
+        });
+    }
+
+    let changed_by_plan = changed_by_this_plan(plan, journal);
+    let mut report = Precheck {
+        caller_arn,
+        ..Precheck::default()
+    };
+    let mut stale = Vec::new();
+    let reads: BTreeSet<&str> = steps
+        .iter()
+        .filter(|s| s.action.is_change())
+        .flat_map(|s| s.reads.iter().map(String::as_str))
+        .collect();
+    for key in &reads {
+        if changed_by_plan.contains(*key) {
+            report.changed_by_this_plan.push(key.to_string());
+        }
+    }
+    if reads.contains(ORGANIZATION_KEY) && !changed_by_plan.contains(ORGANIZATION_KEY) {
+        report.compared += 1;
+        if plan.fingerprints.get(ORGANIZATION_KEY) != Some(&org.fingerprint()) {
+            stale.push(StaleObject {
+                key: ORGANIZATION_KEY.into(),
+                change: "changed",
+            });
+        }
+    }
+    let resources: Vec<&str> = reads
+        .iter()
+        .copied()
+        .filter(|k| *k != ORGANIZATION_KEY && !changed_by_plan.contains(*k))
+        .collect();
+    if !resources.is_empty() {
+        let source = aws.session(&plan.source_account_id).await?;
+        let live = collect_account(
+            &source,
+            &InventoryOptions {
+                source_account_id: plan.source_account_id.clone(),
+                home_region: plan.home_region.clone(),
+                regions: plan.regions.clone(),
+                created_at: String::new(),
+            },
+            &NoReporter,
+        )
+        .await?;
+        let live: BTreeMap<&str, &str> = live
+            .iter()
+            .map(|r| (r.arn.as_str(), r.fingerprint.as_str()))
+            .collect();
+        for key in resources {
+            report.compared += 1;
+            match (live.get(key), plan.fingerprints.get(key)) {
+                (None, _) => stale.push(StaleObject {
+                    key: key.to_string(),
+                    change: "deleted",
+                }),
+                (Some(now), Some(then)) if now == then => {}
+                _ => stale.push(StaleObject {
+                    key: key.to_string(),
+                    change: "changed",
+                }),
+            }
+        }
+    }
+    if !stale.is_empty() {
+        return Err(ApplyError::Stale { objects: stale });
+    }
+    Ok(report)
+}
+
+/// Live objects this plan's earlier applies changed, per the journal.
+fn changed_by_this_plan(plan: &Plan, journal: &BTreeMap<String, StepState>) -> BTreeSet<String> {
+    let mut keys = BTreeSet::new();
+    for step in plan.steps() {
+        let changed = match journal.get(&step.address) {
+            Some(StepState::Succeeded { changed, .. }) => *changed,
+            // Interrupted or failed: it may have changed something before it stopped.
+            Some(StepState::Interrupted | StepState::Failed { .. }) => true,
+            _ => false,
+        };
+        if !changed {
+            continue;
+        }
+        if matches!(
+            step.kind,
+            StepKind::OrgTrustedAccess
+                | StepKind::Scp
+                | StepKind::Ou
+                | StepKind::ScpAttachment
+                | StepKind::Account
+                | StepKind::AccountMove
+        ) {
+            keys.insert(ORGANIZATION_KEY.to_string());
+        }
+        if step.account == plan.source_account_id {
+            keys.extend(step.reads.iter().cloned());
+        }
+    }
+    keys
+}

@@ -1,0 +1,686 @@
+//! EventBridge rules (scheduled ECS tasks among them) with their targets, copied into the
+//! target account. Targets are the inventory's JSON (PascalCase, as PutTargets takes
+//! them); this SDK has no schema codec, so they are built and read back field by field,
+//! and compared as that same JSON.
+//!
+//! An ECS target's `TaskDefinitionArn` is pinned to the latest ACTIVE revision of its
+//! family in the target account: EventBridge documents the member only as "the ARN of the
+//! task definition", so a revision-less ARN is not relied upon.
+
+use aws_sdk_eventbridge::Client;
+use aws_sdk_eventbridge::operation::describe_rule::DescribeRuleOutput;
+use aws_sdk_eventbridge::types::{
+    DeadLetterConfig, InputTransformer, KinesisParameters, RetryPolicy, RuleState, SqsParameters,
+    Tag, Target,
+};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+use super::ecs::shared::{
+    aws_error, first_difference, input_error, prune, tags_to_add, wanted_tags,
+};
+use crate::context::{Outcome, StepContext, StepError};
+
+const EVENTS: &str = "events";
+
+/// `EcsParameters` (EventBridge's or Scheduler's: alike but distinct types) from the
+/// inventory's JSON, as a builder without tags (their shapes differ between the two).
+macro_rules! ecs_parameters_builder {
+    ($krate:ident, $p:expr, $at:expr) => {{
+        use $krate::types as t;
+        let p: &serde_json::Value = $p;
+        let at: &str = $at;
+        let s = |v: &serde_json::Value, k: &str| {
+            v.get(k)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+        };
+        let int = |v: &serde_json::Value, k: &str| {
+            v.get(k)
+                .and_then(serde_json::Value::as_i64)
+                .and_then(|n| i32::try_from(n).ok())
+        };
+        let strings = |v: &serde_json::Value, k: &str| {
+            v.get(k).and_then(serde_json::Value::as_array).map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect::<Vec<_>>()
+            })
+        };
+        let list = |k: &str| {
+            p.get(k)
+                .and_then(serde_json::Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        };
+        let mut b = t::EcsParameters::builder()
+            .set_task_definition_arn(s(p, "TaskDefinitionArn"))
+            .set_task_count(int(p, "TaskCount"))
+            .set_launch_type(s(p, "LaunchType").map(|v| t::LaunchType::from(v.as_str())))
+            .set_platform_version(s(p, "PlatformVersion"))
+            .set_group(s(p, "Group"))
+            .set_enable_ecs_managed_tags(
+                p.get("EnableECSManagedTags")
+                    .and_then(serde_json::Value::as_bool),
+            )
+            .set_enable_execute_command(
+                p.get("EnableExecuteCommand")
+                    .and_then(serde_json::Value::as_bool),
+            )
+            .set_propagate_tags(s(p, "PropagateTags").map(|v| t::PropagateTags::from(v.as_str())))
+            .set_reference_id(s(p, "ReferenceId"));
+        if let Some(vpc) = p.pointer("/NetworkConfiguration/awsvpcConfiguration") {
+            let vpc = t::AwsVpcConfiguration::builder()
+                .set_subnets(strings(vpc, "Subnets"))
+                .set_security_groups(strings(vpc, "SecurityGroups"))
+                .set_assign_public_ip(
+                    s(vpc, "AssignPublicIp").map(|v| t::AssignPublicIp::from(v.as_str())),
+                )
+                .build()
+                .map_err(|e| {
+                    $crate::steps::ecs::shared::input_error(
+                        &format!("{at}.NetworkConfiguration"),
+                        e.to_string(),
+                    )
+                })?;
+            b = b.network_configuration(
+                t::NetworkConfiguration::builder()
+                    .awsvpc_configuration(vpc)
+                    .build(),
+            );
+        }
+        for c in list("CapacityProviderStrategy") {
+            let item = t::CapacityProviderStrategyItem::builder()
+                .set_capacity_provider(s(&c, "capacityProvider"))
+                .set_weight(int(&c, "weight"))
+                .set_base(int(&c, "base"))
+                .build()
+                .map_err(|e| {
+                    $crate::steps::ecs::shared::input_error(
+                        &format!("{at}.CapacityProviderStrategy"),
+                        e.to_string(),
+                    )
+                })?;
+            b = b.capacity_provider_strategy(item);
+        }
+        for c in list("PlacementConstraints") {
+            b = b.placement_constraints(
+                t::PlacementConstraint::builder()
+                    .set_type(s(&c, "type").map(|v| t::PlacementConstraintType::from(v.as_str())))
+                    .set_expression(s(&c, "expression"))
+                    .build(),
+            );
+        }
+        for c in list("PlacementStrategy") {
+            b = b.placement_strategy(
+                t::PlacementStrategy::builder()
+                    .set_type(s(&c, "type").map(|v| t::PlacementStrategyType::from(v.as_str())))
+                    .set_field(s(&c, "field"))
+                    .build(),
+            );
+        }
+        b
+    }};
+}
+pub(super) use ecs_parameters_builder;
+
+/// An `EcsParameters` as the inventory's JSON (without `Tags`), for either SDK.
+macro_rules! ecs_parameters_json {
+    ($p:expr) => {{
+        let p = $p;
+        let opt = |v: Option<&str>| v.map_or(serde_json::Value::Null, |s| serde_json::json!(s));
+        serde_json::json!({
+            "TaskDefinitionArn": p.task_definition_arn(),
+            "TaskCount": p.task_count(),
+            "LaunchType": p.launch_type().map(|v| v.as_str()),
+            "NetworkConfiguration": p.network_configuration().and_then(|n| n.awsvpc_configuration()).map(|a| serde_json::json!({
+                "awsvpcConfiguration": {
+                    "Subnets": a.subnets(),
+                    "SecurityGroups": a.security_groups(),
+                    "AssignPublicIp": a.assign_public_ip().map(|v| v.as_str()),
+                }
+            })),
+            "PlatformVersion": opt(p.platform_version()),
+            "Group": opt(p.group()),
+            "CapacityProviderStrategy": p.capacity_provider_strategy().iter().map(|c| serde_json::json!({
+                "capacityProvider": c.capacity_provider(), "weight": c.weight(), "base": c.base(),
+            })).collect::<Vec<_>>(),
+            "EnableECSManagedTags": p.enable_ecs_managed_tags(),
+            "EnableExecuteCommand": p.enable_execute_command(),
+            "PlacementConstraints": p.placement_constraints().iter().map(|c| serde_json::json!({
+                "type": c.r#type().map(|v| v.as_str()), "expression": c.expression(),
+            })).collect::<Vec<_>>(),
+            "PlacementStrategy": p.placement_strategy().iter().map(|c| serde_json::json!({
+                "type": c.r#type().map(|v| v.as_str()), "field": c.field(),
+            })).collect::<Vec<_>>(),
+            "PropagateTags": p.propagate_tags().map(|v| v.as_str()),
+            "ReferenceId": opt(p.reference_id()),
+        })
+    }};
+}
+pub(super) use ecs_parameters_json;
+
+/// A target as comparable JSON: pruned, with AWS's defaults made equal to leaving the
+/// member out (`TaskCount` 1, the `Enable…` switches false, a weight or base of 0).
+pub(super) fn normalize_target(target: &Value) -> Value {
+    let mut v = prune(target);
+    if let Some(ecs) = v.get_mut("EcsParameters").and_then(Value::as_object_mut) {
+        if ecs.get("TaskCount") == Some(&json!(1)) {
+            ecs.remove("TaskCount");
+        }
+        ecs.retain(|_, x| x != &json!(false));
+        if let Some(items) = ecs
+            .get_mut("CapacityProviderStrategy")
+            .and_then(Value::as_array_mut)
+        {
+            for item in items.iter_mut().filter_map(Value::as_object_mut) {
+                item.retain(|k, x| !((k == "weight" || k == "base") && x == &json!(0)));
+            }
+        }
+    }
+    v
+}
+
+pub async fn run(cx: &StepContext) -> Result<Outcome, StepError> {
+    let name = cx.input_str("name")?;
+    let config = cx
+        .inputs()
+        .get("config")
+        .ok_or_else(|| input_error("config", "missing"))?;
+    let want = WantedRule::from_config(config)?;
+    let targets = wanted_targets(cx, config).await?;
+    let events = cx.session().await?.events(cx.region());
+
+    let live = describe_rule(cx, &events, name, &want.bus).await?;
+    let mut changed = false;
+    if live.as_ref().is_none_or(|l| want.difference(l).is_some()) {
+        put_rule(cx, &events, name, &want).await?;
+        changed = true;
+    }
+    let live_targets = list_targets(cx, &events, name, &want.bus).await?;
+    let stale: Vec<&(Value, Target)> = targets
+        .iter()
+        .filter(|(json, t)| live_targets.get(t.id()) != Some(json))
+        .collect();
+    if !stale.is_empty() {
+        put_targets(cx, &events, name, &want.bus, &stale).await?;
+        changed = true;
+    }
+
+    let rule = match (changed, live) {
+        (false, Some(live)) => live,
+        _ => verify(cx, &events, name, &want, &targets).await?,
+    };
+    let arn = rule.arn().unwrap_or_default().to_string();
+    let tagged = tag_rule(cx, &events, &arn).await?;
+    Ok(Outcome::changed(changed || tagged).with_output("rule_arn", arn))
+}
+
+/// The rule itself, as PutRule takes it.
+struct WantedRule {
+    bus: String,
+    schedule: Option<String>,
+    /// Parsed: patterns are compared as JSON, not as text.
+    pattern: Option<Value>,
+    pattern_text: Option<String>,
+    state: String,
+    description: Option<String>,
+    role: Option<String>,
+}
+
+impl WantedRule {
+    fn from_config(config: &Value) -> Result<WantedRule, StepError> {
+        let s = |k: &str| {
+            config
+                .get(k)
+                .and_then(Value::as_str)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        if let Some(by) = s("ManagedBy") {
+            return Err(input_error(
+                "config.ManagedBy",
+                format!("the rule is managed by {by}, which creates it itself"),
+            ));
+        }
+        let pattern_text = s("EventPattern");
+        let pattern = match &pattern_text {
+            Some(p) => Some(
+                serde_json::from_str(p)
+                    .map_err(|e| input_error("config.EventPattern", format!("not JSON: {e}")))?,
+            ),
+            None => None,
+        };
+        if pattern.is_none() && s("ScheduleExpression").is_none() {
+            return Err(input_error(
+                "config",
+                "a rule needs a ScheduleExpression or an EventPattern",
+            ));
+        }
+        Ok(WantedRule {
+            bus: s("EventBusName").unwrap_or_else(|| "default".into()),
+            schedule: s("ScheduleExpression"),
+            pattern,
+            pattern_text,
+            state: s("State").unwrap_or_else(|| "ENABLED".into()),
+            description: s("Description"),
+            role: s("RoleArn"),
+        })
+    }
+
+    /// The first member of the live rule that differs.
+    fn difference(&self, live: &DescribeRuleOutput) -> Option<&'static str> {
+        let text = |v: Option<&str>| v.filter(|s| !s.is_empty()).map(str::to_string);
+        let pattern = live
+            .event_pattern()
+            .and_then(|p| serde_json::from_str::<Value>(p).ok());
+        if text(live.schedule_expression()) != self.schedule {
+            Some("ScheduleExpression")
+        } else if pattern != self.pattern {
+            Some("EventPattern")
+        } else if live.state().map_or("ENABLED", |s| s.as_str()) != self.state {
+            Some("State")
+        } else if text(live.description()) != self.description {
+            Some("Description")
+        } else if text(live.role_arn()) != self.role {
+            Some("RoleArn")
+        } else {
+            None
+        }
+    }
+}
+
+/// The plan's targets as SDK targets, each with its comparable JSON. An ECS target's task
+/// definition is the latest ACTIVE revision of its family in the target account.
+async fn wanted_targets(
+    cx: &StepContext,
+    config: &Value,
+) -> Result<Vec<(Value, Target)>, StepError> {
+    let planned = config
+        .get("Targets")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for (i, t) in planned.iter().enumerate() {
+        let at = format!("config.Targets[{i}]");
+        if let Some(kinds) = t.get("UnrecordedParameters") {
+            return Err(input_error(
+                &at,
+                format!("target parameters {kinds} are not recorded: copy this rule by hand"),
+            ));
+        }
+        let mut t = t.clone();
+        if let Some(arn) = t
+            .pointer("/EcsParameters/TaskDefinitionArn")
+            .and_then(Value::as_str)
+        {
+            let pinned = super::ecs::target_task_definition(cx, arn).await?;
+            t["EcsParameters"]["TaskDefinitionArn"] = json!(pinned);
+        }
+        let target = target_from_json(&t, &at)?;
+        out.push((normalize_target(&target_json(&target)), target));
+    }
+    Ok(out)
+}
+
+fn target_from_json(t: &Value, at: &str) -> Result<Target, StepError> {
+    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    let int = |v: &Value, k: &str| {
+        v.get(k)
+            .and_then(Value::as_i64)
+            .and_then(|n| i32::try_from(n).ok())
+    };
+    let mut b = Target::builder()
+        .set_id(s(t, "Id"))
+        .set_arn(s(t, "Arn"))
+        .set_role_arn(s(t, "RoleArn"))
+        .set_input(s(t, "Input"))
+        .set_input_path(s(t, "InputPath"));
+    if let Some(p) = t.get("EcsParameters") {
+        let mut ecs = ecs_parameters_builder!(aws_sdk_eventbridge, p, at);
+        for tag in p
+            .get("Tags")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let tag = Tag::builder()
+                .set_key(s(tag, "Key"))
+                .set_value(s(tag, "Value"))
+                .build()
+                .map_err(|e| input_error(&format!("{at}.EcsParameters.Tags"), e.to_string()))?;
+            ecs = ecs.tags(tag);
+        }
+        b = b.ecs_parameters(
+            ecs.build()
+                .map_err(|e| input_error(&format!("{at}.EcsParameters"), e.to_string()))?,
+        );
+    }
+    if let Some(it) = t.get("InputTransformer") {
+        let paths = it.get("InputPathsMap").and_then(Value::as_object).map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        });
+        b = b.input_transformer(
+            InputTransformer::builder()
+                .set_input_paths_map(paths)
+                .set_input_template(s(it, "InputTemplate"))
+                .build()
+                .map_err(|e| input_error(&format!("{at}.InputTransformer"), e.to_string()))?,
+        );
+    }
+    if let Some(q) = t.get("SqsParameters") {
+        b = b.sqs_parameters(
+            SqsParameters::builder()
+                .set_message_group_id(s(q, "MessageGroupId"))
+                .build(),
+        );
+    }
+    if let Some(k) = t.get("KinesisParameters") {
+        b = b.kinesis_parameters(
+            KinesisParameters::builder()
+                .set_partition_key_path(s(k, "PartitionKeyPath"))
+                .build()
+                .map_err(|e| input_error(&format!("{at}.KinesisParameters"), e.to_string()))?,
+        );
+    }
+    if let Some(d) = t.get("DeadLetterConfig") {
+        b = b.dead_letter_config(DeadLetterConfig::builder().set_arn(s(d, "Arn")).build());
+    }
+    if let Some(r) = t.get("RetryPolicy") {
+        b = b.retry_policy(
+            RetryPolicy::builder()
+                .set_maximum_retry_attempts(int(r, "MaximumRetryAttempts"))
+                .set_maximum_event_age_in_seconds(int(r, "MaximumEventAgeInSeconds"))
+                .build(),
+        );
+    }
+    b.build().map_err(|e| input_error(at, e.to_string()))
+}
+
+/// A target as the inventory records it: what PutTargets takes, with the kinds of
+/// parameters orgsplit does not copy flagged, so a live target that has them differs.
+fn target_json(t: &Target) -> Value {
+    let ecs = t.ecs_parameters().map(|p| {
+        let mut v = ecs_parameters_json!(p);
+        v["Tags"] = p
+            .tags()
+            .iter()
+            .map(|t| json!({"Key": t.key(), "Value": t.value()}))
+            .collect();
+        v
+    });
+    let unrecorded: Vec<&str> = [
+        ("RunCommandParameters", t.run_command_parameters().is_some()),
+        ("BatchParameters", t.batch_parameters().is_some()),
+        ("HttpParameters", t.http_parameters().is_some()),
+        (
+            "RedshiftDataParameters",
+            t.redshift_data_parameters().is_some(),
+        ),
+        (
+            "SageMakerPipelineParameters",
+            t.sage_maker_pipeline_parameters().is_some(),
+        ),
+        ("AppSyncParameters", t.app_sync_parameters().is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(k, set)| set.then_some(k))
+    .collect();
+    json!({
+        "Id": t.id(),
+        "Arn": t.arn(),
+        "RoleArn": t.role_arn(),
+        "Input": t.input(),
+        "InputPath": t.input_path(),
+        "InputTransformer": t.input_transformer().map(|i| json!({
+            "InputPathsMap": i.input_paths_map(),
+            "InputTemplate": i.input_template(),
+        })),
+        "EcsParameters": ecs,
+        "SqsParameters": t.sqs_parameters().map(|s| json!({"MessageGroupId": s.message_group_id()})),
+        "KinesisParameters": t.kinesis_parameters().map(|k| json!({"PartitionKeyPath": k.partition_key_path()})),
+        "DeadLetterConfig": t.dead_letter_config().map(|d| json!({"Arn": d.arn()})),
+        "RetryPolicy": t.retry_policy().map(|r| json!({
+            "MaximumRetryAttempts": r.maximum_retry_attempts(),
+            "MaximumEventAgeInSeconds": r.maximum_event_age_in_seconds(),
+        })),
+        "UnrecordedParameters": unrecorded,
+    })
+}
+
+async fn describe_rule(
+    cx: &StepContext,
+    events: &Client,
+    name: &str,
+    bus: &str,
+) -> Result<Option<DescribeRuleOutput>, StepError> {
+    match events
+        .describe_rule()
+        .name(name)
+        .event_bus_name(bus)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(Some(out)),
+        Err(e) => {
+            let err = aws_error(cx, EVENTS, "DescribeRule", e);
+            if err.is_not_found() {
+                Ok(None)
+            } else {
+                Err(err.into())
+            }
+        }
+    }
+}
+
+/// PutRule creates the rule or replaces its definition; tags are set on creation only
+/// (PutRule ignores them for an existing rule), the rest by [`tag_rule`].
+async fn put_rule(
+    cx: &StepContext,
+    events: &Client,
+    name: &str,
+    want: &WantedRule,
+) -> Result<(), StepError> {
+    let tags: Vec<Tag> = wanted_tags(cx)
+        .into_iter()
+        .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
+        .collect();
+    events
+        .put_rule()
+        .name(name)
+        .event_bus_name(&want.bus)
+        .set_schedule_expression(want.schedule.clone())
+        .set_event_pattern(want.pattern_text.clone())
+        .state(RuleState::from(want.state.as_str()))
+        .set_description(want.description.clone())
+        .set_role_arn(want.role.clone())
+        .set_tags((!tags.is_empty()).then_some(tags))
+        .send()
+        .await
+        .map_err(|e| aws_error(cx, EVENTS, "PutRule", e))?;
+    Ok(())
+}
+
+/// The rule's targets by id, as comparable JSON.
+async fn list_targets(
+    cx: &StepContext,
+    events: &Client,
+    name: &str,
+    bus: &str,
+) -> Result<BTreeMap<String, Value>, StepError> {
+    let mut out = BTreeMap::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = events
+            .list_targets_by_rule()
+            .rule(name)
+            .event_bus_name(bus)
+            .limit(100)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| aws_error(cx, EVENTS, "ListTargetsByRule", e))?;
+        for t in page.targets() {
+            out.insert(t.id().to_string(), normalize_target(&target_json(t)));
+        }
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => return Ok(out),
+        }
+    }
+}
+
+async fn put_targets(
+    cx: &StepContext,
+    events: &Client,
+    name: &str,
+    bus: &str,
+    targets: &[&(Value, Target)],
+) -> Result<(), StepError> {
+    // PutTargets takes at most 10 targets a call (a rule has at most 5).
+    for chunk in targets.chunks(10) {
+        let out = events
+            .put_targets()
+            .rule(name)
+            .event_bus_name(bus)
+            .set_targets(Some(chunk.iter().map(|(_, t)| t.clone()).collect()))
+            .send()
+            .await
+            .map_err(|e| aws_error(cx, EVENTS, "PutTargets", e))?;
+        if let Some(f) = out.failed_entries().first() {
+            return Err(StepError::Failed(format!(
+                "events:PutTargets on rule {name} in account {}: target {} failed: {} {}",
+                cx.step.account,
+                f.target_id().unwrap_or("?"),
+                f.error_code().unwrap_or_default(),
+                f.error_message().unwrap_or_default()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Reads the rule and its targets back after writing them.
+async fn verify(
+    cx: &StepContext,
+    events: &Client,
+    name: &str,
+    want: &WantedRule,
+    targets: &[(Value, Target)],
+) -> Result<DescribeRuleOutput, StepError> {
+    let rule = describe_rule(cx, events, name, &want.bus)
+        .await?
+        .ok_or_else(|| StepError::Verify(format!("rule {name} is not there after PutRule")))?;
+    if let Some(field) = want.difference(&rule) {
+        return Err(StepError::Verify(format!(
+            "rule {name}: {field} differs from the plan"
+        )));
+    }
+    let live = list_targets(cx, events, name, &want.bus).await?;
+    for (json, t) in targets {
+        let got = live.get(t.id()).unwrap_or(&Value::Null);
+        if let Some(field) = first_difference(json, got) {
+            return Err(StepError::Verify(format!(
+                "rule {name}, target {}: {field} differs from the plan",
+                t.id()
+            )));
+        }
+    }
+    Ok(rule)
+}
+
+async fn tag_rule(cx: &StepContext, events: &Client, arn: &str) -> Result<bool, StepError> {
+    let want = wanted_tags(cx);
+    if want.is_empty() || arn.is_empty() {
+        return Ok(false);
+    }
+    let have: BTreeMap<String, String> = events
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .map_err(|e| aws_error(cx, EVENTS, "ListTagsForResource", e))?
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect();
+    let missing = tags_to_add(&want, &have);
+    if missing.is_empty() {
+        return Ok(false);
+    }
+    let tags: Vec<Tag> = missing
+        .into_iter()
+        .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
+        .collect();
+    events
+        .tag_resource()
+        .resource_arn(arn)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .map_err(|e| aws_error(cx, EVENTS, "TagResource", e))?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn planned() -> Value {
+        json!({
+            "Id": "run-task",
+            "Arn": "arn:aws:ecs:us-east-1:222222222222:cluster/batch",
+            "RoleArn": "arn:aws:iam::222222222222:role/ecs-events-invoke",
+            "EcsParameters": {
+                "TaskDefinitionArn": "arn:aws:ecs:us-east-1:222222222222:task-definition/prod-mail-sender:1",
+                "TaskCount": 1,
+                "LaunchType": "FARGATE",
+                "NetworkConfiguration": {"awsvpcConfiguration": {
+                    "Subnets": ["subnet-1", "subnet-2"], "SecurityGroups": ["sg-1"], "AssignPublicIp": "DISABLED"}},
+                "EnableECSManagedTags": false,
+                "EnableExecuteCommand": false,
+                "Tags": [{"Key": "team", "Value": "mail"}]
+            },
+            "RetryPolicy": {"MaximumRetryAttempts": 3}
+        })
+    }
+
+    #[test]
+    fn a_target_round_trips_through_the_sdk_type() {
+        let t = target_from_json(&planned(), "t").unwrap();
+        let back = normalize_target(&target_json(&t));
+        let mut expected = planned();
+        let ecs = expected["EcsParameters"].as_object_mut().unwrap();
+        ecs.remove("TaskCount");
+        ecs.remove("EnableECSManagedTags");
+        ecs.remove("EnableExecuteCommand");
+        assert_eq!(first_difference(&expected, &back), None, "{back:#}");
+    }
+
+    #[test]
+    fn rules_compare_patterns_as_json() {
+        let want = WantedRule::from_config(&json!({
+            "EventPattern": "{\"source\": [\"aws.ec2\"]}", "State": "ENABLED"
+        }))
+        .unwrap();
+        let live = DescribeRuleOutput::builder()
+            .event_pattern("{\"source\":[\"aws.ec2\"]}")
+            .state(RuleState::Enabled)
+            .build();
+        assert_eq!(want.difference(&live), None);
+        let other = DescribeRuleOutput::builder()
+            .event_pattern("{\"source\":[\"aws.s3\"]}")
+            .build();
+        assert_eq!(want.difference(&other), Some("EventPattern"));
+        assert!(
+            WantedRule::from_config(
+                &json!({"ManagedBy": "x", "ScheduleExpression": "rate(1 hour)"})
+            )
+            .is_err()
+        );
+        assert!(WantedRule::from_config(&json!({"State": "ENABLED"})).is_err());
+    }
+}

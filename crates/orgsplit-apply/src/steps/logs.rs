@@ -1,0 +1,311 @@
+//! `log-group`: a CloudWatch Logs log group with its retention and tags (events are not
+//! copied). A source KMS key is not carried over: it does not exist in the target.
+
+use aws_sdk_cloudwatchlogs::Client;
+use aws_sdk_cloudwatchlogs::types::LogGroupClass;
+use orgsplit_aws::call_error;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+
+use crate::context::{Outcome, StepContext, StepError};
+
+struct At<'a> {
+    client: &'a Client,
+    account: &'a str,
+    region: &'a str,
+    name: &'a str,
+}
+
+impl At<'_> {
+    fn err<E, R>(&self, op: &str, e: aws_sdk_cloudwatchlogs::error::SdkError<E, R>) -> StepError
+    where
+        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        call_error("logs", op, self.account, self.region, e).into()
+    }
+}
+
+#[derive(Debug, PartialEq)]
+struct Live {
+    retention: Option<i32>,
+    class: Option<String>,
+}
+
+pub async fn run(cx: &StepContext) -> Result<Outcome, StepError> {
+    let name = cx.input_str("name")?;
+    let retention = retention(cx.inputs())?;
+    let class = cx
+        .inputs()
+        .pointer("/config/LogGroupClass")
+        .and_then(Value::as_str);
+    let tags = input_tags(cx.inputs())?;
+    let region = cx.region();
+    let session = cx.session().await?;
+    let client = session.logs(region);
+    let at = At {
+        client: &client,
+        account: &session.account_id,
+        region,
+        name,
+    };
+    let arn = format!(
+        "arn:{}:logs:{region}:{}:log-group:{name}",
+        partition(cx),
+        at.account
+    );
+
+    let mut changed = false;
+    let live = match describe(&at).await? {
+        Some(live) => live,
+        None => {
+            create(&at, class, &tags).await?;
+            changed = true;
+            // Read, not assumed: an earlier run may have created it with a retention.
+            describe(&at).await?.unwrap_or(Live {
+                retention: None,
+                class: class.map(str::to_string),
+            })
+        }
+    };
+    if let Some(wanted) = class
+        && live.class.as_deref().is_some_and(|c| c != wanted)
+    {
+        tracing::warn!(
+            log_group = name,
+            "the target log group's class differs from the source's; a class is set only at creation"
+        );
+    }
+    if live.retention != retention {
+        set_retention(&at, retention).await?;
+        changed = true;
+    }
+    changed |= ensure_tags(&at, &arn, &tags).await?;
+    if changed {
+        verify(&at, &arn, retention, &tags).await?;
+    }
+    Ok(Outcome::changed(changed))
+}
+
+/// `None`: the events never expire.
+fn retention(inputs: &Value) -> Result<Option<i32>, StepError> {
+    match inputs.pointer("/config/RetentionInDays") {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_i64()
+            .and_then(|n| i32::try_from(n).ok())
+            .map(Some)
+            .ok_or_else(|| StepError::Input {
+                field: "config.RetentionInDays".into(),
+                message: "not a number of days".into(),
+            }),
+    }
+}
+
+/// DescribeLogGroups takes a prefix: the exact name is looked for in every page.
+async fn describe(at: &At<'_>) -> Result<Option<Live>, StepError> {
+    let mut pages = at
+        .client
+        .describe_log_groups()
+        .log_group_name_prefix(at.name)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| at.err("DescribeLogGroups", e))?;
+        if let Some(g) = page
+            .log_groups()
+            .iter()
+            .find(|g| g.log_group_name() == Some(at.name))
+        {
+            return Ok(Some(Live {
+                retention: g.retention_in_days(),
+                class: g.log_group_class().map(|c| c.as_str().to_string()),
+            }));
+        }
+    }
+    Ok(None)
+}
+
+async fn create(
+    at: &At<'_>,
+    class: Option<&str>,
+    tags: &BTreeMap<String, String>,
+) -> Result<(), StepError> {
+    let mut req = at
+        .client
+        .create_log_group()
+        .log_group_name(at.name)
+        .set_log_group_class(class.map(LogGroupClass::from));
+    if !tags.is_empty() {
+        req = req.set_tags(Some(hash_map(tags)));
+    }
+    match req.send().await {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let err = at.err("CreateLogGroup", e);
+            // Created by an earlier run that died before the journal heard of it, between
+            // our describe and this call: the rest of the step converges it.
+            if matches!(&err, StepError::Aws(e) if matches!(&**e, orgsplit_aws::AwsError::Call { code: Some(c), .. } if c == "ResourceAlreadyExistsException"))
+            {
+                Ok(())
+            } else {
+                Err(err)
+            }
+        }
+    }
+}
+
+async fn set_retention(at: &At<'_>, retention: Option<i32>) -> Result<(), StepError> {
+    match retention {
+        Some(days) => {
+            at.client
+                .put_retention_policy()
+                .log_group_name(at.name)
+                .retention_in_days(days)
+                .send()
+                .await
+                .map_err(|e| at.err("PutRetentionPolicy", e))?;
+        }
+        None => {
+            at.client
+                .delete_retention_policy()
+                .log_group_name(at.name)
+                .send()
+                .await
+                .map_err(|e| at.err("DeleteRetentionPolicy", e))?;
+        }
+    }
+    Ok(())
+}
+
+async fn live_tags(at: &At<'_>, arn: &str) -> Result<BTreeMap<String, String>, StepError> {
+    let out = at
+        .client
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .map_err(|e| at.err("ListTagsForResource", e))?;
+    Ok(out
+        .tags()
+        .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default())
+}
+
+/// Adds the plan's tags the target lacks; tags found only in the target are kept.
+async fn ensure_tags(
+    at: &At<'_>,
+    arn: &str,
+    wanted: &BTreeMap<String, String>,
+) -> Result<bool, StepError> {
+    if wanted.is_empty() {
+        return Ok(false);
+    }
+    let missing = missing_tags(wanted, &live_tags(at, arn).await?);
+    if missing.is_empty() {
+        return Ok(false);
+    }
+    at.client
+        .tag_resource()
+        .resource_arn(arn)
+        .set_tags(Some(hash_map(&missing)))
+        .send()
+        .await
+        .map_err(|e| at.err("TagResource", e))?;
+    Ok(true)
+}
+
+async fn verify(
+    at: &At<'_>,
+    arn: &str,
+    retention: Option<i32>,
+    tags: &BTreeMap<String, String>,
+) -> Result<(), StepError> {
+    let Some(live) = describe(at).await? else {
+        return Err(StepError::Verify(format!(
+            "log group {} is not in the target after creating it",
+            at.name
+        )));
+    };
+    let mut differs = Vec::new();
+    if live.retention != retention {
+        differs.push("retention");
+    }
+    if !tags.is_empty() && !missing_tags(tags, &live_tags(at, arn).await?).is_empty() {
+        differs.push("tags");
+    }
+    if differs.is_empty() {
+        Ok(())
+    } else {
+        Err(StepError::Verify(format!(
+            "log group {}: {} differ after writing",
+            at.name,
+            differs.join(", ")
+        )))
+    }
+}
+
+/// The partition of the source resource's ARN (`aws`, `aws-cn`, `aws-us-gov`).
+fn partition(cx: &StepContext) -> String {
+    cx.inputs()
+        .get("source_arn")
+        .and_then(Value::as_str)
+        .and_then(|a| a.split(':').nth(1))
+        .filter(|p| !p.is_empty())
+        .unwrap_or("aws")
+        .to_string()
+}
+
+fn hash_map(tags: &BTreeMap<String, String>) -> HashMap<String, String> {
+    tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+/// The step's `tags` input (absent: none).
+fn input_tags(inputs: &Value) -> Result<BTreeMap<String, String>, StepError> {
+    let Some(Value::Object(map)) = inputs.get("tags") else {
+        return match inputs.get("tags") {
+            None | Some(Value::Null) => Ok(BTreeMap::new()),
+            Some(_) => Err(StepError::Input {
+                field: "tags".into(),
+                message: "not an object".into(),
+            }),
+        };
+    };
+    map.iter()
+        .map(|(k, v)| match v.as_str() {
+            Some(v) => Ok((k.clone(), v.to_string())),
+            None => Err(StepError::Input {
+                field: format!("tags.{k}"),
+                message: "not a string".into(),
+            }),
+        })
+        .collect()
+}
+
+/// The wanted tags that `live` lacks or holds with another value.
+fn missing_tags(
+    wanted: &BTreeMap<String, String>,
+    live: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    wanted
+        .iter()
+        .filter(|(k, v)| live.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn retention_absent_means_never_expire() {
+        assert_eq!(retention(&json!({"config": {}})).unwrap(), None);
+        assert_eq!(
+            retention(&json!({"config": {"RetentionInDays": 14}})).unwrap(),
+            Some(14)
+        );
+        assert!(retention(&json!({"config": {"RetentionInDays": "x"}})).is_err());
+    }
+}

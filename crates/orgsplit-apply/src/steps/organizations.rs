@@ -1,0 +1,516 @@
+//! Organization steps, in the management account: trusted access for StackSets, the
+//! guardrail SCP, OUs, accounts (created idempotently: the e-mail is looked up first), moves
+//! into OUs, and SCP attachments.
+
+use aws_sdk_organizations::Client;
+use aws_sdk_organizations::types::{CreateAccountState, PolicyType, PolicyTypeStatus};
+use orgsplit_aws::{AccountSession, AwsError};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use super::util::aws_err;
+use crate::context::{Outcome, StepContext, StepError};
+
+const ORG: &str = "organizations";
+const GLOBAL: &str = "global";
+/// How long account creation may take before the step gives up (AWS: usually minutes).
+const ACCOUNT_CREATION_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+const POLL: Duration = Duration::from_secs(2);
+
+/// Every account of the organization by lower-cased e-mail -> id.
+pub async fn accounts_by_email(
+    session: &AccountSession,
+) -> Result<BTreeMap<String, String>, AwsError> {
+    let org = session.organizations();
+    let mut out = BTreeMap::new();
+    let mut token = None;
+    loop {
+        let page = org
+            .list_accounts()
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(aws_err(session, ORG, "ListAccounts", GLOBAL))?;
+        for a in page.accounts() {
+            if let (Some(email), Some(id)) = (a.email(), a.id()) {
+                out.insert(email.to_ascii_lowercase(), id.to_string());
+            }
+        }
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+async fn root_id(session: &AccountSession) -> Result<(String, bool), AwsError> {
+    let roots = session
+        .organizations()
+        .list_roots()
+        .send()
+        .await
+        .map_err(aws_err(session, ORG, "ListRoots", GLOBAL))?;
+    let root = roots.roots().first();
+    let scp_enabled = root.is_some_and(|r| {
+        r.policy_types().iter().any(|p| {
+            p.r#type() == Some(&PolicyType::ServiceControlPolicy)
+                && p.status() == Some(&PolicyTypeStatus::Enabled)
+        })
+    });
+    Ok((
+        root.and_then(|r| r.id()).unwrap_or_default().to_string(),
+        scp_enabled,
+    ))
+}
+
+/// The id of the OU named `name` directly under `parent`.
+async fn find_ou(
+    session: &AccountSession,
+    parent: &str,
+    name: &str,
+) -> Result<Option<String>, AwsError> {
+    let org = session.organizations();
+    let mut token = None;
+    loop {
+        let page = org
+            .list_organizational_units_for_parent()
+            .parent_id(parent)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(aws_err(session, ORG, "ListOrganizationalUnitsForParent", GLOBAL))?;
+        if let Some(ou) = page.organizational_units().iter().find(|o| o.name() == Some(name)) {
+            return Ok(ou.id().map(str::to_string));
+        }
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(None);
+        }
+    }
+}
+
+/// The OU's id: from its step's output, else looked up under the root.
+pub async fn ou_id(cx: &StepContext, session: &AccountSession, ou: &str) -> Result<String, StepError> {
+    if let Some(id) = cx.output(&format!("{ou}/ou:{ou}"), "ou_id") {
+        return Ok(id.to_string());
+    }
+    let (root, _) = root_id(session).await?;
+    find_ou(session, &root, ou)
+        .await?
+        .ok_or_else(|| StepError::Failed(format!("OU {ou} does not exist under the root")))
+}
+
+pub async fn ou(cx: &StepContext) -> Result<Outcome, StepError> {
+    let session = cx.session().await?;
+    let name = cx.input_str("name")?;
+    let parent = match cx.inputs().get("parent_id").and_then(Value::as_str) {
+        Some(p) if !p.is_empty() => p.to_string(),
+        _ => root_id(&session).await?.0,
+    };
+    if let Some(id) = find_ou(&session, &parent, name).await? {
+        return Ok(Outcome::unchanged().with_output("ou_id", id));
+    }
+    let created = session
+        .organizations()
+        .create_organizational_unit()
+        .parent_id(&parent)
+        .name(name)
+        .send()
+        .await;
+    match created {
+        Ok(out) => {
+            let id = out
+                .organizational_unit()
+                .and_then(|o| o.id())
+                .ok_or_else(|| StepError::Verify(format!("CreateOrganizationalUnit {name} returned no id")))?;
+            Ok(Outcome::changed(true).with_output("ou_id", id))
+        }
+        // Created by someone else between our look and our create: take theirs.
+        Err(e) if aws_sdk_organizations::error::ProvideErrorMetadata::code(&e)
+            == Some("DuplicateOrganizationalUnitException") =>
+        {
+            let id = find_ou(&session, &parent, name)
+                .await?
+                .ok_or_else(|| StepError::Verify(format!("OU {name} reported as duplicate but not found")))?;
+            Ok(Outcome::unchanged().with_output("ou_id", id))
+        }
+        Err(e) => Err(aws_err(&session, ORG, "CreateOrganizationalUnit", GLOBAL)(e).into()),
+    }
+}
+
+pub async fn account(cx: &StepContext) -> Result<Outcome, StepError> {
+    let session = cx.session().await?;
+    let name = cx.input_str("name")?;
+    let email = cx.input_str("email")?;
+    if let Some(id) = accounts_by_email(&session).await?.get(&email.to_ascii_lowercase()) {
+        return Ok(Outcome::unchanged().with_output("account_id", id.clone()));
+    }
+    let org = session.organizations();
+    // A creation already in flight (an earlier run was interrupted after CreateAccount):
+    // wait for it rather than asking a second time.
+    let in_flight = in_progress_request(&session, name).await?;
+    let (request, changed) = match in_flight {
+        Some(r) => (r, false),
+        None => {
+            let _permit = cx
+                .shared
+                .account_creations
+                .acquire()
+                .await
+                .map_err(|e| StepError::Failed(e.to_string()))?;
+            let out = org
+                .create_account()
+                .account_name(name)
+                .email(email)
+                .role_name(&cx.aws.options().access_role)
+                .send()
+                .await
+                .map_err(aws_err(&session, ORG, "CreateAccount", GLOBAL))?;
+            let request = out
+                .create_account_status()
+                .and_then(|s| s.id())
+                .ok_or_else(|| StepError::Verify("CreateAccount returned no request id".into()))?
+                .to_string();
+            let id = wait_for_account(&org, &session, &request, name, email).await?;
+            return verified_account(&session, id, email, true).await;
+        }
+    };
+    let id = wait_for_account(&org, &session, &request, name, email).await?;
+    verified_account(&session, id, email, changed).await
+}
+
+async fn in_progress_request(session: &AccountSession, name: &str) -> Result<Option<String>, AwsError> {
+    let out = session
+        .organizations()
+        .list_create_account_status()
+        .states(CreateAccountState::InProgress)
+        .send()
+        .await
+        .map_err(aws_err(session, ORG, "ListCreateAccountStatus", GLOBAL))?;
+    Ok(out
+        .create_account_statuses()
+        .iter()
+        .find(|s| s.account_name() == Some(name))
+        .and_then(|s| s.id())
+        .map(str::to_string))
+}
+
+async fn wait_for_account(
+    org: &Client,
+    session: &AccountSession,
+    request: &str,
+    name: &str,
+    email: &str,
+) -> Result<String, StepError> {
+    let deadline = Instant::now() + ACCOUNT_CREATION_TIMEOUT;
+    loop {
+        let out = org
+            .describe_create_account_status()
+            .create_account_request_id(request)
+            .send()
+            .await
+            .map_err(aws_err(session, ORG, "DescribeCreateAccountStatus", GLOBAL))?;
+        let status = out.create_account_status();
+        match status.and_then(|s| s.state()) {
+            Some(CreateAccountState::Succeeded) => {
+                return status
+                    .and_then(|s| s.account_id())
+                    .map(str::to_string)
+                    .ok_or_else(|| StepError::Verify(format!("account {name} SUCCEEDED without an id")));
+            }
+            Some(CreateAccountState::Failed) => {
+                let reason = status
+                    .and_then(|s| s.failure_reason())
+                    .map_or("no reason given".to_string(), |r| r.as_str().to_string());
+                return Err(StepError::Failed(format!(
+                    "creating account {name} <{email}> FAILED: {reason}"
+                )));
+            }
+            _ if Instant::now() > deadline => {
+                return Err(StepError::Failed(format!(
+                    "creating account {name} <{email}> is still IN_PROGRESS after {} minutes (request {request}): run apply again later",
+                    ACCOUNT_CREATION_TIMEOUT.as_secs() / 60
+                )));
+            }
+            _ => tokio::time::sleep(POLL).await,
+        }
+    }
+}
+
+async fn verified_account(
+    session: &AccountSession,
+    id: String,
+    email: &str,
+    changed: bool,
+) -> Result<Outcome, StepError> {
+    let out = session
+        .organizations()
+        .describe_account()
+        .account_id(&id)
+        .send()
+        .await
+        .map_err(aws_err(session, ORG, "DescribeAccount", GLOBAL))?;
+    let found = out.account().and_then(|a| a.email()).unwrap_or_default();
+    if !found.eq_ignore_ascii_case(email) {
+        return Err(StepError::Verify(format!(
+            "account {id} has e-mail {found}, expected {email}"
+        )));
+    }
+    Ok(Outcome::changed(changed).with_output("account_id", id))
+}
+
+async fn parent_of(session: &AccountSession, account: &str) -> Result<String, AwsError> {
+    let out = session
+        .organizations()
+        .list_parents()
+        .child_id(account)
+        .send()
+        .await
+        .map_err(aws_err(session, ORG, "ListParents", GLOBAL))?;
+    Ok(out
+        .parents()
+        .first()
+        .and_then(|p| p.id())
+        .unwrap_or_default()
+        .to_string())
+}
+
+pub async fn account_move(cx: &StepContext) -> Result<Outcome, StepError> {
+    let session = cx.session().await?;
+    let account = cx.input_str("account")?;
+    let to = ou_id(cx, &session, cx.input_str("to_ou")?).await?;
+    let from = parent_of(&session, account).await?;
+    if from == to {
+        return Ok(Outcome::unchanged());
+    }
+    session
+        .organizations()
+        .move_account()
+        .account_id(account)
+        .source_parent_id(&from)
+        .destination_parent_id(&to)
+        .send()
+        .await
+        .map_err(aws_err(&session, ORG, "MoveAccount", GLOBAL))?;
+    let now = parent_of(&session, account).await?;
+    if now != to {
+        return Err(StepError::Verify(format!(
+            "account {account} is under {now} after the move, not {to}"
+        )));
+    }
+    Ok(Outcome::changed(true))
+}
+
+pub async fn trusted_access(cx: &StepContext) -> Result<Outcome, StepError> {
+    let session = cx.session().await?;
+    let principal = cx.input_str("service_principal")?;
+    let org = session.organizations();
+    let enabled = |out: &aws_sdk_organizations::operation::list_aws_service_access_for_organization::ListAwsServiceAccessForOrganizationOutput| {
+        out.enabled_service_principals()
+            .iter()
+            .any(|p| p.service_principal() == Some(principal))
+    };
+    let listed = org
+        .list_aws_service_access_for_organization()
+        .send()
+        .await
+        .map_err(aws_err(&session, ORG, "ListAWSServiceAccessForOrganization", GLOBAL))?;
+    let mut changed = false;
+    if !enabled(&listed) {
+        org.enable_aws_service_access()
+            .service_principal(principal)
+            .send()
+            .await
+            .map_err(aws_err(&session, ORG, "EnableAWSServiceAccess", GLOBAL))?;
+        changed = true;
+        let again = org
+            .list_aws_service_access_for_organization()
+            .send()
+            .await
+            .map_err(aws_err(&session, ORG, "ListAWSServiceAccessForOrganization", GLOBAL))?;
+        if !enabled(&again) {
+            return Err(StepError::Verify(format!("{principal} is not enabled after EnableAWSServiceAccess")));
+        }
+    }
+    // StackSets' side of the trust (the console's "Activate trusted access").
+    let region = cx.region().to_string();
+    let cf = session.cloudformation(&region);
+    let status = |out: &aws_sdk_cloudformation::operation::describe_organizations_access::DescribeOrganizationsAccessOutput| {
+        out.status().map(|s| s.as_str().to_string()).unwrap_or_default()
+    };
+    let described = cf
+        .describe_organizations_access()
+        .send()
+        .await
+        .map_err(aws_err(&session, "cloudformation", "DescribeOrganizationsAccess", &region))?;
+    if status(&described) != "ENABLED" {
+        cf.activate_organizations_access()
+            .send()
+            .await
+            .map_err(aws_err(&session, "cloudformation", "ActivateOrganizationsAccess", &region))?;
+        changed = true;
+        let again = cf
+            .describe_organizations_access()
+            .send()
+            .await
+            .map_err(aws_err(&session, "cloudformation", "DescribeOrganizationsAccess", &region))?;
+        if status(&again) != "ENABLED" {
+            return Err(StepError::Verify(format!(
+                "CloudFormation organizations access is {} after ActivateOrganizationsAccess",
+                status(&again)
+            )));
+        }
+    }
+    Ok(Outcome::changed(changed))
+}
+
+/// The SCP named `name`: (id, content).
+async fn find_policy(session: &AccountSession, name: &str) -> Result<Option<(String, String)>, AwsError> {
+    let org = session.organizations();
+    let mut token = None;
+    let id = loop {
+        let page = org
+            .list_policies()
+            .filter(PolicyType::ServiceControlPolicy)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(aws_err(session, ORG, "ListPolicies", GLOBAL))?;
+        if let Some(p) = page.policies().iter().find(|p| p.name() == Some(name)) {
+            break p.id().map(str::to_string);
+        }
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            break None;
+        }
+    };
+    let Some(id) = id else { return Ok(None) };
+    let out = org
+        .describe_policy()
+        .policy_id(&id)
+        .send()
+        .await
+        .map_err(aws_err(session, ORG, "DescribePolicy", GLOBAL))?;
+    let content = out.policy().and_then(|p| p.content()).unwrap_or_default().to_string();
+    Ok(Some((id, content)))
+}
+
+fn same_json(a: &str, b: &Value) -> bool {
+    serde_json::from_str::<Value>(a).is_ok_and(|v| &v == b)
+}
+
+pub async fn scp(cx: &StepContext) -> Result<Outcome, StepError> {
+    let session = cx.session().await?;
+    let name = cx.input_str("name")?;
+    let description = cx.inputs().get("description").and_then(Value::as_str).unwrap_or_default();
+    let content = cx.inputs().get("content").cloned().ok_or_else(|| StepError::Input {
+        field: "content".into(),
+        message: "missing".into(),
+    })?;
+    let text = serde_json::to_string(&content).expect("JSON serialises");
+    let org = session.organizations();
+    let mut changed = false;
+    let (root, scp_enabled) = root_id(&session).await?;
+    if !scp_enabled {
+        org.enable_policy_type()
+            .root_id(&root)
+            .policy_type(PolicyType::ServiceControlPolicy)
+            .send()
+            .await
+            .map_err(aws_err(&session, ORG, "EnablePolicyType", GLOBAL))?;
+        changed = true;
+    }
+    let id = match find_policy(&session, name).await? {
+        Some((id, live)) if same_json(&live, &content) => id,
+        Some((id, _)) => {
+            org.update_policy()
+                .policy_id(&id)
+                .content(&text)
+                .send()
+                .await
+                .map_err(aws_err(&session, ORG, "UpdatePolicy", GLOBAL))?;
+            changed = true;
+            id
+        }
+        None => {
+            let out = org
+                .create_policy()
+                .name(name)
+                .description(description)
+                .r#type(PolicyType::ServiceControlPolicy)
+                .content(&text)
+                .send()
+                .await
+                .map_err(aws_err(&session, ORG, "CreatePolicy", GLOBAL))?;
+            changed = true;
+            out.policy()
+                .and_then(|p| p.policy_summary())
+                .and_then(|s| s.id())
+                .ok_or_else(|| StepError::Verify(format!("CreatePolicy {name} returned no id")))?
+                .to_string()
+        }
+    };
+    if changed {
+        match find_policy(&session, name).await? {
+            Some((_, live)) if same_json(&live, &content) => {}
+            _ => return Err(StepError::Verify(format!("SCP {name} does not hold the planned content"))),
+        }
+    }
+    Ok(Outcome::changed(changed).with_output("policy_id", id))
+}
+
+async fn attached(session: &AccountSession, policy: &str, target: &str) -> Result<bool, AwsError> {
+    let org = session.organizations();
+    let mut token = None;
+    loop {
+        let page = org
+            .list_targets_for_policy()
+            .policy_id(policy)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(aws_err(session, ORG, "ListTargetsForPolicy", GLOBAL))?;
+        if page.targets().iter().any(|t| t.target_id() == Some(target)) {
+            return Ok(true);
+        }
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(false);
+        }
+    }
+}
+
+pub async fn scp_attachment(cx: &StepContext) -> Result<Outcome, StepError> {
+    let session = cx.session().await?;
+    let name = cx.input_str("policy")?;
+    let ou = cx.input_str("ou")?;
+    let target = ou_id(cx, &session, ou).await?;
+    let policy = match cx.output(&format!("organization/scp:{name}"), "policy_id") {
+        Some(id) => id.to_string(),
+        None => find_policy(&session, name)
+            .await?
+            .map(|(id, _)| id)
+            .ok_or_else(|| StepError::Failed(format!("SCP {name} does not exist")))?,
+    };
+    if attached(&session, &policy, &target).await? {
+        return Ok(Outcome::unchanged());
+    }
+    let out = session
+        .organizations()
+        .attach_policy()
+        .policy_id(&policy)
+        .target_id(&target)
+        .send()
+        .await;
+    if let Err(e) = out
+        && aws_sdk_organizations::error::ProvideErrorMetadata::code(&e)
+            != Some("DuplicatePolicyAttachmentException")
+    {
+        return Err(aws_err(&session, ORG, "AttachPolicy", GLOBAL)(e).into());
+    }
+    if !attached(&session, &policy, &target).await? {
+        return Err(StepError::Verify(format!("SCP {name} is not attached to OU {ou} after AttachPolicy")));
+    }
+    Ok(Outcome::changed(true))
+}

@@ -1,0 +1,537 @@
+//! CodePipeline pipelines, re-created in the target account with their v1 GitHub sources
+//! (an OAuth token in the pipeline) converted to CodeStar Connections sources on the
+//! account's connection, whose ARN the connection step put in its outputs. The pipeline's
+//! role is granted `UseConnection` on it by an inline policy.
+
+use aws_sdk_codepipeline::Client;
+use aws_sdk_codepipeline::types::{PipelineDeclaration, Tag};
+use orgsplit_aws::sdk_json::{from_json, to_json};
+use orgsplit_model::StepKind;
+use orgsplit_pipelines::convert::{is_codestar_source, token_paths};
+use orgsplit_pipelines::{to_codestar, v1_github_sources};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+use super::ecs::shared::{
+    aws_error, first_difference, input_error, prune, tags_to_add, wanted_tags,
+};
+use crate::context::{Outcome, StepContext, StepError};
+
+const CODEPIPELINE: &str = "codepipeline";
+
+/// The inline policy on the pipeline's role that lets it use the connection.
+pub const USE_CONNECTION_POLICY: &str = "orgsplit-use-connection";
+
+/// Top-level members AWS fills in when a declaration leaves them out: compared only when
+/// the plan sets them.
+const AWS_DEFAULTED: &[&str] = &["pipelineType", "executionMode"];
+
+pub async fn run(cx: &StepContext) -> Result<Outcome, StepError> {
+    let name = cx.input_str("name")?;
+    let planned = cx
+        .inputs()
+        .pointer("/config/declaration")
+        .ok_or_else(|| input_error("config.declaration", "missing"))?;
+    let sources = v1_github_sources(planned);
+    if let Some(s) = sources.iter().find(|s| !s.missing().is_empty()) {
+        return Err(input_error(
+            &format!("config.declaration.stages.{}.{}", s.stage, s.action),
+            format!("the v1 GitHub source lacks {}", s.missing().join(", ")),
+        ));
+    }
+    let connection = connection_arn(cx).await?;
+    let want = wanted_declaration(cx, name, planned, &connection)?;
+    let role = want
+        .get("roleArn")
+        .and_then(Value::as_str)
+        .ok_or_else(|| input_error("config.declaration.roleArn", "missing"))?;
+
+    let mut changed = grant_use_connection(cx, role, &connection).await?;
+    let client = cx.session().await?.codepipeline(cx.region());
+    let live = get_pipeline(cx, &client, name).await?;
+    let differs = live.as_ref().is_none_or(|(l, _)| {
+        first_difference(&comparable(&want), &live_comparable(l, &want)).is_some()
+    });
+    if differs {
+        let declaration = from_json(&want, PipelineDeclaration::deserialize)
+            .map_err(|e| input_error("config.declaration", e))?;
+        match live {
+            None => create(cx, &client, declaration).await?,
+            Some(_) => update(cx, &client, declaration).await?,
+        }
+        changed = true;
+    }
+    let (after, arn) = match (differs, live) {
+        (false, Some(live)) => live,
+        _ => get_pipeline(cx, &client, name).await?.ok_or_else(|| {
+            StepError::Verify(format!("pipeline {name} is not there after writing it"))
+        })?,
+    };
+    verify(name, &want, &after, &sources, &connection)?;
+    changed |= tag_pipeline(cx, &client, &arn).await?;
+    Ok(Outcome::changed(changed).with_output("pipeline_arn", arn))
+}
+
+/// The connection step's output; the connection must still be AVAILABLE (a pipeline on a
+/// pending connection would fail its first run).
+async fn connection_arn(cx: &StepContext) -> Result<String, StepError> {
+    let address = cx
+        .step
+        .depends_on
+        .iter()
+        .find(|a| {
+            cx.plan
+                .steps()
+                .any(|s| &s.address == *a && s.kind == StepKind::CodestarConnection)
+        })
+        .ok_or_else(|| input_error("depends_on", "no codestar-connection step among them"))?;
+    let arn = cx.output(address, "connection_arn").ok_or_else(|| {
+        StepError::Failed(format!(
+            "{address} has not succeeded yet: the connection must be AVAILABLE first"
+        ))
+    })?;
+    let got = cx
+        .session()
+        .await?
+        .codestar_connections(cx.region())
+        .get_connection()
+        .connection_arn(arn)
+        .send()
+        .await
+        .map_err(|e| aws_error(cx, "codestar-connections", "GetConnection", e))?;
+    let status = got
+        .connection()
+        .and_then(|c| c.connection_status())
+        .map(|s| s.as_str().to_string());
+    if status.as_deref() != Some("AVAILABLE") {
+        return Err(StepError::Failed(format!(
+            "connection {arn} is {}, not AVAILABLE: complete it in the console ({}) and run apply again",
+            status.as_deref().unwrap_or("without a status"),
+            super::connection::console_url(cx.region())
+        )));
+    }
+    Ok(arn.to_string())
+}
+
+/// The declaration to create: the plan's (account ids rewritten), v1 sources converted,
+/// sources on another account's connection moved to this account's one, artifact buckets
+/// renamed to their copies, through the SDK's codec so it compares like a live one.
+fn wanted_declaration(
+    cx: &StepContext,
+    name: &str,
+    planned: &Value,
+    connection: &str,
+) -> Result<Value, StepError> {
+    if planned.get("name").and_then(Value::as_str) != Some(name) {
+        return Err(input_error(
+            "config.declaration.name",
+            format!("is not the step's pipeline {name}"),
+        ));
+    }
+    let mut d = to_codestar(planned, connection, had_webhook(cx));
+    repoint_connections(&mut d, connection, &cx.step.account);
+    rename_buckets(cx, &mut d);
+    if let Some(o) = d.as_object_mut() {
+        o.remove("version");
+    }
+    let sdk = from_json(&d, PipelineDeclaration::deserialize)
+        .map_err(|e| input_error("config.declaration", e))?;
+    Ok(to_json(&sdk))
+}
+
+/// Whether the source pipeline had v1 webhooks (a webhook-triggered source keeps
+/// detecting changes): the planner records their count, having dropped them from the copy.
+fn had_webhook(cx: &StepContext) -> bool {
+    cx.inputs()
+        .get("v1_webhooks")
+        .and_then(Value::as_u64)
+        .is_some_and(|n| n > 0)
+}
+
+/// A CodeStar source already on a connection of another account (connections are not
+/// shared across accounts) is moved to this account's connection.
+fn repoint_connections(d: &mut Value, connection: &str, account: &str) {
+    let stages = d.get_mut("stages").and_then(Value::as_array_mut);
+    for stage in stages.into_iter().flatten() {
+        let actions = stage.get_mut("actions").and_then(Value::as_array_mut);
+        for action in actions.into_iter().flatten() {
+            if !is_codestar_source(action) {
+                continue;
+            }
+            let Some(arn) = action.pointer_mut("/configuration/ConnectionArn") else {
+                continue;
+            };
+            let elsewhere = arn
+                .as_str()
+                .and_then(super::ecs::shared::arn_parts)
+                .is_some_and(|(_, acct, _)| acct != account);
+            if elsewhere {
+                *arn = json!(connection);
+            }
+        }
+    }
+}
+
+/// Bucket names are global: an artifact bucket the plan copies into this account has its
+/// copy's name (the s3-bucket step's `target_name`).
+fn rename_buckets(cx: &StepContext, d: &mut Value) {
+    let Some(me) = cx.plan.steps().find(|s| s.address == cx.step.address) else {
+        return;
+    };
+    let copy_of = |bucket: &str| -> Option<String> {
+        cx.plan
+            .steps()
+            .filter(|s| s.kind == StepKind::S3Bucket && s.account == me.account)
+            .find(|s| s.inputs.get("name").and_then(Value::as_str) == Some(bucket))
+            .and_then(|s| s.inputs.get("target_name").and_then(Value::as_str))
+            // The plan names a new account by placeholder; the step has its id.
+            .map(|t| t.replace(&me.account, &cx.step.account))
+    };
+    let rename = |store: &mut Value| {
+        let renamed = store
+            .get("location")
+            .and_then(Value::as_str)
+            .and_then(copy_of);
+        if let Some(name) = renamed {
+            store["location"] = json!(name);
+        }
+    };
+    if let Some(store) = d.get_mut("artifactStore") {
+        rename(store);
+    }
+    if let Some(map) = d.get_mut("artifactStores").and_then(Value::as_object_mut) {
+        map.values_mut().for_each(rename);
+    }
+}
+
+/// A declaration as compared: no `version` (AWS counts updates), a run order of 1 left
+/// out (AWS's default), empty members left out.
+fn comparable(d: &Value) -> Value {
+    let mut v = prune(d);
+    if let Some(o) = v.as_object_mut() {
+        o.remove("version");
+    }
+    let stages = v.get_mut("stages").and_then(Value::as_array_mut);
+    for stage in stages.into_iter().flatten() {
+        let actions = stage.get_mut("actions").and_then(Value::as_array_mut);
+        for action in actions
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_object_mut)
+        {
+            if action.get("runOrder") == Some(&json!(1)) {
+                action.remove("runOrder");
+            }
+        }
+    }
+    v
+}
+
+fn live_comparable(live: &Value, want: &Value) -> Value {
+    let mut v = comparable(live);
+    if let Some(o) = v.as_object_mut() {
+        for k in AWS_DEFAULTED {
+            if want.get(*k).is_none() {
+                o.remove(*k);
+            }
+        }
+    }
+    v
+}
+
+/// The pipeline's declaration as JSON and its ARN, if it exists.
+async fn get_pipeline(
+    cx: &StepContext,
+    client: &Client,
+    name: &str,
+) -> Result<Option<(Value, String)>, StepError> {
+    match client.get_pipeline().name(name).send().await {
+        Ok(out) => {
+            let decl = out.pipeline().map(to_json).unwrap_or(Value::Null);
+            let arn = out
+                .metadata()
+                .and_then(|m| m.pipeline_arn())
+                .unwrap_or_default()
+                .to_string();
+            Ok(Some((decl, arn)))
+        }
+        Err(e) => {
+            let err = aws_error(cx, CODEPIPELINE, "GetPipeline", e);
+            if err.is_not_found() {
+                Ok(None)
+            } else {
+                Err(err.into())
+            }
+        }
+    }
+}
+
+async fn create(
+    cx: &StepContext,
+    client: &Client,
+    declaration: PipelineDeclaration,
+) -> Result<(), StepError> {
+    let tags = tag_list(&wanted_tags(cx));
+    client
+        .create_pipeline()
+        .pipeline(declaration)
+        .set_tags((!tags.is_empty()).then_some(tags))
+        .send()
+        .await
+        .map_err(|e| aws_error(cx, CODEPIPELINE, "CreatePipeline", e))?;
+    Ok(())
+}
+
+async fn update(
+    cx: &StepContext,
+    client: &Client,
+    declaration: PipelineDeclaration,
+) -> Result<(), StepError> {
+    client
+        .update_pipeline()
+        .pipeline(declaration)
+        .send()
+        .await
+        .map_err(|e| aws_error(cx, CODEPIPELINE, "UpdatePipeline", e))?;
+    Ok(())
+}
+
+/// The pipeline as read back: the declaration the plan wants, each former v1 source a
+/// CodeStar source on this account's connection, and no token anywhere.
+fn verify(
+    name: &str,
+    want: &Value,
+    live: &Value,
+    sources: &[orgsplit_pipelines::V1Source],
+    connection: &str,
+) -> Result<(), StepError> {
+    if let Some(field) = first_difference(&comparable(want), &live_comparable(live, want)) {
+        return Err(StepError::Verify(format!(
+            "pipeline {name}: {field} differs from the plan"
+        )));
+    }
+    for s in sources {
+        let action = live["stages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|st| st["name"] == json!(s.stage))
+            .flat_map(|st| st["actions"].as_array().into_iter().flatten())
+            .find(|a| a["name"] == json!(s.action));
+        let ok = action.is_some_and(|a| {
+            is_codestar_source(a)
+                && a.pointer("/configuration/ConnectionArn") == Some(&json!(connection))
+        });
+        if !ok {
+            return Err(StepError::Verify(format!(
+                "pipeline {name}: source {}.{} is not a CodeStarSourceConnection on {connection}",
+                s.stage, s.action
+            )));
+        }
+    }
+    if let Some(at) = token_paths(live).first() {
+        return Err(StepError::Verify(format!(
+            "pipeline {name}: a GitHub token is still at {at}"
+        )));
+    }
+    Ok(())
+}
+
+/// The inline policy that lets the pipeline's role use the connection, put only when it
+/// is missing or different, and read back.
+async fn grant_use_connection(
+    cx: &StepContext,
+    role_arn: &str,
+    connection: &str,
+) -> Result<bool, StepError> {
+    let role = role_arn
+        .rsplit('/')
+        .next()
+        .filter(|r| !r.is_empty() && role_arn.contains(":role/"))
+        .ok_or_else(|| {
+            input_error(
+                "config.declaration.roleArn",
+                format!("{role_arn} is not a role ARN"),
+            )
+        })?;
+    let want = use_connection_policy(connection);
+    let iam = cx.session().await?.iam();
+    if role_policy(cx, &iam, role).await?.as_ref() == Some(&want) {
+        return Ok(false);
+    }
+    iam.put_role_policy()
+        .role_name(role)
+        .policy_name(USE_CONNECTION_POLICY)
+        .policy_document(want.to_string())
+        .send()
+        .await
+        .map_err(|e| aws_error(cx, "iam", "PutRolePolicy", e))?;
+    if role_policy(cx, &iam, role).await?.as_ref() != Some(&want) {
+        return Err(StepError::Verify(format!(
+            "role {role}: inline policy {USE_CONNECTION_POLICY} differs from what was put"
+        )));
+    }
+    Ok(true)
+}
+
+/// Both action prefixes, on both ARN forms of the connection: CodeStar Connections was
+/// renamed CodeConnections, and AWS evaluates either name.
+fn use_connection_policy(connection: &str) -> Value {
+    let other = if connection.contains(":codestar-connections:") {
+        connection.replacen(":codestar-connections:", ":codeconnections:", 1)
+    } else {
+        connection.replacen(":codeconnections:", ":codestar-connections:", 1)
+    };
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "UseConnection",
+            "Effect": "Allow",
+            "Action": ["codestar-connections:UseConnection", "codeconnections:UseConnection"],
+            "Resource": [connection, other],
+        }]
+    })
+}
+
+async fn role_policy(
+    cx: &StepContext,
+    iam: &aws_sdk_iam::Client,
+    role: &str,
+) -> Result<Option<Value>, StepError> {
+    match iam
+        .get_role_policy()
+        .role_name(role)
+        .policy_name(USE_CONNECTION_POLICY)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(Some(policy_json(out.policy_document()))),
+        Err(e) => {
+            let err = aws_error(cx, "iam", "GetRolePolicy", e);
+            if err.is_not_found() {
+                Ok(None)
+            } else {
+                Err(err.into())
+            }
+        }
+    }
+}
+
+/// IAM returns policy documents URL-encoded (RFC 3986: `+` is a plus).
+fn policy_json(raw: &str) -> Value {
+    if let Ok(v) = serde_json::from_str(raw) {
+        return v;
+    }
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(b) = raw
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    serde_json::from_slice(&out).unwrap_or(Value::Null)
+}
+
+fn tag_list(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter()
+        .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
+        .collect()
+}
+
+async fn tag_pipeline(cx: &StepContext, client: &Client, arn: &str) -> Result<bool, StepError> {
+    let want = wanted_tags(cx);
+    if want.is_empty() || arn.is_empty() {
+        return Ok(false);
+    }
+    let mut have = BTreeMap::new();
+    let mut pages = client
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws_error(cx, CODEPIPELINE, "ListTagsForResource", e))?;
+        have.extend(
+            page.tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string())),
+        );
+    }
+    let missing = tags_to_add(&want, &have);
+    if missing.is_empty() {
+        return Ok(false);
+    }
+    client
+        .tag_resource()
+        .resource_arn(arn)
+        .set_tags(Some(tag_list(&missing)))
+        .send()
+        .await
+        .map_err(|e| aws_error(cx, CODEPIPELINE, "TagResource", e))?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policies_are_decoded() {
+        let p = use_connection_policy("arn:aws:codestar-connections:us-east-1:2:connection/x");
+        assert_eq!(
+            p["Statement"][0]["Resource"][1],
+            "arn:aws:codeconnections:us-east-1:2:connection/x"
+        );
+        let encoded = "%7B%22a%22%3A%20%5B1%2C%202%5D%7D";
+        assert_eq!(policy_json(encoded), json!({"a": [1, 2]}));
+        assert_eq!(policy_json("{\"a\":1}"), json!({"a": 1}));
+    }
+
+    #[test]
+    fn declarations_compare_without_aws_defaults() {
+        let want = json!({"name": "p", "stages": [{"name": "S", "actions": [{"name": "A", "runOrder": 1, "configuration": {}}]}]});
+        let live = json!({"name": "p", "version": 4, "pipelineType": "V1", "executionMode": "SUPERSEDED",
+            "stages": [{"name": "S", "actions": [{"name": "A", "inputArtifacts": [], "outputArtifacts": []}]}]});
+        assert_eq!(
+            first_difference(&comparable(&want), &live_comparable(&live, &want)),
+            None
+        );
+        let v2 = json!({"name": "p", "pipelineType": "V2", "stages": want["stages"].clone()});
+        assert_eq!(
+            first_difference(&comparable(&v2), &live_comparable(&live, &v2)).as_deref(),
+            Some("pipelineType")
+        );
+    }
+
+    #[test]
+    fn foreign_connections_are_repointed() {
+        let mut d = json!({"stages": [{"name": "S", "actions": [
+            {"name": "A", "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "CodeStarSourceConnection", "version": "1"},
+             "configuration": {"ConnectionArn": "arn:aws:codestar-connections:us-east-1:111111111111:connection/old"}},
+            {"name": "B", "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "CodeStarSourceConnection", "version": "1"},
+             "configuration": {"ConnectionArn": "arn:aws:codestar-connections:us-east-1:222222222222:connection/mine"}}
+        ]}]});
+        repoint_connections(
+            &mut d,
+            "arn:aws:codestar-connections:us-east-1:222222222222:connection/new",
+            "222222222222",
+        );
+        assert_eq!(
+            d["stages"][0]["actions"][0]["configuration"]["ConnectionArn"],
+            "arn:aws:codestar-connections:us-east-1:222222222222:connection/new"
+        );
+        assert_eq!(
+            d["stages"][0]["actions"][1]["configuration"]["ConnectionArn"],
+            "arn:aws:codestar-connections:us-east-1:222222222222:connection/mine"
+        );
+    }
+}

@@ -1,0 +1,379 @@
+//! `secret`: a Secrets Manager secret copied with its current value, read from the source
+//! account at apply time, encrypted in the target with the target's default key (the
+//! source's customer managed key does not exist there).
+
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
+use aws_sdk_secretsmanager::primitives::Blob;
+use aws_sdk_secretsmanager::types::Tag;
+use aws_smithy_types::base64;
+use orgsplit_aws::{AwsError, call_error};
+use orgsplit_model::Secret;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+use crate::context::{Outcome, StepContext, StepError};
+
+/// A secret's current value. Binary values are held base64-encoded, so that both kinds
+/// live inside [`Secret`] (which redacts every rendering).
+#[derive(Debug)]
+enum SecretValue {
+    Text(Secret),
+    Binary(Secret),
+}
+
+impl SecretValue {
+    fn same(&self, other: &SecretValue) -> bool {
+        match (self, other) {
+            (SecretValue::Text(a), SecretValue::Text(b))
+            | (SecretValue::Binary(a), SecretValue::Binary(b)) => a.expose() == b.expose(),
+            _ => false,
+        }
+    }
+
+    fn exposed(&self) -> &Secret {
+        match self {
+            SecretValue::Text(s) | SecretValue::Binary(s) => s,
+        }
+    }
+
+    fn blob(encoded: &Secret) -> Result<Blob, StepError> {
+        base64::decode(encoded.expose())
+            .map(Blob::new)
+            .map_err(|_| StepError::Failed("a binary secret value is not valid base64".into()))
+    }
+}
+
+struct At<'a> {
+    client: &'a Client,
+    account: &'a str,
+    region: &'a str,
+    name: &'a str,
+}
+
+/// What the target holds besides the value.
+struct Live {
+    description: String,
+    tags: BTreeMap<String, String>,
+    scheduled_for_deletion: bool,
+}
+
+pub async fn run(cx: &StepContext) -> Result<Outcome, StepError> {
+    let name = cx.input_str("name")?;
+    let source_id = cx
+        .inputs()
+        .get("source_arn")
+        .and_then(Value::as_str)
+        .unwrap_or(name);
+    let description = cx
+        .inputs()
+        .pointer("/config/Description")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let tags = input_tags(cx.inputs())?;
+    let region = cx.region();
+    let value = source_value(cx, source_id, name).await?;
+
+    let session = cx.session().await?;
+    let client = session.secretsmanager(region);
+    let at = At {
+        client: &client,
+        account: &session.account_id,
+        region,
+        name,
+    };
+    let changed = match describe(&at).await? {
+        None => {
+            create(&at, description, &value, &tags).await?;
+            true
+        }
+        Some(live) => reconcile(&at, &live, description, &value, &tags).await?,
+    };
+    if changed {
+        verify(&at, description, &value, &tags).await?;
+    }
+    Ok(Outcome::changed(changed))
+}
+
+async fn source_value(
+    cx: &StepContext,
+    source_id: &str,
+    name: &str,
+) -> Result<SecretValue, StepError> {
+    let source = cx.source().await?;
+    let region = cx.region();
+    let client = source.secretsmanager(region);
+    let at = At {
+        client: &client,
+        account: &source.account_id,
+        region,
+        name,
+    };
+    current_value(&at, source_id).await?.ok_or_else(|| {
+        StepError::Failed(format!(
+            "secret {name}: the source account has no current value"
+        ))
+    })
+}
+
+/// The AWSCURRENT value, or `None` when the secret has none (created without a value).
+async fn current_value(at: &At<'_>, id: &str) -> Result<Option<SecretValue>, StepError> {
+    let out = match at.client.get_secret_value().secret_id(id).send().await {
+        Ok(out) => out,
+        Err(e) => {
+            let err = call_error("secretsmanager", "GetSecretValue", at.account, at.region, e);
+            return if err.is_not_found() {
+                Ok(None)
+            } else {
+                Err(err.into())
+            };
+        }
+    };
+    if let Some(s) = out.secret_string() {
+        return Ok(Some(SecretValue::Text(Secret::new(s))));
+    }
+    Ok(out
+        .secret_binary()
+        .map(|b| SecretValue::Binary(Secret::new(base64::encode(b.as_ref())))))
+}
+
+async fn describe(at: &At<'_>) -> Result<Option<Live>, StepError> {
+    match at.client.describe_secret().secret_id(at.name).send().await {
+        Ok(out) => Ok(Some(live(&out))),
+        Err(e) => {
+            let err = call_error("secretsmanager", "DescribeSecret", at.account, at.region, e);
+            if err.is_not_found() {
+                Ok(None)
+            } else {
+                Err(err.into())
+            }
+        }
+    }
+}
+
+fn live(out: &DescribeSecretOutput) -> Live {
+    Live {
+        description: out.description().unwrap_or_default().to_string(),
+        tags: out
+            .tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().into())))
+            .collect(),
+        scheduled_for_deletion: out.deleted_date().is_some(),
+    }
+}
+
+async fn create(
+    at: &At<'_>,
+    description: &str,
+    value: &SecretValue,
+    tags: &BTreeMap<String, String>,
+) -> Result<(), StepError> {
+    let mut req = at
+        .client
+        .create_secret()
+        .name(at.name)
+        .set_tags(Some(sdk_tags(tags)));
+    if !description.is_empty() {
+        req = req.description(description);
+    }
+    req = match value {
+        SecretValue::Text(s) => req.secret_string(s.expose()),
+        SecretValue::Binary(b) => req.secret_binary(SecretValue::blob(b)?),
+    };
+    req.send().await.map_err(|e| {
+        redact(
+            call_error("secretsmanager", "CreateSecret", at.account, at.region, e),
+            value.exposed(),
+        )
+    })?;
+    Ok(())
+}
+
+/// Brings an existing secret in line: value, description, tags. Tags found only in the
+/// target are left alone.
+async fn reconcile(
+    at: &At<'_>,
+    live: &Live,
+    description: &str,
+    value: &SecretValue,
+    tags: &BTreeMap<String, String>,
+) -> Result<bool, StepError> {
+    let mut changed = false;
+    if live.scheduled_for_deletion {
+        // A secret pending deletion blocks its name: take it back rather than fail.
+        at.client
+            .restore_secret()
+            .secret_id(at.name)
+            .send()
+            .await
+            .map_err(|e| call_error("secretsmanager", "RestoreSecret", at.account, at.region, e))?;
+        changed = true;
+    }
+    let current = current_value(at, at.name).await?;
+    if !current.is_some_and(|c| c.same(value)) {
+        put_value(at, value).await?;
+        changed = true;
+    }
+    if live.description != description {
+        at.client
+            .update_secret()
+            .secret_id(at.name)
+            .description(description)
+            .send()
+            .await
+            .map_err(|e| call_error("secretsmanager", "UpdateSecret", at.account, at.region, e))?;
+        changed = true;
+    }
+    let missing = missing_tags(tags, &live.tags);
+    if !missing.is_empty() {
+        at.client
+            .tag_resource()
+            .secret_id(at.name)
+            .set_tags(Some(sdk_tags(&missing)))
+            .send()
+            .await
+            .map_err(|e| call_error("secretsmanager", "TagResource", at.account, at.region, e))?;
+        changed = true;
+    }
+    Ok(changed)
+}
+
+async fn put_value(at: &At<'_>, value: &SecretValue) -> Result<(), StepError> {
+    let req = at.client.put_secret_value().secret_id(at.name);
+    let req = match value {
+        SecretValue::Text(s) => req.secret_string(s.expose()),
+        SecretValue::Binary(b) => req.secret_binary(SecretValue::blob(b)?),
+    };
+    req.send().await.map_err(|e| {
+        redact(
+            call_error("secretsmanager", "PutSecretValue", at.account, at.region, e),
+            value.exposed(),
+        )
+    })?;
+    Ok(())
+}
+
+async fn verify(
+    at: &At<'_>,
+    description: &str,
+    value: &SecretValue,
+    tags: &BTreeMap<String, String>,
+) -> Result<(), StepError> {
+    let Some(live) = describe(at).await? else {
+        return Err(StepError::Verify(format!(
+            "secret {} is not in the target after writing it",
+            at.name
+        )));
+    };
+    let mut differs = Vec::new();
+    if !current_value(at, at.name)
+        .await?
+        .is_some_and(|c| c.same(value))
+    {
+        differs.push("value");
+    }
+    if live.description != description {
+        differs.push("description");
+    }
+    if !missing_tags(tags, &live.tags).is_empty() {
+        differs.push("tags");
+    }
+    if live.scheduled_for_deletion {
+        differs.push("scheduled deletion");
+    }
+    if differs.is_empty() {
+        Ok(())
+    } else {
+        Err(StepError::Verify(format!(
+            "secret {}: {} differ after writing",
+            at.name,
+            differs.join(", ")
+        )))
+    }
+}
+
+fn sdk_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+/// The step's `tags` input (absent: none).
+fn input_tags(inputs: &Value) -> Result<BTreeMap<String, String>, StepError> {
+    let Some(Value::Object(map)) = inputs.get("tags") else {
+        return match inputs.get("tags") {
+            None | Some(Value::Null) => Ok(BTreeMap::new()),
+            Some(_) => Err(StepError::Input {
+                field: "tags".into(),
+                message: "not an object".into(),
+            }),
+        };
+    };
+    map.iter()
+        .map(|(k, v)| match v.as_str() {
+            Some(v) => Ok((k.clone(), v.to_string())),
+            None => Err(StepError::Input {
+                field: format!("tags.{k}"),
+                message: "not a string".into(),
+            }),
+        })
+        .collect()
+}
+
+/// The wanted tags that `live` lacks or holds with another value.
+fn missing_tags(
+    wanted: &BTreeMap<String, String>,
+    live: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    wanted
+        .iter()
+        .filter(|(k, v)| live.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// An AWS error for a call that carried the value: a validation message can quote it.
+fn redact(err: AwsError, value: &Secret) -> AwsError {
+    match err {
+        AwsError::Call {
+            service,
+            operation,
+            account,
+            region,
+            class,
+            code,
+            message,
+        } if !value.expose().is_empty() => AwsError::Call {
+            service,
+            operation,
+            account,
+            region,
+            class,
+            code,
+            message: message.replace(value.expose(), "<redacted>"),
+        },
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_compare_by_kind_and_content_and_never_print() {
+        let a = SecretValue::Text(Secret::new("hunter2"));
+        assert!(a.same(&SecretValue::Text(Secret::new("hunter2"))));
+        assert!(!a.same(&SecretValue::Binary(Secret::new("hunter2"))));
+        assert!(!a.same(&SecretValue::Text(Secret::new("other"))));
+        assert!(!format!("{a:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn binary_values_round_trip() {
+        let encoded = Secret::new(base64::encode([0u8, 1, 2, 255]));
+        let blob = SecretValue::blob(&encoded).unwrap();
+        assert_eq!(blob.as_ref(), &[0u8, 1, 2, 255]);
+    }
+}

@@ -1,0 +1,175 @@
+//! `stack-set` (one OU's StackSet in the management account) and `stack-set-instances`
+//! (one account's instances, then the trust of every role the template names, read back
+//! in that account). The work itself is `orgsplit_stacksets::reconcile`, which the
+//! new-account trigger shares.
+
+use crate::context::{Outcome, StepContext, StepError};
+use orgsplit_stacksets::reconcile::{
+    self, DesiredStackSet, ReconcileError, StackSetChange, Target,
+};
+use orgsplit_stacksets::template;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Trust and read-back failures are verification failures; the rest fail the step.
+fn step_error(e: ReconcileError) -> StepError {
+    match e {
+        ReconcileError::Aws(e) => StepError::Aws(e),
+        e @ (ReconcileError::Trust { .. } | ReconcileError::Verify(_)) => {
+            StepError::Verify(e.to_string())
+        }
+        other => StepError::Failed(other.to_string()),
+    }
+}
+
+fn input_error(field: &str, message: impl Into<String>) -> StepError {
+    StepError::Input {
+        field: field.to_string(),
+        message: message.into(),
+    }
+}
+
+fn string_list(inputs: &Value, field: &str) -> Result<Vec<String>, StepError> {
+    let items = inputs
+        .get(field)
+        .and_then(Value::as_array)
+        .ok_or_else(|| input_error(field, "missing or not a list"))?;
+    items
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .map(str::to_string)
+                .ok_or_else(|| input_error(field, "holds something else than a string"))
+        })
+        .collect()
+}
+
+/// Template parameters; every `${account:…}` must have been replaced by now.
+fn parameters(inputs: &Value) -> Result<BTreeMap<String, String>, StepError> {
+    let map = inputs
+        .get("parameters")
+        .and_then(Value::as_object)
+        .ok_or_else(|| input_error("parameters", "missing or not an object"))?;
+    let mut out = BTreeMap::new();
+    for (k, v) in map {
+        let v = v
+            .as_str()
+            .ok_or_else(|| input_error(&format!("parameters.{k}"), "not a string"))?;
+        if v.contains("${account:") {
+            return Err(input_error(
+                &format!("parameters.{k}"),
+                format!("{v} names an account that does not exist yet"),
+            ));
+        }
+        out.insert(k.clone(), v.to_string());
+    }
+    Ok(out)
+}
+
+fn desired(cx: &StepContext) -> Result<DesiredStackSet, StepError> {
+    let inputs = cx.inputs();
+    let model = cx.input_str("permission_model")?;
+    if model != "SERVICE_MANAGED" {
+        return Err(input_error(
+            "permission_model",
+            format!("{model}: orgsplit deploys SERVICE_MANAGED StackSets only"),
+        ));
+    }
+    let template_body = cx.input_str("template_body")?.to_string();
+    // A template that cannot be read would only fail later, in every account.
+    template::parse(&template_body).map_err(|e| input_error("template_body", e))?;
+    Ok(DesiredStackSet {
+        name: cx.input_str("stackset_name")?.to_string(),
+        template_body,
+        description: cx.input_str("description")?.to_string(),
+        capabilities: string_list(inputs, "capabilities")?,
+        parameters: parameters(inputs)?,
+        auto_deployment: inputs
+            .get("auto_deployment")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
+        regions: vec![cx.region().to_string()],
+    })
+}
+
+/// Creates the StackSet, or updates it where it differs; reads it back.
+pub async fn stack_set(cx: &StepContext) -> Result<Outcome, StepError> {
+    let desired = desired(cx)?;
+    let mgmt = cx.session().await?;
+    let ensured = reconcile::ensure_stackset(&mgmt, cx.region(), &desired)
+        .await
+        .map_err(step_error)?;
+    let changed = ensured.change != StackSetChange::Unchanged;
+    Ok(Outcome::changed(changed).with_output("stackset_id", ensured.id))
+}
+
+/// The OU's id: from its step's output, else looked up by name under the root.
+async fn ou_id(
+    cx: &StepContext,
+    mgmt: &orgsplit_aws::AccountSession,
+    ou: &str,
+) -> Result<String, StepError> {
+    if let Some(id) = cx.output(&format!("{ou}/ou:{ou}"), "ou_id") {
+        return Ok(id.to_string());
+    }
+    reconcile::ou_id_by_name(mgmt, cx.region(), ou)
+        .await
+        .map_err(step_error)?
+        .ok_or_else(|| StepError::Failed(format!("OU {ou} does not exist under the root")))
+}
+
+/// Gives the account its instances of the StackSet, then checks the trust of every role
+/// the StackSet's template names, in the account itself.
+pub async fn instances(cx: &StepContext) -> Result<Outcome, StepError> {
+    let stackset = cx.input_str("stackset_name")?;
+    let account = cx.input_str("account")?;
+    let ou = cx.input_str("ou")?;
+    let regions = string_list(cx.inputs(), "regions")?;
+    let Some(first_region) = regions.first() else {
+        return Err(input_error("regions", "is empty"));
+    };
+    let region = cx.region();
+    let mgmt = cx.session().await?;
+    let cfn = mgmt.cloudformation(region);
+    let live = reconcile::describe(&cfn, &mgmt, region, stackset)
+        .await
+        .map_err(step_error)?
+        .ok_or_else(|| {
+            StepError::Failed(format!(
+                "StackSet {stackset} does not exist: its stack-set step must succeed first"
+            ))
+        })?;
+    let ou_id = ou_id(cx, &mgmt, ou).await?;
+    // AWS deploys nothing to an account outside the OU targeted (INTERSECTION); say so
+    // before asking rather than after an operation that did nothing.
+    let parent = reconcile::parent_of(&mgmt, region, account)
+        .await
+        .map_err(step_error)?;
+    if parent != ou_id {
+        return Err(StepError::Failed(format!(
+            "account {account} is in {parent}, not in OU {ou} ({ou_id}): its account-move step must succeed first"
+        )));
+    }
+    let target = Target {
+        stackset,
+        ou_id: &ou_id,
+        account,
+        regions: &regions,
+    };
+    let created = reconcile::ensure_instances(&mgmt, region, target)
+        .await
+        .map_err(step_error)?;
+    let roles = reconcile::verify_trust(
+        &cx.aws,
+        account,
+        stackset,
+        live.template_body().unwrap_or_default(),
+        &reconcile::parameters_of(&live),
+        first_region,
+    )
+    .await
+    .map_err(step_error)?;
+    Ok(Outcome::changed(!created.is_empty())
+        .with_output("regions", regions.join(","))
+        .with_output("roles_verified", roles.join(",")))
+}

@@ -1,0 +1,116 @@
+//! Shared by the apply crate's emulator tests: the demo plan, built the way `orgsplit plan`
+//! builds it, and what a test needs to run single steps of it.
+#![allow(dead_code)]
+
+use orgsplit_apply::StepContext;
+use orgsplit_aws::{Aws, AwsOptions};
+use orgsplit_inventory::{InventoryOptions, NoReporter};
+use orgsplit_model::{Config, Plan, Step};
+use orgsplit_planner::{PlanInput, build_plan};
+use orgsplit_testkit::{Emulator, SOURCE_ACCOUNT, repo_root};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// A runtime for the async part of a test; the emulator's admin calls stay outside it.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+pub async fn aws(emu: &Emulator) -> Aws {
+    Aws::load(AwsOptions {
+        endpoint_url: Some(emu.url.clone()),
+        ..AwsOptions::new("us-east-1")
+    })
+    .await
+    .expect("aws config")
+}
+
+pub fn demo_config() -> Config {
+    Config::load(&repo_root().join("plans/examples/orgsplit.toml")).expect("demo config")
+}
+
+/// Inventories the emulator's source account and plans with the demo config.
+pub async fn demo_plan(aws: &Aws) -> Plan {
+    let config = demo_config();
+    let inventory = orgsplit_inventory::inventory(
+        aws,
+        &InventoryOptions {
+            source_account_id: SOURCE_ACCOUNT.into(),
+            home_region: config.home_region.clone(),
+            regions: config.regions.clone(),
+            created_at: "2026-11-23T00:00:00Z".into(),
+        },
+        &NoReporter,
+    )
+    .await
+    .expect("inventory");
+    let names: Vec<String> = config
+        .ous
+        .iter()
+        .flat_map(|o| o.stacksets.clone())
+        .collect();
+    let catalog =
+        orgsplit_stacksets::resolve(&repo_root().join("stacksets"), &names).expect("catalog");
+    let specs: Vec<_> = catalog.into_iter().map(|e| e.spec).collect();
+    build_plan(PlanInput {
+        config: &config,
+        inventory: &inventory,
+        stacksets: &specs,
+        created_at: "2026-11-23T00:00:00Z".into(),
+    })
+    .expect("plan")
+}
+
+/// Creates an account in the emulator's organization (moto creates it at once, with the
+/// access role) and returns its id.
+pub async fn create_account(aws: &Aws, name: &str, email: &str) -> String {
+    let (caller, _) = aws.caller().await.expect("caller");
+    let org = aws.session(&caller).await.expect("session").organizations();
+    let out = org
+        .create_account()
+        .account_name(name)
+        .email(email)
+        .send()
+        .await
+        .expect("create account");
+    let id = out
+        .create_account_status()
+        .and_then(|s| s.id())
+        .expect("request id")
+        .to_string();
+    let status = org
+        .describe_create_account_status()
+        .create_account_request_id(id)
+        .send()
+        .await
+        .expect("status");
+    status
+        .create_account_status()
+        .and_then(|s| s.account_id())
+        .expect("account id")
+        .to_string()
+}
+
+/// Every step of the plan, by address.
+pub fn step<'a>(plan: &'a Plan, address: &str) -> &'a Step {
+    plan.steps()
+        .find(|s| s.address == address)
+        .unwrap_or_else(|| panic!("no step {address}"))
+}
+
+/// A context for one step of `plan`, with `${account:NAME}` replaced from `ids`.
+pub fn context(aws: &Aws, plan: &Plan, step: &Step, ids: &BTreeMap<String, String>) -> StepContext {
+    let step = orgsplit_apply::placeholders::substitute(step, ids)
+        .unwrap_or_else(|missing| panic!("{}: no id for {missing:?}", step.address));
+    StepContext {
+        aws: aws.clone(),
+        plan: Arc::new(plan.clone()),
+        step,
+        outputs: BTreeMap::new(),
+        shared: Arc::default(),
+    }
+}

@@ -1,0 +1,151 @@
+//! The apply journal: one JSON object per line, appended and fsync'd before and after every
+//! step, so that an apply killed at any moment can be resumed (`PLAN.journal.jsonl`).
+//!
+//! This module holds the record types and how a list of records folds into each step's
+//! state; reading and writing the file is the executor's business.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Outputs a step hands to later steps and later runs (`account_id`, `ou_id`, …).
+pub type Outputs = BTreeMap<String, String>;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalRecord {
+    /// RFC 3339.
+    pub time: String,
+    /// The digest of the plan this record belongs to: a journal never mixes two plans.
+    pub plan_digest: String,
+    /// The step's address, or [`RUN_ADDRESS`] for a record about the run itself.
+    pub address: String,
+    #[serde(flatten)]
+    pub event: JournalEvent,
+}
+
+/// The address of records about a whole run (its start and end), not about one step.
+pub const RUN_ADDRESS: &str = "-";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum JournalEvent {
+    /// A run of `apply --ou OU` began (address [`RUN_ADDRESS`]).
+    RunStarted { ou: String, pid: u32 },
+    /// A run ended (address [`RUN_ADDRESS`]); `outcome` is `succeeded`, `failed` or `waiting`.
+    RunFinished { ou: String, outcome: String },
+    /// The step is about to act. A `started` with nothing after it was interrupted.
+    Started,
+    Succeeded {
+        /// Whether the step changed anything (false: it found everything in place).
+        changed: bool,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        outputs: Outputs,
+    },
+    Failed { error: String },
+    /// The step waits on a person (a connection handshake); its dependents wait with it.
+    Waiting {
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        url: Option<String>,
+    },
+}
+
+/// Where a step stands after the records so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepState {
+    /// Started and never finished: the run was interrupted while it acted.
+    Interrupted,
+    Succeeded { changed: bool, outputs: Outputs },
+    Failed { error: String },
+    Waiting { message: String, url: Option<String> },
+}
+
+/// Each step's latest state, by address (steps never recorded are absent).
+pub fn fold(records: &[JournalRecord]) -> BTreeMap<String, StepState> {
+    let mut states = BTreeMap::new();
+    for r in records {
+        let state = match &r.event {
+            JournalEvent::RunStarted { .. } | JournalEvent::RunFinished { .. } => continue,
+            JournalEvent::Started => StepState::Interrupted,
+            JournalEvent::Succeeded { changed, outputs } => StepState::Succeeded {
+                changed: *changed,
+                outputs: outputs.clone(),
+            },
+            JournalEvent::Failed { error } => StepState::Failed {
+                error: error.clone(),
+            },
+            JournalEvent::Waiting { message, url } => StepState::Waiting {
+                message: message.clone(),
+                url: url.clone(),
+            },
+        };
+        states.insert(r.address.clone(), state);
+    }
+    states
+}
+
+/// How many times each step was started: a resumed run may start a step again, but a step
+/// recorded as succeeded must never be started after that (the crash suite checks this).
+pub fn starts_after_success(records: &[JournalRecord]) -> Vec<String> {
+    let mut succeeded = std::collections::BTreeSet::new();
+    let mut offenders = Vec::new();
+    for r in records {
+        match r.event {
+            JournalEvent::Succeeded { .. } => {
+                succeeded.insert(r.address.clone());
+            }
+            JournalEvent::Started if succeeded.contains(&r.address) => {
+                offenders.push(r.address.clone());
+            }
+            _ => {}
+        }
+    }
+    offenders
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(address: &str, event: JournalEvent) -> JournalRecord {
+        JournalRecord {
+            time: "2026-11-23T00:00:00Z".into(),
+            plan_digest: "sha256:x".into(),
+            address: address.into(),
+            event,
+        }
+    }
+
+    #[test]
+    fn records_fold_into_the_latest_state_and_round_trip_as_json_lines() {
+        let records = vec![
+            rec(RUN_ADDRESS, JournalEvent::RunStarted { ou: "dev".into(), pid: 7 }),
+            rec("a", JournalEvent::Started),
+            rec("b", JournalEvent::Started),
+            rec(
+                "a",
+                JournalEvent::Succeeded {
+                    changed: true,
+                    outputs: [("account_id".to_string(), "222222222222".to_string())].into(),
+                },
+            ),
+            rec("c", JournalEvent::Started),
+            rec("c", JournalEvent::Failed { error: "boom".into() }),
+        ];
+        let states = fold(&records);
+        assert_eq!(states["b"], StepState::Interrupted);
+        assert!(matches!(&states["a"], StepState::Succeeded { outputs, .. } if outputs["account_id"] == "222222222222"));
+        assert!(matches!(&states["c"], StepState::Failed { .. }));
+        assert!(!states.contains_key(RUN_ADDRESS));
+        for r in &records {
+            let line = serde_json::to_string(r).unwrap();
+            assert!(!line.contains('\n'));
+            assert_eq!(&serde_json::from_str::<JournalRecord>(&line).unwrap(), r);
+        }
+        let line = serde_json::to_string(&records[3]).unwrap();
+        assert!(line.contains(r#""event":"succeeded""#), "{line}");
+        assert!(starts_after_success(&records).is_empty());
+        let mut again = records.clone();
+        again.push(rec("a", JournalEvent::Started));
+        assert_eq!(starts_after_success(&again), vec!["a".to_string()]);
+    }
+}

@@ -1,0 +1,253 @@
+//! `orgsplit apply PLAN --ou NAME [--yes] [--concurrency N]`.
+
+use orgsplit_apply::{
+    ApplyError, Executor, Journal, JournalError, LockError, PlanLock, RunSummary, StepStatus,
+    journal_path, precheck,
+};
+use orgsplit_aws::{Aws, AwsOptions};
+use orgsplit_model::journal::StepState;
+use orgsplit_model::{Action, Plan};
+use serde_json::json;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::cli::{GlobalArgs, Output};
+use crate::commands::show::read_plan;
+use crate::exit::{CliError, ExitStatus};
+use crate::printer::Printer;
+use crate::progress::{ApplyProgress, NdjsonReporter};
+
+pub async fn run(
+    g: &GlobalArgs,
+    path: &Path,
+    ou: &str,
+    yes: bool,
+    concurrency: usize,
+    printer: &Printer,
+) -> Result<ExitStatus, CliError> {
+    let plan = read_plan(path)?;
+    orgsplit_apply::select(&plan, ou).map_err(|e| CliError::invalid(format!("--ou {ou}: {e}")))?;
+    if concurrency == 0 {
+        return Err(CliError::invalid("--concurrency: must be at least 1"));
+    }
+    let _lock = PlanLock::acquire(
+        path,
+        &format!(
+            "pid {} applying OU {ou} since {}",
+            std::process::id(),
+            crate::context::now()
+        ),
+    )
+    .map_err(lock_error)?;
+    let mut journal = Journal::open(&journal_path(path), &plan.digest).map_err(journal_error)?;
+    let aws = plan_aws(g, &plan).await?;
+
+    printer.status(&format!("checking the plan against the live organization (OU {ou})"));
+    let checked = precheck(&aws, &plan, ou, &journal.states())
+        .await
+        .map_err(apply_error)?;
+    let to_run = steps_to_run(&plan, ou, &journal.states());
+    printer.status(&format!(
+        "plan {} is current ({} live objects compared{}); caller {}",
+        short(&plan.digest),
+        checked.compared,
+        if checked.changed_by_this_plan.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", {} already changed by this plan's earlier applies",
+                checked.changed_by_this_plan.len()
+            )
+        },
+        checked.caller_arn
+    ));
+    if to_run > 0 {
+        confirm(&plan, ou, to_run, yes, printer)?;
+    }
+
+    let reporter: Box<dyn orgsplit_apply::Reporter> = match g.output {
+        Output::Json => Box::new(NdjsonReporter::new(*printer)),
+        Output::Text => Box::new(ApplyProgress::new(printer.progress)),
+    };
+    let summary = Executor {
+        aws: aws.clone(),
+        plan: Arc::new(plan.clone()),
+        ou: ou.to_string(),
+        concurrency,
+        journal: &mut journal,
+        reporter: reporter.as_ref(),
+    }
+    .run()
+    .await
+    .map_err(apply_error)?;
+    drop(reporter);
+    report(g, printer, ou, &summary, aws.counter().total());
+    outcome(ou, &summary)
+}
+
+/// AWS access for a plan: its home region and access role, the flags' profile and endpoint.
+pub async fn plan_aws(g: &GlobalArgs, plan: &Plan) -> Result<Aws, CliError> {
+    let mut opts = AwsOptions::new(g.region.clone().unwrap_or_else(|| plan.home_region.clone()));
+    opts.profile = g.profile.clone();
+    opts.endpoint_url = g.endpoint_url.clone();
+    opts.access_role = plan.access_role.clone();
+    Ok(Aws::load(opts).await?)
+}
+
+fn short(digest: &str) -> &str {
+    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+    &hex[..hex.len().min(12)]
+}
+
+/// Steps that change something and have not succeeded yet.
+fn steps_to_run(plan: &Plan, ou: &str, states: &std::collections::BTreeMap<String, StepState>) -> usize {
+    orgsplit_apply::select(plan, ou)
+        .map(|steps| {
+            steps
+                .iter()
+                .filter(|s| !matches!(s.action, Action::NoOp | Action::Manual))
+                .filter(|s| !matches!(states.get(&s.address), Some(StepState::Succeeded { .. })))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+fn confirm(plan: &Plan, ou: &str, to_run: usize, yes: bool, printer: &Printer) -> Result<(), CliError> {
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::refused(format!(
+            "apply of OU {ou}: stdin is not a terminal, so there is nobody to confirm {to_run} steps"
+        ))
+        .hint("review with `orgsplit show PLAN --ou NAME`, then pass --yes"));
+    }
+    #[allow(clippy::print_stderr)]
+    {
+        eprint!(
+            "Apply {to_run} steps of OU {ou} to organization {} (management account {})?\n  Only 'yes' is accepted: ",
+            plan.organization_id, plan.management_account_id
+        );
+        let _ = std::io::stderr().flush();
+    }
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    if answer.trim() != "yes" {
+        return Err(CliError::refused(format!("apply of OU {ou} cancelled: nothing was changed")));
+    }
+    printer.status("");
+    Ok(())
+}
+
+fn report(g: &GlobalArgs, printer: &Printer, ou: &str, s: &RunSummary, calls: u64) {
+    let n = |f: fn(&StepStatus) -> bool| s.count(f);
+    let changed = n(|x| matches!(x, StepStatus::Changed));
+    let unchanged = n(|x| matches!(x, StepStatus::Unchanged | StepStatus::NoOp));
+    let done = n(|x| matches!(x, StepStatus::AlreadyDone));
+    let manual = n(|x| matches!(x, StepStatus::Manual));
+    if g.output == Output::Json {
+        printer.data(
+            &json!({
+                "event": "summary",
+                "ou": ou,
+                "outcome": s.outcome(),
+                "changed": changed,
+                "unchanged": unchanged,
+                "already_done": done,
+                "failed": s.failed(),
+                "waiting": s.waiting(),
+                "blocked": s.blocked(),
+                "manual": manual,
+                "api_calls": calls,
+                "elapsed_seconds": s.elapsed.as_secs_f64(),
+                "accounts": s.account_ids,
+            })
+            .to_string(),
+        );
+        return;
+    }
+    let mut out = String::new();
+    for (address, status) in &s.statuses {
+        match status {
+            StepStatus::Failed { error } => out.push_str(&format!("  ✗ {address}: {error}\n")),
+            StepStatus::Waiting { message, url } => {
+                out.push_str(&format!("  … {address}: {message}\n"));
+                if let Some(url) = url {
+                    out.push_str(&format!("      {url}\n"));
+                }
+            }
+            StepStatus::Blocked { by } => out.push_str(&format!("  - {address}: not run, waits for {by}\n")),
+            StepStatus::Manual => out.push_str(&format!("  ! {address}: manual item (see `orgsplit show`)\n")),
+            _ => {}
+        }
+    }
+    out.push_str(&format!(
+        "Apply of OU {ou}: {changed} changed, {unchanged} unchanged, {done} already done, {} failed, {} waiting, {} blocked, {manual} manual ({calls} API calls, {:.1} s).\n",
+        s.failed(),
+        s.waiting(),
+        s.blocked(),
+        s.elapsed.as_secs_f64()
+    ));
+    printer.data(&out);
+}
+
+fn outcome(ou: &str, s: &RunSummary) -> Result<ExitStatus, CliError> {
+    if let Some((address, StepStatus::Failed { error })) =
+        s.statuses.iter().find(|(_, st)| matches!(st, StepStatus::Failed { .. }))
+    {
+        return Err(CliError::failure(format!(
+            "apply of OU {ou}: {} steps failed (first: {address}: {error})",
+            s.failed()
+        ))
+        .hint("fix the cause and run the same apply again: succeeded steps are skipped"));
+    }
+    if s.waiting() > 0 || s.blocked() > 0 {
+        return Err(CliError::refused(format!(
+            "apply of OU {ou}: {} steps wait for a person, {} more wait on them",
+            s.waiting(),
+            s.blocked()
+        ))
+        .hint("do what the waiting steps say, then run the same apply again"));
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn lock_error(e: LockError) -> CliError {
+    match e {
+        LockError::Held { .. } => CliError::refused(e.to_string())
+            .hint("wait for it to finish; only one apply of a plan runs at a time"),
+        LockError::Io { .. } => CliError::failure(e.to_string()),
+    }
+}
+
+fn journal_error(e: JournalError) -> CliError {
+    match e {
+        JournalError::Malformed { .. } => CliError::invalid(e.to_string())
+            .hint("the journal is written by apply only; restore it or move it away to start over"),
+        JournalError::OtherPlan { .. } => CliError::refused(e.to_string()).hint(
+            "apply the plan that journal belongs to, or move the journal away if that plan is abandoned",
+        ),
+        JournalError::Io { .. } => CliError::failure(e.to_string()),
+    }
+}
+
+pub fn apply_error(e: ApplyError) -> CliError {
+    let message = e.to_string();
+    match e {
+        ApplyError::UnknownOu { .. } => CliError::invalid(message),
+        ApplyError::WrongCaller { .. } => CliError::refused(message)
+            .hint("use the management account's credentials the plan was made with (--profile)"),
+        ApplyError::WrongOrganization { .. } => CliError::refused(message)
+            .hint("this plan belongs to another organization: re-run `orgsplit plan` here"),
+        ApplyError::Unclassified { .. } => CliError::refused(message)
+            .hint("add [[rule]]s that classify them (or environment = \"ignore\") and re-run `orgsplit plan`"),
+        ApplyError::Stale { .. } => CliError::refused(message)
+            .hint("plan is stale: re-run `orgsplit plan` and review it again"),
+        ApplyError::Journal(j) => journal_error(j),
+        ApplyError::Lock(l) => lock_error(l),
+        ApplyError::Aws(a) => a.into(),
+        ApplyError::Inventory(i) => i.into(),
+        ApplyError::Internal(_) => CliError::failure(message),
+    }
+}

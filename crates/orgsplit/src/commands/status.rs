@@ -1,0 +1,96 @@
+//! `orgsplit status PLAN`: per OU, account and step, the state its journal records.
+
+use orgsplit_apply::{group_of, journal_path};
+use orgsplit_model::journal::StepState;
+use orgsplit_model::{Action, Step};
+use serde_json::json;
+use std::path::Path;
+
+use crate::cli::{GlobalArgs, Output};
+use crate::commands::show::read_plan;
+use crate::exit::{CliError, ExitStatus};
+use crate::printer::Printer;
+
+fn state_of(step: &Step, state: Option<&StepState>) -> (&'static str, Option<String>) {
+    match (step.action, state) {
+        (_, Some(StepState::Succeeded { changed: true, .. })) => ("done", None),
+        (_, Some(StepState::Succeeded { changed: false, .. })) => ("done (was in place)", None),
+        (_, Some(StepState::Interrupted)) => ("interrupted", None),
+        (_, Some(StepState::Failed { error })) => ("failed", Some(error.clone())),
+        (_, Some(StepState::Waiting { message, url })) => (
+            "waiting",
+            Some(match url {
+                Some(u) => format!("{message} ({u})"),
+                None => message.clone(),
+            }),
+        ),
+        (Action::NoOp, None) => ("no-op", None),
+        (Action::Manual, None) => ("manual", None),
+        (_, None) => ("pending", None),
+    }
+}
+
+pub fn run(g: &GlobalArgs, path: &Path, printer: &Printer) -> Result<ExitStatus, CliError> {
+    let plan = read_plan(path)?;
+    let journal = journal_path(path);
+    let records = orgsplit_apply::journal::read(&journal)
+        .map_err(|e| CliError::invalid(e.to_string()))?;
+    if let Some(other) = records.iter().find(|r| r.plan_digest != plan.digest) {
+        return Err(CliError::refused(format!(
+            "{}: belongs to another plan (digest {})",
+            journal.display(),
+            other.plan_digest
+        )));
+    }
+    let states = orgsplit_model::journal::fold(&records);
+    let mut rows = Vec::new();
+    let mut text = String::new();
+    let mut sections: Vec<(String, Vec<&Step>)> = vec![("organization".into(), plan.organization.iter().collect())];
+    for ou in &plan.ous {
+        sections.push((format!("OU {}", ou.name), ou.steps.iter().collect()));
+        for a in &ou.accounts {
+            let id = a.account_id.clone().or_else(|| {
+                states.iter().find_map(|(addr, s)| match s {
+                    StepState::Succeeded { outputs, .. } if addr == &format!("{}/{}/account", ou.name, a.name) => {
+                        outputs.get("account_id").cloned()
+                    }
+                    _ => None,
+                })
+            });
+            sections.push((
+                format!("OU {} / account {} ({})", ou.name, a.name, id.as_deref().unwrap_or("not created yet")),
+                a.steps.iter().collect(),
+            ));
+        }
+    }
+    for (title, steps) in &sections {
+        let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+        let mut details = String::new();
+        for step in steps {
+            let (state, detail) = state_of(step, states.get(&step.address));
+            *counts.entry(state).or_default() += 1;
+            if matches!(state, "failed" | "waiting" | "interrupted") {
+                details.push_str(&format!("    {state}: {}{}\n", step.address, detail.as_ref().map(|d| format!(": {d}")).unwrap_or_default()));
+            }
+            rows.push(json!({
+                "address": step.address,
+                "group": group_of(&step.address),
+                "action": step.action,
+                "state": state,
+                "detail": detail,
+            }));
+        }
+        let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        text.push_str(&format!("{title}: {}\n{details}", summary.join(", ")));
+    }
+    match g.output {
+        Output::Json => printer.data(&serde_json::to_string_pretty(&json!({"plan": path.display().to_string(), "digest": plan.digest, "steps": rows})).expect("json")),
+        Output::Text => {
+            if records.is_empty() {
+                text.push_str("(no apply has run for this plan yet)\n");
+            }
+            printer.data(&text)
+        }
+    }
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,258 @@
+//! End to end: the real binary applies both OUs of the demo plan against the emulator, and
+//! the result is read back through the AWS API in the new accounts, not through orgsplit.
+
+use assert_cmd::Command;
+use orgsplit_aws::policy::policy_document;
+use orgsplit_aws::{Aws, AwsOptions};
+use orgsplit_model::{Plan, StepKind};
+use orgsplit_testkit::{Emulator, SOURCE_ACCOUNT, scenario};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+const EXAMPLE: &str = include_str!("../../../plans/examples/orgsplit.toml");
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+fn orgsplit(emu: &Emulator, dir: &Path, args: &[&str]) -> Run {
+    let mut cmd = Command::cargo_bin("orgsplit").unwrap();
+    cmd.current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("AWS_PROFILE");
+    for (k, v) in emu.env() {
+        cmd.env(k, v);
+    }
+    let out = cmd.args(args).arg("-vvv").output().unwrap();
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Applies one OU; a run that waits on the connection handshake gets it (the emulator's
+/// stand-in for the console) and is run again.
+fn apply_ou(emu: &Emulator, dir: &Path, plan: &str, ou: &str, log: &mut Vec<Run>) {
+    let first = orgsplit(emu, dir, &["apply", plan, "--ou", ou, "--yes", "--output", "json"]);
+    let waiting: Vec<Value> = first
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["status"] == "waiting")
+        .collect();
+    let code = first.code;
+    log.push(first);
+    if code == Some(0) {
+        return;
+    }
+    assert_eq!(code, Some(3), "apply --ou {ou}: {}", log.last().unwrap().stderr);
+    assert!(!waiting.is_empty(), "exit 3 without a waiting step");
+    for event in &waiting {
+        let message = event["message"].as_str().unwrap();
+        let arn = message
+            .split(['(', ')', ' '])
+            .find(|w| w.starts_with("arn:aws:codestar-connections:"))
+            .unwrap_or_else(|| panic!("no connection ARN in {message}"));
+        assert!(event["url"].as_str().unwrap().starts_with("https://console.aws.amazon.com/"));
+        emu.mark_connection_available(arn);
+    }
+    let again = orgsplit(emu, dir, &["apply", plan, "--ou", ou, "--yes"]);
+    assert_eq!(again.code, Some(0), "apply --ou {ou} after the handshake: {}{}", again.stdout, again.stderr);
+    log.push(again);
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn applies_both_ous_and_reads_the_result_back() {
+    let emu = Emulator::start_with(Some("demo"));
+    emu.export_env();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("orgsplit.toml"), EXAMPLE).unwrap();
+    let mut log = Vec::new();
+    let inv = orgsplit(&emu, d, &["inventory", "--out", "inventory.json"]);
+    assert_eq!(inv.code, Some(0), "{}", inv.stderr);
+    let plan_run = orgsplit(&emu, d, &["plan", "--inventory", "inventory.json", "--out", "plan.json"]);
+    assert_eq!(plan_run.code, Some(0), "{}", plan_run.stderr);
+    log.extend([inv, plan_run]);
+
+    // Without a terminal and without --yes: refused, nothing changed.
+    emu.clear_requests();
+    let refused = orgsplit(&emu, d, &["apply", "plan.json", "--ou", "dev"]);
+    assert_eq!(refused.code, Some(3), "{}", refused.stderr);
+    assert!(refused.stderr.contains("pass --yes"), "{}", refused.stderr);
+    // While another apply holds the plan's lock: refused, naming the holder.
+    {
+        let _held = orgsplit_apply::PlanLock::acquire(&d.join("plan.json"), "pid 4242 applying OU dev").unwrap();
+        let locked = orgsplit(&emu, d, &["apply", "plan.json", "--ou", "dev", "--yes"]);
+        assert_eq!(locked.code, Some(3), "{}", locked.stderr);
+        assert!(locked.stderr.contains("pid 4242 applying OU dev"), "{}", locked.stderr);
+        log.push(locked);
+    }
+    assert!(emu.mutating_requests().is_empty(), "a refused apply changed something");
+    log.push(refused);
+
+    apply_ou(&emu, d, "plan.json", "dev", &mut log);
+    apply_ou(&emu, d, "plan.json", "prod", &mut log);
+
+    let plan = Plan::from_json(&std::fs::read_to_string(d.join("plan.json")).unwrap()).unwrap();
+    let journal = std::fs::read_to_string(d.join("plan.json.journal.jsonl")).unwrap();
+    let status = orgsplit(&emu, d, &["status", "plan.json", "--output", "json"]);
+    let status: Value = serde_json::from_str(&status.stdout).unwrap();
+    for row in status["steps"].as_array().unwrap() {
+        assert!(
+            ["done", "done (was in place)", "no-op", "manual"].contains(&row["state"].as_str().unwrap()),
+            "{row}"
+        );
+    }
+
+    let checked = runtime().block_on(read_back(&emu, &plan, &journal));
+    println!("read back: {checked:?}");
+
+    // Applying again changes nothing: the journal skips what succeeded ...
+    emu.clear_requests();
+    for ou in ["dev", "prod"] {
+        let again = orgsplit(&emu, d, &["apply", "plan.json", "--ou", ou, "--yes"]);
+        assert_eq!(again.code, Some(0), "{}", again.stderr);
+        log.push(again);
+    }
+    assert_eq!(emu.mutating_requests(), Vec::<Value>::new(), "re-apply with the journal");
+    // ... and a fresh plan of the same source, applied with no journal at all, finds every
+    // copy in place: each step checks before it acts.
+    let replan = orgsplit(&emu, d, &["plan", "--out", "plan2.json"]);
+    assert_eq!(replan.code, Some(0), "{}", replan.stderr);
+    log.push(replan);
+    emu.clear_requests();
+    for ou in ["dev", "prod"] {
+        let again = orgsplit(&emu, d, &["apply", "plan2.json", "--ou", ou, "--yes"]);
+        assert_eq!(again.code, Some(0), "{}{}", again.stdout, again.stderr);
+        assert!(again.stdout.contains(" 0 changed"), "{}", again.stdout);
+        log.push(again);
+    }
+    assert_eq!(emu.mutating_requests(), Vec::<Value>::new(), "re-apply of a fresh plan");
+
+    // No secret, raw or hashed, in any output, plan or journal.
+    let mut haystack = journal.clone();
+    haystack.push_str(&std::fs::read_to_string(d.join("plan.json")).unwrap());
+    haystack.push_str(&std::fs::read_to_string(d.join("plan2.json.journal.jsonl")).unwrap());
+    for r in &log {
+        haystack.push_str(&r.stdout);
+        haystack.push_str(&r.stderr);
+    }
+    let secrets = scenario("demo")["secrets"].as_array().unwrap().clone();
+    for s in secrets.iter().map(|s| s.as_str().unwrap()) {
+        assert!(!haystack.contains(s), "a seeded secret leaked: {}…", &s[..4]);
+        assert!(!haystack.contains(&hex::encode(Sha256::digest(s.as_bytes()))));
+    }
+}
+
+#[derive(Debug, Default)]
+#[allow(dead_code)]
+struct Checked {
+    parameters: usize,
+    task_definitions: usize,
+    roles: usize,
+    terraform_roles: usize,
+}
+
+/// Reads the new accounts through the AWS API and compares with the source.
+async fn read_back(emu: &Emulator, plan: &Plan, journal: &str) -> Checked {
+    let aws = Aws::load(AwsOptions {
+        endpoint_url: Some(emu.url.clone()),
+        ..AwsOptions::new("us-east-1")
+    })
+    .await
+    .unwrap();
+    // Account ids, from the journal's account steps.
+    let mut ids: BTreeMap<String, String> = BTreeMap::new();
+    for line in journal.lines() {
+        let r: Value = serde_json::from_str(line).unwrap();
+        if r["event"] == "succeeded"
+            && let Some(id) = r["outputs"]["account_id"].as_str()
+        {
+            let name = r["address"].as_str().unwrap().split('/').nth(1).unwrap();
+            ids.insert(name.to_string(), id.to_string());
+        }
+    }
+    assert_eq!(ids.len(), 4, "four accounts created: {ids:?}");
+    let org_id = plan.organization_id.clone();
+    let source = aws.session(SOURCE_ACCOUNT).await.unwrap();
+    let mut checked = Checked::default();
+    for ou in &plan.ous {
+        let admin = &ids[&ou.admin_account];
+        for account in &ou.accounts {
+            let id = &ids[&account.name];
+            let target = aws.session(id).await.unwrap();
+            // Every account of the OU: terraform-apply (and -plan) trust exactly the admin.
+            for role in ["terraform-apply", "terraform-plan"] {
+                let got = target.iam().get_role().role_name(role).send().await;
+                let got = got.unwrap_or_else(|e| panic!("{role} in {}: {e}", account.name));
+                let trust = policy_document(got.role().unwrap().assume_role_policy_document().unwrap());
+                let statements = trust["Statement"].as_array().unwrap();
+                assert_eq!(statements.len(), 1, "{role} in {}: {trust}", account.name);
+                let principal = &statements[0]["Principal"]["AWS"];
+                let principal = principal.as_str().map(str::to_string).or_else(|| {
+                    principal.as_array().filter(|a| a.len() == 1).map(|a| a[0].as_str().unwrap().to_string())
+                });
+                assert_eq!(principal.as_deref(), Some(format!("arn:aws:iam::{admin}:root").as_str()), "{role} in {}", account.name);
+                assert_eq!(statements[0]["Condition"]["StringEquals"]["aws:PrincipalOrgID"], json!(org_id));
+                checked.terraform_roles += 1;
+            }
+            for step in &account.steps {
+                let region = step.region.clone().unwrap_or_else(|| "us-east-1".into());
+                match step.kind {
+                    StepKind::SsmParameter => {
+                        let name = step.inputs["name"].as_str().unwrap();
+                        let get = |s: &orgsplit_aws::AccountSession| {
+                            let c = s.ssm(&region);
+                            let name = name.to_string();
+                            async move { c.get_parameter().name(name).with_decryption(true).send().await.unwrap() }
+                        };
+                        let (want, got) = (get(&source).await, get(&target).await);
+                        let (want, got) = (want.parameter().unwrap(), got.parameter().unwrap());
+                        assert_eq!(want.value(), got.value(), "value of {name} in {}", account.name);
+                        assert_eq!(want.r#type(), got.r#type(), "type of {name}");
+                        checked.parameters += 1;
+                    }
+                    StepKind::EcsTaskDefinition => {
+                        let family = step.inputs["name"].as_str().unwrap();
+                        let got = target.ecs(&region).describe_task_definition().task_definition(family).send().await.unwrap();
+                        let td = got.task_definition().unwrap();
+                        for arn in [td.task_role_arn(), td.execution_role_arn()].into_iter().flatten() {
+                            assert!(arn.contains(&format!(":{id}:")), "{family}: {arn} not rewritten to {id}");
+                        }
+                        for c in td.container_definitions() {
+                            for s in c.secrets() {
+                                assert!(!s.value_from().contains(SOURCE_ACCOUNT), "{family}: secret {}", s.value_from());
+                            }
+                        }
+                        checked.task_definitions += 1;
+                    }
+                    StepKind::IamRole => {
+                        let name = step.inputs["name"].as_str().unwrap();
+                        target.iam().get_role().role_name(name).send().await.unwrap_or_else(|e| panic!("role {name}: {e}"));
+                        checked.roles += 1;
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    assert!(checked.parameters >= 40, "{checked:?}");
+    assert!(checked.task_definitions >= 4, "{checked:?}");
+    assert!(checked.roles >= 6, "{checked:?}");
+    assert_eq!(checked.terraform_roles, 8);
+    checked
+}

@@ -1,0 +1,63 @@
+"""What now exists in each account orgsplit created, read through the AWS API (boto3), not
+through orgsplit. Used by scripts/demo; runs with the emulator's virtualenv."""
+import json
+import os
+import sys
+import urllib.parse
+
+import boto3
+
+URL = os.environ["AWS_ENDPOINT_URL"]
+SKIP = {"123456789012", "111111111111"}
+REGIONS = ["us-east-1", "eu-west-1"]
+
+
+def client(service, region="us-east-1", creds=None):
+    return boto3.client(service, endpoint_url=URL, region_name=region, **(creds or {}))
+
+
+def assume(account):
+    c = client("sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
+                                  RoleSessionName="orgsplit-demo")["Credentials"]
+    return {"aws_access_key_id": c["AccessKeyId"], "aws_secret_access_key": c["SecretAccessKey"],
+            "aws_session_token": c["SessionToken"]}
+
+
+def trust_of(iam, role):
+    doc = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
+    if isinstance(doc, str):
+        doc = json.loads(urllib.parse.unquote(doc))
+    return sorted({p for s in doc["Statement"] for p in ([s["Principal"]["AWS"]] if isinstance(s["Principal"].get("AWS"), str) else s["Principal"].get("AWS", []))})
+
+
+def main():
+    org = client("organizations")
+    names = {a["Id"]: a["Name"] for a in org.list_accounts()["Accounts"]}
+    root = org.list_roots()["Roots"][0]["Id"]
+    for ou in sorted(org.list_organizational_units_for_parent(ParentId=root)["OrganizationalUnits"], key=lambda o: o["Name"]):
+        for acct in sorted(org.list_accounts_for_parent(ParentId=ou["Id"])["Accounts"], key=lambda a: a["Name"]):
+            if acct["Id"] in SKIP:
+                continue
+            creds = assume(acct["Id"])
+            iam = client("iam", creds=creds)
+            roles = [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"] != "OrganizationAccountAccessRole"]
+            counts = {"parameters": 0, "secrets": 0, "task definitions": 0, "log groups": 0, "pipelines": 0}
+            for region in REGIONS:
+                counts["parameters"] += len(client("ssm", region, creds).describe_parameters(MaxResults=50)["Parameters"])
+                counts["secrets"] += len(client("secretsmanager", region, creds).list_secrets()["SecretList"])
+                counts["task definitions"] += len(client("ecs", region, creds).list_task_definition_families(status="ACTIVE")["families"])
+                counts["log groups"] += len(client("logs", region, creds).describe_log_groups()["logGroups"])
+                counts["pipelines"] += len(client("codepipeline", region, creds).list_pipelines()["pipelines"])
+            buckets = [b["Name"] for b in client("s3", creds=creds).list_buckets()["Buckets"]]
+            budgets = client("budgets", creds=creds).describe_budgets(AccountId=acct["Id"]).get("Budgets", [])
+            admin = trust_of(iam, "terraform-apply") if "terraform-apply" in roles else []
+            admin_names = [f"{names.get(a.split(':')[4], '?')} ({a.split(':')[4]})" for a in admin]
+            print(f"OU {ou['Name']} / {acct['Name']} ({acct['Id']})")
+            print(f"  terraform-apply trusts: {', '.join(admin_names) or 'NO ROLE'}")
+            print("  " + ", ".join(f"{v} {k}" for k, v in counts.items() if v) + (f", {len(buckets)} buckets" if buckets else ""))
+            print(f"  roles: {', '.join(sorted(roles))}")
+            print(f"  budgets: {', '.join(b['BudgetName'] + ' ' + b['BudgetLimit']['Amount'] + ' ' + b['BudgetLimit']['Unit'] for b in budgets) or 'none'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
