@@ -74,6 +74,15 @@ def build_orgsplit() -> Path:
     return Path(exe)
 
 
+def frozen_binary(root: Path) -> Path:
+    """Builds orgsplit and copies it into the suite's working dir: others rebuild the shared
+    target dir while a suite runs, and every run of one suite must use the same binary."""
+    exe = build_orgsplit()
+    dest = root / "orgsplit"
+    shutil.copy2(exe, dest)
+    return dest
+
+
 # ----------------------------------------------------------------------------- emulator
 
 

@@ -27,7 +27,7 @@ def main() -> int:
     c.log(f"crash suite: seed {seed}, target {args.kills} kills")
     root = c.workdir(args, "crash")
     started = time.monotonic()
-    bin = c.build_orgsplit()
+    bin = c.frozen_binary(root)
     ref = c.reference_run(bin, root)
     t_ou = ref["ou_seconds"]
 
@@ -38,6 +38,7 @@ def main() -> int:
     kill_moments: list[dict] = []
     torn_seen = 0
     runs: list[dict] = []
+    all_kinds: set[str] = set()
     for n in range(args.max_emulators):
         if kills >= args.kills:
             break
@@ -48,6 +49,7 @@ def main() -> int:
             plan = ws.plan()
             plan_doc = c.load_plan(plan)
             kinds = {s["address"]: s["kind"] for s in c.plan_steps(plan_doc)}
+            all_kinds.update(s["kind"] for s in c.change_steps(plan_doc, c.OUS))
             run_kills = 0
 
             def on_kill(run: c.ApplyRun, ou: str) -> None:
@@ -111,6 +113,7 @@ def main() -> int:
         "apply_processes": sum(r["apply_runs"] for r in runs),
         "kill_in_flight_by_kind": dict(sorted(histogram.items())),
         "kills_with_no_step_in_flight": nothing_in_flight,
+        "step_kinds_never_in_flight_at_a_kill": sorted(set(all_kinds) - set(histogram)),
         "steps_in_flight_per_kill": dict(sorted(collections.Counter(steps_in_flight).items())),
         "torn_journal_tails_seen": torn_seen,
         "identical": all(r["identical"] for r in runs) and bool(runs),
@@ -153,6 +156,7 @@ def print_figures(f: dict) -> None:
           f"{f['apply_processes']} apply processes")
     print(f"  in flight at the kill (kills per step kind): {f['kill_in_flight_by_kind']}")
     print(f"  kills with no step in flight (start-up, precheck, between steps): {f['kills_with_no_step_in_flight']}")
+    print(f"  step kinds of the plan never in flight at a kill: {f['step_kinds_never_in_flight_at_a_kill']}")
     print(f"  steps in flight per kill: {f['steps_in_flight_per_kill']}")
     print(f"  torn journal tails seen after a kill: {f['torn_journal_tails_seen']}")
     print(f"  final state identical to the uninterrupted run: {'yes' if f['identical'] else 'NO'} "

@@ -43,7 +43,10 @@ pub enum Outcome {
     /// Everything is in place and verified; `changed` is false when the step found it so.
     Done { changed: bool, outputs: Outputs },
     /// A person has to act first (a connection handshake). Dependents wait; the rest goes on.
-    Waiting { message: String, url: Option<String> },
+    Waiting {
+        message: String,
+        url: Option<String>,
+    },
 }
 
 impl Outcome {

@@ -119,7 +119,8 @@ impl Executor<'_> {
             }
         }
         let mut ids = known_account_ids(&plan, &states);
-        let by_address: HashMap<&str, &Step> = plan.steps().map(|s| (s.address.as_str(), s)).collect();
+        let by_address: HashMap<&str, &Step> =
+            plan.steps().map(|s| (s.address.as_str(), s)).collect();
         let in_run: BTreeSet<&str> = selected.iter().map(|s| s.address.as_str()).collect();
         // The account step of each account name, for steps that name it by placeholder.
         let account_step: BTreeMap<String, String> = plan
@@ -142,10 +143,11 @@ impl Executor<'_> {
                 }
                 (Action::NoOp, _) => {
                     let o = noop_outputs(step);
-                    if let Some(id) = o.get("account_id") {
-                        if let Some(name) = step.inputs.get("name").and_then(|n| n.as_str()) {
-                            ids.insert(name.to_string(), id.clone());
-                        }
+                    if let (Some(id), Some(name)) = (
+                        o.get("account_id"),
+                        step.inputs.get("name").and_then(|n| n.as_str()),
+                    ) {
+                        ids.insert(name.to_string(), id.clone());
                     }
                     outputs.insert(step.address.clone(), o.clone());
                     finish(reporter, &mut summary, step, StepStatus::NoOp);
@@ -182,13 +184,22 @@ impl Executor<'_> {
                     None => {
                         // Outside this OU's run: it must have succeeded before (or change
                         // nothing).
-                        let satisfied = matches!(states.get(dep), Some(StepState::Succeeded { .. }))
-                            || by_address.get(dep.as_str()).is_some_and(|s| {
-                                matches!(s.action, Action::NoOp | Action::Manual)
-                            });
-                        if !satisfied && matches!(nodes[i], Node::Pending) && !in_run.contains(dep.as_str()) {
+                        let satisfied =
+                            matches!(states.get(dep), Some(StepState::Succeeded { .. }))
+                                || by_address.get(dep.as_str()).is_some_and(|s| {
+                                    matches!(s.action, Action::NoOp | Action::Manual)
+                                });
+                        if !satisfied
+                            && matches!(nodes[i], Node::Pending)
+                            && !in_run.contains(dep.as_str())
+                        {
                             let why = format!("{dep} (not part of OU {ou}: apply its OU first)");
-                            finish(reporter, &mut summary, step, StepStatus::Blocked { by: why.clone() });
+                            finish(
+                                reporter,
+                                &mut summary,
+                                step,
+                                StepStatus::Blocked { by: why.clone() },
+                            );
                             nodes[i] = Node::Stopped;
                         }
                     }
@@ -216,7 +227,12 @@ impl Executor<'_> {
                         _ => None,
                     }) {
                         let step = &selected[i];
-                        finish(reporter, &mut summary, step, StepStatus::Blocked { by: by.clone() });
+                        finish(
+                            reporter,
+                            &mut summary,
+                            step,
+                            StepStatus::Blocked { by: by.clone() },
+                        );
                         nodes[i] = Node::Stopped;
                         progressed = true;
                         continue;
@@ -240,7 +256,12 @@ impl Executor<'_> {
                                 "account {} does not exist yet: apply the OU that creates it first",
                                 missing.join(", ")
                             );
-                            finish(reporter, &mut summary, step, StepStatus::Blocked { by: why.clone() });
+                            finish(
+                                reporter,
+                                &mut summary,
+                                step,
+                                StepStatus::Blocked { by: why.clone() },
+                            );
                             nodes[i] = Node::Stopped;
                             progressed = true;
                             continue;
@@ -269,7 +290,10 @@ impl Executor<'_> {
             let (i, result) = joined.map_err(|e| ApplyError::Internal(e.to_string()))?;
             let step = &selected[i];
             match result {
-                Ok(Outcome::Done { changed, outputs: o }) => {
+                Ok(Outcome::Done {
+                    changed,
+                    outputs: o,
+                }) => {
                     journal.append(
                         &step.address,
                         JournalEvent::Succeeded {
@@ -302,11 +326,21 @@ impl Executor<'_> {
                             url: url.clone(),
                         },
                     )?;
-                    finish(reporter, &mut summary, step, StepStatus::Waiting { message, url });
+                    finish(
+                        reporter,
+                        &mut summary,
+                        step,
+                        StepStatus::Waiting { message, url },
+                    );
                     nodes[i] = Node::Stopped;
                 }
                 Err(error) => {
-                    journal.append(&step.address, JournalEvent::Failed { error: error.clone() })?;
+                    journal.append(
+                        &step.address,
+                        JournalEvent::Failed {
+                            error: error.clone(),
+                        },
+                    )?;
                     finish(reporter, &mut summary, step, StepStatus::Failed { error });
                     nodes[i] = Node::Stopped;
                 }
@@ -352,7 +386,10 @@ fn noop_outputs(step: &Step) -> Outputs {
 
 /// Account ids known without asking AWS: the plan's existing accounts and the journal's
 /// created ones.
-fn known_account_ids(plan: &Plan, states: &BTreeMap<String, StepState>) -> BTreeMap<String, String> {
+fn known_account_ids(
+    plan: &Plan,
+    states: &BTreeMap<String, StepState>,
+) -> BTreeMap<String, String> {
     let mut ids = BTreeMap::new();
     for ou in &plan.ous {
         for a in &ou.accounts {

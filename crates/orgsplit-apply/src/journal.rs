@@ -176,7 +176,8 @@ mod tests {
         }
         // A crash in the middle of the next write.
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
-        f.write_all(br#"{"time":"2026-11-23T00:00:00Z","plan_di"#).unwrap();
+        f.write_all(br#"{"time":"2026-11-23T00:00:00Z","plan_di"#)
+            .unwrap();
         drop(f);
         let j = Journal::open(&path, "sha256:a").unwrap();
         assert_eq!(j.records().len(), 2);
@@ -188,6 +189,9 @@ mod tests {
         std::fs::write(&path, "{}\nnot json\n").unwrap();
         let err = Journal::open(&path, "sha256:a").err().unwrap().to_string();
         assert!(err.contains(":1: not a journal record"), "{err}");
-        assert_eq!(journal_path(Path::new("/p/plan.json")), PathBuf::from("/p/plan.json.journal.jsonl"));
+        assert_eq!(
+            journal_path(Path::new("/p/plan.json")),
+            PathBuf::from("/p/plan.json.journal.jsonl")
+        );
     }
 }

@@ -33,10 +33,11 @@ pub enum ApplyError {
     Journal(#[from] JournalError),
     #[error(transparent)]
     Lock(#[from] LockError),
+    /// Boxed, as AWS errors are large.
     #[error(transparent)]
-    Aws(#[from] AwsError),
+    Aws(Box<AwsError>),
     #[error(transparent)]
-    Inventory(#[from] orgsplit_inventory::InventoryError),
+    Inventory(Box<orgsplit_inventory::InventoryError>),
     #[error(
         "the caller is account {caller}, but the plan was made for management account {expected}"
     )]
@@ -49,4 +50,16 @@ pub enum ApplyError {
     Stale { objects: Vec<StaleObject> },
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<AwsError> for ApplyError {
+    fn from(e: AwsError) -> Self {
+        ApplyError::Aws(Box::new(e))
+    }
+}
+
+impl From<orgsplit_inventory::InventoryError> for ApplyError {
+    fn from(e: orgsplit_inventory::InventoryError) -> Self {
+        ApplyError::Inventory(Box::new(e))
+    }
 }

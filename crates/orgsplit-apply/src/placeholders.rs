@@ -100,7 +100,10 @@ mod tests {
         );
         let mut ids = BTreeMap::new();
         ids.insert("dev-workloads".to_string(), "222222222222".to_string());
-        assert_eq!(substitute(&step, &ids).unwrap_err(), vec!["dev-admin".to_string()]);
+        assert_eq!(
+            substitute(&step, &ids).unwrap_err(),
+            vec!["dev-admin".to_string()]
+        );
         ids.insert("dev-admin".to_string(), "333333333333".to_string());
         let done = substitute(&step, &ids).unwrap();
         assert_eq!(done.account, "222222222222");

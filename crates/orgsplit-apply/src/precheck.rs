@@ -11,7 +11,7 @@
 use orgsplit_aws::Aws;
 use orgsplit_inventory::{InventoryOptions, NoReporter, collect_account, collect_organization};
 use orgsplit_model::journal::StepState;
-use orgsplit_model::{Plan, StepKind};
+use orgsplit_model::{Action, Plan, StepKind};
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::{ApplyError, select};
@@ -71,9 +71,10 @@ pub async fn precheck(
         ..Precheck::default()
     };
     let mut stale = Vec::new();
+    // Manual items are done by a person; only what apply itself acts on must be current.
     let reads: BTreeSet<&str> = steps
         .iter()
-        .filter(|s| s.action.is_change())
+        .filter(|s| !matches!(s.action, Action::NoOp | Action::Manual))
         .flat_map(|s| s.reads.iter().map(String::as_str))
         .collect();
     for key in &reads {

@@ -16,11 +16,18 @@ pub enum StepStatus {
     NoOp,
     /// A manual item for a person: listed, never run.
     Manual,
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
     /// Waits on a person; `url` is where they act.
-    Waiting { message: String, url: Option<String> },
+    Waiting {
+        message: String,
+        url: Option<String>,
+    },
     /// Not run because a step it needs failed or waits.
-    Blocked { by: String },
+    Blocked {
+        by: String,
+    },
 }
 
 impl StepStatus {
@@ -66,7 +73,10 @@ mod tests {
 
     #[test]
     fn steps_group_by_account_or_ou() {
-        assert_eq!(group_of("organization/scp:orgsplit-guardrails"), "organization");
+        assert_eq!(
+            group_of("organization/scp:orgsplit-guardrails"),
+            "organization"
+        );
         assert_eq!(group_of("dev/ou:dev"), "dev");
         assert_eq!(group_of("dev/dev-workloads/ssm:/dev/x"), "dev-workloads");
         assert_eq!(group_of("dev/dev-workloads/account"), "dev-workloads");

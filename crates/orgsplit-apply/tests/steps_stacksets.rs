@@ -402,11 +402,9 @@ async fn check_budget(w: &World) {
     );
 }
 
-// moto 5.2.5 answers DescribeSubscribersForNotification, CreateSubscriber and UpdateBudget
-// with HTTP 500 (not implemented), and the step reads the alert's subscriber back as AWS
-// documents. Run with `--ignored` once the emulator serves those operations.
+// moto 5.2.5 lacks DescribeSubscribersForNotification, CreateSubscriber and UpdateBudget;
+// the emulator's layer serves them (tests/emulator/orgsplit_emulator/budgets_extra.py).
 #[test]
-#[ignore = "the emulator lacks budgets:DescribeSubscribersForNotification (moto 5.2.5)"]
 fn budget_step_creates_verifies_and_converges() {
     let emu = Emulator::start_with(Some("demo"));
     emu.export_env();

@@ -10,13 +10,15 @@ use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_types::retry::RetryConfig;
 use aws_types::SdkConfig;
 use aws_types::region::Region;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::OnceCell;
 
 use crate::error::{AwsError, call_error, error_chain};
-use crate::limiter::{CallCounter, CallKey, LimitedHttpClient, RateLimiter, RateTable};
+use crate::limiter::{
+    CallCounter, CallKey, LimitedHttpClient, OperationLimiters, RateLimiter, RateTable,
+};
 
 #[derive(Debug, Clone)]
 pub struct AwsOptions {
@@ -58,7 +60,7 @@ struct Inner {
     http: SharedHttpClient,
     counter: Arc<CallCounter>,
     limiters: Mutex<HashMap<CallKey, Arc<RateLimiter>>>,
-    operation_limiters: Mutex<HashMap<CallKey, Arc<BTreeMap<String, Arc<RateLimiter>>>>>,
+    operation_limiters: Mutex<HashMap<CallKey, OperationLimiters>>,
     caller: OnceCell<(String, String)>,
     sessions: Mutex<HashMap<String, AccountSession>>,
 }
@@ -192,7 +194,7 @@ impl Aws {
 
     /// The per-operation buckets of one (account, region, service), shared by every client
     /// built for it.
-    fn operation_limiters(&self, key: &CallKey) -> Arc<BTreeMap<String, Arc<RateLimiter>>> {
+    fn operation_limiters(&self, key: &CallKey) -> OperationLimiters {
         let mut map = self.inner.operation_limiters.lock().expect("limiters lock");
         map.entry(key.clone())
             .or_insert_with(|| {

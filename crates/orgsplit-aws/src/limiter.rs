@@ -132,6 +132,9 @@ impl RateTable {
     }
 }
 
+/// Operation name -> its own bucket, for one (account, region, service).
+pub type OperationLimiters = Arc<BTreeMap<String, Arc<RateLimiter>>>;
+
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CallKey {
     pub account: String,
@@ -170,7 +173,7 @@ pub(crate) struct LimitedHttpClient {
     pub inner: SharedHttpClient,
     pub limiter: Arc<RateLimiter>,
     /// Operation name -> its own bucket (JSON protocols, named by `X-Amz-Target`).
-    pub operations: Arc<BTreeMap<String, Arc<RateLimiter>>>,
+    pub operations: OperationLimiters,
     pub counter: Arc<CallCounter>,
     pub key: CallKey,
 }
@@ -195,7 +198,7 @@ impl HttpClient for LimitedHttpClient {
 struct LimitedConnector {
     inner: SharedHttpConnector,
     limiter: Arc<RateLimiter>,
-    operations: Arc<BTreeMap<String, Arc<RateLimiter>>>,
+    operations: OperationLimiters,
     counter: Arc<CallCounter>,
     key: CallKey,
 }

@@ -7,7 +7,9 @@
 
 use aws_smithy_json::codec::{JsonCodec, JsonCodecSettings};
 use aws_smithy_schema::codec::Codec;
-use aws_smithy_schema::serde::{SerdeError, SerializableStruct, ShapeDeserializer, ShapeSerializer};
+use aws_smithy_schema::serde::{
+    SerdeError, SerializableStruct, ShapeDeserializer, ShapeSerializer,
+};
 use aws_smithy_types::date_time::Format;
 use serde_json::Value;
 
@@ -79,9 +81,18 @@ mod tests {
         assert_eq!(json["portMappings"][0]["containerPort"], 8080);
         let back = from_json(&json, ContainerDefinition::deserialize).unwrap();
         assert_eq!(back, original);
-        let list = list_from_json(Some(&serde_json::json!([json])), ContainerDefinition::deserialize)
-            .unwrap();
+        let list = list_from_json(
+            Some(&serde_json::json!([json])),
+            ContainerDefinition::deserialize,
+        )
+        .unwrap();
         assert_eq!(list, vec![original]);
-        assert!(from_json(&serde_json::json!({"cpu": "x"}), ContainerDefinition::deserialize).is_err());
+        assert!(
+            from_json(
+                &serde_json::json!({"cpu": "x"}),
+                ContainerDefinition::deserialize
+            )
+            .is_err()
+        );
     }
 }

@@ -29,9 +29,15 @@ pub const RUN_ADDRESS: &str = "-";
 #[serde(tag = "event", rename_all = "kebab-case")]
 pub enum JournalEvent {
     /// A run of `apply --ou OU` began (address [`RUN_ADDRESS`]).
-    RunStarted { ou: String, pid: u32 },
+    RunStarted {
+        ou: String,
+        pid: u32,
+    },
     /// A run ended (address [`RUN_ADDRESS`]); `outcome` is `succeeded`, `failed` or `waiting`.
-    RunFinished { ou: String, outcome: String },
+    RunFinished {
+        ou: String,
+        outcome: String,
+    },
     /// The step is about to act. A `started` with nothing after it was interrupted.
     Started,
     Succeeded {
@@ -40,7 +46,9 @@ pub enum JournalEvent {
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         outputs: Outputs,
     },
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
     /// The step waits on a person (a connection handshake); its dependents wait with it.
     Waiting {
         message: String,
@@ -54,9 +62,17 @@ pub enum JournalEvent {
 pub enum StepState {
     /// Started and never finished: the run was interrupted while it acted.
     Interrupted,
-    Succeeded { changed: bool, outputs: Outputs },
-    Failed { error: String },
-    Waiting { message: String, url: Option<String> },
+    Succeeded {
+        changed: bool,
+        outputs: Outputs,
+    },
+    Failed {
+        error: String,
+    },
+    Waiting {
+        message: String,
+        url: Option<String>,
+    },
 }
 
 /// Each step's latest state, by address (steps never recorded are absent).
@@ -118,7 +134,13 @@ mod tests {
     #[test]
     fn records_fold_into_the_latest_state_and_round_trip_as_json_lines() {
         let records = vec![
-            rec(RUN_ADDRESS, JournalEvent::RunStarted { ou: "dev".into(), pid: 7 }),
+            rec(
+                RUN_ADDRESS,
+                JournalEvent::RunStarted {
+                    ou: "dev".into(),
+                    pid: 7,
+                },
+            ),
             rec("a", JournalEvent::Started),
             rec("b", JournalEvent::Started),
             rec(
@@ -129,11 +151,18 @@ mod tests {
                 },
             ),
             rec("c", JournalEvent::Started),
-            rec("c", JournalEvent::Failed { error: "boom".into() }),
+            rec(
+                "c",
+                JournalEvent::Failed {
+                    error: "boom".into(),
+                },
+            ),
         ];
         let states = fold(&records);
         assert_eq!(states["b"], StepState::Interrupted);
-        assert!(matches!(&states["a"], StepState::Succeeded { outputs, .. } if outputs["account_id"] == "222222222222"));
+        assert!(
+            matches!(&states["a"], StepState::Succeeded { outputs, .. } if outputs["account_id"] == "222222222222")
+        );
         assert!(matches!(&states["c"], StepState::Failed { .. }));
         assert!(!states.contains_key(RUN_ADDRESS));
         for r in &records {

@@ -116,7 +116,10 @@ impl orgsplit_apply::Reporter for ApplyProgress {
 
     fn step_started(&self, step: &orgsplit_model::Step) {
         if let Some(bar) = self.bar(step) {
-            let name = step.address.rsplit_once('/').map_or(step.address.as_str(), |(_, n)| n);
+            let name = step
+                .address
+                .rsplit_once('/')
+                .map_or(step.address.as_str(), |(_, n)| n);
             bar.set_message(name.to_string());
         }
     }

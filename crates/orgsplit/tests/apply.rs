@@ -1,5 +1,6 @@
 //! End to end: the real binary applies both OUs of the demo plan against the emulator, and
 //! the result is read back through the AWS API in the new accounts, not through orgsplit.
+#![allow(clippy::print_stdout)] // the test prints what it read back
 
 use assert_cmd::Command;
 use orgsplit_aws::policy::policy_document;
@@ -38,7 +39,11 @@ fn orgsplit(emu: &Emulator, dir: &Path, args: &[&str]) -> Run {
 /// Applies one OU; a run that waits on the connection handshake gets it (the emulator's
 /// stand-in for the console) and is run again.
 fn apply_ou(emu: &Emulator, dir: &Path, plan: &str, ou: &str, log: &mut Vec<Run>) {
-    let first = orgsplit(emu, dir, &["apply", plan, "--ou", ou, "--yes", "--output", "json"]);
+    let first = orgsplit(
+        emu,
+        dir,
+        &["apply", plan, "--ou", ou, "--yes", "--output", "json"],
+    );
     let waiting: Vec<Value> = first
         .stdout
         .lines()
@@ -50,19 +55,39 @@ fn apply_ou(emu: &Emulator, dir: &Path, plan: &str, ou: &str, log: &mut Vec<Run>
     if code == Some(0) {
         return;
     }
-    assert_eq!(code, Some(3), "apply --ou {ou}: {}", log.last().unwrap().stderr);
-    assert!(!waiting.is_empty(), "exit 3 without a waiting step");
+    assert_eq!(
+        code,
+        Some(3),
+        "apply --ou {ou}: {}",
+        log.last().unwrap().stderr
+    );
+    assert!(
+        !waiting.is_empty(),
+        "exit 3 without a waiting step: {}",
+        log.last().unwrap().stderr
+    );
     for event in &waiting {
         let message = event["message"].as_str().unwrap();
         let arn = message
             .split(['(', ')', ' '])
             .find(|w| w.starts_with("arn:aws:codestar-connections:"))
             .unwrap_or_else(|| panic!("no connection ARN in {message}"));
-        assert!(event["url"].as_str().unwrap().starts_with("https://console.aws.amazon.com/"));
+        assert!(
+            event["url"]
+                .as_str()
+                .unwrap()
+                .starts_with("https://console.aws.amazon.com/")
+        );
         emu.mark_connection_available(arn);
     }
     let again = orgsplit(emu, dir, &["apply", plan, "--ou", ou, "--yes"]);
-    assert_eq!(again.code, Some(0), "apply --ou {ou} after the handshake: {}{}", again.stdout, again.stderr);
+    assert_eq!(
+        again.code,
+        Some(0),
+        "apply --ou {ou} after the handshake: {}{}",
+        again.stdout,
+        again.stderr
+    );
     log.push(again);
 }
 
@@ -84,7 +109,17 @@ fn applies_both_ous_and_reads_the_result_back() {
     let mut log = Vec::new();
     let inv = orgsplit(&emu, d, &["inventory", "--out", "inventory.json"]);
     assert_eq!(inv.code, Some(0), "{}", inv.stderr);
-    let plan_run = orgsplit(&emu, d, &["plan", "--inventory", "inventory.json", "--out", "plan.json"]);
+    let plan_run = orgsplit(
+        &emu,
+        d,
+        &[
+            "plan",
+            "--inventory",
+            "inventory.json",
+            "--out",
+            "plan.json",
+        ],
+    );
     assert_eq!(plan_run.code, Some(0), "{}", plan_run.stderr);
     log.extend([inv, plan_run]);
 
@@ -95,13 +130,22 @@ fn applies_both_ous_and_reads_the_result_back() {
     assert!(refused.stderr.contains("pass --yes"), "{}", refused.stderr);
     // While another apply holds the plan's lock: refused, naming the holder.
     {
-        let _held = orgsplit_apply::PlanLock::acquire(&d.join("plan.json"), "pid 4242 applying OU dev").unwrap();
+        let _held =
+            orgsplit_apply::PlanLock::acquire(&d.join("plan.json"), "pid 4242 applying OU dev")
+                .unwrap();
         let locked = orgsplit(&emu, d, &["apply", "plan.json", "--ou", "dev", "--yes"]);
         assert_eq!(locked.code, Some(3), "{}", locked.stderr);
-        assert!(locked.stderr.contains("pid 4242 applying OU dev"), "{}", locked.stderr);
+        assert!(
+            locked.stderr.contains("pid 4242 applying OU dev"),
+            "{}",
+            locked.stderr
+        );
         log.push(locked);
     }
-    assert!(emu.mutating_requests().is_empty(), "a refused apply changed something");
+    assert!(
+        emu.mutating_requests().is_empty(),
+        "a refused apply changed something"
+    );
     log.push(refused);
 
     apply_ou(&emu, d, "plan.json", "dev", &mut log);
@@ -113,7 +157,8 @@ fn applies_both_ous_and_reads_the_result_back() {
     let status: Value = serde_json::from_str(&status.stdout).unwrap();
     for row in status["steps"].as_array().unwrap() {
         assert!(
-            ["done", "done (was in place)", "no-op", "manual"].contains(&row["state"].as_str().unwrap()),
+            ["done", "done (was in place)", "no-op", "manual"]
+                .contains(&row["state"].as_str().unwrap()),
             "{row}"
         );
     }
@@ -128,7 +173,11 @@ fn applies_both_ous_and_reads_the_result_back() {
         assert_eq!(again.code, Some(0), "{}", again.stderr);
         log.push(again);
     }
-    assert_eq!(emu.mutating_requests(), Vec::<Value>::new(), "re-apply with the journal");
+    assert_eq!(
+        emu.mutating_requests(),
+        Vec::<Value>::new(),
+        "re-apply with the journal"
+    );
     // ... and a fresh plan of the same source, applied with no journal at all, finds every
     // copy in place: each step checks before it acts.
     let replan = orgsplit(&emu, d, &["plan", "--out", "plan2.json"]);
@@ -141,7 +190,11 @@ fn applies_both_ous_and_reads_the_result_back() {
         assert!(again.stdout.contains(" 0 changed"), "{}", again.stdout);
         log.push(again);
     }
-    assert_eq!(emu.mutating_requests(), Vec::<Value>::new(), "re-apply of a fresh plan");
+    assert_eq!(
+        emu.mutating_requests(),
+        Vec::<Value>::new(),
+        "re-apply of a fresh plan"
+    );
 
     // No secret, raw or hashed, in any output, plan or journal.
     let mut haystack = journal.clone();
@@ -153,7 +206,11 @@ fn applies_both_ous_and_reads_the_result_back() {
     }
     let secrets = scenario("demo")["secrets"].as_array().unwrap().clone();
     for s in secrets.iter().map(|s| s.as_str().unwrap()) {
-        assert!(!haystack.contains(s), "a seeded secret leaked: {}…", &s[..4]);
+        assert!(
+            !haystack.contains(s),
+            "a seeded secret leaked: {}…",
+            &s[..4]
+        );
         assert!(!haystack.contains(&hex::encode(Sha256::digest(s.as_bytes()))));
     }
 }
@@ -199,15 +256,27 @@ async fn read_back(emu: &Emulator, plan: &Plan, journal: &str) -> Checked {
             for role in ["terraform-apply", "terraform-plan"] {
                 let got = target.iam().get_role().role_name(role).send().await;
                 let got = got.unwrap_or_else(|e| panic!("{role} in {}: {e}", account.name));
-                let trust = policy_document(got.role().unwrap().assume_role_policy_document().unwrap());
+                let trust =
+                    policy_document(got.role().unwrap().assume_role_policy_document().unwrap());
                 let statements = trust["Statement"].as_array().unwrap();
                 assert_eq!(statements.len(), 1, "{role} in {}: {trust}", account.name);
                 let principal = &statements[0]["Principal"]["AWS"];
                 let principal = principal.as_str().map(str::to_string).or_else(|| {
-                    principal.as_array().filter(|a| a.len() == 1).map(|a| a[0].as_str().unwrap().to_string())
+                    principal
+                        .as_array()
+                        .filter(|a| a.len() == 1)
+                        .map(|a| a[0].as_str().unwrap().to_string())
                 });
-                assert_eq!(principal.as_deref(), Some(format!("arn:aws:iam::{admin}:root").as_str()), "{role} in {}", account.name);
-                assert_eq!(statements[0]["Condition"]["StringEquals"]["aws:PrincipalOrgID"], json!(org_id));
+                assert_eq!(
+                    principal.as_deref(),
+                    Some(format!("arn:aws:iam::{admin}:root").as_str()),
+                    "{role} in {}",
+                    account.name
+                );
+                assert_eq!(
+                    statements[0]["Condition"]["StringEquals"]["aws:PrincipalOrgID"],
+                    json!(org_id)
+                );
                 checked.terraform_roles += 1;
             }
             for step in &account.steps {
@@ -218,31 +287,65 @@ async fn read_back(emu: &Emulator, plan: &Plan, journal: &str) -> Checked {
                         let get = |s: &orgsplit_aws::AccountSession| {
                             let c = s.ssm(&region);
                             let name = name.to_string();
-                            async move { c.get_parameter().name(name).with_decryption(true).send().await.unwrap() }
+                            async move {
+                                c.get_parameter()
+                                    .name(name)
+                                    .with_decryption(true)
+                                    .send()
+                                    .await
+                                    .unwrap()
+                            }
                         };
                         let (want, got) = (get(&source).await, get(&target).await);
                         let (want, got) = (want.parameter().unwrap(), got.parameter().unwrap());
-                        assert_eq!(want.value(), got.value(), "value of {name} in {}", account.name);
+                        assert_eq!(
+                            want.value(),
+                            got.value(),
+                            "value of {name} in {}",
+                            account.name
+                        );
                         assert_eq!(want.r#type(), got.r#type(), "type of {name}");
                         checked.parameters += 1;
                     }
                     StepKind::EcsTaskDefinition => {
                         let family = step.inputs["name"].as_str().unwrap();
-                        let got = target.ecs(&region).describe_task_definition().task_definition(family).send().await.unwrap();
+                        let got = target
+                            .ecs(&region)
+                            .describe_task_definition()
+                            .task_definition(family)
+                            .send()
+                            .await
+                            .unwrap();
                         let td = got.task_definition().unwrap();
-                        for arn in [td.task_role_arn(), td.execution_role_arn()].into_iter().flatten() {
-                            assert!(arn.contains(&format!(":{id}:")), "{family}: {arn} not rewritten to {id}");
+                        for arn in [td.task_role_arn(), td.execution_role_arn()]
+                            .into_iter()
+                            .flatten()
+                        {
+                            assert!(
+                                arn.contains(&format!(":{id}:")),
+                                "{family}: {arn} not rewritten to {id}"
+                            );
                         }
                         for c in td.container_definitions() {
                             for s in c.secrets() {
-                                assert!(!s.value_from().contains(SOURCE_ACCOUNT), "{family}: secret {}", s.value_from());
+                                assert!(
+                                    !s.value_from().contains(SOURCE_ACCOUNT),
+                                    "{family}: secret {}",
+                                    s.value_from()
+                                );
                             }
                         }
                         checked.task_definitions += 1;
                     }
                     StepKind::IamRole => {
                         let name = step.inputs["name"].as_str().unwrap();
-                        target.iam().get_role().role_name(name).send().await.unwrap_or_else(|e| panic!("role {name}: {e}"));
+                        target
+                            .iam()
+                            .get_role()
+                            .role_name(name)
+                            .send()
+                            .await
+                            .unwrap_or_else(|e| panic!("role {name}: {e}"));
                         checked.roles += 1;
                     }
                     _ => {}

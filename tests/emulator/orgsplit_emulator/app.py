@@ -19,6 +19,7 @@ from .codestar import CodeStarConnections
 from .pipelines import PipelineLayer
 from .quotas import DEFAULT_QUOTAS, QUOTA_SOURCES
 from . import stacksets_access
+from . import budgets_extra
 
 ADMIN_PREFIX = "/_emulator/"
 # boto3 calls made by the scenario seeder carry this in their User-Agent: neither logged nor faulted
@@ -260,6 +261,9 @@ class EmulatorApp:
             if handled is not None:
                 status, headers, out = handled
                 return respond(sr, status, headers, out)
+        if service == "budgets" and operation in budgets_extra.OPERATIONS:
+            status, headers, out = budgets_extra.handle(ctx)
+            return respond(sr, status, headers, out)
         if service == "cloudformation" and operation in stacksets_access.OPERATIONS:
             status, headers, out = self.org_access.handle(ctx)
             return respond(sr, status, headers, out)

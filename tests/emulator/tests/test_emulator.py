@@ -366,3 +366,28 @@ def test_cloudformation_organizations_access(fresh):
     log = fresh.admin("GET", "/_emulator/requests")[1]
     assert [(r["operation"], r["mutating"]) for r in log if r["service"] == "cloudformation"][:2] == [
         ("DescribeOrganizationsAccess", False), ("ActivateOrganizationsAccess", True)]
+
+
+def test_budgets_operations_moto_lacks(fresh):
+    b = fresh.client("budgets")
+    acct = "123456789012"
+    notification = {"NotificationType": "ACTUAL", "ComparisonOperator": "GREATER_THAN", "Threshold": 80.0,
+                    "ThresholdType": "PERCENTAGE"}
+    b.create_budget(AccountId=acct, Budget={"BudgetName": "m", "BudgetLimit": {"Amount": "100", "Unit": "USD"},
+                                            "TimeUnit": "MONTHLY", "BudgetType": "COST"},
+                    NotificationsWithSubscribers=[{"Notification": notification,
+                                                   "Subscribers": [{"SubscriptionType": "EMAIL", "Address": "a@example.com"}]}])
+    subs = b.describe_subscribers_for_notification(AccountId=acct, BudgetName="m", Notification=notification)["Subscribers"]
+    assert subs == [{"SubscriptionType": "EMAIL", "Address": "a@example.com"}]
+    b.create_subscriber(AccountId=acct, BudgetName="m", Notification=notification,
+                        Subscriber={"SubscriptionType": "EMAIL", "Address": "b@example.com"})
+    with pytest.raises(b.exceptions.DuplicateRecordException):
+        b.create_subscriber(AccountId=acct, BudgetName="m", Notification=notification,
+                            Subscriber={"SubscriptionType": "EMAIL", "Address": "b@example.com"})
+    assert len(b.describe_subscribers_for_notification(AccountId=acct, BudgetName="m", Notification=notification)["Subscribers"]) == 2
+    b.update_budget(AccountId=acct, NewBudget={"BudgetName": "m", "BudgetLimit": {"Amount": "250", "Unit": "USD"},
+                                               "TimeUnit": "MONTHLY", "BudgetType": "COST"})
+    assert b.describe_budget(AccountId=acct, BudgetName="m")["Budget"]["BudgetLimit"]["Amount"] == "250"
+    with pytest.raises(b.exceptions.NotFoundException):
+        b.update_budget(AccountId=acct, NewBudget={"BudgetName": "nope", "BudgetLimit": {"Amount": "1", "Unit": "USD"},
+                                                   "TimeUnit": "MONTHLY", "BudgetType": "COST"})

@@ -5,10 +5,10 @@
 //! Nothing found only in the target (an extra attached policy, inline policy or tag) is
 //! removed: someone put it there, and a copy has no business taking it away.
 
-use orgsplit_aws::policy::policy_document as decode_document;
 use aws_sdk_iam::Client;
 use aws_sdk_iam::types::{Role, Tag};
 use orgsplit_aws::call_error;
+use orgsplit_aws::policy::policy_document as decode_document;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -713,7 +713,6 @@ where
     }
     call().await
 }
-
 
 fn sdk_tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, StepError> {
     tags.iter()

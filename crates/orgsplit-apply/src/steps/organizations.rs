@@ -79,8 +79,17 @@ async fn find_ou(
             .set_next_token(token)
             .send()
             .await
-            .map_err(aws_err(session, ORG, "ListOrganizationalUnitsForParent", GLOBAL))?;
-        if let Some(ou) = page.organizational_units().iter().find(|o| o.name() == Some(name)) {
+            .map_err(aws_err(
+                session,
+                ORG,
+                "ListOrganizationalUnitsForParent",
+                GLOBAL,
+            ))?;
+        if let Some(ou) = page
+            .organizational_units()
+            .iter()
+            .find(|o| o.name() == Some(name))
+        {
             return Ok(ou.id().map(str::to_string));
         }
         token = page.next_token().map(str::to_string);
@@ -91,7 +100,11 @@ async fn find_ou(
 }
 
 /// The OU's id: from its step's output, else looked up under the root.
-pub async fn ou_id(cx: &StepContext, session: &AccountSession, ou: &str) -> Result<String, StepError> {
+pub async fn ou_id(
+    cx: &StepContext,
+    session: &AccountSession,
+    ou: &str,
+) -> Result<String, StepError> {
     if let Some(id) = cx.output(&format!("{ou}/ou:{ou}"), "ou_id") {
         return Ok(id.to_string());
     }
@@ -123,16 +136,19 @@ pub async fn ou(cx: &StepContext) -> Result<Outcome, StepError> {
             let id = out
                 .organizational_unit()
                 .and_then(|o| o.id())
-                .ok_or_else(|| StepError::Verify(format!("CreateOrganizationalUnit {name} returned no id")))?;
+                .ok_or_else(|| {
+                    StepError::Verify(format!("CreateOrganizationalUnit {name} returned no id"))
+                })?;
             Ok(Outcome::changed(true).with_output("ou_id", id))
         }
         // Created by someone else between our look and our create: take theirs.
-        Err(e) if aws_sdk_organizations::error::ProvideErrorMetadata::code(&e)
-            == Some("DuplicateOrganizationalUnitException") =>
+        Err(e)
+            if aws_sdk_organizations::error::ProvideErrorMetadata::code(&e)
+                == Some("DuplicateOrganizationalUnitException") =>
         {
-            let id = find_ou(&session, &parent, name)
-                .await?
-                .ok_or_else(|| StepError::Verify(format!("OU {name} reported as duplicate but not found")))?;
+            let id = find_ou(&session, &parent, name).await?.ok_or_else(|| {
+                StepError::Verify(format!("OU {name} reported as duplicate but not found"))
+            })?;
             Ok(Outcome::unchanged().with_output("ou_id", id))
         }
         Err(e) => Err(aws_err(&session, ORG, "CreateOrganizationalUnit", GLOBAL)(e).into()),
@@ -143,7 +159,10 @@ pub async fn account(cx: &StepContext) -> Result<Outcome, StepError> {
     let session = cx.session().await?;
     let name = cx.input_str("name")?;
     let email = cx.input_str("email")?;
-    if let Some(id) = accounts_by_email(&session).await?.get(&email.to_ascii_lowercase()) {
+    if let Some(id) = accounts_by_email(&session)
+        .await?
+        .get(&email.to_ascii_lowercase())
+    {
         return Ok(Outcome::unchanged().with_output("account_id", id.clone()));
     }
     let org = session.organizations();
@@ -180,7 +199,10 @@ pub async fn account(cx: &StepContext) -> Result<Outcome, StepError> {
     verified_account(&session, id, email, changed).await
 }
 
-async fn in_progress_request(session: &AccountSession, name: &str) -> Result<Option<String>, AwsError> {
+async fn in_progress_request(
+    session: &AccountSession,
+    name: &str,
+) -> Result<Option<String>, AwsError> {
     let out = session
         .organizations()
         .list_create_account_status()
@@ -217,7 +239,9 @@ async fn wait_for_account(
                 return status
                     .and_then(|s| s.account_id())
                     .map(str::to_string)
-                    .ok_or_else(|| StepError::Verify(format!("account {name} SUCCEEDED without an id")));
+                    .ok_or_else(|| {
+                        StepError::Verify(format!("account {name} SUCCEEDED without an id"))
+                    });
             }
             Some(CreateAccountState::Failed) => {
                 let reason = status
@@ -315,7 +339,12 @@ pub async fn trusted_access(cx: &StepContext) -> Result<Outcome, StepError> {
         .list_aws_service_access_for_organization()
         .send()
         .await
-        .map_err(aws_err(&session, ORG, "ListAWSServiceAccessForOrganization", GLOBAL))?;
+        .map_err(aws_err(
+            &session,
+            ORG,
+            "ListAWSServiceAccessForOrganization",
+            GLOBAL,
+        ))?;
     let mut changed = false;
     if !enabled(&listed) {
         org.enable_aws_service_access()
@@ -328,9 +357,16 @@ pub async fn trusted_access(cx: &StepContext) -> Result<Outcome, StepError> {
             .list_aws_service_access_for_organization()
             .send()
             .await
-            .map_err(aws_err(&session, ORG, "ListAWSServiceAccessForOrganization", GLOBAL))?;
+            .map_err(aws_err(
+                &session,
+                ORG,
+                "ListAWSServiceAccessForOrganization",
+                GLOBAL,
+            ))?;
         if !enabled(&again) {
-            return Err(StepError::Verify(format!("{principal} is not enabled after EnableAWSServiceAccess")));
+            return Err(StepError::Verify(format!(
+                "{principal} is not enabled after EnableAWSServiceAccess"
+            )));
         }
     }
     // StackSets' side of the trust (the console's "Activate trusted access").
@@ -343,18 +379,33 @@ pub async fn trusted_access(cx: &StepContext) -> Result<Outcome, StepError> {
         .describe_organizations_access()
         .send()
         .await
-        .map_err(aws_err(&session, "cloudformation", "DescribeOrganizationsAccess", &region))?;
+        .map_err(aws_err(
+            &session,
+            "cloudformation",
+            "DescribeOrganizationsAccess",
+            &region,
+        ))?;
     if status(&described) != "ENABLED" {
         cf.activate_organizations_access()
             .send()
             .await
-            .map_err(aws_err(&session, "cloudformation", "ActivateOrganizationsAccess", &region))?;
+            .map_err(aws_err(
+                &session,
+                "cloudformation",
+                "ActivateOrganizationsAccess",
+                &region,
+            ))?;
         changed = true;
         let again = cf
             .describe_organizations_access()
             .send()
             .await
-            .map_err(aws_err(&session, "cloudformation", "DescribeOrganizationsAccess", &region))?;
+            .map_err(aws_err(
+                &session,
+                "cloudformation",
+                "DescribeOrganizationsAccess",
+                &region,
+            ))?;
         if status(&again) != "ENABLED" {
             return Err(StepError::Verify(format!(
                 "CloudFormation organizations access is {} after ActivateOrganizationsAccess",
@@ -366,7 +417,10 @@ pub async fn trusted_access(cx: &StepContext) -> Result<Outcome, StepError> {
 }
 
 /// The SCP named `name`: (id, content).
-async fn find_policy(session: &AccountSession, name: &str) -> Result<Option<(String, String)>, AwsError> {
+async fn find_policy(
+    session: &AccountSession,
+    name: &str,
+) -> Result<Option<(String, String)>, AwsError> {
     let org = session.organizations();
     let mut token = None;
     let id = loop {
@@ -392,7 +446,11 @@ async fn find_policy(session: &AccountSession, name: &str) -> Result<Option<(Str
         .send()
         .await
         .map_err(aws_err(session, ORG, "DescribePolicy", GLOBAL))?;
-    let content = out.policy().and_then(|p| p.content()).unwrap_or_default().to_string();
+    let content = out
+        .policy()
+        .and_then(|p| p.content())
+        .unwrap_or_default()
+        .to_string();
     Ok(Some((id, content)))
 }
 
@@ -403,11 +461,19 @@ fn same_json(a: &str, b: &Value) -> bool {
 pub async fn scp(cx: &StepContext) -> Result<Outcome, StepError> {
     let session = cx.session().await?;
     let name = cx.input_str("name")?;
-    let description = cx.inputs().get("description").and_then(Value::as_str).unwrap_or_default();
-    let content = cx.inputs().get("content").cloned().ok_or_else(|| StepError::Input {
-        field: "content".into(),
-        message: "missing".into(),
-    })?;
+    let description = cx
+        .inputs()
+        .get("description")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let content = cx
+        .inputs()
+        .get("content")
+        .cloned()
+        .ok_or_else(|| StepError::Input {
+            field: "content".into(),
+            message: "missing".into(),
+        })?;
     let text = serde_json::to_string(&content).expect("JSON serialises");
     let org = session.organizations();
     let mut changed = false;
@@ -454,7 +520,11 @@ pub async fn scp(cx: &StepContext) -> Result<Outcome, StepError> {
     if changed {
         match find_policy(&session, name).await? {
             Some((_, live)) if same_json(&live, &content) => {}
-            _ => return Err(StepError::Verify(format!("SCP {name} does not hold the planned content"))),
+            _ => {
+                return Err(StepError::Verify(format!(
+                    "SCP {name} does not hold the planned content"
+                )));
+            }
         }
     }
     Ok(Outcome::changed(changed).with_output("policy_id", id))
@@ -510,7 +580,9 @@ pub async fn scp_attachment(cx: &StepContext) -> Result<Outcome, StepError> {
         return Err(aws_err(&session, ORG, "AttachPolicy", GLOBAL)(e).into());
     }
     if !attached(&session, &policy, &target).await? {
-        return Err(StepError::Verify(format!("SCP {name} is not attached to OU {ou} after AttachPolicy")));
+        return Err(StepError::Verify(format!(
+            "SCP {name} is not attached to OU {ou} after AttachPolicy"
+        )));
     }
     Ok(Outcome::changed(true))
 }

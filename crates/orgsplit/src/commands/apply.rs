@@ -43,7 +43,9 @@ pub async fn run(
     let mut journal = Journal::open(&journal_path(path), &plan.digest).map_err(journal_error)?;
     let aws = plan_aws(g, &plan).await?;
 
-    printer.status(&format!("checking the plan against the live organization (OU {ou})"));
+    printer.status(&format!(
+        "checking the plan against the live organization (OU {ou})"
+    ));
     let checked = precheck(&aws, &plan, ou, &journal.states())
         .await
         .map_err(apply_error)?;
@@ -101,7 +103,11 @@ fn short(digest: &str) -> &str {
 }
 
 /// Steps that change something and have not succeeded yet.
-fn steps_to_run(plan: &Plan, ou: &str, states: &std::collections::BTreeMap<String, StepState>) -> usize {
+fn steps_to_run(
+    plan: &Plan,
+    ou: &str,
+    states: &std::collections::BTreeMap<String, StepState>,
+) -> usize {
     orgsplit_apply::select(plan, ou)
         .map(|steps| {
             steps
@@ -113,7 +119,13 @@ fn steps_to_run(plan: &Plan, ou: &str, states: &std::collections::BTreeMap<Strin
         .unwrap_or(0)
 }
 
-fn confirm(plan: &Plan, ou: &str, to_run: usize, yes: bool, printer: &Printer) -> Result<(), CliError> {
+fn confirm(
+    plan: &Plan,
+    ou: &str,
+    to_run: usize,
+    yes: bool,
+    printer: &Printer,
+) -> Result<(), CliError> {
     if yes {
         return Ok(());
     }
@@ -134,7 +146,9 @@ fn confirm(plan: &Plan, ou: &str, to_run: usize, yes: bool, printer: &Printer) -
     let mut answer = String::new();
     let _ = std::io::stdin().lock().read_line(&mut answer);
     if answer.trim() != "yes" {
-        return Err(CliError::refused(format!("apply of OU {ou} cancelled: nothing was changed")));
+        return Err(CliError::refused(format!(
+            "apply of OU {ou} cancelled: nothing was changed"
+        )));
     }
     printer.status("");
     Ok(())
@@ -177,8 +191,12 @@ fn report(g: &GlobalArgs, printer: &Printer, ou: &str, s: &RunSummary, calls: u6
                     out.push_str(&format!("      {url}\n"));
                 }
             }
-            StepStatus::Blocked { by } => out.push_str(&format!("  - {address}: not run, waits for {by}\n")),
-            StepStatus::Manual => out.push_str(&format!("  ! {address}: manual item (see `orgsplit show`)\n")),
+            StepStatus::Blocked { by } => {
+                out.push_str(&format!("  - {address}: not run, waits for {by}\n"))
+            }
+            StepStatus::Manual => out.push_str(&format!(
+                "  ! {address}: manual item (see `orgsplit show`)\n"
+            )),
             _ => {}
         }
     }
@@ -193,8 +211,10 @@ fn report(g: &GlobalArgs, printer: &Printer, ou: &str, s: &RunSummary, calls: u6
 }
 
 fn outcome(ou: &str, s: &RunSummary) -> Result<ExitStatus, CliError> {
-    if let Some((address, StepStatus::Failed { error })) =
-        s.statuses.iter().find(|(_, st)| matches!(st, StepStatus::Failed { .. }))
+    if let Some((address, StepStatus::Failed { error })) = s
+        .statuses
+        .iter()
+        .find(|(_, st)| matches!(st, StepStatus::Failed { .. }))
     {
         return Err(CliError::failure(format!(
             "apply of OU {ou}: {} steps failed (first: {address}: {error})",
@@ -246,8 +266,8 @@ pub fn apply_error(e: ApplyError) -> CliError {
             .hint("plan is stale: re-run `orgsplit plan` and review it again"),
         ApplyError::Journal(j) => journal_error(j),
         ApplyError::Lock(l) => lock_error(l),
-        ApplyError::Aws(a) => a.into(),
-        ApplyError::Inventory(i) => i.into(),
+        ApplyError::Aws(a) => (*a).into(),
+        ApplyError::Inventory(i) => (*i).into(),
         ApplyError::Internal(_) => CliError::failure(message),
     }
 }

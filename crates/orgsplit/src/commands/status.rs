@@ -33,8 +33,8 @@ fn state_of(step: &Step, state: Option<&StepState>) -> (&'static str, Option<Str
 pub fn run(g: &GlobalArgs, path: &Path, printer: &Printer) -> Result<ExitStatus, CliError> {
     let plan = read_plan(path)?;
     let journal = journal_path(path);
-    let records = orgsplit_apply::journal::read(&journal)
-        .map_err(|e| CliError::invalid(e.to_string()))?;
+    let records =
+        orgsplit_apply::journal::read(&journal).map_err(|e| CliError::invalid(e.to_string()))?;
     if let Some(other) = records.iter().find(|r| r.plan_digest != plan.digest) {
         return Err(CliError::refused(format!(
             "{}: belongs to another plan (digest {})",
@@ -45,20 +45,28 @@ pub fn run(g: &GlobalArgs, path: &Path, printer: &Printer) -> Result<ExitStatus,
     let states = orgsplit_model::journal::fold(&records);
     let mut rows = Vec::new();
     let mut text = String::new();
-    let mut sections: Vec<(String, Vec<&Step>)> = vec![("organization".into(), plan.organization.iter().collect())];
+    let mut sections: Vec<(String, Vec<&Step>)> =
+        vec![("organization".into(), plan.organization.iter().collect())];
     for ou in &plan.ous {
         sections.push((format!("OU {}", ou.name), ou.steps.iter().collect()));
         for a in &ou.accounts {
             let id = a.account_id.clone().or_else(|| {
                 states.iter().find_map(|(addr, s)| match s {
-                    StepState::Succeeded { outputs, .. } if addr == &format!("{}/{}/account", ou.name, a.name) => {
+                    StepState::Succeeded { outputs, .. }
+                        if addr == &format!("{}/{}/account", ou.name, a.name) =>
+                    {
                         outputs.get("account_id").cloned()
                     }
                     _ => None,
                 })
             });
             sections.push((
-                format!("OU {} / account {} ({})", ou.name, a.name, id.as_deref().unwrap_or("not created yet")),
+                format!(
+                    "OU {} / account {} ({})",
+                    ou.name,
+                    a.name,
+                    id.as_deref().unwrap_or("not created yet")
+                ),
                 a.steps.iter().collect(),
             ));
         }
@@ -70,7 +78,14 @@ pub fn run(g: &GlobalArgs, path: &Path, printer: &Printer) -> Result<ExitStatus,
             let (state, detail) = state_of(step, states.get(&step.address));
             *counts.entry(state).or_default() += 1;
             if matches!(state, "failed" | "waiting" | "interrupted") {
-                details.push_str(&format!("    {state}: {}{}\n", step.address, detail.as_ref().map(|d| format!(": {d}")).unwrap_or_default()));
+                details.push_str(&format!(
+                    "    {state}: {}{}\n",
+                    step.address,
+                    detail
+                        .as_ref()
+                        .map(|d| format!(": {d}"))
+                        .unwrap_or_default()
+                ));
             }
             rows.push(json!({
                 "address": step.address,
@@ -84,7 +99,12 @@ pub fn run(g: &GlobalArgs, path: &Path, printer: &Printer) -> Result<ExitStatus,
         text.push_str(&format!("{title}: {}\n{details}", summary.join(", ")));
     }
     match g.output {
-        Output::Json => printer.data(&serde_json::to_string_pretty(&json!({"plan": path.display().to_string(), "digest": plan.digest, "steps": rows})).expect("json")),
+        Output::Json => printer.data(
+            &serde_json::to_string_pretty(
+                &json!({"plan": path.display().to_string(), "digest": plan.digest, "steps": rows}),
+            )
+            .expect("json"),
+        ),
         Output::Text => {
             if records.is_empty() {
                 text.push_str("(no apply has run for this plan yet)\n");
