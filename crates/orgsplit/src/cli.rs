@@ -111,6 +111,13 @@ pub enum Command {
     },
     /// Per OU, account and step: the state recorded in the plan's journal.
     Status { plan: PathBuf },
+    /// Reconcile accounts with their OU's StackSets (every account of the configured OUs when
+    /// none is given): the OU's StackSets deployed, other OUs' removed, roles' trust verified.
+    Reconcile {
+        /// An account id (repeatable).
+        #[arg(long = "account", value_name = "ID")]
+        accounts: Vec<String>,
+    },
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
 }

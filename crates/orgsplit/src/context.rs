@@ -23,6 +23,25 @@ pub async fn aws(g: &GlobalArgs, config: &Config) -> Result<Aws, CliError> {
     Ok(Aws::load(opts).await?)
 }
 
+/// The StackSets the config's OUs name: a `stacksets/` folder beside the config first, then
+/// the shipped ones.
+pub fn catalog(config: &Config) -> Result<Vec<orgsplit_stacksets::Entry>, CliError> {
+    let mut names: Vec<String> = config
+        .ous
+        .iter()
+        .flat_map(|o| o.stacksets.clone())
+        .collect();
+    names.sort();
+    names.dedup();
+    let dir = config
+        .path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .join("stacksets");
+    Ok(orgsplit_stacksets::resolve(&dir, &names)?)
+}
+
 /// Now, RFC 3339 to the second, UTC: the one clock read, passed to the pure crates.
 pub fn now() -> String {
     let t = time::OffsetDateTime::now_utc()

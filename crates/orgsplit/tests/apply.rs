@@ -196,6 +196,46 @@ fn applies_both_ous_and_reads_the_result_back() {
         "re-apply of a fresh plan"
     );
 
+    // `orgsplit reconcile`: an account moved to another OU trusts the new OU's admin account
+    // only, after one reconcile; a second reconcile changes nothing.
+    let moved = runtime().block_on(move_account(&emu, &plan, &journal, "dev-workloads", "prod"));
+    let reconcile = orgsplit(&emu, d, &["reconcile", "--account", &moved.account]);
+    assert_eq!(
+        reconcile.code,
+        Some(0),
+        "{}{}",
+        reconcile.stdout,
+        reconcile.stderr
+    );
+    assert!(
+        reconcile
+            .stdout
+            .contains("instances removed: orgsplit-baseline-dev"),
+        "{}",
+        reconcile.stdout
+    );
+    let trusted = runtime().block_on(trusted_by(&emu, &moved.account, "terraform-apply"));
+    assert_eq!(
+        trusted,
+        vec![format!("arn:aws:iam::{}:root", moved.new_admin)]
+    );
+    emu.clear_requests();
+    let again = orgsplit(&emu, d, &["reconcile"]);
+    assert_eq!(again.code, Some(0), "{}{}", again.stdout, again.stderr);
+    assert!(
+        again
+            .stdout
+            .contains("Reconciled 4 accounts: 0 changed, 4 unchanged, 0 failed."),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(
+        emu.mutating_requests(),
+        Vec::<Value>::new(),
+        "a second reconcile"
+    );
+    log.extend([reconcile, again]);
+
     // No secret, raw or hashed, in any output, plan or journal.
     let mut haystack = journal.clone();
     haystack.push_str(&std::fs::read_to_string(d.join("plan.json")).unwrap());
@@ -215,6 +255,117 @@ fn applies_both_ous_and_reads_the_result_back() {
     }
 }
 
+struct Moved {
+    account: String,
+    new_admin: String,
+}
+
+fn account_ids(journal: &str) -> BTreeMap<String, String> {
+    let mut ids = BTreeMap::new();
+    for line in journal.lines() {
+        let r: Value = serde_json::from_str(line).unwrap();
+        if r["event"] == "succeeded"
+            && let Some(id) = r["outputs"]["account_id"].as_str()
+        {
+            let name = r["address"].as_str().unwrap().split('/').nth(1).unwrap();
+            ids.insert(name.to_string(), id.to_string());
+        }
+    }
+    ids
+}
+
+async fn aws_for(emu: &Emulator) -> Aws {
+    Aws::load(AwsOptions {
+        endpoint_url: Some(emu.url.clone()),
+        ..AwsOptions::new("us-east-1")
+    })
+    .await
+    .unwrap()
+}
+
+/// Moves an account into another OU by hand, the way a person (or Control Tower) would.
+async fn move_account(
+    emu: &Emulator,
+    plan: &Plan,
+    journal: &str,
+    account: &str,
+    to: &str,
+) -> Moved {
+    let aws = aws_for(emu).await;
+    let ids = account_ids(journal);
+    let org = aws
+        .session(&plan.management_account_id)
+        .await
+        .unwrap()
+        .organizations();
+    let id = ids[account].clone();
+    let from = org
+        .list_parents()
+        .child_id(&id)
+        .send()
+        .await
+        .unwrap()
+        .parents()[0]
+        .id()
+        .unwrap()
+        .to_string();
+    let root = org.list_roots().send().await.unwrap().roots()[0]
+        .id()
+        .unwrap()
+        .to_string();
+    let ous = org
+        .list_organizational_units_for_parent()
+        .parent_id(root)
+        .send()
+        .await
+        .unwrap();
+    let dest = ous
+        .organizational_units()
+        .iter()
+        .find(|o| o.name() == Some(to))
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_string();
+    org.move_account()
+        .account_id(&id)
+        .source_parent_id(from)
+        .destination_parent_id(dest)
+        .send()
+        .await
+        .unwrap();
+    let admin = &plan.ou(to).unwrap().admin_account;
+    Moved {
+        account: id,
+        new_admin: ids[admin].clone(),
+    }
+}
+
+/// The AWS principals a role's trust policy allows.
+async fn trusted_by(emu: &Emulator, account: &str, role: &str) -> Vec<String> {
+    let aws = aws_for(emu).await;
+    let got = aws
+        .session(account)
+        .await
+        .unwrap()
+        .iam()
+        .get_role()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap();
+    let trust = policy_document(got.role().unwrap().assume_role_policy_document().unwrap());
+    let mut out = Vec::new();
+    for s in trust["Statement"].as_array().unwrap() {
+        match &s["Principal"]["AWS"] {
+            Value::String(p) => out.push(p.clone()),
+            Value::Array(ps) => out.extend(ps.iter().map(|p| p.as_str().unwrap().to_string())),
+            other => panic!("unexpected principal {other}"),
+        }
+    }
+    out
+}
+
 #[derive(Debug, Default)]
 #[allow(dead_code)]
 struct Checked {
@@ -226,23 +377,9 @@ struct Checked {
 
 /// Reads the new accounts through the AWS API and compares with the source.
 async fn read_back(emu: &Emulator, plan: &Plan, journal: &str) -> Checked {
-    let aws = Aws::load(AwsOptions {
-        endpoint_url: Some(emu.url.clone()),
-        ..AwsOptions::new("us-east-1")
-    })
-    .await
-    .unwrap();
+    let aws = aws_for(emu).await;
     // Account ids, from the journal's account steps.
-    let mut ids: BTreeMap<String, String> = BTreeMap::new();
-    for line in journal.lines() {
-        let r: Value = serde_json::from_str(line).unwrap();
-        if r["event"] == "succeeded"
-            && let Some(id) = r["outputs"]["account_id"].as_str()
-        {
-            let name = r["address"].as_str().unwrap().split('/').nth(1).unwrap();
-            ids.insert(name.to_string(), id.to_string());
-        }
-    }
+    let ids = account_ids(journal);
     assert_eq!(ids.len(), 4, "four accounts created: {ids:?}");
     let org_id = plan.organization_id.clone();
     let source = aws.session(SOURCE_ACCOUNT).await.unwrap();

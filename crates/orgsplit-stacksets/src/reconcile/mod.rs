@@ -9,11 +9,13 @@
 //! Calls for one account are bounded by the number of StackSets, never by the size of the
 //! organization: one ListParents, per StackSet one Describe/List, and the writes needed.
 
+mod desired;
 mod instances;
 mod stackset;
 mod trust;
 mod wait;
 
+pub use desired::{Desired, accounts_of, desired};
 pub use instances::{Instance, Target, ensure_instances, list_instances, remove_instances};
 pub use stackset::{
     EnsuredStackSet, StackSetChange, describe, differences, ensure_stackset, parameters_of,

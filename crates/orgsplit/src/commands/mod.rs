@@ -2,6 +2,7 @@ mod apply;
 mod init;
 mod inventory;
 mod plan;
+mod reconcile;
 mod show;
 mod status;
 
@@ -27,6 +28,7 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<ExitStatus, CliError> {
             concurrency,
         } => apply::run(&g, &plan, &ou, yes, concurrency, &printer).await,
         Command::Status { plan } => status::run(&g, &plan, &printer),
+        Command::Reconcile { accounts } => reconcile::run(&g, &accounts, &printer).await,
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut buf = Vec::new();

@@ -48,23 +48,7 @@ pub async fn run(
     printer: &Printer,
 ) -> Result<ExitStatus, CliError> {
     let config = context::load_config(g)?;
-    let names: Vec<String> = {
-        let mut n: Vec<String> = config
-            .ous
-            .iter()
-            .flat_map(|o| o.stacksets.clone())
-            .collect();
-        n.sort();
-        n.dedup();
-        n
-    };
-    let stacksets_dir = config
-        .path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .join("stacksets");
-    let catalog = orgsplit_stacksets::resolve(&stacksets_dir, &names)?;
+    let catalog = crate::context::catalog(&config)?;
     let specs: Vec<_> = catalog.into_iter().map(|e| e.spec).collect();
     let inv = match inventory_file {
         Some(path) => read_inventory(path, &config)?,

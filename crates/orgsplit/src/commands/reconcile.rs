@@ -1,0 +1,145 @@
+//! `orgsplit reconcile [--account ID]...`: each account against its OU's StackSets.
+
+use orgsplit_stacksets::reconcile::{
+    AccountReconcile, ReconcileError, accounts_of, desired, reconcile_account,
+};
+use serde_json::json;
+
+use crate::cli::{GlobalArgs, Output};
+use crate::context::{aws, catalog, load_config};
+use crate::exit::{CliError, ExitStatus};
+use crate::printer::Printer;
+
+pub async fn run(
+    g: &GlobalArgs,
+    accounts: &[String],
+    printer: &Printer,
+) -> Result<ExitStatus, CliError> {
+    for a in accounts {
+        if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(CliError::invalid(format!(
+                "--account {a}: not a 12-digit account id"
+            )));
+        }
+    }
+    let config = load_config(g)?;
+    let catalog = catalog(&config)?;
+    let aws = aws(g, &config).await?;
+    let (caller, _) = aws.caller().await?;
+    let mgmt = aws.session(&caller).await?;
+    let region = aws.options().region.clone();
+    let wanted = desired(&mgmt, &region, &config, &catalog)
+        .await
+        .map_err(reconcile_error)?;
+    for m in &wanted.missing {
+        printer.warn(&format!(
+            "OU {m}: nothing to reconcile there until `orgsplit apply` creates it"
+        ));
+    }
+    let targets: Vec<String> = if accounts.is_empty() {
+        let mut all = Vec::new();
+        for ou in &wanted.ous {
+            all.extend(
+                accounts_of(&mgmt, &region, &ou.ou_id)
+                    .await
+                    .map_err(reconcile_error)?,
+            );
+        }
+        all
+    } else {
+        accounts.to_vec()
+    };
+    let mut reports = Vec::new();
+    let mut failures = Vec::new();
+    for account in &targets {
+        printer.status(&format!("reconciling {account}"));
+        match reconcile_account(&aws, &wanted.ous, account).await {
+            Ok(r) => reports.push(r),
+            Err(e) => failures.push((account.clone(), e.to_string())),
+        }
+    }
+    match g.output {
+        Output::Json => printer.data(
+            &serde_json::to_string_pretty(&json!({
+                "accounts": reports.iter().map(report_json).collect::<Vec<_>>(),
+                "failed": failures.iter().map(|(a, e)| json!({"account": a, "error": e})).collect::<Vec<_>>(),
+            }))
+            .expect("json"),
+        ),
+        Output::Text => {
+            let mut text = String::new();
+            for r in &reports {
+                text.push_str(&report_line(r));
+            }
+            for (a, e) in &failures {
+                text.push_str(&format!("{a}: failed: {e}\n"));
+            }
+            text.push_str(&format!(
+                "Reconciled {} accounts: {} changed, {} unchanged, {} failed.\n",
+                targets.len(),
+                reports.iter().filter(|r| r.changed()).count(),
+                reports.iter().filter(|r| !r.changed()).count(),
+                failures.len()
+            ));
+            printer.data(&text);
+        }
+    }
+    if let Some((a, e)) = failures.first() {
+        return Err(CliError::failure(format!(
+            "reconcile: {} accounts failed (first: {a}: {e})",
+            failures.len()
+        ))
+        .hint("fix the cause and run reconcile again: it only changes what differs"));
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn report_json(r: &AccountReconcile) -> serde_json::Value {
+    json!({
+        "account": r.account_id,
+        "ou": r.ou_name,
+        "changed": r.changed(),
+        "stacksets_created": r.stacksets_created,
+        "stacksets_updated": r.stacksets_updated,
+        "instances_created": r.instances_created,
+        "instances_removed": r.instances_removed,
+        "roles_verified": r.roles_verified,
+        "skipped": r.skipped,
+    })
+}
+
+fn report_line(r: &AccountReconcile) -> String {
+    if let Some(why) = &r.skipped {
+        return format!("{}: skipped: {why}\n", r.account_id);
+    }
+    let mut parts = Vec::new();
+    for (label, items) in [
+        ("StackSets created", &r.stacksets_created),
+        ("StackSets updated", &r.stacksets_updated),
+        ("instances created", &r.instances_created),
+        ("instances removed", &r.instances_removed),
+    ] {
+        if !items.is_empty() {
+            parts.push(format!("{label}: {}", items.join(", ")));
+        }
+    }
+    if parts.is_empty() {
+        parts.push("unchanged".into());
+    }
+    if !r.roles_verified.is_empty() {
+        parts.push(format!("trust verified: {}", r.roles_verified.join(", ")));
+    }
+    format!(
+        "{} (OU {}): {}\n",
+        r.account_id,
+        r.ou_name.as_deref().unwrap_or("none of the configured"),
+        parts.join("; ")
+    )
+}
+
+fn reconcile_error(e: ReconcileError) -> CliError {
+    match e {
+        ReconcileError::Aws(a) => (*a).into(),
+        other => CliError::failure(other.to_string()),
+    }
+}
