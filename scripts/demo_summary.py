@@ -43,7 +43,8 @@ def main():
             roles = [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"] != "OrganizationAccountAccessRole"]
             counts = {"parameters": 0, "secrets": 0, "task definitions": 0, "log groups": 0, "pipelines": 0}
             for region in REGIONS:
-                counts["parameters"] += len(client("ssm", region, creds).describe_parameters(MaxResults=50)["Parameters"])
+                pages = client("ssm", region, creds).get_paginator("describe_parameters").paginate(MaxResults=50)
+                counts["parameters"] += sum(len(p["Parameters"]) for p in pages)
                 counts["secrets"] += len(client("secretsmanager", region, creds).list_secrets()["SecretList"])
                 counts["task definitions"] += len(client("ecs", region, creds).list_task_definition_families(status="ACTIVE")["families"])
                 counts["log groups"] += len(client("logs", region, creds).describe_log_groups()["logGroups"])
@@ -54,7 +55,8 @@ def main():
             admin_names = [f"{names.get(a.split(':')[4], '?')} ({a.split(':')[4]})" for a in admin]
             print(f"OU {ou['Name']} / {acct['Name']} ({acct['Id']})")
             print(f"  terraform-apply trusts: {', '.join(admin_names) or 'NO ROLE'}")
-            print("  " + ", ".join(f"{v} {k}" for k, v in counts.items() if v) + (f", {len(buckets)} buckets" if buckets else ""))
+            held = [f"{v} {k}" for k, v in counts.items() if v] + ([f"{len(buckets)} buckets"] if buckets else [])
+            print("  " + (", ".join(held) or "no workloads (an admin account)"))
             print(f"  roles: {', '.join(sorted(roles))}")
             print(f"  budgets: {', '.join(b['BudgetName'] + ' ' + b['BudgetLimit']['Amount'] + ' ' + b['BudgetLimit']['Unit'] for b in budgets) or 'none'}")
 

@@ -74,10 +74,11 @@ def build_orgsplit() -> Path:
     return Path(exe)
 
 
-def frozen_binary(root: Path) -> Path:
-    """Builds orgsplit and copies it into the suite's working dir: others rebuild the shared
-    target dir while a suite runs, and every run of one suite must use the same binary."""
-    exe = build_orgsplit()
+def frozen_binary(root: Path, given: str | None = None) -> Path:
+    """Builds orgsplit (or takes the `--orgsplit` binary) and copies it into the suite's working
+    dir: others rebuild the shared target dir while a suite runs, and every run of one suite
+    must use the same binary."""
+    exe = Path(given) if given else build_orgsplit()
     dest = root / "orgsplit"
     shutil.copy2(exe, dest)
     return dest
@@ -1021,6 +1022,7 @@ def base_args(description: str) -> argparse.ArgumentParser:
     ap.add_argument("--json", metavar="FILE", help="write the figures as JSON to FILE")
     ap.add_argument("--keep", action="store_true", help="keep the temp working dir (printed)")
     ap.add_argument("--workdir", metavar="DIR", help="working dir (default: a new temp dir)")
+    ap.add_argument("--orgsplit", metavar="BIN", help="use this orgsplit binary instead of building one")
     return ap
 
 

@@ -75,7 +75,7 @@ def main() -> int:
     args = ap.parse_args()
     root = c.workdir(args, "concurrency")
     started = time.monotonic()
-    bin = c.frozen_binary(root)
+    bin = c.frozen_binary(root, args.orgsplit)
     trials = []
     for n in range(args.trials):
         t = trial(n, bin, root, args.ou)

@@ -27,7 +27,7 @@ def main() -> int:
     c.log(f"crash suite: seed {seed}, target {args.kills} kills")
     root = c.workdir(args, "crash")
     started = time.monotonic()
-    bin = c.frozen_binary(root)
+    bin = c.frozen_binary(root, args.orgsplit)
     ref = c.reference_run(bin, root)
     t_ou = ref["ou_seconds"]
 

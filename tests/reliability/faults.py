@@ -30,7 +30,7 @@ def main() -> int:
     c.log(f"faults suite: {faults}")
     root = c.workdir(args, "faults")
     started = time.monotonic()
-    bin = c.frozen_binary(root)
+    bin = c.frozen_binary(root, args.orgsplit)
     ref = c.reference_run(bin, root)
 
     c.log("== faulty run (fresh emulator, faults on from inventory to the last apply)")
