@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
+use super::util::{input_tags, missing_tags, partition};
 use crate::context::{Outcome, StepContext, StepError};
 
 /// IAM is global; errors name this instead of a region.
@@ -655,17 +656,6 @@ fn str_field<'a>(cfg: &'a Value, key: &str) -> Option<&'a str> {
     cfg.get(key).and_then(Value::as_str)
 }
 
-/// The partition of the source resource's ARN (`aws`, `aws-cn`, `aws-us-gov`).
-fn partition(cx: &StepContext) -> String {
-    cx.inputs()
-        .get("source_arn")
-        .and_then(Value::as_str)
-        .and_then(|a| a.split(':').nth(1))
-        .filter(|p| !p.is_empty())
-        .unwrap_or("aws")
-        .to_string()
-}
-
 fn verified(subject: &str, differs: &[&str]) -> Result<(), StepError> {
     if differs.is_empty() {
         Ok(())
@@ -719,40 +709,6 @@ fn sdk_tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, StepError> {
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect::<Result<_, _>>()
         .map_err(|e| StepError::Failed(format!("tags: {e}")))
-}
-
-/// The step's `tags` input (absent: none).
-fn input_tags(inputs: &Value) -> Result<BTreeMap<String, String>, StepError> {
-    let Some(Value::Object(map)) = inputs.get("tags") else {
-        return match inputs.get("tags") {
-            None | Some(Value::Null) => Ok(BTreeMap::new()),
-            Some(_) => Err(StepError::Input {
-                field: "tags".into(),
-                message: "not an object".into(),
-            }),
-        };
-    };
-    map.iter()
-        .map(|(k, v)| match v.as_str() {
-            Some(v) => Ok((k.clone(), v.to_string())),
-            None => Err(StepError::Input {
-                field: format!("tags.{k}"),
-                message: "not a string".into(),
-            }),
-        })
-        .collect()
-}
-
-/// The wanted tags that `live` lacks or holds with another value.
-fn missing_tags(
-    wanted: &BTreeMap<String, String>,
-    live: &BTreeMap<String, String>,
-) -> BTreeMap<String, String> {
-    wanted
-        .iter()
-        .filter(|(k, v)| live.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
 }
 
 #[cfg(test)]

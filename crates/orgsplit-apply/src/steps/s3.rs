@@ -5,6 +5,7 @@
 //! Every call after the bucket exists names the target account as the expected owner, so a
 //! bucket of that name owned by someone else is refused by S3 instead of being configured.
 
+use super::util::{input_tags, missing_tags};
 use aws_sdk_s3::Client;
 use aws_sdk_s3::types::{
     BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
@@ -435,40 +436,6 @@ async fn verify(at: &At<'_>, desired: &Desired) -> Result<(), StepError> {
             differs.join(", ")
         )))
     }
-}
-
-/// The step's `tags` input (absent: none).
-fn input_tags(inputs: &Value) -> Result<BTreeMap<String, String>, StepError> {
-    let Some(Value::Object(map)) = inputs.get("tags") else {
-        return match inputs.get("tags") {
-            None | Some(Value::Null) => Ok(BTreeMap::new()),
-            Some(_) => Err(StepError::Input {
-                field: "tags".into(),
-                message: "not an object".into(),
-            }),
-        };
-    };
-    map.iter()
-        .map(|(k, v)| match v.as_str() {
-            Some(v) => Ok((k.clone(), v.to_string())),
-            None => Err(StepError::Input {
-                field: format!("tags.{k}"),
-                message: "not a string".into(),
-            }),
-        })
-        .collect()
-}
-
-/// The wanted tags that `live` lacks or holds with another value.
-fn missing_tags(
-    wanted: &BTreeMap<String, String>,
-    live: &BTreeMap<String, String>,
-) -> BTreeMap<String, String> {
-    wanted
-        .iter()
-        .filter(|(k, v)| live.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
 }
 
 #[cfg(test)]

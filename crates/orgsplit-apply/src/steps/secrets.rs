@@ -7,11 +7,12 @@ use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
 use aws_sdk_secretsmanager::primitives::Blob;
 use aws_sdk_secretsmanager::types::Tag;
 use aws_smithy_types::base64;
-use orgsplit_aws::{AwsError, call_error};
+use orgsplit_aws::call_error;
 use orgsplit_model::Secret;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+use super::util::{input_tags, missing_tags, redact};
 use crate::context::{Outcome, StepContext, StepError};
 
 /// A secret's current value. Binary values are held base64-encoded, so that both kinds
@@ -297,64 +298,6 @@ fn sdk_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect()
-}
-
-/// The step's `tags` input (absent: none).
-fn input_tags(inputs: &Value) -> Result<BTreeMap<String, String>, StepError> {
-    let Some(Value::Object(map)) = inputs.get("tags") else {
-        return match inputs.get("tags") {
-            None | Some(Value::Null) => Ok(BTreeMap::new()),
-            Some(_) => Err(StepError::Input {
-                field: "tags".into(),
-                message: "not an object".into(),
-            }),
-        };
-    };
-    map.iter()
-        .map(|(k, v)| match v.as_str() {
-            Some(v) => Ok((k.clone(), v.to_string())),
-            None => Err(StepError::Input {
-                field: format!("tags.{k}"),
-                message: "not a string".into(),
-            }),
-        })
-        .collect()
-}
-
-/// The wanted tags that `live` lacks or holds with another value.
-fn missing_tags(
-    wanted: &BTreeMap<String, String>,
-    live: &BTreeMap<String, String>,
-) -> BTreeMap<String, String> {
-    wanted
-        .iter()
-        .filter(|(k, v)| live.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
-}
-
-/// An AWS error for a call that carried the value: a validation message can quote it.
-fn redact(err: AwsError, value: &Secret) -> AwsError {
-    match err {
-        AwsError::Call {
-            service,
-            operation,
-            account,
-            region,
-            class,
-            code,
-            message,
-        } if !value.expose().is_empty() => AwsError::Call {
-            service,
-            operation,
-            account,
-            region,
-            class,
-            code,
-            message: message.replace(value.expose(), "<redacted>"),
-        },
-        other => other,
-    }
 }
 
 #[cfg(test)]

@@ -6,11 +6,12 @@ use aws_sdk_ssm::Client;
 use aws_sdk_ssm::types::{
     ParameterStringFilter, ParameterTier, ParameterType, ResourceTypeForTagging, Tag,
 };
-use orgsplit_aws::{AwsError, call_error};
+use orgsplit_aws::call_error;
 use orgsplit_model::Secret;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+use super::util::{input_tags, redact};
 use crate::context::{Outcome, StepContext, StepError};
 
 /// AWS's data type when none is given.
@@ -320,28 +321,6 @@ async fn verify(
     }
 }
 
-/// The step's `tags` input (absent: none).
-fn input_tags(inputs: &Value) -> Result<BTreeMap<String, String>, StepError> {
-    let Some(Value::Object(map)) = inputs.get("tags") else {
-        return match inputs.get("tags") {
-            None | Some(Value::Null) => Ok(BTreeMap::new()),
-            Some(_) => Err(StepError::Input {
-                field: "tags".into(),
-                message: "not an object".into(),
-            }),
-        };
-    };
-    map.iter()
-        .map(|(k, v)| match v.as_str() {
-            Some(v) => Ok((k.clone(), v.to_string())),
-            None => Err(StepError::Input {
-                field: format!("tags.{k}"),
-                message: "not a string".into(),
-            }),
-        })
-        .collect()
-}
-
 /// The wanted tags that `live` lacks or holds with another value.
 fn missing_tags<'a>(
     wanted: &'a BTreeMap<String, String>,
@@ -352,30 +331,6 @@ fn missing_tags<'a>(
         .filter(|(k, v)| live.get(*k) != Some(*v))
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect()
-}
-
-/// An AWS error for a call that carried the value: a validation message can quote it.
-fn redact(err: AwsError, value: &Secret) -> AwsError {
-    match err {
-        AwsError::Call {
-            service,
-            operation,
-            account,
-            region,
-            class,
-            code,
-            message,
-        } if !value.expose().is_empty() => AwsError::Call {
-            service,
-            operation,
-            account,
-            region,
-            class,
-            code,
-            message: message.replace(value.expose(), "<redacted>"),
-        },
-        other => other,
-    }
 }
 
 #[cfg(test)]
@@ -417,20 +372,5 @@ mod tests {
     fn a_bad_type_is_an_input_error() {
         assert!(desired(&json!({"config": {"Type": "Secret"}})).is_err());
         assert!(desired(&json!({"config": {}})).is_err());
-    }
-
-    #[test]
-    fn errors_lose_the_value() {
-        let err = AwsError::Call {
-            service: "ssm".into(),
-            operation: "PutParameter".into(),
-            account: "1".into(),
-            region: "r".into(),
-            class: orgsplit_aws::ErrorClass::Invalid,
-            code: None,
-            message: "Value 'hunter2' at 'value' failed".into(),
-        };
-        let text = redact(err, &Secret::new("hunter2")).to_string();
-        assert!(!text.contains("hunter2"), "{text}");
     }
 }
