@@ -50,16 +50,9 @@ impl PlanLock {
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
-                let mut text = String::new();
-                let _ = file.read_to_string(&mut text);
-                let holder = text.trim();
                 return Err(LockError::Held {
+                    holder: read_holder(&mut file),
                     path,
-                    holder: if holder.is_empty() {
-                        "a process that is starting".into()
-                    } else {
-                        holder.to_string()
-                    },
                 });
             }
             Err(TryLockError::Error(e)) => return Err(io(e)),
@@ -70,6 +63,22 @@ impl PlanLock {
         file.sync_data().map_err(io)?;
         Ok(PlanLock { _file: file, path })
     }
+}
+
+/// The holder writes its description right after it takes the lock: a refusal that comes
+/// in between waits a moment for it rather than naming nobody.
+fn read_holder(file: &mut File) -> String {
+    for _ in 0..40 {
+        let mut text = String::new();
+        let _ = file.seek(SeekFrom::Start(0));
+        let _ = file.read_to_string(&mut text);
+        let holder = text.trim();
+        if !holder.is_empty() {
+            return holder.to_string();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    "a process that is starting".into()
 }
 
 #[cfg(test)]
