@@ -67,8 +67,11 @@ struct Inner {
 
 impl Aws {
     pub async fn load(opts: AwsOptions) -> Result<Aws, AwsError> {
+        // The same retries as every client's, also for what the base configuration calls by
+        // itself: the STS AssumeRole behind each member-account session.
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(opts.region.clone()));
+            .region(Region::new(opts.region.clone()))
+            .retry_config(retry_config(opts.max_attempts));
         if let Some(profile) = &opts.profile {
             loader = loader.profile_name(profile);
         }
@@ -222,6 +225,14 @@ impl Aws {
     }
 }
 
+/// Standard retries (exponential backoff with full jitter) with `max_attempts` in all.
+fn retry_config(max_attempts: u32) -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(max_attempts)
+        .with_initial_backoff(Duration::from_millis(100))
+        .with_max_backoff(Duration::from_secs(10))
+}
+
 /// Keeps assumed-role credentials until five minutes before they expire, so that the check
 /// made when a session is opened is not followed by a second AssumeRole from the first
 /// client (the SDK's identity cache lives per client configuration).
@@ -357,10 +368,7 @@ impl AccountSession {
     }
 
     fn retry_config(&self) -> RetryConfig {
-        RetryConfig::standard()
-            .with_max_attempts(self.aws.inner.opts.max_attempts)
-            .with_initial_backoff(Duration::from_millis(100))
-            .with_max_backoff(Duration::from_secs(10))
+        retry_config(self.aws.inner.opts.max_attempts)
     }
 
     fn home(&self) -> String {

@@ -45,7 +45,7 @@ async fn throttling_is_classified_as_throttling_and_retried() {
 
     // Throttled half the time: retries get it through.
     emu.clear_requests();
-    emu.set_faults(json!({ "throttle": 0.5, "seed": 7, "services": ["ssm"] }));
+    emu.set_faults(json!({ "throttle": 0.5, "seed": 3, "services": ["ssm"] }));
     let aws = self::aws(&emu, 10).await;
     let ssm = aws
         .session(MANAGEMENT_ACCOUNT)
@@ -223,4 +223,40 @@ async fn an_assumed_role_session_acts_in_its_account() {
         orgsplit_testkit::SOURCE_ACCOUNT,
         "{log:#?}"
     );
+}
+
+/// The AssumeRole behind a member-account session is retried like every other call: a
+/// throttled STS must not fail an apply (the faults suite found it did, with 3 attempts).
+#[tokio::test]
+async fn assume_role_is_retried_when_throttled() {
+    let emu = Emulator::start_with(Some("org-only"));
+    emu.set_faults(json!({ "throttle": 0.7, "services": ["sts"], "seed": 3 }));
+    emu.clear_requests();
+    for _ in 0..6 {
+        // A fresh process each time: nothing cached.
+        let aws = aws(&emu, 10).await;
+        aws.session(orgsplit_testkit::SOURCE_ACCOUNT)
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "the session opens despite throttling: {e}; log: {:?}",
+                    emu.requests()
+                        .iter()
+                        .filter(|r| r["service"] == "sts")
+                        .map(|r| (r["operation"].clone(), r["status"].clone()))
+                        .collect::<Vec<_>>()
+                )
+            });
+    }
+    let assume: Vec<_> = emu
+        .requests()
+        .into_iter()
+        .filter(|r| r["operation"] == "AssumeRole")
+        .collect();
+    let throttled = assume.iter().filter(|r| r["status"] == 400).count();
+    assert!(
+        throttled > 0,
+        "the seed throttles some AssumeRole calls: {assume:#?}"
+    );
+    assert_eq!(assume.len() - throttled, 6, "one success per session");
 }
