@@ -24,6 +24,7 @@ import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
@@ -42,6 +43,9 @@ REGIONS = ["us-east-1", "eu-west-1"]
 OUS = ["dev", "prod"]
 # Exit codes of orgsplit (shared/spec/product.md).
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 3
+# Whether emulators keep ECS tasks RUNNING (see Emulator.freeze_task_status); off with
+# --moto-task-lifecycle.
+FREEZE_TASKS = True
 
 
 def log(msg: str) -> None:
@@ -91,7 +95,7 @@ class Emulator:
     """`tests/emulator/run --port 0 --scenario NAME`, stopped by `stop()` (or when this process
     dies: its stdin is a pipe and it runs with --exit-on-stdin-eof)."""
 
-    def __init__(self, workdir: Path, scenario: str = "demo", freeze_tasks: bool = True):
+    def __init__(self, workdir: Path, scenario: str = "demo", freeze_tasks: bool | None = None):
         self.workdir = workdir
         self.stderr = open(workdir / "emulator.log", "wb")
         started = time.monotonic()
@@ -106,7 +110,7 @@ class Emulator:
             raise RuntimeError(f"the emulator did not start (first line {line!r}); its log ends:\n{tail}")
         self.url = line.split(" ", 1)[1].strip()
         self.start_seconds = time.monotonic() - started
-        if freeze_tasks:
+        if FREEZE_TASKS if freeze_tasks is None else freeze_tasks:
             self.freeze_task_status()
 
     def freeze_task_status(self) -> None:
@@ -370,6 +374,9 @@ class OuResult:
     handshakes: int = 0
     outcome: str = ""  # succeeded | failed | refused | gave-up
     problem: str = ""
+    # Runs that ended with an error outside any step (no summary): each is a miss, but the
+    # flow goes on when `retry_aborted` allows, to see whether the state still converges.
+    aborts: list[str] = field(default_factory=list)
 
     @property
     def apply_seconds(self) -> float:
@@ -379,7 +386,7 @@ class OuResult:
 def apply_ou(ws: Workspace, aws: Aws, plan: Path, ou: str, tag: str,
              kill_delay: Callable[[], float | None] = lambda: None,
              on_kill: Callable[[ApplyRun], None] = lambda r: None,
-             max_runs: int = 100) -> OuResult:
+             max_runs: int = 100, retry_aborted: int = 0) -> OuResult:
     """The full flow for one OU: apply until it ends by itself; a run that waits for the
     CodeStar handshake gets it (connections marked AVAILABLE) and apply runs again. With
     `kill_delay`, each run is SIGKILLed after the delay it returns (None: never)."""
@@ -407,6 +414,9 @@ def apply_ou(ws: Workspace, aws: Aws, plan: Path, ou: str, tag: str,
         if run.rc == EXIT_FAILED and run.summary is not None:
             res.outcome = "failed"
             return res
+        if run.rc == EXIT_FAILED and run.summary is None and len(res.aborts) < retry_aborted:
+            res.aborts.append(last_error(run.stderr))
+            continue
         res.outcome = "refused" if run.rc == EXIT_REFUSED else "failed"
         res.problem = f"apply --ou {ou} exited {run.rc}: {last_error(run.stderr)}"
         return res
@@ -527,6 +537,21 @@ def unsucceeded(rows: list[dict], plan: dict, ous: list[str]) -> dict[str, str]:
     wanted = {s["address"] for s in change_steps(plan, ous)}
     return {r["address"]: r["state"] for r in rows
             if r["address"] in wanted and not r["state"].startswith("done")}
+
+
+def record_time(r: dict) -> float:
+    """A journal record's RFC 3339 time (nanoseconds cut to micro) as a POSIX timestamp."""
+    t = re.sub(r"(\.\d{6})\d*", r"\1", r["time"]).replace("Z", "+00:00")
+    return datetime.fromisoformat(t).timestamp()
+
+
+def succeeded_addresses(records: list[dict]) -> set[str]:
+    """Steps whose latest journal event is `succeeded`."""
+    last: dict[str, str] = {}
+    for r in records:
+        if r.get("event") in ("started", "succeeded", "failed", "waiting"):
+            last[r["address"]] = r["event"]
+    return {a for a, e in last.items() if e == "succeeded"}
 
 
 def journal_failures(records: list[dict]) -> list[dict]:
@@ -944,7 +969,7 @@ def duplicates(snap: dict, ref: dict | None = None) -> list[str]:
     def more(what: str, n: int, r: int | None) -> None:
         limit = 1 if r is None else r
         if n > limit:
-            out.append(f"{what}: {n} (reference {limit})")
+            out.append(f"{what}: {n} (" + (f"reference {r})" if r is not None else "more than one)"))
 
     refacc = (ref or {}).get("accounts", {})
     for email, acc in snap["accounts"].items():
@@ -1000,6 +1025,9 @@ def reference_run(bin: Path, root: Path) -> dict:
         "api_calls": len(requests),
         "status_400": sum(1 for r in requests if r.get("status") == 400),
         "steps": len(change_steps(plan_doc, OUS)),
+        "journal": records,
+        "kinds": {s["address"]: s["kind"] for s in plan_steps(plan_doc)},
+        "change_kinds": sorted({s["kind"] for s in change_steps(plan_doc, OUS)}),
     }
     log(f"   reference: {out['elapsed']:.1f} s, per OU {fmt_secs(out['ou_seconds'])}, outcome {out['ou_outcome']}, "
         f"{out['api_calls']} API calls, failed steps {out['failed_steps'] or 'none'}")
@@ -1023,10 +1051,14 @@ def base_args(description: str) -> argparse.ArgumentParser:
     ap.add_argument("--keep", action="store_true", help="keep the temp working dir (printed)")
     ap.add_argument("--workdir", metavar="DIR", help="working dir (default: a new temp dir)")
     ap.add_argument("--orgsplit", metavar="BIN", help="use this orgsplit binary instead of building one")
+    ap.add_argument("--moto-task-lifecycle", action="store_true",
+                    help="let moto move ECS tasks towards STOPPED on every DescribeTasks (default: they stay RUNNING, as on AWS)")
     return ap
 
 
 def workdir(args: argparse.Namespace, suite: str) -> Path:
+    global FREEZE_TASKS
+    FREEZE_TASKS = not args.moto_task_lifecycle
     if args.workdir:
         return mkdir(Path(args.workdir))
     return Path(tempfile.mkdtemp(prefix=f"orgsplit-{suite}-"))

@@ -28,7 +28,11 @@ def trial(n: int, bin, root, ou: str) -> dict:
         t0 = time.monotonic()
         # Back to back, alternating which one is spawned first.
         order = ["a", "b"] if n % 2 == 0 else ["b", "a"]
-        procs = {tag: c.start_apply(ws, plan, ou, f"race-{n}-{tag}") for tag in order}
+        spawned = []
+        procs = {}
+        for tag in order:
+            procs[tag] = c.start_apply(ws, plan, ou, f"race-{n}-{tag}")
+            spawned.append(time.monotonic())
         runs = {}
         for tag, (proc, out, err) in procs.items():
             try:
@@ -49,6 +53,7 @@ def trial(n: int, bin, root, ou: str) -> dict:
     result = {
         "trial": n,
         "exit_codes": {t: r.rc for t, r in runs.items()},
+        "spawn_gap_ms": round((spawned[1] - spawned[0]) * 1000, 2),
         "refused": len(refused),
         "winners": len(winners),
         "holder_named": len(holder_named),
@@ -103,6 +108,7 @@ def main() -> int:
         "double_executions": len(double),
         "duplicates": sum(len(t["duplicates"]) for t in trials),
         "winner_outcomes": dict(collections.Counter(str(t["winner_outcome"]) for t in trials)),
+        "max_spawn_gap_ms": max((t["spawn_gap_ms"] for t in trials), default=None),
         "final_state_differs_from_trial_1": differing,
         "trial_details": trials,
         "elapsed_s": round(time.monotonic() - started, 1),
