@@ -194,6 +194,53 @@ fn collect_token_paths(value: &Value, at: String, out: &mut Vec<String>) {
     }
 }
 
+/// The mask AWS shows in place of a token.
+pub const MASK: &str = "****";
+
+/// Every token key's value, anywhere in `value`, replaced by the mask (what is saved to
+/// disk never holds a token, even where an API forgot to mask it). The count of values
+/// masked.
+pub fn redact_tokens(value: &mut Value) -> usize {
+    match value {
+        Value::Object(map) => map
+            .iter_mut()
+            .map(|(k, v)| {
+                if TOKEN_KEYS.iter().any(|t| t.eq_ignore_ascii_case(k)) {
+                    *v = json!(MASK);
+                    1
+                } else {
+                    redact_tokens(v)
+                }
+            })
+            .sum(),
+        Value::Array(items) => items.iter_mut().map(redact_tokens).sum(),
+        _ => 0,
+    }
+}
+
+/// The token put back into every v1 GitHub source of a declaration (a rollback). The count
+/// of sources given it.
+pub fn restore_tokens(declaration: &mut Value, token: &orgsplit_model::Secret) -> usize {
+    let mut n = 0;
+    let stages = declaration.get_mut("stages").and_then(Value::as_array_mut);
+    for stage in stages.into_iter().flatten() {
+        let actions = stage.get_mut("actions").and_then(Value::as_array_mut);
+        for action in actions.into_iter().flatten() {
+            if !is_v1_github(action) {
+                continue;
+            }
+            if let Some(conf) = action
+                .get_mut("configuration")
+                .and_then(Value::as_object_mut)
+            {
+                conf.insert("OAuthToken".into(), json!(token.expose()));
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
 fn array<'a>(v: &'a Value, key: &str) -> &'a [Value] {
     v.get(key)
         .and_then(Value::as_array)
@@ -331,6 +378,30 @@ mod tests {
         let mut d = demo("true");
         d["stages"][0]["actions"][0]["configuration"] = json!({"Repo": "api"});
         assert_eq!(v1_github_sources(&d)[0].missing(), vec!["Owner", "Branch"]);
+    }
+
+    #[test]
+    fn tokens_are_redacted_and_restored() {
+        let mut d = demo("true");
+        d["stages"][0]["actions"][0]["configuration"]["OAuthToken"] = json!("ghp_secret");
+        assert_eq!(redact_tokens(&mut d), 1);
+        assert!(!d.to_string().contains("ghp_secret"));
+        assert_eq!(
+            d["stages"][0]["actions"][0]["configuration"]["OAuthToken"],
+            MASK
+        );
+        let token = orgsplit_model::Secret::new("ghp_new");
+        assert_eq!(restore_tokens(&mut d, &token), 1);
+        assert_eq!(
+            d["stages"][0]["actions"][0]["configuration"]["OAuthToken"],
+            "ghp_new"
+        );
+        // Only v1 GitHub sources get one.
+        assert!(
+            d["stages"][1]["actions"][0]["configuration"]
+                .get("OAuthToken")
+                .is_none()
+        );
     }
 
     #[test]

@@ -118,6 +118,66 @@ pub enum Command {
         #[arg(long = "account", value_name = "ID")]
         accounts: Vec<String>,
     },
+    /// Find CodePipeline v1 GitHub sources (an OAuth token in the pipeline) and move them to
+    /// CodeStar Connections.
+    Pipelines {
+        #[command(subcommand)]
+        command: PipelinesCommand,
+    },
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PipelinesCommand {
+    /// List v1 GitHub source actions, their webhooks, and every Terraform-state reference to
+    /// a GitHub OAuth token (tokens are never printed).
+    Scan {
+        /// The account whose pipelines and state buckets are read (default: the source account).
+        #[arg(long, value_name = "ID")]
+        account: Option<String>,
+        /// Terraform states to search: s3://BUCKET/PREFIX or a folder or file (repeatable).
+        #[arg(long = "tfstate", value_name = "s3://BUCKET/PREFIX|DIR")]
+        tfstates: Vec<String>,
+        /// An environment variable holding the token: report which references are it.
+        #[arg(long, value_name = "VAR")]
+        token_env: Option<String>,
+    },
+    /// Convert v1 GitHub sources to CodeStarSourceConnection, in place.
+    Migrate {
+        /// The account whose pipelines are converted (default: the source account).
+        #[arg(long, value_name = "ID")]
+        account: Option<String>,
+        /// An existing connection (of that account, in the pipelines' region).
+        #[arg(
+            long,
+            value_name = "ARN",
+            required_unless_present = "create_connection",
+            conflicts_with = "create_connection"
+        )]
+        connection_arn: Option<String>,
+        /// Find or create the connection of that name in each region with pipelines to convert.
+        #[arg(long, value_name = "NAME")]
+        create_connection: Option<String>,
+        /// Only these pipelines (repeatable; default: every pipeline with a v1 GitHub source).
+        #[arg(long = "pipeline", value_name = "NAME")]
+        pipelines: Vec<String>,
+        /// Show each declaration's diff and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask for confirmation (required when stdin is not a terminal).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Restore a converted pipeline's v1 GitHub source from its saved declaration.
+    Rollback {
+        /// The pipeline's account (default: the one in the saved declaration).
+        #[arg(long, value_name = "ID")]
+        account: Option<String>,
+        #[arg(long, value_name = "NAME")]
+        pipeline: String,
+        /// The environment variable holding the GitHub token to put back.
+        #[arg(long, value_name = "VAR")]
+        token_env: String,
+    },
 }

@@ -66,3 +66,39 @@ pub fn write_atomic(path: &Path, text: &str) -> Result<(), CliError> {
     tmp.persist(path).map_err(|e| fail(e.error))?;
     Ok(())
 }
+
+/// Asks on the terminal before a change: `--yes` skips it, and with no terminal to ask on
+/// the command is refused (exit 3). Only `yes` is accepted.
+pub fn confirm(
+    question: &str,
+    what: &str,
+    count: &str,
+    hint: &str,
+    yes: bool,
+    printer: &crate::printer::Printer,
+) -> Result<(), CliError> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::refused(format!(
+            "{what}: stdin is not a terminal, so there is nobody to confirm {count}"
+        ))
+        .hint(hint));
+    }
+    #[allow(clippy::print_stderr)]
+    {
+        eprint!("{question}\n  Only 'yes' is accepted: ");
+        let _ = std::io::stderr().flush();
+    }
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    if answer.trim() != "yes" {
+        return Err(CliError::refused(format!(
+            "{what} cancelled: nothing was changed"
+        )));
+    }
+    printer.status("");
+    Ok(())
+}

@@ -8,6 +8,7 @@ use aws_sdk_codepipeline::types::{PipelineDeclaration, Tag};
 use orgsplit_aws::sdk_json::{from_json, to_json};
 use orgsplit_model::StepKind;
 use orgsplit_pipelines::convert::{is_codestar_source, token_paths};
+use orgsplit_pipelines::grant::GrantError;
 use orgsplit_pipelines::{to_codestar, v1_github_sources};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -18,9 +19,6 @@ use super::ecs::shared::{
 use crate::context::{Outcome, StepContext, StepError};
 
 const CODEPIPELINE: &str = "codepipeline";
-
-/// The inline policy on the pipeline's role that lets it use the connection.
-pub const USE_CONNECTION_POLICY: &str = "orgsplit-use-connection";
 
 /// Top-level members AWS fills in when a declaration leaves them out: compared only when
 /// the plan sets them.
@@ -337,108 +335,32 @@ fn verify(
     Ok(())
 }
 
-/// The inline policy that lets the pipeline's role use the connection, put only when it
-/// is missing or different, and read back.
+/// The inline policy that lets the pipeline's role use the connection (shared with
+/// `pipelines migrate`).
 async fn grant_use_connection(
     cx: &StepContext,
     role_arn: &str,
     connection: &str,
 ) -> Result<bool, StepError> {
-    let role = role_arn
-        .rsplit('/')
-        .next()
-        .filter(|r| !r.is_empty() && role_arn.contains(":role/"))
-        .ok_or_else(|| {
-            input_error(
-                "config.declaration.roleArn",
-                format!("{role_arn} is not a role ARN"),
-            )
-        })?;
-    let want = use_connection_policy(connection);
+    let role = orgsplit_pipelines::grant::role_name(role_arn).ok_or_else(|| {
+        input_error(
+            "config.declaration.roleArn",
+            format!("{role_arn} is not a role ARN"),
+        )
+    })?;
     let iam = cx.session().await?.iam();
-    if role_policy(cx, &iam, role).await?.as_ref() == Some(&want) {
-        return Ok(false);
-    }
-    iam.put_role_policy()
-        .role_name(role)
-        .policy_name(USE_CONNECTION_POLICY)
-        .policy_document(want.to_string())
-        .send()
-        .await
-        .map_err(|e| aws_error(cx, "iam", "PutRolePolicy", e))?;
-    if role_policy(cx, &iam, role).await?.as_ref() != Some(&want) {
-        return Err(StepError::Verify(format!(
-            "role {role}: inline policy {USE_CONNECTION_POLICY} differs from what was put"
-        )));
-    }
-    Ok(true)
-}
-
-/// Both action prefixes, on both ARN forms of the connection: CodeStar Connections was
-/// renamed CodeConnections, and AWS evaluates either name.
-fn use_connection_policy(connection: &str) -> Value {
-    let other = if connection.contains(":codestar-connections:") {
-        connection.replacen(":codestar-connections:", ":codeconnections:", 1)
-    } else {
-        connection.replacen(":codeconnections:", ":codestar-connections:", 1)
-    };
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "UseConnection",
-            "Effect": "Allow",
-            "Action": ["codestar-connections:UseConnection", "codeconnections:UseConnection"],
-            "Resource": [connection, other],
-        }]
+    orgsplit_pipelines::grant::ensure_use_connection(
+        &iam,
+        &cx.step.account,
+        cx.region(),
+        role,
+        connection,
+    )
+    .await
+    .map_err(|e| match e {
+        GrantError::Aws(a) => StepError::Aws(a),
+        other @ GrantError::Verify { .. } => StepError::Verify(other.to_string()),
     })
-}
-
-async fn role_policy(
-    cx: &StepContext,
-    iam: &aws_sdk_iam::Client,
-    role: &str,
-) -> Result<Option<Value>, StepError> {
-    match iam
-        .get_role_policy()
-        .role_name(role)
-        .policy_name(USE_CONNECTION_POLICY)
-        .send()
-        .await
-    {
-        Ok(out) => Ok(Some(policy_json(out.policy_document()))),
-        Err(e) => {
-            let err = aws_error(cx, "iam", "GetRolePolicy", e);
-            if err.is_not_found() {
-                Ok(None)
-            } else {
-                Err(err.into())
-            }
-        }
-    }
-}
-
-/// IAM returns policy documents URL-encoded (RFC 3986: `+` is a plus).
-fn policy_json(raw: &str) -> Value {
-    if let Ok(v) = serde_json::from_str(raw) {
-        return v;
-    }
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(b) = raw
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(b);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    serde_json::from_slice(&out).unwrap_or(Value::Null)
 }
 
 fn tag_list(tags: &BTreeMap<String, String>) -> Vec<Tag> {
@@ -483,18 +405,6 @@ async fn tag_pipeline(cx: &StepContext, client: &Client, arn: &str) -> Result<bo
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn policies_are_decoded() {
-        let p = use_connection_policy("arn:aws:codestar-connections:us-east-1:2:connection/x");
-        assert_eq!(
-            p["Statement"][0]["Resource"][1],
-            "arn:aws:codeconnections:us-east-1:2:connection/x"
-        );
-        let encoded = "%7B%22a%22%3A%20%5B1%2C%202%5D%7D";
-        assert_eq!(policy_json(encoded), json!({"a": [1, 2]}));
-        assert_eq!(policy_json("{\"a\":1}"), json!({"a": 1}));
-    }
 
     #[test]
     fn declarations_compare_without_aws_defaults() {

@@ -8,7 +8,6 @@ use orgsplit_aws::{Aws, AwsOptions};
 use orgsplit_model::journal::StepState;
 use orgsplit_model::{Action, Plan};
 use serde_json::json;
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -126,32 +125,17 @@ fn confirm(
     yes: bool,
     printer: &Printer,
 ) -> Result<(), CliError> {
-    if yes {
-        return Ok(());
-    }
-    if !std::io::stdin().is_terminal() {
-        return Err(CliError::refused(format!(
-            "apply of OU {ou}: stdin is not a terminal, so there is nobody to confirm {to_run} steps"
-        ))
-        .hint("review with `orgsplit show PLAN --ou NAME`, then pass --yes"));
-    }
-    #[allow(clippy::print_stderr)]
-    {
-        eprint!(
-            "Apply {to_run} steps of OU {ou} to organization {} (management account {})?\n  Only 'yes' is accepted: ",
+    crate::context::confirm(
+        &format!(
+            "Apply {to_run} steps of OU {ou} to organization {} (management account {})?",
             plan.organization_id, plan.management_account_id
-        );
-        let _ = std::io::stderr().flush();
-    }
-    let mut answer = String::new();
-    let _ = std::io::stdin().lock().read_line(&mut answer);
-    if answer.trim() != "yes" {
-        return Err(CliError::refused(format!(
-            "apply of OU {ou} cancelled: nothing was changed"
-        )));
-    }
-    printer.status("");
-    Ok(())
+        ),
+        &format!("apply of OU {ou}"),
+        &format!("{to_run} steps"),
+        "review with `orgsplit show PLAN --ou NAME`, then pass --yes",
+        yes,
+        printer,
+    )
 }
 
 fn report(g: &GlobalArgs, printer: &Printer, ou: &str, s: &RunSummary, calls: u64) {

@@ -1,6 +1,7 @@
 mod apply;
 mod init;
 mod inventory;
+mod pipelines;
 mod plan;
 mod reconcile;
 mod show;
@@ -29,6 +30,7 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<ExitStatus, CliError> {
         } => apply::run(&g, &plan, &ou, yes, concurrency, &printer).await,
         Command::Status { plan } => status::run(&g, &plan, &printer),
         Command::Reconcile { accounts } => reconcile::run(&g, &accounts, &printer).await,
+        Command::Pipelines { command } => pipelines::run(&g, command, &printer).await,
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut buf = Vec::new();

@@ -1,0 +1,661 @@
+//! Finding GitHub OAuth tokens in Terraform state, streamed.
+//!
+//! A state can be hundreds of megabytes, so it is never read whole: [`scan`] walks the JSON
+//! as it is read, remembering only where it is (the path of keys and indexes) and which
+//! resource it is inside, and classifies each `OAuthToken` value as soon as it is seen. The
+//! value itself is dropped there: a [`TokenRef`] says where a token is and in which form,
+//! never what it is.
+//!
+//! Both state layouts are understood: version 4 (Terraform 0.12 and later: `resources[]`
+//! with `instances[].attributes`, the configuration a nested map) and version 3 (Terraform
+//! 0.11: `modules[].resources{ADDRESS}.primary.attributes`, flattened keys such as
+//! `stage.0.action.0.configuration.OAuthToken`). AWS providers before v3.24.0 wrote the
+//! token as `hash-` + hex(sha256(token)); later ones write it as given; a state refreshed
+//! from the API holds the mask `****`.
+
+use serde::Serialize;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::io::Read;
+
+/// How a token is written where it was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenForm {
+    /// The token itself.
+    Raw,
+    /// `hash-` + hex(sha256(token)) (AWS providers before v3.24.0).
+    Hashed,
+    /// `****`: the API's mask, no token at all.
+    Masked,
+    /// An empty string or a non-string value: no token.
+    Empty,
+}
+
+impl fmt::Display for TokenForm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TokenForm::Raw => "raw",
+            TokenForm::Hashed => "hashed",
+            TokenForm::Masked => "masked",
+            TokenForm::Empty => "empty",
+        })
+    }
+}
+
+/// One `OAuthToken` in a state: where, in which form, and (when a token was given to
+/// compare with) whether it is that token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenRef {
+    /// The Terraform address of the resource holding it (`module.ci.aws_codepipeline.api`,
+    /// with `[KEY]` for counted instances), when the state names one.
+    pub resource: Option<String>,
+    /// The JSON path to the value (`resources[3].instances[0].attributes.stage[0]...`).
+    pub path: String,
+    pub form: TokenForm,
+    /// `Some(true)` when the value is the given token or its `hash-` form.
+    pub matches_token: Option<bool>,
+}
+
+/// What a state yields.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StateScan {
+    pub references: Vec<TokenRef>,
+    /// The state's `version` (3 or 4 for the layouts above), when it has one.
+    pub state_version: Option<u64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TfstateError {
+    #[error("not a Terraform state: {0}")]
+    NotState(String),
+    #[error("cannot read: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The token to compare with: the value and its `hash-` form, both kept only in memory.
+pub struct TokenMatcher {
+    raw: orgsplit_model::Secret,
+    hashed: orgsplit_model::Secret,
+}
+
+impl TokenMatcher {
+    pub fn new(token: &orgsplit_model::Secret) -> Self {
+        TokenMatcher {
+            raw: token.clone(),
+            hashed: orgsplit_model::Secret::new(hashed_form(token.expose())),
+        }
+    }
+
+    fn matches(&self, value: &str) -> bool {
+        value == self.raw.expose() || value == self.hashed.expose()
+    }
+}
+
+impl fmt::Debug for TokenMatcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenMatcher(<redacted>)")
+    }
+}
+
+/// What AWS providers before v3.24.0 stored in place of the token.
+pub fn hashed_form(token: &str) -> String {
+    format!("hash-{}", hex::encode(Sha256::digest(token.as_bytes())))
+}
+
+/// The form of a value found under a token key.
+pub fn classify(value: &str) -> TokenForm {
+    if value.is_empty() {
+        TokenForm::Empty
+    } else if value.bytes().all(|b| b == b'*') {
+        TokenForm::Masked
+    } else if value
+        .strip_prefix("hash-")
+        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        TokenForm::Hashed
+    } else {
+        TokenForm::Raw
+    }
+}
+
+/// Whether a key names a token: `OAuthToken` itself (v4, and the pipeline API) or a
+/// flattened v3 attribute ending in `.OAuthToken`.
+pub fn is_token_key(key: &str) -> bool {
+    let last = key.rsplit('.').next().unwrap_or(key);
+    crate::convert::TOKEN_KEYS
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case(last))
+}
+
+/// Scans one state as it is read. The reader is read to its end (a state is one JSON
+/// document); anything that is not a JSON object with a `version`, or JSON at all, is an
+/// error.
+pub fn scan<R: Read>(reader: R, token: Option<&TokenMatcher>) -> Result<StateScan, TfstateError> {
+    let reader = std::io::BufReader::with_capacity(256 * 1024, reader);
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let mut walk = Walk {
+        path: Vec::new(),
+        token,
+        out: StateScan::default(),
+        top_keys: 0,
+    };
+    Node {
+        walk: &mut walk,
+        resource: None,
+        capture: false,
+    }
+    .deserialize(&mut de)
+    .map_err(json_error)?;
+    de.end().map_err(json_error)?;
+    if walk.top_keys == 0 || walk.out.state_version.is_none() {
+        return Err(TfstateError::NotState(
+            "no top-level \"version\": expected a Terraform state (JSON object with version, resources)"
+                .into(),
+        ));
+    }
+    Ok(walk.out)
+}
+
+fn json_error(e: serde_json::Error) -> TfstateError {
+    if e.is_io() {
+        TfstateError::Io(std::io::Error::other(e.to_string()))
+    } else {
+        TfstateError::NotState(e.to_string())
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+struct Walk<'t> {
+    path: Vec<Segment>,
+    token: Option<&'t TokenMatcher>,
+    out: StateScan,
+    top_keys: usize,
+}
+
+impl Walk<'_> {
+    fn path_text(&self) -> String {
+        let mut s = String::new();
+        for seg in &self.path {
+            match seg {
+                Segment::Key(k) => {
+                    if !s.is_empty() {
+                        s.push('.');
+                    }
+                    s.push_str(k);
+                }
+                Segment::Index(i) => s.push_str(&format!("[{i}]")),
+            }
+        }
+        s
+    }
+
+    fn depth(&self) -> usize {
+        self.path.len()
+    }
+
+    fn key_at(&self, i: usize) -> Option<&str> {
+        match self.path.get(i) {
+            Some(Segment::Key(k)) => Some(k),
+            _ => None,
+        }
+    }
+
+    fn record(&mut self, resource: Option<&str>, value: TokenValue) {
+        let (form, matches) = match &value {
+            TokenValue::Text(v) => {
+                let form = classify(v);
+                let matches = self
+                    .token
+                    .map(|t| matches!(form, TokenForm::Raw | TokenForm::Hashed) && t.matches(v));
+                (form, matches)
+            }
+            TokenValue::Absent => return,
+            TokenValue::Other => (TokenForm::Empty, self.token.map(|_| false)),
+        };
+        self.out.references.push(TokenRef {
+            resource: resource.map(str::to_string),
+            path: self.path_text(),
+            form,
+            matches_token: matches,
+        });
+    }
+}
+
+/// A token key's value: a string is classified then dropped; `null` is no reference.
+enum TokenValue {
+    Text(String),
+    Absent,
+    Other,
+}
+
+/// Short strings handed back to the enclosing object, for resource addresses.
+enum Captured {
+    Nothing,
+    Text(String),
+    Number(u64),
+}
+
+const MAX_CAPTURE: usize = 512;
+
+/// One JSON value anywhere in the state.
+struct Node<'w, 't> {
+    walk: &'w mut Walk<'t>,
+    /// The address of the resource this value is inside, if known.
+    resource: Option<String>,
+    /// Hand short strings and numbers back (resource `type`, `name`, `module`, `index_key`,
+    /// the top-level `version`).
+    capture: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for Node<'_, '_> {
+    type Value = Captured;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Captured, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Node<'_, '_> {
+    type Value = Captured;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Captured, E> {
+        Ok(if self.capture && v.len() <= MAX_CAPTURE {
+            Captured::Text(v.to_string())
+        } else {
+            Captured::Nothing
+        })
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Captured, E> {
+        Ok(if self.capture {
+            Captured::Number(v)
+        } else {
+            Captured::Nothing
+        })
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Captured, E> {
+        Ok(match u64::try_from(v) {
+            Ok(u) if self.capture => Captured::Number(u),
+            _ => Captured::Nothing,
+        })
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Captured, E> {
+        Ok(Captured::Nothing)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Captured, E> {
+        Ok(Captured::Nothing)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Captured, E> {
+        Ok(Captured::Nothing)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Captured, E> {
+        Ok(Captured::Nothing)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Captured, A::Error> {
+        let walk = self.walk;
+        let mut i = 0;
+        loop {
+            walk.path.push(Segment::Index(i));
+            // A v4 resource's address is known once its members are read; each element of
+            // `resources` starts without one.
+            let in_resources = walk.depth() == 2 && walk.key_at(0) == Some("resources");
+            let got = seq.next_element_seed(Node {
+                walk: &mut *walk,
+                resource: if in_resources {
+                    None
+                } else {
+                    self.resource.clone()
+                },
+                capture: false,
+            })?;
+            walk.path.pop();
+            if got.is_none() {
+                break;
+            }
+            i += 1;
+        }
+        Ok(Captured::Nothing)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Captured, A::Error> {
+        let walk = self.walk;
+        let depth = walk.depth();
+        let is_top = depth == 0;
+        // v4: an element of `resources[]`, or of a resource's `instances[]`.
+        let is_v4_resource = depth == 2 && walk.key_at(0) == Some("resources");
+        let is_v4_instance =
+            depth == 4 && is_v4_resource_path(walk) && walk.key_at(2) == Some("instances");
+        // v3: the `resources` map of a module, keyed by address.
+        let is_v3_resources = depth >= 3
+            && walk.key_at(0) == Some("modules")
+            && walk.key_at(depth - 1) == Some("resources");
+        let mut resource = self.resource.clone();
+        let mut parts = AddressParts::default();
+        while let Some(key) = map.next_key::<String>()? {
+            if is_top {
+                walk.top_keys += 1;
+            }
+            let token_key = is_token_key(&key);
+            let capture = (is_top && key == "version")
+                || (is_v4_resource && matches!(key.as_str(), "module" | "mode" | "type" | "name"))
+                || (is_v4_instance && key == "index_key");
+            let child_resource = if is_v3_resources {
+                Some(key.clone())
+            } else if is_v4_resource {
+                parts.address()
+            } else {
+                resource.clone()
+            };
+            walk.path.push(Segment::Key(key.clone()));
+            if token_key {
+                let value = map.next_value_seed(TokenSeed)?;
+                walk.record(child_resource.as_deref(), value);
+            } else {
+                let got = map.next_value_seed(Node {
+                    walk: &mut *walk,
+                    resource: child_resource,
+                    capture,
+                })?;
+                match (key.as_str(), got) {
+                    ("version", Captured::Number(n)) if is_top => walk.out.state_version = Some(n),
+                    ("module", Captured::Text(t)) => parts.module = Some(t),
+                    ("mode", Captured::Text(t)) => parts.mode = Some(t),
+                    ("type", Captured::Text(t)) => parts.kind = Some(t),
+                    ("name", Captured::Text(t)) => parts.name = Some(t),
+                    ("index_key", Captured::Text(t)) if is_v4_instance => {
+                        resource = resource.map(|r| format!("{r}[\"{t}\"]"));
+                    }
+                    ("index_key", Captured::Number(n)) if is_v4_instance => {
+                        resource = resource.map(|r| format!("{r}[{n}]"));
+                    }
+                    _ => {}
+                }
+            }
+            walk.path.pop();
+        }
+        Ok(Captured::Nothing)
+    }
+}
+
+fn is_v4_resource_path(walk: &Walk) -> bool {
+    walk.key_at(0) == Some("resources") && matches!(walk.path.get(1), Some(Segment::Index(_)))
+}
+
+/// The members of a v4 resource that make its address.
+#[derive(Default)]
+struct AddressParts {
+    module: Option<String>,
+    mode: Option<String>,
+    kind: Option<String>,
+    name: Option<String>,
+}
+
+impl AddressParts {
+    fn address(&self) -> Option<String> {
+        let (kind, name) = (self.kind.as_ref()?, self.name.as_ref()?);
+        let mut a = String::new();
+        if let Some(m) = self.module.as_ref().filter(|m| !m.is_empty()) {
+            a.push_str(m);
+            a.push('.');
+        }
+        if self.mode.as_deref() == Some("data") {
+            a.push_str("data.");
+        }
+        a.push_str(kind);
+        a.push('.');
+        a.push_str(name);
+        Some(a)
+    }
+}
+
+/// A token key's value. Anything but a string or null is walked past.
+struct TokenSeed;
+
+impl<'de> DeserializeSeed<'de> for TokenSeed {
+    type Value = TokenValue;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<TokenValue, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TokenSeed {
+    type Value = TokenValue;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a token")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<TokenValue, E> {
+        Ok(TokenValue::Text(v.to_string()))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<TokenValue, E> {
+        Ok(TokenValue::Absent)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<TokenValue, E> {
+        Ok(TokenValue::Absent)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<TokenValue, E> {
+        Ok(TokenValue::Other)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<TokenValue, E> {
+        Ok(TokenValue::Other)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<TokenValue, E> {
+        Ok(TokenValue::Other)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<TokenValue, E> {
+        Ok(TokenValue::Other)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<TokenValue, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(TokenValue::Other)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TokenValue, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(TokenValue::Other)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const TOKEN: &str = "ghp_k3Yq8ZtW2vN5mR7pL1xC4bH6dJ9sF0gT2eAu";
+
+    fn v4(tokens: &[(&str, serde_json::Value)]) -> String {
+        let resources: Vec<_> = tokens
+            .iter()
+            .map(|(name, tok)| {
+                json!({
+                    "mode": "managed", "type": "aws_codepipeline", "name": name,
+                    "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+                    "instances": [{"schema_version": 0, "attributes": {
+                        "name": name,
+                        "stage": [{"name": "Source", "action": [{
+                            "category": "Source", "owner": "ThirdParty", "provider": "GitHub", "version": "1",
+                            "configuration": {"Owner": "acme", "Repo": "api", "Branch": "main", "OAuthToken": tok}}]}]
+                    }}]
+                })
+            })
+            .collect();
+        json!({"version": 4, "terraform_version": "1.5.7", "serial": 3, "lineage": "x",
+               "outputs": {}, "resources": resources})
+        .to_string()
+    }
+
+    fn scan_str(s: &str, token: Option<&str>) -> StateScan {
+        let m = token.map(|t| TokenMatcher::new(&orgsplit_model::Secret::new(t)));
+        scan(s.as_bytes(), m.as_ref()).unwrap()
+    }
+
+    #[test]
+    fn forms_are_told_apart() {
+        assert_eq!(classify(TOKEN), TokenForm::Raw);
+        assert_eq!(classify(&hashed_form(TOKEN)), TokenForm::Hashed);
+        assert_eq!(classify("****"), TokenForm::Masked);
+        assert_eq!(classify(""), TokenForm::Empty);
+        // `hash-` with something that is not a sha256 is somebody's token.
+        assert_eq!(classify("hash-1234"), TokenForm::Raw);
+    }
+
+    #[test]
+    fn finds_v4_tokens_with_their_address_and_form() {
+        let state = v4(&[
+            ("raw", json!(TOKEN)),
+            ("hashed", json!(hashed_form(TOKEN))),
+            ("masked", json!("****")),
+            ("other", json!("ghp_someoneelse")),
+            ("none", json!(null)),
+        ]);
+        let got = scan_str(&state, Some(TOKEN));
+        assert_eq!(got.state_version, Some(4));
+        let summary: Vec<_> = got
+            .references
+            .iter()
+            .map(|r| (r.resource.clone().unwrap(), r.form, r.matches_token))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("aws_codepipeline.raw".into(), TokenForm::Raw, Some(true)),
+                (
+                    "aws_codepipeline.hashed".into(),
+                    TokenForm::Hashed,
+                    Some(true)
+                ),
+                (
+                    "aws_codepipeline.masked".into(),
+                    TokenForm::Masked,
+                    Some(false)
+                ),
+                ("aws_codepipeline.other".into(), TokenForm::Raw, Some(false)),
+            ]
+        );
+        assert_eq!(
+            got.references[0].path,
+            "resources[0].instances[0].attributes.stage[0].action[0].configuration.OAuthToken"
+        );
+        // Without a token to compare with, nothing is said about matching.
+        assert!(
+            scan_str(&state, None)
+                .references
+                .iter()
+                .all(|r| r.matches_token.is_none())
+        );
+    }
+
+    #[test]
+    fn no_value_ever_reaches_the_result() {
+        let state = v4(&[("raw", json!(TOKEN)), ("hashed", json!(hashed_form(TOKEN)))]);
+        let got = scan_str(&state, Some(TOKEN));
+        let text = format!("{got:?} {}", serde_json::to_string(&got).unwrap());
+        assert!(!text.contains(TOKEN));
+        assert!(!text.contains(&hashed_form(TOKEN)[5..]));
+        let m = TokenMatcher::new(&orgsplit_model::Secret::new(TOKEN));
+        assert!(!format!("{m:?}").contains(TOKEN));
+    }
+
+    #[test]
+    fn modules_and_counted_instances_are_addressed() {
+        let state = json!({"version": 4, "resources": [
+            {"module": "module.ci", "mode": "managed", "type": "aws_codepipeline", "name": "p",
+             "instances": [
+                {"index_key": 0, "attributes": {"stage": [{"action": [{"configuration": {"OAuthToken": "****"}}]}]}},
+                {"index_key": "b", "attributes": {"stage": [{"action": [{"configuration": {"OAuthToken": "****"}}]}]}}
+             ]},
+            {"mode": "data", "type": "aws_codepipeline", "name": "d",
+             "instances": [{"attributes": {"OAuthToken": "x"}}]}
+        ]})
+        .to_string();
+        let got = scan_str(&state, None);
+        let addresses: Vec<_> = got
+            .references
+            .iter()
+            .map(|r| r.resource.clone().unwrap())
+            .collect();
+        assert_eq!(
+            addresses,
+            vec![
+                "module.ci.aws_codepipeline.p[0]",
+                "module.ci.aws_codepipeline.p[\"b\"]",
+                "data.aws_codepipeline.d"
+            ]
+        );
+    }
+
+    #[test]
+    fn finds_v3_flattened_tokens() {
+        let state = json!({"version": 3, "terraform_version": "0.11.14", "modules": [{
+            "path": ["root"],
+            "resources": {"aws_codepipeline.legacy": {"type": "aws_codepipeline", "primary": {
+                "id": "legacy",
+                "attributes": {
+                    "stage.#": "1",
+                    "stage.0.action.0.configuration.%": "4",
+                    "stage.0.action.0.configuration.OAuthToken": hashed_form(TOKEN),
+                    "stage.0.action.0.configuration.Owner": "acme"
+                }}}}
+        }]})
+        .to_string();
+        let got = scan_str(&state, Some(TOKEN));
+        assert_eq!(got.references.len(), 1);
+        let r = &got.references[0];
+        assert_eq!(r.resource.as_deref(), Some("aws_codepipeline.legacy"));
+        assert_eq!(r.form, TokenForm::Hashed);
+        assert_eq!(r.matches_token, Some(true));
+        assert_eq!(
+            r.path,
+            "modules[0].resources.aws_codepipeline.legacy.primary.attributes.stage.0.action.0.configuration.OAuthToken"
+        );
+    }
+
+    #[test]
+    fn states_without_tokens_yield_nothing() {
+        let state = json!({"version": 4, "resources": [{"mode": "managed", "type": "aws_vpc", "name": "main",
+            "instances": [{"attributes": {"id": "vpc-1", "tags": {"Name": "dev"}}}]}]})
+        .to_string();
+        assert!(scan_str(&state, Some(TOKEN)).references.is_empty());
+    }
+
+    #[test]
+    fn what_is_not_a_state_is_refused() {
+        for bad in [
+            "",
+            "not json",
+            "{\"version\": 4, \"resources\": [",
+            "[1, 2]",
+            "{\"resources\": []}",
+            "{\"version\": 4} trailing",
+        ] {
+            let err = scan(bad.as_bytes(), None).unwrap_err();
+            assert!(matches!(err, TfstateError::NotState(_)), "{bad:?}: {err}");
+        }
+    }
+}
