@@ -8,7 +8,7 @@ need gigabytes of memory once parsed. In one run this script
    `aws_codepipeline` resources spread through it holding the token raw, `hash-`ed and masked;
    the state is written as it is generated, never held in memory;
 2. starts the emulator (demo scenario) and uploads the same state to S3 in the source account;
-3. runs `orgsplit pipelines scan --tfstate FILE --token-env GH_TOKEN --output json`, then the
+3. runs the scan on the demo scenario's few-KB states for a baseline, then `orgsplit pipelines scan --tfstate FILE --token-env GH_TOKEN --output json`, then the
    same with `--tfstate s3://BUCKET/KEY`, and reads each process's peak resident set size
    (`wait4` rusage, `ru_maxrss`) and wall time;
 4. checks each found exactly the planted references (address, form, match) and that the token
@@ -104,18 +104,34 @@ def write_state(path: Path, size_mb: int) -> int:
     return written
 
 
+# Linux keeps a process's peak RSS across exec (`ru_maxrss` includes the image it was forked
+# from), so orgsplit is not started from this process, whose boto3 alone is ~80 MiB: a small
+# interpreter without site packages forks it and reports the rusage of that child.
+MEASURE = """
+import os, sys
+out = sys.argv[1]
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+open(out, "w").write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_measured(argv: list[str], cwd: Path, env: dict) -> tuple[int, str, str, float, int]:
     """Runs a process; returns (exit code, stdout, stderr, seconds, peak RSS in KiB)."""
     out = tempfile.TemporaryFile()
     err = tempfile.TemporaryFile()
-    started = time.monotonic()
-    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=err)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.monotonic() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    with tempfile.NamedTemporaryFile("r", suffix=".maxrss") as rss:
+        started = time.monotonic()
+        code = subprocess.run([sys.executable, "-S", "-c", MEASURE, rss.name, *argv], cwd=cwd, env=env,
+                              stdout=out, stderr=err).returncode
+        seconds = time.monotonic() - started
+        peak = int(Path(rss.name).read_text() or 0)
     out.seek(0)
     err.seek(0)
-    return proc.returncode, out.read().decode(errors="replace"), err.read().decode(errors="replace"), seconds, usage.ru_maxrss
+    return code, out.read().decode(errors="replace"), err.read().decode(errors="replace"), seconds, peak
 
 
 def main() -> int:
@@ -153,6 +169,15 @@ def main() -> int:
                 sources.append(("s3", f"s3://{BUCKET}/{KEY}"))
             results = []
             failures = []
+            # Baseline: the same command on the demo's few-KB states, for what the process
+            # needs whatever the state's size.
+            base = [str(exe), "--no-progress", "pipelines", "scan", "--tfstate", "s3://acme-terraform-state/",
+                    "--token-env", "GH_TOKEN", "--output", "json"]
+            code, _, err, seconds, rss_kib = run_measured(base, ws.dir, env)
+            baseline_mib = rss_kib / 1024
+            if code != 0:
+                failures.append(f"baseline: exit {code}: {err.strip()[-500:]}")
+            log(f"   baseline (demo states, a few KB)  exit {code}  {seconds:6.1f} s  peak RSS {baseline_mib:6.1f} MiB")
             for kind, source in sources:
                 argv = [str(exe), "--no-progress", "pipelines", "scan", "--tfstate", source,
                         "--token-env", "GH_TOKEN", "--output", "json"]
@@ -176,12 +201,14 @@ def main() -> int:
                 log(f"   {kind:5}  exit {code}  {seconds:6.1f} s  {mbps:6.1f} MiB/s  peak RSS {rss_mib:6.1f} MiB  "
                     f"references {len(found)}/{len(want)}")
                 results.append({"source": kind, "exit": code, "seconds": round(seconds, 2),
+                                "rss_above_baseline_mib": round(rss_mib - baseline_mib, 1),
                                 "mib_per_second": round(mbps, 1), "peak_rss_mib": round(rss_mib, 1),
                                 "references_found": len(found), "references_planted": len(want)})
         finally:
             emu.stop()
 
     summary = {"state_bytes": size, "state_mib": round(size / 1048576, 1), "limit_mib": args.limit_mib,
+               "baseline_peak_rss_mib": round(baseline_mib, 1),
                "results": results, "failures": failures, "ok": not failures}
     print(json.dumps(summary, indent=2))
     if args.json:

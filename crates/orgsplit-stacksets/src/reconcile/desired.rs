@@ -18,14 +18,35 @@ pub struct Desired {
     pub missing: Vec<String>,
 }
 
-/// Resolves each configured OU's StackSets. A named admin account is found by its e-mail
-/// (`ListAccounts`, once, only when some OU names its admin account instead of giving its
-/// id: give ids to keep a one-account reconcile free of organization-wide listings).
+/// How an OU's admin account named in the config (not given by id) is found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminLookup {
+    /// By its e-mail (`ListAccounts`, once): what `orgsplit reconcile` does.
+    ByEmail,
+    /// From the `AdminAccountId` of the OU's StackSet already deployed (one
+    /// `DescribeStackSet`), by e-mail only when there is none: the trigger's way, so that one
+    /// event never lists the organization's accounts.
+    DeployedFirst,
+}
+
+/// Resolves each configured OU's StackSets, admin accounts by e-mail (see [`AdminLookup`]).
 pub async fn desired(
     mgmt: &AccountSession,
     region: &str,
     config: &Config,
     catalog: &[Entry],
+) -> Result<Desired, ReconcileError> {
+    desired_with(mgmt, region, config, catalog, AdminLookup::ByEmail).await
+}
+
+/// Resolves each configured OU's StackSets. A named admin account is found as `lookup`
+/// says; give ids in the config to need neither lookup.
+pub async fn desired_with(
+    mgmt: &AccountSession,
+    region: &str,
+    config: &Config,
+    catalog: &[Entry],
+    lookup: AdminLookup,
 ) -> Result<Desired, ReconcileError> {
     let org = mgmt
         .organizations()
@@ -56,21 +77,31 @@ pub async fn desired(
         let admin = match &ou.admin_account {
             AdminAccount::Id(id) => id.clone(),
             AdminAccount::Named(name) => {
-                if emails.is_none() {
-                    emails = Some(accounts_by_email(mgmt, region).await?);
-                }
-                let email = config
-                    .account(name)
-                    .map(|a| a.email.to_ascii_lowercase())
-                    .unwrap_or_default();
-                match emails.as_ref().and_then(|m| m.get(&email)) {
-                    Some(id) => id.clone(),
-                    None => {
-                        out.missing.push(format!(
-                            "{} (admin account {name} does not exist yet)",
-                            ou.name
-                        ));
-                        continue;
+                let deployed = match (lookup, ou.stacksets.first()) {
+                    (AdminLookup::DeployedFirst, Some(first)) => {
+                        deployed_admin(mgmt, region, catalog, first, &ou.name).await?
+                    }
+                    _ => None,
+                };
+                if let Some(id) = deployed {
+                    id
+                } else {
+                    if emails.is_none() {
+                        emails = Some(accounts_by_email(mgmt, region).await?);
+                    }
+                    let email = config
+                        .account(name)
+                        .map(|a| a.email.to_ascii_lowercase())
+                        .unwrap_or_default();
+                    match emails.as_ref().and_then(|m| m.get(&email)) {
+                        Some(id) => id.clone(),
+                        None => {
+                            out.missing.push(format!(
+                                "{} (admin account {name} does not exist yet)",
+                                ou.name
+                            ));
+                            continue;
+                        }
                     }
                 }
             }
@@ -108,6 +139,31 @@ pub async fn desired(
         });
     }
     Ok(out)
+}
+
+/// The admin account id the OU's StackSet was deployed with, if it exists.
+async fn deployed_admin(
+    mgmt: &AccountSession,
+    region: &str,
+    catalog: &[Entry],
+    template: &str,
+    ou_name: &str,
+) -> Result<Option<String>, ReconcileError> {
+    let Some(entry) = catalog.iter().find(|e| e.spec.template == template) else {
+        return Ok(None);
+    };
+    let name = entry.spec.stackset_name(ou_name);
+    let cfn = mgmt.cloudformation(region);
+    let Some(set) = super::describe(&cfn, mgmt, region, &name).await? else {
+        return Ok(None);
+    };
+    Ok(set
+        .parameters()
+        .iter()
+        .find(|p| p.parameter_key() == Some(super::ADMIN_PARAMETER))
+        .and_then(|p| p.parameter_value())
+        .filter(|v| v.len() == 12 && v.bytes().all(|b| b.is_ascii_digit()))
+        .map(str::to_string))
 }
 
 async fn accounts_by_email(

@@ -15,7 +15,7 @@ mod stackset;
 mod trust;
 mod wait;
 
-pub use desired::{Desired, accounts_of, desired};
+pub use desired::{AdminLookup, Desired, accounts_of, desired, desired_with};
 pub use instances::{Instance, Target, ensure_instances, list_instances, remove_instances};
 pub use stackset::{
     EnsuredStackSet, StackSetChange, describe, differences, ensure_stackset, parameters_of,

@@ -1,0 +1,15 @@
+//! The new-account trigger: an Organizations or Control Tower event names an account, and
+//! that one account is reconciled with its OU's StackSets (the reconcile of
+//! `orgsplit-stacksets`, the same `orgsplit reconcile` runs for every account).
+//!
+//! - [`event`]: parsing the events (pure).
+//! - [`handle`]: one event to one account's reconcile.
+//!
+//! Architecture Invariant: one event never lists the organization's accounts: the calls
+//! are bounded by the number of OUs and StackSets configured. Nothing here prints.
+
+pub mod event;
+pub mod handle;
+
+pub use event::{AccountEvent, Event, EventError, EventKind, parse, parse_value};
+pub use handle::{Handled, Reconciled, TriggerError, handle};
