@@ -342,6 +342,8 @@ service_clients! {
     ecr => aws_sdk_ecr, "ecr";
     tagging => aws_sdk_resourcegroupstagging, "tagging";
     cloudformation => aws_sdk_cloudformation, "cloudformation";
+    sqs => aws_sdk_sqs, "sqs";
+    lambda => aws_sdk_lambda, "lambda";
 }
 
 impl AccountSession {

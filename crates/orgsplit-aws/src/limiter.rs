@@ -87,6 +87,8 @@ impl Default for RateTable {
             ("tagging", (8.0, 10.0)),
             ("cloudformation", (8.0, 10.0)),
             ("budgets", (5.0, 5.0)),
+            ("sqs", (100.0, 200.0)),
+            ("lambda", (10.0, 10.0)),
         ];
         // AWS's default PutParameter throughput is 3 a second per account and region; the
         // burst is kept below AWS's so that jitter in arrival never empties AWS's bucket.

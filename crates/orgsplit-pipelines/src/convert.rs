@@ -109,13 +109,24 @@ pub fn v1_github_sources(declaration: &Value) -> Vec<V1Source> {
 /// (`PollForSourceChanges` `"false"` and no webhook). Other actions are left as they are,
 /// so converting twice gives the same declaration as converting once.
 pub fn to_codestar(declaration: &Value, connection_arn: &str, has_webhook: bool) -> Value {
+    to_codestar_with(declaration, connection_arn, &|_| has_webhook)
+}
+
+/// [`to_codestar`], with whether a webhook starts each action (by action name): a source
+/// keeps detecting changes when it polled or its own webhook called it.
+pub fn to_codestar_with(
+    declaration: &Value,
+    connection_arn: &str,
+    webhook_on: &dyn Fn(&str) -> bool,
+) -> Value {
     let mut out = declaration.clone();
     let stages = out.get_mut("stages").and_then(Value::as_array_mut);
     for stage in stages.into_iter().flatten() {
         let actions = stage.get_mut("actions").and_then(Value::as_array_mut);
         for action in actions.into_iter().flatten() {
             if is_v1_github(action) {
-                *action = converted(action, connection_arn, has_webhook);
+                let hooked = webhook_on(&text(action, "name"));
+                *action = converted(action, connection_arn, hooked);
             }
         }
     }

@@ -92,8 +92,10 @@ pub enum GrantError {
     Verify { role: String },
 }
 
-/// Puts the inline policy on `role` unless it is already there as wanted, then reads it
-/// back. `true` when it was put. `account` and `region` only label errors.
+/// Makes the role's `orgsplit-use-connection` policy allow `connection`, keeping the
+/// connections it allows already (pipelines of one role in two regions use two
+/// connections), then reads it back. `true` when it was put. `account` and `region` only
+/// label errors.
 pub async fn ensure_use_connection(
     iam: &aws_sdk_iam::Client,
     account: &str,
@@ -101,10 +103,14 @@ pub async fn ensure_use_connection(
     role: &str,
     connection: &str,
 ) -> Result<bool, GrantError> {
-    let want = use_connection_policy(connection);
-    if role_policy(iam, account, region, role).await?.as_ref() == Some(&want) {
+    let have = role_policy(iam, account, region, role).await?;
+    if have
+        .as_ref()
+        .is_some_and(|p| allows_use_connection(p, connection))
+    {
         return Ok(false);
     }
+    let want = merged_policy(have.as_ref(), connection);
     iam.put_role_policy()
         .role_name(role)
         .policy_name(USE_CONNECTION_POLICY)
@@ -120,10 +126,44 @@ pub async fn ensure_use_connection(
                 e,
             )))
         })?;
-    if role_policy(iam, account, region, role).await?.as_ref() != Some(&want) {
+    let after = role_policy(iam, account, region, role).await?;
+    if !after
+        .as_ref()
+        .is_some_and(|p| allows_use_connection(p, connection))
+    {
         return Err(GrantError::Verify { role: role.into() });
     }
     Ok(true)
+}
+
+/// The policy allowing `connection` and every connection `have` (orgsplit's own policy)
+/// allowed already, resources sorted.
+pub fn merged_policy(have: Option<&Value>, connection: &str) -> Value {
+    let mut want = use_connection_policy(connection);
+    let mut resources: Vec<String> = have
+        .and_then(|p| p.pointer("/Statement/0/Resource"))
+        .map(|r| match r {
+            Value::String(s) => vec![s.clone()],
+            Value::Array(a) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            _ => Vec::new(),
+        })
+        .unwrap_or_default();
+    resources.extend(
+        want["Statement"][0]["Resource"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_string),
+    );
+    resources.sort();
+    resources.dedup();
+    want["Statement"][0]["Resource"] = json!(resources);
+    want
 }
 
 /// The role's `orgsplit-use-connection` policy, if it has one.
@@ -166,6 +206,15 @@ mod tests {
             "arn:aws:codeconnections:us-east-1:2:connection/x"
         );
         assert!(allows_use_connection(&p, ARN));
+        let other = "arn:aws:codestar-connections:eu-west-1:2:connection/y";
+        let both = merged_policy(Some(&p), other);
+        assert!(allows_use_connection(&both, ARN));
+        assert!(allows_use_connection(&both, other));
+        assert_eq!(
+            both["Statement"][0]["Resource"].as_array().unwrap().len(),
+            4
+        );
+        assert_eq!(merged_policy(Some(&both), ARN), both);
         assert!(!allows_use_connection(
             &p,
             "arn:aws:codestar-connections:us-east-1:2:connection/y"

@@ -45,6 +45,9 @@ pub enum PipelinesError {
     Verify(String),
     #[error("{0}")]
     Failed(String),
+    /// Refused for safety: nothing was changed.
+    #[error("{0}")]
+    Refused(String),
     #[error("internal error: {0}")]
     Internal(String),
 }

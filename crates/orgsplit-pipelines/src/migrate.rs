@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
 use crate::PipelinesError;
-use crate::convert::{is_codestar_source, redact_tokens, to_codestar, token_paths};
+use crate::convert::{is_codestar_source, redact_tokens, to_codestar_with, token_paths};
 use crate::grant::{allows_use_connection, arn_account, ensure_use_connection, role_name};
 use crate::scan::{PipelineScan, Webhook, get_pipeline};
 
@@ -93,7 +93,44 @@ impl Migrated {
 /// The declaration a migration writes, from the one read (`version` kept: UpdatePipeline
 /// takes the current one).
 pub fn converted(p: &PipelineScan, connection_arn: &str) -> Value {
-    to_codestar(&p.declaration, connection_arn, !p.webhooks.is_empty())
+    to_codestar_with(&p.declaration, connection_arn, &|action| {
+        p.webhooks.iter().any(|w| w.target_action == action)
+    })
+}
+
+/// What must hold before anything is changed (so that bad input changes nothing): every
+/// v1 source has its owner, repository and branch, and the declaration's save file, if one
+/// is there, is a readable save of this same pipeline.
+pub fn precheck(p: &PipelineScan, account: &str, save_dir: &Path) -> Result<(), PipelinesError> {
+    for s in &p.sources {
+        let missing = s.source.missing();
+        if !missing.is_empty() {
+            return Err(PipelinesError::Input {
+                what: format!(
+                    "pipeline {} ({}), source {}.{}",
+                    p.name, p.region, s.source.stage, s.source.action
+                ),
+                message: format!("lacks {}: it cannot be converted", missing.join(", ")),
+            });
+        }
+    }
+    let path = SavedDeclaration::path(save_dir, &p.name);
+    if p.has_v1_sources() && path.exists() {
+        let existing = SavedDeclaration::load(&path).map_err(|e| PipelinesError::Input {
+            what: path.display().to_string(),
+            message: format!("{e}: move it away first"),
+        })?;
+        if existing.account != account || existing.region != p.region {
+            return Err(PipelinesError::Input {
+                what: path.display().to_string(),
+                message: format!(
+                    "holds pipeline {} of account {} ({}), not of account {account} ({}): move it away first",
+                    p.name, existing.account, existing.region, p.region
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// What the role needs, for a dry run: `None` when the pipeline has no role to grant.

@@ -66,23 +66,36 @@ pub async fn rollback(
             message: "has no v1 GitHub source to restore".into(),
         });
     }
-    if !restored(&live, &want_sources) {
-        let mut declaration = saved.declaration.clone();
-        restore_tokens(&mut declaration, token);
-        if let (Some(o), Some(v)) = (declaration.as_object_mut(), live.get("version")) {
-            o.insert("version".into(), v.clone());
-        }
-        let sdk = from_json(&declaration, PipelineDeclaration::deserialize)
-            .map_err(|e| fail(format!("the saved declaration does not encode: {e}")))?;
-        drop(declaration);
-        client
-            .update_pipeline()
-            .pipeline(sdk)
-            .send()
-            .await
-            .map_err(|e| call_error("codepipeline", "UpdatePipeline", account, region, e))?;
-        done.updated = true;
+    if let Some(what) = changed_since(&saved.declaration, &live, &want_sources) {
+        return Err(PipelinesError::Refused(format!(
+            "pipeline {name} ({region}): {what} changed since it was migrated: restoring the saved declaration would undo that"
+        )));
     }
+    // Always written: the token cannot be read back to compare (the API masks it), and a
+    // rollback is how a new token is put in.
+    let mut declaration = saved.declaration.clone();
+    restore_tokens(&mut declaration, token);
+    if let (Some(o), Some(v)) = (declaration.as_object_mut(), live.get("version")) {
+        o.insert("version".into(), v.clone());
+    }
+    let sdk = from_json(&declaration, PipelineDeclaration::deserialize).map_err(|e| {
+        fail(redact(
+            &format!("the saved declaration does not encode: {e}"),
+            token,
+        ))
+    })?;
+    drop(declaration);
+    client
+        .update_pipeline()
+        .pipeline(sdk)
+        .send()
+        .await
+        .map_err(|e| {
+            let err = call_error("codepipeline", "UpdatePipeline", account, region, e);
+            // A validation error may quote the request, token included.
+            PipelinesError::Failed(redact(&err.to_string(), token))
+        })?;
+    done.updated = true;
 
     let existing = webhooks(session, region).await?;
     let have: Vec<&str> = existing
@@ -142,6 +155,81 @@ pub async fn rollback(
         }
     }
     Ok(done)
+}
+
+/// The token, and its `hash-` form, out of a message.
+fn redact(message: &str, token: &Secret) -> String {
+    message
+        .replace(token.expose(), "<redacted>")
+        .replace(&crate::tfstate::hashed_form(token.expose()), "<redacted>")
+}
+
+/// What differs between the saved declaration and the live one, the migrated sources and
+/// the version left out; None when nothing else changed.
+fn changed_since(saved: &Value, live: &Value, sources: &[V1Source]) -> Option<String> {
+    let strip = |d: &Value| -> Value {
+        let mut d = d.clone();
+        if let Some(o) = d.as_object_mut() {
+            o.remove("version");
+        }
+        let stages = d.get_mut("stages").and_then(Value::as_array_mut);
+        for stage in stages.into_iter().flatten() {
+            let stage_name = stage["name"].as_str().unwrap_or_default().to_string();
+            if let Some(actions) = stage.get_mut("actions").and_then(Value::as_array_mut) {
+                actions.retain(|a| {
+                    !sources
+                        .iter()
+                        .any(|s| s.stage == stage_name && a["name"] == s.action.as_str())
+                });
+            }
+        }
+        d
+    };
+    let (a, b) = (strip(saved), strip(live));
+    if a == b {
+        return None;
+    }
+    let keys: std::collections::BTreeSet<&String> = a
+        .as_object()
+        .into_iter()
+        .chain(b.as_object())
+        .flat_map(|o| o.keys())
+        .collect();
+    for k in keys {
+        if a.get(k) == b.get(k) {
+            continue;
+        }
+        if k == "stages" {
+            let names = |d: &Value| -> Vec<String> {
+                d["stages"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|s| s["name"].as_str().unwrap_or_default().to_string())
+                    .collect()
+            };
+            let (sa, sb) = (names(&a), names(&b));
+            if sa != sb {
+                return Some(format!(
+                    "its stages ({} now, {} saved)",
+                    sb.join(", "),
+                    sa.join(", ")
+                ));
+            }
+            for (x, y) in a["stages"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .zip(b["stages"].as_array().into_iter().flatten())
+            {
+                if x != y {
+                    return Some(format!("stage {}", x["name"].as_str().unwrap_or_default()));
+                }
+            }
+        }
+        return Some(format!("its {k}"));
+    }
+    Some("the declaration".into())
 }
 
 /// Whether the live pipeline has exactly the saved v1 sources (the token cannot be
@@ -212,6 +300,39 @@ fn new_secret() -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn later_changes_are_found_and_tokens_redacted() {
+        let saved = json!({"name": "p", "version": 1, "stages": [
+            {"name": "Source", "actions": [{"name": "Source", "actionTypeId": {"category": "Source", "owner": "ThirdParty", "provider": "GitHub", "version": "1"},
+              "configuration": {"Owner": "o", "Repo": "r", "Branch": "b", "OAuthToken": "****"}}]},
+            {"name": "Build", "actions": [{"name": "B"}]}]});
+        let sources = v1_github_sources(&saved);
+        let mut live = saved.clone();
+        live["version"] = json!(4);
+        live["stages"][0]["actions"][0] =
+            json!({"name": "Source", "configuration": {"ConnectionArn": "x"}});
+        assert_eq!(changed_since(&saved, &live, &sources), None);
+        live["stages"][1]["actions"][0]["name"] = json!("B2");
+        assert_eq!(
+            changed_since(&saved, &live, &sources).as_deref(),
+            Some("stage Build")
+        );
+        live["stages"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "Deploy"}));
+        assert!(
+            changed_since(&saved, &live, &sources)
+                .unwrap()
+                .contains("Deploy")
+        );
+        let token = Secret::new("ghp_x");
+        assert_eq!(
+            redact("value ghp_x and hash-c9", &token),
+            "value <redacted> and hash-c9"
+        );
+    }
 
     #[test]
     fn webhooks_are_rebuilt_with_a_new_secret() {

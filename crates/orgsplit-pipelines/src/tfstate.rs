@@ -139,6 +139,7 @@ pub fn scan<R: Read>(reader: R, token: Option<&TokenMatcher>) -> Result<StateSca
         path: Vec::new(),
         token,
         out: StateScan::default(),
+        index_of: Vec::new(),
         top_keys: 0,
     };
     Node {
@@ -176,6 +177,8 @@ struct Walk<'t> {
     path: Vec<Segment>,
     token: Option<&'t TokenMatcher>,
     out: StateScan,
+    /// Per reference, the `[KEY]` of the v4 instance it is in, until its resource closes.
+    index_of: Vec<Option<String>>,
     top_keys: usize,
 }
 
@@ -219,6 +222,7 @@ impl Walk<'_> {
             TokenValue::Absent => return,
             TokenValue::Other => (TokenForm::Empty, self.token.map(|_| false)),
         };
+        self.index_of.push(None);
         self.out.references.push(TokenRef {
             resource: resource.map(str::to_string),
             path: self.path_text(),
@@ -313,16 +317,9 @@ impl<'de> Visitor<'de> for Node<'_, '_> {
         let mut i = 0;
         loop {
             walk.path.push(Segment::Index(i));
-            // A v4 resource's address is known once its members are read; each element of
-            // `resources` starts without one.
-            let in_resources = walk.depth() == 2 && walk.key_at(0) == Some("resources");
             let got = seq.next_element_seed(Node {
                 walk: &mut *walk,
-                resource: if in_resources {
-                    None
-                } else {
-                    self.resource.clone()
-                },
+                resource: self.resource.clone(),
                 capture: false,
             })?;
             walk.path.pop();
@@ -342,12 +339,18 @@ impl<'de> Visitor<'de> for Node<'_, '_> {
         let is_v4_resource = depth == 2 && walk.key_at(0) == Some("resources");
         let is_v4_instance =
             depth == 4 && is_v4_resource_path(walk) && walk.key_at(2) == Some("instances");
-        // v3: the `resources` map of a module, keyed by address.
+        // v3: an element of `modules[]`, and a module's `resources` map, keyed by address.
+        let is_v3_module = depth == 2 && walk.key_at(0) == Some("modules");
         let is_v3_resources = depth >= 3
             && walk.key_at(0) == Some("modules")
             && walk.key_at(depth - 1) == Some("resources");
-        let mut resource = self.resource.clone();
+        // References found inside this object: their addresses are completed when it closes,
+        // whatever order its members came in (a key-sorted state has `instances` before
+        // `name`, `attributes` before `index_key`, `path` before `resources`).
+        let first = walk.out.references.len();
         let mut parts = AddressParts::default();
+        let mut index: Option<String> = None;
+        let mut module_path: Option<Vec<String>> = None;
         while let Some(key) = map.next_key::<String>()? {
             if is_top {
                 walk.top_keys += 1;
@@ -358,15 +361,15 @@ impl<'de> Visitor<'de> for Node<'_, '_> {
                 || (is_v4_instance && key == "index_key");
             let child_resource = if is_v3_resources {
                 Some(key.clone())
-            } else if is_v4_resource {
-                parts.address()
             } else {
-                resource.clone()
+                self.resource.clone()
             };
             walk.path.push(Segment::Key(key.clone()));
             if token_key {
                 let value = map.next_value_seed(TokenSeed)?;
                 walk.record(child_resource.as_deref(), value);
+            } else if is_v3_module && key == "path" {
+                module_path = map.next_value::<Option<Vec<String>>>()?;
             } else {
                 let got = map.next_value_seed(Node {
                     walk: &mut *walk,
@@ -380,15 +383,44 @@ impl<'de> Visitor<'de> for Node<'_, '_> {
                     ("type", Captured::Text(t)) => parts.kind = Some(t),
                     ("name", Captured::Text(t)) => parts.name = Some(t),
                     ("index_key", Captured::Text(t)) if is_v4_instance => {
-                        resource = resource.map(|r| format!("{r}[\"{t}\"]"));
+                        index = Some(format!("[\"{t}\"]"));
                     }
                     ("index_key", Captured::Number(n)) if is_v4_instance => {
-                        resource = resource.map(|r| format!("{r}[{n}]"));
+                        index = Some(format!("[{n}]"));
                     }
                     _ => {}
                 }
             }
             walk.path.pop();
+        }
+        let found = first..walk.out.references.len();
+        if is_v4_instance && let Some(index) = index {
+            for i in found.clone() {
+                walk.index_of[i] = Some(index.clone());
+            }
+        }
+        if is_v4_resource {
+            let address = parts.address();
+            for i in found.clone() {
+                let index = walk.index_of[i].take().unwrap_or_default();
+                walk.out.references[i].resource = address.as_ref().map(|a| format!("{a}{index}"));
+            }
+        }
+        if is_v3_module {
+            // `["root", "ci", "net"]` is `module.ci.module.net.`.
+            let prefix: String = module_path
+                .unwrap_or_default()
+                .iter()
+                .skip(1)
+                .map(|m| format!("module.{m}."))
+                .collect();
+            if !prefix.is_empty() {
+                for i in found {
+                    if let Some(r) = walk.out.references[i].resource.as_mut() {
+                        r.insert_str(0, &prefix);
+                    }
+                }
+            }
         }
         Ok(Captured::Nothing)
     }
@@ -633,6 +665,27 @@ mod tests {
         assert_eq!(
             r.path,
             "modules[0].resources.aws_codepipeline.legacy.primary.attributes.stage.0.action.0.configuration.OAuthToken"
+        );
+    }
+
+    #[test]
+    fn addresses_do_not_depend_on_member_order() {
+        // As `jq -S` writes it: instances before name and type, attributes before index_key.
+        let state = r#"{"resources": [{"instances": [
+                {"attributes": {"stage": [{"action": [{"configuration": {"OAuthToken": "****"}}]}]}, "index_key": "b"}
+            ], "mode": "managed", "module": "module.ci", "name": "p", "type": "aws_codepipeline"}],
+            "version": 4}"#;
+        let got = scan_str(state, None);
+        assert_eq!(
+            got.references[0].resource.as_deref(),
+            Some("module.ci.aws_codepipeline.p[\"b\"]")
+        );
+        let v3 = json!({"version": 3, "modules": [{"path": ["root", "ci"], "resources": {
+            "aws_codepipeline.x": {"primary": {"attributes": {"stage.0.action.0.configuration.OAuthToken": "****"}}}}}]})
+        .to_string();
+        assert_eq!(
+            scan_str(&v3, None).references[0].resource.as_deref(),
+            Some("module.ci.aws_codepipeline.x")
         );
     }
 

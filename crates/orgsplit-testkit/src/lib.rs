@@ -155,6 +155,34 @@ impl Emulator {
         );
     }
 
+    /// Queues invocations for a process polling the emulator's stand-in Lambda Runtime API
+    /// (`AWS_LAMBDA_RUNTIME_API` = [`Emulator::runtime_api`]); their request ids.
+    pub fn lambda_invoke(&self, payloads: &[Value]) -> Vec<String> {
+        let got = self.admin(
+            reqwest::Method::POST,
+            "lambda/invocations",
+            Some(Value::Array(payloads.to_vec())),
+        );
+        got["request_ids"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// What the function answered: `{"results": [{"request_id", "state", "body"}], "init_errors"}`.
+    pub fn lambda_results(&self) -> Value {
+        self.admin(reqwest::Method::GET, "lambda/results", None)
+    }
+
+    /// `host:port` of the stand-in Lambda Runtime API.
+    pub fn runtime_api(&self) -> String {
+        self.url.trim_start_matches("http://").to_string()
+    }
+
     /// Environment for a process (or SDK) that talks to this emulator: endpoint, dummy
     /// credentials, and no profile files of the machine.
     pub fn env(&self) -> Vec<(&'static str, String)> {

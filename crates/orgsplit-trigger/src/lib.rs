@@ -4,12 +4,17 @@
 //!
 //! - [`event`]: parsing the events (pure).
 //! - [`handle`]: one event to one account's reconcile.
+//! - [`sqs`]: events taken from an SQS queue; [`lambda`]: the Lambda runtime adapter.
+//! - [`install`]: the EventBridge rule and its target's permission.
 //!
 //! Architecture Invariant: one event never lists the organization's accounts: the calls
 //! are bounded by the number of OUs and StackSets configured. Nothing here prints.
 
 pub mod event;
 pub mod handle;
+pub mod install;
+pub mod lambda;
+pub mod sqs;
 
 pub use event::{AccountEvent, Event, EventError, EventKind, parse, parse_value};
 pub use handle::{Handled, Reconciled, TriggerError, handle};

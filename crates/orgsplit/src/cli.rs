@@ -31,6 +31,7 @@ pub struct GlobalArgs {
     #[arg(
         long,
         global = true,
+        env = "ORGSPLIT_CONFIG",
         default_value = "orgsplit.toml",
         value_name = "PATH"
     )]
@@ -118,6 +119,12 @@ pub enum Command {
         #[arg(long = "account", value_name = "ID")]
         accounts: Vec<String>,
     },
+    /// The new-account trigger: reconcile the account an Organizations or Control Tower event
+    /// names with its OU's StackSets.
+    Trigger {
+        #[command(subcommand)]
+        command: TriggerCommand,
+    },
     /// Find CodePipeline v1 GitHub sources (an OAuth token in the pipeline) and move them to
     /// CodeStar Connections.
     Pipelines {
@@ -126,6 +133,38 @@ pub enum Command {
     },
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TriggerCommand {
+    /// Reconcile the account named by one EventBridge event (a file, or - for stdin), or by
+    /// each event in an SQS queue.
+    Handle {
+        /// The event: a file, or - for stdin (the default).
+        #[arg(long, value_name = "FILE|-", conflicts_with = "queue_url")]
+        event: Option<String>,
+        /// Take the events from this SQS queue (deleted once handled; failed ones stay).
+        #[arg(long, value_name = "URL")]
+        queue_url: Option<String>,
+        /// Keep polling the queue instead of stopping when it is empty.
+        #[arg(long, requires = "queue_url")]
+        follow: bool,
+        /// Long-poll wait of each receive, 0 to 20 seconds.
+        #[arg(long, value_name = "S", default_value_t = 1, requires = "queue_url")]
+        wait_seconds: i32,
+        /// Stop after this many messages.
+        #[arg(long, value_name = "N", requires = "queue_url")]
+        max_messages: Option<usize>,
+    },
+    /// Create the EventBridge rule (management account, home region) that sends the handled
+    /// events to a Lambda function or an SQS queue.
+    Install {
+        #[arg(long, value_name = "ARN")]
+        target_arn: String,
+    },
+    /// Run the handler under the AWS Lambda runtime API (chosen by itself when
+    /// AWS_LAMBDA_RUNTIME_API is set and no command is given).
+    ServeLambda,
 }
 
 #[derive(Subcommand, Debug)]

@@ -17,7 +17,15 @@ use std::process::ExitCode;
 pub use exit::{CliError, ExitStatus};
 
 pub fn main() -> ExitCode {
-    let cli = match cli::Cli::try_parse() {
+    // Inside AWS Lambda the function's `bootstrap` is run with no arguments.
+    let lambda =
+        std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() && std::env::args_os().len() == 1;
+    let parsed = if lambda {
+        cli::Cli::try_parse_from(["orgsplit", "trigger", "serve-lambda"])
+    } else {
+        cli::Cli::try_parse()
+    };
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -61,7 +69,9 @@ fn init_logging(g: &cli::GlobalArgs) {
         (_, 2) => "debug",
         _ => "trace",
     };
-    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| format!("warn,orgsplit={ours},orgsplit_inventory={ours},orgsplit_aws={ours},orgsplit_planner={ours}"));
+    // Whatever RUST_LOG asks, the SDK's HTTP layers stay above trace: at trace they log
+    // request bodies, which carry parameter values and tokens.
+    let filter = std::env::var("RUST_LOG").map(|f| format!("{f},aws_smithy_runtime=debug,aws_smithy_runtime_api=debug,aws_smithy_http_client=debug,hyper=debug,hyper_util=debug")).unwrap_or_else(|_| format!("warn,orgsplit={ours},orgsplit_inventory={ours},orgsplit_aws={ours},orgsplit_planner={ours},orgsplit_apply={ours},orgsplit_stacksets={ours},orgsplit_pipelines={ours},orgsplit_trigger={ours}"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)

@@ -13,6 +13,8 @@ use std::path::Path;
 const EXAMPLE: &str = include_str!("../../../plans/examples/orgsplit.toml");
 const REGION: &str = "us-east-1";
 const CONNECTION: &str = "github-acme";
+const EU: &str = "eu-west-1";
+const EU_PIPELINE: &str = "eu-api-build";
 
 /// A token reference as scanned: resource address, form, whether it is the token.
 type Found = (String, String, Value);
@@ -84,6 +86,10 @@ async fn declaration(s: &AccountSession, name: &str) -> Value {
     orgsplit_aws::sdk_json::to_json(got.pipeline().unwrap())
 }
 
+async fn before_decl(s: &AccountSession, name: &str) -> Value {
+    declaration(s, name).await
+}
+
 async fn webhooks_of(s: &AccountSession, name: &str) -> Vec<String> {
     let got = s.codepipeline(REGION).list_webhooks().send().await.unwrap();
     got.webhooks()
@@ -138,7 +144,7 @@ fn scan_migrate_rollback_on_the_demo_scenario() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::write(d.join("orgsplit.toml"), EXAMPLE).unwrap();
-    let (pipelines, token, hook_secrets) = demo();
+    let (pipelines, token, mut hook_secrets) = demo();
     assert_eq!(pipelines.len(), 3);
     write_local_states(d, &token);
     let rt = runtime();
@@ -297,6 +303,28 @@ fn scan_migrate_rollback_on_the_demo_scenario() {
     );
     log.push(bad);
 
+    // A fourth pipeline in the other configured region, on the same role, started by hand
+    // (no polling, no webhook): its own connection, and DetectChanges false.
+    rt.block_on(async {
+        let mut decl = before_decl(&src, "dev-api-build").await;
+        decl["name"] = json!(EU_PIPELINE);
+        decl["stages"][0]["actions"][0]["configuration"] = json!({
+            "Owner": "acme", "Repo": "eu-api", "Branch": "main", "PollForSourceChanges": "false",
+            "OAuthToken": token.clone()});
+        decl.as_object_mut().unwrap().remove("version");
+        let sdk = orgsplit_aws::sdk_json::from_json(
+            &decl,
+            aws_sdk_codepipeline::types::PipelineDeclaration::deserialize,
+        )
+        .unwrap();
+        src.codepipeline(EU)
+            .create_pipeline()
+            .pipeline(sdk)
+            .send()
+            .await
+            .unwrap();
+    });
+
     // ---- migrate: dry run and refusals change nothing.
     emu.clear_requests();
     let dry = orgsplit(
@@ -320,24 +348,24 @@ fn scan_migrate_rollback_on_the_demo_scenario() {
     };
     assert_eq!(
         diff_line('+', "\"provider\": \"CodeStarSourceConnection\""),
-        3,
+        4,
         "{}",
         dry.stdout
     );
     assert_eq!(
         diff_line('-', "\"provider\": \"GitHub\""),
-        3,
+        4,
         "{}",
         dry.stdout
     );
     assert_eq!(
         diff_line('-', "\"OAuthToken\": \"****\""),
-        3,
+        4,
         "{}",
         dry.stdout
     );
     assert!(
-        dry.stdout.contains("Dry run: 3 pipelines"),
+        dry.stdout.contains("Dry run: 4 pipelines"),
         "{}",
         dry.stdout
     );
@@ -400,22 +428,34 @@ fn scan_migrate_rollback_on_the_demo_scenario() {
         .iter()
         .map(|r| r["operation"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(ops, ["CreateConnection"], "while PENDING");
-    let connection_arn = rt.block_on(async {
-        let got = src
-            .codestar_connections(REGION)
-            .list_connections()
-            .send()
-            .await
-            .unwrap();
-        let c: Vec<_> = got
-            .connections()
-            .iter()
-            .filter(|c| c.connection_name() == Some(CONNECTION))
-            .collect();
-        assert_eq!(c.len(), 1, "one connection, however often migrate runs");
-        c[0].connection_arn().unwrap().to_string()
-    });
+    assert_eq!(
+        ops,
+        ["CreateConnection", "CreateConnection"],
+        "while PENDING: one connection per region"
+    );
+    let connection_in = |region: &'static str| {
+        rt.block_on(async {
+            let got = src
+                .codestar_connections(region)
+                .list_connections()
+                .send()
+                .await
+                .unwrap();
+            let c: Vec<_> = got
+                .connections()
+                .iter()
+                .filter(|c| c.connection_name() == Some(CONNECTION))
+                .collect();
+            assert_eq!(
+                c.len(),
+                1,
+                "one connection in {region}, however often migrate runs"
+            );
+            c[0].connection_arn().unwrap().to_string()
+        })
+    };
+    let connection_arn = connection_in(REGION);
+    let eu_connection = connection_in(EU);
     let before: Vec<Value> = rt.block_on(async {
         let mut out = Vec::new();
         for p in &pipelines {
@@ -428,6 +468,7 @@ fn scan_migrate_rollback_on_the_demo_scenario() {
 
     // The handshake, then every pipeline converts.
     emu.mark_connection_available(&connection_arn);
+    emu.mark_connection_available(&eu_connection);
     let migrated = orgsplit(
         &emu,
         d,
@@ -450,7 +491,7 @@ fn scan_migrate_rollback_on_the_demo_scenario() {
     assert!(
         migrated
             .stdout
-            .contains("Migrated 3 pipelines: 3 changed, 0 unchanged, 0 failed."),
+            .contains("Migrated 4 pipelines: 4 changed, 0 unchanged, 0 failed."),
         "{}",
         migrated.stdout
     );
@@ -508,7 +549,24 @@ fn scan_migrate_rollback_on_the_demo_scenario() {
             st["Action"],
             json!(["codestar-connections:UseConnection", "codeconnections:UseConnection"])
         );
-        assert_eq!(st["Resource"][0], json!(connection_arn));
+        // One role, pipelines in two regions: both connections stay allowed.
+        let resources = st["Resource"].as_array().unwrap();
+        for arn in [&connection_arn, &eu_connection] {
+            assert!(resources.contains(&json!(arn)), "{arn} not in {policy}");
+        }
+        let eu = src
+            .codepipeline(EU)
+            .get_pipeline()
+            .name(EU_PIPELINE)
+            .send()
+            .await
+            .unwrap();
+        let eu = orgsplit_aws::sdk_json::to_json(eu.pipeline().unwrap());
+        let conf = &source_action(&eu)["configuration"];
+        assert_eq!(conf["ConnectionArn"], json!(eu_connection));
+        assert_eq!(conf["FullRepositoryId"], "acme/eu-api");
+        // Neither polled nor had a webhook: it did not start by itself, and still does not.
+        assert_eq!(conf["DetectChanges"], "false");
     });
 
     // Idempotent: nothing left to do, nothing written.
@@ -579,10 +637,8 @@ fn scan_migrate_rollback_on_the_demo_scenario() {
         assert_eq!(conf["Repo"], "api");
         assert_eq!(conf["Branch"], "main");
         assert_eq!(conf["PollForSourceChanges"], "false");
-        assert_eq!(
-            conf["OAuthToken"], "****",
-            "the API masks the restored token"
-        );
+        // The API masks the token; the key must be back.
+        assert!(conf.get("OAuthToken").is_some(), "{conf}");
         assert_eq!(now["stages"][1], before[0]["stages"][1]);
         assert_eq!(
             webhooks_of(&src, "prod-api-release").await,
@@ -610,17 +666,73 @@ fn scan_migrate_rollback_on_the_demo_scenario() {
         ],
     );
     assert_eq!(rolled_again.code, Some(0), "{}", rolled_again.stderr);
-    assert!(
-        rolled_again.stdout.contains("already as saved"),
-        "{}",
-        rolled_again.stdout
+    // The token is written again (it cannot be compared); the webhook is not made twice.
+    let ops: Vec<String> = emu
+        .mutating_requests()
+        .iter()
+        .map(|r| r["operation"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ops, ["UpdatePipeline"], "second rollback");
+    log.push(rolled_again);
+    // The webhook's new secret is a secret too.
+    let new_secret = rt.block_on(async {
+        let got = src
+            .codepipeline(REGION)
+            .list_webhooks()
+            .send()
+            .await
+            .unwrap();
+        got.webhooks()
+            .iter()
+            .filter_map(|w| w.definition())
+            .find(|d| d.target_pipeline() == "prod-api-release")
+            .and_then(|d| d.authentication_configuration())
+            .and_then(|c| c.secret_token())
+            .unwrap()
+            .to_string()
+    });
+    assert_eq!(new_secret.len(), 40);
+    hook_secrets.push(new_secret);
+
+    // A pipeline changed since its migration is not rolled back over the change.
+    rt.block_on(async {
+        let mut d = declaration(&src, "dev-api-build").await;
+        d["stages"].as_array_mut().unwrap().push(json!({"name": "Extra", "actions": [{
+            "name": "Wait", "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}}]}));
+        let sdk = orgsplit_aws::sdk_json::from_json(
+            &d,
+            aws_sdk_codepipeline::types::PipelineDeclaration::deserialize,
+        )
+        .unwrap();
+        src.codepipeline(REGION)
+            .update_pipeline()
+            .pipeline(sdk)
+            .send()
+            .await
+            .unwrap();
+    });
+    emu.clear_requests();
+    let refused = orgsplit(
+        &emu,
+        d,
+        Some(&token),
+        &[
+            "pipelines",
+            "rollback",
+            "--pipeline",
+            "dev-api-build",
+            "--token-env",
+            "GH_TOKEN",
+        ],
     );
+    assert_eq!(refused.code, Some(3), "{}", refused.stderr);
+    assert!(refused.stderr.contains("Extra"), "{}", refused.stderr);
     assert_eq!(
         emu.mutating_requests(),
         Vec::<Value>::new(),
-        "second rollback"
+        "refused rollback"
     );
-    log.push(rolled_again);
+    log.push(refused);
 
     // Migrating it again onto the same connection, by ARN this time.
     let by_arn = orgsplit(

@@ -20,6 +20,7 @@ from .pipelines import PipelineLayer
 from .quotas import DEFAULT_QUOTAS, QUOTA_SOURCES
 from . import stacksets_access
 from . import budgets_extra
+from . import lambda_runtime_api
 
 ADMIN_PREFIX = "/_emulator/"
 # boto3 calls made by the scenario seeder carry this in their User-Agent: neither logged nor faulted
@@ -176,8 +177,8 @@ def _read_body(environ: dict) -> bytes:
 
 
 def respond(start_response: Callable, status: int, headers: list[tuple[str, str]], body: bytes) -> list[bytes]:
-    reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 500: "Internal Server Error",
-              503: "Service Unavailable"}.get(status, "Status")
+    reason = {200: "OK", 202: "Accepted", 400: "Bad Request", 404: "Not Found", 500: "Internal Server Error",
+              503: "Service Unavailable", 504: "Gateway Timeout"}.get(status, "Status")
     headers = [h for h in headers if h[0].lower() != "content-length"] + [("Content-Length", str(len(body)))]
     start_response(f"{status} {reason}", headers)
     return [body]
@@ -196,6 +197,7 @@ class EmulatorApp:
         self.codestar = CodeStarConnections()
         self.pipelines = PipelineLayer()
         self.org_access = stacksets_access.OrganizationsAccess()
+        self.lambda_api = lambda_runtime_api.LambdaRuntimeApi()
 
     # ------------------------------------------------------------------ WSGI
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -205,11 +207,15 @@ class EmulatorApp:
                 return self.admin(environ, start_response)
             except ValueError as e:
                 return json_response(start_response, {"error": str(e)}, 400)
+        if path.startswith(lambda_runtime_api.PREFIX):
+            status, headers, out = self.lambda_api.handle(environ.get("REQUEST_METHOD", "GET"), path, _read_body(environ))
+            return respond(start_response, status, list(headers.items()), out)
         if path.startswith("/moto-api"):
             if path.rstrip("/") == "/moto-api/reset" and environ.get("REQUEST_METHOD") == "POST":
                 self.codestar.reset()
                 self.pipelines.reset()
                 self.org_access.reset()
+                self.lambda_api.reset()
             return self.moto_app(environ, start_response)
 
         body = _read_body(environ)
@@ -333,6 +339,12 @@ class EmulatorApp:
                 return json_response(start_response, {"error": f"{type(e).__name__}: {e}",
                                                       "traceback": traceback.format_exc()}, 500)
             return json_response(start_response, result)
+        elif path == "lambda/invocations" and method == "POST":
+            if not isinstance(payload, list):
+                raise ValueError("body must be a JSON list of invocation payloads")
+            return json_response(start_response, {"request_ids": self.lambda_api.enqueue(payload)})
+        elif path == "lambda/results" and method == "GET":
+            return json_response(start_response, self.lambda_api.snapshot())
         elif path == "quotas" and method == "GET":
             return json_response(start_response, {"default": DEFAULT_QUOTAS, "sources": QUOTA_SOURCES})
         elif path in ("", "health"):

@@ -14,7 +14,7 @@ use aws_sdk_cloudformation::operation::delete_stack_instances::DeleteStackInstan
 use aws_sdk_cloudformation::types::{
     AccountFilterType, CallAs, DeploymentTargets, StackInstanceStatus,
 };
-use orgsplit_aws::{AccountSession, AwsError, call_error};
+use orgsplit_aws::{AccountSession, AwsError, ErrorClass, call_error};
 use std::collections::BTreeSet;
 
 /// One stack instance of the account.
@@ -122,6 +122,9 @@ fn wanting(instances: &[Instance], regions: &[String]) -> Vec<String> {
 /// Makes `target.account` have a CURRENT instance of `target.stackset` in every region of
 /// `target.regions`; returns the regions it created (or re-deployed) them in. The account
 /// must already be in `target.ou_id`: AWS deploys nothing to an account outside it.
+/// Conflicts read past before one is an error.
+const CONFLICT_RETRIES: u64 = 5;
+
 pub async fn ensure_instances(
     mgmt: &AccountSession,
     region: &str,
@@ -134,6 +137,7 @@ pub async fn ensure_instances(
         stackset: target.stackset,
     };
     let mut busy = Busy::new();
+    let mut conflicts = 0;
     loop {
         let before = list_instances(&cfn, mgmt, region, target.stackset, target.account).await?;
         let missing = wanting(&before, target.regions);
@@ -141,6 +145,18 @@ pub async fn ensure_instances(
             return Ok(Vec::new());
         }
         let sent = create(&cfn, &scope, target, &missing).await;
+        // A reconcile running at once (two events for one account; on the emulator, any
+        // account of the OU: docs/emulator-gaps.md) may have created what this call also
+        // creates: read the state again before calling it a failure.
+        let sent = match sent {
+            Err(e) if e.class() == ErrorClass::Conflict && conflicts < CONFLICT_RETRIES => {
+                conflicts += 1;
+                tracing::info!(stackset = target.stackset, account = target.account, error = %e, "instance creation conflicted; reading the state again");
+                tokio::time::sleep(std::time::Duration::from_millis(500 * conflicts)).await;
+                continue;
+            }
+            other => other,
+        };
         let Some(out) = busy.attempt(&scope, "the instance creation", sent).await? else {
             continue;
         };

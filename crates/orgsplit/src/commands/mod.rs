@@ -6,6 +6,7 @@ mod plan;
 mod reconcile;
 mod show;
 mod status;
+mod trigger;
 
 use crate::cli::{Cli, Command};
 use crate::exit::{CliError, ExitStatus};
@@ -30,6 +31,7 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<ExitStatus, CliError> {
         } => apply::run(&g, &plan, &ou, yes, concurrency, &printer).await,
         Command::Status { plan } => status::run(&g, &plan, &printer),
         Command::Reconcile { accounts } => reconcile::run(&g, &accounts, &printer).await,
+        Command::Trigger { command } => trigger::run(&g, command, &printer).await,
         Command::Pipelines { command } => pipelines::run(&g, command, &printer).await,
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();

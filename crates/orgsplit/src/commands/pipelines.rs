@@ -60,6 +60,7 @@ fn pipelines_error(e: PipelinesError) -> CliError {
     match e {
         PipelinesError::Aws(a) => (*a).into(),
         e @ PipelinesError::Input { .. } => CliError::invalid(e.to_string()),
+        e @ PipelinesError::Refused(_) => CliError::refused(e.to_string()),
         e => CliError::failure(e.to_string()),
     }
 }
@@ -410,8 +411,28 @@ async fn migrate_cmd(
         return Ok(ExitStatus::Success);
     }
 
+    let dir = save_dir(&config);
+    for p in &selected {
+        migrate::precheck(p, &account, &dir).map_err(pipelines_error)?;
+    }
+    // An existing connection is read before anything is asked or changed.
+    let given = match &choice {
+        Choice::Arn(_) => Some(resolve_connections(&session, &choice, &regions, false).await?),
+        Choice::Create(_) => None,
+    };
+    if let Some(c) = given.as_ref().and_then(|m| m.values().flatten().next())
+        && c.provider != "GitHub"
+    {
+        return Err(CliError::invalid(format!(
+            "--connection-arn {}: a {} connection, not a GitHub one",
+            c.arn, c.provider
+        )));
+    }
     if dry_run {
-        let connections = resolve_connections(&session, &choice, &regions, false).await?;
+        let connections = match given {
+            Some(c) => c,
+            None => resolve_connections(&session, &choice, &regions, false).await?,
+        };
         return dry_run_report(g, &account, &selected, &connections, printer);
     }
 
@@ -431,33 +452,42 @@ async fn migrate_cmd(
         yes,
         printer,
     )?;
-    let connections = resolve_connections(&session, &choice, &regions, true).await?;
+    let connections = match given {
+        Some(c) => c,
+        None => resolve_connections(&session, &choice, &regions, true).await?,
+    };
     let waiting: Vec<&ConnectionInfo> = connections
         .values()
         .flatten()
         .filter(|c| !c.is_available())
         .collect();
-    if let Some(c) = waiting.first() {
-        let region = arn_region(&c.arn).unwrap_or_default();
-        let mut e = CliError::refused(format!(
-            "connection {} ({}) in account {account} ({region}) is {}, not AVAILABLE: nothing was converted{}",
-            c.name,
-            c.arn,
-            c.status,
-            if waiting.len() > 1 {
-                format!(" ({} connections wait)", waiting.len())
-            } else {
-                String::new()
-            }
-        ));
-        e = e.hint(format!(
+    if !waiting.is_empty() {
+        let listed: Vec<String> = waiting
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} ({}) in {} is {}",
+                    c.name,
+                    c.arn,
+                    arn_region(&c.arn).unwrap_or_default(),
+                    c.status
+                )
+            })
+            .collect();
+        let urls: Vec<String> = waiting
+            .iter()
+            .map(|c| connection::console_url(arn_region(&c.arn).unwrap_or_default()))
+            .collect();
+        return Err(CliError::refused(format!(
+            "not AVAILABLE yet, so nothing was converted in account {account}: connection {}",
+            listed.join("; ")
+        ))
+        .hint(format!(
             "complete the GitHub handshake at {} (choose the connection, then \"Update pending connection\"), then run migrate again",
-            connection::console_url(region)
-        ));
-        return Err(e);
+            urls.join(" and ")
+        )));
     }
 
-    let dir = save_dir(&config);
     let now = context::now();
     let mut done: Vec<Migrated> = Vec::new();
     let mut failed: Vec<(String, String)> = Vec::new();
@@ -695,6 +725,16 @@ async fn rollback_cmd(
     token_env: &str,
     printer: &Printer,
 ) -> Result<ExitStatus, CliError> {
+    let valid = !pipeline.is_empty()
+        && pipeline.len() <= 100
+        && pipeline
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'@' | b'-' | b'_'));
+    if !valid {
+        return Err(CliError::invalid(format!(
+            "--pipeline {pipeline}: not a pipeline name ([A-Za-z0-9.@_-], 1 to 100 characters)"
+        )));
+    }
     let config = context::load_config(g)?;
     let path = SavedDeclaration::path(&save_dir(&config), pipeline);
     if !path.exists() {
@@ -705,6 +745,13 @@ async fn rollback_cmd(
         .hint("rollback restores what `orgsplit pipelines migrate` saved"));
     }
     let saved = SavedDeclaration::load(&path).map_err(pipelines_error)?;
+    if saved.pipeline != pipeline {
+        return Err(CliError::invalid(format!(
+            "{}: holds pipeline {}, not {pipeline}",
+            path.display(),
+            saved.pipeline
+        )));
+    }
     if let Some(a) = &account
         && a != &saved.account
     {
@@ -732,11 +779,10 @@ async fn rollback_cmd(
         .expect("json"),
         Output::Text => {
             let mut parts = Vec::new();
-            parts.push(if done.updated {
-                format!("v1 GitHub source restored from {}", path.display())
-            } else {
-                "already as saved".to_string()
-            });
+            parts.push(format!(
+                "v1 GitHub source restored from {} with the token",
+                path.display()
+            ));
             if !done.webhooks_created.is_empty() {
                 parts.push(format!(
                     "webhooks created and registered: {}",

@@ -94,7 +94,7 @@ pub async fn run(
     Ok(ExitStatus::Success)
 }
 
-fn report_json(r: &AccountReconcile) -> serde_json::Value {
+pub(crate) fn report_json(r: &AccountReconcile) -> serde_json::Value {
     json!({
         "account": r.account_id,
         "ou": r.ou_name,
@@ -108,7 +108,7 @@ fn report_json(r: &AccountReconcile) -> serde_json::Value {
     })
 }
 
-fn report_line(r: &AccountReconcile) -> String {
+pub(crate) fn report_line(r: &AccountReconcile) -> String {
     if let Some(why) = &r.skipped {
         return format!("{}: skipped: {why}\n", r.account_id);
     }
