@@ -391,3 +391,30 @@ def test_budgets_operations_moto_lacks(fresh):
     with pytest.raises(b.exceptions.NotFoundException):
         b.update_budget(AccountId=acct, NewBudget={"BudgetName": "nope", "BudgetLimit": {"Amount": "1", "Unit": "USD"},
                                                    "TimeUnit": "MONTHLY", "BudgetType": "COST"})
+
+
+def test_lambda_runtime_stand_in(fresh):
+    """The stand-in Lambda Runtime API hands queued invocations to a runtime and keeps its answers."""
+    status, queued = fresh.admin("POST", "/_emulator/lambda/invocations", [{"n": 1}, {"n": 2}])
+    assert status == 200 and len(queued["request_ids"]) == 2
+    base = fresh.url + "/2018-06-01/runtime/invocation"
+    for i, rid in enumerate(queued["request_ids"]):
+        with urllib.request.urlopen(base + "/next", timeout=10) as r:
+            assert r.headers["Lambda-Runtime-Aws-Request-Id"] == rid
+            assert int(r.headers["Lambda-Runtime-Deadline-Ms"]) > time.time() * 1000
+            assert json.load(r) == {"n": i + 1}
+        kind = "response" if i == 0 else "error"
+        req = urllib.request.Request(f"{base}/{rid}/{kind}", data=json.dumps({"ok": i}).encode(), method="POST")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            assert r.status == 202
+    status, results = fresh.admin("GET", "/_emulator/lambda/results")
+    states = {r["request_id"]: (r["state"], r["body"]) for r in results["results"]}
+    assert states == {queued["request_ids"][0]: ("response", {"ok": 0}),
+                      queued["request_ids"][1]: ("error", {"ok": 1})}
+    # An unknown request id is refused.
+    req = urllib.request.Request(f"{base}/nope/response", data=b"{}", method="POST")
+    try:
+        urllib.request.urlopen(req, timeout=10)
+        raise AssertionError("accepted an unknown request id")
+    except urllib.error.HTTPError as e:
+        assert e.code == 400
