@@ -57,6 +57,14 @@ pub enum Output {
     Json,
 }
 
+/// `audit --fail-on`: the lowest severity that fails the run (info never does).
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOn {
+    High,
+    Medium,
+    Low,
+}
+
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColorChoice {
     Auto,
@@ -130,6 +138,18 @@ pub enum Command {
     Pipelines {
         #[command(subcommand)]
         command: PipelinesCommand,
+    },
+    /// Findings with a severity and a one-line fix each, in the source account and every
+    /// account of the organization (mixed environments, long-running tasks, missing budgets,
+    /// v1 GitHub sources, open role trust, unprotected tag keys, management-account
+    /// workloads, the access role's AdministratorAccess).
+    Audit {
+        /// Only this account (repeatable); every account when none is given.
+        #[arg(long = "account", value_name = "ID")]
+        accounts: Vec<String>,
+        /// Exit 1 when a finding at or above this severity exists (for CI).
+        #[arg(long, value_enum, value_name = "SEVERITY")]
+        fail_on: Option<FailOn>,
     },
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },

@@ -70,6 +70,55 @@ impl orgsplit_inventory::Reporter for InventoryProgress {
     }
 }
 
+/// Audit progress: one spinner line counting accounts and naming those being read.
+pub struct AuditProgress {
+    bar: ProgressBar,
+    running: Mutex<Vec<String>>,
+}
+
+impl AuditProgress {
+    pub fn new(visible: bool) -> Self {
+        let bar = ProgressBar::with_draw_target(
+            None,
+            if visible {
+                ProgressDrawTarget::stderr()
+            } else {
+                ProgressDrawTarget::hidden()
+            },
+        );
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} audit [{elapsed}] {pos} accounts read; {msg}")
+                .expect("template"),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        AuditProgress {
+            bar,
+            running: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl orgsplit_audit::Reporter for AuditProgress {
+    fn account_started(&self, account_id: &str, name: &str) {
+        let mut running = self.running.lock().expect("progress lock");
+        running.push(format!("{name} ({account_id})"));
+        self.bar
+            .set_message(format!("reading {}", running.join(", ")));
+    }
+
+    fn account_finished(&self, account_id: &str, _findings: Option<usize>) {
+        let mut running = self.running.lock().expect("progress lock");
+        running.retain(|r| !r.ends_with(&format!("({account_id})")));
+        self.bar
+            .set_message(format!("reading {}", running.join(", ")));
+        self.bar.inc(1);
+    }
+}
+
 /// Apply progress: a bar per account (and one for the organization's and each OU's own
 /// steps), each naming the step it runs.
 pub struct ApplyProgress {

@@ -2,7 +2,6 @@
 //! the result is read back through the AWS API in the new accounts, not through orgsplit.
 #![allow(clippy::print_stdout)] // the test prints what it read back
 
-use assert_cmd::Command;
 use orgsplit_aws::policy::policy_document;
 use orgsplit_aws::{Aws, AwsOptions};
 use orgsplit_model::{Plan, StepKind};
@@ -10,86 +9,11 @@ use orgsplit_testkit::{Emulator, SOURCE_ACCOUNT, scenario};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::path::Path;
 
 const EXAMPLE: &str = include_str!("../../../plans/examples/orgsplit.toml");
 
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-fn orgsplit(emu: &Emulator, dir: &Path, args: &[&str]) -> Run {
-    let mut cmd = Command::cargo_bin("orgsplit").unwrap();
-    cmd.current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("AWS_PROFILE");
-    for (k, v) in emu.env() {
-        cmd.env(k, v);
-    }
-    let out = cmd.args(args).arg("-vvv").output().unwrap();
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-/// Applies one OU; a run that waits on the connection handshake gets it (the emulator's
-/// stand-in for the console) and is run again.
-fn apply_ou(emu: &Emulator, dir: &Path, plan: &str, ou: &str, log: &mut Vec<Run>) {
-    let first = orgsplit(
-        emu,
-        dir,
-        &["apply", plan, "--ou", ou, "--yes", "--output", "json"],
-    );
-    let waiting: Vec<Value> = first
-        .stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|e| e["status"] == "waiting")
-        .collect();
-    let code = first.code;
-    log.push(first);
-    if code == Some(0) {
-        return;
-    }
-    assert_eq!(
-        code,
-        Some(3),
-        "apply --ou {ou}: {}",
-        log.last().unwrap().stderr
-    );
-    assert!(
-        !waiting.is_empty(),
-        "exit 3 without a waiting step: {}",
-        log.last().unwrap().stderr
-    );
-    for event in &waiting {
-        let message = event["message"].as_str().unwrap();
-        let arn = message
-            .split(['(', ')', ' '])
-            .find(|w| w.starts_with("arn:aws:codestar-connections:"))
-            .unwrap_or_else(|| panic!("no connection ARN in {message}"));
-        assert!(
-            event["url"]
-                .as_str()
-                .unwrap()
-                .starts_with("https://console.aws.amazon.com/")
-        );
-        emu.mark_connection_available(arn);
-    }
-    let again = orgsplit(emu, dir, &["apply", plan, "--ou", ou, "--yes"]);
-    assert_eq!(
-        again.code,
-        Some(0),
-        "apply --ou {ou} after the handshake: {}{}",
-        again.stdout,
-        again.stderr
-    );
-    log.push(again);
-}
+mod common;
+use common::{apply_ou, orgsplit};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()

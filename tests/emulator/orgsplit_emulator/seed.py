@@ -255,7 +255,13 @@ def seed_workloads(c: Clients, w: dict) -> dict:
     for t in w.get("tasks", []):
         r = ecs.run_task(cluster=t["cluster"], taskDefinition=t["task_definition"], launchType="FARGATE", count=1,
                          networkConfiguration=netconf, startedBy=t.get("started_by", "manual"))
-        task_arns += [x["taskArn"] for x in r["tasks"]]
+        arns = [x["taskArn"] for x in r["tasks"]]
+        if t.get("started_hours_ago") is not None:
+            from .ecs_tasks import backdate
+
+            for arn in arns:
+                backdate(account, region, arn, float(t["started_hours_ago"]))
+        task_arns += arns
         count("ecs-task", len(r["tasks"]))
     ev = c("events", region)
     for rule in w.get("events_rules", []):

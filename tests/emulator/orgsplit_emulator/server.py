@@ -25,10 +25,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
-    from . import accounts
+    from . import accounts, ecs_tasks
     from .app import EmulatorApp
 
     accounts.install()
+    ecs_tasks.install()
 
     class Handler(MotoRequestHandler):
         def make_environ(self):  # type: ignore[no-untyped-def]

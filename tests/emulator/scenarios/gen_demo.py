@@ -188,7 +188,8 @@ services = [{"cluster": "batch", "name": f"{env}-api", "task_definition": f"{env
             for env in ("dev", "prod")]
 for env in ("dev", "prod"):
     exp("ecs-service", f"batch/{env}-api", env)
-tasks = [{"cluster": "batch", "task_definition": "prod-mail-sender", "started_by": "manual-release"}]
+tasks = [{"cluster": "batch", "task_definition": "prod-mail-sender", "started_by": "manual-release",
+          "started_hours_ago": 80}]  # left running for days after a manual release (incident 2)
 exp("ecs-task", None, "prod", manual=True, taskdef="prod-mail-sender")
 
 events_rules = [{"name": "prod-nightly-mail", "schedule": "cron(0 2 * * ? *)", "cluster": "batch",

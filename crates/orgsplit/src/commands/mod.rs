@@ -1,4 +1,5 @@
 mod apply;
+mod audit;
 mod init;
 mod inventory;
 mod pipelines;
@@ -33,6 +34,7 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<ExitStatus, CliError> {
         Command::Reconcile { accounts } => reconcile::run(&g, &accounts, &printer).await,
         Command::Trigger { command } => trigger::run(&g, command, &printer).await,
         Command::Pipelines { command } => pipelines::run(&g, command, &printer).await,
+        Command::Audit { accounts, fail_on } => audit::run(&g, &accounts, fail_on, &printer).await,
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut buf = Vec::new();
