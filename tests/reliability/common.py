@@ -112,6 +112,10 @@ class Emulator:
         self.start_seconds = time.monotonic() - started
         if FREEZE_TASKS if freeze_tasks is None else freeze_tasks:
             self.freeze_task_status()
+        else:
+            # The emulator itself keeps tasks RUNNING (orgsplit_emulator/ecs_tasks.py); moto's
+            # own lifecycle is its default transition.
+            self.moto_api("state-manager/unset-transition", {"model_name": "ecs::task"})
 
     def freeze_task_status(self) -> None:
         # moto advances an ECS task's lastStatus on every DescribeTasks (RUNNING -> DEACTIVATING

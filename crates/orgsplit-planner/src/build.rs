@@ -472,7 +472,7 @@ fn connection_address(prefix: &str, region: &str, home: &str) -> String {
 
 /// The SCP: deny leaving the organization; deny touching protected tag keys unless the
 /// caller is one of the admin roles.
-fn guardrail_policy(config: &Config) -> Value {
+pub fn guardrail_policy(config: &Config) -> Value {
     let mut statements = vec![json!({
         "Sid": "DenyLeavingOrganization",
         "Effect": "Deny",

@@ -100,7 +100,11 @@ fn demo_before_and_after_the_split() {
         "the audit changed something: {:?}",
         emu.mutating_requests()
     );
-    println!("before the split: {}", before["summary"]);
+    println!(
+        "before the split: {} ({} API calls)",
+        before["summary"],
+        emu.requests().len()
+    );
     assert_eq!(before["schema_version"], 1);
     let source: BTreeSet<String> = codes_of(&before, SOURCE_ACCOUNT).into_iter().collect();
     for code in BEFORE_SPLIT {
@@ -201,7 +205,11 @@ fn demo_before_and_after_the_split() {
     emu.clear_requests();
     let after = audit_json(&emu, d, &[], &mut log);
     assert!(emu.mutating_requests().is_empty());
-    println!("after the split: {}", after["summary"]);
+    println!(
+        "after the split: {} ({} API calls)",
+        after["summary"],
+        emu.requests().len()
+    );
     let new_accounts: Vec<&Value> = after["accounts"]
         .as_array()
         .unwrap()
@@ -284,6 +292,23 @@ fn each_finding_appears_when_built_and_goes_when_fixed() {
         log.push(run);
     }
 
+    // Near misses first: each looks like a finding's state but is not one.
+    rt.block_on(build_near_misses(&emu));
+    let near = audit_json(&emu, d, &both, &mut log);
+    println!("near misses: {}", near["summary"]);
+    // An admin access role in an account not yet bootstrapped is how it is managed.
+    assert!(findings_of(&near, SOURCE_ACCOUNT, "access-role-admin").is_empty());
+    // A rule of the management account's own (the trigger's kind: an SQS target) is no workload.
+    assert!(findings_of(&near, MANAGEMENT_ACCOUNT, "management-account-workloads").is_empty());
+    // An SCP that requires the tag does not stop anyone from changing it.
+    let tag = findings_of(&near, SOURCE_ACCOUNT, "unprotected-tag-key");
+    assert_eq!(tag.len(), 1, "{near:#}");
+    assert_eq!(
+        tag[0]["details"]["scps_in_force"],
+        json!(["FullAWSAccess", "require-environment-tag"]),
+        "{near:#}"
+    );
+
     let org_id = rt.block_on(build_findings(&emu));
     assert!(org_id.starts_with(ORG_ONLY));
     let built = audit_json(&emu, d, &both, &mut log);
@@ -312,7 +337,7 @@ fn each_finding_appears_when_built_and_goes_when_fixed() {
         mgmt[0]["details"]["resources"],
         json!(["ssm:/prod/leftover/API_URL"])
     );
-    // Info findings never fail the gate; the source account's medium ones do.
+    // The source account's medium findings fail a medium gate.
     let gate = orgsplit(
         &emu,
         d,
@@ -349,6 +374,30 @@ fn each_finding_appears_when_built_and_goes_when_fixed() {
         ])
     );
 
+    // The CI gate on a new account at the root: bootstrapped, admin access role kept, no
+    // budget yet (medium and info findings).
+    let extra = rt.block_on(extra_account(&emu));
+    let gate = |level: &str, log: &mut Vec<Run>| {
+        let run = orgsplit(&emu, d, &["audit", "--account", &extra, "--fail-on", level]);
+        let code = run.code;
+        log.push(run);
+        code
+    };
+    let report = audit_json(&emu, d, &["--account", &extra], &mut log);
+    let codes: BTreeSet<String> = codes_of(&report, &extra).into_iter().collect();
+    assert_eq!(
+        codes,
+        BTreeSet::from(["access-role-admin".to_string(), "no-budget".to_string()]),
+        "{report:#}"
+    );
+    assert_eq!(gate("high", &mut log), Some(0));
+    assert_eq!(gate("medium", &mut log), Some(1));
+    rt.block_on(create_budget(&emu, &extra));
+    // Only the info finding is left: it never fails the gate.
+    assert_eq!(gate("low", &mut log), Some(0));
+    let report = audit_json(&emu, d, &["--account", &extra], &mut log);
+    assert_eq!(codes_of(&report, &extra), ["access-role-admin"]);
+
     // An account that cannot be read: the report still comes, the run fails (exit 1).
     emu.set_faults(json!({"error5xx": 1.0, "services": ["budgets"]}));
     let broken = orgsplit(
@@ -379,6 +428,115 @@ fn trust(principal: Value, condition: Option<Value>) -> String {
     json!({"Version": "2012-10-17", "Statement": [statement]}).to_string()
 }
 
+fn allow_everything() -> String {
+    json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+        .to_string()
+}
+
+/// Creates `name` unless it exists, trusting the management account.
+async fn ensure_role(iam: &aws_sdk_iam::Client, name: &str) {
+    if iam.get_role().role_name(name).send().await.is_err() {
+        iam.create_role()
+            .role_name(name)
+            .assume_role_policy_document(trust(
+                json!(format!("arn:aws:iam::{MANAGEMENT_ACCOUNT}:root")),
+                None,
+            ))
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// State that resembles a finding's without being one.
+async fn build_near_misses(emu: &Emulator) {
+    let aws = aws_for(emu).await;
+    let source = aws.session(SOURCE_ACCOUNT).await.unwrap();
+    // moto does not load AWS managed policies (attaching AdministratorAccess fails there), so
+    // the access role gets the same grant inline; the attached form is covered by unit tests.
+    let iam = source.iam();
+    ensure_role(&iam, "OrganizationAccountAccessRole").await;
+    iam.put_role_policy()
+        .role_name("OrganizationAccountAccessRole")
+        .policy_name("administrator")
+        .policy_document(allow_everything())
+        .send()
+        .await
+        .unwrap();
+    let mgmt = aws.session(MANAGEMENT_ACCOUNT).await.unwrap();
+    let events = mgmt.events("us-east-1");
+    events
+        .put_rule()
+        .name("orgsplit-new-account")
+        .event_pattern(json!({"source": ["aws.organizations"]}).to_string())
+        .send()
+        .await
+        .unwrap();
+    events
+        .put_targets()
+        .rule("orgsplit-new-account")
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(format!(
+                    "arn:aws:sqs:us-east-1:{MANAGEMENT_ACCOUNT}:orgsplit-trigger"
+                ))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let org = mgmt.organizations();
+    org.enable_policy_type()
+        .root_id(root_id(&org).await)
+        .policy_type(PolicyType::ServiceControlPolicy)
+        .send()
+        .await
+        .unwrap();
+    scp_on_root(
+        &org,
+        "require-environment-tag",
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny",
+            "Action": ["ecs:CreateCluster", "ssm:PutParameter"], "Resource": "*",
+            "Condition": {"Null": {"aws:RequestTag/Environment": "true"}}}]}),
+    )
+    .await;
+}
+
+async fn root_id(org: &aws_sdk_organizations::Client) -> String {
+    org.list_roots().send().await.unwrap().roots()[0]
+        .id()
+        .unwrap()
+        .to_string()
+}
+
+/// Creates an SCP and attaches it to the root (SCPs already enabled).
+async fn scp_on_root(org: &aws_sdk_organizations::Client, name: &str, document: Value) {
+    let created = org
+        .create_policy()
+        .name(name)
+        .description(name)
+        .r#type(PolicyType::ServiceControlPolicy)
+        .content(document.to_string())
+        .send()
+        .await
+        .unwrap();
+    let id = created
+        .policy()
+        .unwrap()
+        .policy_summary()
+        .unwrap()
+        .id()
+        .unwrap();
+    org.attach_policy()
+        .policy_id(id)
+        .target_id(root_id(org).await)
+        .send()
+        .await
+        .unwrap();
+}
+
 /// Returns the organization's id.
 async fn build_findings(emu: &Emulator) -> String {
     let aws = aws_for(emu).await;
@@ -396,33 +554,8 @@ async fn build_findings(emu: &Emulator) -> String {
         .send()
         .await
         .unwrap();
-    // Bootstrapped (a terraform-apply role), yet the access role kept AdministratorAccess.
-    let mgmt_root = trust(
-        json!(format!("arn:aws:iam::{MANAGEMENT_ACCOUNT}:root")),
-        None,
-    );
-    for role in ["terraform-apply", "OrganizationAccountAccessRole"] {
-        if iam.get_role().role_name(role).send().await.is_err() {
-            iam.create_role()
-                .role_name(role)
-                .assume_role_policy_document(&mgmt_root)
-                .send()
-                .await
-                .unwrap();
-        }
-    }
-    // moto does not load AWS managed policies (attaching AdministratorAccess fails there), so
-    // the role gets the same grant inline; the attached form is covered by the unit tests.
-    iam.put_role_policy()
-        .role_name("OrganizationAccountAccessRole")
-        .policy_name("administrator")
-        .policy_document(
-            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
-                .to_string(),
-        )
-        .send()
-        .await
-        .unwrap();
+    // Bootstrapped (a terraform-apply role), yet the access role kept its admin grant.
+    ensure_role(&iam, "terraform-apply").await;
     // A workload left in the management account.
     let mgmt = aws.session(MANAGEMENT_ACCOUNT).await.unwrap();
     mgmt.ssm("us-east-1")
@@ -489,23 +622,8 @@ async fn fix_findings(emu: &Emulator, org_id: &str) {
     }
     // A budget in both accounts.
     let mgmt = aws.session(MANAGEMENT_ACCOUNT).await.unwrap();
-    for (session, account) in [(&source, SOURCE_ACCOUNT), (&mgmt, MANAGEMENT_ACCOUNT)] {
-        session
-            .budgets()
-            .create_budget()
-            .account_id(account)
-            .budget(
-                Budget::builder()
-                    .budget_name("monthly")
-                    .budget_type(BudgetType::Cost)
-                    .time_unit(TimeUnit::Monthly)
-                    .budget_limit(Spend::builder().amount("500").unit("USD").build().unwrap())
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
+    for account in [SOURCE_ACCOUNT, MANAGEMENT_ACCOUNT] {
+        create_budget(emu, account).await;
     }
     // The workload out of the management account.
     mgmt.ssm("us-east-1")
@@ -515,42 +633,74 @@ async fn fix_findings(emu: &Emulator, org_id: &str) {
         .await
         .unwrap();
     // An SCP protecting the tag key, on the root.
-    let org = mgmt.organizations();
-    let root = org.list_roots().send().await.unwrap().roots()[0]
-        .id()
-        .unwrap()
-        .to_string();
-    let _ = org
-        .enable_policy_type()
-        .root_id(&root)
-        .policy_type(PolicyType::ServiceControlPolicy)
-        .send()
-        .await;
-    let policy = org
-        .create_policy()
-        .name("protect-environment-tag")
-        .description("only admins change Environment tags")
-        .r#type(PolicyType::ServiceControlPolicy)
-        .content(
-            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny",
-                "Action": ["*:TagResource", "*:UntagResource"], "Resource": "*",
-                "Condition": {"ForAnyValue:StringEquals": {"aws:TagKeys": ["Environment"]}}}]})
-            .to_string(),
-        )
+    scp_on_root(
+        &mgmt.organizations(),
+        "protect-environment-tag",
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny",
+            "Action": ["*:TagResource", "*:UntagResource"], "Resource": "*",
+            "Condition": {"ForAnyValue:StringEquals": {"aws:TagKeys": ["Environment"]}}}]}),
+    )
+    .await;
+}
+
+/// A new account at the root: bootstrapped, its access role still admin, no budget.
+async fn extra_account(emu: &Emulator) -> String {
+    let aws = aws_for(emu).await;
+    let mgmt = aws.session(MANAGEMENT_ACCOUNT).await.unwrap();
+    let created = mgmt
+        .organizations()
+        .create_account()
+        .email("aws+audit-extra@example.com")
+        .account_name("audit-extra")
         .send()
         .await
         .unwrap();
-    let id = policy
-        .policy()
+    let status = created.create_account_status().unwrap();
+    let id = match status.account_id() {
+        Some(id) => id.to_string(),
+        None => mgmt
+            .organizations()
+            .describe_create_account_status()
+            .create_account_request_id(status.id().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .create_account_status()
+            .unwrap()
+            .account_id()
+            .unwrap()
+            .to_string(),
+    };
+    let iam = aws.session(&id).await.unwrap().iam();
+    ensure_role(&iam, "OrganizationAccountAccessRole").await;
+    ensure_role(&iam, "terraform-apply").await;
+    iam.put_role_policy()
+        .role_name("OrganizationAccountAccessRole")
+        .policy_name("administrator")
+        .policy_document(allow_everything())
+        .send()
+        .await
+        .unwrap();
+    id
+}
+
+async fn create_budget(emu: &Emulator, account: &str) {
+    let aws = aws_for(emu).await;
+    aws.session(account)
+        .await
         .unwrap()
-        .policy_summary()
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
-    org.attach_policy()
-        .policy_id(&id)
-        .target_id(&root)
+        .budgets()
+        .create_budget()
+        .account_id(account)
+        .budget(
+            Budget::builder()
+                .budget_name("monthly")
+                .budget_type(BudgetType::Cost)
+                .time_unit(TimeUnit::Monthly)
+                .budget_limit(Spend::builder().amount("500").unit("USD").build().unwrap())
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();

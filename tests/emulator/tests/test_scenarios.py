@@ -157,6 +157,13 @@ def test_demo_seeded_and_every_expect_exists(demo):
             arns = c("ecs", reg).list_tasks(cluster="batch")["taskArns"]
             tasks = c("ecs", reg).describe_tasks(cluster="batch", tasks=arns)["tasks"]
             assert any(e["taskdef"] in t["taskDefinitionArn"] and t.get("startedBy") == "manual-release" for t in tasks)
+            # back-dated by the scenario (started_hours_ago = 80), and RUNNING however often described
+            import datetime
+            for _ in range(3):
+                task = c("ecs", reg).describe_tasks(cluster="batch", tasks=arns)["tasks"][0]
+                assert task["lastStatus"] == "RUNNING", task["lastStatus"]
+            age = datetime.datetime.now(datetime.timezone.utc) - task["startedAt"]
+            assert datetime.timedelta(hours=79) < age < datetime.timedelta(hours=81), age
         elif k == "events-rule":
             assert c("events", reg).describe_rule(Name=n)["ScheduleExpression"] == "cron(0 2 * * ? *)"
             t = c("events", reg).list_targets_by_rule(Rule=n)["Targets"][0]

@@ -4,10 +4,10 @@
 use orgsplit_model::config::{IGNORE, SHARED};
 use orgsplit_model::{Resource, ResourceKind};
 use orgsplit_planner::classify::{UNCLASSIFIED, classify};
-use serde_json::json;
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-use super::CheckContext;
+use super::{CheckContext, items};
 use crate::facts::AccountFacts;
 use crate::finding::{AccountRole, Finding, FindingCode};
 
@@ -80,20 +80,26 @@ pub fn mixed_environments(cx: &CheckContext<'_>, account: &AccountFacts) -> Opti
     )
 }
 
-/// Kinds that are a workload wherever they are, whatever the rules say.
-fn is_workload_kind(kind: ResourceKind) -> bool {
-    matches!(
-        kind,
+/// Whether a resource is a workload wherever it is, whatever the rules say. EventBridge rules
+/// and schedules are only when they run ECS tasks: a management account rightly holds rules
+/// of its own (orgsplit's trigger, Control Tower's, other services' `ManagedBy` rules).
+fn is_workload(r: &Resource) -> bool {
+    let has_ecs = |target: &Value| target.get("EcsParameters").is_some_and(|p| !p.is_null());
+    match r.kind {
         ResourceKind::SsmParameter
-            | ResourceKind::Secret
-            | ResourceKind::EcsCluster
-            | ResourceKind::EcsTaskDefinition
-            | ResourceKind::EcsService
-            | ResourceKind::EcsTask
-            | ResourceKind::EventsRule
-            | ResourceKind::Schedule
-            | ResourceKind::Pipeline
-    )
+        | ResourceKind::Secret
+        | ResourceKind::EcsCluster
+        | ResourceKind::EcsTaskDefinition
+        | ResourceKind::EcsService
+        | ResourceKind::EcsTask
+        | ResourceKind::Pipeline => true,
+        ResourceKind::EventsRule => {
+            r.config.get("ManagedBy").is_none_or(Value::is_null)
+                && items(r.config.get("Targets")).into_iter().any(has_ecs)
+        }
+        ResourceKind::Schedule => r.config.get("Target").is_some_and(has_ecs),
+        _ => false,
+    }
 }
 
 pub fn management_workloads(cx: &CheckContext<'_>, account: &AccountFacts) -> Option<Finding> {
@@ -107,7 +113,7 @@ pub fn management_workloads(cx: &CheckContext<'_>, account: &AccountFacts) -> Op
         .iter()
         .zip(&classified.per_resource)
         .filter(|(r, c)| {
-            is_workload_kind(r.kind)
+            is_workload(r)
                 || cx.config.environments().contains(&c.environment.as_str())
                 || c.environment == SHARED
         })
@@ -198,6 +204,21 @@ mod tests {
         assert_eq!(found[0].code, FindingCode::ManagementAccountWorkloads);
         assert_eq!(found[0].details["resources"], json!(["ecs-cluster:batch"]));
         assert!(run(AccountRole::Management, MGMT, vec![role]).is_empty());
+        // The trigger's rule (an SQS target) is not a workload; a scheduled ECS task is.
+        let trigger = resource(
+            ResourceKind::EventsRule,
+            "orgsplit-new-account",
+            &[],
+            json!({"Targets": [{"Arn": "arn:aws:sqs:us-east-1:123456789012:q"}]}),
+        );
+        assert!(run(AccountRole::Management, MGMT, vec![trigger]).is_empty());
+        let nightly = resource(
+            ResourceKind::EventsRule,
+            "nightly",
+            &[],
+            json!({"Targets": [{"Arn": "arn:aws:ecs:x", "EcsParameters": {"TaskCount": 1}}]}),
+        );
+        assert_eq!(run(AccountRole::Management, MGMT, vec![nightly]).len(), 1);
         assert!(run(AccountRole::Member, MEMBER, vec![cluster]).is_empty());
     }
 }

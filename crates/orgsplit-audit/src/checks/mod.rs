@@ -20,6 +20,16 @@ pub struct CheckContext<'a> {
     pub now: OffsetDateTime,
 }
 
+/// A policy element IAM allows as one item or a list (`Action`, `Statement`, a condition's
+/// values), as a list.
+pub(crate) fn items(v: Option<&serde_json::Value>) -> Vec<&serde_json::Value> {
+    match v {
+        Some(serde_json::Value::Array(a)) => a.iter().collect(),
+        Some(serde_json::Value::Null) | None => Vec::new(),
+        Some(other) => vec![other],
+    }
+}
+
 /// Every finding of one account.
 pub fn run(cx: &CheckContext<'_>, account: &AccountFacts) -> Vec<Finding> {
     let mut out = Vec::new();

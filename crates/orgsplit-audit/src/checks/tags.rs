@@ -3,25 +3,20 @@
 //! service control policy in force on the account.
 //!
 //! A key is protected when an SCP attached to the account, one of its OUs or the root has a
-//! `Deny` statement on tagging actions whose condition names the key: in `aws:TagKeys`
-//! (exactly or by a `*` pattern), or as `aws:RequestTag/KEY` / `aws:ResourceTag/KEY`. The
-//! management account is never checked: no SCP applies to it.
+//! `Deny` statement on tag writes whose condition names the key: `aws:TagKeys` under
+//! `StringEquals`/`StringEqualsIgnoreCase`/`StringLike` (or their `ForAnyValue:` forms), or
+//! `Null` `"false"` on `aws:RequestTag/KEY`. A condition that only limits the values
+//! (`StringNotEquals` on `aws:RequestTag/KEY`) or requires the tag (`Null` `"true"`) does not
+//! stop anyone from changing it. The management account is never checked: no SCP applies to
+//! it.
 
 use serde_json::{Value, json};
 
-use super::CheckContext;
+use super::{CheckContext, items};
 use crate::facts::{AccountFacts, Scp};
 use crate::finding::{AccountRole, Finding, FindingCode};
 
-fn items(v: Option<&Value>) -> Vec<&Value> {
-    match v {
-        Some(Value::Array(a)) => a.iter().collect(),
-        Some(Value::Null) | None => Vec::new(),
-        Some(other) => vec![other],
-    }
-}
-
-/// IAM's `StringLike` matching: `*` any run, `?` one character; case-sensitive.
+/// IAM's `StringLike` matching: `*` any run, `?` one character.
 fn like(pattern: &str, text: &str) -> bool {
     fn go(p: &[u8], t: &[u8]) -> bool {
         match (p.first(), t.first()) {
@@ -35,44 +30,105 @@ fn like(pattern: &str, text: &str) -> bool {
     go(pattern.as_bytes(), text.as_bytes())
 }
 
-/// Whether an action pattern of a statement can match a tagging action.
-fn tagging_action(action: &str) -> bool {
-    let a = action.to_ascii_lowercase();
-    a == "*" || a.contains("tag")
+/// Actions that add, change or remove tags, in the services orgsplit migrates and a few
+/// common others. Reading tags (`DescribeTags`, `GetObjectTagging`, …) is not among them.
+const TAG_WRITES: &[&str] = &[
+    "ecs:tagresource",
+    "ecs:untagresource",
+    "ssm:addtagstoresource",
+    "ssm:removetagsfromresource",
+    "secretsmanager:tagresource",
+    "secretsmanager:untagresource",
+    "iam:tagrole",
+    "iam:untagrole",
+    "iam:tagpolicy",
+    "iam:untagpolicy",
+    "iam:taguser",
+    "iam:untaguser",
+    "s3:putbuckettagging",
+    "s3:deletebuckettagging",
+    "logs:tagresource",
+    "logs:untagresource",
+    "events:tagresource",
+    "events:untagresource",
+    "scheduler:tagresource",
+    "scheduler:untagresource",
+    "codepipeline:tagresource",
+    "codepipeline:untagresource",
+    "ecr:tagresource",
+    "ecr:untagresource",
+    "ec2:createtags",
+    "ec2:deletetags",
+    "sqs:tagqueue",
+    "sqs:untagqueue",
+    "dynamodb:tagresource",
+    "dynamodb:untagresource",
+    "lambda:tagresource",
+    "lambda:untagresource",
+];
+
+/// Whether a statement's actions include a tag write (IAM matches actions ignoring case).
+fn denies_tag_writes(statement: &Value) -> bool {
+    let patterns = |key: &str| -> Vec<String> {
+        items(statement.get(key))
+            .into_iter()
+            .filter_map(Value::as_str)
+            .map(str::to_ascii_lowercase)
+            .collect()
+    };
+    if statement.get("Action").is_some() {
+        let actions = patterns("Action");
+        TAG_WRITES
+            .iter()
+            .any(|w| actions.iter().any(|a| like(a, w)))
+    } else {
+        // NotAction: every action but those listed.
+        let excluded = patterns("NotAction");
+        TAG_WRITES
+            .iter()
+            .any(|w| !excluded.iter().any(|a| like(a, w)))
+    }
+}
+
+/// Whether one condition (operator, key, values) stops `key` from being set or changed:
+/// `aws:TagKeys` naming it under a positive string operator, or `Null` `"false"` on
+/// `aws:RequestTag/KEY` (the request carries the key).
+fn condition_protects(operator: &str, ckey: &str, values: &Value, key: &str) -> bool {
+    let values: Vec<&str> = items(Some(values))
+        .into_iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let lower = ckey.to_ascii_lowercase();
+    if lower == "aws:tagkeys" {
+        let base = operator.strip_prefix("ForAnyValue:").unwrap_or(operator);
+        return match base {
+            "StringEquals" => values.contains(&key),
+            "StringEqualsIgnoreCase" => values.iter().any(|v| v.eq_ignore_ascii_case(key)),
+            "StringLike" => values.iter().any(|v| like(v, key)),
+            _ => false,
+        };
+    }
+    operator == "Null"
+        && lower
+            .strip_prefix("aws:requesttag/")
+            .is_some_and(|k| k.eq_ignore_ascii_case(key))
+        && values.iter().any(|v| v.eq_ignore_ascii_case("false"))
 }
 
 /// Whether one statement protects `key`.
 fn protects(statement: &Value, key: &str) -> bool {
-    if statement.get("Effect").and_then(Value::as_str) != Some("Deny") {
-        return false;
-    }
-    let actions = items(statement.get("Action"));
-    if !actions
-        .iter()
-        .filter_map(|a| a.as_str())
-        .any(tagging_action)
+    if statement.get("Effect").and_then(Value::as_str) != Some("Deny")
+        || !denies_tag_writes(statement)
     {
         return false;
     }
     let Some(conditions) = statement.get("Condition").and_then(Value::as_object) else {
         return false;
     };
-    conditions.values().any(|block| {
+    conditions.iter().any(|(operator, block)| {
         block.as_object().is_some_and(|keys| {
-            keys.iter().any(|(ckey, values)| {
-                let lower = ckey.to_ascii_lowercase();
-                if lower == "aws:tagkeys" {
-                    return items(Some(values))
-                        .iter()
-                        .filter_map(|v| v.as_str())
-                        .any(|v| like(v, key));
-                }
-                ["aws:requesttag/", "aws:resourcetag/"]
-                    .iter()
-                    .any(|prefix| {
-                        lower.strip_prefix(prefix).is_some() && ckey[prefix.len()..] == *key
-                    })
-            })
+            keys.iter()
+                .any(|(ckey, values)| condition_protects(operator, ckey, values, key))
         })
     })
 }
@@ -174,21 +230,57 @@ mod tests {
             )
             .is_empty()
         );
-        assert!(
-            check(
-                AccountRole::Member,
-                MEMBER,
-                vec![guardrail(json!("Env*"), &["r-root"])],
-                true
-            )
-            .is_empty()
-        );
-        let tagged = Scp {
+        let like = Scp {
             document: json!({"Statement": {"Effect": "Deny", "Action": "*", "Resource": "*",
-                "Condition": {"Null": {"aws:RequestTag/Environment": "false"}}}}),
+                "Condition": {"ForAnyValue:StringLike": {"aws:TagKeys": "Env*"}}}}),
+            ..guardrail(json!([]), &["r-root"])
+        };
+        assert!(check(AccountRole::Member, MEMBER, vec![like], true).is_empty());
+        let request_tag = Scp {
+            document: json!({"Statement": {"Effect": "Deny", "Action": ["ec2:CreateTags", "ecs:TagResource"], "Resource": "*",
+                "Condition": {"Null": {"aws:RequestTag/environment": "false"}}}}),
             ..guardrail(json!([]), &[MEMBER])
         };
-        assert!(check(AccountRole::Member, MEMBER, vec![tagged], true).is_empty());
+        assert!(check(AccountRole::Member, MEMBER, vec![request_tag], true).is_empty());
+        let not_action = Scp {
+            document: json!({"Statement": {"Effect": "Deny", "NotAction": ["iam:*"], "Resource": "*",
+                "Condition": {"ForAnyValue:StringEquals": {"aws:TagKeys": "Environment"}}}}),
+            ..guardrail(json!([]), &[MEMBER])
+        };
+        assert!(check(AccountRole::Member, MEMBER, vec![not_action], true).is_empty());
+    }
+
+    #[test]
+    fn statements_that_do_not_stop_a_change_are_not_protection() {
+        let not_protecting = [
+            // requires the tag at creation; changing it stays allowed
+            json!({"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"Null": {"aws:RequestTag/Environment": "true"}}}),
+            // limits the values; dev -> prod stays allowed
+            json!({"Effect": "Deny", "Action": "*:TagResource", "Resource": "*",
+                   "Condition": {"StringNotEquals": {"aws:RequestTag/Environment": ["dev", "prod"]}}}),
+            // an allow-list of keys
+            json!({"Effect": "Deny", "Action": "*:TagResource", "Resource": "*",
+                   "Condition": {"ForAnyValue:StringNotEquals": {"aws:TagKeys": ["Environment"]}}}),
+            // StringEquals does not expand patterns
+            json!({"Effect": "Deny", "Action": "*:TagResource", "Resource": "*",
+                   "Condition": {"ForAnyValue:StringEquals": {"aws:TagKeys": ["Env*"]}}}),
+            // reading tags only
+            json!({"Effect": "Deny", "Action": ["ec2:DescribeTags", "s3:GetObjectTagging"], "Resource": "*",
+                   "Condition": {"ForAnyValue:StringEquals": {"aws:TagKeys": ["Environment"]}}}),
+            // a deny on resources by their tag is not a deny on changing it
+            json!({"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"StringEquals": {"aws:ResourceTag/Environment": "prod"}}}),
+        ];
+        for statement in not_protecting {
+            let scp = Scp {
+                document: json!({"Statement": [statement.clone()]}),
+                ..guardrail(json!([]), &[MEMBER])
+            };
+            assert_eq!(
+                check(AccountRole::Member, MEMBER, vec![scp], true).len(),
+                1,
+                "{statement}"
+            );
+        }
     }
 
     #[test]
@@ -228,5 +320,29 @@ mod tests {
         assert_eq!(found[0].resource.as_deref(), Some("tag:Environment"));
         // The management account: no SCP applies, so nothing to report here.
         assert!(check(AccountRole::Management, MGMT, vec![], true).is_empty());
+    }
+
+    #[test]
+    fn orgsplits_own_guardrail_protects_its_keys() {
+        let config = config();
+        let mut org = org();
+        let document = orgsplit_planner_guardrail(&config);
+        org.scps = vec![Scp {
+            document,
+            ..guardrail(json!([]), &["ou-dev"])
+        }];
+        let cx = CheckContext {
+            config: &config,
+            org: &org,
+            now: datetime!(2026-11-23 12:00 UTC),
+        };
+        assert!(
+            unprotected_tag_keys(&cx, &account(MEMBER, AccountRole::Member, vec![])).is_empty()
+        );
+    }
+
+    /// The SCP `plan` writes, as the plan file carries it.
+    fn orgsplit_planner_guardrail(config: &orgsplit_model::Config) -> Value {
+        orgsplit_planner::build::guardrail_policy(config)
     }
 }

@@ -7,18 +7,9 @@ use orgsplit_planner::build::TERRAFORM_APPLY_ROLE;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
-use super::CheckContext;
+use super::{CheckContext, items};
 use crate::facts::AccountFacts;
 use crate::finding::{AccountRole, Finding, FindingCode};
-
-/// A JSON value that IAM allows as one item or a list, as a list.
-fn items(v: Option<&Value>) -> Vec<&Value> {
-    match v {
-        Some(Value::Array(a)) => a.iter().collect(),
-        Some(Value::Null) | None => Vec::new(),
-        Some(other) => vec![other],
-    }
-}
 
 fn strings(v: Option<&Value>) -> Vec<&str> {
     items(v).into_iter().filter_map(Value::as_str).collect()
@@ -33,8 +24,12 @@ fn confined_to_org(cx: &CheckContext<'_>, statement: &Value) -> bool {
     };
     let org_id = cx.org.state.id.as_str();
     conditions.iter().any(|(operator, block)| {
-        // A negated or "IfExists" operator does not confine anyone.
-        if operator.contains("Not") || operator.ends_with("IfExists") {
+        // A negated or "IfExists" operator does not confine anyone, nor does `ForAllValues:`,
+        // which holds when the key is absent.
+        if operator.contains("Not")
+            || operator.ends_with("IfExists")
+            || operator.starts_with("ForAllValues:")
+        {
             return false;
         }
         block.as_object().is_some_and(|keys| {
@@ -56,15 +51,34 @@ fn confined_to_org(cx: &CheckContext<'_>, statement: &Value) -> bool {
     })
 }
 
-/// The account of an AWS principal (`123456789012`, `arn:aws:iam::123456789012:root`, a
-/// role or user ARN); `None` for `*` and anything with a wildcard in the account.
-fn principal_account(p: &str) -> Option<&str> {
+/// Whom an AWS principal names.
+#[derive(Debug, PartialEq, Eq)]
+enum Principal<'a> {
+    /// `*`, or a wildcard in the account part.
+    Anyone,
+    /// `123456789012`, `arn:aws:iam::123456789012:root`, a role or user ARN.
+    Account(&'a str),
+    /// Anything else: IAM rewrites the principal of a deleted role or user to its unique id
+    /// (`AROA…`), which nobody can assume as.
+    Other,
+}
+
+fn principal(p: &str) -> Principal<'_> {
+    if p == "*" {
+        return Principal::Anyone;
+    }
     let account = if p.starts_with("arn:") {
-        p.split(':').nth(4)?
+        p.split(':').nth(4).unwrap_or_default()
     } else {
         p
     };
-    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
+    if account.contains('*') {
+        Principal::Anyone
+    } else if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) {
+        Principal::Account(account)
+    } else {
+        Principal::Other
+    }
 }
 
 pub fn role_trust(cx: &CheckContext<'_>, account: &AccountFacts) -> Vec<Finding> {
@@ -83,19 +97,18 @@ pub fn role_trust(cx: &CheckContext<'_>, account: &AccountFacts) -> Vec<Finding>
             {
                 continue;
             }
-            let principal = statement.get("Principal");
-            let aws: Vec<&str> = match principal {
+            let aws: Vec<&str> = match statement.get("Principal") {
                 Some(Value::String(s)) => vec![s.as_str()],
                 Some(Value::Object(o)) => strings(o.get("AWS")),
                 _ => Vec::new(),
             };
             for p in aws {
-                match principal_account(p) {
-                    None => anyone = true,
-                    Some(a) if !cx.org.has_account(a) => {
+                match principal(p) {
+                    Principal::Anyone => anyone = true,
+                    Principal::Account(a) if !cx.org.has_account(a) => {
                         outside.insert(a.to_string());
                     }
-                    Some(_) => {}
+                    Principal::Account(_) | Principal::Other => {}
                 }
             }
         }
@@ -121,7 +134,7 @@ pub fn role_trust(cx: &CheckContext<'_>, account: &AccountFacts) -> Vec<Finding>
                         role.name,
                         list.join(", ")
                     ),
-                    "remove them from its trust policy, or require an sts:ExternalId for a vendor you mean to trust",
+                    "remove the accounts you do not mean to trust; a vendor's role you keep should require an sts:ExternalId (it stays listed here)",
                 )
                 .resource(role.arn.clone())
                 .details(json!({ "accounts": list })),
@@ -234,6 +247,10 @@ mod tests {
                 "star",
                 json!([{"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"}]),
             ),
+            role(
+                "deleted",
+                json!([{"Effect": "Allow", "Principal": {"AWS": "AROAEXAMPLEID1234567"}, "Action": "sts:AssumeRole"}]),
+            ),
         ]);
         let codes: Vec<_> = found
             .iter()
@@ -267,6 +284,16 @@ mod tests {
                                 "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-abc123"}}}])),
         ])
         .is_empty());
+        // ForAllValues holds when the key is absent: it confines nobody.
+        assert_eq!(
+            check(vec![role(
+                "all-values",
+                json!([{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole",
+                "Condition": {"ForAllValues:StringEquals": {"aws:PrincipalOrgID": "o-abc123"}}}])
+            )])
+            .len(),
+            1
+        );
         // A condition naming another organization confines nobody to ours.
         assert_eq!(
             check(vec![role(
