@@ -163,7 +163,7 @@ pub fn unprotected_tag_keys(cx: &CheckContext<'_>, account: &AccountFacts) -> Ve
         }
         let message = if cx.org.scp_enabled {
             format!(
-                "protected tag key {key} is not protected by any SCP in force on this account ({} SCPs checked): anyone with tagging rights can move a resource between environments",
+                "protected tag key {key} is not protected by any SCP in force on this account (SCPs in force: {}): anyone with tagging rights can move a resource between environments",
                 in_force.len()
             )
         } else {
