@@ -186,3 +186,92 @@ fn count(n: usize, noun: &str) -> String {
         format!("{n} {noun}s")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use orgsplit_audit::{Finding, FindingCode, REPORT_SCHEMA_VERSION, Summary};
+
+    fn account(id: &str, name: &str, role: AccountRole, ou: Option<&str>) -> AuditedAccount {
+        AuditedAccount {
+            account_id: id.into(),
+            name: name.into(),
+            role,
+            ou: ou.map(str::to_string),
+            audited: true,
+            error: None,
+            skipped: None,
+            resources: 12,
+        }
+    }
+
+    #[test]
+    fn text_is_grouped_by_account_then_severity() {
+        let mut unread = account("333333333333", "broken", AccountRole::Member, Some("dev"));
+        unread.audited = false;
+        unread.error = Some("cannot assume role arn:aws:iam::333333333333:role/X".into());
+        let mut report = AuditReport {
+            schema_version: REPORT_SCHEMA_VERSION,
+            orgsplit_version: "0.1.0".into(),
+            audited_at: "2026-11-23T12:00:00Z".into(),
+            organization_id: "o-abc123".into(),
+            management_account_id: "123456789012".into(),
+            max_task_hours: 24,
+            accounts: vec![
+                account("123456789012", "management", AccountRole::Management, None),
+                account("111111111111", "shared", AccountRole::Source, None),
+                account(
+                    "222222222222",
+                    "dev-workloads",
+                    AccountRole::Member,
+                    Some("dev"),
+                ),
+                unread,
+            ],
+            findings: vec![
+                Finding::new(
+                    FindingCode::NoBudget,
+                    "111111111111",
+                    "no budget",
+                    "create one",
+                ),
+                Finding::new(
+                    FindingCode::V1GithubSource,
+                    "111111111111",
+                    "pipeline p uses a v1 source",
+                    "orgsplit pipelines migrate --pipeline p",
+                )
+                .region("us-east-1")
+                .resource("p"),
+                Finding::new(
+                    FindingCode::AccessRoleAdmin,
+                    "123456789012",
+                    "access role is admin",
+                    "narrow it",
+                ),
+            ],
+            summary: Summary::default(),
+        };
+        report.seal();
+        insta::assert_snapshot!(render(&report, false), @r"
+        111111111111 shared (source account, at the root): 2 findings
+          high
+            v1-github-source   [us-east-1] pipeline p uses a v1 source
+                               fix: orgsplit pipelines migrate --pipeline p
+          medium
+            no-budget          no budget
+                               fix: create one
+
+        123456789012 management (management account, at the root): 1 finding
+          info
+            access-role-admin  access role is admin
+                               fix: narrow it
+
+        222222222222 dev-workloads (member account, OU dev): no findings (12 resources read)
+
+        333333333333 broken (member account, OU dev): not audited: cannot assume role arn:aws:iam::333333333333:role/X
+
+        Audit of 4 accounts (1 not audited): 3 findings: 1 high, 1 medium, 0 low, 1 info.
+        ");
+    }
+}
