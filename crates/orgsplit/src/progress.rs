@@ -5,6 +5,21 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::sync::Mutex;
 use std::time::Duration;
 
+/// One spinner line on stderr (drawn only when `visible`), ticking on its own.
+fn spinner(visible: bool, template: &str) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(
+        None,
+        if visible {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        },
+    );
+    bar.set_style(ProgressStyle::with_template(template).expect("template"));
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
 /// Inventory progress: one spinner line naming what runs and what finished.
 pub struct InventoryProgress {
     bar: ProgressBar,
@@ -13,22 +28,11 @@ pub struct InventoryProgress {
 
 impl InventoryProgress {
     pub fn new(visible: bool) -> Self {
-        let bar = ProgressBar::with_draw_target(
-            None,
-            if visible {
-                ProgressDrawTarget::stderr()
-            } else {
-                ProgressDrawTarget::hidden()
-            },
-        );
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} inventory [{elapsed}] {pos} done, {prefix} resources; {msg}",
-            )
-            .expect("template"),
+        let bar = spinner(
+            visible,
+            "{spinner} inventory [{elapsed}] {pos} done, {prefix} resources; {msg}",
         );
         bar.set_prefix("0");
-        bar.enable_steady_tick(Duration::from_millis(120));
         InventoryProgress {
             bar,
             running: Mutex::new(Vec::new()),
@@ -78,19 +82,10 @@ pub struct AuditProgress {
 
 impl AuditProgress {
     pub fn new(visible: bool) -> Self {
-        let bar = ProgressBar::with_draw_target(
-            None,
-            if visible {
-                ProgressDrawTarget::stderr()
-            } else {
-                ProgressDrawTarget::hidden()
-            },
+        let bar = spinner(
+            visible,
+            "{spinner} audit [{elapsed}] {pos} accounts read; {msg}",
         );
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} audit [{elapsed}] {pos} accounts read; {msg}")
-                .expect("template"),
-        );
-        bar.enable_steady_tick(Duration::from_millis(120));
         AuditProgress {
             bar,
             running: Mutex::new(Vec::new()),

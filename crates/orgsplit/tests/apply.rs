@@ -3,7 +3,6 @@
 #![allow(clippy::print_stdout)] // the test prints what it read back
 
 use orgsplit_aws::policy::policy_document;
-use orgsplit_aws::{Aws, AwsOptions};
 use orgsplit_model::{Plan, StepKind};
 use orgsplit_testkit::{Emulator, SOURCE_ACCOUNT, scenario};
 use serde_json::{Value, json};
@@ -13,15 +12,7 @@ use std::collections::BTreeMap;
 const EXAMPLE: &str = include_str!("../../../plans/examples/orgsplit.toml");
 
 mod common;
-use common::{apply_ou, orgsplit};
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use common::{apply_ou, aws_for, orgsplit, runtime};
 
 #[test]
 fn applies_both_ous_and_reads_the_result_back() {
@@ -196,15 +187,6 @@ fn account_ids(journal: &str) -> BTreeMap<String, String> {
         }
     }
     ids
-}
-
-async fn aws_for(emu: &Emulator) -> Aws {
-    Aws::load(AwsOptions {
-        endpoint_url: Some(emu.url.clone()),
-        ..AwsOptions::new("us-east-1")
-    })
-    .await
-    .unwrap()
 }
 
 /// Moves an account into another OU by hand, the way a person (or Control Tower) would.

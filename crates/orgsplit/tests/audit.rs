@@ -7,8 +7,7 @@ mod common;
 
 use aws_sdk_budgets::types::{Budget, BudgetType, Spend, TimeUnit};
 use aws_sdk_organizations::types::PolicyType;
-use common::{Run, apply_ou, orgsplit};
-use orgsplit_aws::{Aws, AwsOptions};
+use common::{Run, apply_ou, aws_for, orgsplit, runtime};
 use orgsplit_testkit::{Emulator, MANAGEMENT_ACCOUNT, SOURCE_ACCOUNT, scenario};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -25,23 +24,6 @@ const BEFORE_SPLIT: [&str; 5] = [
     "v1-github-source",
     "unprotected-tag-key",
 ];
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-async fn aws_for(emu: &Emulator) -> Aws {
-    Aws::load(AwsOptions {
-        endpoint_url: Some(emu.url.clone()),
-        ..AwsOptions::new("us-east-1")
-    })
-    .await
-    .unwrap()
-}
 
 fn audit_json(emu: &Emulator, dir: &Path, extra: &[&str], log: &mut Vec<Run>) -> Value {
     let mut args = vec!["audit", "--output", "json"];

@@ -2,9 +2,11 @@
 //! v1 GitHub pipelines, one with a webhook; Terraform states in S3 with the token raw and
 //! `hash-`-prefixed), every result read back through the AWS API in the source account.
 
-use assert_cmd::Command;
+mod common;
+
+use common::{Run, aws_for, command, output, runtime};
+use orgsplit_aws::AccountSession;
 use orgsplit_aws::policy::policy_document;
-use orgsplit_aws::{AccountSession, Aws, AwsOptions};
 use orgsplit_testkit::{Emulator, SOURCE_ACCOUNT, scenario};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -19,48 +21,17 @@ const EU_PIPELINE: &str = "eu-api-build";
 /// A token reference as scanned: resource address, form, whether it is the token.
 type Found = (String, String, Value);
 
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
+/// `orgsplit ARGS -vvv`, with the GitHub token in `GH_TOKEN` when given.
 fn orgsplit(emu: &Emulator, dir: &Path, token: Option<&str>, args: &[&str]) -> Run {
-    let mut cmd = Command::cargo_bin("orgsplit").unwrap();
-    cmd.current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("AWS_PROFILE")
-        .env_remove("GH_TOKEN");
+    let mut cmd = command(emu, dir);
     if let Some(t) = token {
         cmd.env("GH_TOKEN", t);
     }
-    for (k, v) in emu.env() {
-        cmd.env(k, v);
-    }
-    let out = cmd.args(args).arg("-vvv").output().unwrap();
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
+    output(cmd.args(args).arg("-vvv"))
 }
 
 async fn source(emu: &Emulator) -> AccountSession {
-    let aws = Aws::load(AwsOptions {
-        endpoint_url: Some(emu.url.clone()),
-        ..AwsOptions::new(REGION)
-    })
-    .await
-    .unwrap();
-    aws.session(SOURCE_ACCOUNT).await.unwrap()
+    aws_for(emu).await.session(SOURCE_ACCOUNT).await.unwrap()
 }
 
 /// The demo scenario's pipelines, its token and its webhook secrets.

@@ -5,9 +5,11 @@
 //! `terraform-apply` role is read back in the account.
 #![allow(clippy::print_stdout)] // the test prints its per-event figures
 
-use assert_cmd::Command;
+mod common;
+
+use common::{Run, aws_for, command, output, runtime};
 use orgsplit_aws::policy::policy_document;
-use orgsplit_aws::{AccountSession, Aws, AwsOptions};
+use orgsplit_aws::{AccountSession, Aws};
 use orgsplit_testkit::{Emulator, MANAGEMENT_ACCOUNT};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -19,51 +21,13 @@ const FIXTURES: &str = concat!(
     "/../orgsplit-trigger/tests/fixtures"
 );
 
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-fn command(emu: &Emulator, dir: &Path) -> std::process::Command {
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("orgsplit"));
-    cmd.current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_LAMBDA_RUNTIME_API");
-    for (k, v) in emu.env() {
-        cmd.env(k, v);
-    }
-    cmd
-}
-
+/// `orgsplit ARGS` at the default log level (the per-event figures are read from stderr).
 fn orgsplit(emu: &Emulator, dir: &Path, args: &[&str]) -> Run {
-    let out = Command::from_std(command(emu, dir))
-        .args(args)
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
+    output(command(emu, dir).args(args))
 }
 
 async fn mgmt(emu: &Emulator) -> (Aws, AccountSession) {
-    let aws = Aws::load(AwsOptions {
-        endpoint_url: Some(emu.url.clone()),
-        ..AwsOptions::new(REGION)
-    })
-    .await
-    .unwrap();
+    let aws = aws_for(emu).await;
     let s = aws.session(MANAGEMENT_ACCOUNT).await.unwrap();
     (aws, s)
 }

@@ -1,8 +1,8 @@
 //! Helpers shared by the end-to-end tests: run the real binary against the emulator, apply
-//! an OU through the connection handshake.
+//! an OU through the connection handshake, reach the emulator through the SDK.
 #![allow(dead_code)] // each test file uses its own subset
 
-use assert_cmd::Command;
+use orgsplit_aws::{Aws, AwsOptions};
 use orgsplit_testkit::Emulator;
 use serde_json::Value;
 use std::path::Path;
@@ -13,20 +13,52 @@ pub struct Run {
     pub stderr: String,
 }
 
-pub fn orgsplit(emu: &Emulator, dir: &Path, args: &[&str]) -> Run {
-    let mut cmd = Command::cargo_bin("orgsplit").unwrap();
+/// `orgsplit` in `dir`, pointed at the emulator, with none of the caller's settings that
+/// would change what it does (profile, token, Lambda runtime).
+pub fn command(emu: &Emulator, dir: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("orgsplit"));
     cmd.current_dir(dir)
         .env("NO_COLOR", "1")
-        .env_remove("AWS_PROFILE");
+        .env_remove("AWS_PROFILE")
+        .env_remove("GH_TOKEN")
+        .env_remove("AWS_LAMBDA_RUNTIME_API");
     for (k, v) in emu.env() {
         cmd.env(k, v);
     }
-    let out = cmd.args(args).arg("-vvv").output().unwrap();
+    cmd
+}
+
+/// Runs a command to its end.
+pub fn output(cmd: &mut std::process::Command) -> Run {
+    let out = cmd.output().unwrap();
     Run {
         code: out.status.code(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+/// `orgsplit ARGS -vvv`: the most verbose logs, so that secret checks see everything.
+pub fn orgsplit(emu: &Emulator, dir: &Path, args: &[&str]) -> Run {
+    output(command(emu, dir).args(args).arg("-vvv"))
+}
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// The SDK side, in us-east-1, with the emulator's credentials.
+pub async fn aws_for(emu: &Emulator) -> Aws {
+    Aws::load(AwsOptions {
+        endpoint_url: Some(emu.url.clone()),
+        ..AwsOptions::new("us-east-1")
+    })
+    .await
+    .unwrap()
 }
 
 /// Applies one OU; a run that waits on the connection handshake gets it (the emulator's
