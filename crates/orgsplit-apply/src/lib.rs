@@ -23,6 +23,7 @@ pub use journal::{Journal, JournalError, journal_path};
 pub use lock::{LockError, PlanLock, lock_path};
 pub use precheck::{Precheck, StaleObject, precheck};
 pub use reporter::{NoReporter, Reporter, StepStatus, group_of};
+pub use steps::ecr::pull_statement as ecr_pull_statement;
 pub use steps::run as run_step;
 
 #[derive(Debug, thiserror::Error)]

@@ -345,7 +345,7 @@ async fn check_copies(aws: &Aws, steps: &[&Step], target: &str) {
             StepKind::EcrPullAccess => {
                 let repo = step.inputs["repository"].as_str().expect("repository");
                 let policy = repository_policy(&source, region, repo).await;
-                let sid = format!("orgsplit-pull-{target}");
+                let sid = format!("OrgsplitPull{target}");
                 let statement = policy["Statement"]
                     .as_array()
                     .and_then(|s| s.iter().find(|s| s["Sid"] == sid.as_str()))

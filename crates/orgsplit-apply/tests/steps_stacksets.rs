@@ -271,9 +271,18 @@ fn stackset_steps_create_verify_and_converge() {
             .send()
             .await
             .expect("edit by hand");
+        // SERVICE_MANAGED: by OU targets, as AWS requires.
         cfn.delete_stack_instances()
             .stack_set_name("orgsplit-baseline-dev")
-            .accounts(w.workloads())
+            .deployment_targets(
+                aws_sdk_cloudformation::types::DeploymentTargets::builder()
+                    .organizational_unit_ids(&w.ou_id)
+                    .accounts(w.workloads())
+                    .account_filter_type(
+                        aws_sdk_cloudformation::types::AccountFilterType::Intersection,
+                    )
+                    .build(),
+            )
             .regions(REGION)
             .retain_stacks(false)
             .send()

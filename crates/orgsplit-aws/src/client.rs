@@ -12,7 +12,7 @@ use aws_types::SdkConfig;
 use aws_types::region::Region;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 
 use crate::error::{AwsError, call_error, error_chain};
@@ -33,6 +33,9 @@ pub struct AwsOptions {
     pub rates: RateTable,
     /// Attempts per call, first try included.
     pub max_attempts: u32,
+    /// How long to keep retrying `AccessDenied` from AssumeRole into an account that joined
+    /// the organization less than an hour ago (its access role is still propagating).
+    pub account_ready_timeout: Duration,
 }
 
 impl AwsOptions {
@@ -44,6 +47,7 @@ impl AwsOptions {
             access_role: "OrganizationAccountAccessRole".into(),
             rates: RateTable::default(),
             max_attempts: 10,
+            account_ready_timeout: Duration::from_secs(10 * 60),
         }
     }
 }
@@ -168,13 +172,8 @@ impl Aws {
                 .build()
                 .await;
             let provider = CachedCredentials::new(provider);
-            provider
-                .provide_credentials()
-                .await
-                .map_err(|e| AwsError::AssumeRole {
-                    role_arn: role_arn.clone(),
-                    message: error_chain(&e),
-                })?;
+            self.first_credentials(&provider, account_id, &role_arn)
+                .await?;
             let sdk = self
                 .inner
                 .base
@@ -193,6 +192,69 @@ impl Aws {
             .expect("sessions lock")
             .insert(account_id.to_string(), session.clone());
         Ok(session)
+    }
+
+    /// The first credentials of a member-account session. AssumeRole into an account that
+    /// joined the organization minutes ago is refused with `AccessDenied` until its access
+    /// role has propagated: "you might need to wait a few minutes" (Organizations
+    /// CreateAccount, <https://docs.aws.amazon.com/organizations/latest/APIReference/API_CreateAccount.html>).
+    /// So `AccessDenied` on an account that joined within [`YOUNG_ACCOUNT`] is retried with
+    /// backoff for up to `account_ready_timeout`; on any other account it is final at once
+    /// (a wrong `access_role` fails fast).
+    async fn first_credentials(
+        &self,
+        provider: &CachedCredentials,
+        account_id: &str,
+        role_arn: &str,
+    ) -> Result<(), AwsError> {
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(250);
+        let mut young = None;
+        loop {
+            let err = match provider.provide_credentials().await {
+                Ok(_) => return Ok(()),
+                Err(e) => e,
+            };
+            let message = error_chain(&err);
+            let denied = message.contains("AccessDenied");
+            if denied && young.is_none() {
+                young = Some(self.joined_recently(account_id).await);
+            }
+            if !denied
+                || young != Some(true)
+                || started.elapsed() >= self.inner.opts.account_ready_timeout
+            {
+                return Err(AwsError::AssumeRole {
+                    role_arn: role_arn.to_string(),
+                    message,
+                });
+            }
+            tracing::info!(
+                account = account_id,
+                waited_ms = started.elapsed().as_millis() as u64,
+                "the new account's access role cannot be assumed yet; waiting"
+            );
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(10));
+        }
+    }
+
+    /// Whether `account_id` joined the organization within [`YOUNG_ACCOUNT`] (false when the
+    /// caller cannot tell: not the management account, or the account is not a member).
+    async fn joined_recently(&self, account_id: &str) -> bool {
+        let Ok((caller, _)) = self.caller().await else {
+            return false;
+        };
+        let org = self.base_session(&caller).organizations();
+        let Ok(out) = org.describe_account().account_id(account_id).send().await else {
+            return false;
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        out.account()
+            .and_then(|a| a.joined_timestamp())
+            .is_some_and(|t| now - t.secs() < YOUNG_ACCOUNT.as_secs() as i64)
     }
 
     /// The per-operation buckets of one (account, region, service), shared by every client
@@ -224,6 +286,9 @@ impl Aws {
             .clone()
     }
 }
+
+/// An account this young may still refuse its access role (see `first_credentials`).
+pub const YOUNG_ACCOUNT: Duration = Duration::from_secs(60 * 60);
 
 /// Standard retries (exponential backoff with full jitter) with `max_attempts` in all.
 fn retry_config(max_attempts: u32) -> RetryConfig {
@@ -295,6 +360,7 @@ macro_rules! service_clients {
                         .http_client(self.http_client(region, $service))
                         .retry_partition(self.retry_partition(region, $service))
                         .retry_config(self.retry_config())
+                        .retry_classifier(crate::retry::RetryDocumentedCodes)
                         .build();
                     $krate::Client::from_conf(conf)
                 }
@@ -315,6 +381,7 @@ macro_rules! global_service_clients {
                         .http_client(self.http_client(&region, $service))
                         .retry_partition(self.retry_partition(&region, $service))
                         .retry_config(self.retry_config())
+                        .retry_classifier(crate::retry::RetryDocumentedCodes)
                         .build();
                     $krate::Client::from_conf(conf)
                 }
@@ -373,6 +440,11 @@ impl AccountSession {
         retry_config(self.aws.inner.opts.max_attempts)
     }
 
+    /// The home region: where global services are called and counted.
+    pub fn home_region(&self) -> String {
+        self.home()
+    }
+
     fn home(&self) -> String {
         self.aws.inner.opts.region.clone()
     }
@@ -386,6 +458,7 @@ impl AccountSession {
             .http_client(self.http_client(region, "s3"))
             .retry_partition(self.retry_partition(region, "s3"))
             .retry_config(self.retry_config())
+            .retry_classifier(crate::retry::RetryDocumentedCodes)
             .force_path_style(path_style)
             .build();
         aws_sdk_s3::Client::from_conf(conf)

@@ -10,6 +10,7 @@ mod client;
 mod error;
 mod limiter;
 pub mod policy;
+pub mod retry;
 pub mod sdk_json;
 
 pub use client::{AccountSession, Aws, AwsOptions};

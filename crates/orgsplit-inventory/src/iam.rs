@@ -126,15 +126,22 @@ pub async fn collect(
         {
             references.push(Reference::new(b, "PermissionsBoundary"));
         }
+        let trust = r
+            .assume_role_policy_document()
+            .map_or(Value::Null, policy_document);
+        references.extend(role_references(&trust, account, "AssumeRolePolicyDocument"));
+        for (policy, doc) in &inline {
+            references.extend(role_references(
+                doc,
+                account,
+                &format!("InlinePolicies.{policy}"),
+            ));
+        }
         let config = object([
             ("Path", json!(path)),
             ("Description", json!(description)),
             ("MaxSessionDuration", json!(max_session)),
-            (
-                "AssumeRolePolicyDocument",
-                r.assume_role_policy_document()
-                    .map_or(Value::Null, policy_document),
-            ),
+            ("AssumeRolePolicyDocument", trust),
             ("InlinePolicies", Value::Object(inline)),
             ("AttachedManagedPolicies", Value::Array(attached)),
             ("PermissionsBoundary", opt_str(boundary)),
@@ -220,6 +227,59 @@ pub async fn collect(
     Ok(out)
 }
 
+/// Roles of this account a policy document names: `AWS` principals of a trust policy (IAM
+/// refuses a trust policy naming a role that does not exist yet: "Invalid principal in
+/// policy") and the resources of `iam:PassRole` statements. As references, they make the
+/// planner copy those roles first.
+fn role_references(doc: &Value, account: &str, at: &str) -> Vec<Reference> {
+    let statements = match doc.get("Statement") {
+        Some(Value::Array(items)) => items.clone(),
+        Some(one @ Value::Object(_)) => vec![one.clone()],
+        _ => return vec![],
+    };
+    let strings = |v: Option<&Value>| -> Vec<String> {
+        match v {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            _ => vec![],
+        }
+    };
+    let is_role = |arn: &str| {
+        arn_account(arn) == Some(account)
+            && arn
+                .split(':')
+                .nth(5)
+                .is_some_and(|r| r.starts_with("role/") && !r.contains('*'))
+    };
+    let mut out = Vec::new();
+    for (i, st) in statements.iter().enumerate() {
+        for arn in strings(st.get("Principal").and_then(|p| p.get("AWS"))) {
+            if is_role(&arn) {
+                out.push(Reference::new(
+                    arn,
+                    format!("{at}.Statement[{i}].Principal.AWS"),
+                ));
+            }
+        }
+        let passes = strings(st.get("Action")).iter().any(|a| {
+            let a = a.to_ascii_lowercase();
+            a == "iam:passrole" || a == "iam:*" || a == "*"
+        });
+        if passes && st.get("Effect").and_then(Value::as_str) == Some("Allow") {
+            for arn in strings(st.get("Resource")) {
+                if is_role(&arn) {
+                    out.push(Reference::new(arn, format!("{at}.Statement[{i}].Resource")));
+                }
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,5 +304,25 @@ mod tests {
             "OrganizationAccountAccessRole",
             "OtherAccessRole"
         ));
+    }
+
+    #[test]
+    fn trust_principals_and_passed_roles_of_the_account_are_references() {
+        let doc = json!({"Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::111111111111:role/deployer", "arn:aws:iam::222222222222:role/other", "arn:aws:iam::111111111111:root"]}, "Action": "sts:AssumeRole"},
+            {"Effect": "Allow", "Action": ["iam:PassRole"], "Resource": ["arn:aws:iam::111111111111:role/app/task", "arn:aws:iam::111111111111:role/any-*"]},
+            {"Effect": "Deny", "Action": "iam:PassRole", "Resource": "arn:aws:iam::111111111111:role/denied"}
+        ]});
+        let refs: Vec<String> = role_references(&doc, "111111111111", "X")
+            .into_iter()
+            .map(|r| format!("{} @ {}", r.arn, r.via))
+            .collect();
+        assert_eq!(
+            refs,
+            [
+                "arn:aws:iam::111111111111:role/deployer @ X.Statement[0].Principal.AWS",
+                "arn:aws:iam::111111111111:role/app/task @ X.Statement[1].Resource",
+            ]
+        );
     }
 }

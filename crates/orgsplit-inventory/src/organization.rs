@@ -172,6 +172,29 @@ pub async fn collect_organization(
         }
     }
 
+    // StackSets' own view of its trusted access: AWS advises activating it through
+    // CloudFormation (ActivateOrganizationsAccess), not Organizations, and only CloudFormation
+    // can say whether it is active
+    // (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-orgs-activate-trusted-access.html).
+    let home = session.home_region();
+    let stacksets_access = session
+        .cloudformation(&home)
+        .describe_organizations_access()
+        .send()
+        .await
+        .map_err(|e| {
+            aws_err(
+                "cloudformation",
+                "DescribeOrganizationsAccess",
+                acct,
+                &home,
+                e,
+            )
+        })?
+        .status()
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_default();
+
     Ok(OrganizationState {
         id,
         management_account_id,
@@ -179,6 +202,7 @@ pub async fn collect_organization(
         ous,
         accounts,
         service_access,
+        stacksets_access,
         policies,
     })
 }

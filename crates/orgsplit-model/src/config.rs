@@ -14,6 +14,7 @@ use toml::Spanned;
 
 use crate::canonical::sha256_hex;
 use crate::kind::ResourceKind;
+use crate::quote::quote;
 
 /// The only configuration format this orgsplit reads.
 pub const CONFIG_VERSION: i64 = 1;
@@ -72,6 +73,9 @@ pub struct OuConfig {
     pub environment: String,
     pub admin_account: AdminAccount,
     pub stacksets: Vec<String>,
+    /// Where each of `stacksets` is written in the file: (line, column), for errors found
+    /// later (a folder that does not exist).
+    pub stackset_positions: Vec<(usize, usize)>,
 }
 
 /// An OU's admin account: one of the configured accounts, or an existing account by id.
@@ -79,6 +83,31 @@ pub struct OuConfig {
 pub enum AdminAccount {
     Named(String),
     Id(String),
+}
+
+impl Config {
+    /// An error about the `j`-th StackSet folder of the `i`-th OU, pointing at it in the file.
+    pub fn stackset_error(
+        &self,
+        i: usize,
+        j: usize,
+        message: String,
+        hint: Option<String>,
+    ) -> ConfigError {
+        let (line, column) = self.ous[i]
+            .stackset_positions
+            .get(j)
+            .copied()
+            .unwrap_or((1, 1));
+        ConfigError {
+            path: self.path.clone(),
+            line,
+            column,
+            key: format!("ou[{i}].stacksets[{j}]"),
+            message,
+            hint,
+        }
+    }
 }
 
 impl fmt::Display for AdminAccount {
@@ -333,12 +362,27 @@ impl Cx<'_> {
             field.to_string()
         } else if let Some(field) = between(&message, "missing field `", "`") {
             field.to_string()
+        } else if let Some(key) = self.key_before(span.start) {
+            // A value of the wrong type (`version = "1"`): toml points at the value.
+            key
         } else if !snippet.is_empty() && snippet.len() < 60 && !snippet.contains('\n') {
             snippet.to_string()
         } else {
             "(syntax)".to_string()
         };
         self.err(span, key, message)
+    }
+}
+
+impl Cx<'_> {
+    /// The key of a `key = value` line when `offset` falls in its value.
+    fn key_before(&self, offset: usize) -> Option<String> {
+        let start = self.text.get(..offset)?.rfind('\n').map_or(0, |i| i + 1);
+        let line = self.text.get(start..offset)?;
+        let (key, _) = line.split_once('=')?;
+        let key = key.trim().trim_matches('"');
+        (!key.is_empty() && !key.contains(['[', ']', '#', '\'']) && key.len() < 60)
+            .then(|| key.to_string())
     }
 }
 
@@ -481,11 +525,14 @@ fn validate(cx: &Cx<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
     for (i, acc) in raw.accounts.iter().enumerate() {
         let a = acc.get_ref();
         let name = a.name.get_ref();
-        if !is_simple_name(name) {
+        if !is_simple_name(name) || name.len() > 50 {
             return Err(cx.err(
                 a.name.span(),
                 format!("account[{i}].name"),
-                format!("{name:?} is not a valid name (letters, digits, '-' and '_')"),
+                format!(
+                    "{} is not a valid account name (letters, digits, '-' and '_', at most 50: Organizations' AccountName limit)",
+                    quote(name)
+                ),
             ));
         }
         if !account_names.insert(name.clone()) {
@@ -544,14 +591,31 @@ fn validate(cx: &Cx<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
                 Some("name an [[account]] of this file, or give the admin account's id".into());
             return Err(e);
         };
+        // A StackSet is named `orgsplit-FOLDER-OU`, and CloudFormation allows only
+        // `[a-zA-Z][-a-zA-Z0-9]*` up to 128 characters (CreateStackSet, StackSetName).
+        let stackset_hint = "StackSet names allow only letters, digits and '-' (CloudFormation CreateStackSet): use '-' instead of '_'";
+        if !ou.stacksets.is_empty() && name.contains('_') {
+            let mut e = cx.err(
+                ou.name.span(),
+                format!("ou[{i}].name"),
+                format!(
+                    "{} cannot be part of a StackSet name (orgsplit-FOLDER-{name})",
+                    quote(&name)
+                ),
+            );
+            e.hint = Some(stackset_hint.into());
+            return Err(e);
+        }
         let mut stacksets = Vec::new();
         for (j, s) in ou.stacksets.iter().enumerate() {
-            if !is_simple_name(s.get_ref()) {
-                return Err(cx.err(
+            if !is_simple_name(s.get_ref()) || s.get_ref().contains('_') {
+                let mut e = cx.err(
                     s.span(),
                     format!("ou[{i}].stacksets[{j}]"),
-                    format!("{:?} is not a valid StackSet folder name", s.get_ref()),
-                ));
+                    format!("{} is not a valid StackSet folder name", quote(s.get_ref())),
+                );
+                e.hint = Some(stackset_hint.into());
+                return Err(e);
             }
             if stacksets.contains(s.get_ref()) {
                 return Err(cx.err(
@@ -597,6 +661,11 @@ fn validate(cx: &Cx<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
             name,
             environment: ou.environment.get_ref().clone(),
             admin_account,
+            stackset_positions: ou
+                .stacksets
+                .iter()
+                .map(|s| cx.line_col(s.span().start))
+                .collect(),
             stacksets,
         });
     }

@@ -47,6 +47,10 @@ pub struct OrganizationState {
     pub accounts: Vec<AccountState>,
     /// Service principals with trusted access (e.g. `member.org.stacksets.cloudformation.amazonaws.com`).
     pub service_access: Vec<String>,
+    /// CloudFormation's `DescribeOrganizationsAccess` status in the home region (`ENABLED`,
+    /// `DISABLED`; empty in inventories written before it was read).
+    #[serde(default)]
+    pub stacksets_access: String,
     /// Service control policies by name (the guardrail SCP is found by its name).
     pub policies: Vec<PolicyState>,
 }
@@ -121,6 +125,62 @@ pub struct Resource {
     pub references: Vec<Reference>,
     /// `sha256:` of the live object's state this inventory saw (config and tags).
     pub fingerprint: String,
+    /// How many tags with the reserved `aws:` prefix were dropped from `tags` and `config`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reserved_tags_dropped: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// Whether a tag key is reserved for AWS: "The aws: prefix is reserved for AWS use. You can't
+/// edit or delete a tag's key or value when the tag has a tag key with the aws: prefix" (any
+/// case), and every write of one is refused
+/// (<https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html#tag-conventions>).
+/// CloudFormation, CDK and SAM put `aws:cloudformation:*` on everything they create.
+pub fn is_reserved_tag_key(key: &str) -> bool {
+    key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:"))
+}
+
+/// Drops reserved tags from every tag list (`[{Key, Value}]`, `[{key, value}]`) and tag map
+/// under a member whose name contains "tag" in a configuration; returns how many.
+fn drop_reserved_tags(value: &mut Value) -> usize {
+    let mut dropped = 0;
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                let tag_member = k.to_ascii_lowercase().contains("tag");
+                match v {
+                    Value::Array(items) if tag_member => {
+                        let before = items.len();
+                        items.retain(|item| {
+                            !item
+                                .get("Key")
+                                .or_else(|| item.get("key"))
+                                .and_then(Value::as_str)
+                                .is_some_and(is_reserved_tag_key)
+                        });
+                        dropped += before - items.len();
+                    }
+                    Value::Object(tags) if tag_member && tags.values().all(Value::is_string) => {
+                        let before = tags.len();
+                        tags.retain(|key, _| !is_reserved_tag_key(key));
+                        dropped += before - tags.len();
+                    }
+                    _ => {}
+                }
+                dropped += drop_reserved_tags(v);
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                dropped += drop_reserved_tags(item);
+            }
+        }
+        _ => {}
+    }
+    dropped
 }
 
 impl Resource {
@@ -136,6 +196,13 @@ impl Resource {
     ) -> Self {
         references.sort();
         references.dedup();
+        // Reserved tags can never be written, so they are dropped here, once, for every
+        // collector: the plan never sees them and apply never copies them.
+        let mut tags = tags;
+        let mut config = config;
+        let before = tags.len();
+        tags.retain(|k, _| !is_reserved_tag_key(k));
+        let reserved_tags_dropped = before - tags.len() + drop_reserved_tags(&mut config);
         let mut r = Resource {
             kind,
             name: name.into(),
@@ -145,6 +212,7 @@ impl Resource {
             config,
             references,
             fingerprint: String::new(),
+            reserved_tags_dropped,
         };
         r.fingerprint = r.compute_fingerprint();
         r
@@ -185,5 +253,52 @@ impl Reference {
             arn: arn.into(),
             via: via.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod reserved_tag_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reserved_tags_are_dropped_from_tags_and_nested_tag_lists_and_counted() {
+        let tags: BTreeMap<String, String> = [
+            ("Team", "mail"),
+            ("aws:cloudformation:stack-name", "s"),
+            ("AWS:Foo", "x"),
+            ("awsx", "kept: not the prefix"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let config = json!({
+            "tags": [{"key": "aws:cloudformation:logical-id", "value": "T"}, {"key": "Team", "value": "mail"}],
+            "Targets": [{"EcsParameters": {"Tags": [{"Key": "aws:ecs:x", "Value": "1"}]}}],
+            "dockerLabels": {"aws:not-a-tag": "kept"}
+        });
+        let r = Resource::new(
+            ResourceKind::EcsTaskDefinition,
+            "t",
+            "arn",
+            None,
+            tags,
+            config,
+            vec![],
+        );
+        assert_eq!(r.tags.keys().collect::<Vec<_>>(), ["Team", "awsx"]);
+        assert_eq!(r.config["tags"], json!([{"key": "Team", "value": "mail"}]));
+        assert_eq!(r.config["Targets"][0]["EcsParameters"]["Tags"], json!([]));
+        assert_eq!(r.config["dockerLabels"], json!({"aws:not-a-tag": "kept"}));
+        assert_eq!(r.reserved_tags_dropped, 4);
+    }
+
+    #[test]
+    fn the_prefix_is_matched_in_any_case_and_only_at_the_start() {
+        assert!(is_reserved_tag_key("aws:x"));
+        assert!(is_reserved_tag_key("AwS:x"));
+        assert!(!is_reserved_tag_key("aws"));
+        assert!(!is_reserved_tag_key("my-aws:x"));
+        assert!(!is_reserved_tag_key("é"));
     }
 }

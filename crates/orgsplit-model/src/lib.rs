@@ -11,6 +11,7 @@ pub mod inventory;
 pub mod journal;
 pub mod kind;
 pub mod plan;
+pub mod quote;
 pub mod secret;
 pub mod stackset;
 

@@ -3,10 +3,13 @@
 //!
 //! Per pipeline, in an order that a crash at any point leaves resumable by running the
 //! same command again: save the declaration (token masked) under `plans/pipelines/`;
-//! grant the pipeline's role `UseConnection` on the connection; update the pipeline;
-//! deregister and delete its v1 webhooks (while they exist, the converted source keeps
+//! grant the pipeline's role `UseConnection` on the connection; deregister its v1 webhooks
+//! from GitHub while the v1 action still stands (DeregisterWebhookWithThirdParty "is
+//! currently supported only for webhooks that target an action type of GitHub"); update the
+//! pipeline; delete the webhooks (while they exist, the converted source keeps
 //! `DetectChanges`, and a pipeline left with webhooks is selected again); read everything
-//! back. Each write is made only when what is there differs, so a second run changes
+//! back. A deregistration that fails (a resumed run after the source was converted, or
+//! GitHub refusing) is a warning naming the hook to remove by hand; the delete still runs. Each write is made only when what is there differs, so a second run changes
 //! nothing.
 
 use aws_sdk_codepipeline::types::PipelineDeclaration;
@@ -82,6 +85,8 @@ pub struct Migrated {
     /// The pipeline was updated.
     pub updated: bool,
     pub webhooks_deleted: Vec<String>,
+    /// Hooks left on GitHub that a person has to remove (deregistration failed).
+    pub warnings: Vec<String>,
 }
 
 impl Migrated {
@@ -181,6 +186,11 @@ pub async fn migrate(
     };
 
     let client = session.codepipeline(region);
+    for hook in &p.webhooks {
+        if let Some(warning) = deregister_webhook(&client, p, account, region, &hook.name).await {
+            done.warnings.push(warning);
+        }
+    }
     if p.has_v1_sources() {
         let want = converted(p, connection_arn);
         let declaration = from_json(&want, PipelineDeclaration::deserialize)
@@ -260,30 +270,54 @@ pub(crate) fn write_atomic(path: &Path, text: &str) -> Result<(), PipelinesError
     Ok(())
 }
 
-/// Deregisters a webhook from GitHub and deletes it; a webhook already gone is fine.
+/// Deregisters a webhook from GitHub. A webhook already gone is fine; any other failure is
+/// returned as a warning naming the repository whose hook a person has to remove.
+async fn deregister_webhook(
+    client: &aws_sdk_codepipeline::Client,
+    p: &PipelineScan,
+    account: &str,
+    region: &str,
+    name: &str,
+) -> Option<String> {
+    let e = client
+        .deregister_webhook_with_third_party()
+        .webhook_name(name)
+        .send()
+        .await
+        .err()?;
+    let err = call_error(
+        "codepipeline",
+        "DeregisterWebhookWithThirdParty",
+        account,
+        region,
+        e,
+    );
+    if err.is_not_found() {
+        return None;
+    }
+    let repos: Vec<String> = p
+        .sources
+        .iter()
+        .map(|s| format!("{}/{}", s.source.owner, s.source.repo))
+        .collect();
+    let repos = if repos.is_empty() {
+        "its GitHub repository".to_string()
+    } else {
+        repos.join(", ")
+    };
+    Some(format!(
+        "pipeline {} ({region}): webhook {name} could not be deregistered from GitHub ({err}); remove the hook whose URL starts with https://{region}.webhooks.aws/trigger from {repos} (Settings, Webhooks) by hand",
+        p.name
+    ))
+}
+
+/// Deletes a webhook (deleting one already gone succeeds).
 async fn delete_webhook(
     client: &aws_sdk_codepipeline::Client,
     account: &str,
     region: &str,
     name: &str,
 ) -> Result<(), PipelinesError> {
-    if let Err(e) = client
-        .deregister_webhook_with_third_party()
-        .webhook_name(name)
-        .send()
-        .await
-    {
-        let err = call_error(
-            "codepipeline",
-            "DeregisterWebhookWithThirdParty",
-            account,
-            region,
-            e,
-        );
-        if !err.is_not_found() {
-            return Err(err.into());
-        }
-    }
     client
         .delete_webhook()
         .name(name)

@@ -16,8 +16,6 @@ use crate::classify::{UNCLASSIFIED, classify};
 use crate::refs::RefIndex;
 use crate::rewrite::{Rewriter, Rewritten};
 
-/// The service principal StackSets needs trusted access for (SERVICE_MANAGED).
-pub const STACKSETS_PRINCIPAL: &str = "member.org.stacksets.cloudformation.amazonaws.com";
 /// The guardrail SCP's name.
 pub const GUARDRAIL_SCP: &str = "orgsplit-guardrails";
 /// The role that applies Terraform in every new account (from the baseline StackSet).
@@ -106,7 +104,8 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
     let uses_stacksets = config.ous.iter().any(|o| !o.stacksets.is_empty());
     let trusted_access_address = "organization/org-trusted-access:stacksets".to_string();
     if uses_stacksets {
-        let enabled = org.service_access.iter().any(|s| s == STACKSETS_PRINCIPAL);
+        // A no-op only when CloudFormation itself says its organizations access is active.
+        let enabled = org.stacksets_access == "ENABLED";
         organization.push(Step {
             address: trusted_access_address.clone(),
             action: if enabled {
@@ -117,7 +116,7 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
             kind: StepKind::OrgTrustedAccess,
             account: mgmt.clone(),
             region: Some(config.home_region.clone()),
-            inputs: json!({ "service_principal": STACKSETS_PRINCIPAL }),
+            inputs: json!({}),
             depends_on: vec![],
             reads: vec![ORGANIZATION_KEY.into()],
             reason: "SERVICE_MANAGED StackSets need trusted access with Organizations".into(),
@@ -335,7 +334,11 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                     let address = format!("{prefix}/{}", r.label(&config.home_region));
                     let mut depends_on = vec![move_address.clone()];
                     for &t in &classified.references[i] {
+                        // Two roles that name each other (trust or PassRole) cannot both
+                        // come first: neither waits, and IAM propagation retries cover it.
+                        let mutual = t == i || classified.references[t].contains(&i);
                         if goes_to(t, env)
+                            && !mutual
                             && resources[t].kind.is_migrated()
                             && resources[t].kind != ResourceKind::EcrRepository
                         {
@@ -435,6 +438,19 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
             }
         }
     }
+    let reserved: usize = inventory
+        .resources
+        .iter()
+        .map(|r| r.reserved_tags_dropped)
+        .sum();
+    if reserved > 0 {
+        warnings.push(Warning {
+            subject: None,
+            message: format!(
+                "{reserved} tag(s) with the reserved aws: prefix (aws:cloudformation:* and the like, put by CloudFormation, CDK and SAM) are not copied: AWS refuses to write them"
+            ),
+        });
+    }
     warnings.sort();
     warnings.dedup();
 
@@ -483,7 +499,7 @@ pub fn guardrail_policy(config: &Config) -> Value {
         statements.push(json!({
             "Sid": "ProtectTagKeys",
             "Effect": "Deny",
-            "Action": ["*:TagResource", "*:UntagResource", "*:CreateTags", "*:DeleteTags", "ssm:AddTagsToResource", "ssm:RemoveTagsFromResource", "iam:TagRole", "iam:UntagRole", "iam:TagPolicy", "iam:UntagPolicy", "s3:PutBucketTagging", "s3:DeleteBucketTagging"],
+            "Action": ["*:TagResource", "*:UntagResource", "*:CreateTags", "*:DeleteTags", "ssm:AddTagsToResource", "ssm:RemoveTagsFromResource", "iam:TagRole", "iam:UntagRole", "iam:TagPolicy", "iam:UntagPolicy", "s3:PutBucketTagging"],
             "Resource": "*",
             "Condition": {
                 "ForAnyValue:StringEquals": { "aws:TagKeys": config.guardrails.protected_tag_keys },
@@ -495,6 +511,20 @@ pub fn guardrail_policy(config: &Config) -> Value {
         }));
     }
     json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+/// A cluster's capacity providers other than the two AWS Fargate ones (which exist in every
+/// account).
+fn custom_capacity_providers(cluster: &Value) -> Vec<String> {
+    cluster
+        .get("capacityProviders")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter(|p| !matches!(*p, "FARGATE" | "FARGATE_SPOT"))
+        .map(str::to_string)
+        .collect()
 }
 
 /// The step for one resource in one workloads account: a copy, or a manual item.
@@ -566,6 +596,19 @@ fn resource_step(
             notes.push(format!(
                 "bucket names are global: the copy is named {target_name}"
             ));
+        }
+        ResourceKind::EcsCluster => {
+            let custom = custom_capacity_providers(&r.config);
+            if !custom.is_empty() {
+                // An Auto Scaling group provider names a group (and its launch template) of the
+                // source account: CreateCluster in the target refuses a provider that does not
+                // exist there.
+                action = Action::Manual;
+                notes.push(format!(
+                    "uses capacity provider(s) {}: Auto Scaling group providers are not migrated; create the group and its capacity provider in this account, then the cluster, by hand (FARGATE and FARGATE_SPOT alone would be copied)",
+                    custom.join(", ")
+                ));
+            }
         }
         ResourceKind::EcsService => match config.networks.get(env) {
             Some(net) => {

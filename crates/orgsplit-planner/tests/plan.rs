@@ -8,7 +8,7 @@ use orgsplit_model::inventory::{
 use orgsplit_model::stackset::{ParameterSource, StackSetSpec};
 use orgsplit_model::{Action, Plan, Reference, Resource, ResourceKind};
 use orgsplit_planner::{PlanInput, ReviewOptions, build_plan, render_review};
-use serde_json::json;
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -174,6 +174,7 @@ fn inventory() -> Inventory {
                 parent_id: "r-root".into(),
             }],
             service_access: vec![],
+            stacksets_access: String::new(),
             policies: vec![],
         },
         resources,
@@ -499,4 +500,144 @@ fn review_of_one_ou_snapshot() {
 #[test]
 fn plan_file_snapshot() {
     insta::assert_snapshot!(plan().to_json());
+}
+
+#[test]
+fn reserved_aws_tags_never_reach_the_plan_and_the_plan_says_how_many() {
+    // A CloudFormation-made parameter: AWS refuses every write of an `aws:` tag, so the
+    // copy's step must not carry them.
+    let config = config();
+    let mut inv = inventory();
+    inv.resources.push(param(
+        "/prod/stack/made",
+        "String",
+        &[
+            ("Environment", "prod"),
+            ("aws:cloudformation:stack-name", "prod-app"),
+            ("AWS:CloudFormation:Logical-Id", "Param"),
+        ],
+    ));
+    let plan = plan_of(&config, inv);
+    for step in plan.steps() {
+        let text = serde_json::to_string(step).unwrap().to_ascii_lowercase();
+        assert!(!text.contains("aws:cloudformation"), "{text}");
+    }
+    let step = plan
+        .steps()
+        .find(|s| s.address.ends_with("ssm:/prod/stack/made"))
+        .expect("the parameter is copied");
+    assert_eq!(step.inputs["tags"], json!({"Environment": "prod"}));
+    let warning = plan
+        .warnings
+        .iter()
+        .find(|w| w.message.contains("reserved aws: prefix"))
+        .expect("a warning counts the dropped tags");
+    assert!(
+        warning.message.starts_with("2 tag(s)"),
+        "{}",
+        warning.message
+    );
+    // Without such tags there is no warning.
+    assert!(!plan_has_reserved_warning(&self::plan()));
+}
+
+/// The plan of `inv` (normalised first) with the test config and the baseline StackSet.
+fn plan_of(config: &Config, mut inv: Inventory) -> Plan {
+    inv.normalise();
+    build_plan(PlanInput {
+        config,
+        inventory: &inv,
+        stacksets: &baseline(),
+        created_at: "2026-11-23T09:30:00Z".into(),
+    })
+    .unwrap()
+}
+
+fn plan_has_reserved_warning(plan: &Plan) -> bool {
+    plan.warnings
+        .iter()
+        .any(|w| w.message.contains("reserved aws:"))
+}
+
+#[test]
+fn a_cluster_with_an_auto_scaling_capacity_provider_is_a_manual_item() {
+    let config = config();
+    let mut inv = inventory();
+    let cluster = |name: &str, providers: Value| {
+        Resource::new(
+            ResourceKind::EcsCluster,
+            name,
+            format!("arn:aws:ecs:us-east-1:{SRC}:cluster/{name}"),
+            Some("us-east-1".into()),
+            tags(&[("Environment", "prod")]),
+            json!({"clusterName": name, "capacityProviders": providers}),
+            vec![],
+        )
+    };
+    inv.resources
+        .push(cluster("prod-asg", json!(["FARGATE", "prod-asg-provider"])));
+    inv.resources
+        .push(cluster("prod-spot", json!(["FARGATE", "FARGATE_SPOT"])));
+    let plan = plan_of(&config, inv);
+    let step = |name: &str| {
+        plan.steps()
+            .find(|s| s.address.ends_with(&format!("ecs-cluster:{name}")))
+            .unwrap_or_else(|| panic!("no step for cluster {name}"))
+            .clone()
+    };
+    let asg = step("prod-asg");
+    assert_eq!(asg.action, Action::Manual);
+    assert!(
+        asg.notes.iter().any(|n| n.contains("prod-asg-provider")),
+        "{:?}",
+        asg.notes
+    );
+    assert_eq!(step("prod-spot").action, Action::Create);
+}
+
+#[test]
+fn a_role_named_in_another_roles_trust_is_copied_first_and_the_trust_points_at_the_copy() {
+    let config = config();
+    let mut inv = inventory();
+    let deployer = format!("arn:aws:iam::{SRC}:role/dev-deployer");
+    inv.resources.push(Resource::new(
+        ResourceKind::IamRole,
+        "dev-deployer",
+        deployer.clone(),
+        None,
+        tags(&[]),
+        json!({"AssumeRolePolicyDocument": {"Statement": [{"Effect": "Allow", "Principal": {"Service": "codebuild.amazonaws.com"}, "Action": "sts:AssumeRole"}]}}),
+        vec![],
+    ));
+    inv.resources.push(Resource::new(
+        ResourceKind::IamRole,
+        "dev-release",
+        format!("arn:aws:iam::{SRC}:role/dev-release"),
+        None,
+        tags(&[]),
+        json!({"AssumeRolePolicyDocument": {"Statement": [{"Effect": "Allow", "Principal": {"AWS": deployer}, "Action": "sts:AssumeRole"}]}}),
+        vec![Reference::new(
+            deployer.clone(),
+            "AssumeRolePolicyDocument.Statement[0].Principal.AWS",
+        )],
+    ));
+    let plan = plan_of(&config, inv);
+    let release = plan
+        .steps()
+        .find(|s| s.address.ends_with("iam-role:dev-release"))
+        .expect("dev-release is copied");
+    assert!(
+        release
+            .depends_on
+            .iter()
+            .any(|d| d.ends_with("iam-role:dev-deployer")),
+        "{:?}",
+        release.depends_on
+    );
+    let trust = release.inputs.to_string();
+    assert!(
+        !trust.contains(&deployer),
+        "the trust still names the source role: {trust}"
+    );
+    assert!(trust.contains(":role/dev-deployer"), "{trust}");
 }

@@ -25,6 +25,15 @@ pub const SHIPPED: &[Shipped] = &[Shipped {
     stackset_toml: include_str!("../../../stacksets/baseline/stackset.toml"),
 }];
 
+/// The trigger's own template (a plain CloudFormation stack in the management account, not a
+/// StackSet): `orgsplit init` writes it beside the StackSets, where docs/trigger.md says it is.
+pub const TRIGGER_TEMPLATE: &str = include_str!("../../../stacksets/trigger/template.yaml");
+
+/// The names of the StackSets shipped with orgsplit.
+pub fn shipped_names() -> Vec<&'static str> {
+    SHIPPED.iter().map(|s| s.name).collect()
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
     #[error("{path}: {message}")]
@@ -172,6 +181,17 @@ pub fn write_shipped(dir: &Path) -> Result<Vec<PathBuf>, CatalogError> {
             written.push(path);
         }
     }
+    let folder = dir.join("trigger");
+    std::fs::create_dir_all(&folder).map_err(|source| CatalogError::Io {
+        path: folder.clone(),
+        source,
+    })?;
+    let path = folder.join("template.yaml");
+    std::fs::write(&path, TRIGGER_TEMPLATE).map_err(|source| CatalogError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    written.push(path);
     Ok(written)
 }
 

@@ -327,9 +327,18 @@ fn drift_is_repaired_and_a_role_trusting_anyone_is_reported() {
             .send()
             .await
             .expect("update by hand");
+        // SERVICE_MANAGED: by OU targets, as AWS requires.
         cfn.delete_stack_instances()
             .stack_set_name("orgsplit-baseline-dev")
-            .accounts(&o.member)
+            .deployment_targets(
+                aws_sdk_cloudformation::types::DeploymentTargets::builder()
+                    .organizational_unit_ids(&o.dev)
+                    .accounts(&o.member)
+                    .account_filter_type(
+                        aws_sdk_cloudformation::types::AccountFilterType::Intersection,
+                    )
+                    .build(),
+            )
             .regions(REGION)
             .retain_stacks(false)
             .send()

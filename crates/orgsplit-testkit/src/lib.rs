@@ -26,6 +26,7 @@ pub struct Emulator {
     // Held open: the emulator exits when it closes (`--exit-on-stdin-eof`).
     _stdin: ChildStdin,
     pub url: String,
+    violations_expected: bool,
 }
 
 impl Emulator {
@@ -80,6 +81,7 @@ impl Emulator {
             child,
             _stdin: stdin,
             url,
+            violations_expected: false,
         }
     }
 
@@ -141,6 +143,26 @@ impl Emulator {
             .into_iter()
             .filter(|r| r["mutating"] == Value::Bool(true))
             .collect()
+    }
+
+    /// Every request the emulator refused as a violation of AWS's request model since it
+    /// started (the request log's clearing keeps them).
+    pub fn violations(&self) -> Vec<Value> {
+        match self.admin(reqwest::Method::GET, "violations", None) {
+            Value::Array(items) => items,
+            other => panic!("unexpected violations: {other}"),
+        }
+    }
+
+    /// Changes strictness settings (`POST /_emulator/strict`), for an experiment.
+    pub fn set_strict(&self, settings: Value) {
+        self.admin(reqwest::Method::POST, "strict", Some(settings));
+    }
+
+    /// Lets this emulator end with request-model violations (a test that sends bad requests
+    /// on purpose); otherwise dropping it fails the test when there were any.
+    pub fn expect_violations(&mut self) {
+        self.violations_expected = true;
     }
 
     pub fn set_faults(&self, faults: Value) {
@@ -220,9 +242,24 @@ fn set_env(key: &str, value: &str) {
 }
 
 impl Drop for Emulator {
+    /// Architecture Invariant: no test ends with a request AWS would refuse as malformed.
+    /// Every emulator a test starts checks, when it is dropped, that it recorded no
+    /// request-model violation (unless the test said it expects some).
     fn drop(&mut self) {
+        let running = matches!(self.child.try_wait(), Ok(None));
+        let violations = if self.violations_expected || std::thread::panicking() || !running {
+            vec![]
+        } else {
+            self.violations()
+        };
         let _ = self.child.kill();
         let _ = self.child.wait();
+        assert!(
+            violations.is_empty(),
+            "the emulator refused {} request(s) as violations of AWS's request model: {}",
+            violations.len(),
+            serde_json::to_string(&violations).unwrap_or_default()
+        );
     }
 }
 

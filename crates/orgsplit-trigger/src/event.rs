@@ -13,6 +13,7 @@
 //!
 //! Pure: a function of the JSON handed in.
 
+use orgsplit_model::quote::{cut, quote, quote_json};
 use serde_json::Value;
 
 /// What an event asks for.
@@ -101,12 +102,13 @@ pub fn parse_value(v: &Value) -> Result<Event, EventError> {
         _ => {
             return Ok(Event::Ignored {
                 why: format!(
-                    "{source} {} is not an event the trigger handles",
-                    if name.is_empty() {
+                    "{} {} is not an event the trigger handles",
+                    cut(source),
+                    cut(if name.is_empty() {
                         str_at(v, "/detail-type").unwrap_or("(no detail-type)")
                     } else {
                         name
-                    }
+                    })
                 ),
             });
         }
@@ -122,7 +124,10 @@ pub fn parse_value(v: &Value) -> Result<Event, EventError> {
             })?;
             if state != "SUCCEEDED" {
                 return Ok(Event::Ignored {
-                    why: format!("CreateAccountResult in state {state}: no account to reconcile"),
+                    why: format!(
+                        "CreateAccountResult in state {}: no account to reconcile",
+                        cut(state)
+                    ),
                 });
             }
             let account = account_at(
@@ -141,7 +146,7 @@ pub fn parse_value(v: &Value) -> Result<Event, EventError> {
         EventKind::MoveAccount => {
             if let Some(code) = str_at(detail, "/errorCode") {
                 return Ok(Event::Ignored {
-                    why: format!("MoveAccount failed ({code}): nothing moved"),
+                    why: format!("MoveAccount failed ({}): nothing moved", cut(code)),
                 });
             }
             let account = account_at(
@@ -179,7 +184,11 @@ pub fn parse_value(v: &Value) -> Result<Event, EventError> {
                 && state != "SUCCEEDED"
             {
                 return Ok(Event::Ignored {
-                    why: format!("{} in state {state}: nothing to reconcile", kind.as_str()),
+                    why: format!(
+                        "{} in state {}: nothing to reconcile",
+                        kind.as_str(),
+                        cut(state)
+                    ),
                 });
             }
             let account = account_at(
@@ -212,11 +221,11 @@ fn account_at(v: &Value, pointer: &str, field: &str) -> Result<String, EventErro
         Some(Value::String(s)) if is_account_id(s) => Ok(s.clone()),
         Some(Value::String(s)) => Err(malformed(
             field,
-            format!("{s:?} is not a 12-digit account id"),
+            format!("{} is not a 12-digit account id", quote(s)),
         )),
         Some(other) => Err(malformed(
             field,
-            format!("{other} is not a 12-digit account id"),
+            format!("{} is not a 12-digit account id", quote_json(other)),
         )),
         None => Err(malformed(field, "missing")),
     }
@@ -227,7 +236,10 @@ fn parent_at(v: &Value, pointer: &str, field: &str) -> Result<Option<String>, Ev
     match v.pointer(pointer) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if is_parent_id(s) => Ok(Some(s.clone())),
-        Some(other) => Err(malformed(field, format!("{other} is not an OU or root id"))),
+        Some(other) => Err(malformed(
+            field,
+            format!("{} is not an OU or root id", quote_json(other)),
+        )),
     }
 }
 

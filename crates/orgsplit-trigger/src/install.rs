@@ -12,6 +12,8 @@ pub const RULE_NAME: &str = "orgsplit-new-account";
 pub const TARGET_ID: &str = "orgsplit-trigger";
 /// The statement (queue policy) or statement id (function policy) orgsplit adds.
 pub const PERMISSION_ID: &str = "orgsplit-trigger-events";
+/// The queue policy statement's Sid (IAM policy Sids are letters and digits only).
+pub const QUEUE_STATEMENT_ID: &str = "OrgsplitTriggerEvents";
 
 /// The rule's event pattern: Organizations' and Control Tower's events of those names,
 /// delivered through CloudTrail.
@@ -195,7 +197,7 @@ pub async fn install(
 /// The queue policy statement that lets the rule send messages.
 pub fn queue_statement(queue_arn: &str, rule_arn: &str) -> Value {
     json!({
-        "Sid": PERMISSION_ID,
+        "Sid": QUEUE_STATEMENT_ID,
         "Effect": "Allow",
         "Principal": {"Service": "events.amazonaws.com"},
         "Action": "sqs:SendMessage",
@@ -241,7 +243,7 @@ async fn allow_queue(
     }
     let mut kept: Vec<Value> = statements
         .into_iter()
-        .filter(|s| s.get("Sid").and_then(Value::as_str) != Some(PERMISSION_ID))
+        .filter(|s| s.get("Sid").and_then(Value::as_str) != Some(QUEUE_STATEMENT_ID))
         .collect();
     kept.push(want);
     policy["Statement"] = Value::Array(kept);

@@ -25,7 +25,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub region: Option<String>,
     /// Endpoint for every AWS service (AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> also work).
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL", value_parser = endpoint_url)]
     pub endpoint_url: Option<String>,
     /// The orgsplit configuration.
     #[arg(
@@ -49,6 +49,62 @@ pub struct GlobalArgs {
     pub no_progress: bool,
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+}
+
+/// `--endpoint-url`: `http://` or `https://`, a host (name, IPv4 or `[IPv6]`), an optional
+/// port and path. Checked here so that a typo is one usage line (exit 2), not an SDK error
+/// at the first call.
+pub(crate) fn endpoint_url(value: &str) -> Result<String, String> {
+    let rest = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"))
+        .ok_or("must start with http:// or https://")?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => {
+            let (host, after) = v6.split_once(']').ok_or("an IPv6 host needs a closing ]")?;
+            (host, after.strip_prefix(':'))
+        }
+        None => match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        },
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
+    if !host_ok {
+        return Err("has no valid host name".into());
+    }
+    if let Some(p) = port
+        && p.parse::<u16>().is_err()
+    {
+        return Err("has a port that is not a number from 0 to 65535".into());
+    }
+    if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("must not contain spaces".into());
+    }
+    Ok(value.to_string())
+}
+
+/// The environment the SDK reads by itself, checked like the flags: `AWS_ENDPOINT_URL` and
+/// `AWS_ENDPOINT_URL_<SERVICE>` must be URLs.
+pub fn check_environment() -> Result<(), crate::CliError> {
+    for (key, value) in std::env::vars_os() {
+        let Some(key) = key.to_str() else { continue };
+        if key == "AWS_ENDPOINT_URL" || key.starts_with("AWS_ENDPOINT_URL_") {
+            let value = value.to_string_lossy();
+            if let Err(why) = endpoint_url(&value) {
+                return Err(crate::CliError::invalid(format!(
+                    "environment variable {key}: {} {why}",
+                    orgsplit_model::quote::quote(&value)
+                ))
+                .hint("unset it, or set it to an endpoint such as http://127.0.0.1:4566"));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

@@ -39,7 +39,34 @@ pub fn catalog(config: &Config) -> Result<Vec<orgsplit_stacksets::Entry>, CliErr
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
         .join("stacksets");
-    Ok(orgsplit_stacksets::resolve(&dir, &names)?)
+    match orgsplit_stacksets::resolve(&dir, &names) {
+        Err(orgsplit_stacksets::CatalogError::Unknown { name, dir }) => {
+            // Point at the OU that names it, in the config file.
+            let (i, j) = config
+                .ous
+                .iter()
+                .enumerate()
+                .find_map(|(i, o)| o.stacksets.iter().position(|s| *s == name).map(|j| (i, j)))
+                .unwrap_or((0, 0));
+            Err(config
+                .stackset_error(
+                    i,
+                    j,
+                    format!(
+                        "{} is neither a StackSet shipped with orgsplit nor a folder {}",
+                        orgsplit_model::quote::quote(&name),
+                        dir.join(&name).display()
+                    ),
+                    Some(format!(
+                        "shipped: {}; or create {}/ with template.yaml and stackset.toml (orgsplit init writes the shipped ones)",
+                        orgsplit_stacksets::shipped_names().join(", "),
+                        dir.join(&name).display()
+                    )),
+                )
+                .into())
+        }
+        other => Ok(other?),
+    }
 }
 
 /// Now, RFC 3339 to the second, UTC: the one clock read, passed to the pure crates.

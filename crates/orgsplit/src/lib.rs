@@ -39,6 +39,10 @@ pub fn main() -> ExitCode {
         }
     };
     let printer = printer::Printer::new(&cli.global);
+    if let Err(e) = cli::check_environment() {
+        printer.error(&e.message, e.hint.as_deref());
+        return e.status.into();
+    }
     init_logging(&cli.global);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

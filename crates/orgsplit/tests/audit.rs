@@ -476,6 +476,22 @@ async fn build_near_misses(emu: &Emulator) {
         .send()
         .await
         .unwrap();
+    // EnablePolicyType is asynchronous: wait for ENABLED, as any client must.
+    let enabled = || async {
+        org.list_roots().send().await.unwrap().roots()[0]
+            .policy_types()
+            .iter()
+            .any(|p| {
+                p.r#type() == Some(&PolicyType::ServiceControlPolicy)
+                    && p.status() == Some(&aws_sdk_organizations::types::PolicyTypeStatus::Enabled)
+            })
+    };
+    for _ in 0..100 {
+        if enabled().await {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     scp_on_root(
         &org,
         "require-environment-tag",

@@ -14,13 +14,15 @@ import time
 from typing import Any, Callable, Iterable
 
 from . import protocol
+from . import validation
 from . import corrections
 from .codestar import CodeStarConnections
-from .pipelines import PipelineLayer
+from .pipelines import PipelineLayer, call_app
 from .quotas import DEFAULT_QUOTAS, QUOTA_SOURCES
 from . import stacksets_access
 from . import budgets_extra
 from . import lambda_runtime_api
+from . import strict as strictness
 
 ADMIN_PREFIX = "/_emulator/"
 # boto3 calls made by the scenario seeder carry this in their User-Agent: neither logged nor faulted
@@ -194,10 +196,14 @@ class EmulatorApp:
         self.base = base_url_holder  # {"url": "http://127.0.0.1:PORT"} filled once bound
         self.faults = Faults()
         self.log = RequestLog()
+        # every request-model violation since start (DELETE /_emulator/requests keeps them)
+        self.violations = RequestLog()
         self.codestar = CodeStarConnections()
         self.pipelines = PipelineLayer()
         self.org_access = stacksets_access.OrganizationsAccess()
         self.lambda_api = lambda_runtime_api.LambdaRuntimeApi()
+        self.strict = strictness.Strict()
+        self.pipelines.strict_on = lambda: bool(self.strict.get().get("naming"))
 
     # ------------------------------------------------------------------ WSGI
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -216,6 +222,7 @@ class EmulatorApp:
                 self.pipelines.reset()
                 self.org_access.reset()
                 self.lambda_api.reset()
+                self.strict.reset_state()
             return self.moto_app(environ, start_response)
 
         body = _read_body(environ)
@@ -257,6 +264,36 @@ class EmulatorApp:
 
         ctx = {"account": account, "region": info["region"] or "us-east-1", "operation": operation,
                "service": service, "body": body}
+        if not internal:
+            try:
+                self._strict_before(ctx, info["protocol"], environ, body, entry)
+            except strictness.Refusal as r:
+                entry["status"] = r.status
+                entry["refused"] = r.kind
+                if r.violation:
+                    entry["violation"] = r.violation
+                    self.violations.add(dict(entry))
+                return respond(start_response, r.status, r.headers, r.body)
+            if self.strict.wants_observe(service, operation):
+                status, headers, out = call_app(lambda env, s: self._dispatch(env, s, ctx, info), environ, body)
+                out = self.strict.observe(ctx, status, out)
+                entry["status"] = status
+                return respond(start_response, status, headers, out)
+        return self._dispatch(environ, sr, ctx, info)
+
+    def _strict_before(self, ctx: dict, proto: str, environ: dict, body: bytes, entry: dict) -> None:
+        params = None
+        settings = self.strict.get()
+        if settings.get("validation") or settings.get("reserved_tags"):
+            params, violations = validation.check(ctx["service"], ctx["operation"], proto, environ, body)
+            if violations and settings.get("validation"):
+                status, headers, out = validation.validation_error(proto, ctx["service"], violations)
+                raise strictness.Refusal("validation", status, headers, out, violations)
+        self.strict.before(ctx, proto, environ, body, params)
+        self.strict.concurrent_modification(ctx, proto)
+
+    def _dispatch(self, environ: dict, sr: Callable, ctx: dict, info: dict) -> Iterable[bytes]:
+        service, operation = ctx["service"], ctx["operation"]
         # our own services
         if service in ("codestar-connections", "codeconnections") or (
                 (environ.get("HTTP_X_AMZ_TARGET") or "").startswith(("CodeStar_connections_20191201.", "CodeConnections_20231201."))):
@@ -270,6 +307,13 @@ class EmulatorApp:
         if service == "budgets" and operation in budgets_extra.OPERATIONS:
             status, headers, out = budgets_extra.handle(ctx)
             return respond(sr, status, headers, out)
+        if service == "cloudformation" and operation == "DeleteStackInstances":
+            from urllib.parse import parse_qs
+
+            form = {k: v[0] for k, v in parse_qs(ctx["body"].decode("utf-8", "replace")).items()}
+            handled = stacksets_access.delete_instances_by_targets(ctx, form)
+            if handled is not None:
+                return respond(sr, *handled)
         if service == "cloudformation" and operation in stacksets_access.OPERATIONS:
             status, headers, out = self.org_access.handle(ctx)
             return respond(sr, status, headers, out)
@@ -309,6 +353,17 @@ class EmulatorApp:
             if method == "DELETE":
                 self.faults.set({})
                 return json_response(start_response, self.faults.get())
+        elif path == "strict":
+            if method == "GET":
+                return json_response(start_response, self.strict.get())
+            if method in ("POST", "PUT"):
+                if not isinstance(payload, dict):
+                    raise ValueError("body must be a JSON object of settings")
+                return json_response(start_response, self.strict.set(payload))
+            if method == "DELETE":
+                return json_response(start_response, self.strict.restore_defaults())
+        elif path == "violations" and method == "GET":
+            return json_response(start_response, self.violations.snapshot())
         elif path == "requests":
             if method == "GET":
                 return json_response(start_response, self.log.snapshot())

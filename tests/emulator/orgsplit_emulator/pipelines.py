@@ -65,6 +65,12 @@ class PipelineLayer:
         self.lock = threading.Lock()
         self.webhooks: dict[tuple[str, str], dict[str, dict]] = {}
         self.registered: set[tuple[str, str, str]] = set()
+        # set by the app: whether the strict "naming" behaviour is on
+        self.strict_on: Callable[[], bool] = lambda: True
+
+    @property
+    def strict_webhooks(self) -> bool:
+        return self.strict_on()
 
     def reset(self) -> None:
         with self.lock:
@@ -197,6 +203,9 @@ class PipelineLayer:
         name = req.get("webhookName")
         if not name or name not in self._store(account, region):
             return json_error("WebhookNotFoundException", f"Webhook {name} not found")
+        refused = self._not_github_target(account, region, name)
+        if refused:
+            return refused
         self.registered.add((account, region, name))
         return _ok({})
 
@@ -204,5 +213,25 @@ class PipelineLayer:
         name = req.get("webhookName")
         if not name or name not in self._store(account, region):
             return json_error("WebhookNotFoundException", f"Webhook {name} not found")
+        refused = self._not_github_target(account, region, name)
+        if refused:
+            return refused
         self.registered.discard((account, region, name))
         return _ok({})
+
+    def _not_github_target(self, account: str, region: str, name: str):
+        """Register/DeregisterWebhookWithThirdParty are "currently supported only for webhooks
+        that target an action type of GitHub"
+        (https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_DeregisterWebhookWithThirdParty.html):
+        once the target action is no longer a v1 GitHub source, the call is refused."""
+        if not self.strict_webhooks:
+            return None
+        definition = self._store(account, region)[name]["definition"]
+        pipeline = _moto_pipeline(account, region, definition.get("targetPipeline", "")) or {}
+        for stage in pipeline.get("stages") or []:
+            for action in stage.get("actions") or []:
+                if action.get("name") == definition.get("targetAction") and _is_github_v1(action):
+                    return None
+        return json_error("ValidationException",
+                          f"Webhook {name} does not target an action of type GitHub: only GitHub webhooks can be "
+                          "registered or deregistered with the third party")

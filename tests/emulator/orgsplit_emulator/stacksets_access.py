@@ -28,6 +28,7 @@ class OrganizationsAccess:
         with self.lock:
             if op == "ActivateOrganizationsAccess":
                 self.enabled.add(account)
+                _enable_trusted_access(account)
                 result = ""
             elif op == "DeactivateOrganizationsAccess":
                 self.enabled.discard(account)
@@ -40,3 +41,64 @@ class OrganizationsAccess:
             f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata></{op}Response>"
         )
         return 200, [("Content-Type", "text/xml")], body.encode()
+
+
+STACKSETS_PRINCIPAL = "member.org.stacksets.cloudformation.amazonaws.com"
+
+
+def _enable_trusted_access(account: str) -> None:
+    """ActivateOrganizationsAccess enables StackSets' trusted access in Organizations too, as the
+    console's "Activate trusted access" does (ListAWSServiceAccessForOrganization lists it)."""
+    from moto.organizations.models import organizations_backends
+
+    try:
+        organizations_backends[account]["aws"].enable_aws_service_access(ServicePrincipal=STACKSETS_PRINCIPAL)
+    except Exception:  # no organization: CloudFormation's flag alone
+        pass
+
+
+# ---------------------------------------------------------------------------------------------
+# DeleteStackInstances with DeploymentTargets: moto ignores them (it deletes nothing and reports
+# SUCCEEDED). AWS requires them for SERVICE_MANAGED StackSets and honours AccountFilterType
+# (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeploymentTargets.html):
+# NONE (or absent): every account of the OUs (and their child OUs); INTERSECTION: the listed
+# accounts only (see below); DIFFERENCE: the OUs' accounts but the listed ones; UNION: both.
+
+def _ou_accounts(backend, ou_id: str) -> set[str]:
+    out = {a.id for a in backend.accounts if a.parent_id == ou_id}
+    for child in [o for o in backend.ou if getattr(o, "parent_id", None) == ou_id]:
+        out |= _ou_accounts(backend, child.id)
+    return out
+
+
+def delete_instances_by_targets(ctx: dict, form: dict[str, str]):
+    """Serves a DeleteStackInstances that names DeploymentTargets; None when it names none
+    (moto's own handler then takes the account-id form)."""
+    ous = [v for k, v in sorted(form.items()) if k.startswith("DeploymentTargets.OrganizationalUnitIds.member.")]
+    listed = [v for k, v in sorted(form.items()) if k.startswith("DeploymentTargets.Accounts.member.")]
+    if not ous and not listed:
+        return None
+    from moto.cloudformation.models import cloudformation_backends
+    from moto.organizations.models import organizations_backends
+
+    org = organizations_backends[ctx["account"]]["aws"]
+    in_ous: set[str] = set()
+    for ou in ous:
+        in_ous |= _ou_accounts(org, ou)
+    mode = form.get("DeploymentTargets.AccountFilterType", "NONE")
+    # INTERSECTION: AWS matches an instance against the OU it was deployed through, even after
+    # its account moved to another OU; moto does not record that OU, so the listed accounts
+    # count whatever their parent is now.
+    accounts = {"INTERSECTION": set(listed), "DIFFERENCE": in_ous - set(listed),
+                "UNION": in_ous | set(listed)}.get(mode, in_ous if ous else set(listed))
+    regions = [v for k, v in sorted(form.items()) if k.startswith("Regions.member.")]
+    backend = cloudformation_backends[ctx["account"]][ctx["region"]]
+    stackset = backend.describe_stack_set(form.get("StackSetName", ""))
+    stackset.delete_stack_instances(sorted(accounts), regions)
+    operation_id = stackset.operations[-1]["OperationId"]
+    body = (
+        f'<DeleteStackInstancesResponse xmlns="{_NS}"><DeleteStackInstancesResult>'
+        f"<OperationId>{operation_id}</OperationId></DeleteStackInstancesResult>"
+        f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata></DeleteStackInstancesResponse>"
+    )
+    return 200, [("Content-Type", "text/xml")], body.encode()

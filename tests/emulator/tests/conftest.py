@@ -7,6 +7,7 @@ import urllib.request
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RUN = os.path.join(os.path.dirname(HERE), "run")
@@ -38,14 +39,29 @@ class Emulator:
         return boto3.client(service, endpoint_url=self.url, region_name=region,
                             config=Config(retries={"total_max_attempts": retries + 1, "mode": "standard"}), **creds)
 
-    def assume(self, account=SHARED):
-        c = self.client("sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
-                                           RoleSessionName="pytest")["Credentials"]
+    def assume(self, account=SHARED, wait=30.0):
+        """Credentials in `account` through its access role; a new account cannot be assumed for
+        a few seconds (the strict emulator's AccessDenied), so this waits as a real client must."""
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                c = self.client("sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
+                                                   RoleSessionName="pytest")["Credentials"]
+                break
+            except ClientError as e:
+                if e.response["Error"]["Code"] != "AccessDenied" or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.25)
         return {"aws_access_key_id": c["AccessKeyId"], "aws_secret_access_key": c["SecretAccessKey"],
                 "aws_session_token": c["SessionToken"]}
 
     def reset(self):
         self.admin("POST", "/_emulator/faults", {})
+        # Strict as by default, but without random ConcurrentModificationException: boto3 does
+        # not retry it and these tests call Organizations without retries. test_strict.py
+        # turns it on where it is the subject.
+        self.admin("DELETE", "/_emulator/strict")
+        self.admin("POST", "/_emulator/strict", {"org_concurrent_modification": 0})
         urllib.request.urlopen(urllib.request.Request(self.url + "/moto-api/reset", method="POST")).read()
         self.admin("DELETE", "/_emulator/requests")
 
@@ -79,6 +95,7 @@ def demo():
     t0 = time.monotonic()
     status, result = e.admin("POST", "/_emulator/seed", {"scenario": "demo"})
     assert status == 200, result
+    e.admin("POST", "/_emulator/strict", {"org_concurrent_modification": 0})
     e.seed_result = result
     e.seed_seconds = time.monotonic() - t0
     yield e

@@ -175,7 +175,16 @@ def _pipeline(cp, iam, name="p1", token="ghp_" + "a" * 36):
                 "outputArtifacts": [{"name": "src"}]}]},
                 {"name": "Approve", "actions": [{"name": "Approve", "actionTypeId": {
                     "category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}}]}]}
-    return decl, cp.create_pipeline(pipeline=decl)
+    # A role seconds old cannot be passed to CodePipeline yet (strict IAM propagation): wait
+    # as a real client must.
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return decl, cp.create_pipeline(pipeline=decl)
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "InvalidStructureException" or time.monotonic() > deadline:
+                raise
+            time.sleep(0.25)
 
 
 def test_pipeline_token_masking(fresh):

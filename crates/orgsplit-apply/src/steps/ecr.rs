@@ -1,6 +1,6 @@
 //! `ecr-pull-access`: repositories stay in the source account (the shared registry); a
 //! target account gets pull access through one statement of the repository policy,
-//! `orgsplit-pull-<account>`. Every other statement is kept exactly as it is.
+//! `OrgsplitPull<account>`. Every other statement is kept exactly as it is.
 
 use aws_sdk_ecr::Client;
 use orgsplit_aws::{AwsError, call_error};
@@ -77,16 +77,23 @@ fn grant_statement(cx: &StepContext, grant: &str) -> Result<Value, StepError> {
         .and_then(|a| a.split(':').nth(1))
         .filter(|p| !p.is_empty())
         .unwrap_or("aws");
-    Ok(json!({
+    Ok(pull_statement(grant, partition, actions))
+}
+
+/// The repository-policy statement that lets the principals of account `grant` pull with
+/// `actions` (a resource policy: the repository is the resource, so no `Resource`).
+pub fn pull_statement(grant: &str, partition: &str, actions: Vec<Value>) -> Value {
+    json!({
         "Sid": sid(grant),
         "Effect": "Allow",
         "Principal": { "AWS": format!("arn:{partition}:iam::{grant}:root") },
         "Action": actions,
-    }))
+    })
 }
 
 fn sid(grant: &str) -> String {
-    format!("orgsplit-pull-{grant}")
+    // IAM policy Sids are letters and digits only.
+    format!("OrgsplitPull{grant}")
 }
 
 /// The repository policy, `None` when the repository has none.
@@ -218,7 +225,7 @@ mod tests {
     use super::*;
 
     fn ours() -> Value {
-        json!({"Sid": "orgsplit-pull-222222222222", "Effect": "Allow",
+        json!({"Sid": "OrgsplitPull222222222222", "Effect": "Allow",
                "Principal": {"AWS": "arn:aws:iam::222222222222:root"},
                "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]})
     }

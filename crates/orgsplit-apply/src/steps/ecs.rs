@@ -240,19 +240,21 @@ async fn create_cluster(
     want: &Cluster,
 ) -> Result<String, StepError> {
     let tags = tag_list(&wanted_tags(cx));
-    let out = ecs
-        .create_cluster()
-        .cluster_name(name)
-        .set_settings(non_empty(want.settings()))
-        .set_configuration(want.configuration().cloned())
-        .set_capacity_providers(non_empty(want.capacity_providers()))
-        .set_default_capacity_provider_strategy(non_empty(
-            want.default_capacity_provider_strategy(),
-        ))
-        .set_tags(non_empty(&tags))
-        .send()
-        .await
-        .map_err(|e| aws_error(cx, ECS, "CreateCluster", e))?;
+    super::propagation::ensure_ecs_service_linked_role(&cx.session().await?).await?;
+    let out = super::propagation::retry(super::propagation::ECS_SERVICE_LINKED_ROLE, || {
+        ecs.create_cluster()
+            .cluster_name(name)
+            .set_settings(non_empty(want.settings()))
+            .set_configuration(want.configuration().cloned())
+            .set_capacity_providers(non_empty(want.capacity_providers()))
+            .set_default_capacity_provider_strategy(non_empty(
+                want.default_capacity_provider_strategy(),
+            ))
+            .set_tags(non_empty(&tags))
+            .send()
+    })
+    .await
+    .map_err(|e| aws_error(cx, ECS, "CreateCluster", e))?;
     Ok(out
         .cluster()
         .and_then(|c| c.cluster_arn())

@@ -414,7 +414,10 @@ async fn create_role(at: &At<'_>, desired: &DesiredRole) -> Result<(), StepError
     if !desired.description.is_empty() {
         req = req.description(&desired.description);
     }
-    req.send().await.map_err(|e| at.err("CreateRole", e))?;
+    // A principal role created earlier in this run may not be visible to IAM yet.
+    super::propagation::retry(super::propagation::TRUST_PRINCIPAL, || req.clone().send())
+        .await
+        .map_err(|e| at.err("CreateRole", e))?;
     Ok(())
 }
 
@@ -461,13 +464,15 @@ async fn update_role(
     }
     tracing::debug!(role = %desired.name, fields = ?differs, "role differs: updating it");
     if live.trust != desired.trust {
-        at.client
-            .update_assume_role_policy()
-            .role_name(&desired.name)
-            .policy_document(desired.trust.to_string())
-            .send()
-            .await
-            .map_err(|e| at.err("UpdateAssumeRolePolicy", e))?;
+        super::propagation::retry(super::propagation::TRUST_PRINCIPAL, || {
+            at.client
+                .update_assume_role_policy()
+                .role_name(&desired.name)
+                .policy_document(desired.trust.to_string())
+                .send()
+        })
+        .await
+        .map_err(|e| at.err("UpdateAssumeRolePolicy", e))?;
     }
     if differs.contains(&"description") || differs.contains(&"max session duration") {
         at.client

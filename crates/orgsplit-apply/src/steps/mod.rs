@@ -7,15 +7,17 @@
 use crate::context::{Outcome, StepContext, StepError};
 use orgsplit_model::StepKind;
 
+mod account_ready;
 mod budget;
 mod connection;
-mod ecr;
+pub(crate) mod ecr;
 mod ecs;
 mod events;
 mod iam;
 mod logs;
 pub(crate) mod organizations;
 mod pipeline;
+mod propagation;
 mod s3;
 mod scheduler;
 mod secrets;

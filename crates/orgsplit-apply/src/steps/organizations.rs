@@ -17,6 +17,8 @@ const GLOBAL: &str = "global";
 /// How long account creation may take before the step gives up (AWS: usually minutes).
 const ACCOUNT_CREATION_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 const POLL: Duration = Duration::from_secs(2);
+/// How long an enabling policy type may stay `PENDING_ENABLE` (AWS: seconds to minutes).
+const POLICY_TYPE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
 /// Every account of the organization by lower-cased e-mail -> id.
 pub async fn accounts_by_email(
@@ -44,7 +46,8 @@ pub async fn accounts_by_email(
     }
 }
 
-async fn root_id(session: &AccountSession) -> Result<(String, bool), AwsError> {
+/// The root's id and the status of its SCP policy type (None: not enabled at all).
+async fn root_id(session: &AccountSession) -> Result<(String, Option<PolicyTypeStatus>), AwsError> {
     let roots = session
         .organizations()
         .list_roots()
@@ -52,16 +55,61 @@ async fn root_id(session: &AccountSession) -> Result<(String, bool), AwsError> {
         .await
         .map_err(aws_err(session, ORG, "ListRoots", GLOBAL))?;
     let root = roots.roots().first();
-    let scp_enabled = root.is_some_and(|r| {
-        r.policy_types().iter().any(|p| {
-            p.r#type() == Some(&PolicyType::ServiceControlPolicy)
-                && p.status() == Some(&PolicyTypeStatus::Enabled)
-        })
+    let scp = root.and_then(|r| {
+        r.policy_types()
+            .iter()
+            .find(|p| p.r#type() == Some(&PolicyType::ServiceControlPolicy))
+            .and_then(|p| p.status().cloned())
     });
     Ok((
         root.and_then(|r| r.id()).unwrap_or_default().to_string(),
-        scp_enabled,
+        scp,
     ))
+}
+
+/// Enables the SCP policy type on the root and waits until it is ENABLED: EnablePolicyType is
+/// asynchronous, the type is `PENDING_ENABLE` meanwhile, and an AttachPolicy then fails with
+/// `PolicyTypeNotEnabledException`
+/// (<https://docs.aws.amazon.com/organizations/latest/APIReference/API_PolicyTypeSummary.html>).
+/// `PolicyTypeAlreadyEnabledException` (another caller won the race) counts as success.
+/// Returns whether this call enabled it.
+async fn ensure_scp_enabled(session: &AccountSession) -> Result<bool, StepError> {
+    let (root, status) = root_id(session).await?;
+    let mut changed = false;
+    if status.is_none() {
+        let out = session
+            .organizations()
+            .enable_policy_type()
+            .root_id(&root)
+            .policy_type(PolicyType::ServiceControlPolicy)
+            .send()
+            .await;
+        match out {
+            Ok(_) => changed = true,
+            Err(e)
+                if aws_sdk_organizations::error::ProvideErrorMetadata::code(&e)
+                    == Some("PolicyTypeAlreadyEnabledException") => {}
+            Err(e) => return Err(aws_err(session, ORG, "EnablePolicyType", GLOBAL)(e).into()),
+        }
+    }
+    let deadline = Instant::now() + POLICY_TYPE_TIMEOUT;
+    let mut delay = Duration::from_millis(250);
+    loop {
+        match root_id(session).await?.1 {
+            Some(PolicyTypeStatus::Enabled) => return Ok(changed),
+            status if Instant::now() > deadline => {
+                return Err(StepError::Failed(format!(
+                    "the SCP policy type of root {root} is {} after {} s: run apply again later",
+                    status.map_or("not enabled".to_string(), |s| s.as_str().to_string()),
+                    POLICY_TYPE_TIMEOUT.as_secs()
+                )));
+            }
+            _ => {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(POLL);
+            }
+        }
+    }
 }
 
 /// The id of the OU named `name` directly under `parent`.
@@ -192,30 +240,44 @@ pub async fn account(cx: &StepContext) -> Result<Outcome, StepError> {
                 .ok_or_else(|| StepError::Verify("CreateAccount returned no request id".into()))?
                 .to_string();
             let id = wait_for_account(&org, &session, &request, name, email).await?;
-            return verified_account(&session, id, email, true).await;
+            let outcome = verified_account(&session, id.clone(), email, true).await?;
+            super::account_ready::wait_until_usable(cx, &id, name).await?;
+            return Ok(outcome);
         }
     };
     let id = wait_for_account(&org, &session, &request, name, email).await?;
-    verified_account(&session, id, email, changed).await
+    let outcome = verified_account(&session, id.clone(), email, changed).await?;
+    super::account_ready::wait_until_usable(cx, &id, name).await?;
+    Ok(outcome)
 }
 
 async fn in_progress_request(
     session: &AccountSession,
     name: &str,
 ) -> Result<Option<String>, AwsError> {
-    let out = session
-        .organizations()
-        .list_create_account_status()
-        .states(CreateAccountState::InProgress)
-        .send()
-        .await
-        .map_err(aws_err(session, ORG, "ListCreateAccountStatus", GLOBAL))?;
-    Ok(out
-        .create_account_statuses()
-        .iter()
-        .find(|s| s.account_name() == Some(name))
-        .and_then(|s| s.id())
-        .map(str::to_string))
+    let org = session.organizations();
+    let mut token = None;
+    loop {
+        let page = org
+            .list_create_account_status()
+            .states(CreateAccountState::InProgress)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(aws_err(session, ORG, "ListCreateAccountStatus", GLOBAL))?;
+        if let Some(id) = page
+            .create_account_statuses()
+            .iter()
+            .find(|s| s.account_name() == Some(name))
+            .and_then(|s| s.id())
+        {
+            return Ok(Some(id.to_string()));
+        }
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(None);
+        }
+    }
 }
 
 async fn wait_for_account(
@@ -326,94 +388,50 @@ pub async fn account_move(cx: &StepContext) -> Result<Outcome, StepError> {
     Ok(Outcome::changed(true))
 }
 
+/// StackSets' trusted access with Organizations, activated through CloudFormation: "we
+/// recommend that you use the CloudFormation console or ActivateOrganizationsAccess rather than
+/// the Organizations EnableAWSServiceAccess", which would skip the service-linked roles
+/// StackSets creates
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-orgs-activate-trusted-access.html>).
 pub async fn trusted_access(cx: &StepContext) -> Result<Outcome, StepError> {
     let session = cx.session().await?;
-    let principal = cx.input_str("service_principal")?;
-    let org = session.organizations();
-    let enabled = |out: &aws_sdk_organizations::operation::list_aws_service_access_for_organization::ListAwsServiceAccessForOrganizationOutput| {
-        out.enabled_service_principals()
-            .iter()
-            .any(|p| p.service_principal() == Some(principal))
-    };
-    let listed = org
-        .list_aws_service_access_for_organization()
-        .send()
-        .await
-        .map_err(aws_err(
-            &session,
-            ORG,
-            "ListAWSServiceAccessForOrganization",
-            GLOBAL,
-        ))?;
-    let mut changed = false;
-    if !enabled(&listed) {
-        org.enable_aws_service_access()
-            .service_principal(principal)
-            .send()
-            .await
-            .map_err(aws_err(&session, ORG, "EnableAWSServiceAccess", GLOBAL))?;
-        changed = true;
-        let again = org
-            .list_aws_service_access_for_organization()
-            .send()
-            .await
-            .map_err(aws_err(
-                &session,
-                ORG,
-                "ListAWSServiceAccessForOrganization",
-                GLOBAL,
-            ))?;
-        if !enabled(&again) {
-            return Err(StepError::Verify(format!(
-                "{principal} is not enabled after EnableAWSServiceAccess"
-            )));
-        }
-    }
-    // StackSets' side of the trust (the console's "Activate trusted access").
     let region = cx.region().to_string();
     let cf = session.cloudformation(&region);
-    let status = |out: &aws_sdk_cloudformation::operation::describe_organizations_access::DescribeOrganizationsAccessOutput| {
-        out.status().map(|s| s.as_str().to_string()).unwrap_or_default()
-    };
-    let described = cf
-        .describe_organizations_access()
-        .send()
-        .await
-        .map_err(aws_err(
-            &session,
-            "cloudformation",
-            "DescribeOrganizationsAccess",
-            &region,
-        ))?;
-    if status(&described) != "ENABLED" {
-        cf.activate_organizations_access()
+    let status = || async {
+        cf.describe_organizations_access()
             .send()
             .await
-            .map_err(aws_err(
-                &session,
-                "cloudformation",
-                "ActivateOrganizationsAccess",
-                &region,
-            ))?;
-        changed = true;
-        let again = cf
-            .describe_organizations_access()
-            .send()
-            .await
+            .map(|out| {
+                out.status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default()
+            })
             .map_err(aws_err(
                 &session,
                 "cloudformation",
                 "DescribeOrganizationsAccess",
                 &region,
-            ))?;
-        if status(&again) != "ENABLED" {
-            return Err(StepError::Verify(format!(
-                "CloudFormation organizations access is {} after ActivateOrganizationsAccess",
-                status(&again)
-            )));
-        }
+            ))
+    };
+    if status().await? == "ENABLED" {
+        return Ok(Outcome::unchanged());
     }
-    Ok(Outcome::changed(changed))
+    cf.activate_organizations_access()
+        .send()
+        .await
+        .map_err(aws_err(
+            &session,
+            "cloudformation",
+            "ActivateOrganizationsAccess",
+            &region,
+        ))?;
+    let now = status().await?;
+    if now != "ENABLED" {
+        return Err(StepError::Verify(format!(
+            "CloudFormation organizations access is {now} after ActivateOrganizationsAccess"
+        )));
+    }
+    Ok(Outcome::changed(true))
 }
 
 /// The SCP named `name`: (id, content).
@@ -476,17 +494,7 @@ pub async fn scp(cx: &StepContext) -> Result<Outcome, StepError> {
         })?;
     let text = serde_json::to_string(&content).expect("JSON serialises");
     let org = session.organizations();
-    let mut changed = false;
-    let (root, scp_enabled) = root_id(&session).await?;
-    if !scp_enabled {
-        org.enable_policy_type()
-            .root_id(&root)
-            .policy_type(PolicyType::ServiceControlPolicy)
-            .send()
-            .await
-            .map_err(aws_err(&session, ORG, "EnablePolicyType", GLOBAL))?;
-        changed = true;
-    }
+    let mut changed = ensure_scp_enabled(&session).await?;
     let id = match find_policy(&session, name).await? {
         Some((id, live)) if same_json(&live, &content) => id,
         Some((id, _)) => {
@@ -566,6 +574,9 @@ pub async fn scp_attachment(cx: &StepContext) -> Result<Outcome, StepError> {
     if attached(&session, &policy, &target).await? {
         return Ok(Outcome::unchanged());
     }
+    // The SCP step enabled the policy type and waited, but it may have run in an earlier
+    // apply that stopped while the type was still PENDING_ENABLE.
+    ensure_scp_enabled(&session).await?;
     let out = session
         .organizations()
         .attach_policy()

@@ -270,13 +270,16 @@ async fn create(
     declaration: PipelineDeclaration,
 ) -> Result<(), StepError> {
     let tags = tag_list(&wanted_tags(cx));
-    client
-        .create_pipeline()
-        .pipeline(declaration)
-        .set_tags((!tags.is_empty()).then_some(tags))
-        .send()
-        .await
-        .map_err(|e| aws_error(cx, CODEPIPELINE, "CreatePipeline", e))?;
+    // A role created moments ago in this run may not have propagated to CodePipeline yet.
+    super::propagation::retry(super::propagation::PIPELINE_ROLE, || {
+        client
+            .create_pipeline()
+            .pipeline(declaration.clone())
+            .set_tags((!tags.is_empty()).then_some(tags.clone()))
+            .send()
+    })
+    .await
+    .map_err(|e| aws_error(cx, CODEPIPELINE, "CreatePipeline", e))?;
     Ok(())
 }
 
@@ -285,12 +288,14 @@ async fn update(
     client: &Client,
     declaration: PipelineDeclaration,
 ) -> Result<(), StepError> {
-    client
-        .update_pipeline()
-        .pipeline(declaration)
-        .send()
-        .await
-        .map_err(|e| aws_error(cx, CODEPIPELINE, "UpdatePipeline", e))?;
+    super::propagation::retry(super::propagation::PIPELINE_ROLE, || {
+        client
+            .update_pipeline()
+            .pipeline(declaration.clone())
+            .send()
+    })
+    .await
+    .map_err(|e| aws_error(cx, CODEPIPELINE, "UpdatePipeline", e))?;
     Ok(())
 }
 

@@ -88,6 +88,7 @@ pub(crate) mod fixtures {
                     account(MEMBER, "dev-workloads", "ou-dev"),
                 ],
                 service_access: vec![],
+                stacksets_access: String::new(),
                 policies: vec![],
             },
             scp_enabled: true,

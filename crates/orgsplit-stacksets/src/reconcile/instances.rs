@@ -219,10 +219,12 @@ fn check_created(after: &[Instance], target: Target<'_>) -> Result<(), Reconcile
 /// returns the regions removed. `ou_id` is the StackSet's OU, used when AWS does not say
 /// which OU an instance was deployed through.
 ///
-/// First by OU targets, through the OU each instance was deployed through (the one AWS
-/// matches targets against, even after the account moved on). An instance still there
-/// after that succeeded is deleted by account id: the form the emulator (moto) acts on;
-/// AWS refuses it for SERVICE_MANAGED StackSets, and that refusal is then the error.
+/// By OU targets only, through the OU each instance was deployed through (the one AWS
+/// matches targets against, even after the account moved on), with `AccountFilterType`
+/// INTERSECTION and the one account: SERVICE_MANAGED StackSets refuse deletion by account id
+/// ("StackSets with SERVICE_MANAGED permission model can only have OrganizationalUnit as
+/// target", <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStackInstances.html>).
+/// An instance still there after every such deletion succeeded is an error.
 pub async fn remove_instances(
     mgmt: &AccountSession,
     region: &str,
@@ -239,7 +241,6 @@ pub async fn remove_instances(
     let mut busy = Busy::new();
     let mut removed: Vec<String> = Vec::new();
     let mut tried_ous: BTreeSet<String> = BTreeSet::new();
-    let mut tried_ids = false;
     loop {
         let left = list_instances(&cfn, mgmt, region, stackset, account).await?;
         let Some(first) = left.first() else {
@@ -250,59 +251,45 @@ pub async fn remove_instances(
                 removed.push(i.region.clone());
             }
         }
-        let regions = |ou: Option<&str>| -> Vec<String> {
-            left.iter()
-                .filter(|i| ou.is_none_or(|ou| i.ou_id.as_deref().unwrap_or(ou_id) == ou))
-                .map(|i| i.region.clone())
-                .collect()
-        };
-        let untried = left
+        let Some(ou) = left
             .iter()
             .map(|i| i.ou_id.as_deref().unwrap_or(ou_id))
-            .find(|ou| !tried_ous.contains(*ou));
-        let (targets, stage_regions) = match untried {
-            Some(ou) => (Some(one_account_of(ou, account)), regions(Some(ou))),
-            None if !tried_ids => (None, regions(None)),
-            None => {
-                return Err(ReconcileError::Verify(format!(
-                    "StackSet {stackset}: the instance in account {account} region {} is still there ({}) after its deletion succeeded",
-                    first.region, first.status
-                )));
-            }
+            .find(|ou| !tried_ous.contains(*ou))
+        else {
+            return Err(ReconcileError::Verify(format!(
+                "StackSet {stackset}: the instance in account {account} region {} is still there ({}) after its deletion succeeded",
+                first.region, first.status
+            )));
         };
-        let sent = delete(&cfn, &scope, targets, &stage_regions, account).await;
+        let stage_regions: Vec<String> = left
+            .iter()
+            .filter(|i| i.ou_id.as_deref().unwrap_or(ou_id) == ou)
+            .map(|i| i.region.clone())
+            .collect();
+        let sent = delete(&cfn, &scope, one_account_of(ou, account), &stage_regions).await;
         let Some(out) = busy.attempt(&scope, "the instance deletion", sent).await? else {
             continue;
         };
         let operation_id = out.operation_id().unwrap_or_default().to_string();
         wait_operation(&cfn, &scope, &operation_id, Some(account)).await?;
-        match untried {
-            Some(ou) => {
-                tried_ous.insert(ou.to_string());
-            }
-            None => tried_ids = true,
-        }
+        tried_ous.insert(ou.to_string());
     }
 }
 
-/// One DeleteStackInstances: by OU targets, or (`targets` None) by account id.
+/// One DeleteStackInstances by OU targets.
 async fn delete(
     cfn: &Client,
     scope: &OperationScope<'_>,
-    targets: Option<DeploymentTargets>,
+    targets: DeploymentTargets,
     regions: &[String],
-    account: &str,
 ) -> Result<DeleteStackInstancesOutput, AwsError> {
     let call = cfn
         .delete_stack_instances()
         .stack_set_name(scope.stackset)
         .set_regions(Some(regions.to_vec()))
         .retain_stacks(false)
-        .call_as(CallAs::SelfValue);
-    let call = match targets {
-        Some(t) => call.deployment_targets(t),
-        None => call.accounts(account),
-    };
+        .call_as(CallAs::SelfValue)
+        .deployment_targets(targets);
     call.send().await.map_err(|e| {
         call_error(
             "cloudformation",

@@ -502,6 +502,9 @@ async fn migrate_cmd(
             Err(e) => failed.push((p.name.clone(), e.to_string())),
         }
     }
+    for w in done.iter().flat_map(|m| &m.warnings) {
+        printer.warn(w);
+    }
     match g.output {
         Output::Json => printer.data(
             &serde_json::to_string_pretty(&json!({

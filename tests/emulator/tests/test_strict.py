@@ -1,0 +1,239 @@
+"""Strictness: the emulator refuses or delays what AWS refuses or delays (on by default)."""
+import json
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import SHARED
+
+
+def code(exc_info):
+    return exc_info.value.response["Error"]["Code"]
+
+
+def last_entry(emu, operation):
+    _, log = emu.admin("GET", "/_emulator/requests")
+    return [e for e in log if e["operation"] == operation][-1]
+
+
+@pytest.fixture
+def org(fresh):
+    fresh.admin("POST", "/_emulator/strict", {"org_concurrent_modification": 0})
+    o = fresh.client("organizations")
+    o.create_organization(FeatureSet="ALL")
+    o.create_account(Email="aws+shared@example.com", AccountName="shared-workloads")
+    yield fresh
+    fresh.admin("DELETE", "/_emulator/strict")
+
+
+def test_strict_settings_endpoint(fresh):
+    status, settings = fresh.admin("GET", "/_emulator/strict")
+    assert status == 200 and settings["validation"] is True and settings["account_ready_seconds"] > 0
+    status, body = fresh.admin("POST", "/_emulator/strict", {"no_such_behaviour": True})
+    assert status == 400 and "unknown strict setting" in body["error"]
+    status, body = fresh.admin("POST", "/_emulator/strict", {"org_concurrent_modification": 2})
+    assert status == 400
+    status, body = fresh.admin("POST", "/_emulator/strict", {"reserved_tags": False})
+    assert status == 200 and body["reserved_tags"] is False
+    assert fresh.admin("DELETE", "/_emulator/strict")[1]["reserved_tags"] is True
+
+
+def test_new_account_cannot_be_assumed_at_once(org):
+    org.admin("POST", "/_emulator/strict", {"account_ready_seconds": 1.5})
+    new = org.client("organizations").create_account(Email="aws+young@example.com", AccountName="young")
+    account = new["CreateAccountStatus"]["AccountId"]
+    assert new["CreateAccountStatus"]["State"] == "SUCCEEDED"
+    sts = org.client("sts")
+    arn = f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
+    with pytest.raises(ClientError) as e:
+        sts.assume_role(RoleArn=arn, RoleSessionName="pytest")
+    assert code(e) == "AccessDenied" and e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert last_entry(org, "AssumeRole")["refused"] == "account_ready"
+    time.sleep(1.6)
+    assert sts.assume_role(RoleArn=arn, RoleSessionName="pytest")["Credentials"]["AccessKeyId"]
+
+
+def test_trust_policy_naming_a_missing_role_is_malformed(org):
+    iam = org.client("iam")
+    doc = lambda principal: json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": principal}, "Action": "sts:AssumeRole"}]})
+    with pytest.raises(ClientError) as e:
+        iam.create_role(RoleName="a", AssumeRolePolicyDocument=doc("arn:aws:iam::123456789012:role/not-yet"))
+    assert code(e) == "MalformedPolicyDocument" and "Invalid principal" in str(e.value)
+    iam.create_role(RoleName="not-yet", AssumeRolePolicyDocument=doc("arn:aws:iam::123456789012:root"))
+    iam.create_role(RoleName="a", AssumeRolePolicyDocument=doc(["arn:aws:iam::123456789012:role/not-yet"]))
+    with pytest.raises(ClientError) as e:
+        iam.update_assume_role_policy(RoleName="a", PolicyDocument=doc("arn:aws:iam::123456789012:role/gone"))
+    assert code(e) == "MalformedPolicyDocument"
+
+
+def test_pipeline_with_a_seconds_old_role_is_refused(org):
+    org.admin("POST", "/_emulator/strict", {"iam_propagation_seconds": 1.0})
+    iam = org.client("iam")
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "codepipeline.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    role = iam.create_role(RoleName="pipe", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    org.client("s3").create_bucket(Bucket="artifacts-strict-test")
+    pipeline = {"name": "p", "roleArn": role, "artifactStore": {"type": "S3", "location": "artifacts-strict-test"},
+                "stages": [
+                    {"name": "Source", "actions": [{"name": "S", "actionTypeId": {
+                        "category": "Source", "owner": "AWS", "provider": "S3", "version": "1"},
+                        "configuration": {"S3Bucket": "artifacts-strict-test", "S3ObjectKey": "k"},
+                        "outputArtifacts": [{"name": "o"}]}]},
+                    {"name": "Build", "actions": [{"name": "B", "actionTypeId": {
+                        "category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"},
+                        "configuration": {"ProjectName": "x"}, "inputArtifacts": [{"name": "o"}]}]}]}
+    cp = org.client("codepipeline")
+    with pytest.raises(ClientError) as e:
+        cp.create_pipeline(pipeline=pipeline)
+    assert code(e) == "InvalidStructureException" and "not authorized to perform AssumeRole" in str(e.value)
+    time.sleep(1.1)
+    assert cp.create_pipeline(pipeline=pipeline)["pipeline"]["name"] == "p"
+
+
+def test_scp_policy_type_is_pending_for_a_while(org):
+    org.admin("POST", "/_emulator/strict", {"scp_enable_seconds": 1.0})
+    o = org.client("organizations")
+    root = o.list_roots()["Roots"][0]["Id"]
+    enabled = o.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY")
+    assert enabled["Root"]["PolicyTypes"] == [{"Type": "SERVICE_CONTROL_POLICY", "Status": "PENDING_ENABLE"}]
+    assert o.list_roots()["Roots"][0]["PolicyTypes"][0]["Status"] == "PENDING_ENABLE"
+    policy = o.create_policy(Name="deny", Description="d", Type="SERVICE_CONTROL_POLICY", Content=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"}]}))
+    pid = policy["Policy"]["PolicySummary"]["Id"]
+    with pytest.raises(ClientError) as e:
+        o.attach_policy(PolicyId=pid, TargetId=root)
+    assert code(e) == "PolicyTypeNotEnabledException"
+    time.sleep(1.1)
+    assert o.list_roots()["Roots"][0]["PolicyTypes"][0]["Status"] == "ENABLED"
+    o.attach_policy(PolicyId=pid, TargetId=root)
+
+
+def test_first_ecs_cluster_races_the_service_linked_role(org):
+    org.admin("POST", "/_emulator/strict", {"iam_propagation_seconds": 1.0})
+    ecs = org.client("ecs")
+    with pytest.raises(ClientError) as e:
+        ecs.create_cluster(clusterName="first")
+    assert code(e) == "InvalidParameterException" and "service linked role" in str(e.value)
+    roles = org.client("iam").list_roles(PathPrefix="/aws-service-role/ecs.amazonaws.com/")["Roles"]
+    assert len(roles) == 1
+    time.sleep(1.1)
+    assert ecs.create_cluster(clusterName="first")["cluster"]["clusterName"] == "first"
+    with pytest.raises(ClientError) as e:
+        ecs.create_cluster(clusterName="asg", capacityProviders=["my-asg-provider"])
+    assert code(e) == "InvalidParameterException" and "capacity provider" in str(e.value)
+    ecs.create_cluster(clusterName="spot", capacityProviders=["FARGATE", "FARGATE_SPOT"])
+
+
+def test_organizations_writes_meet_concurrent_modification(org):
+    org.admin("POST", "/_emulator/strict", {"org_concurrent_modification": 1.0, "seed": 1})
+    o = org.client("organizations")
+    root = o.list_roots()["Roots"][0]["Id"]  # reads are never refused
+    with pytest.raises(ClientError) as e:
+        o.create_organizational_unit(ParentId=root, Name="dev")
+    assert code(e) == "ConcurrentModificationException"
+    assert o.list_organizational_units_for_parent(ParentId=root)["OrganizationalUnits"] == []
+    org.admin("POST", "/_emulator/strict", {"org_concurrent_modification": 0})
+    o.create_organizational_unit(ParentId=root, Name="dev")
+
+
+def test_naming_rules(org):
+    cf = org.client("cloudformation")
+    with pytest.raises(ClientError) as e:
+        cf.create_stack_set(StackSetName="orgsplit-dev_ou", TemplateBody="{}")
+    assert code(e) == "ValidationError"
+    with pytest.raises(ClientError) as e:
+        org.client("s3").create_bucket(Bucket="Bad_Bucket")
+    assert code(e) == "InvalidBucketName"
+    with pytest.raises(ClientError) as e:
+        org.client("s3").create_bucket(Bucket="a" * 64)
+    assert code(e) == "InvalidBucketName"
+    template = json.dumps({"Resources": {"R": {"Type": "AWS::SSM::Parameter", "Properties": {
+        "Type": "String", "Value": "v"}}}})
+    cf.create_stack_set(StackSetName="orgsplit-dev", TemplateBody=template, PermissionModel="SERVICE_MANAGED",
+                        AutoDeployment={"Enabled": True, "RetainStacksOnAccountRemoval": False})
+    with pytest.raises(ClientError) as e:
+        cf.delete_stack_instances(StackSetName="orgsplit-dev", Accounts=[SHARED], Regions=["us-east-1"],
+                                  RetainStacks=False)
+    assert code(e) == "ValidationError" and "OrganizationalUnit" in str(e.value)
+
+
+@pytest.mark.parametrize("service,call", [
+    ("ssm", lambda c: c.put_parameter(Name="/t", Value="v", Type="String",
+                                      Tags=[{"Key": "aws:cloudformation:stack-name", "Value": "s"}])),
+    ("logs", lambda c: c.create_log_group(logGroupName="g", tags={"AWS:Foo": "x"})),
+    ("ecs", lambda c: c.tag_resource(resourceArn="arn:aws:ecs:us-east-1:123456789012:cluster/x",
+                                     tags=[{"key": "aws:x", "value": "y"}])),
+    ("iam", lambda c: c.create_role(RoleName="r", AssumeRolePolicyDocument="{}",
+                                    Tags=[{"Key": "aws:cloudformation:logical-id", "Value": "R"}])),
+    ("s3", lambda c: c.put_bucket_tagging(Bucket="any-bucket", Tagging={
+        "TagSet": [{"Key": "aws:cloudformation:stack-id", "Value": "v"}]})),
+])
+def test_reserved_aws_tag_keys_are_refused(org, service, call):
+    with pytest.raises(ClientError) as e:
+        call(org.client(service))
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    _, log = org.admin("GET", "/_emulator/requests")
+    assert log[-1]["refused"] == "reserved_tags", log[-1]
+
+
+def test_webhook_deregistration_needs_the_v1_github_action(fresh):
+    from test_emulator import _pipeline
+
+    cp = fresh.client("codepipeline")
+    decl, _ = _pipeline(cp, fresh.client("iam"))
+    cp.put_webhook(webhook={
+        "name": "wh", "targetPipeline": "p1", "targetAction": "Source",
+        "filters": [{"jsonPath": "$.ref", "matchEquals": "refs/heads/{Branch}"}],
+        "authentication": "GITHUB_HMAC", "authenticationConfiguration": {"SecretToken": "s3cr3t"}})
+    cp.register_webhook_with_third_party(webhookName="wh")
+    # the source converted to CodeStar Connections: the webhook no longer targets GitHub v1
+    source = decl["stages"][0]["actions"][0]
+    source["actionTypeId"] = {"category": "Source", "owner": "AWS", "provider": "CodeStarSourceConnection",
+                              "version": "1"}
+    source["configuration"] = {"ConnectionArn": "arn:aws:codestar-connections:us-east-1:123456789012:connection/x",
+                               "FullRepositoryId": "acme/api", "BranchName": "main"}
+    cp.update_pipeline(pipeline=decl)
+    with pytest.raises(ClientError) as e:
+        cp.deregister_webhook_with_third_party(webhookName="wh")
+    assert code(e) == "ValidationException" and "GitHub" in str(e.value)
+    cp.delete_webhook(name="wh")
+    assert cp.list_webhooks()["webhooks"] == []
+
+
+def test_request_model_violations_are_refused_and_logged(fresh):
+    ssm = fresh.client("ssm")
+    with pytest.raises(ClientError) as e:
+        ssm.put_parameter(Name="/x", Value="v", Type="String", Tier="Gold")
+    assert code(e) == "ValidationException" and "tier" in str(e.value).lower()
+    entry = last_entry(fresh, "PutParameter")
+    assert entry["refused"] == "validation" and entry["violation"] and entry["status"] == 400
+    with pytest.raises(ClientError) as e:
+        fresh.client("iam").create_role(RoleName="r" * 65, AssumeRolePolicyDocument="{}")
+    assert code(e) == "ValidationError"
+    fresh.admin("POST", "/_emulator/strict", {"validation": False})
+    fresh.client("iam").create_role(RoleName="r" * 65, AssumeRolePolicyDocument="{}")
+    fresh.admin("DELETE", "/_emulator/strict")
+
+
+def test_the_seeder_is_exempt(fresh):
+    status, seeded = fresh.admin("POST", "/_emulator/seed", {"scenario": "org-only"})
+    assert status == 200, seeded
+    # accounts the seeder made are not young: their access role is assumable at once
+    for account in seeded["accounts"].values():
+        fresh.assume(account, wait=0)
+
+
+def test_tagging_api_lists_only_tagged_resources(org):
+    creds = org.assume(SHARED)
+    ssm = org.client("ssm", creds=creds)
+    ssm.put_parameter(Name="/untagged", Value="v", Type="String")
+    ssm.put_parameter(Name="/tagged", Value="v", Type="String", Tags=[{"Key": "Environment", "Value": "dev"}])
+    sqs = org.client("sqs", creds=creds)
+    sqs.create_queue(QueueName="untagged-queue")
+    sqs.create_queue(QueueName="tagged-queue", tags={"Environment": "dev"})
+    arns = [r["ResourceARN"] for r in org.client("resourcegroupstaggingapi", creds=creds).get_resources()["ResourceTagMappingList"]]
+    assert any(a.endswith(":parameter/tagged") for a in arns), arns
+    assert any(a.endswith(":tagged-queue") for a in arns), arns
+    assert not any(a.endswith(":parameter/untagged") or a.endswith(":untagged-queue") for a in arns), arns
