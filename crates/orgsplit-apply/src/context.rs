@@ -15,12 +15,16 @@ pub const ACCOUNT_CREATIONS_AT_ONCE: usize = 2;
 /// Shared by every step of one run.
 pub struct Shared {
     pub account_creations: Semaphore,
+    /// Where a step says what it is waiting for (step address, message): the executor hands
+    /// it to the reporter, which shows it in the progress display.
+    pub progress: Option<tokio::sync::mpsc::UnboundedSender<(String, String)>>,
 }
 
 impl Default for Shared {
     fn default() -> Self {
         Shared {
             account_creations: Semaphore::new(ACCOUNT_CREATIONS_AT_ONCE),
+            progress: None,
         }
     }
 }
@@ -101,6 +105,14 @@ impl From<AwsError> for StepError {
 }
 
 impl StepContext {
+    /// Tells the progress display what this step is waiting for (an account to become
+    /// usable, a policy type to be enabled).
+    pub fn waiting(&self, message: impl Into<String>) {
+        if let Some(tx) = &self.shared.progress {
+            let _ = tx.send((self.step.address.clone(), message.into()));
+        }
+    }
+
     pub fn inputs(&self) -> &Value {
         &self.step.inputs
     }

@@ -207,7 +207,11 @@ impl Executor<'_> {
             }
         }
 
-        let shared = Arc::new(Shared::default());
+        let (progress_tx, mut progress_rx) = tokio::sync::mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            progress: Some(progress_tx),
+            ..Shared::default()
+        });
         let mut running: JoinSet<(usize, Result<Outcome, String>)> = JoinSet::new();
         let mut org_lookup_done = false;
         loop {
@@ -284,7 +288,18 @@ impl Executor<'_> {
                     progressed = true;
                 }
             }
-            let Some(joined) = running.join_next().await else {
+            // Wait for a step to end, showing what running steps say they wait for.
+            let joined = loop {
+                tokio::select! {
+                    joined = running.join_next() => break joined,
+                    Some((address, message)) = progress_rx.recv() => {
+                        if let Some(step) = by_address.get(address.as_str()) {
+                            reporter.step_waiting(step, &message);
+                        }
+                    }
+                }
+            };
+            let Some(joined) = joined else {
                 break;
             };
             let (i, result) = joined.map_err(|e| ApplyError::Internal(e.to_string()))?;

@@ -62,6 +62,8 @@ pub trait Reporter: Send + Sync {
     fn run_started(&self, _ou: &str, _steps: &[&Step]) {}
     fn step_started(&self, _step: &Step) {}
     fn step_finished(&self, _step: &Step, _status: &StepStatus) {}
+    /// A running step waits for AWS (a new account, an enabling policy type).
+    fn step_waiting(&self, _step: &Step, _message: &str) {}
 }
 
 pub struct NoReporter;

@@ -19,6 +19,9 @@ use crate::quote::quote;
 /// The only configuration format this orgsplit reads.
 pub const CONFIG_VERSION: i64 = 1;
 
+/// Why `_` is refused in OU names that have StackSets and in StackSet folder names.
+const STACKSET_NAME_HINT: &str = "StackSet names allow only letters, digits and '-' (CloudFormation CreateStackSet): use '-' instead of '_'";
+
 /// The environment names with a meaning of their own.
 pub const SHARED: &str = "shared";
 pub const IGNORE: &str = "ignore";
@@ -497,6 +500,20 @@ fn validate(cx: &Cx<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
                 format!("duplicate OU name {name:?}"),
             ));
         }
+        // A StackSet is named `orgsplit-FOLDER-OU`, and CloudFormation allows only
+        // `[a-zA-Z][-a-zA-Z0-9]*` up to 128 characters (CreateStackSet, StackSetName).
+        if !ou.stacksets.is_empty() && name.contains('_') {
+            let mut e = cx.err(
+                ou.name.span(),
+                format!("ou[{i}].name"),
+                format!(
+                    "{} cannot be part of a StackSet name (orgsplit-FOLDER-{name})",
+                    quote(name)
+                ),
+            );
+            e.hint = Some(STACKSET_NAME_HINT.into());
+            return Err(e);
+        }
         let env = ou.environment.get_ref();
         if !is_simple_name(env) || env == SHARED || env == IGNORE {
             return Err(cx.err(
@@ -591,21 +608,6 @@ fn validate(cx: &Cx<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
                 Some("name an [[account]] of this file, or give the admin account's id".into());
             return Err(e);
         };
-        // A StackSet is named `orgsplit-FOLDER-OU`, and CloudFormation allows only
-        // `[a-zA-Z][-a-zA-Z0-9]*` up to 128 characters (CreateStackSet, StackSetName).
-        let stackset_hint = "StackSet names allow only letters, digits and '-' (CloudFormation CreateStackSet): use '-' instead of '_'";
-        if !ou.stacksets.is_empty() && name.contains('_') {
-            let mut e = cx.err(
-                ou.name.span(),
-                format!("ou[{i}].name"),
-                format!(
-                    "{} cannot be part of a StackSet name (orgsplit-FOLDER-{name})",
-                    quote(&name)
-                ),
-            );
-            e.hint = Some(stackset_hint.into());
-            return Err(e);
-        }
         let mut stacksets = Vec::new();
         for (j, s) in ou.stacksets.iter().enumerate() {
             if !is_simple_name(s.get_ref()) || s.get_ref().contains('_') {
@@ -614,7 +616,7 @@ fn validate(cx: &Cx<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
                     format!("ou[{i}].stacksets[{j}]"),
                     format!("{} is not a valid StackSet folder name", quote(s.get_ref())),
                 );
-                e.hint = Some(stackset_hint.into());
+                e.hint = Some(STACKSET_NAME_HINT.into());
                 return Err(e);
             }
             if stacksets.contains(s.get_ref()) {

@@ -44,6 +44,57 @@ pub fn quote_json(value: &Value) -> String {
     }
 }
 
+/// A message with every double-quoted run longer than [`QUOTE_MAX_CHARS`] cut, and the whole
+/// message cut at 20 times that: the last line of defence for values quoted with `{:?}`.
+pub fn cut_quoted_runs(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(4096));
+    let mut chars = message.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '"' {
+            out.push(c);
+            continue;
+        }
+        // A quoted run: up to the next unescaped quote.
+        let mut run = String::new();
+        let mut closed = false;
+        let mut count = 0usize;
+        while let Some(q) = chars.next() {
+            if q == '\\' {
+                if let Some(next) = chars.next() {
+                    count += 1;
+                    if count <= QUOTE_MAX_CHARS {
+                        run.push(q);
+                        run.push(next);
+                    }
+                }
+                continue;
+            }
+            if q == '"' {
+                closed = true;
+                break;
+            }
+            count += 1;
+            if count <= QUOTE_MAX_CHARS {
+                run.push(q);
+            }
+        }
+        out.push('"');
+        out.push_str(&run);
+        if closed {
+            out.push('"');
+        }
+        if count > QUOTE_MAX_CHARS {
+            out.push_str(&format!("… ({count} characters)"));
+        }
+    }
+    let limit = QUOTE_MAX_CHARS * 20;
+    if out.chars().count() > limit {
+        let head: String = out.chars().take(limit).collect();
+        return format!("{head}…");
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,6 +115,27 @@ mod tests {
         assert!(q.ends_with("… (5000000 characters)"), "{q}");
         let q = quote_json(&json!([big]));
         assert!(q.len() < 100 && q.ends_with("(5000004 characters)"), "{q}");
+    }
+
+    #[test]
+    fn quoted_runs_in_a_message_are_cut() {
+        let msg = format!(
+            "field x: {:?} is not an id; {:?} ok",
+            "9".repeat(1000),
+            "short"
+        );
+        let cut = cut_quoted_runs(&msg);
+        assert!(cut.len() < 200, "{cut}");
+        assert!(
+            cut.contains("… (1000 characters)") && cut.ends_with("\"short\" ok"),
+            "{cut}"
+        );
+        assert_eq!(cut_quoted_runs("no quotes here"), "no quotes here");
+        assert_eq!(
+            cut_quoted_runs("an \"escaped \\\" quote\""),
+            "an \"escaped \\\" quote\""
+        );
+        assert!(cut_quoted_runs(&"x".repeat(5000)).chars().count() <= QUOTE_MAX_CHARS * 20 + 1);
     }
 
     #[test]

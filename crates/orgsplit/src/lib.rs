@@ -28,12 +28,22 @@ pub fn main() -> ExitCode {
     let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
-            let _ = e.print();
             return match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
-                    ExitStatus::Success
+                clap::error::ErrorKind::DisplayHelp
+                | clap::error::ErrorKind::DisplayVersion
+                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    let _ = e.print();
+                    if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+                    {
+                        ExitStatus::InvalidInput
+                    } else {
+                        ExitStatus::Success
+                    }
                 }
-                _ => ExitStatus::InvalidInput,
+                _ => {
+                    usage_error(&e);
+                    ExitStatus::InvalidInput
+                }
             }
             .into();
         }
@@ -60,6 +70,33 @@ pub fn main() -> ExitCode {
             printer.error(&e.message, e.hint.as_deref());
             e.status.into()
         }
+    }
+}
+
+/// A usage error as every other error: one `error:` line naming the argument, then `hint:`
+/// lines (clap's own layout spreads the argument over several lines).
+#[allow(clippy::print_stderr)]
+fn usage_error(e: &clap::Error) {
+    let text = e.render().to_string();
+    let (head, tail) = text
+        .split_once("\n\nUsage:")
+        .map_or((text.as_str(), ""), |(h, t)| (h, t));
+    let mut message = Vec::new();
+    let mut hints = Vec::new();
+    for line in head.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        match line.strip_prefix("tip:") {
+            Some(tip) => hints.push(tip.trim().to_string()),
+            None => message.push(line.trim_start_matches("error:").trim().to_string()),
+        }
+    }
+    let mut tail_lines = tail.lines().map(str::trim).filter(|l| !l.is_empty());
+    if let Some(usage) = tail_lines.next() {
+        hints.push(format!("usage: {usage}"));
+    }
+    hints.extend(tail_lines.map(str::to_string));
+    eprintln!("error: {}", message.join(" "));
+    for hint in hints {
+        eprintln!("hint: {hint}");
     }
 }
 

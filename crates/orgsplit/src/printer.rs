@@ -66,9 +66,11 @@ impl Printer {
         } else {
             ("error", "hint")
         };
+        // One line, whatever the input held: quoted values are cut, newlines folded.
+        let message = orgsplit_model::quote::cut_quoted_runs(message).replace('\n', " ");
         eprintln!("{e}: {message}");
         if let Some(hint) = hint {
-            eprintln!("{h}: {hint}");
+            eprintln!("{h}: {}", orgsplit_model::quote::cut_quoted_runs(hint));
         }
     }
 }

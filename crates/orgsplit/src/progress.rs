@@ -168,6 +168,12 @@ impl orgsplit_apply::Reporter for ApplyProgress {
         }
     }
 
+    fn step_waiting(&self, step: &orgsplit_model::Step, message: &str) {
+        if let Some(bar) = self.bar(step) {
+            bar.set_message(message.to_string());
+        }
+    }
+
     fn step_finished(&self, step: &orgsplit_model::Step, status: &orgsplit_apply::StepStatus) {
         if let Some(bar) = self.bar(step) {
             bar.inc(1);

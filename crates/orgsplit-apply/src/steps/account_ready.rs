@@ -61,6 +61,7 @@ pub async fn wait_until_usable(
     account_id: &str,
     name: &str,
 ) -> Result<(), StepError> {
+    cx.waiting(format!("waiting for new account {name} to become usable"));
     let session = cx.aws.session(account_id).await?;
     let home = cx.aws.options().region.clone();
     for (service, region) in probes_for(cx.plan.steps().cloned(), name, &home) {
@@ -73,6 +74,9 @@ pub async fn wait_until_usable(
                     if NOT_YET.contains(&code.as_str()) && started.elapsed() < READY_TIMEOUT =>
                 {
                     tracing::info!(account = account_id, service, region = %region, code = %code, "the new account's service is not ready yet; waiting");
+                    cx.waiting(format!(
+                        "waiting for {service} ({region}) in new account {name}: {code}"
+                    ));
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(15));
                 }

@@ -24,6 +24,13 @@ pub fn run(dir: &Path, force: bool, printer: &Printer) -> Result<ExitStatus, Cli
             .hint("edit it, or pass --force to overwrite"));
         }
     }
+    if dir.exists() && !dir.is_dir() {
+        return Err(CliError::invalid(format!(
+            "{}: exists and is not a folder: nothing written",
+            dir.display()
+        ))
+        .hint("name a folder (new or existing) to write orgsplit.toml and stacksets/ into"));
+    }
     std::fs::create_dir_all(dir)
         .map_err(|e| CliError::failure(format!("{}: {e}", dir.display())))?;
     std::fs::write(&config, EXAMPLE_CONFIG)

@@ -124,6 +124,17 @@ async fn scan_cmd(
                 .map_err(|e: String| CliError::invalid(format!("--tfstate {e}")))
         })
         .collect::<Result<_, _>>()?;
+    // Local states are checked before any AWS call: a typo is one error line, nothing read.
+    for source in &sources {
+        if let StateSource::Local(path) = source
+            && !path.exists()
+        {
+            return Err(CliError::invalid(format!(
+                "--tfstate {}: no such file or folder",
+                path.display()
+            )));
+        }
+    }
     let token = token_env
         .map(token_from_env)
         .transpose()?
@@ -738,6 +749,7 @@ async fn rollback_cmd(
             "--pipeline {pipeline}: not a pipeline name ([A-Za-z0-9.@_-], 1 to 100 characters)"
         )));
     }
+    let token = token_from_env(token_env)?;
     let config = context::load_config(g)?;
     let path = SavedDeclaration::path(&save_dir(&config), pipeline);
     if !path.exists() {
@@ -764,7 +776,6 @@ async fn rollback_cmd(
             saved.account
         )));
     }
-    let token = token_from_env(token_env)?;
     let aws = context::aws(g, &config).await?;
     let session = session(&aws, &saved.account).await?;
     printer.status(&format!(
