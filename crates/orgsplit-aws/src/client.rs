@@ -395,6 +395,7 @@ global_service_clients! {
     organizations => aws_sdk_organizations, "organizations";
     iam => aws_sdk_iam, "iam";
     budgets => aws_sdk_budgets, "budgets";
+    account => aws_sdk_account, "account";
 }
 
 service_clients! {

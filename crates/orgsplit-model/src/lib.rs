@@ -12,6 +12,7 @@ pub mod journal;
 pub mod kind;
 pub mod plan;
 pub mod quote;
+pub mod regions;
 pub mod secret;
 pub mod stackset;
 

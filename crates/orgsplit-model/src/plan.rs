@@ -141,6 +141,8 @@ pub enum StepKind {
     StackSet,
     Account,
     AccountMove,
+    /// Enables an opt-in Region in an account (from the management account).
+    RegionOptIn,
     StackSetInstances,
     Budget,
     EcrPullAccess,

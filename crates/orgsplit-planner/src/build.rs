@@ -123,6 +123,40 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
             notes: vec![],
         });
     }
+    // Opt-in Regions are enabled in member accounts from the management account, through
+    // Account Management, which needs its own trusted access.
+    let opt_in: Vec<&String> = config
+        .regions
+        .iter()
+        .filter(|r| orgsplit_model::regions::is_opt_in(r))
+        .collect();
+    let account_access_address = "organization/org-trusted-access:account".to_string();
+    if !opt_in.is_empty() {
+        let principal = orgsplit_model::regions::ACCOUNT_MANAGEMENT_PRINCIPAL;
+        organization.push(Step {
+            address: account_access_address.clone(),
+            action: if org.service_access.iter().any(|s| s == principal) {
+                Action::NoOp
+            } else {
+                Action::Create
+            },
+            kind: StepKind::OrgTrustedAccess,
+            account: mgmt.clone(),
+            region: Some(config.home_region.clone()),
+            inputs: json!({ "service_principal": principal }),
+            depends_on: vec![],
+            reads: vec![ORGANIZATION_KEY.into()],
+            reason: format!(
+                "opt-in Region(s) {} are enabled in each account through Account Management",
+                opt_in
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            notes: vec![],
+        });
+    }
     let scp_address = format!("organization/scp:{GUARDRAIL_SCP}");
     let existing_scp = org.policies.iter().find(|p| p.name == GUARDRAIL_SCP);
     organization.push(Step {
@@ -280,6 +314,20 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                 reason: format!("{} belongs in OU {}", acc.name, ou.name),
                 notes: vec![],
             });
+            for region in &opt_in {
+                steps.push(Step {
+                    address: format!("{prefix}/region-opt-in:{region}"),
+                    action: Action::Create,
+                    kind: StepKind::RegionOptIn,
+                    account: mgmt.clone(),
+                    region: Some(region.to_string()),
+                    inputs: json!({ "account": id, "region": region }),
+                    depends_on: vec![account_address.clone(), account_access_address.clone()],
+                    reads: vec![],
+                    reason: format!("{region} is an opt-in Region of `regions`: disabled in a new account"),
+                    notes: vec!["enabling can take minutes, sometimes hours: apply waits a while, then asks to be run again".into()],
+                });
+            }
             for name in &ou.stacksets {
                 let spec = stacksets
                     .iter()
@@ -347,6 +395,13 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                                 resources[t].label(&config.home_region)
                             ));
                         }
+                    }
+                    if let Some(region) = r
+                        .region
+                        .as_deref()
+                        .filter(|r| orgsplit_model::regions::is_opt_in(r))
+                    {
+                        depends_on.push(format!("{prefix}/region-opt-in:{region}"));
                     }
                     if r.kind == ResourceKind::Pipeline {
                         let region = r

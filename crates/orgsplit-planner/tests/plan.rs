@@ -641,3 +641,54 @@ fn a_role_named_in_another_roles_trust_is_copied_first_and_the_trust_points_at_t
     );
     assert!(trust.contains(":role/dev-deployer"), "{trust}");
 }
+
+#[test]
+fn an_opt_in_region_is_enabled_in_every_account_before_anything_is_copied_there() {
+    let text = EXAMPLE.replacen(
+        "regions = [\"us-east-1\", \"eu-west-1\"]",
+        "regions = [\"us-east-1\", \"eu-west-1\", \"af-south-1\"]",
+        1,
+    );
+    assert_ne!(text, EXAMPLE, "the example lists its regions on one line");
+    let config = Config::parse(Path::new("orgsplit.toml"), &text).unwrap();
+    let mut inv = inventory();
+    inv.regions.push("af-south-1".into());
+    let mut cape = param("/dev/cape/url", "String", &[("Environment", "dev")]);
+    cape.region = Some("af-south-1".into());
+    cape.arn = format!("arn:aws:ssm:af-south-1:{SRC}:parameter/dev/cape/url");
+    inv.resources.push(cape);
+    let plan = plan_of(&config, inv);
+    let access = plan
+        .steps()
+        .find(|s| s.address == "organization/org-trusted-access:account")
+        .expect("Account Management trusted access is planned");
+    assert_eq!(access.inputs["service_principal"], "account.amazonaws.com");
+    // one opt-in step per account of the config, from the management account
+    let opt_ins: Vec<&orgsplit_model::Step> = plan
+        .steps()
+        .filter(|s| s.kind == orgsplit_model::StepKind::RegionOptIn)
+        .collect();
+    assert_eq!(opt_ins.len(), config.accounts.len(), "{opt_ins:#?}");
+    assert!(opt_ins.iter().all(|s| {
+        s.account == "123456789012"
+            && s.inputs["region"] == "af-south-1"
+            && s.depends_on
+                .contains(&"organization/org-trusted-access:account".to_string())
+    }));
+    let copy = plan
+        .steps()
+        .find(|s| s.address.ends_with("ssm@af-south-1:/dev/cape/url"))
+        .expect("the af-south-1 parameter is copied");
+    assert!(
+        copy.depends_on
+            .contains(&"dev/dev-workloads/region-opt-in:af-south-1".to_string()),
+        "{:?}",
+        copy.depends_on
+    );
+    // Without an opt-in region there is no such step.
+    assert!(
+        !self::plan()
+            .steps()
+            .any(|s| s.kind == orgsplit_model::StepKind::RegionOptIn)
+    );
+}

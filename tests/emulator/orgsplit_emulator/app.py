@@ -22,6 +22,7 @@ from .quotas import DEFAULT_QUOTAS, QUOTA_SOURCES
 from . import stacksets_access
 from . import budgets_extra
 from . import lambda_runtime_api
+from . import regions
 from . import strict as strictness
 
 ADMIN_PREFIX = "/_emulator/"
@@ -304,6 +305,11 @@ class EmulatorApp:
             if handled is not None:
                 status, headers, out = handled
                 return respond(sr, status, headers, out)
+        if service == "account" and operation in regions.OPERATIONS:
+            settings = self.strict.get()
+            seconds = float(settings.get("region_enable_seconds") or 0) if settings.get("opt_in_regions") else 0.0
+            status, headers, out = self.strict.regions.handle(ctx, seconds)
+            return respond(sr, status, headers, out)
         if service == "budgets" and operation in budgets_extra.OPERATIONS:
             status, headers, out = budgets_extra.handle(ctx)
             return respond(sr, status, headers, out)

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs
 import regex
 
 from . import protocol
+from .regions import OPT_IN_REGIONS, Regions
 
 # name -> default. Delays are seconds; rates are probabilities per request.
 DEFAULTS: dict[str, Any] = {
@@ -44,6 +45,10 @@ DEFAULTS: dict[str, Any] = {
     # ConcurrentModificationException on overlapping Organizations writes:
     # https://docs.aws.amazon.com/organizations/latest/APIReference/CommonErrors.html
     "org_concurrent_modification": 0.1,
+    # Opt-in regions are DISABLED in a new account until EnableRegion has finished:
+    # https://docs.aws.amazon.com/accounts/latest/reference/API_EnableRegion.html
+    "opt_in_regions": True,
+    "region_enable_seconds": 2.0,
     # Naming and targeting rules moto does not check (StackSet names, bucket names, capacity
     # providers, SERVICE_MANAGED DeleteStackInstances, webhook deregistration).
     "naming": True,
@@ -146,6 +151,7 @@ class Strict:
         self.reset_state()
 
     def reset_state(self) -> None:
+        self.regions = Regions(lambda account: account in self.accounts_created)
         with self.lock:
             self.accounts_created: dict[str, float] = {}  # account id -> when CreateAccount answered
             self.roles_created: dict[tuple[str, str], float] = {}  # (account, role name) -> when
@@ -190,6 +196,15 @@ class Strict:
     def before(self, ctx: dict, proto: str, environ: dict, body: bytes, params: dict | None) -> None:
         """Raises Refusal for a request AWS would refuse now."""
         service, op = ctx["service"], ctx["operation"]
+        region = ctx["region"]
+        if (self._on("opt_in_regions") and region in OPT_IN_REGIONS and service != "account"
+                and not self.regions.usable(ctx["account"], region, float(self._on("region_enable_seconds") or 0))):
+            # A disabled Region does not accept the account's credentials.
+            if proto in ("query", "ec2"):
+                raise error(proto, service, "InvalidClientTokenId", "The security token included in the request is invalid.",
+                            status=403, kind="opt_in_regions")
+            raise error(proto, service, "UnrecognizedClientException",
+                        "The security token included in the request is invalid.", status=403, kind="opt_in_regions")
         if params is None and proto == "json":
             params = _json(body)
         if self._on("reserved_tags") and protocol.is_mutating(op):

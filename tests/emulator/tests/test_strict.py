@@ -237,3 +237,31 @@ def test_tagging_api_lists_only_tagged_resources(org):
     assert any(a.endswith(":parameter/tagged") for a in arns), arns
     assert any(a.endswith(":tagged-queue") for a in arns), arns
     assert not any(a.endswith(":parameter/untagged") or a.endswith(":untagged-queue") for a in arns), arns
+
+
+def test_opt_in_regions_are_disabled_in_a_new_account_until_enabled(org):
+    org.admin("POST", "/_emulator/strict", {"account_ready_seconds": 0, "region_enable_seconds": 1.0})
+    o = org.client("organizations")
+    account = o.create_account(Email="aws+optin@example.com", AccountName="optin")["CreateAccountStatus"]["AccountId"]
+    creds = org.assume(account)
+    with pytest.raises(ClientError) as e:
+        org.client("ssm", region="af-south-1", creds=creds).describe_parameters()
+    assert code(e) == "UnrecognizedClientException"
+    assert org.client("ssm", region="eu-west-1", creds=creds).describe_parameters()["Parameters"] == []
+    acct = org.client("account")
+    # the management account acts on a member only with trusted access for Account Management
+    with pytest.raises(ClientError) as e:
+        acct.get_region_opt_status(AccountId=account, RegionName="af-south-1")
+    assert code(e) == "AccessDeniedException"
+    o.enable_aws_service_access(ServicePrincipal="account.amazonaws.com")
+    assert acct.get_region_opt_status(AccountId=account, RegionName="af-south-1")["RegionOptStatus"] == "DISABLED"
+    assert acct.get_region_opt_status(AccountId=account, RegionName="eu-west-1")["RegionOptStatus"] == "ENABLED_BY_DEFAULT"
+    acct.enable_region(AccountId=account, RegionName="af-south-1")
+    assert acct.get_region_opt_status(AccountId=account, RegionName="af-south-1")["RegionOptStatus"] == "ENABLING"
+    with pytest.raises(ClientError):
+        org.client("ssm", region="af-south-1", creds=creds).describe_parameters()
+    time.sleep(1.1)
+    assert acct.get_region_opt_status(AccountId=account, RegionName="af-south-1")["RegionOptStatus"] == "ENABLED"
+    assert org.client("ssm", region="af-south-1", creds=creds).describe_parameters()["Parameters"] == []
+    # accounts that existed before (seeded, the management account) have them enabled
+    assert org.client("ssm", region="af-south-1").describe_parameters()["Parameters"] == []

@@ -51,6 +51,8 @@ pub fn probes_for(
                 s.region.clone().unwrap_or_else(|| home.to_string()),
             ))
         })
+        // An opt-in Region answers only once its own step has enabled it.
+        .filter(|(_, region)| !orgsplit_model::regions::is_opt_in(region))
         .collect()
 }
 

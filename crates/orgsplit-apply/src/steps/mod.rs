@@ -18,6 +18,7 @@ mod logs;
 pub(crate) mod organizations;
 mod pipeline;
 mod propagation;
+mod regions;
 mod s3;
 mod scheduler;
 mod secrets;
@@ -34,6 +35,7 @@ pub async fn run(cx: &StepContext) -> Result<Outcome, StepError> {
         StepKind::ScpAttachment => organizations::scp_attachment(cx).await,
         StepKind::Account => organizations::account(cx).await,
         StepKind::AccountMove => organizations::account_move(cx).await,
+        StepKind::RegionOptIn => regions::opt_in(cx).await,
         StepKind::StackSet => stackset::stack_set(cx).await,
         StepKind::StackSetInstances => stackset::instances(cx).await,
         StepKind::Budget => budget::run(cx).await,

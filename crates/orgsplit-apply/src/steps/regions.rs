@@ -1,0 +1,86 @@
+//! Opt-in Regions in an account, enabled from the management account through Account
+//! Management (`GetRegionOptStatus`, `EnableRegion` with `AccountId`; trusted access for
+//! `account.amazonaws.com` is the organization step before it).
+//!
+//! Enabling "takes a few minutes for most accounts, but it can take several hours. You cannot
+//! use the Region until this process is complete"
+//! (<https://docs.aws.amazon.com/accounts/latest/reference/API_EnableRegion.html>). So the step
+//! waits a bounded time, then ends as *waiting* (like a connection handshake): the account's
+//! steps in that Region wait, everything else goes on, and the same apply finishes later.
+
+use aws_sdk_account::types::RegionOptStatus;
+use std::time::{Duration, Instant};
+
+use super::util::aws_err;
+use crate::context::{Outcome, StepContext, StepError};
+
+/// How long one apply waits for an ENABLING Region before it moves on.
+const ENABLE_WAIT: Duration = Duration::from_secs(10 * 60);
+
+pub async fn opt_in(cx: &StepContext) -> Result<Outcome, StepError> {
+    let session = cx.session().await?;
+    let account = cx.input_str("account")?.to_string();
+    let region = cx.input_str("region")?.to_string();
+    let client = session.account();
+    let home = session.home_region();
+    let status = || async {
+        client
+            .get_region_opt_status()
+            .account_id(&account)
+            .region_name(&region)
+            .send()
+            .await
+            .map(|o| o.region_opt_status().cloned())
+            .map_err(aws_err(&session, "account", "GetRegionOptStatus", &home))
+    };
+    let mut changed = false;
+    match status().await? {
+        Some(RegionOptStatus::Enabled | RegionOptStatus::EnabledByDefault) => {
+            return Ok(Outcome::unchanged());
+        }
+        Some(RegionOptStatus::Disabled) => {
+            client
+                .enable_region()
+                .account_id(&account)
+                .region_name(&region)
+                .send()
+                .await
+                .map_err(aws_err(&session, "account", "EnableRegion", &home))?;
+            changed = true;
+        }
+        Some(RegionOptStatus::Enabling) => {}
+        other => {
+            return Err(StepError::Failed(format!(
+                "Region {region} in account {account} is {}: run apply again once it is DISABLED or ENABLED",
+                other.map_or("of unknown status".into(), |s| s.as_str().to_string())
+            )));
+        }
+    }
+    let started = Instant::now();
+    let mut delay = Duration::from_millis(500);
+    loop {
+        match status().await? {
+            Some(RegionOptStatus::Enabled) => return Ok(Outcome::changed(changed)),
+            Some(RegionOptStatus::Enabling) if started.elapsed() < ENABLE_WAIT => {
+                cx.waiting(format!("waiting for {region} to be enabled in {account}"));
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(15));
+            }
+            Some(RegionOptStatus::Enabling) => {
+                return Ok(Outcome::Waiting {
+                    message: format!(
+                        "Region {region} is still ENABLING in account {account} after {} minutes (AWS: minutes, sometimes hours); run apply again later",
+                        ENABLE_WAIT.as_secs() / 60
+                    ),
+                    url: None,
+                });
+            }
+            other => {
+                return Err(StepError::Verify(format!(
+                    "Region {region} in account {account} is {} after EnableRegion",
+                    other.map_or("of unknown status".into(), |s| s.as_str().to_string())
+                )));
+            }
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! Opt-in Regions against the (strict) emulator: a new account cannot use af-south-1 until the
+//! plan's steps have enabled Account Management's trusted access and the Region; both steps
+//! converge (a second run changes nothing), and the Region is read back through the API.
+
+mod common;
+
+use aws_sdk_account::types::RegionOptStatus;
+use orgsplit_apply::{Outcome, run_step};
+use orgsplit_inventory::{InventoryOptions, NoReporter};
+use orgsplit_model::{Config, Plan};
+use orgsplit_planner::{PlanInput, build_plan};
+use orgsplit_testkit::{Emulator, SOURCE_ACCOUNT, repo_root};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+const OPT_IN: &str = "af-south-1";
+
+fn config() -> Config {
+    let text = std::fs::read_to_string(repo_root().join("plans/examples/orgsplit.toml")).unwrap();
+    let text = text.replacen(
+        "regions = [\"us-east-1\", \"eu-west-1\"]",
+        &format!("regions = [\"us-east-1\", \"{OPT_IN}\"]"),
+        1,
+    );
+    Config::parse(std::path::Path::new("orgsplit.toml"), &text).unwrap()
+}
+
+async fn plan(aws: &orgsplit_aws::Aws, config: &Config) -> Plan {
+    let inventory = orgsplit_inventory::inventory(
+        aws,
+        &InventoryOptions {
+            source_account_id: SOURCE_ACCOUNT.into(),
+            home_region: config.home_region.clone(),
+            regions: config.regions.clone(),
+            created_at: "2026-11-23T00:00:00Z".into(),
+        },
+        &NoReporter,
+    )
+    .await
+    .expect("inventory");
+    let catalog = orgsplit_stacksets::resolve(&repo_root().join("stacksets"), &["baseline".into()])
+        .expect("catalog");
+    let specs: Vec<_> = catalog.into_iter().map(|e| e.spec).collect();
+    build_plan(PlanInput {
+        config,
+        inventory: &inventory,
+        stacksets: &specs,
+        created_at: "2026-11-23T00:00:00Z".into(),
+    })
+    .expect("plan")
+}
+
+fn changed(outcome: &Outcome) -> bool {
+    match outcome {
+        Outcome::Done { changed, .. } => *changed,
+        Outcome::Waiting { message, .. } => panic!("waiting: {message}"),
+    }
+}
+
+#[test]
+fn an_opt_in_region_is_enabled_in_a_new_account_and_then_usable() {
+    let emu = Emulator::start_with(Some("org-only"));
+    emu.export_env();
+    emu.set_strict(json!({"region_enable_seconds": 1.0}));
+    let rt = common::runtime();
+    rt.block_on(async {
+        let aws = common::aws(&emu).await;
+        let config = config();
+        let plan = plan(&aws, &config).await;
+        let account =
+            common::create_account(&aws, "dev-workloads", "aws+dev-workloads@example.com").await;
+        let ids = BTreeMap::from([("dev-workloads".to_string(), account.clone())]);
+        let member = aws.session(&account).await.expect("member session");
+
+        // Before: the Region refuses the new account's credentials, as AWS does.
+        let refused = member.ssm(OPT_IN).describe_parameters().send().await;
+        assert!(refused.is_err(), "{OPT_IN} is usable before it was enabled");
+
+        let access = common::step(&plan, "organization/org-trusted-access:account");
+        let cx = common::context(&aws, &plan, access, &ids);
+        assert!(changed(&run_step(&cx).await.expect("trusted access")));
+        assert!(!changed(
+            &run_step(&cx).await.expect("trusted access again")
+        ));
+
+        let opt_in = common::step(&plan, &format!("dev/dev-workloads/region-opt-in:{OPT_IN}"));
+        let cx = common::context(&aws, &plan, opt_in, &ids);
+        assert!(changed(&run_step(&cx).await.expect("enable the region")));
+
+        // Read back through the API, from the management account and as the member.
+        let (caller, _) = aws.caller().await.unwrap();
+        let status = aws
+            .session(&caller)
+            .await
+            .unwrap()
+            .account()
+            .get_region_opt_status()
+            .account_id(&account)
+            .region_name(OPT_IN)
+            .send()
+            .await
+            .expect("GetRegionOptStatus");
+        assert_eq!(status.region_opt_status(), Some(&RegionOptStatus::Enabled));
+        member
+            .ssm(OPT_IN)
+            .describe_parameters()
+            .send()
+            .await
+            .expect("the Region answers once enabled");
+
+        // A second run finds it enabled and changes nothing.
+        emu.clear_requests();
+        assert!(!changed(&run_step(&cx).await.expect("again")));
+        assert!(
+            emu.mutating_requests().is_empty(),
+            "{:?}",
+            emu.mutating_requests()
+        );
+    });
+}
