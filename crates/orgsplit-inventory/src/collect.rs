@@ -111,12 +111,7 @@ fn merge_sweep(
                 .get(&arn)
                 .or_else(|| by_arn.get(arn.trim_end_matches(":*")))
             {
-                let r = &mut resources[i];
-                let before = r.tags.len();
-                r.tags.extend(tags);
-                if r.tags.len() != before || before == 0 {
-                    r.fingerprint = r.compute_fingerprint();
-                }
+                resources[i].add_tags(tags);
                 continue;
             }
             if let Some(family) = arn

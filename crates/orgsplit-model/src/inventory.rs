@@ -218,6 +218,19 @@ impl Resource {
         r
     }
 
+    /// Adds tags read apart from the resource (the Tagging API sweep), dropping reserved ones
+    /// like [`Resource::new`] does, and recomputes the fingerprint.
+    pub fn add_tags(&mut self, tags: BTreeMap<String, String>) {
+        for (k, v) in tags {
+            if is_reserved_tag_key(&k) {
+                self.reserved_tags_dropped += 1;
+            } else {
+                self.tags.insert(k, v);
+            }
+        }
+        self.fingerprint = self.compute_fingerprint();
+    }
+
     pub fn compute_fingerprint(&self) -> String {
         digest_of(&serde_json::json!({ "config": self.config, "tags": self.tags }))
     }
@@ -291,6 +304,29 @@ mod reserved_tag_tests {
         assert_eq!(r.config["Targets"][0]["EcsParameters"]["Tags"], json!([]));
         assert_eq!(r.config["dockerLabels"], json!({"aws:not-a-tag": "kept"}));
         assert_eq!(r.reserved_tags_dropped, 4);
+    }
+
+    #[test]
+    fn tags_added_later_are_filtered_the_same_way() {
+        let mut r = Resource::new(
+            ResourceKind::SsmParameter,
+            "/p",
+            "arn",
+            None,
+            BTreeMap::new(),
+            json!({}),
+            vec![],
+        );
+        let before = r.fingerprint.clone();
+        r.add_tags(
+            [("aws:cloudformation:stack-name", "s"), ("Team", "mail")]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        );
+        assert_eq!(r.tags.keys().collect::<Vec<_>>(), ["Team"]);
+        assert_eq!(r.reserved_tags_dropped, 1);
+        assert_ne!(r.fingerprint, before);
     }
 
     #[test]

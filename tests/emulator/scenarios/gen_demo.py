@@ -58,7 +58,13 @@ for env, host in (("dev", "smtp.dev.acme.internal"), ("prod", "email-smtp.us-eas
     param(f"/{env}/api/FEATURE_FLAGS", "new-checkout,bulk-export" if env == "dev" else "bulk-export", "StringList", env=env)
     param(f"/{env}/batch/CHUNK_SIZE", "100" if env == "dev" else "1000", env=env)
     param(f"/{env}/batch/CONCURRENCY", "2" if env == "dev" else "16", env=env)
-    param(f"/{env}/batch/SCHEDULE_TZ", "Europe/Paris", env=env)
+    # Made by a CloudFormation stack, as much of a real account is: AWS put the reserved
+    # aws:cloudformation:* tags on it, which no one else may write (the copy must drop them).
+    param(f"/{env}/batch/SCHEDULE_TZ", "Europe/Paris", env=env, tags={
+        "aws:cloudformation:stack-name": f"{env}-batch",
+        "aws:cloudformation:logical-id": "ScheduleTz",
+        "aws:cloudformation:stack-id": f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/{env}-batch/5b3c2a10-8f4e-11ef-9d2a-0a1b2c3d4e5f",
+    })
     param(f"/{env}/batch/RETRY_LIMIT", "3", env=env)
     param(f"/{env}/mail-sender/API_KEY", f"{env}-mailsender-key-Bv7Yt2Qw9", "SecureString", env=env)
 param("/shared/vpc/ID", "vpc-0a1b2c3d4e5f60718", tags={"Environment": "shared"}, env="shared")
