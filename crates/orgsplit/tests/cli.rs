@@ -63,6 +63,14 @@ fn init_writes_the_example_and_refuses_to_overwrite() {
             .unwrap()
             .contains("terraform-apply")
     );
+    // The trigger's template too: docs/trigger.md tells users to deploy it from there.
+    assert_eq!(
+        std::fs::read_to_string(proj.join("stacksets/trigger/template.yaml")).unwrap(),
+        std::fs::read_to_string(
+            orgsplit_testkit::repo_root().join("stacksets/trigger/template.yaml")
+        )
+        .unwrap()
+    );
     let again = orgsplit(dir.path())
         .args(["init", "proj"])
         .output()
