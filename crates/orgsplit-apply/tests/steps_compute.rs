@@ -11,10 +11,8 @@ mod common;
 use orgsplit_apply::{Outcome, StepError, run_step};
 use orgsplit_aws::sdk_json::to_json;
 use orgsplit_aws::{AccountSession, Aws};
-use orgsplit_inventory::{InventoryOptions, NoReporter};
 use orgsplit_model::journal::Outputs;
 use orgsplit_model::{Action, Config, Plan, Step, StepKind};
-use orgsplit_planner::{PlanInput, build_plan};
 use orgsplit_testkit::{Emulator, SOURCE_ACCOUNT, repo_root};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -644,33 +642,7 @@ async fn plan_with_network(aws: &Aws, subnets: &[String], group: &str) -> Plan {
         quoted.join(", ")
     );
     let config = Config::parse(&path, &text).expect("config with a network");
-    let inventory = orgsplit_inventory::inventory(
-        aws,
-        &InventoryOptions {
-            source_account_id: SOURCE_ACCOUNT.into(),
-            home_region: config.home_region.clone(),
-            regions: config.regions.clone(),
-            created_at: "2026-11-23T00:00:00Z".into(),
-        },
-        &NoReporter,
-    )
-    .await
-    .expect("inventory");
-    let names: Vec<String> = config
-        .ous
-        .iter()
-        .flat_map(|o| o.stacksets.clone())
-        .collect();
-    let catalog =
-        orgsplit_stacksets::resolve(&repo_root().join("stacksets"), &names).expect("catalog");
-    let specs: Vec<_> = catalog.into_iter().map(|e| e.spec).collect();
-    build_plan(PlanInput {
-        config: &config,
-        inventory: &inventory,
-        stacksets: &specs,
-        created_at: "2026-11-23T00:00:00Z".into(),
-    })
-    .expect("plan")
+    common::plan_for(aws, &config).await
 }
 
 #[test]

@@ -6,10 +6,8 @@ mod common;
 
 use aws_sdk_account::types::RegionOptStatus;
 use orgsplit_apply::{Outcome, run_step};
-use orgsplit_inventory::{InventoryOptions, NoReporter};
-use orgsplit_model::{Config, Plan};
-use orgsplit_planner::{PlanInput, build_plan};
-use orgsplit_testkit::{Emulator, SOURCE_ACCOUNT, repo_root};
+use orgsplit_model::Config;
+use orgsplit_testkit::{Emulator, repo_root};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -23,31 +21,6 @@ fn config() -> Config {
         1,
     );
     Config::parse(std::path::Path::new("orgsplit.toml"), &text).unwrap()
-}
-
-async fn plan(aws: &orgsplit_aws::Aws, config: &Config) -> Plan {
-    let inventory = orgsplit_inventory::inventory(
-        aws,
-        &InventoryOptions {
-            source_account_id: SOURCE_ACCOUNT.into(),
-            home_region: config.home_region.clone(),
-            regions: config.regions.clone(),
-            created_at: "2026-11-23T00:00:00Z".into(),
-        },
-        &NoReporter,
-    )
-    .await
-    .expect("inventory");
-    let catalog = orgsplit_stacksets::resolve(&repo_root().join("stacksets"), &["baseline".into()])
-        .expect("catalog");
-    let specs: Vec<_> = catalog.into_iter().map(|e| e.spec).collect();
-    build_plan(PlanInput {
-        config,
-        inventory: &inventory,
-        stacksets: &specs,
-        created_at: "2026-11-23T00:00:00Z".into(),
-    })
-    .expect("plan")
 }
 
 fn changed(outcome: &Outcome) -> bool {
@@ -66,7 +39,7 @@ fn an_opt_in_region_is_enabled_in_a_new_account_and_then_usable() {
     rt.block_on(async {
         let aws = common::aws(&emu).await;
         let config = config();
-        let plan = plan(&aws, &config).await;
+        let plan = common::plan_for(&aws, &config).await;
         let account =
             common::create_account(&aws, "dev-workloads", "aws+dev-workloads@example.com").await;
         let ids = BTreeMap::from([("dev-workloads".to_string(), account.clone())]);

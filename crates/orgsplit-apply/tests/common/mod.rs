@@ -35,7 +35,11 @@ pub fn demo_config() -> Config {
 
 /// Inventories the emulator's source account and plans with the demo config.
 pub async fn demo_plan(aws: &Aws) -> Plan {
-    let config = demo_config();
+    plan_for(aws, &demo_config()).await
+}
+
+/// Inventories the emulator's source account and plans with `config`.
+pub async fn plan_for(aws: &Aws, config: &Config) -> Plan {
     let inventory = orgsplit_inventory::inventory(
         aws,
         &InventoryOptions {
@@ -57,7 +61,7 @@ pub async fn demo_plan(aws: &Aws) -> Plan {
         orgsplit_stacksets::resolve(&repo_root().join("stacksets"), &names).expect("catalog");
     let specs: Vec<_> = catalog.into_iter().map(|e| e.spec).collect();
     build_plan(PlanInput {
-        config: &config,
+        config,
         inventory: &inventory,
         stacksets: &specs,
         created_at: "2026-11-23T00:00:00Z".into(),
