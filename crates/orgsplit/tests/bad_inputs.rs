@@ -6,9 +6,11 @@
 //!
 //! All cases run (one emulator), and every failing case is named at the end.
 
+mod common;
+
 use orgsplit_testkit::Emulator;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 const EXAMPLE: &str = include_str!("../../../plans/examples/orgsplit.toml");
 const INVALID: i32 = 2;
@@ -99,16 +101,10 @@ fn valid_plan(emu: &Emulator) -> String {
 }
 
 fn run(emu: &Emulator, dir: &Path, args: &[&str], env: &[(&str, String)]) -> std::process::Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_orgsplit"));
-    cmd.current_dir(dir)
-        .args(args)
-        .env_remove("AWS_PROFILE")
+    let mut cmd = common::command(emu, dir);
+    cmd.args(args)
         .env_remove("ORGSPLIT_CONFIG")
-        .env("NO_COLOR", "1")
         .stdin(Stdio::null());
-    for (k, v) in emu.env() {
-        cmd.env(k, v);
-    }
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -24,12 +24,13 @@ mod scheduler;
 mod secrets;
 mod ssm;
 mod stackset;
+mod trusted_access;
 pub(crate) mod util;
 
 /// Runs one step whose action changes something (never `no-op` or `manual`).
 pub async fn run(cx: &StepContext) -> Result<Outcome, StepError> {
     match cx.step.kind {
-        StepKind::OrgTrustedAccess => organizations::trusted_access(cx).await,
+        StepKind::OrgTrustedAccess => trusted_access::trusted_access(cx).await,
         StepKind::Scp => organizations::scp(cx).await,
         StepKind::Ou => organizations::ou(cx).await,
         StepKind::ScpAttachment => organizations::scp_attachment(cx).await,

@@ -1,0 +1,109 @@
+//! Trusted access: StackSets' through CloudFormation, and services (Account Management)
+//! that are enabled through Organizations itself.
+
+use orgsplit_aws::{AccountSession, AwsError};
+use serde_json::Value;
+
+use super::util::aws_err;
+use crate::context::{Outcome, StepContext, StepError};
+
+const ORG: &str = "organizations";
+const GLOBAL: &str = "global";
+
+/// StackSets' trusted access with Organizations, activated through CloudFormation: "we
+/// recommend that you use the CloudFormation console or ActivateOrganizationsAccess rather than
+/// the Organizations EnableAWSServiceAccess", which would skip the service-linked roles
+/// StackSets creates
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-orgs-activate-trusted-access.html>).
+pub async fn trusted_access(cx: &StepContext) -> Result<Outcome, StepError> {
+    let session = cx.session().await?;
+    if let Some(principal) = cx.inputs().get("service_principal").and_then(Value::as_str) {
+        return service_access(&session, principal).await;
+    }
+    let region = cx.region().to_string();
+    let cf = session.cloudformation(&region);
+    let status = || async {
+        cf.describe_organizations_access()
+            .send()
+            .await
+            .map(|out| {
+                out.status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default()
+            })
+            .map_err(aws_err(
+                &session,
+                "cloudformation",
+                "DescribeOrganizationsAccess",
+                &region,
+            ))
+    };
+    if status().await? == "ENABLED" {
+        return Ok(Outcome::unchanged());
+    }
+    cf.activate_organizations_access()
+        .send()
+        .await
+        .map_err(aws_err(
+            &session,
+            "cloudformation",
+            "ActivateOrganizationsAccess",
+            &region,
+        ))?;
+    let now = status().await?;
+    if now != "ENABLED" {
+        return Err(StepError::Verify(format!(
+            "CloudFormation organizations access is {now} after ActivateOrganizationsAccess"
+        )));
+    }
+    Ok(Outcome::changed(true))
+}
+
+/// Trusted access for a service that is enabled through Organizations itself (Account
+/// Management: "aws organizations enable-aws-service-access --service-principal
+/// account.amazonaws.com",
+/// <https://docs.aws.amazon.com/accounts/latest/reference/using-orgs-trusted-access.html>).
+async fn service_access(session: &AccountSession, principal: &str) -> Result<Outcome, StepError> {
+    let org = session.organizations();
+    let enabled = || async {
+        let mut token = None;
+        loop {
+            let page = org
+                .list_aws_service_access_for_organization()
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(aws_err(
+                    session,
+                    ORG,
+                    "ListAWSServiceAccessForOrganization",
+                    GLOBAL,
+                ))?;
+            if page
+                .enabled_service_principals()
+                .iter()
+                .any(|p| p.service_principal() == Some(principal))
+            {
+                return Ok::<bool, AwsError>(true);
+            }
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                return Ok(false);
+            }
+        }
+    };
+    if enabled().await? {
+        return Ok(Outcome::unchanged());
+    }
+    org.enable_aws_service_access()
+        .service_principal(principal)
+        .send()
+        .await
+        .map_err(aws_err(session, ORG, "EnableAWSServiceAccess", GLOBAL))?;
+    if !enabled().await? {
+        return Err(StepError::Verify(format!(
+            "{principal} is not enabled after EnableAWSServiceAccess"
+        )));
+    }
+    Ok(Outcome::changed(true))
+}
