@@ -91,3 +91,75 @@ fn an_opt_in_region_is_enabled_in_a_new_account_and_then_usable() {
         );
     });
 }
+
+#[test]
+fn a_region_still_enabling_after_the_wait_ends_the_step_as_waiting_and_a_later_run_finishes() {
+    let emu = Emulator::start_with(Some("org-only"));
+    emu.export_env();
+    // Hours, as AWS sometimes takes; the apply waits 2 s here instead of 10 minutes.
+    emu.set_strict(json!({"region_enable_seconds": 3600.0}));
+    let rt = common::runtime();
+    rt.block_on(async {
+        let aws = orgsplit_aws::Aws::load(orgsplit_aws::AwsOptions {
+            endpoint_url: Some(emu.url.clone()),
+            region_enable_timeout: std::time::Duration::from_secs(2),
+            ..orgsplit_aws::AwsOptions::new("us-east-1")
+        })
+        .await
+        .expect("aws config");
+        let config = config();
+        let plan = common::plan_for(&aws, &config).await;
+        let account =
+            common::create_account(&aws, "dev-workloads", "aws+dev-workloads@example.com").await;
+        let ids = BTreeMap::from([("dev-workloads".to_string(), account.clone())]);
+        let access = common::step(&plan, "organization/org-trusted-access:account");
+        run_step(&common::context(&aws, &plan, access, &ids))
+            .await
+            .expect("trusted access");
+        let opt_in = common::step(&plan, &format!("dev/dev-workloads/region-opt-in:{OPT_IN}"));
+        let cx = common::context(&aws, &plan, opt_in, &ids);
+        let region_status = || async {
+            let (caller, _) = aws.caller().await.unwrap();
+            aws.session(&caller)
+                .await
+                .unwrap()
+                .account()
+                .get_region_opt_status()
+                .account_id(&account)
+                .region_name(OPT_IN)
+                .send()
+                .await
+                .expect("GetRegionOptStatus")
+                .region_opt_status()
+                .cloned()
+        };
+
+        for run in ["first", "second"] {
+            match run_step(&cx).await.expect("opt-in step") {
+                Outcome::Waiting { message, .. } => {
+                    assert!(
+                        message.contains("ENABLING") && message.contains(OPT_IN),
+                        "{message}"
+                    );
+                }
+                other => panic!("{run} run: expected waiting, got {other:?}"),
+            }
+            assert_eq!(region_status().await, Some(RegionOptStatus::Enabling));
+        }
+        // EnableRegion was asked once: the second run found the Region ENABLING and waited.
+        let enables = emu
+            .requests()
+            .iter()
+            .filter(|r| r["operation"] == "EnableRegion")
+            .count();
+        assert_eq!(enables, 1);
+
+        // AWS finishes; the next apply run completes the step.
+        emu.set_strict(json!({"region_enable_seconds": 0.0}));
+        assert!(matches!(
+            run_step(&cx).await.expect("third run"),
+            Outcome::Done { .. }
+        ));
+        assert_eq!(region_status().await, Some(RegionOptStatus::Enabled));
+    });
+}

@@ -36,6 +36,9 @@ pub struct AwsOptions {
     /// How long to keep retrying `AccessDenied` from AssumeRole into an account that joined
     /// the organization less than an hour ago (its access role is still propagating).
     pub account_ready_timeout: Duration,
+    /// How long one apply waits for an opt-in Region that is ENABLING before its step ends as
+    /// waiting (AWS: "a few minutes for most accounts, but it can take several hours").
+    pub region_enable_timeout: Duration,
 }
 
 impl AwsOptions {
@@ -48,6 +51,7 @@ impl AwsOptions {
             rates: RateTable::default(),
             max_attempts: 10,
             account_ready_timeout: Duration::from_secs(10 * 60),
+            region_enable_timeout: Duration::from_secs(10 * 60),
         }
     }
 }

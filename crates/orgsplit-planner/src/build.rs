@@ -381,12 +381,32 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                     }
                     let address = format!("{prefix}/{}", r.label(&config.home_region));
                     let mut depends_on = vec![move_address.clone()];
+                    // Whether `from`'s trust policy names `to` as a principal: AWS refuses a
+                    // trust naming a role that does not exist yet, so `to` must come first.
+                    let trusts = |from: usize, to: usize| {
+                        resources[from].references.iter().any(|rf| {
+                            rf.via.contains(".Principal.AWS") && index.resolve(&rf.arn) == Some(to)
+                        })
+                    };
+                    let mut trust_cycle = Vec::new();
                     for &t in &classified.references[i] {
-                        // Two roles that name each other (trust or PassRole) cannot both
-                        // come first: neither waits, and IAM propagation retries cover it.
-                        let mutual = t == i || classified.references[t].contains(&i);
+                        // A referenced resource comes first. Two roles that name each other
+                        // are ordered by the trust direction only (a PassRole target may not
+                        // exist yet); two whose trusts name each other cannot be created first
+                        // either way.
+                        let back = t == i || classified.references[t].contains(&i);
+                        let waits = if t == i {
+                            false
+                        } else if back {
+                            trusts(i, t) && !trusts(t, i)
+                        } else {
+                            true
+                        };
+                        if t != i && back && trusts(i, t) && trusts(t, i) && goes_to(t, env) {
+                            trust_cycle.push(resources[t].name.clone());
+                        }
                         if goes_to(t, env)
-                            && !mutual
+                            && waits
                             && resources[t].kind.is_migrated()
                             && resources[t].kind != ResourceKind::EcrRepository
                         {
@@ -424,6 +444,11 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                         config,
                         env,
                     );
+                    let step = if trust_cycle.is_empty() {
+                        step
+                    } else {
+                        mutual_trust(step, &trust_cycle)
+                    };
                     fingerprints.insert(r.arn.clone(), r.fingerprint.clone());
                     resource_steps[i].push(step.address.clone());
                     copies.push(step);
@@ -467,6 +492,8 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
             accounts,
         });
     }
+
+    crate::manual::propagate(&mut organization, &mut ous);
 
     let mut entries = Vec::new();
     let mut unclassified = Vec::new();
@@ -531,6 +558,18 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
     };
     plan.seal();
     Ok(plan)
+}
+
+/// A role whose trust policy names a role whose own trust names it back: neither can be
+/// created first ("Invalid principal in policy"), so both are manual items.
+fn mutual_trust(mut step: Step, others: &[String]) -> Step {
+    step.action = Action::Manual;
+    step.depends_on.clear();
+    step.notes.push(format!(
+        "its trust policy and that of role {} name each other, and AWS refuses a trust policy naming a role that does not exist yet: create one with a temporary trust, the other, then set the first one's trust, by hand",
+        others.join(", ")
+    ));
+    step
 }
 
 fn connection_address(prefix: &str, region: &str, home: &str) -> String {

@@ -6,6 +6,7 @@
 
 pub mod build;
 pub mod classify;
+mod manual;
 pub mod refs;
 pub mod review;
 pub mod rewrite;

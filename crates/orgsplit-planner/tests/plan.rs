@@ -561,7 +561,11 @@ fn plan_has_reserved_warning(plan: &Plan) -> bool {
 
 #[test]
 fn a_cluster_with_an_auto_scaling_capacity_provider_is_a_manual_item() {
-    let config = config();
+    // A network for prod, so that services are copies unless their cluster is manual.
+    let text = format!(
+        "{EXAMPLE}\n[[network]]\nenvironment = \"prod\"\nsubnets = [\"subnet-0a1b2c3d\"]\nsecurity_groups = [\"sg-0a1b2c3d\"]\n"
+    );
+    let config = Config::parse(Path::new("orgsplit.toml"), &text).unwrap();
     let mut inv = inventory();
     let cluster = |name: &str, providers: Value| {
         Resource::new(
@@ -578,6 +582,20 @@ fn a_cluster_with_an_auto_scaling_capacity_provider_is_a_manual_item() {
         .push(cluster("prod-asg", json!(["FARGATE", "prod-asg-provider"])));
     inv.resources
         .push(cluster("prod-spot", json!(["FARGATE", "FARGATE_SPOT"])));
+    let service = |name: &str, cluster: &str| {
+        let cluster_arn = format!("arn:aws:ecs:us-east-1:{SRC}:cluster/{cluster}");
+        Resource::new(
+            ResourceKind::EcsService,
+            name,
+            format!("arn:aws:ecs:us-east-1:{SRC}:service/{cluster}/{name}"),
+            Some("us-east-1".into()),
+            tags(&[("Environment", "prod")]),
+            json!({"serviceName": name, "clusterArn": cluster_arn, "desiredCount": 1}),
+            vec![Reference::new(&cluster_arn, "clusterArn")],
+        )
+    };
+    inv.resources.push(service("prod-worker", "prod-asg"));
+    inv.resources.push(service("prod-web", "prod-spot"));
     let plan = plan_of(&config, inv);
     let step = |name: &str| {
         plan.steps()
@@ -593,6 +611,31 @@ fn a_cluster_with_an_auto_scaling_capacity_provider_is_a_manual_item() {
         asg.notes
     );
     assert_eq!(step("prod-spot").action, Action::Create);
+    // A service on the manual cluster cannot be copied before it: manual too, saying why.
+    let service_step = |name: &str| {
+        plan.steps()
+            .find(|s| s.address.ends_with(&format!("ecs-service:{name}")))
+            .unwrap_or_else(|| panic!("no step for service {name}"))
+            .clone()
+    };
+    let worker = service_step("prod-worker");
+    assert_eq!(worker.action, Action::Manual);
+    assert!(worker.depends_on.is_empty());
+    assert!(
+        worker
+            .notes
+            .iter()
+            .any(|n| n.contains("ecs-cluster:prod-asg") && n.contains("manual item")),
+        "{:?}",
+        worker.notes
+    );
+    let web = service_step("prod-web");
+    assert_eq!(web.action, Action::Create);
+    assert!(
+        web.depends_on
+            .iter()
+            .any(|d| d.ends_with("ecs-cluster:prod-spot"))
+    );
 }
 
 #[test]
@@ -691,4 +734,110 @@ fn an_opt_in_region_is_enabled_in_every_account_before_anything_is_copied_there(
             .steps()
             .any(|s| s.kind == orgsplit_model::StepKind::RegionOptIn)
     );
+}
+
+#[test]
+fn stacksets_trusted_access_is_a_no_op_only_when_cloudformation_says_enabled() {
+    let config = config();
+    let action = |stacksets_access: &str, service_access: Vec<String>| {
+        let mut inv = inventory();
+        inv.organization.stacksets_access = stacksets_access.into();
+        inv.organization.service_access = service_access;
+        let plan = plan_of(&config, inv);
+        plan.steps()
+            .find(|s| s.address == "organization/org-trusted-access:stacksets")
+            .expect("a trusted access step")
+            .action
+    };
+    let principal = "member.org.stacksets.cloudformation.amazonaws.com".to_string();
+    // Organizations listing the StackSets principal is not enough: enabled through
+    // EnableAWSServiceAccess, StackSets' own service-linked roles may be missing.
+    assert_eq!(action("DISABLED", vec![principal.clone()]), Action::Create);
+    assert_eq!(action("", vec![]), Action::Create);
+    assert_eq!(action("ENABLED", vec![principal]), Action::NoOp);
+}
+
+/// A dev role: its trust names `trusted` roles; its inline policy may pass `passes` roles.
+fn dev_role(name: &str, trusted: &[&str], passes: &[&str]) -> Resource {
+    let arn = |n: &&str| format!("arn:aws:iam::{SRC}:role/{n}");
+    let mut refs: Vec<Reference> = trusted
+        .iter()
+        .map(|n| {
+            Reference::new(
+                arn(n),
+                "AssumeRolePolicyDocument.Statement[0].Principal.AWS",
+            )
+        })
+        .collect();
+    refs.extend(
+        passes
+            .iter()
+            .map(|n| Reference::new(arn(n), "RolePolicies[0].Statement[0].Resource")),
+    );
+    let principal = if trusted.is_empty() {
+        json!({"Service": "codebuild.amazonaws.com"})
+    } else {
+        json!({"AWS": trusted.iter().map(arn).collect::<Vec<_>>()})
+    };
+    Resource::new(
+        ResourceKind::IamRole,
+        name,
+        format!("arn:aws:iam::{SRC}:role/{name}"),
+        None,
+        tags(&[("Environment", "dev")]),
+        json!({"AssumeRolePolicyDocument": {"Statement": [{"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}]}}),
+        refs,
+    )
+}
+
+#[test]
+fn roles_naming_each_other_are_ordered_by_trust_and_a_trust_cycle_is_manual() {
+    let config = config();
+    let mut inv = inventory();
+    // runner trusts builder; builder may pass runner: runner waits for builder only.
+    inv.resources
+        .push(dev_role("dev-builder", &[], &["dev-runner"]));
+    inv.resources
+        .push(dev_role("dev-runner", &["dev-builder"], &[]));
+    // ping and pong trust each other: neither can be created first.
+    inv.resources.push(dev_role("dev-ping", &["dev-pong"], &[]));
+    inv.resources.push(dev_role("dev-pong", &["dev-ping"], &[]));
+    let plan = plan_of(&config, inv);
+    let step = |name: &str| {
+        plan.steps()
+            .find(|s| s.address.ends_with(&format!("iam-role:{name}")))
+            .unwrap_or_else(|| panic!("no step for role {name}"))
+            .clone()
+    };
+    let runner = step("dev-runner");
+    assert_eq!(runner.action, Action::Create);
+    assert!(
+        runner
+            .depends_on
+            .iter()
+            .any(|d| d.ends_with("iam-role:dev-builder")),
+        "{:?}",
+        runner.depends_on
+    );
+    let builder = step("dev-builder");
+    assert_eq!(builder.action, Action::Create);
+    assert!(
+        !builder
+            .depends_on
+            .iter()
+            .any(|d| d.ends_with("iam-role:dev-runner")),
+        "{:?}",
+        builder.depends_on
+    );
+    for (name, other) in [("dev-ping", "dev-pong"), ("dev-pong", "dev-ping")] {
+        let s = step(name);
+        assert_eq!(s.action, Action::Manual, "{name}");
+        assert!(
+            s.notes
+                .iter()
+                .any(|n| n.contains(other) && n.contains("name each other")),
+            "{name}: {:?}",
+            s.notes
+        );
+    }
 }

@@ -46,25 +46,7 @@ async fn create_account(aws: &Aws, name: &str) -> String {
         .await
         .unwrap()
         .organizations();
-    let out = org
-        .create_account()
-        .account_name(name)
-        .email(format!("aws+{name}@example.com"))
-        .send()
-        .await
-        .expect("create account");
-    let request = out.create_account_status().and_then(|s| s.id()).unwrap();
-    let status = org
-        .describe_create_account_status()
-        .create_account_request_id(request)
-        .send()
-        .await
-        .expect("account status");
-    status
-        .create_account_status()
-        .and_then(|s| s.account_id())
-        .expect("account id")
-        .to_string()
+    orgsplit_testkit::create_account(&org, name, &format!("aws+{name}@example.com")).await
 }
 
 async fn create_ou(aws: &Aws, root: &str, name: &str) -> String {

@@ -269,3 +269,50 @@ pub fn scenario(name: &str) -> Value {
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
+
+/// Creates an account in the caller's organization and returns its id once the request has
+/// SUCCEEDED. CreateAccount is asynchronous on AWS (and in the strict emulator): it answers
+/// IN_PROGRESS without an account id, so a test polls DescribeCreateAccountStatus as any client
+/// must.
+pub async fn create_account(
+    org: &aws_sdk_organizations::Client,
+    name: &str,
+    email: &str,
+) -> String {
+    use aws_sdk_organizations::types::CreateAccountState;
+    let started = org
+        .create_account()
+        .account_name(name)
+        .email(email)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("CreateAccount {name}: {e:?}"));
+    let request = started
+        .create_account_status()
+        .and_then(|s| s.id())
+        .expect("CreateAccount returned a request id")
+        .to_string();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = org
+            .describe_create_account_status()
+            .create_account_request_id(&request)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("DescribeCreateAccountStatus {name}: {e:?}"));
+        let status = out.create_account_status().expect("a status");
+        match status.state() {
+            Some(CreateAccountState::Succeeded) => {
+                return status.account_id().expect("an account id").to_string();
+            }
+            Some(CreateAccountState::InProgress) => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "account {name} still IN_PROGRESS after 60 s"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            other => panic!("creating account {name}: {other:?} {status:?}"),
+        }
+    }
+}

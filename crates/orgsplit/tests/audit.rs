@@ -645,30 +645,12 @@ async fn fix_findings(emu: &Emulator, org_id: &str) {
 async fn extra_account(emu: &Emulator) -> String {
     let aws = aws_for(emu).await;
     let mgmt = aws.session(MANAGEMENT_ACCOUNT).await.unwrap();
-    let created = mgmt
-        .organizations()
-        .create_account()
-        .email("aws+audit-extra@example.com")
-        .account_name("audit-extra")
-        .send()
-        .await
-        .unwrap();
-    let status = created.create_account_status().unwrap();
-    let id = match status.account_id() {
-        Some(id) => id.to_string(),
-        None => mgmt
-            .organizations()
-            .describe_create_account_status()
-            .create_account_request_id(status.id().unwrap())
-            .send()
-            .await
-            .unwrap()
-            .create_account_status()
-            .unwrap()
-            .account_id()
-            .unwrap()
-            .to_string(),
-    };
+    let id = orgsplit_testkit::create_account(
+        &mgmt.organizations(),
+        "audit-extra",
+        "aws+audit-extra@example.com",
+    )
+    .await;
     let iam = aws.session(&id).await.unwrap().iam();
     ensure_role(&iam, "OrganizationAccountAccessRole").await;
     ensure_role(&iam, "terraform-apply").await;

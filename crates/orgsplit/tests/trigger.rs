@@ -33,34 +33,8 @@ async fn mgmt(emu: &Emulator) -> (Aws, AccountSession) {
 }
 
 async fn create_account(m: &AccountSession, name: &str) -> String {
-    let org = m.organizations();
-    let started = org
-        .create_account()
-        .account_name(name)
-        .email(format!("aws+{name}@example.com"))
-        .send()
+    orgsplit_testkit::create_account(&m.organizations(), name, &format!("aws+{name}@example.com"))
         .await
-        .unwrap();
-    let id = started
-        .create_account_status()
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
-    for _ in 0..50 {
-        let st = org
-            .describe_create_account_status()
-            .create_account_request_id(&id)
-            .send()
-            .await
-            .unwrap();
-        let st = st.create_account_status().unwrap();
-        if let Some(account) = st.account_id() {
-            return account.to_string();
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("account {name} not created")
 }
 
 async fn root_id(m: &AccountSession) -> String {
@@ -583,9 +557,23 @@ fn events_reconcile_the_account_they_name() {
     // 50 events at once (50 handlers, as 50 Lambda invocations would run): every account ends
     // reconciled, none fails.
     let accounts: Vec<(String, bool)> = rt.block_on(async {
-        let mut out = Vec::new();
+        // Created concurrently: each creation takes a while, as on AWS.
+        let mut creations = tokio::task::JoinSet::new();
         for i in 0..50 {
-            let id = create_account(&m, &format!("burst-{i:02}")).await;
+            let org = m.organizations();
+            creations.spawn(async move {
+                let name = format!("burst-{i:02}");
+                let email = format!("aws+{name}@example.com");
+                (
+                    i,
+                    orgsplit_testkit::create_account(&org, &name, &email).await,
+                )
+            });
+        }
+        let mut ids = creations.join_all().await;
+        ids.sort();
+        let mut out = Vec::new();
+        for (i, id) in ids {
             let dev = i % 2 == 0;
             move_to(&m, &id, if dev { &dev_ou } else { &prod_ou }).await;
             out.push((id, dev));

@@ -310,6 +310,10 @@ class EmulatorApp:
             seconds = float(settings.get("region_enable_seconds") or 0) if settings.get("opt_in_regions") else 0.0
             status, headers, out = self.strict.regions.handle(ctx, seconds)
             return respond(sr, status, headers, out)
+        if service == "organizations" and operation == "ListCreateAccountStatus":
+            settings = self.strict.get()
+            return respond(sr, *self.strict.creation.list_statuses(
+                ctx, float(settings.get("account_create_seconds") or 0), int(settings.get("list_page_size") or 0)))
         if service == "budgets" and operation in budgets_extra.OPERATIONS:
             status, headers, out = budgets_extra.handle(ctx)
             return respond(sr, status, headers, out)

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs
 import regex
 
 from . import protocol
+from .account_creation import AccountCreation
 from .regions import OPT_IN_REGIONS, Regions
 
 # name -> default. Delays are seconds; rates are probabilities per request.
@@ -30,6 +31,13 @@ DEFAULTS: dict[str, Any] = {
     # "you might need to wait a few minutes" before a new account is usable
     # (Organizations CreateAccount): https://docs.aws.amazon.com/organizations/latest/APIReference/API_CreateAccount.html
     "account_ready_seconds": 3.0,
+    # CreateAccount is asynchronous: IN_PROGRESS, no account id, the account not yet a member
+    # (account_creation.py): https://docs.aws.amazon.com/organizations/latest/APIReference/API_CreateAccount.html
+    "account_create_seconds": 1.0,
+    # List operations may return fewer results than MaxResults while more remain; served for
+    # ListCreateAccountStatus in pages of at most this many (0: MaxResults, default 20):
+    # https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListCreateAccountStatus.html
+    "list_page_size": 2,
     # IAM is eventually consistent ("changes ... take time to become visible"):
     # https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency
     "iam_propagation_seconds": 2.0,
@@ -152,6 +160,7 @@ class Strict:
 
     def reset_state(self) -> None:
         self.regions = Regions(lambda account: account in self.accounts_created)
+        self.creation = AccountCreation()
         with self.lock:
             self.accounts_created: dict[str, float] = {}  # account id -> when CreateAccount answered
             self.roles_created: dict[tuple[str, str], float] = {}  # (account, role name) -> when
@@ -175,6 +184,8 @@ class Strict:
                     raise ValueError(f"{k} must be true or false")
             elif isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
                 raise ValueError(f"{k} must be a number >= 0")
+            elif k == "list_page_size" and v != int(v):
+                raise ValueError(f"{k} must be a whole number")
             elif k == "org_concurrent_modification" and v > 1:
                 raise ValueError(f"{k} must be a probability between 0 and 1")
         with self.lock:
@@ -234,13 +245,30 @@ class Strict:
         if len(parts) < 6:
             return
         target = parts[4]
+        # Not assumable while the account is being created, nor for a while after SUCCEEDED.
+        succeeded = self.creation.succeeded_at(target, self.create_seconds())
         delay = float(self._on("account_ready_seconds") or 0)
-        with self.lock:
-            born = self.accounts_created.get(target)
-        if born is not None and time.monotonic() - born < delay:
+        if succeeded is not None and time.monotonic() - succeeded < delay:
             raise error(proto, "sts", "AccessDenied",
                         f"User: arn:aws:sts::{ctx['account']}:assumed-role/caller is not authorized to perform: "
                         f"sts:AssumeRole on resource: {role_arn}", status=403, kind="account_ready")
+
+    def create_seconds(self) -> float:
+        return float(self._on("account_create_seconds") or 0)
+
+    def _account_pending(self, proto: str, account: str | None) -> None:
+        if account and account in self.creation.pending(self.create_seconds()):
+            raise error(proto, "organizations", "AccountNotFoundException",
+                        "You specified an account that doesn't exist.", kind="account_create")
+
+    def _organizations_DescribeAccount(self, ctx, proto, environ, body, params) -> None:
+        self._account_pending(proto, params.get("AccountId"))
+
+    def _organizations_MoveAccount(self, ctx, proto, environ, body, params) -> None:
+        self._account_pending(proto, params.get("AccountId"))
+
+    def _organizations_ListParents(self, ctx, proto, environ, body, params) -> None:
+        self._account_pending(proto, params.get("ChildId"))
 
     def _iam_CreateRole(self, ctx, proto, environ, body, params) -> None:
         self._check_trust(ctx, proto, params.get("AssumeRolePolicyDocument") or _form(body, environ).get("AssumeRolePolicyDocument"))
@@ -375,6 +403,11 @@ class Strict:
             if account:
                 with self.lock:
                     self.accounts_created[account] = now
+                self.creation.record(account, now)
+            return self.creation.rewrite(op, out, self.create_seconds())
+        elif service == "organizations" and op in ("DescribeCreateAccountStatus", "ListAccounts",
+                                                   "ListAccountsForParent", "ListChildren"):
+            return self.creation.rewrite(op, out, self.create_seconds())
         elif service == "organizations" and op == "EnablePolicyType":
             req = _json(ctx["body"])
             if req.get("PolicyType") == "SERVICE_CONTROL_POLICY" and float(self._on("scp_enable_seconds") or 0) > 0:
@@ -413,6 +446,9 @@ class Strict:
     @staticmethod
     def wants_observe(service: str | None, operation: str | None) -> bool:
         return (service, operation) in {("organizations", "CreateAccount"), ("organizations", "EnablePolicyType"),
+                                        ("organizations", "DescribeCreateAccountStatus"),
+                                        ("organizations", "ListAccounts"), ("organizations", "ListAccountsForParent"),
+                                        ("organizations", "ListChildren"),
                                         ("organizations", "ListRoots"), ("iam", "CreateRole"),
                                         ("iam", "CreateServiceLinkedRole")}
 

@@ -55,6 +55,18 @@ class Emulator:
         return {"aws_access_key_id": c["AccessKeyId"], "aws_secret_access_key": c["SecretAccessKey"],
                 "aws_session_token": c["SessionToken"]}
 
+    def create_account(self, email, name, wait=30.0, client=None):
+        """CreateAccount, then DescribeCreateAccountStatus until it is no longer IN_PROGRESS, as
+        a real client must (the strict emulator answers IN_PROGRESS, as AWS does)."""
+        org = client or self.client("organizations")
+        status = org.create_account(Email=email, AccountName=name)["CreateAccountStatus"]
+        deadline = time.monotonic() + wait
+        while status["State"] == "IN_PROGRESS":
+            assert time.monotonic() < deadline, f"account {name} still IN_PROGRESS after {wait}s"
+            time.sleep(0.1)
+            status = org.describe_create_account_status(CreateAccountRequestId=status["Id"])["CreateAccountStatus"]
+        return status
+
     def reset(self):
         self.admin("POST", "/_emulator/faults", {})
         # Strict as by default, but without random ConcurrentModificationException: boto3 does

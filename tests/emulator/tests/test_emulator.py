@@ -17,7 +17,7 @@ from conftest import RUN, SHARED, Emulator
 def make_org(emu):
     org = emu.client("organizations")
     org.create_organization(FeatureSet="ALL")
-    return org.create_account(Email="aws+shared@example.com", AccountName="shared-workloads")["CreateAccountStatus"]
+    return emu.create_account("aws+shared@example.com", "shared-workloads")
 
 
 def test_ready_line_and_startup(emu):
@@ -51,11 +51,11 @@ def test_deterministic_account_ids_and_access_role(fresh):
     st = make_org(fresh)
     assert st["State"] == "SUCCEEDED" and st["AccountId"] == SHARED
     org = fresh.client("organizations")
-    other = org.create_account(Email="aws+dev@example.com", AccountName="dev")["CreateAccountStatus"]["AccountId"]
+    other = fresh.create_account("aws+dev@example.com", "dev")["AccountId"]
     assert len(other) == 12 and other[0] != "0"
     fresh.reset()
     make_org(fresh)
-    again = fresh.client("organizations").create_account(Email="aws+dev@example.com", AccountName="dev")["CreateAccountStatus"]["AccountId"]
+    again = fresh.create_account("aws+dev@example.com", "dev")["AccountId"]
     assert again == other
     # the access role exists and AssumeRole maps to the member account, with isolated state
     creds = fresh.assume(SHARED)

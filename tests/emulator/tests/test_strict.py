@@ -22,7 +22,7 @@ def org(fresh):
     fresh.admin("POST", "/_emulator/strict", {"org_concurrent_modification": 0})
     o = fresh.client("organizations")
     o.create_organization(FeatureSet="ALL")
-    o.create_account(Email="aws+shared@example.com", AccountName="shared-workloads")
+    fresh.create_account("aws+shared@example.com", "shared-workloads")
     yield fresh
     fresh.admin("DELETE", "/_emulator/strict")
 
@@ -41,9 +41,9 @@ def test_strict_settings_endpoint(fresh):
 
 def test_new_account_cannot_be_assumed_at_once(org):
     org.admin("POST", "/_emulator/strict", {"account_ready_seconds": 1.5})
-    new = org.client("organizations").create_account(Email="aws+young@example.com", AccountName="young")
-    account = new["CreateAccountStatus"]["AccountId"]
-    assert new["CreateAccountStatus"]["State"] == "SUCCEEDED"
+    new = org.create_account("aws+young@example.com", "young")
+    account = new["AccountId"]
+    assert new["State"] == "SUCCEEDED"
     sts = org.client("sts")
     arn = f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
     with pytest.raises(ClientError) as e:
@@ -52,6 +52,67 @@ def test_new_account_cannot_be_assumed_at_once(org):
     assert last_entry(org, "AssumeRole")["refused"] == "account_ready"
     time.sleep(1.6)
     assert sts.assume_role(RoleArn=arn, RoleSessionName="pytest")["Credentials"]["AccessKeyId"]
+
+
+def test_create_account_is_asynchronous(org):
+    org.admin("POST", "/_emulator/strict", {"account_create_seconds": 1.0})
+    o = org.client("organizations")
+    answer = o.create_account(Email="aws+slow@example.com", AccountName="slow")["CreateAccountStatus"]
+    assert answer["State"] == "IN_PROGRESS" and "AccountId" not in answer
+    assert last_entry(org, "CreateAccount")["status"] == 200
+    # not a member yet: not listed, not describable, not movable
+    assert "slow" not in [a["Name"] for a in o.list_accounts()["Accounts"]]
+    root = o.list_roots()["Roots"][0]["Id"]
+    assert "slow" not in [c["Id"] for c in o.list_children(ParentId=root, ChildType="ACCOUNT")["Children"]]
+    listed = o.list_create_account_status(States=["IN_PROGRESS"])["CreateAccountStatuses"]
+    assert [s["AccountName"] for s in listed] == ["slow"] and "AccountId" not in listed[0]
+    time.sleep(1.1)
+    done = o.describe_create_account_status(CreateAccountRequestId=answer["Id"])["CreateAccountStatus"]
+    assert done["State"] == "SUCCEEDED" and len(done["AccountId"]) == 12
+    assert o.describe_account(AccountId=done["AccountId"])["Account"]["Name"] == "slow"
+    assert "slow" in [a["Name"] for a in o.list_accounts()["Accounts"]]
+    assert o.list_create_account_status(States=["IN_PROGRESS"])["CreateAccountStatuses"] == []
+
+
+def test_pending_account_is_not_found(org):
+    org.admin("POST", "/_emulator/strict", {"account_create_seconds": 5.0})
+    o = org.client("organizations")
+    o.create_account(Email="aws+pending@example.com", AccountName="pending")
+    import hashlib  # the emulator's deterministic id for this e-mail (accounts.py)
+    n = int.from_bytes(hashlib.sha256(b"aws+pending@example.com").digest()[:8], "big")
+    account = str(100_000_000_000 + n % 900_000_000_000)
+    with pytest.raises(ClientError) as e:
+        o.describe_account(AccountId=account)
+    assert code(e) == "AccountNotFoundException"
+    assert last_entry(org, "DescribeAccount")["refused"] == "account_create"
+    with pytest.raises(ClientError) as e:
+        org.client("sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
+                                      RoleSessionName="pytest")
+    assert code(e) == "AccessDenied"
+
+
+def test_list_create_account_status_comes_in_short_pages(org):
+    org.admin("POST", "/_emulator/strict", {"account_create_seconds": 0, "list_page_size": 2})
+    o = org.client("organizations")
+    for i in range(4):
+        org.create_account(f"aws+page{i}@example.com", f"page{i}")
+    first = o.list_create_account_status()
+    assert len(first["CreateAccountStatuses"]) == 2 and first["NextToken"]
+    names, token = [], None
+    while True:
+        page = o.list_create_account_status(**({"NextToken": token} if token else {}))
+        names += [s["AccountName"] for s in page["CreateAccountStatuses"]]
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert names == ["shared-workloads"] + [f"page{i}" for i in range(4)]
+    assert len(o.list_create_account_status(MaxResults=1)["CreateAccountStatuses"]) == 1
+    paginated = [s["AccountName"] for p in o.get_paginator("list_create_account_status").paginate()
+                 for s in p["CreateAccountStatuses"]]
+    assert paginated == names
+    with pytest.raises(ClientError) as e:
+        o.list_create_account_status(NextToken="not-a-token")
+    assert code(e) == "InvalidInputException"
 
 
 def test_trust_policy_naming_a_missing_role_is_malformed(org):
@@ -242,7 +303,7 @@ def test_tagging_api_lists_only_tagged_resources(org):
 def test_opt_in_regions_are_disabled_in_a_new_account_until_enabled(org):
     org.admin("POST", "/_emulator/strict", {"account_ready_seconds": 0, "region_enable_seconds": 1.0})
     o = org.client("organizations")
-    account = o.create_account(Email="aws+optin@example.com", AccountName="optin")["CreateAccountStatus"]["AccountId"]
+    account = org.create_account("aws+optin@example.com", "optin")["AccountId"]
     creds = org.assume(account)
     with pytest.raises(ClientError) as e:
         org.client("ssm", region="af-south-1", creds=creds).describe_parameters()

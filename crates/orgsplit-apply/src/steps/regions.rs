@@ -14,9 +14,6 @@ use std::time::{Duration, Instant};
 use super::util::aws_err;
 use crate::context::{Outcome, StepContext, StepError};
 
-/// How long one apply waits for an ENABLING Region before it moves on.
-const ENABLE_WAIT: Duration = Duration::from_secs(10 * 60);
-
 pub async fn opt_in(cx: &StepContext) -> Result<Outcome, StepError> {
     let session = cx.session().await?;
     let account = cx.input_str("account")?.to_string();
@@ -56,12 +53,14 @@ pub async fn opt_in(cx: &StepContext) -> Result<Outcome, StepError> {
             )));
         }
     }
+    // How long this apply waits for an ENABLING Region before it moves on (10 minutes).
+    let wait = cx.aws.options().region_enable_timeout;
     let started = Instant::now();
     let mut delay = Duration::from_millis(500);
     loop {
         match status().await? {
             Some(RegionOptStatus::Enabled) => return Ok(Outcome::changed(changed)),
-            Some(RegionOptStatus::Enabling) if started.elapsed() < ENABLE_WAIT => {
+            Some(RegionOptStatus::Enabling) if started.elapsed() < wait => {
                 cx.waiting(format!("waiting for {region} to be enabled in {account}"));
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(15));
@@ -69,8 +68,8 @@ pub async fn opt_in(cx: &StepContext) -> Result<Outcome, StepError> {
             Some(RegionOptStatus::Enabling) => {
                 return Ok(Outcome::Waiting {
                     message: format!(
-                        "Region {region} is still ENABLING in account {account} after {} minutes (AWS: minutes, sometimes hours); run apply again later",
-                        ENABLE_WAIT.as_secs() / 60
+                        "Region {region} is still ENABLING in account {account} after {} (AWS: minutes, sometimes hours); run apply again later",
+                        waited(wait)
                     ),
                     url: None,
                 });
@@ -82,5 +81,12 @@ pub async fn opt_in(cx: &StepContext) -> Result<Outcome, StepError> {
                 )));
             }
         }
+    }
+}
+
+fn waited(d: Duration) -> String {
+    match d.as_secs() {
+        s if s >= 60 => format!("{} minutes", s / 60),
+        s => format!("{s} s"),
     }
 }

@@ -69,34 +69,12 @@ pub async fn plan_for(aws: &Aws, config: &Config) -> Plan {
     .expect("plan")
 }
 
-/// Creates an account in the emulator's organization (moto creates it at once, with the
-/// access role) and returns its id.
+/// Creates an account in the emulator's organization (polled until SUCCEEDED, with the access
+/// role) and returns its id.
 pub async fn create_account(aws: &Aws, name: &str, email: &str) -> String {
     let (caller, _) = aws.caller().await.expect("caller");
     let org = aws.session(&caller).await.expect("session").organizations();
-    let out = org
-        .create_account()
-        .account_name(name)
-        .email(email)
-        .send()
-        .await
-        .expect("create account");
-    let id = out
-        .create_account_status()
-        .and_then(|s| s.id())
-        .expect("request id")
-        .to_string();
-    let status = org
-        .describe_create_account_status()
-        .create_account_request_id(id)
-        .send()
-        .await
-        .expect("status");
-    status
-        .create_account_status()
-        .and_then(|s| s.account_id())
-        .expect("account id")
-        .to_string()
+    orgsplit_testkit::create_account(&org, name, email).await
 }
 
 /// Every step of the plan, by address.
