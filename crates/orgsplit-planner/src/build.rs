@@ -447,7 +447,7 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                     let step = if trust_cycle.is_empty() {
                         step
                     } else {
-                        mutual_trust(step, &trust_cycle)
+                        crate::manual::mutual_trust(step, &trust_cycle)
                     };
                     fingerprints.insert(r.arn.clone(), r.fingerprint.clone());
                     resource_steps[i].push(step.address.clone());
@@ -558,18 +558,6 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
     };
     plan.seal();
     Ok(plan)
-}
-
-/// A role whose trust policy names a role whose own trust names it back: neither can be
-/// created first ("Invalid principal in policy"), so both are manual items.
-fn mutual_trust(mut step: Step, others: &[String]) -> Step {
-    step.action = Action::Manual;
-    step.depends_on.clear();
-    step.notes.push(format!(
-        "its trust policy and that of role {} name each other, and AWS refuses a trust policy naming a role that does not exist yet: create one with a temporary trust, the other, then set the first one's trust, by hand",
-        others.join(", ")
-    ));
-    step
 }
 
 fn connection_address(prefix: &str, region: &str, home: &str) -> String {

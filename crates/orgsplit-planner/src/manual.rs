@@ -3,7 +3,8 @@
 //! by apply either. Left as a copy, it would run after the manual item "completes" and fail
 //! in the target account (`ClusterNotFoundException` for a service on a cluster that was never
 //! made). So every step that depends on a manual step becomes manual too, with a note naming
-//! what it waits for, transitively.
+//! what it waits for, transitively. Two roles whose trust policies name each other are manual
+//! from the start.
 
 use orgsplit_model::Action;
 use orgsplit_model::plan::{OuPlan, Step};
@@ -41,6 +42,18 @@ pub(crate) fn propagate(organization: &mut [Step], ous: &mut [OuPlan]) {
             return;
         }
     }
+}
+
+/// A role whose trust policy names a role whose own trust names it back: neither can be
+/// created first ("Invalid principal in policy"), so both are manual items.
+pub(crate) fn mutual_trust(mut step: Step, others: &[String]) -> Step {
+    step.action = Action::Manual;
+    step.depends_on.clear();
+    step.notes.push(format!(
+        "its trust policy and that of role {} name each other, and AWS refuses a trust policy naming a role that does not exist yet: create one with a temporary trust, the other, then set the first one's trust, by hand",
+        others.join(", ")
+    ));
+    step
 }
 
 fn all<'a>(organization: &'a [Step], ous: &'a [OuPlan]) -> impl Iterator<Item = &'a Step> {
