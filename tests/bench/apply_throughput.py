@@ -33,7 +33,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -43,6 +42,8 @@ import boto3
 from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "emulator"))
+from orgsplit_emulator.process import EmulatorProcess  # noqa: E402  (the emulator's own client)
 MANAGEMENT = "123456789012"
 SOURCE = "111111111111"
 REGION = "us-east-1"
@@ -88,25 +89,6 @@ name_pattern = '^/bench/'
 """
 WORKLOADS_EMAIL = "aws+bench-workloads@example.com"
 BOTO3_EMAIL = "aws+bench-boto3@example.com"
-
-
-def admin(url: str, method: str, path: str, body: dict | None = None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(f"{url}/_emulator/{path}", data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=600) as resp:
-        text = resp.read().decode()
-    return json.loads(text) if text else None
-
-
-def start_emulator() -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([str(ROOT / "tests/emulator/run"), "--port", "0", "--exit-on-stdin-eof"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = proc.stdout.readline().strip()
-    if not line.startswith("ready "):
-        proc.kill()
-        sys.exit(f"the emulator did not start: {line!r}")
-    return proc, line.split(" ", 1)[1]
 
 
 # ------------------------------------------------------------------------------ clients
@@ -263,10 +245,10 @@ def journal_figures(path: Path) -> dict:
 
 # ------------------------------------------------------------------------------- calls
 
-def quota_groups(url: str) -> dict[str, dict]:
+def quota_groups(emu: EmulatorProcess) -> dict[str, dict]:
     """operation -> {"group", "rate", "burst"} from the emulator's own table."""
     table = {}
-    for g in admin(url, "GET", "quotas")["default"]:
+    for g in emu.admin("GET", "quotas")["default"]:
         for op in g["operations"]:
             table[op] = {"group": g["name"], "rate": float(g["rate"]), "burst": float(g.get("burst", g["rate"]))}
     return table
@@ -370,15 +352,16 @@ def main() -> int:
     params = parameters(a.count)
     names = list(params)
     work = Path(tempfile.mkdtemp(prefix="orgsplit-bench-apply-"))
-    proc, url = start_emulator()
+    emu = EmulatorProcess()
+    url = emu.url
     try:
-        seeded = admin(url, "POST", "seed", {"scenario": "org-only"})
+        seeded = emu.admin("POST", "seed", {"scenario": "org-only"})
         if isinstance(seeded, dict) and seeded.get("error"):
             sys.exit(f"seeding org-only failed: {seeded['error']}")
         t0 = time.monotonic()
         seed(url, params)
         seed_seconds = time.monotonic() - t0
-        table = quota_groups(url)
+        table = quota_groups(emu)
 
         (work / "orgsplit.toml").write_text(CONFIG)
         env = orgsplit_env(url)
@@ -392,14 +375,14 @@ def main() -> int:
         if planned_ssm != a.count:
             sys.exit(f"the plan has {planned_ssm} ssm steps, expected {a.count} (work dir {work})")
 
-        admin(url, "POST", "faults", {"quotas": "aws"})
-        admin(url, "DELETE", "requests")
+        emu.admin("POST", "faults", {"quotas": "aws"})
+        emu.admin("DELETE", "requests")
         print(f"applying {a.count} parameters under AWS quotas (about {a.count / 3 / 60:.0f} min)...",
               file=sys.stderr, flush=True)
         t0 = time.monotonic()
         apply = run_orgsplit(binary, work, env, "apply", "plan.json", "--ou", OU, "--yes", "--output", "json")
         apply_seconds = time.monotonic() - t0
-        orgsplit_log = admin(url, "GET", "requests")
+        orgsplit_log = emu.admin("GET", "requests")
         (work / "apply.stdout").write_text(apply.stdout)
         (work / "apply.stderr").write_text(apply.stderr)
         summary_line = next((json.loads(line) for line in reversed(apply.stdout.splitlines())
@@ -413,19 +396,18 @@ def main() -> int:
         baseline = None
         if not a.no_boto3:
             boto3_target = create_account(url, BOTO3_EMAIL, "bench-boto3")
-            admin(url, "DELETE", "requests")
+            emu.admin("DELETE", "requests")
             print(f"boto3 baseline: {a.count} parameters (about {a.count / 3 / 60:.0f} min)...",
                   file=sys.stderr, flush=True)
             baseline = boto3_copy(url, boto3_target, params)
-            boto3_log = admin(url, "GET", "requests")
+            boto3_log = emu.admin("GET", "requests")
             baseline["account"] = boto3_target
             baseline["calls"] = call_figures(boto3_log, table, {})
             baseline["mismatches"] = mismatches(params, read_back(url, boto3_target, names))
 
         copy_check = mismatches(params, read_back(url, target, names)) if target else {"total": a.count}
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        emu.stop()
 
     def ratio(seconds, bound):
         return round(seconds / bound, 3) if seconds is not None and bound else None

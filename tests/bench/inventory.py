@@ -23,34 +23,16 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
 import boto3
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "emulator"))
+from orgsplit_emulator.process import EmulatorProcess  # noqa: E402  (the emulator's own client)
 SOURCE = "111111111111"
 REGION = "us-east-1"
-
-
-def admin(url: str, method: str, path: str, body: dict | None = None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(f"{url}/_emulator/{path}", data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=600) as resp:
-        text = resp.read().decode()
-    return json.loads(text) if text else None
-
-
-def start_emulator() -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([str(ROOT / "tests/emulator/run"), "--port", "0", "--exit-on-stdin-eof"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = proc.stdout.readline().strip()
-    if not line.startswith("ready "):
-        proc.kill()
-        sys.exit(f"the emulator did not start: {line!r}")
-    return proc, line.split(" ", 1)[1]
 
 
 def ceil(n: int, page: int) -> int:
@@ -194,10 +176,11 @@ def main() -> int:
     if binary is None or not binary.exists():
         sys.exit("build orgsplit first: cargo build --release --bin orgsplit")
 
-    proc, url = start_emulator()
+    emu = EmulatorProcess()
+    url = emu.url
     try:
         t0 = time.monotonic()
-        seeded = admin(url, "POST", "seed", {"scenario": "large", "params": {"scale": a.scale}})
+        seeded = emu.admin("POST", "seed", {"scenario": "large", "params": {"scale": a.scale}})
         seed_seconds = time.monotonic() - t0
         truth = ground_truth(url)
 
@@ -209,17 +192,17 @@ def main() -> int:
                    AWS_REGION=REGION, AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null",
                    AWS_EC2_METADATA_DISABLED="true")
 
-        admin(url, "DELETE", "requests")
+        emu.admin("DELETE", "requests")
         t0 = time.monotonic()
         run = subprocess.run([str(binary), "inventory", "--out", "inventory.json", "--output", "json", "--no-progress"],
                              cwd=work, env=env, capture_output=True, text=True)
         orgsplit_seconds = time.monotonic() - t0
         if run.returncode != 0:
             sys.exit(f"orgsplit inventory failed: {run.stderr}")
-        orgsplit_log = admin(url, "GET", "requests")
+        orgsplit_log = emu.admin("GET", "requests")
         resources = json.loads(run.stdout)["resources"]
 
-        admin(url, "DELETE", "requests")
+        emu.admin("DELETE", "requests")
         t0 = time.monotonic()
         base = subprocess.run([sys.executable, str(ROOT / "tests/bench/inventory_boto3.py"), "--endpoint-url", url,
                                "--account", SOURCE, "--regions", REGION, "--out", str(work / "boto3.json")],
@@ -227,10 +210,9 @@ def main() -> int:
         boto3_seconds = time.monotonic() - t0
         if base.returncode != 0:
             sys.exit(f"boto3 baseline failed: {base.stderr}")
-        boto3_calls = len(admin(url, "GET", "requests"))
+        boto3_calls = len(emu.admin("GET", "requests"))
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        emu.stop()
 
     actual = calls_by_operation(orgsplit_log)
     aws_min = minimum_calls(truth)

@@ -22,7 +22,6 @@ import sys
 import tempfile
 import time
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -33,7 +32,8 @@ import botocore.config
 import botocore.exceptions
 
 ROOT = Path(__file__).resolve().parents[2]
-EMULATOR_RUN = ROOT / "tests" / "emulator" / "run"
+sys.path.insert(0, str(ROOT / "tests" / "emulator"))
+from orgsplit_emulator.process import EmulatorProcess  # noqa: E402  (the emulator's own client)
 DEMO_CONFIG = ROOT / "plans" / "examples" / "orgsplit.toml"
 MANAGEMENT = "123456789012"
 SOURCE = "111111111111"
@@ -91,25 +91,13 @@ def frozen_binary(root: Path, given: str | None = None) -> Path:
 # ----------------------------------------------------------------------------- emulator
 
 
-class Emulator:
+class Emulator(EmulatorProcess):
     """`tests/emulator/run --port 0 --scenario NAME`, stopped by `stop()` (or when this process
     dies: its stdin is a pipe and it runs with --exit-on-stdin-eof)."""
 
     def __init__(self, workdir: Path, scenario: str = "demo", freeze_tasks: bool | None = None):
         self.workdir = workdir
-        self.stderr = open(workdir / "emulator.log", "wb")
-        started = time.monotonic()
-        self.proc = subprocess.Popen(
-            [str(EMULATOR_RUN), "--port", "0", "--scenario", scenario, "--exit-on-stdin-eof"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, text=True,
-        )
-        line = self.proc.stdout.readline() if self.proc.stdout else ""
-        if not line.startswith("ready "):
-            self.stop()
-            tail = (workdir / "emulator.log").read_text(errors="replace")[-2000:]
-            raise RuntimeError(f"the emulator did not start (first line {line!r}); its log ends:\n{tail}")
-        self.url = line.split(" ", 1)[1].strip()
-        self.start_seconds = time.monotonic() - started
+        super().__init__(["--scenario", scenario], log=workdir / "emulator.log", admin_timeout=60)
         if FREEZE_TASKS if freeze_tasks is None else freeze_tasks:
             self.freeze_task_status()
         else:
@@ -124,19 +112,6 @@ class Emulator:
         # reads (see docs/reliability.md).
         self.moto_api("state-manager/set-transition",
                       {"model_name": "ecs::task", "transition": {"progression": "manual", "times": 10**9}})
-
-    def moto_api(self, path: str, body: dict) -> None:
-        req = urllib.request.Request(f"{self.url}/moto-api/{path}", data=json.dumps(body).encode(),
-                                     method="POST", headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=30) as r:
-            r.read()
-
-    def admin(self, method: str, path: str, body: Any = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(f"{self.url}/_emulator/{path}", data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=60) as r:
-            return json.loads(r.read() or b"null")
 
     def requests(self) -> list[dict]:
         return self.admin("GET", "requests")
@@ -153,24 +128,6 @@ class Emulator:
     def mark_available(self, arn: str) -> None:
         self.admin("POST", "connections/available", {"arn": arn})
 
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        for f in (self.proc.stdin, self.proc.stdout):
-            if f:
-                f.close()
-        self.stderr.close()
-
-    def __enter__(self) -> "Emulator":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
 
 # ----------------------------------------------------------------------------- boto3

@@ -3,7 +3,6 @@
 use orgsplit_aws::{AccountSession, Aws, AwsError};
 use orgsplit_model::journal::Outputs;
 use orgsplit_model::{Plan, Step};
-use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
@@ -30,7 +29,7 @@ impl Default for Shared {
 }
 
 /// One step, ready to run: `${account:NAME}` placeholders are replaced by account ids in
-/// `step.account` and everywhere in `step.inputs`.
+/// `step.account` and everywhere in the step's inputs.
 pub struct StepContext {
     pub aws: Aws,
     pub plan: Arc<Plan>,
@@ -113,15 +112,6 @@ impl StepContext {
         }
     }
 
-    pub fn inputs(&self) -> &Value {
-        &self.step.inputs
-    }
-
-    /// A required string input.
-    pub fn input_str(&self, field: &str) -> Result<&str, StepError> {
-        input_str(&self.step.inputs, field)
-    }
-
     /// The step's region (the plan's home region when it has none).
     pub fn region(&self) -> &str {
         self.step
@@ -147,14 +137,4 @@ impl StepContext {
             .and_then(|o| o.get(key))
             .map(String::as_str)
     }
-}
-
-pub fn input_str<'a>(inputs: &'a Value, field: &str) -> Result<&'a str, StepError> {
-    inputs
-        .get(field)
-        .and_then(Value::as_str)
-        .ok_or_else(|| StepError::Input {
-            field: field.to_string(),
-            message: "missing or not a string".into(),
-        })
 }

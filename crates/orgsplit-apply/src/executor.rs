@@ -7,7 +7,7 @@
 
 use orgsplit_aws::Aws;
 use orgsplit_model::journal::{JournalEvent, Outputs, StepState};
-use orgsplit_model::{Action, Plan, Step, StepKind};
+use orgsplit_model::{Action, Plan, Step, StepSpec};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -125,11 +125,7 @@ impl Executor<'_> {
         // The account step of each account name, for steps that name it by placeholder.
         let account_step: BTreeMap<String, String> = plan
             .steps()
-            .filter(|s| s.kind == StepKind::Account)
-            .filter_map(|s| {
-                let name = s.inputs.get("name")?.as_str()?;
-                Some((name.to_string(), s.address.clone()))
-            })
+            .filter_map(|s| Some((account_name(s)?.to_string(), s.address.clone())))
             .collect();
 
         let mut summary = RunSummary::default();
@@ -143,10 +139,7 @@ impl Executor<'_> {
                 }
                 (Action::NoOp, _) => {
                     let o = noop_outputs(step);
-                    if let (Some(id), Some(name)) = (
-                        o.get("account_id"),
-                        step.inputs.get("name").and_then(|n| n.as_str()),
-                    ) {
+                    if let (Some(id), Some(name)) = (o.get("account_id"), account_name(step)) {
                         ids.insert(name.to_string(), id.clone());
                     }
                     outputs.insert(step.address.clone(), o.clone());
@@ -316,12 +309,7 @@ impl Executor<'_> {
                             outputs: o.clone(),
                         },
                     )?;
-                    if step.kind == StepKind::Account
-                        && let (Some(id), Some(name)) = (
-                            o.get("account_id"),
-                            step.inputs.get("name").and_then(|n| n.as_str()),
-                        )
-                    {
+                    if let (Some(id), Some(name)) = (o.get("account_id"), account_name(step)) {
                         ids.insert(name.to_string(), id.clone());
                     }
                     outputs.insert(step.address.clone(), o.clone());
@@ -391,12 +379,23 @@ fn finish(reporter: &dyn Reporter, summary: &mut RunSummary, step: &Step, status
 /// What a `no-op` step hands on: the ids of what already exists.
 fn noop_outputs(step: &Step) -> Outputs {
     let mut o = Outputs::new();
-    for key in ["account_id", "ou_id"] {
-        if let Some(v) = step.inputs.get(key).and_then(|v| v.as_str()) {
-            o.insert(key.to_string(), v.to_string());
-        }
+    let existing = match &step.spec {
+        StepSpec::Account(a) => a.account_id.as_ref().map(|id| ("account_id", id)),
+        StepSpec::Ou(ou) => ou.ou_id.as_ref().map(|id| ("ou_id", id)),
+        _ => None,
+    };
+    if let Some((key, id)) = existing {
+        o.insert(key.into(), id.clone());
     }
     o
+}
+
+/// The name of the account an `account` step creates.
+fn account_name(step: &Step) -> Option<&str> {
+    match &step.spec {
+        StepSpec::Account(a) => Some(&a.name),
+        _ => None,
+    }
 }
 
 /// Account ids known without asking AWS: the plan's existing accounts and the journal's
@@ -413,11 +412,10 @@ fn known_account_ids(
             }
         }
     }
-    for step in plan.steps().filter(|s| s.kind == StepKind::Account) {
-        if let (Some(StepState::Succeeded { outputs, .. }), Some(name)) = (
-            states.get(&step.address),
-            step.inputs.get("name").and_then(|n| n.as_str()),
-        ) && let Some(id) = outputs.get("account_id")
+    for step in plan.steps() {
+        if let (Some(StepState::Succeeded { outputs, .. }), Some(name)) =
+            (states.get(&step.address), account_name(step))
+            && let Some(id) = outputs.get("account_id")
         {
             ids.insert(name.to_string(), id.clone());
         }

@@ -7,6 +7,7 @@
 //! is idempotent (check, then act, then read back).
 
 pub mod context;
+pub mod events;
 mod executor;
 pub mod journal;
 pub mod lock;

@@ -8,8 +8,12 @@ use std::collections::{BTreeMap, BTreeSet};
 pub fn names_in(step: &Step) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     collect(&step.account, &mut names);
-    walk(&step.inputs, &mut |s| collect(s, &mut names));
+    walk(&spec_value(step), &mut |s| collect(s, &mut names));
     names
+}
+
+fn spec_value(step: &Step) -> Value {
+    serde_json::to_value(&step.spec).expect("inputs serialise")
 }
 
 fn collect(s: &str, names: &mut BTreeSet<String>) {
@@ -70,25 +74,46 @@ pub fn substitute(step: &Step, ids: &BTreeMap<String, String>) -> Result<Step, V
     }
     let mut out = step.clone();
     out.account = replace(&step.account, ids);
-    out.inputs = replace_value(&step.inputs, ids);
+    // The typed inputs go through their JSON form: every string field is covered, and the
+    // replaced text is still the same shape.
+    out.spec = serde_json::from_value(replace_value(&spec_value(step), ids))
+        .expect("replacing placeholders keeps the inputs' shape");
     Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use orgsplit_model::{Action, StepKind};
-    use serde_json::json;
+    use orgsplit_model::step::{Action, StackSet, StepSpec};
 
     #[test]
     fn placeholders_are_found_and_replaced_everywhere() {
         let step = Step {
             address: "dev/dev-workloads/iam-role:app".into(),
             action: Action::Create,
-            kind: StepKind::IamRole,
+            spec: StepSpec::StackSet(StackSet {
+                stackset_name: "orgsplit-baseline-dev".into(),
+                template: "baseline".into(),
+                template_digest: String::new(),
+                template_body: String::new(),
+                description: String::new(),
+                capabilities: vec![],
+                permission_model: "SERVICE_MANAGED".into(),
+                auto_deployment: true,
+                parameters: [
+                    (
+                        "Trusted".to_string(),
+                        "arn:aws:iam::${account:dev-admin}:root".to_string(),
+                    ),
+                    (
+                        "Role".to_string(),
+                        "arn:aws:iam::${account:dev-workloads}:role/x".to_string(),
+                    ),
+                ]
+                .into(),
+            }),
             account: "${account:dev-workloads}".into(),
             region: None,
-            inputs: json!({"trust": ["arn:aws:iam::${account:dev-admin}:root", "arn:aws:iam::${account:dev-workloads}:role/x"], "n": 1}),
             depends_on: vec![],
             reads: vec![],
             reason: String::new(),
@@ -107,8 +132,17 @@ mod tests {
         ids.insert("dev-admin".to_string(), "333333333333".to_string());
         let done = substitute(&step, &ids).unwrap();
         assert_eq!(done.account, "222222222222");
-        assert_eq!(done.inputs["trust"][0], "arn:aws:iam::333333333333:root");
-        assert_eq!(done.inputs["trust"][1], "arn:aws:iam::222222222222:role/x");
-        assert_eq!(done.inputs["n"], 1);
+        let StepSpec::StackSet(inputs) = &done.spec else {
+            panic!("the kind changed: {:?}", done.spec)
+        };
+        assert_eq!(
+            inputs.parameters["Trusted"],
+            "arn:aws:iam::333333333333:root"
+        );
+        assert_eq!(
+            inputs.parameters["Role"],
+            "arn:aws:iam::222222222222:role/x"
+        );
+        assert!(inputs.auto_deployment);
     }
 }

@@ -148,7 +148,7 @@ fn changed_by_this_plan(plan: &Plan, journal: &BTreeMap<String, StepState>) -> B
             continue;
         }
         if matches!(
-            step.kind,
+            step.kind(),
             StepKind::OrgTrustedAccess
                 | StepKind::Scp
                 | StepKind::Ou

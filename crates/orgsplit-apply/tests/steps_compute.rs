@@ -12,7 +12,7 @@ use orgsplit_apply::{Outcome, StepError, run_step};
 use orgsplit_aws::sdk_json::to_json;
 use orgsplit_aws::{AccountSession, Aws};
 use orgsplit_model::journal::Outputs;
-use orgsplit_model::{Action, Config, Plan, Step, StepKind};
+use orgsplit_model::{Action, Config, Plan, Step, StepKind, StepSpec};
 use orgsplit_testkit::{Emulator, SOURCE_ACCOUNT, repo_root};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -36,7 +36,7 @@ impl World {
     fn demo(accounts: &[&str]) -> World {
         let emu = Emulator::start_with(Some("demo"));
         emu.export_env();
-        let rt = common::runtime();
+        let rt = orgsplit_testkit::runtime();
         let (aws, plan, ids) = rt.block_on(async {
             let aws = common::aws(&emu).await;
             let plan = common::demo_plan(&aws).await;
@@ -649,7 +649,7 @@ async fn plan_with_network(aws: &Aws, subnets: &[String], group: &str) -> Plan {
 fn a_service_runs_the_target_task_definition_on_the_configured_network() {
     let emu = Emulator::start_with(Some("demo"));
     emu.export_env();
-    let rt = common::runtime();
+    let rt = orgsplit_testkit::runtime();
     let (aws, ids) = rt.block_on(async {
         let aws = common::aws(&emu).await;
         let ids = create_accounts(&aws, &["dev-workloads"]).await;
@@ -669,7 +669,11 @@ fn a_service_runs_the_target_task_definition_on_the_configured_network() {
     let address = "dev/dev-workloads/ecs-service:batch/dev-api";
     let step = w.step(address);
     assert_eq!(step.action, Action::Create, "{address} is still manual");
-    assert_eq!(step.inputs["network"]["subnets"], json!(subnets));
+    let StepSpec::EcsService(inputs) = &step.spec else {
+        panic!("{address} is not an ECS service step")
+    };
+    let network = inputs.network.as_ref().expect("the [[network]] is planned");
+    assert_eq!(network.subnets, subnets);
 
     // Before its task definition exists in the target the service cannot be made.
     w.run("dev/dev-workloads/ecs-cluster:batch");
@@ -785,7 +789,7 @@ fn the_connection_waits_for_the_handshake_then_pipelines_use_it() {
     let target = w.ids["prod-workloads"].clone();
     for p in PIPELINES {
         let step = w.step(p);
-        assert_eq!(step.kind, StepKind::Pipeline);
+        assert_eq!(step.kind(), StepKind::Pipeline);
         assert!(
             step.depends_on.iter().any(|d| d == CONNECTION),
             "{p}: {:?}",

@@ -9,7 +9,7 @@ mod common;
 
 use orgsplit_apply::{Outcome, StepError, run_step};
 use orgsplit_aws::{AccountSession, Aws, AwsOptions};
-use orgsplit_model::{Plan, Step, StepKind};
+use orgsplit_model::{Plan, Step, StepKind, StepSpec};
 use orgsplit_testkit::{Emulator, SOURCE_ACCOUNT};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,9 +30,9 @@ fn data_steps<'p>(plan: &'p Plan, prefix: &str) -> Vec<&'p Step> {
     let mut steps: Vec<&Step> = plan
         .steps()
         .filter(|s| s.address.starts_with(&format!("{prefix}/")))
-        .filter(|s| DATA_KINDS.contains(&s.kind))
+        .filter(|s| DATA_KINDS.contains(&s.kind()))
         .collect();
-    steps.sort_by_key(|s| DATA_KINDS.iter().position(|k| *k == s.kind));
+    steps.sort_by_key(|s| DATA_KINDS.iter().position(|k| *k == s.kind()));
     steps
 }
 
@@ -51,7 +51,7 @@ fn changed(outcome: &Outcome) -> bool {
 }
 
 fn name(step: &Step) -> &str {
-    step.inputs["name"].as_str().expect("name input")
+    step.spec.name().expect("a copy step names what it copies")
 }
 
 fn region(step: &Step) -> &str {
@@ -251,7 +251,7 @@ async fn check_copies(aws: &Aws, steps: &[&Step], target: &str) {
     let mut checked: BTreeMap<StepKind, usize> = BTreeMap::new();
     for step in steps {
         let region = region(step);
-        match step.kind {
+        match step.kind() {
             StepKind::SsmParameter => {
                 let want = parameter(&source, region, name(step)).await;
                 let got = parameter(&dest, region, name(step)).await;
@@ -296,7 +296,7 @@ async fn check_copies(aws: &Aws, steps: &[&Step], target: &str) {
             StepKind::IamPolicy => {
                 let iam_src = source.iam();
                 let iam_dst = dest.iam();
-                let src_arn = step.inputs["source_arn"].as_str().expect("source_arn");
+                let src_arn = step.spec.copy().expect("a copy").source_arn.as_str();
                 let dst_arn = src_arn.replace(SOURCE_ACCOUNT, target);
                 let mut docs = Vec::new();
                 for (iam, arn) in [(&iam_src, src_arn), (&iam_dst, dst_arn.as_str())] {
@@ -329,9 +329,11 @@ async fn check_copies(aws: &Aws, steps: &[&Step], target: &str) {
                 );
             }
             StepKind::S3Bucket => {
-                let bucket = step.inputs["target_name"]
-                    .as_str()
-                    .expect("target_name")
+                let StepSpec::S3Bucket(inputs) = &step.spec else {
+                    unreachable!()
+                };
+                let bucket = inputs
+                    .target_name
                     .replace("${account:dev-workloads}", target)
                     .replace("${account:prod-workloads}", target);
                 let (sv, se, st) = bucket_config(&source, region, name(step)).await;
@@ -343,7 +345,10 @@ async fn check_copies(aws: &Aws, steps: &[&Step], target: &str) {
                 }
             }
             StepKind::EcrPullAccess => {
-                let repo = step.inputs["repository"].as_str().expect("repository");
+                let StepSpec::EcrPullAccess(inputs) = &step.spec else {
+                    unreachable!()
+                };
+                let repo = inputs.repository.as_str();
                 let policy = repository_policy(&source, region, repo).await;
                 let sid = format!("OrgsplitPull{target}");
                 let statement = policy["Statement"]
@@ -373,7 +378,7 @@ async fn check_copies(aws: &Aws, steps: &[&Step], target: &str) {
             }
             _ => continue,
         }
-        *checked.entry(step.kind).or_default() += 1;
+        *checked.entry(step.kind()).or_default() += 1;
     }
     println!("checked against the source: {checked:?}");
 }
@@ -395,7 +400,7 @@ async fn run_all(
 fn start() -> (Emulator, tokio::runtime::Runtime) {
     let emu = Emulator::start_with(Some("demo"));
     emu.export_env();
-    (emu, common::runtime())
+    (emu, orgsplit_testkit::runtime())
 }
 
 #[test]
@@ -409,7 +414,7 @@ fn dev_workloads_copies_match_the_source_and_a_second_run_changes_nothing() {
     });
     let target = ids["dev-workloads"].clone();
     let steps = data_steps(&plan, "dev/dev-workloads");
-    let kinds: BTreeSet<StepKind> = steps.iter().map(|s| s.kind).collect();
+    let kinds: BTreeSet<StepKind> = steps.iter().map(|s| s.kind()).collect();
     for k in [
         StepKind::IamRole,
         StepKind::SsmParameter,
@@ -758,7 +763,7 @@ fn no_secret_value_in_outcomes_or_errors() {
     });
     let secret_steps: Vec<&Step> = data_steps(&plan, "dev/dev-workloads")
         .into_iter()
-        .filter(|s| matches!(s.kind, StepKind::SsmParameter | StepKind::Secret))
+        .filter(|s| matches!(s.kind(), StepKind::SsmParameter | StepKind::Secret))
         .collect();
     assert!(secret_steps.len() > 10);
 
@@ -868,7 +873,10 @@ fn copying_objects_is_refused_before_any_change() {
         (aws, plan, ids)
     });
     let mut bucket = common::step(&plan, "dev/dev-workloads/s3:acme-terraform-state").clone();
-    bucket.inputs["copy_objects"] = Value::Bool(true);
+    match &mut bucket.spec {
+        StepSpec::S3Bucket(inputs) => inputs.copy_objects = true,
+        other => panic!("not a bucket step: {other:?}"),
+    }
     emu.clear_requests();
     let result = rt.block_on(async {
         let cx = common::context(&aws, &plan, &bucket, &ids);

@@ -32,7 +32,7 @@ fn a_new_account_is_waited_for_until_its_creation_succeeds_and_it_is_usable() {
     let emu = Emulator::start_with(Some("org-only"));
     emu.export_env();
     emu.set_strict(json!({"account_create_seconds": 2.0}));
-    let rt = common::runtime();
+    let rt = orgsplit_testkit::runtime();
     rt.block_on(async {
         let aws = common::aws(&emu).await;
         let plan = common::demo_plan(&aws).await;
@@ -71,7 +71,7 @@ fn a_creation_in_flight_on_a_later_page_is_waited_for_and_not_requested_again() 
     emu.export_env();
     // One status per page; the plan's account is the third request in flight.
     emu.set_strict(json!({"account_create_seconds": 3.0, "list_page_size": 1}));
-    let rt = common::runtime();
+    let rt = orgsplit_testkit::runtime();
     rt.block_on(async {
         let aws = common::aws(&emu).await;
         let plan = common::demo_plan(&aws).await;
@@ -127,7 +127,7 @@ fn a_creation_in_flight_on_a_later_page_is_waited_for_and_not_requested_again() 
 fn stacksets_trusted_access_is_activated_through_cloudformation() {
     let emu = Emulator::start_with(Some("org-only"));
     emu.export_env();
-    let rt = common::runtime();
+    let rt = orgsplit_testkit::runtime();
     rt.block_on(async {
         let aws = common::aws(&emu).await;
         let plan = common::demo_plan(&aws).await;

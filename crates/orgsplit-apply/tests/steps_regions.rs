@@ -35,7 +35,7 @@ fn an_opt_in_region_is_enabled_in_a_new_account_and_then_usable() {
     let emu = Emulator::start_with(Some("org-only"));
     emu.export_env();
     emu.set_strict(json!({"region_enable_seconds": 1.0}));
-    let rt = common::runtime();
+    let rt = orgsplit_testkit::runtime();
     rt.block_on(async {
         let aws = common::aws(&emu).await;
         let config = config();
@@ -98,7 +98,7 @@ fn a_region_still_enabling_after_the_wait_ends_the_step_as_waiting_and_a_later_r
     emu.export_env();
     // Hours, as AWS sometimes takes; the apply waits 2 s here instead of 10 minutes.
     emu.set_strict(json!({"region_enable_seconds": 3600.0}));
-    let rt = common::runtime();
+    let rt = orgsplit_testkit::runtime();
     rt.block_on(async {
         let aws = orgsplit_aws::Aws::load(orgsplit_aws::AwsOptions {
             endpoint_url: Some(emu.url.clone()),

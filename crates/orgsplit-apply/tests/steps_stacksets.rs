@@ -8,7 +8,8 @@ mod common;
 use orgsplit_apply::{Outcome, StepContext, StepError, run_step};
 use orgsplit_aws::Aws;
 use orgsplit_aws::policy::policy_document;
-use orgsplit_model::{Plan, Step};
+use orgsplit_model::step::{Budget, StackSet};
+use orgsplit_model::{Plan, Step, StepSpec};
 use orgsplit_testkit::{Emulator, MANAGEMENT_ACCOUNT};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -185,17 +186,31 @@ async fn instances(aws: &Aws, name: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+fn stackset_inputs(step: &Step) -> &StackSet {
+    match &step.spec {
+        StepSpec::StackSet(inputs) => inputs,
+        other => panic!("{} is not a StackSet step: {other:?}", step.address),
+    }
+}
+
+fn budget_inputs(step: &Step) -> &Budget {
+    match &step.spec {
+        StepSpec::Budget(inputs) => inputs,
+        other => panic!("{} is not a budget step: {other:?}", step.address),
+    }
+}
+
 /// Reads back everything the two StackSet steps are meant to have done.
 async fn check_stackset_state(w: &World) {
-    let step = common::step(&w.plan, STACKSET);
-    let name = step.inputs["stackset_name"].as_str().unwrap();
+    let step = stackset_inputs(common::step(&w.plan, STACKSET));
+    let name = step.stackset_name.as_str();
     let live = stackset(&w.aws, name).await;
     assert_eq!(
         live.template_body(),
-        step.inputs["template_body"].as_str(),
+        Some(step.template_body.as_str()),
         "template body"
     );
-    assert_eq!(live.description(), step.inputs["description"].as_str());
+    assert_eq!(live.description(), Some(step.description.as_str()));
     assert_eq!(
         live.permission_model().map(|p| p.as_str()),
         Some("SERVICE_MANAGED")
@@ -238,7 +253,7 @@ fn assert_rerun_is_quiet(
 fn stackset_steps_create_verify_and_converge() {
     let emu = Emulator::start_with(Some("demo"));
     emu.export_env();
-    let rt = common::runtime();
+    let rt = orgsplit_testkit::runtime();
     let w = rt.block_on(world(&emu));
 
     let created = rt.block_on(w.run_ok(STACKSET));
@@ -304,8 +319,11 @@ fn stackset_steps_create_verify_and_converge() {
 /// The demo's baseline with its roles renamed and trusting anyone.
 fn untrusting(step: &Step) -> Step {
     let mut bad = step.clone();
-    let body = step.inputs["template_body"].as_str().unwrap();
-    let body = body
+    let StepSpec::StackSet(inputs) = &mut bad.spec else {
+        panic!("{} is not a StackSet step", step.address)
+    };
+    let body = inputs
+        .template_body
         .replace(
             r#"AWS: !Sub "arn:${AWS::Partition}:iam::${AdminAccountId}:root""#,
             r#"AWS: "*""#,
@@ -315,8 +333,8 @@ fn untrusting(step: &Step) -> Step {
         body.contains(r#"AWS: "*""#),
         "the template changed: update this test"
     );
-    bad.inputs["template_body"] = Value::String(body);
-    bad.inputs["stackset_name"] = json!("orgsplit-untrusted-dev");
+    inputs.template_body = body;
+    inputs.stackset_name = "orgsplit-untrusted-dev".into();
     bad
 }
 
@@ -324,11 +342,16 @@ fn untrusting(step: &Step) -> Step {
 fn a_template_whose_role_trusts_anyone_fails_verification() {
     let emu = Emulator::start_with(Some("demo"));
     emu.export_env();
-    let rt = common::runtime();
+    let rt = orgsplit_testkit::runtime();
     let w = rt.block_on(world(&emu));
     let bad_stackset = untrusting(common::step(&w.plan, STACKSET));
     let mut bad_instances = common::step(&w.plan, INSTANCES).clone();
-    bad_instances.inputs["stackset_name"] = json!("orgsplit-untrusted-dev");
+    match &mut bad_instances.spec {
+        StepSpec::StackSetInstances(inputs) => {
+            inputs.stackset_name = "orgsplit-untrusted-dev".into();
+        }
+        other => panic!("not a StackSet instances step: {other:?}"),
+    }
 
     rt.block_on(async {
         let created = w
@@ -358,9 +381,9 @@ fn a_template_whose_role_trusts_anyone_fails_verification() {
 
 /// The budget and its alert as the Budgets API reports them in the account.
 async fn check_budget(w: &World) {
-    let step = common::step(&w.plan, BUDGET);
+    let step = budget_inputs(common::step(&w.plan, BUDGET));
     let budgets = w.aws.session(w.workloads()).await.unwrap().budgets();
-    let name = step.inputs["name"].as_str().unwrap();
+    let name = step.name.as_str();
     let budget = budgets
         .describe_budget()
         .account_id(w.workloads())
@@ -372,7 +395,7 @@ async fn check_budget(w: &World) {
         .cloned()
         .expect("a budget");
     let limit = budget.budget_limit().expect("a limit");
-    let want: f64 = step.inputs["amount_usd"].as_str().unwrap().parse().unwrap();
+    let want: f64 = step.amount_usd.parse().unwrap();
     assert_eq!(limit.amount().parse::<f64>().unwrap(), want);
     assert_eq!(limit.unit(), "USD");
     assert_eq!(budget.time_unit().as_str(), "MONTHLY");
@@ -384,7 +407,7 @@ async fn check_budget(w: &World) {
         .send()
         .await
         .expect("DescribeNotificationsForBudget");
-    let threshold = step.inputs["threshold_percent"].as_f64().unwrap();
+    let threshold = f64::from(step.threshold_percent);
     let ours = notifications
         .notifications()
         .iter()
@@ -400,7 +423,7 @@ async fn check_budget(w: &World) {
         .send()
         .await
         .expect("DescribeSubscribersForNotification");
-    let email = step.inputs["email"].as_str().unwrap();
+    let email = step.email.as_str();
     assert!(
         subscribers
             .subscribers()
@@ -417,7 +440,7 @@ async fn check_budget(w: &World) {
 fn budget_step_creates_verifies_and_converges() {
     let emu = Emulator::start_with(Some("demo"));
     emu.export_env();
-    let rt = common::runtime();
+    let rt = orgsplit_testkit::runtime();
     let w = rt.block_on(world(&emu));
 
     let created = rt.block_on(w.run_ok(BUDGET));
@@ -427,9 +450,9 @@ fn budget_step_creates_verifies_and_converges() {
 
     // Drift by hand: the alert deleted.
     rt.block_on(async {
-        let step = common::step(&w.plan, BUDGET);
+        let step = budget_inputs(common::step(&w.plan, BUDGET));
         let budgets = w.aws.session(w.workloads()).await.unwrap().budgets();
-        let name = step.inputs["name"].as_str().unwrap();
+        let name = step.name.as_str();
         let listed = budgets
             .describe_notifications_for_budget()
             .account_id(w.workloads())

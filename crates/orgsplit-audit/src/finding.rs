@@ -2,6 +2,7 @@
 //! JSON form whose schema is documented in `docs/audit.md` and versioned by
 //! [`REPORT_SCHEMA_VERSION`].
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
@@ -10,7 +11,9 @@ use std::fmt;
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
 
 /// Ordered from least to most severe, so `>=` reads "at or above".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Worth knowing; never fails `--fail-on`.
@@ -46,7 +49,9 @@ impl fmt::Display for Severity {
 }
 
 /// Every finding the audit knows, each with a stable code (`--output json`'s `code`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum FindingCode {
     /// Resources of more than one environment share the account (incident 1).
@@ -120,7 +125,7 @@ impl fmt::Display for FindingCode {
 
 /// One finding in one account. Never holds a secret value: the audit reads no secret, and
 /// a finding names resources by name or ARN only.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Finding {
     pub code: FindingCode,
     pub severity: Severity,
@@ -184,7 +189,7 @@ impl Finding {
 }
 
 /// How an account relates to the audit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AccountRole {
     /// The organization's management account (the caller's).
@@ -196,7 +201,7 @@ pub enum AccountRole {
 }
 
 /// One account the audit looked at (or tried to).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AuditedAccount {
     pub account_id: String,
     pub name: String,
@@ -214,7 +219,7 @@ pub struct AuditedAccount {
     pub resources: usize,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
     pub accounts: usize,
     /// Accounts whose reading failed (skipped ones are not counted).
@@ -226,7 +231,7 @@ pub struct Summary {
 }
 
 /// The whole audit, as `--output json` prints it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AuditReport {
     pub schema_version: u32,
     pub orgsplit_version: String,

@@ -9,8 +9,7 @@ use orgsplit_model::{Resource, ResourceKind};
 use orgsplit_testkit::{Emulator, SOURCE_ACCOUNT, scenario};
 use serde_json::Value;
 
-mod common;
-use common::runtime;
+use orgsplit_testkit::runtime;
 
 fn inventory(emu: &Emulator) -> Inventory {
     runtime().block_on(async {

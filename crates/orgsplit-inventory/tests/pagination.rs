@@ -11,8 +11,7 @@ use orgsplit_testkit::{Emulator, MANAGEMENT_ACCOUNT};
 use std::collections::BTreeMap;
 use std::error::Error;
 
-mod common;
-use common::runtime;
+use orgsplit_testkit::runtime;
 
 type Res<T = ()> = Result<T, Box<dyn Error + Send + Sync>>;
 

@@ -2,6 +2,7 @@
 //! references, plus the organization's current shape. Written by `orgsplit inventory`,
 //! read by the planner.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -11,7 +12,7 @@ use crate::kind::ResourceKind;
 
 pub const INVENTORY_FORMAT_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Inventory {
     pub format_version: u32,
     pub orgsplit_version: String,
@@ -38,7 +39,7 @@ impl Inventory {
 }
 
 /// The organization as it is: what the plan compares its desired OUs and accounts with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct OrganizationState {
     pub id: String,
     pub management_account_id: String,
@@ -85,7 +86,7 @@ impl OrganizationState {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PolicyState {
     pub id: String,
     pub name: String,
@@ -93,14 +94,14 @@ pub struct PolicyState {
     pub targets: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct OuState {
     pub id: String,
     pub name: String,
     pub parent_id: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AccountState {
     pub id: String,
     pub name: String,
@@ -110,7 +111,7 @@ pub struct AccountState {
 }
 
 /// One resource of the source account.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Resource {
     pub kind: ResourceKind,
     /// The name rules match against and the address uses (an SSM path, a role name, …).
@@ -252,7 +253,7 @@ impl Resource {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 pub struct Reference {
     /// The referenced resource's ARN (for ECR images: the repository ARN).
     pub arn: String,

@@ -1,11 +1,14 @@
 //! The kinds of resource orgsplit inventories.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A kind of resource in the source account. The serialised name is the prefix of the
 /// resource's part of a step address (`ssm:/prod/app/DB_URL`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 pub enum ResourceKind {
     #[serde(rename = "ssm")]
     SsmParameter,

@@ -15,6 +15,7 @@ pub mod quote;
 pub mod regions;
 pub mod secret;
 pub mod stackset;
+pub mod step;
 
 pub use canonical::{canonical_json, digest_of};
 pub use config::{Config, ConfigError};
@@ -22,8 +23,9 @@ pub use inventory::{
     AccountState, Inventory, OrganizationState, OuState, PolicyState, Reference, Resource,
 };
 pub use kind::ResourceKind;
-pub use plan::{Action, Plan, PlanError, Step, StepKind};
+pub use plan::{Plan, PlanError};
 pub use secret::Secret;
+pub use step::{Action, Step, StepKind, StepSpec};
 
 /// The orgsplit version recorded in every file orgsplit writes.
 pub const ORGSPLIT_VERSION: &str = env!("CARGO_PKG_VERSION");

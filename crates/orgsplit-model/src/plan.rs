@@ -4,17 +4,18 @@
 //! knows, its `digest` matches its content, and only then its shape. So a tampered file is
 //! reported as tampered, never as a confusing parse error.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::fmt;
 
 use crate::canonical::{canonical_json, sha256_hex};
 use crate::kind::ResourceKind;
+pub use crate::step::{Action, Step, StepKind, StepSpec};
 
 pub const PLAN_FORMAT_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Plan {
     pub format_version: u32,
     pub orgsplit_version: String,
@@ -43,7 +44,7 @@ pub struct Plan {
     pub digest: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct OuPlan {
     pub name: String,
     pub environment: String,
@@ -53,7 +54,7 @@ pub struct OuPlan {
     pub accounts: Vec<AccountPlan>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AccountPlan {
     pub name: String,
     pub email: String,
@@ -63,128 +64,7 @@ pub struct AccountPlan {
     pub steps: Vec<Step>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Step {
-    /// Stable across re-plans of the same inputs: `prod/prod-workloads/ssm:/prod/app/DB_URL`.
-    pub address: String,
-    pub action: Action,
-    pub kind: StepKind,
-    /// The account the step acts in: an id, or `${account:NAME}` for one apply creates.
-    pub account: String,
-    pub region: Option<String>,
-    /// What the step needs to act, never a secret value.
-    pub inputs: Value,
-    /// Addresses of steps that must succeed first.
-    pub depends_on: Vec<String>,
-    /// Keys of `Plan::fingerprints` this step reads.
-    pub reads: Vec<String>,
-    /// Why this step exists (the rule that classified the resource, …).
-    pub reason: String,
-    pub notes: Vec<String>,
-}
-
-/// A closed set: a plan with any other action is rejected on read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Action {
-    Create,
-    Update,
-    Move,
-    Delete,
-    Manual,
-    NoOp,
-}
-
-impl Action {
-    /// The review's symbol, Terraform-like.
-    pub fn symbol(self) -> char {
-        match self {
-            Action::Create => '+',
-            Action::Update => '~',
-            Action::Move => '>',
-            Action::Delete => '-',
-            Action::Manual => '!',
-            Action::NoOp => '=',
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Create => "create",
-            Action::Update => "update",
-            Action::Move => "move",
-            Action::Delete => "delete",
-            Action::Manual => "manual",
-            Action::NoOp => "no-op",
-        }
-    }
-
-    /// Whether applying the step changes anything.
-    pub fn is_change(self) -> bool {
-        !matches!(self, Action::NoOp)
-    }
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum StepKind {
-    OrgTrustedAccess,
-    Scp,
-    Ou,
-    ScpAttachment,
-    StackSet,
-    Account,
-    AccountMove,
-    /// Enables an opt-in Region in an account (from the management account).
-    RegionOptIn,
-    StackSetInstances,
-    Budget,
-    EcrPullAccess,
-    SsmParameter,
-    Secret,
-    IamPolicy,
-    IamRole,
-    LogGroup,
-    S3Bucket,
-    EcsCluster,
-    EcsTaskDefinition,
-    EcsService,
-    EventsRule,
-    Schedule,
-    CodestarConnection,
-    Pipeline,
-    Manual,
-}
-
-impl StepKind {
-    /// The copy step for a migrated resource kind.
-    pub fn copy_of(kind: ResourceKind) -> Option<StepKind> {
-        Some(match kind {
-            ResourceKind::SsmParameter => StepKind::SsmParameter,
-            ResourceKind::Secret => StepKind::Secret,
-            ResourceKind::IamPolicy => StepKind::IamPolicy,
-            ResourceKind::IamRole => StepKind::IamRole,
-            ResourceKind::LogGroup => StepKind::LogGroup,
-            ResourceKind::S3Bucket => StepKind::S3Bucket,
-            ResourceKind::EcsCluster => StepKind::EcsCluster,
-            ResourceKind::EcsTaskDefinition => StepKind::EcsTaskDefinition,
-            ResourceKind::EcsService => StepKind::EcsService,
-            ResourceKind::EventsRule => StepKind::EventsRule,
-            ResourceKind::Schedule => StepKind::Schedule,
-            ResourceKind::Pipeline => StepKind::Pipeline,
-            ResourceKind::EcrRepository => StepKind::EcrPullAccess,
-            ResourceKind::EcsTask | ResourceKind::Other => return None,
-        })
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ResourceEntry {
     pub arn: String,
     pub kind: ResourceKind,
@@ -198,7 +78,7 @@ pub struct ResourceEntry {
     pub steps: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 pub struct Warning {
     /// The resource or step the warning is about, when there is one.
     pub subject: Option<String>,

@@ -8,7 +8,8 @@ use orgsplit_model::plan::{
     AccountPlan, OuPlan, PLAN_FORMAT_VERSION, ResourceEntry, Step, Warning,
 };
 use orgsplit_model::stackset::{ParameterContext, StackSetSpec};
-use orgsplit_model::{Action, ORGSPLIT_VERSION, Plan, Resource, ResourceKind, StepKind};
+use orgsplit_model::step::{self, StepSpec};
+use orgsplit_model::{Action, ORGSPLIT_VERSION, Plan, Resource, ResourceKind};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -113,10 +114,11 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
             } else {
                 Action::Create
             },
-            kind: StepKind::OrgTrustedAccess,
             account: mgmt.clone(),
             region: Some(config.home_region.clone()),
-            inputs: json!({}),
+            spec: StepSpec::OrgTrustedAccess(step::TrustedAccess {
+                service_principal: None,
+            }),
             depends_on: vec![],
             reads: vec![ORGANIZATION_KEY.into()],
             reason: "SERVICE_MANAGED StackSets need trusted access with Organizations".into(),
@@ -140,10 +142,11 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
             } else {
                 Action::Create
             },
-            kind: StepKind::OrgTrustedAccess,
             account: mgmt.clone(),
             region: Some(config.home_region.clone()),
-            inputs: json!({ "service_principal": principal }),
+            spec: StepSpec::OrgTrustedAccess(step::TrustedAccess {
+                service_principal: Some(principal.to_string()),
+            }),
             depends_on: vec![],
             reads: vec![ORGANIZATION_KEY.into()],
             reason: format!(
@@ -166,13 +169,13 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
         } else {
             Action::Create
         },
-        kind: StepKind::Scp,
         account: mgmt.clone(),
         region: None,
-        inputs: json!({
-            "name": GUARDRAIL_SCP,
-            "description": "orgsplit guardrails: protected tag keys, no leaving the organization",
-            "content": guardrail_policy(config),
+        spec: StepSpec::Scp(step::Scp {
+            name: GUARDRAIL_SCP.into(),
+            description: "orgsplit guardrails: protected tag keys, no leaving the organization"
+                .into(),
+            content: guardrail_policy(config),
         }),
         depends_on: vec![],
         reads: vec![ORGANIZATION_KEY.into()],
@@ -204,10 +207,13 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
             } else {
                 Action::Create
             },
-            kind: StepKind::Ou,
             account: mgmt.clone(),
             region: None,
-            inputs: json!({ "name": ou.name, "parent_id": org.root_id, "ou_id": existing_ou.map(|o| o.id.clone()) }),
+            spec: StepSpec::Ou(step::Ou {
+                name: ou.name.clone(),
+                parent_id: org.root_id.clone(),
+                ou_id: existing_ou.map(|o| o.id.clone()),
+            }),
             depends_on: vec![],
             reads: vec![ORGANIZATION_KEY.into()],
             reason: format!("OU of environment {env}"),
@@ -224,10 +230,12 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
             } else {
                 Action::Create
             },
-            kind: StepKind::ScpAttachment,
             account: mgmt.clone(),
             region: None,
-            inputs: json!({ "policy": GUARDRAIL_SCP, "ou": ou.name }),
+            spec: StepSpec::ScpAttachment(step::ScpAttachment {
+                policy: GUARDRAIL_SCP.into(),
+                ou: ou.name.clone(),
+            }),
             depends_on: vec![ou_address.clone(), scp_address.clone()],
             reads: vec![ORGANIZATION_KEY.into()],
             reason: "guardrails apply to every account of the OU".into(),
@@ -251,19 +259,18 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
             ou_steps.push(Step {
                 address: format!("{}/stackset:{}", ou.name, name),
                 action: Action::Create,
-                kind: StepKind::StackSet,
                 account: mgmt.clone(),
                 region: Some(config.home_region.clone()),
-                inputs: json!({
-                    "stackset_name": spec.stackset_name(&ou.name),
-                    "template": spec.template,
-                    "template_digest": spec.template_digest,
-                    "template_body": spec.template_body,
-                    "description": spec.description,
-                    "capabilities": spec.capabilities,
-                    "permission_model": "SERVICE_MANAGED",
-                    "auto_deployment": true,
-                    "parameters": parameters,
+                spec: StepSpec::StackSet(step::StackSet {
+                    stackset_name: spec.stackset_name(&ou.name),
+                    template: spec.template.clone(),
+                    template_digest: spec.template_digest.clone(),
+                    template_body: spec.template_body.clone(),
+                    description: spec.description.clone(),
+                    capabilities: spec.capabilities.clone(),
+                    permission_model: "SERVICE_MANAGED".into(),
+                    auto_deployment: true,
+                    parameters,
                 }),
                 depends_on: [trusted_access_address.clone(), ou_address.clone()].into(),
                 reads: vec![ORGANIZATION_KEY.into()],
@@ -291,10 +298,13 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                 } else {
                     Action::Create
                 },
-                kind: StepKind::Account,
                 account: mgmt.clone(),
                 region: None,
-                inputs: json!({ "name": acc.name, "email": acc.email, "account_id": existing.map(|a| a.id.clone()) }),
+                spec: StepSpec::Account(step::Account {
+                    name: acc.name.clone(),
+                    email: acc.email.clone(),
+                    account_id: existing.map(|a| a.id.clone()),
+                }),
                 depends_on: vec![],
                 reads: vec![ORGANIZATION_KEY.into()],
                 reason: format!("[[account]] {} of OU {}", acc.name, ou.name),
@@ -305,10 +315,13 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
             steps.push(Step {
                 address: move_address.clone(),
                 action: if in_place { Action::NoOp } else { Action::Move },
-                kind: StepKind::AccountMove,
                 account: mgmt.clone(),
                 region: None,
-                inputs: json!({ "account": id, "to_ou": ou.name, "from_parent_id": existing.map(|a| a.parent_id.clone()) }),
+                spec: StepSpec::AccountMove(step::AccountMove {
+                    account: id.clone(),
+                    to_ou: ou.name.clone(),
+                    from_parent_id: existing.map(|a| a.parent_id.clone()),
+                }),
                 depends_on: vec![account_address.clone(), ou_address.clone()],
                 reads: vec![ORGANIZATION_KEY.into()],
                 reason: format!("{} belongs in OU {}", acc.name, ou.name),
@@ -318,10 +331,9 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                 steps.push(Step {
                     address: format!("{prefix}/region-opt-in:{region}"),
                     action: Action::Create,
-                    kind: StepKind::RegionOptIn,
                     account: mgmt.clone(),
                     region: Some(region.to_string()),
-                    inputs: json!({ "account": id, "region": region }),
+                    spec: StepSpec::RegionOptIn(step::RegionOptIn { account: id.clone(), region: region.to_string() }),
                     depends_on: vec![account_address.clone(), account_access_address.clone()],
                     reads: vec![],
                     reason: format!("{region} is an opt-in Region of `regions`: disabled in a new account"),
@@ -336,11 +348,18 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                 steps.push(Step {
                     address: format!("{prefix}/stackset-instances:{name}"),
                     action: Action::Create,
-                    kind: StepKind::StackSetInstances,
                     account: mgmt.clone(),
                     region: Some(config.home_region.clone()),
-                    inputs: json!({ "stackset_name": spec.stackset_name(&ou.name), "account": id, "ou": ou.name, "regions": [config.home_region] }),
-                    depends_on: vec![format!("{}/stackset:{}", ou.name, name), move_address.clone()],
+                    spec: StepSpec::StackSetInstances(step::StackSetInstances {
+                        stackset_name: spec.stackset_name(&ou.name),
+                        account: id.clone(),
+                        ou: ou.name.clone(),
+                        regions: vec![config.home_region.clone()],
+                    }),
+                    depends_on: vec![
+                        format!("{}/stackset:{}", ou.name, name),
+                        move_address.clone(),
+                    ],
                     reads: vec![ORGANIZATION_KEY.into()],
                     reason: format!("every account of OU {} gets its StackSets", ou.name),
                     notes: vec![],
@@ -353,10 +372,14 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                 steps.push(Step {
                     address: format!("{prefix}/budget"),
                     action: Action::Create,
-                    kind: StepKind::Budget,
                     account: id.clone(),
                     region: None,
-                    inputs: json!({ "name": "orgsplit-monthly", "amount_usd": format!("{amount}"), "email": email, "threshold_percent": 80 }),
+                    spec: StepSpec::Budget(step::Budget {
+                        name: "orgsplit-monthly".into(),
+                        amount_usd: format!("{amount}"),
+                        email: email.clone(),
+                        threshold_percent: 80,
+                    }),
                     depends_on: vec![move_address.clone()],
                     reads: vec![],
                     reason: "guardrails.monthly_budget_usd".into(),
@@ -457,10 +480,12 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                     copies.push(Step {
                         address: connection_address(&prefix, &region, &config.home_region),
                         action: Action::Create,
-                        kind: StepKind::CodestarConnection,
                         account: id.clone(),
                         region: Some(region.clone()),
-                        inputs: json!({ "name": CONNECTION_NAME, "provider_type": "GitHub" }),
+                        spec: StepSpec::CodestarConnection(step::Connection {
+                            name: CONNECTION_NAME.into(),
+                            provider_type: "GitHub".into(),
+                        }),
                         depends_on: vec![move_address.clone()],
                         reads: vec![],
                         reason: "pipelines move to CodeStar Connections (no token to revoke)"
@@ -472,7 +497,7 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                     });
                 }
                 copies.sort_by(|a, b| {
-                    (a.kind, &a.region, &a.address).cmp(&(b.kind, &b.region, &b.address))
+                    (a.kind(), &a.region, &a.address).cmp(&(b.kind(), &b.region, &b.address))
                 });
                 steps.extend(copies);
             }
@@ -643,30 +668,36 @@ fn resource_step(
     let config_copy = rewriter.rewrite(&source_config, &mut rewritten);
     let mut action = Action::Create;
     let mut account = target.to_string();
-    let mut inputs =
-        json!({ "source_arn": r.arn, "name": r.name, "config": config_copy, "tags": r.tags });
-    let kind = match StepKind::copy_of(r.kind) {
-        Some(k) => k,
-        None => StepKind::Manual,
+    let copy = step::ResourceCopy {
+        source_arn: r.arn.clone(),
+        name: r.name.clone(),
+        config: config_copy,
+        tags: r.tags.clone(),
     };
-    match r.kind {
+    let value_copy = |copy| step::ValueCopy {
+        copy,
+        value: step::VALUE_READ_AT_APPLY.into(),
+    };
+    let spec = match r.kind {
         ResourceKind::SsmParameter => {
-            inputs["value"] = json!("read from the source at apply time");
             if let Some(key) = r.config.get("KeyId").and_then(Value::as_str)
                 && !key.is_empty()
                 && key != "alias/aws/ssm"
             {
                 notes.push(format!("encrypted in the source with {key}: the copy uses the target account's alias/aws/ssm"));
             }
+            StepSpec::SsmParameter(value_copy(copy))
         }
-        ResourceKind::Secret => {
-            inputs["value"] = json!("read from the source at apply time");
-        }
+        ResourceKind::Secret => StepSpec::Secret(value_copy(copy)),
+        ResourceKind::IamPolicy => StepSpec::IamPolicy(copy),
+        ResourceKind::IamRole => StepSpec::IamRole(copy),
+        ResourceKind::LogGroup => StepSpec::LogGroup(copy),
+        ResourceKind::EcsTaskDefinition => StepSpec::EcsTaskDefinition(copy),
+        ResourceKind::EventsRule => StepSpec::EventsRule(copy),
+        ResourceKind::Schedule => StepSpec::Schedule(copy),
         ResourceKind::S3Bucket => {
             // Bucket names are global: the copy cannot take the source's name while it exists.
             let target_name = format!("{}-{}", r.name, target);
-            inputs["target_name"] = json!(target_name);
-            inputs["copy_objects"] = json!(config.copy_objects);
             let objects = r
                 .config
                 .get("ObjectCount")
@@ -678,6 +709,11 @@ fn resource_step(
             notes.push(format!(
                 "bucket names are global: the copy is named {target_name}"
             ));
+            StepSpec::S3Bucket(step::BucketCopy {
+                copy,
+                target_name,
+                copy_objects: config.copy_objects,
+            })
         }
         ResourceKind::EcsCluster => {
             let custom = custom_capacity_providers(&r.config);
@@ -691,37 +727,47 @@ fn resource_step(
                     custom.join(", ")
                 ));
             }
+            StepSpec::EcsCluster(copy)
         }
-        ResourceKind::EcsService => match config.networks.get(env) {
-            Some(net) => {
-                inputs["network"] = json!({ "subnets": net.subnets, "security_groups": net.security_groups, "assign_public_ip": net.assign_public_ip });
-            }
-            None => {
+        ResourceKind::EcsService => {
+            let network = config.networks.get(env).map(|net| step::Network {
+                subnets: net.subnets.clone(),
+                security_groups: net.security_groups.clone(),
+                assign_public_ip: net.assign_public_ip,
+            });
+            if network.is_none() {
                 action = Action::Manual;
                 notes.push(format!("no [[network]] for environment {env}: create the service by hand, or add one and re-plan"));
             }
-        },
+            StepSpec::EcsService(step::ServiceCopy { copy, network })
+        }
         ResourceKind::Pipeline => {
-            // Whether the v1 source was triggered by webhooks decides DetectChanges.
-            inputs["v1_webhooks"] = json!(v1_webhooks);
             notes.push(
                 "recreated with a CodeStar Connections source; its GitHub token is not copied"
                     .into(),
             );
+            // Whether the v1 source was triggered by webhooks decides DetectChanges.
+            StepSpec::Pipeline(step::PipelineCopy { copy, v1_webhooks })
         }
         ResourceKind::EcrRepository => {
             action = Action::Update;
             account = source_account.to_string();
-            inputs = json!({
-                "repository": r.name,
-                "source_arn": r.arn,
-                "grant_account": target,
-                "actions": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-            });
             notes.push(
                 "the repository stays in the source account; its policy lets this account pull"
                     .into(),
             );
+            StepSpec::EcrPullAccess(step::EcrPullAccess {
+                repository: r.name.clone(),
+                source_arn: r.arn.clone(),
+                grant_account: target.to_string(),
+                actions: [
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                ]
+                .map(String::from)
+                .to_vec(),
+            })
         }
         ResourceKind::EcsTask => {
             action = Action::Manual;
@@ -731,27 +777,33 @@ fn resource_step(
                 .get("startedAt")
                 .and_then(Value::as_str)
                 .unwrap_or("unknown");
-            inputs = json!({ "source_arn": r.arn, "started_at": started });
             notes.push(format!("a standalone task running since {started}: never migrated; stop it in the source account when its work is done"));
+            StepSpec::Manual(step::Manual {
+                source_arn: r.arn.clone(),
+                started_at: Some(started.to_string()),
+                tags: None,
+            })
         }
         ResourceKind::Other => {
             action = Action::Manual;
-            inputs = json!({ "source_arn": r.arn, "tags": r.tags });
             let service = r.arn.split(':').nth(2).unwrap_or("?");
             notes.push(format!(
                 "orgsplit does not migrate {service} resources: recreate it in this account by hand"
             ));
+            StepSpec::Manual(step::Manual {
+                source_arn: r.arn.clone(),
+                started_at: None,
+                tags: Some(r.tags.clone()),
+            })
         }
-        _ => {}
-    }
+    };
     notes.extend(rewritten.notes);
     Step {
         address: address.to_string(),
         action,
-        kind,
+        spec,
         account,
         region: r.region.clone(),
-        inputs,
         depends_on: if action == Action::Manual {
             vec![]
         } else {

@@ -6,7 +6,8 @@ use orgsplit_model::inventory::{
     AccountState, INVENTORY_FORMAT_VERSION, Inventory, OrganizationState,
 };
 use orgsplit_model::stackset::{ParameterSource, StackSetSpec};
-use orgsplit_model::{Action, Plan, Reference, Resource, ResourceKind};
+use orgsplit_model::step::TrustedAccess;
+use orgsplit_model::{Action, Plan, Reference, Resource, ResourceKind, Step, StepSpec};
 use orgsplit_planner::{PlanInput, ReviewOptions, build_plan, render_review};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -319,6 +320,18 @@ fn every_classified_resource_has_its_steps_and_shared_ones_one_per_environment()
     assert!(addresses.contains(&"dev/dev-workloads/ssm@eu-west-1:/dev/region/x"));
 }
 
+/// A copy step's `config`: the resource as AWS describes it, rewritten for the target.
+fn copied_config(step: &Step) -> &Value {
+    &step.spec.copy().expect("a copy step").config
+}
+
+fn stackset_parameters(step: &Step) -> &BTreeMap<String, String> {
+    match &step.spec {
+        StepSpec::StackSet(s) => &s.parameters,
+        other => panic!("{} is not a StackSet step: {other:?}", step.address),
+    }
+}
+
 #[test]
 fn arns_are_rewritten_to_the_target_and_images_stay() {
     let plan = plan();
@@ -326,7 +339,7 @@ fn arns_are_rewritten_to_the_target_and_images_stay() {
         .steps()
         .find(|s| s.address == "prod/prod-workloads/ecs-taskdef:prod-mail-sender")
         .unwrap();
-    let c = &step.inputs["config"];
+    let c = &step.spec.copy().expect("a copy step").config;
     assert_eq!(
         c["taskRoleArn"],
         "arn:aws:iam::${account:prod-workloads}:role/prod-mail-sender-task"
@@ -367,12 +380,12 @@ fn pipelines_wait_on_a_connection_and_drop_their_v1_webhooks() {
         .find(|s| s.address == "prod/prod-workloads/pipeline:prod-api-release")
         .unwrap();
     assert!(
-        step.inputs["config"].get("webhooks").is_none(),
+        copied_config(step).get("webhooks").is_none(),
         "{:#}",
-        step.inputs
+        copied_config(step)
     );
     assert_eq!(
-        step.inputs["config"]["declaration"]["roleArn"],
+        copied_config(step)["declaration"]["roleArn"],
         "arn:aws:iam::${account:prod-workloads}:role/prod-mail-sender-task"
     );
     assert!(
@@ -468,7 +481,7 @@ fn existing_ous_and_accounts_are_no_ops() {
         .find(|s| s.address == "dev/stackset:baseline")
         .unwrap();
     assert_eq!(
-        stackset.inputs["parameters"]["AdminAccountId"],
+        stackset_parameters(stackset)["AdminAccountId"],
         "222222222222"
     );
     let prod_stackset = plan
@@ -476,7 +489,7 @@ fn existing_ous_and_accounts_are_no_ops() {
         .find(|s| s.address == "prod/stackset:baseline")
         .unwrap();
     assert_eq!(
-        prod_stackset.inputs["parameters"]["AdminAccountId"],
+        stackset_parameters(prod_stackset)["AdminAccountId"],
         "${account:prod-admin}"
     );
 }
@@ -526,7 +539,10 @@ fn reserved_aws_tags_never_reach_the_plan_and_the_plan_says_how_many() {
         .steps()
         .find(|s| s.address.ends_with("ssm:/prod/stack/made"))
         .expect("the parameter is copied");
-    assert_eq!(step.inputs["tags"], json!({"Environment": "prod"}));
+    assert_eq!(
+        step.spec.copy().expect("a copy step").tags,
+        BTreeMap::from([("Environment".to_string(), "prod".to_string())])
+    );
     let warning = plan
         .warnings
         .iter()
@@ -677,7 +693,7 @@ fn a_role_named_in_another_roles_trust_is_copied_first_and_the_trust_points_at_t
         "{:?}",
         release.depends_on
     );
-    let trust = release.inputs.to_string();
+    let trust = copied_config(release).to_string();
     assert!(
         !trust.contains(&deployer),
         "the trust still names the source role: {trust}"
@@ -705,16 +721,21 @@ fn an_opt_in_region_is_enabled_in_every_account_before_anything_is_copied_there(
         .steps()
         .find(|s| s.address == "organization/org-trusted-access:account")
         .expect("Account Management trusted access is planned");
-    assert_eq!(access.inputs["service_principal"], "account.amazonaws.com");
+    assert_eq!(
+        access.spec,
+        StepSpec::OrgTrustedAccess(TrustedAccess {
+            service_principal: Some("account.amazonaws.com".into())
+        })
+    );
     // one opt-in step per account of the config, from the management account
     let opt_ins: Vec<&orgsplit_model::Step> = plan
         .steps()
-        .filter(|s| s.kind == orgsplit_model::StepKind::RegionOptIn)
+        .filter(|s| s.kind() == orgsplit_model::StepKind::RegionOptIn)
         .collect();
     assert_eq!(opt_ins.len(), config.accounts.len(), "{opt_ins:#?}");
     assert!(opt_ins.iter().all(|s| {
         s.account == "123456789012"
-            && s.inputs["region"] == "af-south-1"
+            && matches!(&s.spec, StepSpec::RegionOptIn(r) if r.region == "af-south-1")
             && s.depends_on
                 .contains(&"organization/org-trusted-access:account".to_string())
     }));
@@ -732,7 +753,7 @@ fn an_opt_in_region_is_enabled_in_every_account_before_anything_is_copied_there(
     assert!(
         !self::plan()
             .steps()
-            .any(|s| s.kind == orgsplit_model::StepKind::RegionOptIn)
+            .any(|s| s.kind() == orgsplit_model::StepKind::RegionOptIn)
     );
 }
 

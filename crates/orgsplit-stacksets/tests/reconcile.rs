@@ -8,19 +8,11 @@ use orgsplit_aws::{Aws, AwsOptions};
 use orgsplit_stacksets::reconcile::{
     self, AccountReconcile, DesiredStackSet, OuStackSets, ReconcileError,
 };
-use orgsplit_testkit::{Emulator, MANAGEMENT_ACCOUNT};
+use orgsplit_testkit::{Emulator, MANAGEMENT_ACCOUNT, runtime};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 const REGION: &str = "us-east-1";
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
 
 async fn aws(emu: &Emulator) -> Aws {
     Aws::load(AwsOptions {

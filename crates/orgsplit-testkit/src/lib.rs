@@ -263,6 +263,16 @@ impl Drop for Emulator {
     }
 }
 
+/// A runtime for the async part of a test. The emulator's admin calls are blocking HTTP: a
+/// test makes them outside `block_on` (or they run on a thread of their own).
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
 /// A scenario file's JSON (`tests/emulator/scenarios/NAME.json`).
 pub fn scenario(name: &str) -> Value {
     let path = repo_root().join(format!("tests/emulator/scenarios/{name}.json"));
@@ -310,7 +320,7 @@ pub async fn create_account(
                     std::time::Instant::now() < deadline,
                     "account {name} still IN_PROGRESS after 60 s"
                 );
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                tokio::time::sleep(Duration::from_millis(250)).await;
             }
             other => panic!("creating account {name}: {other:?} {status:?}"),
         }

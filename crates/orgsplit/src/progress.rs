@@ -2,6 +2,7 @@
 //! terminal.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use orgsplit_apply::events::{ApplyEvent, StepEvent};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -193,7 +194,8 @@ impl Drop for ApplyProgress {
     }
 }
 
-/// `--output json`: one JSON object per line on stdout for every step that finishes.
+/// `--output json`: one JSON object per line on stdout for every step that finishes
+/// (`orgsplit_apply::events`).
 pub struct NdjsonReporter {
     printer: crate::printer::Printer,
 }
@@ -206,22 +208,7 @@ impl NdjsonReporter {
 
 impl orgsplit_apply::Reporter for NdjsonReporter {
     fn step_finished(&self, step: &orgsplit_model::Step, status: &orgsplit_apply::StepStatus) {
-        let mut event = serde_json::json!({
-            "event": "step",
-            "address": step.address,
-            "kind": step.kind,
-            "account": step.account,
-            "status": status.label(),
-        });
-        match status {
-            orgsplit_apply::StepStatus::Failed { error } => event["error"] = error.clone().into(),
-            orgsplit_apply::StepStatus::Waiting { message, url } => {
-                event["message"] = message.clone().into();
-                event["url"] = url.clone().into();
-            }
-            orgsplit_apply::StepStatus::Blocked { by } => event["blocked_by"] = by.clone().into(),
-            _ => {}
-        }
-        self.printer.data(&event.to_string());
+        let event = ApplyEvent::Step(StepEvent::new(step, status));
+        self.printer.data(&event.to_line());
     }
 }

@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 const EXAMPLE: &str = include_str!("../../../plans/examples/orgsplit.toml");
 
 mod common;
-use common::{apply_ou, aws_for, orgsplit, runtime};
+use common::{apply_ou, aws_for, orgsplit};
+use orgsplit_testkit::runtime;
 
 #[test]
 fn applies_both_ous_and_reads_the_result_back() {
@@ -324,9 +325,9 @@ async fn read_back(emu: &Emulator, plan: &Plan, journal: &str) -> Checked {
             }
             for step in &account.steps {
                 let region = step.region.clone().unwrap_or_else(|| "us-east-1".into());
-                match step.kind {
+                match step.kind() {
                     StepKind::SsmParameter => {
-                        let name = step.inputs["name"].as_str().unwrap();
+                        let name = step.spec.name().unwrap();
                         let get = |s: &orgsplit_aws::AccountSession| {
                             let c = s.ssm(&region);
                             let name = name.to_string();
@@ -351,7 +352,7 @@ async fn read_back(emu: &Emulator, plan: &Plan, journal: &str) -> Checked {
                         checked.parameters += 1;
                     }
                     StepKind::EcsTaskDefinition => {
-                        let family = step.inputs["name"].as_str().unwrap();
+                        let family = step.spec.name().unwrap();
                         let got = target
                             .ecs(&region)
                             .describe_task_definition()
@@ -381,7 +382,7 @@ async fn read_back(emu: &Emulator, plan: &Plan, journal: &str) -> Checked {
                         checked.task_definitions += 1;
                     }
                     StepKind::IamRole => {
-                        let name = step.inputs["name"].as_str().unwrap();
+                        let name = step.spec.name().unwrap();
                         target
                             .iam()
                             .get_role()

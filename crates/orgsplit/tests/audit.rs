@@ -7,7 +7,8 @@ mod common;
 
 use aws_sdk_budgets::types::{Budget, BudgetType, Spend, TimeUnit};
 use aws_sdk_organizations::types::PolicyType;
-use common::{Run, apply_ou, aws_for, orgsplit, runtime};
+use common::{Run, apply_ou, aws_for, orgsplit};
+use orgsplit_testkit::runtime;
 use orgsplit_testkit::{Emulator, MANAGEMENT_ACCOUNT, SOURCE_ACCOUNT, scenario};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};

@@ -4,9 +4,10 @@
 
 mod common;
 
-use common::{Run, aws_for, command, output, runtime};
+use common::{Run, aws_for, command, output};
 use orgsplit_aws::AccountSession;
 use orgsplit_aws::policy::policy_document;
+use orgsplit_testkit::runtime;
 use orgsplit_testkit::{Emulator, SOURCE_ACCOUNT, scenario};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};

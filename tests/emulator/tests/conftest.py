@@ -1,8 +1,6 @@
-import json
 import os
-import subprocess
+import sys
 import time
-import urllib.request
 
 import boto3
 import pytest
@@ -10,29 +8,20 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-RUN = os.path.join(os.path.dirname(HERE), "run")
+sys.path.insert(0, os.path.dirname(HERE))
+from orgsplit_emulator.process import RUN, EmulatorProcess  # noqa: E402,F401  (RUN: for the tests)
 SHARED = "111111111111"
 
 
-class Emulator:
-    def __init__(self, args=()):
-        t0 = time.monotonic()
-        self.proc = subprocess.Popen([RUN, "--port", "0", "--exit-on-stdin-eof", *args], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        self.startup = time.monotonic() - t0
-        assert line.startswith("ready http://127.0.0.1:"), (line, self.proc.stderr.read() if self.proc.poll() is not None else "")
-        self.url = line.split()[1]
-        self.ready_line = line
+class Emulator(EmulatorProcess):
+    """The emulator process with the clients and helpers these tests share."""
 
-    def admin(self, method, path, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method, headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=600) as r:
-                return r.status, json.load(r)
-        except urllib.error.HTTPError as e:
-            return e.code, json.load(e)
+    def __init__(self, args=()):
+        super().__init__(list(args))
+        self.startup = self.start_seconds
+
+    # Here every admin call asserts on the answer's status itself: (status, JSON).
+    admin = EmulatorProcess.request
 
     def client(self, service, region="us-east-1", creds=None, retries=0):
         creds = creds or {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -74,16 +63,8 @@ class Emulator:
         # turns it on where it is the subject.
         self.admin("DELETE", "/_emulator/strict")
         self.admin("POST", "/_emulator/strict", {"org_concurrent_modification": 0})
-        urllib.request.urlopen(urllib.request.Request(self.url + "/moto-api/reset", method="POST")).read()
+        self.moto_api("reset", {})
         self.admin("DELETE", "/_emulator/requests")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
 
 
 @pytest.fixture(scope="session")

@@ -45,7 +45,7 @@ pub fn probes_for(
     steps
         .filter(|s| s.account == placeholder)
         .filter_map(|s| {
-            let service = service_of(s.kind)?;
+            let service = service_of(s.kind())?;
             Some((
                 service,
                 s.region.clone().unwrap_or_else(|| home.to_string()),
@@ -187,17 +187,18 @@ async fn probe(session: &AccountSession, service: &str, region: &str) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use orgsplit_model::Action;
+    use orgsplit_model::step::{
+        Action, Budget, ResourceCopy, Scp, StepSpec, VALUE_READ_AT_APPLY, ValueCopy,
+    };
     use serde_json::json;
 
-    fn step(kind: StepKind, account: &str, region: Option<&str>) -> Step {
+    fn step(spec: StepSpec, account: &str, region: Option<&str>) -> Step {
         Step {
-            address: format!("dev/x/{kind:?}"),
+            address: format!("dev/x/{:?}", spec.kind()),
             action: Action::Create,
-            kind,
+            spec,
             account: account.into(),
             region: region.map(str::to_string),
-            inputs: json!({}),
             depends_on: vec![],
             reads: vec![],
             reason: String::new(),
@@ -205,32 +206,53 @@ mod tests {
         }
     }
 
+    fn copy() -> ResourceCopy {
+        ResourceCopy {
+            source_arn: String::new(),
+            name: "x".into(),
+            config: json!({}),
+            tags: Default::default(),
+        }
+    }
+
+    fn parameter() -> StepSpec {
+        StepSpec::SsmParameter(ValueCopy {
+            copy: copy(),
+            value: VALUE_READ_AT_APPLY.into(),
+        })
+    }
+
     #[test]
     fn probes_cover_each_service_and_region_of_the_new_account_once() {
         let steps = vec![
+            step(parameter(), "${account:dev-workloads}", Some("us-east-1")),
+            step(parameter(), "${account:dev-workloads}", Some("eu-west-1")),
+            step(parameter(), "${account:dev-workloads}", Some("us-east-1")),
+            step(StepSpec::IamRole(copy()), "${account:dev-workloads}", None),
             step(
-                StepKind::SsmParameter,
+                StepSpec::Budget(Budget {
+                    name: "b".into(),
+                    amount_usd: "1".into(),
+                    email: "a@example.com".into(),
+                    threshold_percent: 80,
+                }),
                 "${account:dev-workloads}",
-                Some("us-east-1"),
+                None,
             ),
             step(
-                StepKind::SsmParameter,
-                "${account:dev-workloads}",
-                Some("eu-west-1"),
-            ),
-            step(
-                StepKind::SsmParameter,
-                "${account:dev-workloads}",
-                Some("us-east-1"),
-            ),
-            step(StepKind::IamRole, "${account:dev-workloads}", None),
-            step(StepKind::Budget, "${account:dev-workloads}", None),
-            step(
-                StepKind::EcsCluster,
+                StepSpec::EcsCluster(copy()),
                 "${account:prod-workloads}",
                 Some("us-east-1"),
             ),
-            step(StepKind::Scp, "123456789012", None),
+            step(
+                StepSpec::Scp(Scp {
+                    name: "s".into(),
+                    description: String::new(),
+                    content: json!({}),
+                }),
+                "123456789012",
+                None,
+            ),
         ];
         let got = probes_for(steps.into_iter(), "dev-workloads", "us-east-1");
         assert_eq!(

@@ -8,7 +8,7 @@ use aws_sdk_budgets::types::{
     NotificationWithSubscribers, Spend, Subscriber, SubscriptionType, ThresholdType, TimeUnit,
 };
 use orgsplit_aws::call_error;
-use serde_json::Value;
+use orgsplit_model::step::Budget as BudgetInputs;
 
 /// The budget the step wants.
 struct Wanted<'a> {
@@ -21,8 +21,8 @@ struct Wanted<'a> {
     threshold: f64,
 }
 
-fn wanted(cx: &StepContext) -> Result<Wanted<'_>, StepError> {
-    let amount_text = cx.input_str("amount_usd")?;
+fn wanted<'a>(cx: &'a StepContext, inputs: &'a BudgetInputs) -> Result<Wanted<'a>, StepError> {
+    let amount_text = inputs.amount_usd.as_str();
     let amount = amount_text
         .parse::<f64>()
         .ok()
@@ -31,24 +31,20 @@ fn wanted(cx: &StepContext) -> Result<Wanted<'_>, StepError> {
             field: "amount_usd".into(),
             message: format!("{amount_text:?} is not a positive amount"),
         })?;
-    let threshold = match cx.inputs().get("threshold_percent") {
-        Some(Value::Number(n)) => n.as_f64(),
-        Some(Value::String(s)) => s.parse().ok(),
-        _ => None,
+    if inputs.threshold_percent == 0 {
+        return Err(StepError::Input {
+            field: "threshold_percent".into(),
+            message: "is 0: an alert needs a positive threshold".into(),
+        });
     }
-    .filter(|t| *t > 0.0)
-    .ok_or_else(|| StepError::Input {
-        field: "threshold_percent".into(),
-        message: "missing or not a positive number".into(),
-    })?;
     Ok(Wanted {
         account: &cx.step.account,
         region: cx.region(),
-        name: cx.input_str("name")?,
+        name: &inputs.name,
         amount,
         amount_text,
-        email: cx.input_str("email")?,
-        threshold,
+        email: &inputs.email,
+        threshold: f64::from(inputs.threshold_percent),
     })
 }
 
@@ -106,8 +102,8 @@ fn amount_matches(b: &Budget, w: &Wanted) -> bool {
 
 /// Creates the budget (with its alert and subscriber) or brings its limit and alert in
 /// line; reads all of it back.
-pub async fn run(cx: &StepContext) -> Result<Outcome, StepError> {
-    let w = wanted(cx)?;
+pub async fn run(cx: &StepContext, inputs: &BudgetInputs) -> Result<Outcome, StepError> {
+    let w = wanted(cx, inputs)?;
     let client = cx.session().await?.budgets();
     let changed = match describe(&client, &w).await? {
         None => {

@@ -10,16 +10,13 @@
 use orgsplit_pipelines::connection::{ConnectionError, find_or_create};
 
 use crate::context::{Outcome, StepContext, StepError};
+use orgsplit_model::step::Connection;
 
 pub(super) use orgsplit_pipelines::connection::console_url;
 
-pub async fn run(cx: &StepContext) -> Result<Outcome, StepError> {
-    let name = cx.input_str("name")?;
-    let provider = cx
-        .inputs()
-        .get("provider_type")
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or("GitHub");
+pub async fn run(cx: &StepContext, inputs: &Connection) -> Result<Outcome, StepError> {
+    let name = inputs.name.as_str();
+    let provider = inputs.provider_type.as_str();
     let client = cx.session().await?.codestar_connections(cx.region());
     let (connection, _) = find_or_create(&client, &cx.step.account, cx.region(), name, provider)
         .await

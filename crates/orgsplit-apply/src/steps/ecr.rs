@@ -7,6 +7,7 @@ use orgsplit_aws::{AwsError, call_error};
 use serde_json::{Value, json};
 
 use crate::context::{Outcome, StepContext, StepError};
+use orgsplit_model::step::EcrPullAccess;
 
 struct At<'a> {
     client: &'a Client,
@@ -25,10 +26,9 @@ impl At<'_> {
     }
 }
 
-pub async fn pull_access(cx: &StepContext) -> Result<Outcome, StepError> {
-    let repository = cx.input_str("repository")?;
-    let grant = cx.input_str("grant_account")?;
-    let statement = grant_statement(cx, grant)?;
+pub async fn pull_access(cx: &StepContext, inputs: &EcrPullAccess) -> Result<Outcome, StepError> {
+    let repository = inputs.repository.as_str();
+    let statement = grant_statement(inputs)?;
     let region = cx.region();
     let session = cx.session().await?;
     let client = session.ecr(region);
@@ -54,27 +54,25 @@ pub async fn pull_access(cx: &StepContext) -> Result<Outcome, StepError> {
 }
 
 /// The statement that lets `grant`'s principals pull.
-fn grant_statement(cx: &StepContext, grant: &str) -> Result<Value, StepError> {
-    let actions = match cx.inputs().get("actions") {
-        Some(Value::Array(a)) if !a.is_empty() && a.iter().all(Value::is_string) => a.clone(),
-        _ => {
-            return Err(StepError::Input {
-                field: "actions".into(),
-                message: "missing or not a non-empty list of actions".into(),
-            });
-        }
-    };
+fn grant_statement(inputs: &EcrPullAccess) -> Result<Value, StepError> {
+    let grant = inputs.grant_account.as_str();
+    if inputs.actions.is_empty() {
+        return Err(StepError::Input {
+            field: "actions".into(),
+            message: "is empty: the grant needs the pull actions".into(),
+        });
+    }
+    let actions: Vec<Value> = inputs.actions.iter().cloned().map(Value::String).collect();
     if grant.len() != 12 || !grant.bytes().all(|b| b.is_ascii_digit()) {
         return Err(StepError::Input {
             field: "grant_account".into(),
             message: format!("{grant:?} is not an account id"),
         });
     }
-    let partition = cx
-        .inputs()
-        .get("source_arn")
-        .and_then(Value::as_str)
-        .and_then(|a| a.split(':').nth(1))
+    let partition = inputs
+        .source_arn
+        .split(':')
+        .nth(1)
         .filter(|p| !p.is_empty())
         .unwrap_or("aws");
     Ok(pull_statement(grant, partition, actions))

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 
 use self::shared::{aws_error, first_difference, input_error, prune, tags_to_add, wanted_tags};
 use crate::context::{Outcome, StepContext, StepError};
+use orgsplit_model::step::{Network, ResourceCopy, ServiceCopy};
 
 const ECS: &str = "ecs";
 
@@ -114,16 +115,12 @@ pub(super) mod shared {
         }
     }
 
-    /// The tags the plan recorded for the resource (`inputs.tags`).
+    /// The tags the plan recorded for the copied resource.
     pub fn wanted_tags(cx: &StepContext) -> BTreeMap<String, String> {
-        cx.inputs()
-            .get("tags")
-            .and_then(Value::as_object)
-            .map(|o| {
-                o.iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                    .collect()
-            })
+        cx.step
+            .spec
+            .copy()
+            .map(|c| c.tags.clone())
             .unwrap_or_default()
     }
 
@@ -163,9 +160,9 @@ const CLUSTER_COMPARED: &[&str] = &[
     "defaultCapacityProviderStrategy",
 ];
 
-pub async fn cluster(cx: &StepContext) -> Result<Outcome, StepError> {
-    let name = cx.input_str("name")?;
-    let want = wanted_cluster(cx)?;
+pub async fn cluster(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepError> {
+    let name = copy.name.as_str();
+    let want = wanted_cluster(cx, &copy.config)?;
     let ecs = cx.session().await?.ecs(cx.region());
     let live = describe_cluster(cx, &ecs, name).await?;
     let mut changed = false;
@@ -200,8 +197,7 @@ pub async fn cluster(cx: &StepContext) -> Result<Outcome, StepError> {
     Ok(Outcome::changed(changed).with_output("cluster_arn", arn))
 }
 
-fn wanted_cluster(cx: &StepContext) -> Result<Cluster, StepError> {
-    let config = cx.inputs().get("config").cloned().unwrap_or(json!({}));
+fn wanted_cluster(cx: &StepContext, config: &Value) -> Result<Cluster, StepError> {
     if config.get("serviceConnectDefaults").is_some() {
         // Its Cloud Map namespace lives in the source account and is not migrated.
         tracing::warn!(
@@ -209,7 +205,7 @@ fn wanted_cluster(cx: &StepContext) -> Result<Cluster, StepError> {
             "serviceConnectDefaults is not copied: set a namespace in the target by hand"
         );
     }
-    from_json(&config, Cluster::deserialize).map_err(|e| input_error("config", e))
+    from_json(config, Cluster::deserialize).map_err(|e| input_error("config", e))
 }
 
 async fn describe_cluster(
@@ -365,9 +361,9 @@ const REGISTRABLE: &[&str] = &[
     "enableFaultInjection",
 ];
 
-pub async fn task_definition(cx: &StepContext) -> Result<Outcome, StepError> {
-    let family = cx.input_str("name")?;
-    let want = wanted_task_definition(cx, family)?;
+pub async fn task_definition(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepError> {
+    let family = copy.name.as_str();
+    let want = wanted_task_definition(&copy.config, family)?;
     let want_json = registrable(&want);
     let ecs = cx.session().await?.ecs(cx.region());
     let wanted_tags = wanted_tags(cx);
@@ -383,11 +379,7 @@ pub async fn task_definition(cx: &StepContext) -> Result<Outcome, StepError> {
     Ok(Outcome::changed(true).with_output("task_definition_arn", arn))
 }
 
-fn wanted_task_definition(cx: &StepContext, family: &str) -> Result<TaskDefinition, StepError> {
-    let config = cx
-        .inputs()
-        .get("config")
-        .ok_or_else(|| input_error("config", "missing"))?;
+fn wanted_task_definition(config: &Value, family: &str) -> Result<TaskDefinition, StepError> {
     let td =
         from_json(config, TaskDefinition::deserialize).map_err(|e| input_error("config", e))?;
     if td.family() != Some(family) {
@@ -625,8 +617,8 @@ async fn latest_active_arn(
 
 // ---- services ------------------------------------------------------------------------------
 
-pub async fn service(cx: &StepContext) -> Result<Outcome, StepError> {
-    let planned = PlannedService::from_inputs(cx)?;
+pub async fn service(cx: &StepContext, inputs: &ServiceCopy) -> Result<Outcome, StepError> {
+    let planned = PlannedService::from_inputs(inputs)?;
     let (cluster, name) = (planned.cluster.as_str(), planned.name.as_str());
     let ecs = cx.session().await?.ecs(cx.region());
     let task_definition = latest_active_arn(cx, &ecs, &planned.family, cx.region()).await?;
@@ -670,15 +662,12 @@ struct PlannedService {
 }
 
 impl PlannedService {
-    fn from_inputs(cx: &StepContext) -> Result<PlannedService, StepError> {
-        let config = cx
-            .inputs()
-            .get("config")
-            .ok_or_else(|| input_error("config", "missing"))?;
+    fn from_inputs(inputs: &ServiceCopy) -> Result<PlannedService, StepError> {
+        let config = &inputs.copy.config;
         let service =
             from_json(config, Service::deserialize).map_err(|e| input_error("config", e))?;
         refuse_unmigrated_parts(&service)?;
-        let network = wanted_network(cx)?;
+        let network = wanted_network(inputs.network.as_ref())?;
         let name = service
             .service_name()
             .ok_or_else(|| input_error("config.serviceName", "missing"))?
@@ -744,39 +733,20 @@ struct WantedService<'a> {
 
 /// `inputs.network` (from the config's `[[network]]`): the planner leaves a service
 /// without one as a manual item, so a step without it is a plan this code cannot act on.
-fn wanted_network(cx: &StepContext) -> Result<NetworkConfiguration, StepError> {
-    let net = cx
-        .inputs()
-        .get("network")
-        .filter(|n| n.is_object())
-        .ok_or_else(|| {
-            input_error(
-                "network",
-                "missing: a service needs a [[network]] for its environment",
-            )
-        })?;
-    let strings = |k: &str| -> Vec<String> {
-        net.get(k)
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|s| s.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let subnets = strings("subnets");
-    if subnets.is_empty() {
+fn wanted_network(net: Option<&Network>) -> Result<NetworkConfiguration, StepError> {
+    let net = net.ok_or_else(|| {
+        input_error(
+            "network",
+            "missing: a service needs a [[network]] for its environment",
+        )
+    })?;
+    if net.subnets.is_empty() {
         return Err(input_error("network.subnets", "empty"));
     }
-    let public = net
-        .get("assign_public_ip")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
     let vpc = AwsVpcConfiguration::builder()
-        .set_subnets(Some(subnets))
-        .set_security_groups(Some(strings("security_groups")))
-        .assign_public_ip(if public {
+        .set_subnets(Some(net.subnets.clone()))
+        .set_security_groups(Some(net.security_groups.clone()))
+        .assign_public_ip(if net.assign_public_ip {
             AssignPublicIp::Enabled
         } else {
             AssignPublicIp::Disabled

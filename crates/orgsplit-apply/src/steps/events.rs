@@ -20,6 +20,7 @@ use super::ecs::shared::{
     aws_error, first_difference, input_error, prune, tags_to_add, wanted_tags,
 };
 use crate::context::{Outcome, StepContext, StepError};
+use orgsplit_model::step::ResourceCopy;
 
 const EVENTS: &str = "events";
 
@@ -181,12 +182,9 @@ pub(super) fn normalize_target(target: &Value) -> Value {
     v
 }
 
-pub async fn run(cx: &StepContext) -> Result<Outcome, StepError> {
-    let name = cx.input_str("name")?;
-    let config = cx
-        .inputs()
-        .get("config")
-        .ok_or_else(|| input_error("config", "missing"))?;
+pub async fn run(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepError> {
+    let name = copy.name.as_str();
+    let config = &copy.config;
     let want = WantedRule::from_config(config)?;
     let targets = wanted_targets(cx, config).await?;
     let events = cx.session().await?.events(cx.region());

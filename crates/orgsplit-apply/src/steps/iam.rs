@@ -14,8 +14,9 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
-use super::util::{input_tags, missing_tags, partition};
+use super::util::{missing_tags, partition};
 use crate::context::{Outcome, StepContext, StepError};
+use orgsplit_model::step::ResourceCopy;
 
 /// IAM is global; errors name this instead of a region.
 const REGION: &str = "global";
@@ -58,8 +59,8 @@ struct DesiredPolicy {
     tags: BTreeMap<String, String>,
 }
 
-pub async fn policy(cx: &StepContext) -> Result<Outcome, StepError> {
-    let desired = desired_policy(cx)?;
+pub async fn policy(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepError> {
+    let desired = desired_policy(copy)?;
     let session = cx.session().await?;
     let client = session.iam();
     let at = At {
@@ -68,7 +69,7 @@ pub async fn policy(cx: &StepContext) -> Result<Outcome, StepError> {
     };
     let arn = format!(
         "arn:{}:iam::{}:policy{}{}",
-        partition(cx),
+        partition(&copy.source_arn),
         at.account,
         desired.path,
         desired.name
@@ -108,8 +109,8 @@ pub async fn policy(cx: &StepContext) -> Result<Outcome, StepError> {
     Ok(Outcome::changed(changed).with_output("policy_arn", arn))
 }
 
-fn desired_policy(cx: &StepContext) -> Result<DesiredPolicy, StepError> {
-    let cfg = config(cx);
+fn desired_policy(copy: &ResourceCopy) -> Result<DesiredPolicy, StepError> {
+    let cfg = &copy.config;
     let document = match cfg.get("Document") {
         Some(d @ Value::Object(_)) => d.clone(),
         _ => {
@@ -120,13 +121,13 @@ fn desired_policy(cx: &StepContext) -> Result<DesiredPolicy, StepError> {
         }
     };
     Ok(DesiredPolicy {
-        name: cx.input_str("name")?.to_string(),
+        name: copy.name.clone(),
         path: str_field(cfg, "Path").unwrap_or("/").to_string(),
         description: str_field(cfg, "Description")
             .unwrap_or_default()
             .to_string(),
         document,
-        tags: input_tags(cx.inputs())?,
+        tags: copy.tags.clone(),
     })
 }
 
@@ -284,8 +285,8 @@ struct LiveRole {
     tags: BTreeMap<String, String>,
 }
 
-pub async fn role(cx: &StepContext) -> Result<Outcome, StepError> {
-    let desired = desired_role(cx)?;
+pub async fn role(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepError> {
+    let desired = desired_role(copy)?;
     let session = cx.session().await?;
     let client = session.iam();
     let at = At {
@@ -307,8 +308,8 @@ pub async fn role(cx: &StepContext) -> Result<Outcome, StepError> {
     Ok(Outcome::changed(changed))
 }
 
-fn desired_role(cx: &StepContext) -> Result<DesiredRole, StepError> {
-    let cfg = config(cx);
+fn desired_role(copy: &ResourceCopy) -> Result<DesiredRole, StepError> {
+    let cfg = &copy.config;
     let trust = match cfg.get("AssumeRolePolicyDocument") {
         Some(d @ Value::Object(_)) => d.clone(),
         _ => {
@@ -360,7 +361,7 @@ fn desired_role(cx: &StepContext) -> Result<DesiredRole, StepError> {
         ),
     };
     Ok(DesiredRole {
-        name: cx.input_str("name")?.to_string(),
+        name: copy.name.clone(),
         path: str_field(cfg, "Path").unwrap_or("/").to_string(),
         trust,
         description: str_field(cfg, "Description")
@@ -370,7 +371,7 @@ fn desired_role(cx: &StepContext) -> Result<DesiredRole, StepError> {
         boundary: str_field(cfg, "PermissionsBoundary").map(str::to_string),
         managed,
         inline,
-        tags: input_tags(cx.inputs())?,
+        tags: copy.tags.clone(),
     })
 }
 
@@ -652,10 +653,6 @@ async fn verify_role(at: &At<'_>, desired: &DesiredRole) -> Result<(), StepError
 
 // ---------------------------------------------------------------------------------------
 // shared by both kinds
-
-fn config(cx: &StepContext) -> &Value {
-    cx.inputs().get("config").unwrap_or(&Value::Null)
-}
 
 fn str_field<'a>(cfg: &'a Value, key: &str) -> Option<&'a str> {
     cfg.get(key).and_then(Value::as_str)

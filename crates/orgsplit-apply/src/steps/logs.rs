@@ -7,8 +7,9 @@ use orgsplit_aws::call_error;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
-use super::util::{input_tags, missing_tags, partition};
+use super::util::{missing_tags, partition};
 use crate::context::{Outcome, StepContext, StepError};
+use orgsplit_model::step::ResourceCopy;
 
 struct At<'a> {
     client: &'a Client,
@@ -33,14 +34,11 @@ struct Live {
     class: Option<String>,
 }
 
-pub async fn run(cx: &StepContext) -> Result<Outcome, StepError> {
-    let name = cx.input_str("name")?;
-    let retention = retention(cx.inputs())?;
-    let class = cx
-        .inputs()
-        .pointer("/config/LogGroupClass")
-        .and_then(Value::as_str);
-    let tags = input_tags(cx.inputs())?;
+pub async fn run(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepError> {
+    let name = copy.name.as_str();
+    let retention = retention(&copy.config)?;
+    let class = copy.config.get("LogGroupClass").and_then(Value::as_str);
+    let tags = copy.tags.clone();
     let region = cx.region();
     let session = cx.session().await?;
     let client = session.logs(region);
@@ -52,7 +50,7 @@ pub async fn run(cx: &StepContext) -> Result<Outcome, StepError> {
     };
     let arn = format!(
         "arn:{}:logs:{region}:{}:log-group:{name}",
-        partition(cx),
+        partition(&copy.source_arn),
         at.account
     );
 
@@ -89,8 +87,8 @@ pub async fn run(cx: &StepContext) -> Result<Outcome, StepError> {
 }
 
 /// `None`: the events never expire.
-fn retention(inputs: &Value) -> Result<Option<i32>, StepError> {
-    match inputs.pointer("/config/RetentionInDays") {
+fn retention(config: &Value) -> Result<Option<i32>, StepError> {
+    match config.get("RetentionInDays") {
         None | Some(Value::Null) => Ok(None),
         Some(v) => v
             .as_i64()
@@ -257,11 +255,11 @@ mod tests {
 
     #[test]
     fn retention_absent_means_never_expire() {
-        assert_eq!(retention(&json!({"config": {}})).unwrap(), None);
+        assert_eq!(retention(&json!({})).unwrap(), None);
         assert_eq!(
-            retention(&json!({"config": {"RetentionInDays": 14}})).unwrap(),
+            retention(&json!({"RetentionInDays": 14})).unwrap(),
             Some(14)
         );
-        assert!(retention(&json!({"config": {"RetentionInDays": "x"}})).is_err());
+        assert!(retention(&json!({"RetentionInDays": "x"})).is_err());
     }
 }

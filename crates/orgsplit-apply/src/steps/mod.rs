@@ -5,7 +5,7 @@
 //! apply, with the journal lost) and ends in the same state without creating anything twice.
 
 use crate::context::{Outcome, StepContext, StepError};
-use orgsplit_model::StepKind;
+use orgsplit_model::StepSpec;
 
 mod account_ready;
 mod budget;
@@ -29,32 +29,32 @@ pub(crate) mod util;
 
 /// Runs one step whose action changes something (never `no-op` or `manual`).
 pub async fn run(cx: &StepContext) -> Result<Outcome, StepError> {
-    match cx.step.kind {
-        StepKind::OrgTrustedAccess => trusted_access::trusted_access(cx).await,
-        StepKind::Scp => organizations::scp(cx).await,
-        StepKind::Ou => organizations::ou(cx).await,
-        StepKind::ScpAttachment => organizations::scp_attachment(cx).await,
-        StepKind::Account => organizations::account(cx).await,
-        StepKind::AccountMove => organizations::account_move(cx).await,
-        StepKind::RegionOptIn => regions::opt_in(cx).await,
-        StepKind::StackSet => stackset::stack_set(cx).await,
-        StepKind::StackSetInstances => stackset::instances(cx).await,
-        StepKind::Budget => budget::run(cx).await,
-        StepKind::EcrPullAccess => ecr::pull_access(cx).await,
-        StepKind::SsmParameter => ssm::run(cx).await,
-        StepKind::Secret => secrets::run(cx).await,
-        StepKind::IamPolicy => iam::policy(cx).await,
-        StepKind::IamRole => iam::role(cx).await,
-        StepKind::LogGroup => logs::run(cx).await,
-        StepKind::S3Bucket => s3::run(cx).await,
-        StepKind::EcsCluster => ecs::cluster(cx).await,
-        StepKind::EcsTaskDefinition => ecs::task_definition(cx).await,
-        StepKind::EcsService => ecs::service(cx).await,
-        StepKind::EventsRule => events::run(cx).await,
-        StepKind::Schedule => scheduler::run(cx).await,
-        StepKind::CodestarConnection => connection::run(cx).await,
-        StepKind::Pipeline => pipeline::run(cx).await,
-        StepKind::Manual => Err(StepError::Failed(
+    match &cx.step.spec {
+        StepSpec::OrgTrustedAccess(i) => trusted_access::trusted_access(cx, i).await,
+        StepSpec::Scp(i) => organizations::scp(cx, i).await,
+        StepSpec::Ou(i) => organizations::ou(cx, i).await,
+        StepSpec::ScpAttachment(i) => organizations::scp_attachment(cx, i).await,
+        StepSpec::Account(i) => organizations::account(cx, i).await,
+        StepSpec::AccountMove(i) => organizations::account_move(cx, i).await,
+        StepSpec::RegionOptIn(i) => regions::opt_in(cx, i).await,
+        StepSpec::StackSet(i) => stackset::stack_set(cx, i).await,
+        StepSpec::StackSetInstances(i) => stackset::instances(cx, i).await,
+        StepSpec::Budget(i) => budget::run(cx, i).await,
+        StepSpec::EcrPullAccess(i) => ecr::pull_access(cx, i).await,
+        StepSpec::SsmParameter(i) => ssm::run(cx, &i.copy).await,
+        StepSpec::Secret(i) => secrets::run(cx, &i.copy).await,
+        StepSpec::IamPolicy(i) => iam::policy(cx, i).await,
+        StepSpec::IamRole(i) => iam::role(cx, i).await,
+        StepSpec::LogGroup(i) => logs::run(cx, i).await,
+        StepSpec::S3Bucket(i) => s3::run(cx, i).await,
+        StepSpec::EcsCluster(i) => ecs::cluster(cx, i).await,
+        StepSpec::EcsTaskDefinition(i) => ecs::task_definition(cx, i).await,
+        StepSpec::EcsService(i) => ecs::service(cx, i).await,
+        StepSpec::EventsRule(i) => events::run(cx, i).await,
+        StepSpec::Schedule(i) => scheduler::run(cx, i).await,
+        StepSpec::CodestarConnection(i) => connection::run(cx, i).await,
+        StepSpec::Pipeline(i) => pipeline::run(cx, i).await,
+        StepSpec::Manual(_) => Err(StepError::Failed(
             "a manual item is done by a person, not by apply".into(),
         )),
     }

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::util::aws_err;
 use crate::context::{Outcome, StepContext, StepError};
+use orgsplit_model::step;
 
 const ORG: &str = "organizations";
 const GLOBAL: &str = "global";
@@ -162,11 +163,11 @@ pub async fn ou_id(
         .ok_or_else(|| StepError::Failed(format!("OU {ou} does not exist under the root")))
 }
 
-pub async fn ou(cx: &StepContext) -> Result<Outcome, StepError> {
+pub async fn ou(cx: &StepContext, inputs: &step::Ou) -> Result<Outcome, StepError> {
     let session = cx.session().await?;
-    let name = cx.input_str("name")?;
-    let parent = match cx.inputs().get("parent_id").and_then(Value::as_str) {
-        Some(p) if !p.is_empty() => p.to_string(),
+    let name = inputs.name.as_str();
+    let parent = match inputs.parent_id.as_str() {
+        p if !p.is_empty() => p.to_string(),
         _ => root_id(&session).await?.0,
     };
     if let Some(id) = find_ou(&session, &parent, name).await? {
@@ -203,10 +204,10 @@ pub async fn ou(cx: &StepContext) -> Result<Outcome, StepError> {
     }
 }
 
-pub async fn account(cx: &StepContext) -> Result<Outcome, StepError> {
+pub async fn account(cx: &StepContext, inputs: &step::Account) -> Result<Outcome, StepError> {
     let session = cx.session().await?;
-    let name = cx.input_str("name")?;
-    let email = cx.input_str("email")?;
+    let name = inputs.name.as_str();
+    let email = inputs.email.as_str();
     if let Some(id) = accounts_by_email(&session)
         .await?
         .get(&email.to_ascii_lowercase())
@@ -362,10 +363,13 @@ async fn parent_of(session: &AccountSession, account: &str) -> Result<String, Aw
         .to_string())
 }
 
-pub async fn account_move(cx: &StepContext) -> Result<Outcome, StepError> {
+pub async fn account_move(
+    cx: &StepContext,
+    inputs: &step::AccountMove,
+) -> Result<Outcome, StepError> {
     let session = cx.session().await?;
-    let account = cx.input_str("account")?;
-    let to = ou_id(cx, &session, cx.input_str("to_ou")?).await?;
+    let account = inputs.account.as_str();
+    let to = ou_id(cx, &session, &inputs.to_ou).await?;
     let from = parent_of(&session, account).await?;
     if from == to {
         return Ok(Outcome::unchanged());
@@ -430,27 +434,16 @@ fn same_json(a: &str, b: &Value) -> bool {
     serde_json::from_str::<Value>(a).is_ok_and(|v| &v == b)
 }
 
-pub async fn scp(cx: &StepContext) -> Result<Outcome, StepError> {
+pub async fn scp(cx: &StepContext, inputs: &step::Scp) -> Result<Outcome, StepError> {
     let session = cx.session().await?;
-    let name = cx.input_str("name")?;
-    let description = cx
-        .inputs()
-        .get("description")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let content = cx
-        .inputs()
-        .get("content")
-        .cloned()
-        .ok_or_else(|| StepError::Input {
-            field: "content".into(),
-            message: "missing".into(),
-        })?;
-    let text = serde_json::to_string(&content).expect("JSON serialises");
+    let name = inputs.name.as_str();
+    let description = inputs.description.as_str();
+    let content = &inputs.content;
+    let text = serde_json::to_string(content).expect("JSON serialises");
     let org = session.organizations();
     let mut changed = ensure_scp_enabled(&session).await?;
     let id = match find_policy(&session, name).await? {
-        Some((id, live)) if same_json(&live, &content) => id,
+        Some((id, live)) if same_json(&live, content) => id,
         Some((id, _)) => {
             org.update_policy()
                 .policy_id(&id)
@@ -481,7 +474,7 @@ pub async fn scp(cx: &StepContext) -> Result<Outcome, StepError> {
     };
     if changed {
         match find_policy(&session, name).await? {
-            Some((_, live)) if same_json(&live, &content) => {}
+            Some((_, live)) if same_json(&live, content) => {}
             _ => {
                 return Err(StepError::Verify(format!(
                     "SCP {name} does not hold the planned content"
@@ -513,10 +506,13 @@ async fn attached(session: &AccountSession, policy: &str, target: &str) -> Resul
     }
 }
 
-pub async fn scp_attachment(cx: &StepContext) -> Result<Outcome, StepError> {
+pub async fn scp_attachment(
+    cx: &StepContext,
+    inputs: &step::ScpAttachment,
+) -> Result<Outcome, StepError> {
     let session = cx.session().await?;
-    let name = cx.input_str("policy")?;
-    let ou = cx.input_str("ou")?;
+    let name = inputs.policy.as_str();
+    let ou = inputs.ou.as_str();
     let target = ou_id(cx, &session, ou).await?;
     let policy = match cx.output(&format!("organization/scp:{name}"), "policy_id") {
         Some(id) => id.to_string(),

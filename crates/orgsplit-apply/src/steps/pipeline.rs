@@ -6,7 +6,7 @@
 use aws_sdk_codepipeline::Client;
 use aws_sdk_codepipeline::types::{PipelineDeclaration, Tag};
 use orgsplit_aws::sdk_json::{from_json, to_json};
-use orgsplit_model::StepKind;
+use orgsplit_model::step::{PipelineCopy, StepKind, StepSpec};
 use orgsplit_pipelines::convert::{is_codestar_source, token_paths};
 use orgsplit_pipelines::grant::GrantError;
 use orgsplit_pipelines::{to_codestar, v1_github_sources};
@@ -24,11 +24,12 @@ const CODEPIPELINE: &str = "codepipeline";
 /// the plan sets them.
 const AWS_DEFAULTED: &[&str] = &["pipelineType", "executionMode"];
 
-pub async fn run(cx: &StepContext) -> Result<Outcome, StepError> {
-    let name = cx.input_str("name")?;
-    let planned = cx
-        .inputs()
-        .pointer("/config/declaration")
+pub async fn run(cx: &StepContext, inputs: &PipelineCopy) -> Result<Outcome, StepError> {
+    let name = inputs.copy.name.as_str();
+    let planned = inputs
+        .copy
+        .config
+        .get("declaration")
         .ok_or_else(|| input_error("config.declaration", "missing"))?;
     let sources = v1_github_sources(planned);
     if let Some(s) = sources.iter().find(|s| !s.missing().is_empty()) {
@@ -38,7 +39,8 @@ pub async fn run(cx: &StepContext) -> Result<Outcome, StepError> {
         ));
     }
     let connection = connection_arn(cx).await?;
-    let want = wanted_declaration(cx, name, planned, &connection)?;
+    let had_webhook = inputs.v1_webhooks > 0;
+    let want = wanted_declaration(cx, name, planned, &connection, had_webhook)?;
     let role = want
         .get("roleArn")
         .and_then(Value::as_str)
@@ -80,7 +82,7 @@ async fn connection_arn(cx: &StepContext) -> Result<String, StepError> {
         .find(|a| {
             cx.plan
                 .steps()
-                .any(|s| &s.address == *a && s.kind == StepKind::CodestarConnection)
+                .any(|s| &s.address == *a && s.kind() == StepKind::CodestarConnection)
         })
         .ok_or_else(|| input_error("depends_on", "no codestar-connection step among them"))?;
     let arn = cx.output(address, "connection_arn").ok_or_else(|| {
@@ -119,6 +121,9 @@ fn wanted_declaration(
     name: &str,
     planned: &Value,
     connection: &str,
+    // Whether the source pipeline had v1 webhooks (a webhook-triggered source keeps
+    // detecting changes): the planner records their count, having dropped them.
+    had_webhook: bool,
 ) -> Result<Value, StepError> {
     if planned.get("name").and_then(Value::as_str) != Some(name) {
         return Err(input_error(
@@ -126,7 +131,7 @@ fn wanted_declaration(
             format!("is not the step's pipeline {name}"),
         ));
     }
-    let mut d = to_codestar(planned, connection, had_webhook(cx));
+    let mut d = to_codestar(planned, connection, had_webhook);
     repoint_connections(&mut d, connection, &cx.step.account);
     rename_buckets(cx, &mut d);
     if let Some(o) = d.as_object_mut() {
@@ -135,15 +140,6 @@ fn wanted_declaration(
     let sdk = from_json(&d, PipelineDeclaration::deserialize)
         .map_err(|e| input_error("config.declaration", e))?;
     Ok(to_json(&sdk))
-}
-
-/// Whether the source pipeline had v1 webhooks (a webhook-triggered source keeps
-/// detecting changes): the planner records their count, having dropped them from the copy.
-fn had_webhook(cx: &StepContext) -> bool {
-    cx.inputs()
-        .get("v1_webhooks")
-        .and_then(Value::as_u64)
-        .is_some_and(|n| n > 0)
 }
 
 /// A CodeStar source already on a connection of another account (connections are not
@@ -179,9 +175,11 @@ fn rename_buckets(cx: &StepContext, d: &mut Value) {
     let copy_of = |bucket: &str| -> Option<String> {
         cx.plan
             .steps()
-            .filter(|s| s.kind == StepKind::S3Bucket && s.account == me.account)
-            .find(|s| s.inputs.get("name").and_then(Value::as_str) == Some(bucket))
-            .and_then(|s| s.inputs.get("target_name").and_then(Value::as_str))
+            .filter(|s| s.account == me.account)
+            .find_map(|s| match &s.spec {
+                StepSpec::S3Bucket(b) if b.copy.name == bucket => Some(b.target_name.as_str()),
+                _ => None,
+            })
             // The plan names a new account by placeholder; the step has its id.
             .map(|t| t.replace(&me.account, &cx.step.account))
     };

@@ -13,11 +13,12 @@ use std::time::{Duration, Instant};
 
 use super::util::aws_err;
 use crate::context::{Outcome, StepContext, StepError};
+use orgsplit_model::step::RegionOptIn;
 
-pub async fn opt_in(cx: &StepContext) -> Result<Outcome, StepError> {
+pub async fn opt_in(cx: &StepContext, inputs: &RegionOptIn) -> Result<Outcome, StepError> {
     let session = cx.session().await?;
-    let account = cx.input_str("account")?.to_string();
-    let region = cx.input_str("region")?.to_string();
+    let account = inputs.account.clone();
+    let region = inputs.region.clone();
     let client = session.account();
     let home = session.home_region();
     let status = || async {

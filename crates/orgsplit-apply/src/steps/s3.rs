@@ -5,7 +5,7 @@
 //! Every call after the bucket exists names the target account as the expected owner, so a
 //! bucket of that name owned by someone else is refused by S3 instead of being configured.
 
-use super::util::{input_tags, missing_tags};
+use super::util::missing_tags;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::types::{
     BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
@@ -13,6 +13,7 @@ use aws_sdk_s3::types::{
     ServerSideEncryptionRule, Tag, Tagging, VersioningConfiguration,
 };
 use orgsplit_aws::{AwsError, call_error};
+use orgsplit_model::step::{BucketCopy, ResourceCopy};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -49,14 +50,14 @@ struct Desired {
     tags: BTreeMap<String, String>,
 }
 
-pub async fn run(cx: &StepContext) -> Result<Outcome, StepError> {
-    let bucket = cx.input_str("target_name")?;
-    if cx.inputs().get("copy_objects") == Some(&Value::Bool(true)) {
+pub async fn run(cx: &StepContext, inputs: &BucketCopy) -> Result<Outcome, StepError> {
+    let bucket = inputs.target_name.as_str();
+    if inputs.copy_objects {
         return Err(StepError::Failed(format!(
             "s3 bucket {bucket}: copying objects (copy_objects = true) is not supported yet; plan without it and copy the objects by hand (aws s3 sync)"
         )));
     }
-    let desired = desired(cx)?;
+    let desired = desired(cx, &inputs.copy)?;
     let session = cx.session().await?;
     let client = session.s3(&desired.region);
     let at = At {
@@ -65,10 +66,7 @@ pub async fn run(cx: &StepContext) -> Result<Outcome, StepError> {
         region: &desired.region,
         bucket,
     };
-    if let Some(mfa) = cx
-        .inputs()
-        .pointer("/config/MFADelete")
-        .and_then(Value::as_str)
+    if let Some(mfa) = inputs.copy.config.get("MFADelete").and_then(Value::as_str)
         && mfa == "Enabled"
     {
         // Only the root user with an MFA device can enable it (x-amz-mfa): not an API job.
@@ -90,8 +88,8 @@ pub async fn run(cx: &StepContext) -> Result<Outcome, StepError> {
     Ok(Outcome::changed(changed).with_output("bucket", bucket))
 }
 
-fn desired(cx: &StepContext) -> Result<Desired, StepError> {
-    let cfg = cx.inputs().get("config").unwrap_or(&Value::Null);
+fn desired(cx: &StepContext, copy: &ResourceCopy) -> Result<Desired, StepError> {
+    let cfg = &copy.config;
     let region = cfg
         .get("Region")
         .and_then(Value::as_str)
@@ -114,7 +112,7 @@ fn desired(cx: &StepContext) -> Result<Desired, StepError> {
             .and_then(Value::as_str)
             .map(str::to_string),
         encryption,
-        tags: input_tags(cx.inputs())?,
+        tags: copy.tags.clone(),
     })
 }
 

@@ -17,6 +17,7 @@ use std::time::SystemTime;
 use super::ecs::shared::{aws_error, first_difference, input_error, prune};
 use super::events::{ecs_parameters_builder, ecs_parameters_json, normalize_target};
 use crate::context::{Outcome, StepContext, StepError};
+use orgsplit_model::step::ResourceCopy;
 
 const SCHEDULER: &str = "scheduler";
 const DEFAULT_GROUP: &str = "default";
@@ -24,16 +25,13 @@ const DEFAULT_GROUP: &str = "default";
 /// AWS's retry policy for a target that names none.
 const DEFAULT_RETRY: (i32, i32) = (185, 86_400);
 
-pub async fn run(cx: &StepContext) -> Result<Outcome, StepError> {
-    let config = cx
-        .inputs()
-        .get("config")
-        .ok_or_else(|| input_error("config", "missing"))?;
+pub async fn run(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepError> {
+    let config = &copy.config;
     let group = config
         .get("GroupName")
         .and_then(Value::as_str)
         .unwrap_or(DEFAULT_GROUP);
-    let full = cx.input_str("name")?;
+    let full = copy.name.as_str();
     let name = full.strip_prefix(&format!("{group}/")).unwrap_or(full);
     let want = Wanted::from_config(cx, config).await?;
     let want_json = want.json();

@@ -12,8 +12,9 @@ use orgsplit_model::Secret;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-use super::util::{input_tags, missing_tags, redact};
+use super::util::{missing_tags, redact};
 use crate::context::{Outcome, StepContext, StepError};
+use orgsplit_model::step::ResourceCopy;
 
 /// A secret's current value. Binary values are held base64-encoded, so that both kinds
 /// live inside [`Secret`] (which redacts every rendering).
@@ -59,19 +60,15 @@ struct Live {
     scheduled_for_deletion: bool,
 }
 
-pub async fn run(cx: &StepContext) -> Result<Outcome, StepError> {
-    let name = cx.input_str("name")?;
-    let source_id = cx
-        .inputs()
-        .get("source_arn")
-        .and_then(Value::as_str)
-        .unwrap_or(name);
-    let description = cx
-        .inputs()
-        .pointer("/config/Description")
+pub async fn run(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepError> {
+    let name = copy.name.as_str();
+    let source_id = copy.source_arn.as_str();
+    let description = copy
+        .config
+        .get("Description")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let tags = input_tags(cx.inputs())?;
+    let tags = copy.tags.clone();
     let region = cx.region();
     let value = source_value(cx, source_id, name).await?;
 

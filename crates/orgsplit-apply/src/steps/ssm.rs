@@ -11,8 +11,9 @@ use orgsplit_model::Secret;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-use super::util::{input_tags, redact};
+use super::util::redact;
 use crate::context::{Outcome, StepContext, StepError};
+use orgsplit_model::step::ResourceCopy;
 
 /// AWS's data type when none is given.
 const DEFAULT_DATA_TYPE: &str = "text";
@@ -46,10 +47,10 @@ struct At<'a> {
     name: &'a str,
 }
 
-pub async fn run(cx: &StepContext) -> Result<Outcome, StepError> {
-    let name = cx.input_str("name")?;
-    let desired = desired(cx.inputs())?;
-    let tags = input_tags(cx.inputs())?;
+pub async fn run(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepError> {
+    let name = copy.name.as_str();
+    let desired = desired(&copy.config)?;
+    let tags = copy.tags.clone();
     let region = cx.region();
     let value = source_value(cx, name).await?;
 
@@ -79,8 +80,7 @@ pub async fn run(cx: &StepContext) -> Result<Outcome, StepError> {
     Ok(Outcome::changed(changed))
 }
 
-fn desired(inputs: &Value) -> Result<Desired, StepError> {
-    let cfg = inputs.get("config").unwrap_or(&Value::Null);
+fn desired(cfg: &Value) -> Result<Desired, StepError> {
     let field = |k: &str| cfg.get(k).and_then(Value::as_str).unwrap_or_default();
     let kind = field("Type");
     if !ParameterType::values().contains(&kind) {
@@ -351,7 +351,7 @@ mod tests {
 
     #[test]
     fn differences_name_fields_never_values() {
-        let d = desired(&json!({"config": {"Type": "SecureString", "Tier": "Standard"}})).unwrap();
+        let d = desired(&json!({"Type": "SecureString", "Tier": "Standard"})).unwrap();
         assert!(differences(&d, &Secret::new("a"), &live("a")).is_empty());
         let diff = differences(&d, &Secret::new("hunter2"), &live("other"));
         assert_eq!(diff, vec!["value"]);
@@ -361,7 +361,7 @@ mod tests {
             differences(&d, &Secret::new("a"), &advanced).is_empty(),
             "an advanced target cannot go back to standard"
         );
-        let d = desired(&json!({"config": {"Type": "String", "Description": "x"}})).unwrap();
+        let d = desired(&json!({"Type": "String", "Description": "x"})).unwrap();
         assert_eq!(
             differences(&d, &Secret::new("a"), &live("a")),
             vec!["type", "description"]
@@ -370,7 +370,7 @@ mod tests {
 
     #[test]
     fn a_bad_type_is_an_input_error() {
-        assert!(desired(&json!({"config": {"Type": "Secret"}})).is_err());
-        assert!(desired(&json!({"config": {}})).is_err());
+        assert!(desired(&json!({"Type": "Secret"})).is_err());
+        assert!(desired(&json!({})).is_err());
     }
 }

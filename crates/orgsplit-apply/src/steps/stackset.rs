@@ -4,11 +4,11 @@
 //! new-account trigger shares.
 
 use crate::context::{Outcome, StepContext, StepError};
+use orgsplit_model::step::{StackSet, StackSetInstances};
 use orgsplit_stacksets::reconcile::{
     self, DesiredStackSet, ReconcileError, StackSetChange, Target,
 };
 use orgsplit_stacksets::template;
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Trust and read-back failures are verification failures; the rest fail the step.
@@ -29,72 +29,44 @@ fn input_error(field: &str, message: impl Into<String>) -> StepError {
     }
 }
 
-fn string_list(inputs: &Value, field: &str) -> Result<Vec<String>, StepError> {
-    let items = inputs
-        .get(field)
-        .and_then(Value::as_array)
-        .ok_or_else(|| input_error(field, "missing or not a list"))?;
-    items
-        .iter()
-        .map(|v| {
-            v.as_str()
-                .map(str::to_string)
-                .ok_or_else(|| input_error(field, "holds something else than a string"))
-        })
-        .collect()
-}
-
 /// Template parameters; every `${account:…}` must have been replaced by now.
-fn parameters(inputs: &Value) -> Result<BTreeMap<String, String>, StepError> {
-    let map = inputs
-        .get("parameters")
-        .and_then(Value::as_object)
-        .ok_or_else(|| input_error("parameters", "missing or not an object"))?;
-    let mut out = BTreeMap::new();
-    for (k, v) in map {
-        let v = v
-            .as_str()
-            .ok_or_else(|| input_error(&format!("parameters.{k}"), "not a string"))?;
+fn parameters(inputs: &StackSet) -> Result<BTreeMap<String, String>, StepError> {
+    for (k, v) in &inputs.parameters {
         if v.contains("${account:") {
             return Err(input_error(
                 &format!("parameters.{k}"),
                 format!("{v} names an account that does not exist yet"),
             ));
         }
-        out.insert(k.clone(), v.to_string());
     }
-    Ok(out)
+    Ok(inputs.parameters.clone())
 }
 
-fn desired(cx: &StepContext) -> Result<DesiredStackSet, StepError> {
-    let inputs = cx.inputs();
-    let model = cx.input_str("permission_model")?;
+fn desired(cx: &StepContext, inputs: &StackSet) -> Result<DesiredStackSet, StepError> {
+    let model = inputs.permission_model.as_str();
     if model != "SERVICE_MANAGED" {
         return Err(input_error(
             "permission_model",
             format!("{model}: orgsplit deploys SERVICE_MANAGED StackSets only"),
         ));
     }
-    let template_body = cx.input_str("template_body")?.to_string();
+    let template_body = inputs.template_body.clone();
     // A template that cannot be read would only fail later, in every account.
     template::parse(&template_body).map_err(|e| input_error("template_body", e))?;
     Ok(DesiredStackSet {
-        name: cx.input_str("stackset_name")?.to_string(),
+        name: inputs.stackset_name.clone(),
         template_body,
-        description: cx.input_str("description")?.to_string(),
-        capabilities: string_list(inputs, "capabilities")?,
+        description: inputs.description.clone(),
+        capabilities: inputs.capabilities.clone(),
         parameters: parameters(inputs)?,
-        auto_deployment: inputs
-            .get("auto_deployment")
-            .and_then(Value::as_bool)
-            .unwrap_or(true),
+        auto_deployment: inputs.auto_deployment,
         regions: vec![cx.region().to_string()],
     })
 }
 
 /// Creates the StackSet, or updates it where it differs; reads it back.
-pub async fn stack_set(cx: &StepContext) -> Result<Outcome, StepError> {
-    let desired = desired(cx)?;
+pub async fn stack_set(cx: &StepContext, inputs: &StackSet) -> Result<Outcome, StepError> {
+    let desired = desired(cx, inputs)?;
     let mgmt = cx.session().await?;
     let ensured = reconcile::ensure_stackset(&mgmt, cx.region(), &desired)
         .await
@@ -120,11 +92,11 @@ async fn ou_id(
 
 /// Gives the account its instances of the StackSet, then checks the trust of every role
 /// the StackSet's template names, in the account itself.
-pub async fn instances(cx: &StepContext) -> Result<Outcome, StepError> {
-    let stackset = cx.input_str("stackset_name")?;
-    let account = cx.input_str("account")?;
-    let ou = cx.input_str("ou")?;
-    let regions = string_list(cx.inputs(), "regions")?;
+pub async fn instances(cx: &StepContext, inputs: &StackSetInstances) -> Result<Outcome, StepError> {
+    let stackset = inputs.stackset_name.as_str();
+    let account = inputs.account.as_str();
+    let ou = inputs.ou.as_str();
+    let regions = &inputs.regions;
     let Some(first_region) = regions.first() else {
         return Err(input_error("regions", "is empty"));
     };
@@ -154,7 +126,7 @@ pub async fn instances(cx: &StepContext) -> Result<Outcome, StepError> {
         stackset,
         ou_id: &ou_id,
         account,
-        regions: &regions,
+        regions,
     };
     let created = reconcile::ensure_instances(&mgmt, region, target)
         .await

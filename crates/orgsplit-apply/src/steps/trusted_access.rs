@@ -2,10 +2,10 @@
 //! that are enabled through Organizations itself.
 
 use orgsplit_aws::{AccountSession, AwsError};
-use serde_json::Value;
 
 use super::util::aws_err;
 use crate::context::{Outcome, StepContext, StepError};
+use orgsplit_model::step::TrustedAccess;
 
 const ORG: &str = "organizations";
 const GLOBAL: &str = "global";
@@ -15,9 +15,12 @@ const GLOBAL: &str = "global";
 /// the Organizations EnableAWSServiceAccess", which would skip the service-linked roles
 /// StackSets creates
 /// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-orgs-activate-trusted-access.html>).
-pub async fn trusted_access(cx: &StepContext) -> Result<Outcome, StepError> {
+pub async fn trusted_access(
+    cx: &StepContext,
+    inputs: &TrustedAccess,
+) -> Result<Outcome, StepError> {
     let session = cx.session().await?;
-    if let Some(principal) = cx.inputs().get("service_principal").and_then(Value::as_str) {
+    if let Some(principal) = &inputs.service_principal {
         return service_access(&session, principal).await;
     }
     let region = cx.region().to_string();

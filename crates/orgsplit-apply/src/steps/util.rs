@@ -4,10 +4,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use orgsplit_aws::{AccountSession, AwsError, call_error};
 use orgsplit_model::Secret;
-use serde_json::Value;
 use std::collections::BTreeMap;
-
-use crate::context::{StepContext, StepError};
 
 /// Maps an SDK error of `service:op` in the session's account to ours:
 /// `.map_err(aws_err(&session, "ssm", "PutParameter", region))`.
@@ -26,28 +23,6 @@ where
     move |e| call_error(service, op, &account, &region, e)
 }
 
-/// The step's `tags` input as a map (absent or null: none).
-pub fn input_tags(inputs: &Value) -> Result<BTreeMap<String, String>, StepError> {
-    let Some(Value::Object(map)) = inputs.get("tags") else {
-        return match inputs.get("tags") {
-            None | Some(Value::Null) => Ok(BTreeMap::new()),
-            Some(_) => Err(StepError::Input {
-                field: "tags".into(),
-                message: "not an object".into(),
-            }),
-        };
-    };
-    map.iter()
-        .map(|(k, v)| match v.as_str() {
-            Some(v) => Ok((k.clone(), v.to_string())),
-            None => Err(StepError::Input {
-                field: format!("tags.{k}"),
-                message: "not a string".into(),
-            }),
-        })
-        .collect()
-}
-
 /// The wanted tags that `live` lacks or holds with another value.
 pub fn missing_tags(
     wanted: &BTreeMap<String, String>,
@@ -61,11 +36,10 @@ pub fn missing_tags(
 }
 
 /// The partition of the resource being copied (`aws`, `aws-cn`, …), from its source ARN.
-pub fn partition(cx: &StepContext) -> String {
-    cx.inputs()
-        .get("source_arn")
-        .and_then(Value::as_str)
-        .and_then(|a| a.split(':').nth(1))
+pub fn partition(source_arn: &str) -> String {
+    source_arn
+        .split(':')
+        .nth(1)
         .filter(|p| !p.is_empty())
         .unwrap_or("aws")
         .to_string()

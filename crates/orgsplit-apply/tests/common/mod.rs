@@ -11,15 +11,6 @@ use orgsplit_testkit::{Emulator, SOURCE_ACCOUNT, repo_root};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// A runtime for the async part of a test; the emulator's admin calls stay outside it.
-pub fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
-
 pub async fn aws(emu: &Emulator) -> Aws {
     Aws::load(AwsOptions {
         endpoint_url: Some(emu.url.clone()),

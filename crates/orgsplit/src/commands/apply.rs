@@ -1,5 +1,6 @@
 //! `orgsplit apply PLAN --ou NAME [--yes] [--concurrency N]`.
 
+use orgsplit_apply::events::{ApplyEvent, SummaryEvent};
 use orgsplit_apply::{
     ApplyError, Executor, Journal, JournalError, LockError, PlanLock, RunSummary, StepStatus,
     journal_path, precheck,
@@ -7,7 +8,6 @@ use orgsplit_apply::{
 use orgsplit_aws::{Aws, AwsOptions};
 use orgsplit_model::journal::StepState;
 use orgsplit_model::{Action, Plan};
-use serde_json::json;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -145,24 +145,7 @@ fn report(g: &GlobalArgs, printer: &Printer, ou: &str, s: &RunSummary, calls: u6
     let done = n(|x| matches!(x, StepStatus::AlreadyDone));
     let manual = n(|x| matches!(x, StepStatus::Manual));
     if g.output == Output::Json {
-        printer.data(
-            &json!({
-                "event": "summary",
-                "ou": ou,
-                "outcome": s.outcome(),
-                "changed": changed,
-                "unchanged": unchanged,
-                "already_done": done,
-                "failed": s.failed(),
-                "waiting": s.waiting(),
-                "blocked": s.blocked(),
-                "manual": manual,
-                "api_calls": calls,
-                "elapsed_seconds": s.elapsed.as_secs_f64(),
-                "accounts": s.account_ids,
-            })
-            .to_string(),
-        );
+        printer.data(&ApplyEvent::Summary(SummaryEvent::new(ou, s, calls)).to_line());
         return;
     }
     let mut out = String::new();

@@ -43,14 +43,6 @@ pub fn orgsplit(emu: &Emulator, dir: &Path, args: &[&str]) -> Run {
     output(command(emu, dir).args(args).arg("-vvv"))
 }
 
-pub fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 /// The SDK side, in us-east-1, with the emulator's credentials.
 pub async fn aws_for(emu: &Emulator) -> Aws {
     Aws::load(AwsOptions {

@@ -1,0 +1,466 @@
+//! One step of a plan, and the typed contract between the planner, which writes a step's
+//! inputs, and apply, which acts on them.
+//!
+//! In the plan file a step is `{"kind": "...", "inputs": {...}}` beside its address, action
+//! and dependencies; here `kind` and `inputs` are one value, [`StepSpec`], so a step of one
+//! kind cannot carry another kind's inputs, and a field apply reads is a field the planner
+//! had to write. Inputs never hold a secret value: values are read from the source account
+//! when the step runs.
+//!
+//! Where a step copies a resource, `config` is the resource as AWS describes it (the wire
+//! shape of the service's Describe/Get call, rewritten for the target account): AWS owns
+//! that shape, and apply turns it into its create call through the SDK's own types.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::kind::ResourceKind;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Step {
+    /// Stable across re-plans of the same inputs: `prod/prod-workloads/ssm:/prod/app/DB_URL`.
+    pub address: String,
+    pub action: Action,
+    /// The step's kind and what it needs to act (`kind` and `inputs` in the file).
+    #[serde(flatten)]
+    pub spec: StepSpec,
+    /// The account the step acts in: an id, or `${account:NAME}` for one apply creates.
+    pub account: String,
+    pub region: Option<String>,
+    /// Addresses of steps that must succeed first.
+    pub depends_on: Vec<String>,
+    /// Keys of `Plan::fingerprints` this step reads.
+    pub reads: Vec<String>,
+    /// Why this step exists (the rule that classified the resource, …).
+    pub reason: String,
+    pub notes: Vec<String>,
+}
+
+impl Step {
+    pub fn kind(&self) -> StepKind {
+        self.spec.kind()
+    }
+}
+
+/// A closed set: a plan with any other action is rejected on read.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Create,
+    Update,
+    Move,
+    Delete,
+    Manual,
+    NoOp,
+}
+
+impl Action {
+    /// The review's symbol, Terraform-like.
+    pub fn symbol(self) -> char {
+        match self {
+            Action::Create => '+',
+            Action::Update => '~',
+            Action::Move => '>',
+            Action::Delete => '-',
+            Action::Manual => '!',
+            Action::NoOp => '=',
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Move => "move",
+            Action::Delete => "delete",
+            Action::Manual => "manual",
+            Action::NoOp => "no-op",
+        }
+    }
+
+    /// Whether applying the step changes anything.
+    pub fn is_change(self) -> bool {
+        !matches!(self, Action::NoOp)
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A step's kind, without its inputs: for ordering, journals, events and summaries.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepKind {
+    OrgTrustedAccess,
+    Scp,
+    Ou,
+    ScpAttachment,
+    StackSet,
+    Account,
+    AccountMove,
+    /// Enables an opt-in Region in an account (from the management account).
+    RegionOptIn,
+    StackSetInstances,
+    Budget,
+    EcrPullAccess,
+    SsmParameter,
+    Secret,
+    IamPolicy,
+    IamRole,
+    LogGroup,
+    S3Bucket,
+    EcsCluster,
+    EcsTaskDefinition,
+    EcsService,
+    EventsRule,
+    Schedule,
+    CodestarConnection,
+    Pipeline,
+    Manual,
+}
+
+impl StepKind {
+    /// The copy step for a migrated resource kind.
+    pub fn copy_of(kind: ResourceKind) -> Option<StepKind> {
+        Some(match kind {
+            ResourceKind::SsmParameter => StepKind::SsmParameter,
+            ResourceKind::Secret => StepKind::Secret,
+            ResourceKind::IamPolicy => StepKind::IamPolicy,
+            ResourceKind::IamRole => StepKind::IamRole,
+            ResourceKind::LogGroup => StepKind::LogGroup,
+            ResourceKind::S3Bucket => StepKind::S3Bucket,
+            ResourceKind::EcsCluster => StepKind::EcsCluster,
+            ResourceKind::EcsTaskDefinition => StepKind::EcsTaskDefinition,
+            ResourceKind::EcsService => StepKind::EcsService,
+            ResourceKind::EventsRule => StepKind::EventsRule,
+            ResourceKind::Schedule => StepKind::Schedule,
+            ResourceKind::Pipeline => StepKind::Pipeline,
+            ResourceKind::EcrRepository => StepKind::EcrPullAccess,
+            ResourceKind::EcsTask | ResourceKind::Other => return None,
+        })
+    }
+}
+
+/// A step's kind with its typed inputs: the closed set of what apply can do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", content = "inputs", rename_all = "kebab-case")]
+pub enum StepSpec {
+    OrgTrustedAccess(TrustedAccess),
+    Scp(Scp),
+    Ou(Ou),
+    ScpAttachment(ScpAttachment),
+    StackSet(StackSet),
+    Account(Account),
+    AccountMove(AccountMove),
+    RegionOptIn(RegionOptIn),
+    StackSetInstances(StackSetInstances),
+    Budget(Budget),
+    EcrPullAccess(EcrPullAccess),
+    SsmParameter(ValueCopy),
+    Secret(ValueCopy),
+    IamPolicy(ResourceCopy),
+    IamRole(ResourceCopy),
+    LogGroup(ResourceCopy),
+    S3Bucket(BucketCopy),
+    EcsCluster(ResourceCopy),
+    EcsTaskDefinition(ResourceCopy),
+    EcsService(ServiceCopy),
+    EventsRule(ResourceCopy),
+    Schedule(ResourceCopy),
+    CodestarConnection(Connection),
+    Pipeline(PipelineCopy),
+    /// A person's work: apply never runs it, the review lists it.
+    Manual(Manual),
+}
+
+impl StepSpec {
+    pub fn kind(&self) -> StepKind {
+        match self {
+            StepSpec::OrgTrustedAccess(_) => StepKind::OrgTrustedAccess,
+            StepSpec::Scp(_) => StepKind::Scp,
+            StepSpec::Ou(_) => StepKind::Ou,
+            StepSpec::ScpAttachment(_) => StepKind::ScpAttachment,
+            StepSpec::StackSet(_) => StepKind::StackSet,
+            StepSpec::Account(_) => StepKind::Account,
+            StepSpec::AccountMove(_) => StepKind::AccountMove,
+            StepSpec::RegionOptIn(_) => StepKind::RegionOptIn,
+            StepSpec::StackSetInstances(_) => StepKind::StackSetInstances,
+            StepSpec::Budget(_) => StepKind::Budget,
+            StepSpec::EcrPullAccess(_) => StepKind::EcrPullAccess,
+            StepSpec::SsmParameter(_) => StepKind::SsmParameter,
+            StepSpec::Secret(_) => StepKind::Secret,
+            StepSpec::IamPolicy(_) => StepKind::IamPolicy,
+            StepSpec::IamRole(_) => StepKind::IamRole,
+            StepSpec::LogGroup(_) => StepKind::LogGroup,
+            StepSpec::S3Bucket(_) => StepKind::S3Bucket,
+            StepSpec::EcsCluster(_) => StepKind::EcsCluster,
+            StepSpec::EcsTaskDefinition(_) => StepKind::EcsTaskDefinition,
+            StepSpec::EcsService(_) => StepKind::EcsService,
+            StepSpec::EventsRule(_) => StepKind::EventsRule,
+            StepSpec::Schedule(_) => StepKind::Schedule,
+            StepSpec::CodestarConnection(_) => StepKind::CodestarConnection,
+            StepSpec::Pipeline(_) => StepKind::Pipeline,
+            StepSpec::Manual(_) => StepKind::Manual,
+        }
+    }
+
+    /// The copied resource's common inputs, for the steps that copy one.
+    pub fn copy(&self) -> Option<&ResourceCopy> {
+        match self {
+            StepSpec::SsmParameter(v) | StepSpec::Secret(v) => Some(&v.copy),
+            StepSpec::IamPolicy(c)
+            | StepSpec::IamRole(c)
+            | StepSpec::LogGroup(c)
+            | StepSpec::EcsCluster(c)
+            | StepSpec::EcsTaskDefinition(c)
+            | StepSpec::EventsRule(c)
+            | StepSpec::Schedule(c) => Some(c),
+            StepSpec::S3Bucket(b) => Some(&b.copy),
+            StepSpec::EcsService(s) => Some(&s.copy),
+            StepSpec::Pipeline(p) => Some(&p.copy),
+            _ => None,
+        }
+    }
+
+    /// The name a step creates or manages, where it has one (an account's, an OU's, a copy's).
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            StepSpec::Account(a) => Some(&a.name),
+            StepSpec::Ou(o) => Some(&o.name),
+            StepSpec::Scp(s) => Some(&s.name),
+            StepSpec::Budget(b) => Some(&b.name),
+            StepSpec::CodestarConnection(c) => Some(&c.name),
+            other => other.copy().map(|c| c.name.as_str()),
+        }
+    }
+}
+
+/// Trusted access for a service: CloudFormation StackSets (no principal: activated through
+/// CloudFormation), or the named service principal (through Organizations).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TrustedAccess {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_principal: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Scp {
+    pub name: String,
+    pub description: String,
+    /// The policy document.
+    pub content: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Ou {
+    pub name: String,
+    pub parent_id: String,
+    /// Known when the OU exists already.
+    pub ou_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ScpAttachment {
+    /// The SCP's name.
+    pub policy: String,
+    /// The OU's name.
+    pub ou: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StackSet {
+    pub stackset_name: String,
+    /// The template folder's name under `stacksets/`.
+    pub template: String,
+    pub template_digest: String,
+    pub template_body: String,
+    pub description: String,
+    pub capabilities: Vec<String>,
+    /// Always `SERVICE_MANAGED`: instances follow the OU.
+    pub permission_model: String,
+    pub auto_deployment: bool,
+    pub parameters: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Account {
+    pub name: String,
+    pub email: String,
+    /// Known when the account exists already.
+    pub account_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AccountMove {
+    /// An account id, or `${account:NAME}`.
+    pub account: String,
+    /// The OU's name.
+    pub to_ou: String,
+    pub from_parent_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RegionOptIn {
+    pub account: String,
+    pub region: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StackSetInstances {
+    pub stackset_name: String,
+    pub account: String,
+    pub ou: String,
+    pub regions: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Budget {
+    pub name: String,
+    /// Decimal text, as the Budgets API takes amounts (`"500"`, `"99.5"`).
+    pub amount_usd: String,
+    pub email: String,
+    pub threshold_percent: u32,
+}
+
+/// The source account's ECR repository stays; its policy lets the target account pull.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct EcrPullAccess {
+    pub repository: String,
+    pub source_arn: String,
+    pub grant_account: String,
+    pub actions: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Connection {
+    pub name: String,
+    pub provider_type: String,
+}
+
+/// What every copy step has: the source resource, its configuration as AWS describes it
+/// (rewritten for the target), and its tags (reserved `aws:` keys already dropped).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ResourceCopy {
+    pub source_arn: String,
+    pub name: String,
+    pub config: Value,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A copy whose value is secret: read from the source when the step runs, never planned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ValueCopy {
+    #[serde(flatten)]
+    pub copy: ResourceCopy,
+    /// Always [`VALUE_READ_AT_APPLY`]: says so to the reviewer.
+    pub value: String,
+}
+
+/// The `value` a plan shows for a secret or parameter value.
+pub const VALUE_READ_AT_APPLY: &str = "read from the source at apply time";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BucketCopy {
+    #[serde(flatten)]
+    pub copy: ResourceCopy,
+    /// Bucket names are global: the copy's name.
+    pub target_name: String,
+    pub copy_objects: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ServiceCopy {
+    #[serde(flatten)]
+    pub copy: ResourceCopy,
+    /// The environment's `[[network]]`; none makes the step manual.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<Network>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Network {
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+    pub assign_public_ip: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PipelineCopy {
+    #[serde(flatten)]
+    pub copy: ResourceCopy,
+    /// How many v1 GitHub webhooks triggered the source: decides `DetectChanges`.
+    pub v1_webhooks: usize,
+}
+
+/// A resource orgsplit does not move: a person acts, guided by the step's notes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Manual {
+    pub source_arn: String,
+    /// When a standalone task was started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn kind_and_inputs_are_two_fields_of_the_step() {
+        let step = Step {
+            address: "dev/ou:dev".into(),
+            action: Action::Create,
+            spec: StepSpec::Ou(Ou {
+                name: "dev".into(),
+                parent_id: "r-1".into(),
+                ou_id: None,
+            }),
+            account: "000000000000".into(),
+            region: None,
+            depends_on: vec![],
+            reads: vec![],
+            reason: String::new(),
+            notes: vec![],
+        };
+        let value = serde_json::to_value(&step).unwrap();
+        assert_eq!(value["kind"], "ou");
+        assert_eq!(
+            value["inputs"],
+            json!({"name": "dev", "parent_id": "r-1", "ou_id": null})
+        );
+        assert_eq!(serde_json::from_value::<Step>(value).unwrap(), step);
+    }
+
+    #[test]
+    fn inputs_of_another_kind_are_refused() {
+        let text = r#"{"address": "a", "action": "create", "kind": "ou",
+            "inputs": {"policy": "p", "ou": "dev"}, "account": "1", "region": null,
+            "depends_on": [], "reads": [], "reason": "", "notes": []}"#;
+        let err = serde_json::from_str::<Step>(text).unwrap_err().to_string();
+        assert!(err.contains("missing field `name`"), "{err}");
+    }
+
+    #[test]
+    fn a_copy_keeps_its_extra_inputs_beside_the_common_ones() {
+        let inputs = json!({"source_arn": "arn:aws:s3:::b", "name": "b", "config": {},
+            "tags": {"team": "a"}, "target_name": "b-1", "copy_objects": true});
+        let spec: StepSpec =
+            serde_json::from_value(json!({"kind": "s3-bucket", "inputs": inputs})).unwrap();
+        assert_eq!(spec.kind(), StepKind::S3Bucket);
+        assert_eq!(spec.name(), Some("b"));
+        assert_eq!(serde_json::to_value(&spec).unwrap()["inputs"], inputs);
+    }
+}
