@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The apply-throughput benchmark (shared/spec/quality.md, docs/performance.md).
+"""The apply-throughput benchmark (docs/performance.md).
 
 Copies N SSM parameters (default 2,000; half String, half SecureString) from the source account
 into a new account while the emulator enforces AWS's per-operation quotas
@@ -337,7 +337,7 @@ def boto3_copy(url: str, target: str, params: dict[str, tuple[str, str]]) -> dic
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--count", type=int, default=2000, help="parameters to copy (quality.md: 2000)")
+    ap.add_argument("--count", type=int, default=2000, help="parameters to copy (the target's: 2000)")
     ap.add_argument("--orgsplit", default=None, help="the binary (default: target/release, else target/debug)")
     ap.add_argument("--json", default=None, help="also write the summary here")
     ap.add_argument("--no-boto3", action="store_true", help="skip the boto3 baseline (trial runs)")

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The inventory benchmark (shared/spec/quality.md, docs/performance.md).
+"""The inventory benchmark (docs/performance.md).
 
 Seeds the `large` scenario into a fresh emulator, then in one run:
 1. reads the ground truth with boto3 (how many of everything exist: the inputs of the
@@ -167,7 +167,7 @@ def calls_by_operation(log: list[dict]) -> Counter:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scale", type=float, default=1.0, help="size of the large scenario (1.0 = quality.md's)")
+    ap.add_argument("--scale", type=float, default=1.0, help="size of the large scenario (1.0 = the target's, docs/performance.md)")
     ap.add_argument("--orgsplit", default=None, help="the binary (default: target/release, else target/debug)")
     ap.add_argument("--json", default=None, help="also write the summary here")
     a = ap.parse_args()

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Baseline for the inventory benchmark (docs quality.md): a straightforward, sequential boto3
+"""Baseline for the inventory benchmark (docs/performance.md): a straightforward, sequential boto3
 inventory of the resource kinds orgsplit inventories, in the source account reached through
 AssumeRole. Every page, a describe per resource, its tags. Writes JSON.
 

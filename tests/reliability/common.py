@@ -41,7 +41,7 @@ ACCESS_ROLE = "OrganizationAccountAccessRole"
 SEED_UA_MARK = "orgsplit-emulator-seed"  # see tests/emulator/orgsplit_emulator/app.py
 REGIONS = ["us-east-1", "eu-west-1"]
 OUS = ["dev", "prod"]
-# Exit codes of orgsplit (shared/spec/product.md).
+# Exit codes of orgsplit (README.md).
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 3
 # Whether emulators keep ECS tasks RUNNING (see Emulator.freeze_task_status); off with
 # --moto-task-lifecycle.

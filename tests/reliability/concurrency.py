@@ -1,4 +1,4 @@
-"""Concurrency (shared/spec/quality.md): two `orgsplit apply` of the same plan started at the
+"""Concurrency (docs/reliability.md): two `orgsplit apply` of the same plan started at the
 same moment. In every trial exactly one must be refused (exit 3, naming the holder), the other
 must run to its end, the journal must show one run, and nothing may be executed twice.
 

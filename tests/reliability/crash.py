@@ -1,10 +1,10 @@
-"""Crash and resume (shared/spec/quality.md): `kill -9` of `orgsplit apply` at random moments,
+"""Crash and resume (docs/reliability.md): `kill -9` of `orgsplit apply` at random moments,
 then `apply` again, until each OU's apply ends by itself; the final state must equal an
 uninterrupted run's, nothing may exist twice, and the journal must stay consistent.
 
 Two phases, each on fresh emulators, each judged against one uninterrupted reference run:
 
-1. random kills (the quality.md measurement): each apply is killed after a delay drawn
+1. random kills (the target's measurement, docs/reliability.md): each apply is killed after a delay drawn
    uniformly from [0, T_ou], T_ou = the reference's apply time for that OU, until at least
    --kills kills hit a running process;
 2. targeted kills (coverage): uniform moments land mostly in the long SSM copy, so each of

@@ -1,4 +1,4 @@
-"""Faults (shared/spec/quality.md): inventory, plan and apply of both OUs while the emulator
+"""Faults (docs/reliability.md): inventory, plan and apply of both OUs while the emulator
 throttles 30 % of the requests, drops 5 % of the connections, answers 2 % with a 5xx and adds
 100 ms to each; zero failed steps, and the final state must equal a fault-free run's.
 

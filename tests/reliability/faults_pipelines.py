@@ -1,4 +1,4 @@
-"""Faults for `orgsplit pipelines` (shared/spec/quality.md: "pipeline migrate completes"): on
+"""Faults for `orgsplit pipelines` (docs/reliability.md: "pipelines migrate completes"): on
 the demo scenario, while the emulator throttles 30 % of orgsplit's requests, drops 5 % of the
 connections, answers 2 % with a 5xx and adds 100 ms to each:
 

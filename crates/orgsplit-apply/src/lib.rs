@@ -11,6 +11,7 @@ pub mod events;
 mod executor;
 pub mod journal;
 pub mod lock;
+mod organization;
 pub mod placeholders;
 mod precheck;
 pub mod reporter;

@@ -1,4 +1,4 @@
-//! `orgsplit audit`: the warning signs of the three incidents in product.md, and common
+//! `orgsplit audit`: the warning signs of the three incidents of README.md, and common
 //! multi-account mistakes, in the source account and every account of the organization.
 //!
 //! `gather` reads (the inventory collectors for each account, its budgets, the

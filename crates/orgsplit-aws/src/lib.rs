@@ -12,6 +12,7 @@ mod limiter;
 pub mod policy;
 pub mod retry;
 pub mod sdk_json;
+pub mod shapes;
 
 pub use client::{AccountSession, Aws, AwsOptions};
 pub use error::{AwsError, ErrorClass, call_error, classify, classify_code, error_chain};

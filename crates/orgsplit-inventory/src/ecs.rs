@@ -25,31 +25,10 @@ use std::collections::BTreeMap;
 
 use crate::InventoryError;
 use crate::util::{aws_err, pick, tags, to_json};
+use orgsplit_aws::shapes::ECS_TASK_DEFINITION_REGISTRABLE;
 
 /// Concurrent DescribeTaskDefinition calls, and clusters handled at once.
 const CONCURRENCY: usize = 8;
-
-/// The fields RegisterTaskDefinition takes (plus `revision`, for the record).
-const TASKDEF_FIELDS: &[&str] = &[
-    "family",
-    "taskRoleArn",
-    "executionRoleArn",
-    "networkMode",
-    "containerDefinitions",
-    "volumes",
-    "placementConstraints",
-    "requiresCompatibilities",
-    "cpu",
-    "memory",
-    "runtimePlatform",
-    "pidMode",
-    "ipcMode",
-    "proxyConfiguration",
-    "inferenceAccelerators",
-    "ephemeralStorage",
-    "enableFaultInjection",
-    "revision",
-];
 
 /// The fields CreateService takes that DescribeServices returns.
 const SERVICE_FIELDS: &[&str] = &[
@@ -209,7 +188,13 @@ async fn collect_task_definitions(
                 let Some(arn) = td.task_definition_arn() else {
                     return Ok(None);
                 };
-                let config = pick(&to_json(td), TASKDEF_FIELDS);
+                // What RegisterTaskDefinition takes, plus `revision`, for the record.
+                let fields: Vec<&'static str> = ECS_TASK_DEFINITION_REGISTRABLE
+                    .iter()
+                    .copied()
+                    .chain(["revision"])
+                    .collect();
+                let config = pick(&to_json(td), &fields);
                 let references = taskdef_references(&config, region, account);
                 Ok::<_, InventoryError>(Some(Resource::new(
                     ResourceKind::EcsTaskDefinition,

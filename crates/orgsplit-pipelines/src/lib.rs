@@ -20,6 +20,7 @@ pub mod grant;
 pub mod migrate;
 pub mod rollback;
 pub mod scan;
+pub mod selection;
 pub mod tfstate;
 
 pub use convert::{V1Source, to_codestar, v1_github_sources};

@@ -9,13 +9,16 @@ use orgsplit_model::plan::{
 };
 use orgsplit_model::stackset::{ParameterContext, StackSetSpec};
 use orgsplit_model::step::{self, StepSpec};
-use orgsplit_model::{Action, ORGSPLIT_VERSION, Plan, Resource, ResourceKind};
-use serde_json::{Value, json};
+use orgsplit_model::{Action, ORGSPLIT_VERSION, Plan, ResourceKind};
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::classify::{UNCLASSIFIED, classify};
+use crate::organization::{Organization, organization_steps};
 use crate::refs::RefIndex;
-use crate::rewrite::{Rewriter, Rewritten};
+use crate::resource_step::resource_step;
+
+pub use crate::organization::guardrail_policy;
+use crate::rewrite::Rewriter;
 
 /// The guardrail SCP's name.
 pub const GUARDRAIL_SCP: &str = "orgsplit-guardrails";
@@ -48,9 +51,9 @@ pub enum BuildError {
 }
 
 /// What the planner has settled about one resource.
-struct Placed {
-    environment: String,
-    reason: String,
+pub(crate) struct Placed {
+    pub(crate) environment: String,
+    pub(crate) reason: String,
 }
 
 pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
@@ -100,92 +103,15 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
     };
 
     // ---- Organization ------------------------------------------------------------------
-    let mgmt = org.management_account_id.clone();
-    let mut organization = Vec::new();
-    let uses_stacksets = config.ous.iter().any(|o| !o.stacksets.is_empty());
-    let trusted_access_address = "organization/org-trusted-access:stacksets".to_string();
-    if uses_stacksets {
-        // A no-op only when CloudFormation itself says its organizations access is active.
-        let enabled = org.stacksets_access == "ENABLED";
-        organization.push(Step {
-            address: trusted_access_address.clone(),
-            action: if enabled {
-                Action::NoOp
-            } else {
-                Action::Create
-            },
-            account: mgmt.clone(),
-            region: Some(config.home_region.clone()),
-            spec: StepSpec::OrgTrustedAccess(step::TrustedAccess {
-                service_principal: None,
-            }),
-            depends_on: vec![],
-            reads: vec![ORGANIZATION_KEY.into()],
-            reason: "SERVICE_MANAGED StackSets need trusted access with Organizations".into(),
-            notes: vec![],
-        });
-    }
-    // Opt-in Regions are enabled in member accounts from the management account, through
-    // Account Management, which needs its own trusted access.
-    let opt_in: Vec<&String> = config
-        .regions
-        .iter()
-        .filter(|r| orgsplit_model::regions::is_opt_in(r))
-        .collect();
-    let account_access_address = "organization/org-trusted-access:account".to_string();
-    if !opt_in.is_empty() {
-        let principal = orgsplit_model::regions::ACCOUNT_MANAGEMENT_PRINCIPAL;
-        organization.push(Step {
-            address: account_access_address.clone(),
-            action: if org.service_access.iter().any(|s| s == principal) {
-                Action::NoOp
-            } else {
-                Action::Create
-            },
-            account: mgmt.clone(),
-            region: Some(config.home_region.clone()),
-            spec: StepSpec::OrgTrustedAccess(step::TrustedAccess {
-                service_principal: Some(principal.to_string()),
-            }),
-            depends_on: vec![],
-            reads: vec![ORGANIZATION_KEY.into()],
-            reason: format!(
-                "opt-in Region(s) {} are enabled in each account through Account Management",
-                opt_in
-                    .iter()
-                    .map(|r| r.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            notes: vec![],
-        });
-    }
-    let scp_address = format!("organization/scp:{GUARDRAIL_SCP}");
-    let existing_scp = org.policies.iter().find(|p| p.name == GUARDRAIL_SCP);
-    organization.push(Step {
-        address: scp_address.clone(),
-        action: if existing_scp.is_some() {
-            Action::Update
-        } else {
-            Action::Create
-        },
-        account: mgmt.clone(),
-        region: None,
-        spec: StepSpec::Scp(step::Scp {
-            name: GUARDRAIL_SCP.into(),
-            description: "orgsplit guardrails: protected tag keys, no leaving the organization"
-                .into(),
-            content: guardrail_policy(config),
-        }),
-        depends_on: vec![],
-        reads: vec![ORGANIZATION_KEY.into()],
-        reason: "guardrails.protected_tag_keys and the deny on leaving the organization".into(),
-        notes: if existing_scp.is_some() {
-            vec!["exists: its content is compared and updated only if it differs".into()]
-        } else {
-            vec![]
-        },
-    });
+    let Organization {
+        steps: mut organization,
+        mgmt,
+        trusted_access_address,
+        account_access_address,
+        scp_address,
+        existing_scp,
+        opt_in,
+    } = organization_steps(config, org);
 
     // ---- Which resources go where -----------------------------------------------------------
     let environments: Vec<&str> = config.environments();
@@ -590,227 +516,5 @@ fn connection_address(prefix: &str, region: &str, home: &str) -> String {
         format!("{prefix}/codestar-connection:{CONNECTION_NAME}")
     } else {
         format!("{prefix}/codestar-connection@{region}:{CONNECTION_NAME}")
-    }
-}
-
-/// The SCP: deny leaving the organization; deny touching protected tag keys unless the
-/// caller is one of the admin roles.
-pub fn guardrail_policy(config: &Config) -> Value {
-    let mut statements = vec![json!({
-        "Sid": "DenyLeavingOrganization",
-        "Effect": "Deny",
-        "Action": "organizations:LeaveOrganization",
-        "Resource": "*",
-    })];
-    if !config.guardrails.protected_tag_keys.is_empty() {
-        statements.push(json!({
-            "Sid": "ProtectTagKeys",
-            "Effect": "Deny",
-            "Action": ["*:TagResource", "*:UntagResource", "*:CreateTags", "*:DeleteTags", "ssm:AddTagsToResource", "ssm:RemoveTagsFromResource", "iam:TagRole", "iam:UntagRole", "iam:TagPolicy", "iam:UntagPolicy", "s3:PutBucketTagging"],
-            "Resource": "*",
-            "Condition": {
-                "ForAnyValue:StringEquals": { "aws:TagKeys": config.guardrails.protected_tag_keys },
-                "ArnNotLike": { "aws:PrincipalARN": [
-                    format!("arn:aws:iam::*:role/{TERRAFORM_APPLY_ROLE}"),
-                    format!("arn:aws:iam::*:role/{}", config.access_role),
-                ] }
-            }
-        }));
-    }
-    json!({ "Version": "2012-10-17", "Statement": statements })
-}
-
-/// A cluster's capacity providers other than the two AWS Fargate ones (which exist in every
-/// account).
-fn custom_capacity_providers(cluster: &Value) -> Vec<String> {
-    cluster
-        .get("capacityProviders")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .filter(|p| !matches!(*p, "FARGATE" | "FARGATE_SPOT"))
-        .map(str::to_string)
-        .collect()
-}
-
-/// The step for one resource in one workloads account: a copy, or a manual item.
-#[allow(clippy::too_many_arguments)]
-fn resource_step(
-    r: &Resource,
-    placed: &Placed,
-    address: &str,
-    target: &str,
-    source_account: &str,
-    depends_on: Vec<String>,
-    rewriter: &Rewriter<'_>,
-    config: &Config,
-    env: &str,
-) -> Step {
-    let mut rewritten = Rewritten::default();
-    let mut notes: Vec<String> = Vec::new();
-    let mut source_config = r.config.clone();
-    let mut v1_webhooks = 0;
-    if r.kind == ResourceKind::Pipeline
-        && let Some(webhooks) = source_config
-            .as_object_mut()
-            .and_then(|c| c.remove("webhooks"))
-    {
-        // v1 GitHub webhooks belong to the OAuth source; a CodeStar source needs none.
-        let n = webhooks.as_array().map_or(0, Vec::len);
-        v1_webhooks = n;
-        if n > 0 {
-            notes.push(format!(
-                "{n} v1 webhook(s) are not recreated: a CodeStar Connections source needs none"
-            ));
-        }
-    }
-    let config_copy = rewriter.rewrite(&source_config, &mut rewritten);
-    let mut action = Action::Create;
-    let mut account = target.to_string();
-    let copy = step::ResourceCopy {
-        source_arn: r.arn.clone(),
-        name: r.name.clone(),
-        config: config_copy,
-        tags: r.tags.clone(),
-    };
-    let value_copy = |copy| step::ValueCopy {
-        copy,
-        value: step::VALUE_READ_AT_APPLY.into(),
-    };
-    let spec = match r.kind {
-        ResourceKind::SsmParameter => {
-            if let Some(key) = r.config.get("KeyId").and_then(Value::as_str)
-                && !key.is_empty()
-                && key != "alias/aws/ssm"
-            {
-                notes.push(format!("encrypted in the source with {key}: the copy uses the target account's alias/aws/ssm"));
-            }
-            StepSpec::SsmParameter(value_copy(copy))
-        }
-        ResourceKind::Secret => StepSpec::Secret(value_copy(copy)),
-        ResourceKind::IamPolicy => StepSpec::IamPolicy(copy),
-        ResourceKind::IamRole => StepSpec::IamRole(copy),
-        ResourceKind::LogGroup => StepSpec::LogGroup(copy),
-        ResourceKind::EcsTaskDefinition => StepSpec::EcsTaskDefinition(copy),
-        ResourceKind::EventsRule => StepSpec::EventsRule(copy),
-        ResourceKind::Schedule => StepSpec::Schedule(copy),
-        ResourceKind::S3Bucket => {
-            // Bucket names are global: the copy cannot take the source's name while it exists.
-            let target_name = format!("{}-{}", r.name, target);
-            let objects = r
-                .config
-                .get("ObjectCount")
-                .and_then(Value::as_u64)
-                .unwrap_or(0);
-            if objects > 0 && !config.copy_objects {
-                notes.push(format!("{objects} objects are not copied (copy_objects = false): copy them by hand if needed"));
-            }
-            notes.push(format!(
-                "bucket names are global: the copy is named {target_name}"
-            ));
-            StepSpec::S3Bucket(step::BucketCopy {
-                copy,
-                target_name,
-                copy_objects: config.copy_objects,
-            })
-        }
-        ResourceKind::EcsCluster => {
-            let custom = custom_capacity_providers(&r.config);
-            if !custom.is_empty() {
-                // An Auto Scaling group provider names a group (and its launch template) of the
-                // source account: CreateCluster in the target refuses a provider that does not
-                // exist there.
-                action = Action::Manual;
-                notes.push(format!(
-                    "uses capacity provider(s) {}: Auto Scaling group providers are not migrated; create the group and its capacity provider in this account, then the cluster, by hand (FARGATE and FARGATE_SPOT alone would be copied)",
-                    custom.join(", ")
-                ));
-            }
-            StepSpec::EcsCluster(copy)
-        }
-        ResourceKind::EcsService => {
-            let network = config.networks.get(env).map(|net| step::Network {
-                subnets: net.subnets.clone(),
-                security_groups: net.security_groups.clone(),
-                assign_public_ip: net.assign_public_ip,
-            });
-            if network.is_none() {
-                action = Action::Manual;
-                notes.push(format!("no [[network]] for environment {env}: create the service by hand, or add one and re-plan"));
-            }
-            StepSpec::EcsService(step::ServiceCopy { copy, network })
-        }
-        ResourceKind::Pipeline => {
-            notes.push(
-                "recreated with a CodeStar Connections source; its GitHub token is not copied"
-                    .into(),
-            );
-            // Whether the v1 source was triggered by webhooks decides DetectChanges.
-            StepSpec::Pipeline(step::PipelineCopy { copy, v1_webhooks })
-        }
-        ResourceKind::EcrRepository => {
-            action = Action::Update;
-            account = source_account.to_string();
-            notes.push(
-                "the repository stays in the source account; its policy lets this account pull"
-                    .into(),
-            );
-            StepSpec::EcrPullAccess(step::EcrPullAccess {
-                repository: r.name.clone(),
-                source_arn: r.arn.clone(),
-                grant_account: target.to_string(),
-                actions: [
-                    "ecr:BatchCheckLayerAvailability",
-                    "ecr:BatchGetImage",
-                    "ecr:GetDownloadUrlForLayer",
-                ]
-                .map(String::from)
-                .to_vec(),
-            })
-        }
-        ResourceKind::EcsTask => {
-            action = Action::Manual;
-            account = source_account.to_string();
-            let started = r
-                .config
-                .get("startedAt")
-                .and_then(Value::as_str)
-                .unwrap_or("unknown");
-            notes.push(format!("a standalone task running since {started}: never migrated; stop it in the source account when its work is done"));
-            StepSpec::Manual(step::Manual {
-                source_arn: r.arn.clone(),
-                started_at: Some(started.to_string()),
-                tags: None,
-            })
-        }
-        ResourceKind::Other => {
-            action = Action::Manual;
-            let service = r.arn.split(':').nth(2).unwrap_or("?");
-            notes.push(format!(
-                "orgsplit does not migrate {service} resources: recreate it in this account by hand"
-            ));
-            StepSpec::Manual(step::Manual {
-                source_arn: r.arn.clone(),
-                started_at: None,
-                tags: Some(r.tags.clone()),
-            })
-        }
-    };
-    notes.extend(rewritten.notes);
-    Step {
-        address: address.to_string(),
-        action,
-        spec,
-        account,
-        region: r.region.clone(),
-        depends_on: if action == Action::Manual {
-            vec![]
-        } else {
-            depends_on
-        },
-        reads: vec![r.arn.clone()],
-        reason: placed.reason.clone(),
-        notes,
     }
 }

@@ -7,7 +7,9 @@
 pub mod build;
 pub mod classify;
 mod manual;
+mod organization;
 pub mod refs;
+mod resource_step;
 pub mod review;
 pub mod rewrite;
 

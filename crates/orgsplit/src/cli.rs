@@ -1,4 +1,5 @@
-//! The command line, as `product.md` specifies it.
+//! The command line: every command, its flags and arguments (README.md and `docs/`
+//! describe them).
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;

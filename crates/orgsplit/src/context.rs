@@ -1,11 +1,15 @@
 //! What most commands need: the config, and AWS access built from it and the flags.
 
 use orgsplit_aws::{Aws, AwsOptions};
-use orgsplit_model::Config;
+use orgsplit_inventory::InventoryOptions;
+use orgsplit_model::plan::PlanError;
+use orgsplit_model::{Config, Inventory, Plan};
 use std::path::Path;
 
 use crate::cli::GlobalArgs;
 use crate::exit::CliError;
+use crate::printer::Printer;
+use crate::progress::InventoryProgress;
 
 pub fn load_config(g: &GlobalArgs) -> Result<Config, CliError> {
     Ok(Config::load(&g.config)?)
@@ -128,4 +132,42 @@ pub fn confirm(
     }
     printer.status("");
     Ok(())
+}
+
+/// Reads and verifies a plan file: every command that reads a plan goes through here.
+pub fn read_plan(path: &Path) -> Result<Plan, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::invalid(format!("{}: cannot read: {e}", path.display())))?;
+    Plan::from_json(&text).map_err(|e| {
+        let message = format!("{}: {e}", path.display());
+        match e {
+            PlanError::Malformed(_) => CliError::invalid(message)
+                .hint("plan files are written by `orgsplit plan`; re-run it"),
+            PlanError::UnknownVersion { .. } => CliError::refused(message)
+                .hint("use the orgsplit version that wrote the plan, or re-run `orgsplit plan`"),
+            PlanError::DigestMismatch { .. } => CliError::refused(message).hint(
+                "a reviewed plan must not be edited: re-run `orgsplit plan` and review again",
+            ),
+        }
+    })
+}
+
+/// The source account's inventory, read now (`inventory`, and `plan` without --inventory),
+/// with the number of API calls it took.
+pub async fn live_inventory(
+    g: &GlobalArgs,
+    config: &Config,
+    printer: &Printer,
+) -> Result<(Inventory, u64), CliError> {
+    let aws = aws(g, config).await?;
+    let opts = InventoryOptions {
+        source_account_id: config.source_account_id.clone(),
+        home_region: config.home_region.clone(),
+        regions: config.regions.clone(),
+        created_at: now(),
+    };
+    let progress = InventoryProgress::new(printer.progress);
+    let result = orgsplit_inventory::inventory(&aws, &opts, &progress).await;
+    progress.finish();
+    Ok((result?, aws.counter().total()))
 }

@@ -1,4 +1,4 @@
-//! Exit codes, the same for every command (product.md), and the one-line errors.
+//! Exit codes, the same for every command (README.md), and the one-line errors.
 
 use std::process::ExitCode;
 

@@ -10,6 +10,7 @@ mod context;
 mod exit;
 mod printer;
 mod progress;
+mod report;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -4,7 +4,7 @@ moto 5.2.5 never sets `startedAt` on a task, so DescribeTasks answers without it
 when a task reaches RUNNING
 (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Task.html). moto's tasks start
 RUNNING, so we stamp the creation time as the start time. Scenarios back-date a task with
-`started_hours_ago` (a standalone task left running for days, incident 2 in product.md).
+`started_hours_ago` (a standalone task left running for days, incident 2 in README.md).
 
 moto also moves a task one state towards STOPPED each time it is described (RUNNING,
 DEACTIVATING, STOPPING, ...), so a task seen by inventory, then by audit, would look stopped

@@ -1,28 +1,24 @@
-//! `iam-policy` and `iam-role`: customer managed policies and roles re-created in the target
-//! with the plan's (rewritten) documents. Policy documents are compared as JSON values, never
+//! What `iam-policy` (`iam_policy.rs`) and `iam-role` (`iam_role.rs`) share. Both re-create
+//! in the target with the plan's (rewritten) documents. Policy documents are compared as JSON values, never
 //! as strings: IAM hands them back URL-encoded and with its own spacing.
 //!
 //! Nothing found only in the target (an extra attached policy, inline policy or tag) is
 //! removed: someone put it there, and a copy has no business taking it away.
 
 use aws_sdk_iam::Client;
-use aws_sdk_iam::types::{Role, Tag};
+use aws_sdk_iam::types::Tag;
 use orgsplit_aws::call_error;
+#[cfg(test)]
 use orgsplit_aws::policy::policy_document as decode_document;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
-use super::util::{missing_tags, partition};
-use crate::context::{Outcome, StepContext, StepError};
-use orgsplit_model::step::ResourceCopy;
+use crate::context::StepError;
 
 /// IAM is global; errors name this instead of a region.
 const REGION: &str = "global";
-
-/// A managed policy keeps at most five versions.
-const MAX_POLICY_VERSIONS: usize = 5;
 
 /// IAM is eventually consistent ("changes are not always immediately visible"): a role or
 /// policy created a moment ago can still be unknown. Waits between read-back attempts.
@@ -33,13 +29,13 @@ const PROPAGATION_DELAYS: [Duration; 4] = [
     Duration::from_secs(4),
 ];
 
-struct At<'a> {
-    client: &'a Client,
-    account: &'a str,
+pub(super) struct At<'a> {
+    pub(super) client: &'a Client,
+    pub(super) account: &'a str,
 }
 
 impl At<'_> {
-    fn err<E, R>(&self, op: &str, e: aws_sdk_iam::error::SdkError<E, R>) -> StepError
+    pub(super) fn err<E, R>(&self, op: &str, e: aws_sdk_iam::error::SdkError<E, R>) -> StepError
     where
         E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
@@ -49,616 +45,13 @@ impl At<'_> {
 }
 
 // ---------------------------------------------------------------------------------------
-// iam-policy
-
-struct DesiredPolicy {
-    name: String,
-    path: String,
-    description: String,
-    document: Value,
-    tags: BTreeMap<String, String>,
-}
-
-pub async fn policy(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepError> {
-    let desired = desired_policy(copy)?;
-    let session = cx.session().await?;
-    let client = session.iam();
-    let at = At {
-        client: &client,
-        account: &session.account_id,
-    };
-    let arn = format!(
-        "arn:{}:iam::{}:policy{}{}",
-        partition(&copy.source_arn),
-        at.account,
-        desired.path,
-        desired.name
-    );
-    let mut changed = false;
-    match get_policy(&at, &arn).await? {
-        None => {
-            create_policy(&at, &desired).await?;
-            changed = true;
-        }
-        Some(live) => {
-            if live.description != desired.description {
-                // IAM has no call that changes a managed policy's description.
-                tracing::warn!(policy = %arn, "the target policy's description differs from the source's; IAM cannot change it");
-            }
-            if live.document != desired.document {
-                new_default_version(&at, &arn, &desired.document).await?;
-                changed = true;
-            }
-        }
-    }
-    let live_tags = policy_tags(&at, &arn).await?;
-    let missing = missing_tags(&desired.tags, &live_tags);
-    if !missing.is_empty() {
-        at.client
-            .tag_policy()
-            .policy_arn(&arn)
-            .set_tags(Some(sdk_tags(&missing)?))
-            .send()
-            .await
-            .map_err(|e| at.err("TagPolicy", e))?;
-        changed = true;
-    }
-    if changed {
-        verify_policy(&at, &arn, &desired).await?;
-    }
-    Ok(Outcome::changed(changed).with_output("policy_arn", arn))
-}
-
-fn desired_policy(copy: &ResourceCopy) -> Result<DesiredPolicy, StepError> {
-    let cfg = &copy.config;
-    let document = match cfg.get("Document") {
-        Some(d @ Value::Object(_)) => d.clone(),
-        _ => {
-            return Err(StepError::Input {
-                field: "config.Document".into(),
-                message: "missing or not a JSON object".into(),
-            });
-        }
-    };
-    Ok(DesiredPolicy {
-        name: copy.name.clone(),
-        path: str_field(cfg, "Path").unwrap_or("/").to_string(),
-        description: str_field(cfg, "Description")
-            .unwrap_or_default()
-            .to_string(),
-        document,
-        tags: copy.tags.clone(),
-    })
-}
-
-struct LivePolicy {
-    description: String,
-    document: Value,
-}
-
-async fn get_policy(at: &At<'_>, arn: &str) -> Result<Option<LivePolicy>, StepError> {
-    let out = match at.client.get_policy().policy_arn(arn).send().await {
-        Ok(out) => out,
-        Err(e) => return none_if_not_found(at.err("GetPolicy", e)),
-    };
-    let Some(p) = out.policy() else {
-        return Ok(None);
-    };
-    let version = p.default_version_id().ok_or_else(|| {
-        StepError::Failed(format!(
-            "iam policy {arn}: GetPolicy returned no default version"
-        ))
-    })?;
-    let got = at
-        .client
-        .get_policy_version()
-        .policy_arn(arn)
-        .version_id(version)
-        .send()
-        .await
-        .map_err(|e| at.err("GetPolicyVersion", e))?;
-    let document = got
-        .policy_version()
-        .and_then(|v| v.document())
-        .map_or(Value::Null, decode_document);
-    Ok(Some(LivePolicy {
-        description: p.description().unwrap_or_default().to_string(),
-        document,
-    }))
-}
-
-async fn create_policy(at: &At<'_>, desired: &DesiredPolicy) -> Result<(), StepError> {
-    let mut req = at
-        .client
-        .create_policy()
-        .policy_name(&desired.name)
-        .path(&desired.path)
-        .policy_document(desired.document.to_string())
-        .set_tags(Some(sdk_tags(&desired.tags)?));
-    if !desired.description.is_empty() {
-        req = req.description(&desired.description);
-    }
-    req.send().await.map_err(|e| at.err("CreatePolicy", e))?;
-    Ok(())
-}
-
-/// A new default version with `document`, making room first when the policy already has
-/// the most versions IAM allows (the oldest non-default one goes).
-async fn new_default_version(at: &At<'_>, arn: &str, document: &Value) -> Result<(), StepError> {
-    let listed = at
-        .client
-        .list_policy_versions()
-        .policy_arn(arn)
-        .send()
-        .await
-        .map_err(|e| at.err("ListPolicyVersions", e))?;
-    let versions = listed.versions();
-    if versions.len() >= MAX_POLICY_VERSIONS {
-        let oldest = versions
-            .iter()
-            .filter(|v| !v.is_default_version())
-            .min_by_key(|v| v.create_date().map(|d| (d.secs(), d.subsec_nanos())))
-            .and_then(|v| v.version_id());
-        if let Some(id) = oldest {
-            tracing::debug!(
-                policy = arn,
-                version = id,
-                "deleting the oldest policy version to make room"
-            );
-            at.client
-                .delete_policy_version()
-                .policy_arn(arn)
-                .version_id(id)
-                .send()
-                .await
-                .map_err(|e| at.err("DeletePolicyVersion", e))?;
-        }
-    }
-    at.client
-        .create_policy_version()
-        .policy_arn(arn)
-        .policy_document(document.to_string())
-        .set_as_default(true)
-        .send()
-        .await
-        .map_err(|e| at.err("CreatePolicyVersion", e))?;
-    Ok(())
-}
-
-async fn policy_tags(at: &At<'_>, arn: &str) -> Result<BTreeMap<String, String>, StepError> {
-    let mut tags = BTreeMap::new();
-    let mut pages = at
-        .client
-        .list_policy_tags()
-        .policy_arn(arn)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| at.err("ListPolicyTags", e))?;
-        tags.extend(
-            page.tags()
-                .iter()
-                .map(|t| (t.key().to_string(), t.value().to_string())),
-        );
-    }
-    Ok(tags)
-}
-
-async fn verify_policy(at: &At<'_>, arn: &str, desired: &DesiredPolicy) -> Result<(), StepError> {
-    let Some(live) = read_back(|| get_policy(at, arn)).await? else {
-        return Err(StepError::Verify(format!(
-            "iam policy {arn} is not in the target after creating it"
-        )));
-    };
-    let mut differs = Vec::new();
-    if live.document != desired.document {
-        differs.push("document");
-    }
-    if !missing_tags(&desired.tags, &policy_tags(at, arn).await?).is_empty() {
-        differs.push("tags");
-    }
-    verified(&format!("iam policy {arn}"), &differs)
-}
-
-// ---------------------------------------------------------------------------------------
-// iam-role
-
-#[derive(Debug)]
-struct DesiredRole {
-    name: String,
-    path: String,
-    trust: Value,
-    description: String,
-    max_session: Option<i32>,
-    boundary: Option<String>,
-    managed: Vec<String>,
-    inline: BTreeMap<String, Value>,
-    tags: BTreeMap<String, String>,
-}
-
-struct LiveRole {
-    path: String,
-    trust: Value,
-    description: String,
-    max_session: Option<i32>,
-    boundary: Option<String>,
-    tags: BTreeMap<String, String>,
-}
-
-pub async fn role(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepError> {
-    let desired = desired_role(copy)?;
-    let session = cx.session().await?;
-    let client = session.iam();
-    let at = At {
-        client: &client,
-        account: &session.account_id,
-    };
-    let mut changed = match get_role(&at, &desired.name).await? {
-        None => {
-            create_role(&at, &desired).await?;
-            true
-        }
-        Some(live) => update_role(&at, &desired, &live).await?,
-    };
-    changed |= attach_managed(&at, &desired).await?;
-    changed |= put_inline(&at, &desired).await?;
-    if changed {
-        verify_role(&at, &desired).await?;
-    }
-    Ok(Outcome::changed(changed))
-}
-
-fn desired_role(copy: &ResourceCopy) -> Result<DesiredRole, StepError> {
-    let cfg = &copy.config;
-    let trust = match cfg.get("AssumeRolePolicyDocument") {
-        Some(d @ Value::Object(_)) => d.clone(),
-        _ => {
-            return Err(StepError::Input {
-                field: "config.AssumeRolePolicyDocument".into(),
-                message: "missing or not a JSON object".into(),
-            });
-        }
-    };
-    let managed = match cfg.get("AttachedManagedPolicies") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| {
-                v.as_str()
-                    .map(str::to_string)
-                    .ok_or_else(|| StepError::Input {
-                        field: "config.AttachedManagedPolicies".into(),
-                        message: "not a list of ARNs".into(),
-                    })
-            })
-            .collect::<Result<_, _>>()?,
-        Some(_) => {
-            return Err(StepError::Input {
-                field: "config.AttachedManagedPolicies".into(),
-                message: "not a list of ARNs".into(),
-            });
-        }
-    };
-    let inline = match cfg.get("InlinePolicies") {
-        None | Some(Value::Null) => BTreeMap::new(),
-        Some(Value::Object(m)) => m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        Some(_) => {
-            return Err(StepError::Input {
-                field: "config.InlinePolicies".into(),
-                message: "not an object of policy documents".into(),
-            });
-        }
-    };
-    let max_session = match cfg.get("MaxSessionDuration") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(
-            v.as_i64()
-                .and_then(|n| i32::try_from(n).ok())
-                .ok_or_else(|| StepError::Input {
-                    field: "config.MaxSessionDuration".into(),
-                    message: "not a number of seconds".into(),
-                })?,
-        ),
-    };
-    Ok(DesiredRole {
-        name: copy.name.clone(),
-        path: str_field(cfg, "Path").unwrap_or("/").to_string(),
-        trust,
-        description: str_field(cfg, "Description")
-            .unwrap_or_default()
-            .to_string(),
-        max_session,
-        boundary: str_field(cfg, "PermissionsBoundary").map(str::to_string),
-        managed,
-        inline,
-        tags: copy.tags.clone(),
-    })
-}
-
-async fn get_role(at: &At<'_>, name: &str) -> Result<Option<LiveRole>, StepError> {
-    match at.client.get_role().role_name(name).send().await {
-        Ok(out) => Ok(out.role().map(live_role)),
-        Err(e) => none_if_not_found(at.err("GetRole", e)),
-    }
-}
-
-fn live_role(r: &Role) -> LiveRole {
-    LiveRole {
-        path: r.path().to_string(),
-        trust: r
-            .assume_role_policy_document()
-            .map_or(Value::Null, decode_document),
-        description: r.description().unwrap_or_default().to_string(),
-        max_session: r.max_session_duration(),
-        boundary: r
-            .permissions_boundary()
-            .and_then(|b| b.permissions_boundary_arn())
-            .map(str::to_string),
-        tags: r
-            .tags()
-            .iter()
-            .map(|t| (t.key().to_string(), t.value().to_string()))
-            .collect(),
-    }
-}
-
-async fn create_role(at: &At<'_>, desired: &DesiredRole) -> Result<(), StepError> {
-    let mut req = at
-        .client
-        .create_role()
-        .role_name(&desired.name)
-        .path(&desired.path)
-        .assume_role_policy_document(desired.trust.to_string())
-        .set_max_session_duration(desired.max_session)
-        .set_permissions_boundary(desired.boundary.clone())
-        .set_tags(Some(sdk_tags(&desired.tags)?));
-    if !desired.description.is_empty() {
-        req = req.description(&desired.description);
-    }
-    // A principal role created earlier in this run may not be visible to IAM yet.
-    super::propagation::retry(super::propagation::TRUST_PRINCIPAL, || req.clone().send())
-        .await
-        .map_err(|e| at.err("CreateRole", e))?;
-    Ok(())
-}
-
-/// The role-level fields that differ: trust policy, description, session length,
-/// permissions boundary, tags.
-fn role_differences(desired: &DesiredRole, live: &LiveRole) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    if live.trust != desired.trust {
-        out.push("trust policy");
-    }
-    if live.description != desired.description {
-        out.push("description");
-    }
-    if desired.max_session.is_some() && live.max_session != desired.max_session {
-        out.push("max session duration");
-    }
-    if desired.boundary.is_some() && live.boundary != desired.boundary {
-        out.push("permissions boundary");
-    }
-    if !missing_tags(&desired.tags, &live.tags).is_empty() {
-        out.push("tags");
-    }
-    out
-}
-
-async fn update_role(
-    at: &At<'_>,
-    desired: &DesiredRole,
-    live: &LiveRole,
-) -> Result<bool, StepError> {
-    if live.path != desired.path {
-        // A role's path is part of its ARN and IAM cannot change it.
-        return Err(StepError::Failed(format!(
-            "iam role {} exists in the target with path {}, the plan has {}: IAM cannot change a role's path; delete or rename the target's role",
-            desired.name, live.path, desired.path
-        )));
-    }
-    if live.boundary.is_some() && desired.boundary.is_none() {
-        tracing::debug!(role = %desired.name, "the target role has a permissions boundary the source lacks: kept");
-    }
-    let differs = role_differences(desired, live);
-    if differs.is_empty() {
-        return Ok(false);
-    }
-    tracing::debug!(role = %desired.name, fields = ?differs, "role differs: updating it");
-    if live.trust != desired.trust {
-        super::propagation::retry(super::propagation::TRUST_PRINCIPAL, || {
-            at.client
-                .update_assume_role_policy()
-                .role_name(&desired.name)
-                .policy_document(desired.trust.to_string())
-                .send()
-        })
-        .await
-        .map_err(|e| at.err("UpdateAssumeRolePolicy", e))?;
-    }
-    if differs.contains(&"description") || differs.contains(&"max session duration") {
-        at.client
-            .update_role()
-            .role_name(&desired.name)
-            .description(&desired.description)
-            .set_max_session_duration(desired.max_session)
-            .send()
-            .await
-            .map_err(|e| at.err("UpdateRole", e))?;
-    }
-    if let Some(boundary) = desired
-        .boundary
-        .as_ref()
-        .filter(|_| differs.contains(&"permissions boundary"))
-    {
-        at.client
-            .put_role_permissions_boundary()
-            .role_name(&desired.name)
-            .permissions_boundary(boundary)
-            .send()
-            .await
-            .map_err(|e| at.err("PutRolePermissionsBoundary", e))?;
-    }
-    let missing = missing_tags(&desired.tags, &live.tags);
-    if !missing.is_empty() {
-        at.client
-            .tag_role()
-            .role_name(&desired.name)
-            .set_tags(Some(sdk_tags(&missing)?))
-            .send()
-            .await
-            .map_err(|e| at.err("TagRole", e))?;
-    }
-    Ok(true)
-}
-
-async fn attached_policies(at: &At<'_>, role: &str) -> Result<Vec<String>, StepError> {
-    let mut out = Vec::new();
-    let mut pages = at
-        .client
-        .list_attached_role_policies()
-        .role_name(role)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| at.err("ListAttachedRolePolicies", e))?;
-        out.extend(
-            page.attached_policies()
-                .iter()
-                .filter_map(|p| p.policy_arn().map(str::to_string)),
-        );
-    }
-    Ok(out)
-}
-
-/// Attaches the plan's managed policies the role lacks. A customer managed policy was
-/// created by an `iam-policy` step this one depends on, possibly a moment ago: IAM may not
-/// know it yet, so a not-found is retried for a while.
-async fn attach_managed(at: &At<'_>, desired: &DesiredRole) -> Result<bool, StepError> {
-    let attached = attached_policies(at, &desired.name).await?;
-    for extra in attached.iter().filter(|a| !desired.managed.contains(a)) {
-        tracing::debug!(role = %desired.name, policy = %extra, "the target role has a managed policy the source's lacks: kept");
-    }
-    let missing: Vec<&String> = desired
-        .managed
-        .iter()
-        .filter(|m| !attached.contains(m))
-        .collect();
-    for arn in &missing {
-        retry_not_found(|| async {
-            at.client
-                .attach_role_policy()
-                .role_name(&desired.name)
-                .policy_arn(*arn)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| at.err("AttachRolePolicy", e))
-        })
-        .await?;
-    }
-    Ok(!missing.is_empty())
-}
-
-/// The role's inline policies, by name, for the names the plan has.
-async fn inline_documents(
-    at: &At<'_>,
-    desired: &DesiredRole,
-) -> Result<BTreeMap<String, Value>, StepError> {
-    let mut names = Vec::new();
-    let mut pages = at
-        .client
-        .list_role_policies()
-        .role_name(&desired.name)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| at.err("ListRolePolicies", e))?;
-        names.extend(page.policy_names().iter().cloned());
-    }
-    let mut out = BTreeMap::new();
-    for name in names {
-        if !desired.inline.contains_key(&name) {
-            tracing::debug!(role = %desired.name, policy = %name, "the target role has an inline policy the source's lacks: kept");
-            continue;
-        }
-        let got = at
-            .client
-            .get_role_policy()
-            .role_name(&desired.name)
-            .policy_name(&name)
-            .send()
-            .await
-            .map_err(|e| at.err("GetRolePolicy", e))?;
-        out.insert(name, decode_document(got.policy_document()));
-    }
-    Ok(out)
-}
-
-fn inline_differences<'a>(
-    desired: &'a DesiredRole,
-    live: &BTreeMap<String, Value>,
-) -> Vec<(&'a String, &'a Value)> {
-    desired
-        .inline
-        .iter()
-        .filter(|(name, doc)| live.get(*name) != Some(*doc))
-        .collect()
-}
-
-async fn put_inline(at: &At<'_>, desired: &DesiredRole) -> Result<bool, StepError> {
-    if desired.inline.is_empty() {
-        return Ok(false);
-    }
-    let live = inline_documents(at, desired).await?;
-    let differs = inline_differences(desired, &live);
-    for (name, doc) in &differs {
-        at.client
-            .put_role_policy()
-            .role_name(&desired.name)
-            .policy_name(*name)
-            .policy_document(doc.to_string())
-            .send()
-            .await
-            .map_err(|e| at.err("PutRolePolicy", e))?;
-    }
-    Ok(!differs.is_empty())
-}
-
-async fn verify_role(at: &At<'_>, desired: &DesiredRole) -> Result<(), StepError> {
-    let Some(live) = read_back(|| get_role(at, &desired.name)).await? else {
-        return Err(StepError::Verify(format!(
-            "iam role {} is not in the target after creating it",
-            desired.name
-        )));
-    };
-    let mut differs: Vec<String> = role_differences(desired, &live)
-        .into_iter()
-        .map(str::to_string)
-        .collect();
-    let attached = attached_policies(at, &desired.name).await?;
-    if desired.managed.iter().any(|m| !attached.contains(m)) {
-        differs.push("attached managed policies".into());
-    }
-    if !desired.inline.is_empty() {
-        let inline = inline_documents(at, desired).await?;
-        differs.extend(
-            inline_differences(desired, &inline)
-                .into_iter()
-                .map(|(name, _)| format!("inline policy {name}")),
-        );
-    }
-    let differs: Vec<&str> = differs.iter().map(String::as_str).collect();
-    verified(&format!("iam role {}", desired.name), &differs)
-}
-
-// ---------------------------------------------------------------------------------------
 // shared by both kinds
 
-fn str_field<'a>(cfg: &'a Value, key: &str) -> Option<&'a str> {
+pub(super) fn str_field<'a>(cfg: &'a Value, key: &str) -> Option<&'a str> {
     cfg.get(key).and_then(Value::as_str)
 }
 
-fn verified(subject: &str, differs: &[&str]) -> Result<(), StepError> {
+pub(super) fn verified(subject: &str, differs: &[&str]) -> Result<(), StepError> {
     if differs.is_empty() {
         Ok(())
     } else {
@@ -669,7 +62,7 @@ fn verified(subject: &str, differs: &[&str]) -> Result<(), StepError> {
     }
 }
 
-fn none_if_not_found<T>(err: StepError) -> Result<Option<T>, StepError> {
+pub(super) fn none_if_not_found<T>(err: StepError) -> Result<Option<T>, StepError> {
     match err {
         StepError::Aws(e) if e.is_not_found() => Ok(None),
         other => Err(other),
@@ -677,7 +70,7 @@ fn none_if_not_found<T>(err: StepError) -> Result<Option<T>, StepError> {
 }
 
 /// A read after a write, repeated while IAM does not show the new entity yet.
-async fn read_back<T, F, Fut>(mut read: F) -> Result<Option<T>, StepError>
+pub(super) async fn read_back<T, F, Fut>(mut read: F) -> Result<Option<T>, StepError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Option<T>, StepError>>,
@@ -692,7 +85,7 @@ where
 }
 
 /// A call repeated while it fails with not-found (an entity IAM does not show yet).
-async fn retry_not_found<F, Fut>(mut call: F) -> Result<(), StepError>
+pub(super) async fn retry_not_found<F, Fut>(mut call: F) -> Result<(), StepError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<(), StepError>>,
@@ -706,7 +99,7 @@ where
     call().await
 }
 
-fn sdk_tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, StepError> {
+pub(super) fn sdk_tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, StepError> {
     tags.iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect::<Result<_, _>>()
@@ -730,43 +123,5 @@ mod tests {
             json!({"Version": "2012-10-17", "Statement": []})
         );
         assert_eq!(decode_document("a+b%2"), Value::String("a+b%2".into()));
-    }
-
-    fn role() -> DesiredRole {
-        DesiredRole {
-            name: "r".into(),
-            path: "/".into(),
-            trust: json!({"Statement": []}),
-            description: String::new(),
-            max_session: Some(3600),
-            boundary: None,
-            managed: vec![],
-            inline: BTreeMap::new(),
-            tags: [("team".to_string(), "mail".to_string())].into(),
-        }
-    }
-
-    #[test]
-    fn extra_things_in_the_target_are_not_differences() {
-        let live = LiveRole {
-            path: "/".into(),
-            trust: json!({"Statement": []}),
-            description: String::new(),
-            max_session: Some(3600),
-            boundary: Some("arn:aws:iam::1:policy/b".into()),
-            tags: [("team", "mail"), ("extra", "x")]
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .into(),
-        };
-        assert!(role_differences(&role(), &live).is_empty());
-        let live = LiveRole {
-            trust: json!({"Statement": [{}]}),
-            tags: BTreeMap::new(),
-            ..live
-        };
-        assert_eq!(
-            role_differences(&role(), &live),
-            vec!["trust policy", "tags"]
-        );
     }
 }

@@ -7,7 +7,7 @@ use orgsplit_aws::call_error;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
-use super::util::{missing_tags, partition};
+use super::support::{missing_tags, partition};
 use crate::context::{Outcome, StepContext, StepError};
 use orgsplit_model::step::ResourceCopy;
 

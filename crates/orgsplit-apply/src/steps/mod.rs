@@ -12,10 +12,14 @@ mod budget;
 mod connection;
 pub(crate) mod ecr;
 mod ecs;
+mod ecs_service;
+mod ecs_task_definition;
 mod events;
 mod iam;
+mod iam_policy;
+mod iam_role;
 mod logs;
-pub(crate) mod organizations;
+mod organizations;
 mod pipeline;
 mod propagation;
 mod regions;
@@ -24,8 +28,9 @@ mod scheduler;
 mod secrets;
 mod ssm;
 mod stackset;
+pub(crate) mod support;
+mod targets;
 mod trusted_access;
-pub(crate) mod util;
 
 /// Runs one step whose action changes something (never `no-op` or `manual`).
 pub async fn run(cx: &StepContext) -> Result<Outcome, StepError> {
@@ -43,13 +48,13 @@ pub async fn run(cx: &StepContext) -> Result<Outcome, StepError> {
         StepSpec::EcrPullAccess(i) => ecr::pull_access(cx, i).await,
         StepSpec::SsmParameter(i) => ssm::run(cx, &i.copy).await,
         StepSpec::Secret(i) => secrets::run(cx, &i.copy).await,
-        StepSpec::IamPolicy(i) => iam::policy(cx, i).await,
-        StepSpec::IamRole(i) => iam::role(cx, i).await,
+        StepSpec::IamPolicy(i) => iam_policy::policy(cx, i).await,
+        StepSpec::IamRole(i) => iam_role::role(cx, i).await,
         StepSpec::LogGroup(i) => logs::run(cx, i).await,
         StepSpec::S3Bucket(i) => s3::run(cx, i).await,
         StepSpec::EcsCluster(i) => ecs::cluster(cx, i).await,
-        StepSpec::EcsTaskDefinition(i) => ecs::task_definition(cx, i).await,
-        StepSpec::EcsService(i) => ecs::service(cx, i).await,
+        StepSpec::EcsTaskDefinition(i) => ecs_task_definition::task_definition(cx, i).await,
+        StepSpec::EcsService(i) => ecs_service::service(cx, i).await,
         StepSpec::EventsRule(i) => events::run(cx, i).await,
         StepSpec::Schedule(i) => scheduler::run(cx, i).await,
         StepSpec::CodestarConnection(i) => connection::run(cx, i).await,

@@ -6,11 +6,11 @@ use aws_sdk_organizations::Client;
 use aws_sdk_organizations::types::{CreateAccountState, PolicyType, PolicyTypeStatus};
 use orgsplit_aws::{AccountSession, AwsError};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use super::util::aws_err;
+use super::support::aws_err;
 use crate::context::{Outcome, StepContext, StepError};
+use crate::organization::accounts_by_email;
 use orgsplit_model::step;
 
 const ORG: &str = "organizations";
@@ -20,32 +20,6 @@ const ACCOUNT_CREATION_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 const POLL: Duration = Duration::from_secs(2);
 /// How long an enabling policy type may stay `PENDING_ENABLE` (AWS: seconds to minutes).
 const POLICY_TYPE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
-
-/// Every account of the organization by lower-cased e-mail -> id.
-pub async fn accounts_by_email(
-    session: &AccountSession,
-) -> Result<BTreeMap<String, String>, AwsError> {
-    let org = session.organizations();
-    let mut out = BTreeMap::new();
-    let mut token = None;
-    loop {
-        let page = org
-            .list_accounts()
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(aws_err(session, ORG, "ListAccounts", GLOBAL))?;
-        for a in page.accounts() {
-            if let (Some(email), Some(id)) = (a.email(), a.id()) {
-                out.insert(email.to_ascii_lowercase(), id.to_string());
-            }
-        }
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            return Ok(out);
-        }
-    }
-}
 
 /// The root's id and the status of its SCP policy type (None: not enabled at all).
 async fn root_id(session: &AccountSession) -> Result<(String, Option<PolicyTypeStatus>), AwsError> {

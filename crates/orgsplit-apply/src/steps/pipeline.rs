@@ -13,9 +13,7 @@ use orgsplit_pipelines::{to_codestar, v1_github_sources};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-use super::ecs::shared::{
-    aws_error, first_difference, input_error, prune, tags_to_add, wanted_tags,
-};
+use super::support::{aws_error, first_difference, input_error, prune, tags_to_add, wanted_tags};
 use crate::context::{Outcome, StepContext, StepError};
 
 const CODEPIPELINE: &str = "codepipeline";
@@ -157,7 +155,7 @@ fn repoint_connections(d: &mut Value, connection: &str, account: &str) {
             };
             let elsewhere = arn
                 .as_str()
-                .and_then(super::ecs::shared::arn_parts)
+                .and_then(super::support::arn_parts)
                 .is_some_and(|(_, acct, _)| acct != account);
             if elsewhere {
                 *arn = json!(connection);

@@ -11,7 +11,7 @@ use orgsplit_aws::AccountSession;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use super::util::aws_err;
+use super::support::aws_err;
 use crate::context::StepError;
 
 /// How long a propagation error is retried before it is reported (AWS: seconds, rarely a

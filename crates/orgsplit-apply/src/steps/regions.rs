@@ -11,7 +11,7 @@
 use aws_sdk_account::types::RegionOptStatus;
 use std::time::{Duration, Instant};
 
-use super::util::aws_err;
+use super::support::aws_err;
 use crate::context::{Outcome, StepContext, StepError};
 use orgsplit_model::step::RegionOptIn;
 

@@ -5,7 +5,7 @@
 //! Every call after the bucket exists names the target account as the expected owner, so a
 //! bucket of that name owned by someone else is refused by S3 instead of being configured.
 
-use super::util::missing_tags;
+use super::support::missing_tags;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::types::{
     BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,

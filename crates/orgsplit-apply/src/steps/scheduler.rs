@@ -14,8 +14,8 @@ use aws_sdk_scheduler::types::{
 use serde_json::{Value, json};
 use std::time::SystemTime;
 
-use super::ecs::shared::{aws_error, first_difference, input_error, prune};
-use super::events::{ecs_parameters_builder, ecs_parameters_json, normalize_target};
+use super::support::{aws_error, first_difference, input_error, prune};
+use super::targets::{ecs_parameters_builder, ecs_parameters_json, normalize_target};
 use crate::context::{Outcome, StepContext, StepError};
 use orgsplit_model::step::ResourceCopy;
 
@@ -113,7 +113,7 @@ impl Wanted {
             .pointer("/EcsParameters/TaskDefinitionArn")
             .and_then(Value::as_str)
         {
-            let pinned = super::ecs::target_task_definition(cx, arn).await?;
+            let pinned = super::ecs_task_definition::target_task_definition(cx, arn).await?;
             target["EcsParameters"]["TaskDefinitionArn"] = json!(pinned);
         }
         Ok(Wanted {

@@ -12,7 +12,7 @@ use orgsplit_model::Secret;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-use super::util::{missing_tags, redact};
+use super::support::{missing_tags, redact};
 use crate::context::{Outcome, StepContext, StepError};
 use orgsplit_model::step::ResourceCopy;
 

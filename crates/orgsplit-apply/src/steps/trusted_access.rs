@@ -3,7 +3,7 @@
 
 use orgsplit_aws::{AccountSession, AwsError};
 
-use super::util::aws_err;
+use super::support::aws_err;
 use crate::context::{Outcome, StepContext, StepError};
 use orgsplit_model::step::TrustedAccess;
 

@@ -2,12 +2,16 @@
 //! builds it, and what a test needs to run single steps of it.
 #![allow(dead_code)]
 
+pub mod data;
+pub mod world;
+
 use orgsplit_apply::StepContext;
 use orgsplit_aws::{Aws, AwsOptions};
 use orgsplit_inventory::{InventoryOptions, NoReporter};
 use orgsplit_model::{Config, Plan, Step};
 use orgsplit_planner::{PlanInput, build_plan};
 use orgsplit_testkit::{Emulator, SOURCE_ACCOUNT, repo_root};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -86,4 +90,28 @@ pub fn context(aws: &Aws, plan: &Plan, step: &Step, ids: &BTreeMap<String, Strin
         outputs: BTreeMap::new(),
         shared: Arc::default(),
     }
+}
+
+/// A policy document as IAM returns it (URL-encoded or not) as JSON.
+pub fn document(raw: &str) -> Value {
+    if let Ok(v) = serde_json::from_str(raw) {
+        return v;
+    }
+    let bytes = raw.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(b) = raw
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    serde_json::from_slice(&out).unwrap_or_else(|e| panic!("policy document {raw}: {e}"))
 }

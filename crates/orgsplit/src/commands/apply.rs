@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::cli::{GlobalArgs, Output};
-use crate::commands::show::read_plan;
+use crate::context::read_plan;
 use crate::exit::{CliError, ExitStatus};
 use crate::printer::Printer;
 use crate::progress::{ApplyProgress, NdjsonReporter};

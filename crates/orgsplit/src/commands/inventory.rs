@@ -1,7 +1,6 @@
 //! `orgsplit inventory --out FILE`.
 
-use orgsplit_inventory::InventoryOptions;
-use orgsplit_model::{Config, Inventory};
+use orgsplit_model::Inventory;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,26 +9,6 @@ use crate::cli::{GlobalArgs, Output};
 use crate::context;
 use crate::exit::{CliError, ExitStatus};
 use crate::printer::Printer;
-use crate::progress::InventoryProgress;
-
-/// Inventories live, with progress; used by `plan` too.
-pub async fn live(
-    g: &GlobalArgs,
-    config: &Config,
-    printer: &Printer,
-) -> Result<(Inventory, u64), CliError> {
-    let aws = context::aws(g, config).await?;
-    let opts = InventoryOptions {
-        source_account_id: config.source_account_id.clone(),
-        home_region: config.home_region.clone(),
-        regions: config.regions.clone(),
-        created_at: context::now(),
-    };
-    let progress = InventoryProgress::new(printer.progress);
-    let result = orgsplit_inventory::inventory(&aws, &opts, &progress).await;
-    progress.finish();
-    Ok((result?, aws.counter().total()))
-}
 
 pub fn summary(inv: &Inventory) -> BTreeMap<String, usize> {
     let mut by_kind = BTreeMap::new();
@@ -41,7 +20,7 @@ pub fn summary(inv: &Inventory) -> BTreeMap<String, usize> {
 
 pub async fn run(g: &GlobalArgs, out: &Path, printer: &Printer) -> Result<ExitStatus, CliError> {
     let config = context::load_config(g)?;
-    let (inv, calls) = live(g, &config, printer).await?;
+    let (inv, calls) = context::live_inventory(g, &config, printer).await?;
     let mut text = serde_json::to_string_pretty(&inv).expect("inventory serialises");
     text.push('\n');
     context::write_atomic(out, &text)?;

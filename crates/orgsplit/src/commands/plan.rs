@@ -6,7 +6,6 @@ use orgsplit_planner::{PlanInput, ReviewOptions, build_plan, render_review};
 use std::path::Path;
 
 use crate::cli::{GlobalArgs, Output};
-use crate::commands::inventory;
 use crate::context;
 use crate::exit::{CliError, ExitStatus};
 use crate::printer::Printer;
@@ -52,7 +51,7 @@ pub async fn run(
     let specs: Vec<_> = catalog.into_iter().map(|e| e.spec).collect();
     let inv = match inventory_file {
         Some(path) => read_inventory(path, &config)?,
-        None => inventory::live(g, &config, printer).await?.0,
+        None => context::live_inventory(g, &config, printer).await?.0,
     };
     let plan = build_plan(PlanInput {
         config: &config,

@@ -7,7 +7,7 @@ use serde_json::json;
 use std::path::Path;
 
 use crate::cli::{GlobalArgs, Output};
-use crate::commands::show::read_plan;
+use crate::context::read_plan;
 use crate::exit::{CliError, ExitStatus};
 use crate::printer::Printer;
 

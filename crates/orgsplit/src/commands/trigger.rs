@@ -8,10 +8,10 @@ use std::io::Read;
 use std::time::Instant;
 
 use crate::cli::{GlobalArgs, Output, TriggerCommand};
-use crate::commands::reconcile::{report_json, report_line};
 use crate::context::{aws, catalog, load_config};
 use crate::exit::{CliError, ExitStatus};
 use crate::printer::Printer;
+use crate::report::{report_json, report_line};
 
 pub async fn run(
     g: &GlobalArgs,

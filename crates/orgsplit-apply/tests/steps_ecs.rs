@@ -1,0 +1,384 @@
+//! ECS clusters, task definitions and services, EventBridge rules and Scheduler schedules
+//! against the emulator's demo scenario. Each test plans the demo, runs one workloads
+//! account's steps and reads the result back in the target account through the SDK, never
+//! trusting the steps' outcomes; a second run must change nothing (no mutating request in the
+//! emulator's log), and a change made by hand in the target is put back by the next run.
+#![allow(clippy::print_stdout)]
+
+mod common;
+
+use common::world::*;
+
+// ---- ECS task definitions, clusters, rules and schedules ---------------------------------------
+
+const DEV: [&str; 4] = [
+    "dev/dev-workloads/ecs-cluster:batch",
+    "dev/dev-workloads/ecs-taskdef:dev-api",
+    "dev/dev-workloads/ecs-taskdef:dev-mail-sender",
+    "dev/dev-workloads/schedule:default/dev-mail-hourly",
+];
+
+const PROD: [&str; 4] = [
+    "prod/prod-workloads/ecs-cluster:batch",
+    "prod/prod-workloads/ecs-taskdef:prod-api",
+    "prod/prod-workloads/ecs-taskdef:prod-mail-sender",
+    "prod/prod-workloads/events-rule:prod-nightly-mail",
+];
+
+#[test]
+fn task_definitions_clusters_rules_and_schedules_point_at_the_target() {
+    let mut w = World::demo(&["dev-workloads", "prod-workloads"]);
+    // Without a [[network]] the demo's services are manual items, not steps to run.
+    for address in [
+        "dev/dev-workloads/ecs-service:batch/dev-api",
+        "prod/prod-workloads/ecs-service:batch/prod-api",
+    ] {
+        assert_eq!(w.step(address).action, Action::Manual, "{address}");
+    }
+    let all: Vec<&str> = DEV.iter().chain(PROD.iter()).copied().collect();
+    let first = w.run_all(&all);
+    let unchanged: Vec<&String> = first.iter().filter(|(_, c)| !c).map(|(a, _)| a).collect();
+    assert!(
+        unchanged.is_empty(),
+        "first run left unchanged: {unchanged:?}"
+    );
+
+    let (dev, prod) = (w.session("dev-workloads"), w.session("prod-workloads"));
+    let (dev_id, prod_id) = (
+        w.ids["dev-workloads"].clone(),
+        w.ids["prod-workloads"].clone(),
+    );
+    w.rt.block_on(async {
+        for (s, id) in [(&dev, &dev_id), (&prod, &prod_id)] {
+            let c = cluster(s, "batch").await;
+            assert_eq!(c["status"], "ACTIVE");
+            assert_eq!(
+                c["clusterArn"],
+                json!(format!("arn:aws:ecs:{REGION}:{id}:cluster/batch"))
+            );
+            assert!(
+                c["settings"].as_array().is_some_and(
+                    |s| s.contains(&json!({"name": "containerInsights", "value": "disabled"}))
+                ),
+                "{c:#}"
+            );
+        }
+        check_task_definition(&dev, "dev-api", false).await;
+        let dev_mail = check_task_definition(&dev, "dev-mail-sender", true).await;
+        check_task_definition(&prod, "prod-api", false).await;
+        let prod_mail = check_task_definition(&prod, "prod-mail-sender", true).await;
+
+        let (expr, state, targets) = rule(&prod, "prod-nightly-mail").await;
+        assert_eq!(
+            (expr.as_str(), state.as_str()),
+            ("cron(0 2 * * ? *)", "ENABLED")
+        );
+        assert_eq!(
+            targets,
+            vec![(
+                "run-task".to_string(),
+                format!("arn:aws:ecs:{REGION}:{prod_id}:cluster/batch"),
+                format!("arn:aws:iam::{prod_id}:role/ecs-events-invoke"),
+                prod_mail.clone(),
+                1
+            )]
+        );
+        let got = schedule(&dev, "default", "dev-mail-hourly").await;
+        assert_eq!(
+            got,
+            (
+                "rate(1 hour)".to_string(),
+                "ENABLED".to_string(),
+                format!("arn:aws:ecs:{REGION}:{dev_id}:cluster/batch"),
+                format!("arn:aws:iam::{dev_id}:role/scheduler-run-task"),
+                dev_mail.clone()
+            )
+        );
+    });
+    assert_eq!(
+        w.outputs["dev/dev-workloads/ecs-taskdef:dev-mail-sender"]["task_definition_arn"],
+        format!("arn:aws:ecs:{REGION}:{dev_id}:task-definition/dev-mail-sender:1")
+    );
+    println!(
+        "first run: {} steps, all changed, read back in both targets",
+        first.len()
+    );
+    w.assert_second_run_is_a_no_op(&all, "ecs, rules, schedules");
+}
+
+#[test]
+fn drift_in_task_definitions_rules_schedules_and_clusters_is_repaired() {
+    let mut w = World::demo(&["dev-workloads", "prod-workloads"]);
+    let all: Vec<&str> = DEV.iter().chain(PROD.iter()).copied().collect();
+    w.run_all(&all);
+    let (dev, prod) = (w.session("dev-workloads"), w.session("prod-workloads"));
+    let (dev_id, prod_id) = (
+        w.ids["dev-workloads"].clone(),
+        w.ids["prod-workloads"].clone(),
+    );
+    let dev_mail_1 = format!("arn:aws:ecs:{REGION}:{dev_id}:task-definition/dev-mail-sender:1");
+
+    // By hand: the task definition deregistered, the rule rescheduled and its target
+    // changed, the schedule disabled, the cluster's container insights switched on.
+    w.rt.block_on(async {
+        dev.ecs(REGION)
+            .deregister_task_definition()
+            .task_definition(&dev_mail_1)
+            .send()
+            .await
+            .expect("DeregisterTaskDefinition");
+        let events = prod.events(REGION);
+        events
+            .put_rule()
+            .name("prod-nightly-mail")
+            .schedule_expression("rate(5 minutes)")
+            .send()
+            .await
+            .expect("PutRule");
+        let (_, _, targets) = rule(&prod, "prod-nightly-mail").await;
+        let ecs = aws_sdk_eventbridge::types::EcsParameters::builder()
+            .task_definition_arn(&targets[0].3)
+            .task_count(7)
+            .build()
+            .expect("ecs parameters");
+        events
+            .put_targets()
+            .rule("prod-nightly-mail")
+            .targets(
+                aws_sdk_eventbridge::types::Target::builder()
+                    .id("run-task")
+                    .arn(&targets[0].1)
+                    .role_arn(&targets[0].2)
+                    .ecs_parameters(ecs)
+                    .build()
+                    .expect("target"),
+            )
+            .send()
+            .await
+            .expect("PutTargets");
+        let current = dev
+            .scheduler(REGION)
+            .get_schedule()
+            .name("dev-mail-hourly")
+            .send()
+            .await
+            .expect("GetSchedule");
+        dev.scheduler(REGION)
+            .update_schedule()
+            .name("dev-mail-hourly")
+            .schedule_expression("rate(1 hour)")
+            .set_flexible_time_window(current.flexible_time_window().cloned())
+            .set_target(current.target().cloned())
+            .state(aws_sdk_scheduler::types::ScheduleState::Disabled)
+            .send()
+            .await
+            .expect("UpdateSchedule");
+        prod.ecs(REGION)
+            .update_cluster()
+            .cluster("batch")
+            .settings(
+                aws_sdk_ecs::types::ClusterSetting::builder()
+                    .name(aws_sdk_ecs::types::ClusterSettingName::ContainerInsights)
+                    .value("enabled")
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("UpdateCluster");
+    });
+
+    let repaired = w.run_all(&all);
+    let changed: BTreeMap<String, bool> = repaired.into_iter().collect();
+    for address in [
+        "dev/dev-workloads/ecs-taskdef:dev-mail-sender",
+        "dev/dev-workloads/schedule:default/dev-mail-hourly",
+        "prod/prod-workloads/events-rule:prod-nightly-mail",
+        "prod/prod-workloads/ecs-cluster:batch",
+    ] {
+        assert!(changed[address], "{address} did not repair its drift");
+    }
+    for address in [
+        "dev/dev-workloads/ecs-cluster:batch",
+        "dev/dev-workloads/ecs-taskdef:dev-api",
+        "prod/prod-workloads/ecs-taskdef:prod-api",
+        "prod/prod-workloads/ecs-taskdef:prod-mail-sender",
+    ] {
+        assert!(!changed[address], "{address} changed without drift");
+    }
+    w.rt.block_on(async {
+        let dev_mail_2 = format!("arn:aws:ecs:{REGION}:{dev_id}:task-definition/dev-mail-sender:2");
+        let td = task_definition(&dev, "dev-mail-sender").await;
+        assert_eq!(td["taskDefinitionArn"], json!(dev_mail_2));
+        assert_eq!(td["status"], "ACTIVE");
+        let (_, state, _, _, taskdef) = schedule(&dev, "default", "dev-mail-hourly").await;
+        assert_eq!(
+            (state.as_str(), taskdef.as_str()),
+            ("ENABLED", dev_mail_2.as_str())
+        );
+        let (expr, _, targets) = rule(&prod, "prod-nightly-mail").await;
+        assert_eq!(expr, "cron(0 2 * * ? *)");
+        assert_eq!(targets.len(), 1);
+        assert_eq!(targets[0].4, 1, "task count back to the source's");
+        assert_eq!(
+            targets[0].3,
+            format!("arn:aws:ecs:{REGION}:{prod_id}:task-definition/prod-mail-sender:1")
+        );
+        let c = cluster(&prod, "batch").await;
+        assert!(
+            c["settings"].as_array().is_some_and(
+                |s| s.contains(&json!({"name": "containerInsights", "value": "disabled"}))
+            ),
+            "{c:#}"
+        );
+    });
+    println!("drift: task definition, schedule, rule and cluster repaired; the rest unchanged");
+    w.assert_second_run_is_a_no_op(&all, "after repairs");
+}
+
+// ---- ECS services ------------------------------------------------------------------------------
+
+/// The default VPC's subnets and default security group of an account, through the EC2
+/// query API (orgsplit has no EC2 client: services take their network from the config).
+fn default_network(emu: &Emulator, account: &str) -> (Vec<String>, String) {
+    let call = |body: &str| -> String {
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    reqwest::blocking::Client::new()
+                        .post(&emu.url)
+                        .header("content-type", "application/x-www-form-urlencoded")
+                        .header("x-moto-account-id", account)
+                        .header(
+                            "authorization",
+                            format!("AWS4-HMAC-SHA256 Credential=testing/20260101/{REGION}/ec2/aws4_request, SignedHeaders=host, Signature=0"),
+                        )
+                        .body(body.to_string())
+                        .send()
+                        .and_then(|r| r.text())
+                        .expect("EC2 call")
+                })
+                .join()
+                .expect("EC2 thread")
+        })
+    };
+    let values = |xml: &str, tag: &str| -> Vec<String> {
+        xml.split(&format!("<{tag}>"))
+            .skip(1)
+            .filter_map(|s| s.split('<').next())
+            .map(str::to_string)
+            .collect()
+    };
+    let subnets = values(
+        &call("Action=DescribeSubnets&Version=2016-11-15"),
+        "subnetId",
+    );
+    let groups = values(
+        &call(
+            "Action=DescribeSecurityGroups&Version=2016-11-15&Filter.1.Name=group-name&Filter.1.Value.1=default",
+        ),
+        "groupId",
+    );
+    assert!(
+        !subnets.is_empty() && !groups.is_empty(),
+        "no default network in {account}"
+    );
+    (subnets.into_iter().take(2).collect(), groups[0].clone())
+}
+
+/// The demo config with a `[[network]]` for dev, planned (the accounts exist by then).
+async fn plan_with_network(aws: &Aws, subnets: &[String], group: &str) -> Plan {
+    let path = repo_root().join("plans/examples/orgsplit.toml");
+    let text = std::fs::read_to_string(&path).expect("demo config");
+    let quoted: Vec<String> = subnets.iter().map(|s| format!("{s:?}")).collect();
+    let text = format!(
+        "{text}\n[[network]]\nenvironment = \"dev\"\nsubnets = [{}]\nsecurity_groups = [{group:?}]\nassign_public_ip = false\n",
+        quoted.join(", ")
+    );
+    let config = Config::parse(&path, &text).expect("config with a network");
+    common::plan_for(aws, &config).await
+}
+
+#[test]
+fn a_service_runs_the_target_task_definition_on_the_configured_network() {
+    let emu = Emulator::start_with(Some("demo"));
+    emu.export_env();
+    let rt = orgsplit_testkit::runtime();
+    let (aws, ids) = rt.block_on(async {
+        let aws = common::aws(&emu).await;
+        let ids = create_accounts(&aws, &["dev-workloads"]).await;
+        (aws, ids)
+    });
+    let dev_id = ids["dev-workloads"].clone();
+    let (subnets, group) = default_network(&emu, &dev_id);
+    let plan = rt.block_on(plan_with_network(&aws, &subnets, &group));
+    let mut w = World {
+        emu,
+        rt,
+        aws,
+        plan,
+        ids,
+        outputs: BTreeMap::new(),
+    };
+    let address = "dev/dev-workloads/ecs-service:batch/dev-api";
+    let step = w.step(address);
+    assert_eq!(step.action, Action::Create, "{address} is still manual");
+    let StepSpec::EcsService(inputs) = &step.spec else {
+        panic!("{address} is not an ECS service step")
+    };
+    let network = inputs.network.as_ref().expect("the [[network]] is planned");
+    assert_eq!(network.subnets, subnets);
+
+    // Before its task definition exists in the target the service cannot be made.
+    w.run("dev/dev-workloads/ecs-cluster:batch");
+    let early = w
+        .try_run(address)
+        .expect_err("a service before its task definition");
+    assert!(early.to_string().contains("dev-api"), "{early}");
+
+    let steps = [
+        "dev/dev-workloads/ecs-cluster:batch",
+        "dev/dev-workloads/ecs-taskdef:dev-api",
+        address,
+    ];
+    let first = w.run_all(&steps);
+    assert!(first[2].1, "the service was not created");
+    let dev = w.session("dev-workloads");
+    let svc = w.rt.block_on(service(&dev, "batch", "dev-api"));
+    assert_eq!(svc["status"], "ACTIVE");
+    assert_eq!(
+        svc["taskDefinition"],
+        json!(format!(
+            "arn:aws:ecs:{REGION}:{dev_id}:task-definition/dev-api:1"
+        ))
+    );
+    assert_eq!(svc["desiredCount"], 1);
+    assert_eq!(svc["launchType"], "FARGATE");
+    let vpc = &svc["networkConfiguration"]["awsvpcConfiguration"];
+    assert_eq!(vpc["subnets"], json!(subnets));
+    assert_eq!(vpc["securityGroups"], json!([group]));
+    assert_eq!(vpc["assignPublicIp"], "DISABLED");
+    assert_eq!(
+        w.outputs[address]["service_arn"],
+        svc["serviceArn"].as_str().expect("service arn")
+    );
+    println!("service created on {subnets:?} / {group} with dev-api:1");
+    w.assert_second_run_is_a_no_op(&steps, "service");
+
+    // By hand: scaled up. The next run scales it back to the source's count.
+    w.rt.block_on(
+        dev.ecs(REGION)
+            .update_service()
+            .cluster("batch")
+            .service("dev-api")
+            .desired_count(4)
+            .send(),
+    )
+    .expect("UpdateService");
+    assert!(
+        changed(&w.run(address)),
+        "the scaled service was not repaired"
+    );
+    let svc = w.rt.block_on(service(&dev, "batch", "dev-api"));
+    assert_eq!(svc["desiredCount"], 1);
+    w.assert_second_run_is_a_no_op(&steps, "service after repair");
+}

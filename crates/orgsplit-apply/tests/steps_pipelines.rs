@@ -1,0 +1,264 @@
+//! The CodeStar connection and pipelines against the emulator's demo scenario: the
+//! connection waits for the GitHub handshake, then each pipeline is re-created on it and read
+//! back in the target account.
+#![allow(clippy::print_stdout)]
+
+mod common;
+
+use common::world::*;
+
+// ---- the connection and pipelines ----------------------------------------------------------------
+
+const CONNECTION: &str = "prod/prod-workloads/codestar-connection:orgsplit-github";
+const PIPELINES: [&str; 2] = [
+    "prod/prod-workloads/pipeline:prod-api-release",
+    "prod/prod-workloads/pipeline:mail-sender-release",
+];
+
+/// Checks a converted pipeline as read back from the target.
+fn check_pipeline(d: &Value, repo: &str, connection: &str, target: &str) {
+    let name = d["name"].as_str().unwrap_or("?");
+    let source = &d["stages"][0]["actions"][0];
+    assert_eq!(
+        source["actionTypeId"],
+        json!({"category": "Source", "owner": "AWS", "provider": "CodeStarSourceConnection", "version": "1"}),
+        "{name}: {d:#}"
+    );
+    assert_eq!(
+        source["configuration"],
+        json!({
+            "ConnectionArn": connection,
+            "FullRepositoryId": format!("acme/{repo}"),
+            "BranchName": "main",
+            "OutputArtifactFormat": "CODE_ZIP",
+            "DetectChanges": "true",
+        }),
+        "{name}"
+    );
+    assert_eq!(
+        source["outputArtifacts"],
+        json!([{"name": "source_output"}])
+    );
+    assert_eq!(
+        d["stages"][1]["actions"][0]["actionTypeId"]["provider"],
+        "Manual"
+    );
+    assert_eq!(
+        d["roleArn"],
+        json!(format!("arn:aws:iam::{target}:role/codepipeline-service"))
+    );
+    assert_eq!(
+        d["artifactStore"]["location"],
+        json!(format!("acme-pipeline-artifacts-{target}"))
+    );
+    let text = d.to_string();
+    assert!(
+        !text.contains("OAuthToken"),
+        "{name} keeps an OAuthToken: {text}"
+    );
+    assert!(!text.contains("ghp_"), "{name} holds a GitHub token");
+}
+
+#[test]
+fn the_connection_waits_for_the_handshake_then_pipelines_use_it() {
+    let mut w = World::demo(&["prod-workloads"]);
+    let prod = w.session("prod-workloads");
+    let target = w.ids["prod-workloads"].clone();
+    for p in PIPELINES {
+        let step = w.step(p);
+        assert_eq!(step.kind(), StepKind::Pipeline);
+        assert!(
+            step.depends_on.iter().any(|d| d == CONNECTION),
+            "{p}: {:?}",
+            step.depends_on
+        );
+    }
+
+    // First run: created PENDING, the step waits with the console page.
+    let url = "https://console.aws.amazon.com/codesuite/settings/connections?region=us-east-1";
+    match w.run(CONNECTION) {
+        Outcome::Waiting { message, url: got } => {
+            assert_eq!(got.as_deref(), Some(url));
+            assert!(
+                message.contains("PENDING") && message.contains("orgsplit-github"),
+                "{message}"
+            );
+        }
+        done => panic!("a new connection is done: {done:?}"),
+    }
+    let listed = w.rt.block_on(connections(&prod));
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let (name, arn, status) = listed[0].clone();
+    assert_eq!(
+        (name.as_str(), status.as_str()),
+        ("orgsplit-github", "PENDING")
+    );
+
+    // A pipeline cannot be made before the connection is done, and tries nothing.
+    w.emu.clear_requests();
+    let early = w
+        .try_run(PIPELINES[0])
+        .expect_err("a pipeline on a pending connection");
+    assert!(early.to_string().contains("codestar-connection"), "{early}");
+    assert!(w.emu.mutating_requests().is_empty());
+
+    // Second run while pending: still waiting, nothing created.
+    w.emu.clear_requests();
+    assert!(matches!(w.run(CONNECTION), Outcome::Waiting { .. }));
+    assert!(
+        w.emu.mutating_requests().is_empty(),
+        "{:#?}",
+        w.emu.mutating_requests()
+    );
+    assert_eq!(w.rt.block_on(connections(&prod)).len(), 1);
+
+    // The handshake, then the same connection is done.
+    w.emu.mark_connection_available(&arn);
+    let done = w.run(CONNECTION);
+    assert!(!changed(&done));
+    assert_eq!(output(&done, "connection_arn"), arn);
+    assert_eq!(
+        w.rt.block_on(connections(&prod)),
+        vec![(
+            "orgsplit-github".to_string(),
+            arn.clone(),
+            "AVAILABLE".to_string()
+        )]
+    );
+
+    // The pipeline role: the emulator checks that it exists and trusts CodePipeline.
+    ensure_pipeline_role(&mut w, &prod);
+    let first = w.run_all(&PIPELINES);
+    assert!(first.iter().all(|(_, c)| *c), "{first:?}");
+    w.rt.block_on(async {
+        check_pipeline(
+            &pipeline(&prod, "prod-api-release").await,
+            "api",
+            &arn,
+            &target,
+        );
+        check_pipeline(
+            &pipeline(&prod, "mail-sender-release").await,
+            "mail-sender",
+            &arn,
+            &target,
+        );
+        let policy = role_policy(&prod, "codepipeline-service", "orgsplit-use-connection")
+            .await
+            .expect("the pipeline role's UseConnection policy");
+        let statement = &policy["Statement"][0];
+        assert_eq!(
+            statement["Action"],
+            json!([
+                "codestar-connections:UseConnection",
+                "codeconnections:UseConnection"
+            ])
+        );
+        assert!(
+            statement["Resource"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(arn)),
+            "{policy}"
+        );
+        let arn_of = pipeline_arn(&prod, "mail-sender-release").await;
+        let tags = prod
+            .codepipeline(REGION)
+            .list_tags_for_resource()
+            .resource_arn(arn_of)
+            .send()
+            .await
+            .expect("ListTagsForResource");
+        assert!(
+            tags.tags()
+                .iter()
+                .any(|t| t.key() == "Environment" && t.value() == "prod"),
+            "{:?}",
+            tags.tags()
+        );
+    });
+    println!("pipelines converted to CodeStarSourceConnection on {arn}");
+    let mut again = vec![CONNECTION];
+    again.extend(PIPELINES);
+    w.assert_second_run_is_a_no_op(&again, "connection and pipelines");
+
+    // By hand: the source branch changed and the role's policy deleted.
+    w.rt.block_on(async {
+        let cp = prod.codepipeline(REGION);
+        let mut d = pipeline(&prod, "prod-api-release").await;
+        d["stages"][0]["actions"][0]["configuration"]["BranchName"] = json!("hotfix");
+        let decl = orgsplit_aws::sdk_json::from_json(
+            &d,
+            aws_sdk_codepipeline::types::PipelineDeclaration::deserialize,
+        )
+        .expect("declaration");
+        cp.update_pipeline()
+            .pipeline(decl)
+            .send()
+            .await
+            .expect("UpdatePipeline");
+        prod.iam()
+            .delete_role_policy()
+            .role_name("codepipeline-service")
+            .policy_name("orgsplit-use-connection")
+            .send()
+            .await
+            .expect("DeleteRolePolicy");
+    });
+    assert!(
+        changed(&w.run(PIPELINES[0])),
+        "the drifted pipeline was not repaired"
+    );
+    w.rt.block_on(async {
+        check_pipeline(
+            &pipeline(&prod, "prod-api-release").await,
+            "api",
+            &arn,
+            &target,
+        );
+        assert!(
+            role_policy(&prod, "codepipeline-service", "orgsplit-use-connection")
+                .await
+                .is_some()
+        );
+    });
+    w.assert_second_run_is_a_no_op(&again, "pipelines after repair");
+}
+
+async fn pipeline_arn(s: &AccountSession, name: &str) -> String {
+    s.codepipeline(REGION)
+        .get_pipeline()
+        .name(name)
+        .send()
+        .await
+        .expect("GetPipeline")
+        .metadata()
+        .and_then(|m| m.pipeline_arn())
+        .expect("pipeline arn")
+        .to_string()
+}
+
+/// The pipeline role from its iam-role step; made by hand when that step fails (another
+/// step kind's fault, not this test's subject), with a line saying so.
+fn ensure_pipeline_role(w: &mut World, prod: &AccountSession) {
+    let address = "prod/prod-workloads/iam-role:codepipeline-service";
+    let Err(e) = w.try_run(address) else {
+        return;
+    };
+    println!("NOTE: {address} failed ({e}); the role is made by hand for this test");
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": "codepipeline.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    let made = w.rt.block_on(
+        prod.iam()
+            .create_role()
+            .role_name("codepipeline-service")
+            .assume_role_policy_document(trust.to_string())
+            .send(),
+    );
+    if let Err(e) = made {
+        let exists = e
+            .as_service_error()
+            .is_some_and(|s| s.is_entity_already_exists_exception());
+        assert!(exists, "CreateRole codepipeline-service: {e}");
+    }
+}

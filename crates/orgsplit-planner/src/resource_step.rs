@@ -1,0 +1,205 @@
+//! The step for one resource in one workloads account: a copy of it (its kind's typed
+//! inputs), or a manual item with a note saying why.
+
+use orgsplit_model::config::Config;
+use orgsplit_model::step::{self, StepSpec};
+use orgsplit_model::{Action, Resource, ResourceKind, Step};
+use serde_json::Value;
+
+use crate::build::Placed;
+use crate::rewrite::{Rewriter, Rewritten};
+
+/// A cluster's capacity providers other than the two AWS Fargate ones (which exist in every
+/// account).
+fn custom_capacity_providers(cluster: &Value) -> Vec<String> {
+    cluster
+        .get("capacityProviders")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter(|p| !matches!(*p, "FARGATE" | "FARGATE_SPOT"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The step for one resource in one workloads account: a copy, or a manual item.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn resource_step(
+    r: &Resource,
+    placed: &Placed,
+    address: &str,
+    target: &str,
+    source_account: &str,
+    depends_on: Vec<String>,
+    rewriter: &Rewriter<'_>,
+    config: &Config,
+    env: &str,
+) -> Step {
+    let mut rewritten = Rewritten::default();
+    let mut notes: Vec<String> = Vec::new();
+    let mut source_config = r.config.clone();
+    let mut v1_webhooks = 0;
+    if r.kind == ResourceKind::Pipeline
+        && let Some(webhooks) = source_config
+            .as_object_mut()
+            .and_then(|c| c.remove("webhooks"))
+    {
+        // v1 GitHub webhooks belong to the OAuth source; a CodeStar source needs none.
+        let n = webhooks.as_array().map_or(0, Vec::len);
+        v1_webhooks = n;
+        if n > 0 {
+            notes.push(format!(
+                "{n} v1 webhook(s) are not recreated: a CodeStar Connections source needs none"
+            ));
+        }
+    }
+    let config_copy = rewriter.rewrite(&source_config, &mut rewritten);
+    let mut action = Action::Create;
+    let mut account = target.to_string();
+    let copy = step::ResourceCopy {
+        source_arn: r.arn.clone(),
+        name: r.name.clone(),
+        config: config_copy,
+        tags: r.tags.clone(),
+    };
+    let value_copy = |copy| step::ValueCopy {
+        copy,
+        value: step::VALUE_READ_AT_APPLY.into(),
+    };
+    let spec = match r.kind {
+        ResourceKind::SsmParameter => {
+            if let Some(key) = r.config.get("KeyId").and_then(Value::as_str)
+                && !key.is_empty()
+                && key != "alias/aws/ssm"
+            {
+                notes.push(format!("encrypted in the source with {key}: the copy uses the target account's alias/aws/ssm"));
+            }
+            StepSpec::SsmParameter(value_copy(copy))
+        }
+        ResourceKind::Secret => StepSpec::Secret(value_copy(copy)),
+        ResourceKind::IamPolicy => StepSpec::IamPolicy(copy),
+        ResourceKind::IamRole => StepSpec::IamRole(copy),
+        ResourceKind::LogGroup => StepSpec::LogGroup(copy),
+        ResourceKind::EcsTaskDefinition => StepSpec::EcsTaskDefinition(copy),
+        ResourceKind::EventsRule => StepSpec::EventsRule(copy),
+        ResourceKind::Schedule => StepSpec::Schedule(copy),
+        ResourceKind::S3Bucket => {
+            // Bucket names are global: the copy cannot take the source's name while it exists.
+            let target_name = format!("{}-{}", r.name, target);
+            let objects = r
+                .config
+                .get("ObjectCount")
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
+            if objects > 0 && !config.copy_objects {
+                notes.push(format!("{objects} objects are not copied (copy_objects = false): copy them by hand if needed"));
+            }
+            notes.push(format!(
+                "bucket names are global: the copy is named {target_name}"
+            ));
+            StepSpec::S3Bucket(step::BucketCopy {
+                copy,
+                target_name,
+                copy_objects: config.copy_objects,
+            })
+        }
+        ResourceKind::EcsCluster => {
+            let custom = custom_capacity_providers(&r.config);
+            if !custom.is_empty() {
+                // An Auto Scaling group provider names a group (and its launch template) of the
+                // source account: CreateCluster in the target refuses a provider that does not
+                // exist there.
+                action = Action::Manual;
+                notes.push(format!(
+                    "uses capacity provider(s) {}: Auto Scaling group providers are not migrated; create the group and its capacity provider in this account, then the cluster, by hand (FARGATE and FARGATE_SPOT alone would be copied)",
+                    custom.join(", ")
+                ));
+            }
+            StepSpec::EcsCluster(copy)
+        }
+        ResourceKind::EcsService => {
+            let network = config.networks.get(env).map(|net| step::Network {
+                subnets: net.subnets.clone(),
+                security_groups: net.security_groups.clone(),
+                assign_public_ip: net.assign_public_ip,
+            });
+            if network.is_none() {
+                action = Action::Manual;
+                notes.push(format!("no [[network]] for environment {env}: create the service by hand, or add one and re-plan"));
+            }
+            StepSpec::EcsService(step::ServiceCopy { copy, network })
+        }
+        ResourceKind::Pipeline => {
+            notes.push(
+                "recreated with a CodeStar Connections source; its GitHub token is not copied"
+                    .into(),
+            );
+            // Whether the v1 source was triggered by webhooks decides DetectChanges.
+            StepSpec::Pipeline(step::PipelineCopy { copy, v1_webhooks })
+        }
+        ResourceKind::EcrRepository => {
+            action = Action::Update;
+            account = source_account.to_string();
+            notes.push(
+                "the repository stays in the source account; its policy lets this account pull"
+                    .into(),
+            );
+            StepSpec::EcrPullAccess(step::EcrPullAccess {
+                repository: r.name.clone(),
+                source_arn: r.arn.clone(),
+                grant_account: target.to_string(),
+                actions: [
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                ]
+                .map(String::from)
+                .to_vec(),
+            })
+        }
+        ResourceKind::EcsTask => {
+            action = Action::Manual;
+            account = source_account.to_string();
+            let started = r
+                .config
+                .get("startedAt")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown");
+            notes.push(format!("a standalone task running since {started}: never migrated; stop it in the source account when its work is done"));
+            StepSpec::Manual(step::Manual {
+                source_arn: r.arn.clone(),
+                started_at: Some(started.to_string()),
+                tags: None,
+            })
+        }
+        ResourceKind::Other => {
+            action = Action::Manual;
+            let service = r.arn.split(':').nth(2).unwrap_or("?");
+            notes.push(format!(
+                "orgsplit does not migrate {service} resources: recreate it in this account by hand"
+            ));
+            StepSpec::Manual(step::Manual {
+                source_arn: r.arn.clone(),
+                started_at: None,
+                tags: Some(r.tags.clone()),
+            })
+        }
+    };
+    notes.extend(rewritten.notes);
+    Step {
+        address: address.to_string(),
+        action,
+        spec,
+        account,
+        region: r.region.clone(),
+        depends_on: if action == Action::Manual {
+            vec![]
+        } else {
+            depends_on
+        },
+        reads: vec![r.arn.clone()],
+        reason: placed.reason.clone(),
+        notes,
+    }
+}
