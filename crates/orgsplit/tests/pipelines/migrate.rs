@@ -1,0 +1,410 @@
+//! Stages of `pipelines migrate`.
+
+use super::*;
+
+/// Migrate: a dry run and refusals change nothing.
+pub(super) fn migrate_dry_run_and_refusals_change_nothing(s: &mut Scenario) {
+    let Scenario {
+        emu,
+        rt,
+        src,
+        token,
+        log,
+        dir,
+        ..
+    } = s;
+    let emu = &*emu;
+    let rt = &*rt;
+    let src = &*src;
+    let d = dir.path();
+    let token = token.as_str();
+    // A fourth pipeline in the other configured region, on the same role, started by hand
+    // (no polling, no webhook): its own connection, and DetectChanges false.
+    rt.block_on(async {
+        let mut decl = before_decl(src, "dev-api-build").await;
+        decl["name"] = json!(EU_PIPELINE);
+        decl["stages"][0]["actions"][0]["configuration"] = json!({
+            "Owner": "acme", "Repo": "eu-api", "Branch": "main", "PollForSourceChanges": "false",
+            "OAuthToken": token});
+        decl.as_object_mut().unwrap().remove("version");
+        let sdk = orgsplit_aws::sdk_json::from_json(
+            &decl,
+            aws_sdk_codepipeline::types::PipelineDeclaration::deserialize,
+        )
+        .unwrap();
+        src.codepipeline(EU)
+            .create_pipeline()
+            .pipeline(sdk)
+            .send()
+            .await
+            .unwrap();
+    });
+
+    // ---- migrate: dry run and refusals change nothing.
+    emu.clear_requests();
+    let dry = orgsplit(
+        emu,
+        d,
+        None,
+        &[
+            "pipelines",
+            "migrate",
+            "--create-connection",
+            CONNECTION,
+            "--dry-run",
+        ],
+    );
+    assert_eq!(dry.code, Some(0), "{}", dry.stderr);
+    let diff_line = |sign: char, text: &str| {
+        dry.stdout
+            .lines()
+            .filter(|l| l.starts_with(sign) && l.contains(text))
+            .count()
+    };
+    assert_eq!(
+        diff_line('+', "\"provider\": \"CodeStarSourceConnection\""),
+        4,
+        "{}",
+        dry.stdout
+    );
+    assert_eq!(
+        diff_line('-', "\"provider\": \"GitHub\""),
+        4,
+        "{}",
+        dry.stdout
+    );
+    assert_eq!(
+        diff_line('-', "\"OAuthToken\": \"****\""),
+        4,
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stdout.contains("Dry run: 4 pipelines"),
+        "{}",
+        dry.stdout
+    );
+    log.push(dry);
+    let no_yes = orgsplit(
+        emu,
+        d,
+        None,
+        &["pipelines", "migrate", "--create-connection", CONNECTION],
+    );
+    assert_eq!(no_yes.code, Some(3), "{}", no_yes.stderr);
+    log.push(no_yes);
+    let bad_arn = orgsplit(
+        emu,
+        d,
+        None,
+        &[
+            "pipelines",
+            "migrate",
+            "--connection-arn",
+            "arn:aws:iam::111111111111:role/x",
+            "--yes",
+        ],
+    );
+    assert_eq!(bad_arn.code, Some(2), "{}", bad_arn.stderr);
+    log.push(bad_arn);
+    assert_eq!(
+        emu.mutating_requests(),
+        Vec::<Value>::new(),
+        "refusals wrote"
+    );
+}
+
+/// Migrate: a PENDING connection is created once per region, nothing else changes.
+pub(super) fn migrate_waits_for_pending_connections(s: &mut Scenario) {
+    let Scenario {
+        emu,
+        rt,
+        src,
+        pipelines,
+        log,
+        connection_arn,
+        eu_connection,
+        before,
+        dir,
+        ..
+    } = s;
+    let emu = &*emu;
+    let rt = &*rt;
+    let src = &*src;
+    let pipelines = &*pipelines;
+    let d = dir.path();
+    // PENDING: the connection is created once, nothing else changes, exit 3 with the URL.
+    for _ in 0..2 {
+        let pending = orgsplit(
+            emu,
+            d,
+            None,
+            &[
+                "pipelines",
+                "migrate",
+                "--create-connection",
+                CONNECTION,
+                "--yes",
+            ],
+        );
+        assert_eq!(pending.code, Some(3), "{}", pending.stderr);
+        assert!(pending.stderr.contains("PENDING"), "{}", pending.stderr);
+        assert!(
+            pending.stderr.contains(
+                "https://console.aws.amazon.com/codesuite/settings/connections?region=us-east-1"
+            ),
+            "{}",
+            pending.stderr
+        );
+        log.push(pending);
+    }
+    let ops: Vec<String> = emu
+        .mutating_requests()
+        .iter()
+        .map(|r| r["operation"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        ops,
+        ["CreateConnection", "CreateConnection"],
+        "while PENDING: one connection per region"
+    );
+    let connection_in = |region: &'static str| {
+        rt.block_on(async {
+            let got = src
+                .codestar_connections(region)
+                .list_connections()
+                .send()
+                .await
+                .unwrap();
+            let c: Vec<_> = got
+                .connections()
+                .iter()
+                .filter(|c| c.connection_name() == Some(CONNECTION))
+                .collect();
+            assert_eq!(
+                c.len(),
+                1,
+                "one connection in {region}, however often migrate runs"
+            );
+            c[0].connection_arn().unwrap().to_string()
+        })
+    };
+    *connection_arn = connection_in(REGION);
+    *eu_connection = connection_in(EU);
+    *before = rt.block_on(async {
+        let mut out = Vec::new();
+        for p in pipelines {
+            let decl = declaration(src, p["name"].as_str().unwrap()).await;
+            assert_eq!(source_action(&decl)["actionTypeId"]["provider"], "GitHub");
+            out.push(decl);
+        }
+        out
+    });
+}
+
+/// Migrate converts every pipeline after the handshake.
+pub(super) fn migrate_converts_every_pipeline_after_the_handshake(s: &mut Scenario) {
+    let Scenario {
+        emu,
+        rt,
+        src,
+        pipelines,
+        log,
+        connection_arn,
+        eu_connection,
+        before,
+        dir,
+        ..
+    } = s;
+    let emu = &*emu;
+    let rt = &*rt;
+    let src = &*src;
+    let pipelines = &*pipelines;
+    let d = dir.path();
+    let before = &*before;
+    // The handshake, then every pipeline converts.
+    emu.mark_connection_available(connection_arn);
+    emu.mark_connection_available(eu_connection);
+    let migrated = orgsplit(
+        emu,
+        d,
+        None,
+        &[
+            "pipelines",
+            "migrate",
+            "--create-connection",
+            CONNECTION,
+            "--yes",
+        ],
+    );
+    assert_eq!(
+        migrated.code,
+        Some(0),
+        "{}{}",
+        migrated.stdout,
+        migrated.stderr
+    );
+    assert!(
+        migrated
+            .stdout
+            .contains("Migrated 4 pipelines: 4 changed, 0 unchanged, 0 failed."),
+        "{}",
+        migrated.stdout
+    );
+    log.push(migrated);
+    rt.block_on(async {
+        for (p, old) in pipelines.iter().zip(before) {
+            let name = p["name"].as_str().unwrap();
+            let now = declaration(src, name).await;
+            let action = source_action(&now);
+            assert_eq!(
+                action["actionTypeId"],
+                json!({"category": "Source", "owner": "AWS", "provider": "CodeStarSourceConnection", "version": "1"}),
+                "{name}"
+            );
+            let conf = &action["configuration"];
+            assert_eq!(conf["ConnectionArn"], json!(connection_arn), "{name}");
+            assert_eq!(
+                conf["FullRepositoryId"],
+                json!(format!("{}/{}", p["owner"].as_str().unwrap(), p["repo"].as_str().unwrap())),
+                "{name}"
+            );
+            assert_eq!(conf["BranchName"], p["branch"], "{name}");
+            assert_eq!(conf["OutputArtifactFormat"], "CODE_ZIP", "{name}");
+            // A webhook or polling started it; so does the connection.
+            assert_eq!(conf["DetectChanges"], "true", "{name}");
+            assert!(conf.get("OAuthToken").is_none(), "{name}");
+            assert_eq!(action["outputArtifacts"], source_action(old)["outputArtifacts"]);
+            // Every other stage as it was.
+            assert_eq!(now["stages"][1], old["stages"][1], "{name}");
+            assert_eq!(now["roleArn"], old["roleArn"], "{name}");
+            assert_eq!(now["artifactStore"], old["artifactStore"], "{name}");
+            assert_eq!(webhooks_of(src, name).await, Vec::<String>::new(), "{name}");
+            let saved = std::fs::read_to_string(
+                d.join(format!("plans/pipelines/{name}.v1.json")),
+            )
+            .unwrap();
+            let saved: Value = serde_json::from_str(&saved).unwrap();
+            assert_eq!(
+                source_action(&saved["declaration"])["configuration"]["OAuthToken"],
+                "****"
+            );
+        }
+        let policy = src
+            .iam()
+            .get_role_policy()
+            .role_name("codepipeline-service")
+            .policy_name("orgsplit-use-connection")
+            .send()
+            .await
+            .unwrap();
+        let policy = policy_document(policy.policy_document());
+        let st = &policy["Statement"][0];
+        assert_eq!(st["Effect"], "Allow");
+        assert_eq!(
+            st["Action"],
+            json!(["codestar-connections:UseConnection", "codeconnections:UseConnection"])
+        );
+        // One role, pipelines in two regions: both connections stay allowed.
+        let resources = st["Resource"].as_array().unwrap();
+        for arn in [&connection_arn, &eu_connection] {
+            assert!(resources.contains(&json!(arn)), "{arn} not in {policy}");
+        }
+        let eu = src
+            .codepipeline(EU)
+            .get_pipeline()
+            .name(EU_PIPELINE)
+            .send()
+            .await
+            .unwrap();
+        let eu = orgsplit_aws::sdk_json::to_json(eu.pipeline().unwrap());
+        let conf = &source_action(&eu)["configuration"];
+        assert_eq!(conf["ConnectionArn"], json!(eu_connection));
+        assert_eq!(conf["FullRepositoryId"], "acme/eu-api");
+        // Neither polled nor had a webhook: it did not start by itself, and still does not.
+        assert_eq!(conf["DetectChanges"], "false");
+    });
+}
+
+/// Migrate again has nothing left to do and writes nothing.
+pub(super) fn migrate_again_writes_nothing(s: &mut Scenario) {
+    let Scenario { emu, log, dir, .. } = s;
+    let emu = &*emu;
+    let d = dir.path();
+    // Idempotent: nothing left to do, nothing written.
+    emu.clear_requests();
+    let again = orgsplit(
+        emu,
+        d,
+        None,
+        &[
+            "pipelines",
+            "migrate",
+            "--create-connection",
+            CONNECTION,
+            "--yes",
+        ],
+    );
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    assert!(
+        again.stdout.contains("Nothing to migrate"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(
+        emu.mutating_requests(),
+        Vec::<Value>::new(),
+        "second migrate"
+    );
+    log.push(again);
+}
+
+/// Migrate by connection ARN.
+pub(super) fn migrate_by_connection_arn(s: &mut Scenario) {
+    let Scenario {
+        emu,
+        rt,
+        src,
+        log,
+        connection_arn,
+        dir,
+        ..
+    } = s;
+    let emu = &*emu;
+    let rt = &*rt;
+    let src = &*src;
+    let d = dir.path();
+    // Migrating it again onto the same connection, by ARN this time.
+    let by_arn = orgsplit(
+        emu,
+        d,
+        None,
+        &[
+            "pipelines",
+            "migrate",
+            "--connection-arn",
+            connection_arn,
+            "--pipeline",
+            "prod-api-release",
+            "--yes",
+        ],
+    );
+    assert_eq!(by_arn.code, Some(0), "{}{}", by_arn.stdout, by_arn.stderr);
+    assert!(
+        by_arn.stdout.contains("Migrated 1 pipelines: 1 changed"),
+        "{}",
+        by_arn.stdout
+    );
+    log.push(by_arn);
+    rt.block_on(async {
+        let now = declaration(src, "prod-api-release").await;
+        assert_eq!(
+            source_action(&now)["configuration"]["ConnectionArn"],
+            json!(connection_arn)
+        );
+        assert_eq!(
+            webhooks_of(src, "prod-api-release").await,
+            Vec::<String>::new()
+        );
+    });
+}

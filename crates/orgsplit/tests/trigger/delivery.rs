@@ -1,0 +1,314 @@
+//! Stages that deliver events as AWS would: an SQS queue fed by the rule, a Lambda function, and the Lambda runtime API.
+
+use super::*;
+
+/// Trigger install with an SQS target: an event on the bus is handled from the queue.
+pub(super) fn sqs_target_delivers_events_from_the_bus(s: &mut Scenario) {
+    let Scenario {
+        emu,
+        rt,
+        aws,
+        m,
+        dev_ou,
+        dev_admin,
+        dir,
+        ..
+    } = s;
+    let d = dir.path();
+    let emu = &*emu;
+    let rt = &*rt;
+    let aws = &*aws;
+    let m = &*m;
+    let dev_ou = &*dev_ou;
+    let dev_admin = &*dev_admin;
+    // `trigger install` with an SQS target, then an event put on the bus arrives in the queue
+    // and is handled from there.
+    let (queue_url, queue_arn) = rt.block_on(async {
+        let sqs = m.sqs(REGION);
+        let url = sqs
+            .create_queue()
+            .queue_name("orgsplit-events")
+            .send()
+            .await
+            .unwrap()
+            .queue_url()
+            .unwrap()
+            .to_string();
+        (
+            url,
+            format!("arn:aws:sqs:{REGION}:{MANAGEMENT_ACCOUNT}:orgsplit-events"),
+        )
+    });
+    let installed = orgsplit(emu, d, &["trigger", "install", "--target-arn", &queue_arn]);
+    assert_eq!(installed.code, Some(0), "{}", installed.stderr);
+    emu.clear_requests();
+    let again = orgsplit(emu, d, &["trigger", "install", "--target-arn", &queue_arn]);
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    assert!(
+        again.stdout.contains("already in place"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(
+        emu.mutating_requests(),
+        Vec::<Value>::new(),
+        "second install"
+    );
+    let b = rt.block_on(async {
+        let b = create_account(m, "team-b").await;
+        let from = move_to(m, &b, dev_ou).await;
+        let event: Value =
+            serde_json::from_str(&fixture("move-account.json", &b, &from, dev_ou)).unwrap();
+        let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+            .source(event["source"].as_str().unwrap())
+            .detail_type(event["detail-type"].as_str().unwrap())
+            .detail(event["detail"].to_string())
+            .build();
+        let put = m
+            .events(REGION)
+            .put_events()
+            .entries(entry)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.failed_entry_count(), 0);
+        // Something else on the bus does not match the rule.
+        let other: Value = serde_json::from_str(
+            &std::fs::read_to_string(format!("{FIXTURES}/other-event.json")).unwrap(),
+        )
+        .unwrap();
+        let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+            .source("aws.organizations")
+            .detail_type(other["detail-type"].as_str().unwrap())
+            .detail(other["detail"].to_string())
+            .build();
+        m.events(REGION)
+            .put_events()
+            .entries(entry)
+            .send()
+            .await
+            .unwrap();
+        b
+    });
+    let consumed = orgsplit(
+        emu,
+        d,
+        &[
+            "trigger",
+            "handle",
+            "--queue-url",
+            &queue_url,
+            "--wait-seconds",
+            "2",
+        ],
+    );
+    assert_eq!(consumed.code, Some(0), "{}", consumed.stderr);
+    assert!(
+        consumed.stdout.contains(
+            "Handled 1 messages: 1 reconciled (1 changed), 0 ignored, 0 malformed, 0 failed."
+        ),
+        "{}",
+        consumed.stdout
+    );
+    assert_eq!(rt.block_on(trusted(aws, &b)), Some(only(dev_admin)));
+}
+
+/// A Lambda target replaces the rule's target; only the rule may invoke the function.
+pub(super) fn lambda_target_replaces_the_queue(s: &mut Scenario) {
+    let Scenario {
+        emu, rt, m, dir, ..
+    } = s;
+    let d = dir.path();
+    let emu = &*emu;
+    let rt = &*rt;
+    let m = &*m;
+    // A Lambda target instead: the rule's target is replaced, and the function's resource
+    // policy lets the rule (and only it) invoke the function.
+    let function_arn = rt.block_on(async {
+        m.iam()
+            .create_role()
+            .role_name("orgsplit-trigger")
+            .assume_role_policy_document(
+                json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                    "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+                .to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+        // An empty zip: the function is never invoked through the emulator.
+        let empty_zip = [&b"PK\x05\x06"[..], &[0u8; 18][..]].concat();
+        let f = m
+            .lambda(REGION)
+            .create_function()
+            .function_name("orgsplit-trigger")
+            .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
+            .handler("bootstrap")
+            .role(format!(
+                "arn:aws:iam::{MANAGEMENT_ACCOUNT}:role/orgsplit-trigger"
+            ))
+            .code(
+                aws_sdk_lambda::types::FunctionCode::builder()
+                    .zip_file(aws_sdk_lambda::primitives::Blob::new(empty_zip))
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        f.function_arn().unwrap().to_string()
+    });
+    let to_lambda = orgsplit(
+        emu,
+        d,
+        &["trigger", "install", "--target-arn", &function_arn],
+    );
+    assert_eq!(to_lambda.code, Some(0), "{}", to_lambda.stderr);
+    assert!(
+        to_lambda.stdout.contains("target written"),
+        "{}",
+        to_lambda.stdout
+    );
+    rt.block_on(async {
+        let targets = m
+            .events(REGION)
+            .list_targets_by_rule()
+            .rule("orgsplit-new-account")
+            .send()
+            .await
+            .unwrap();
+        let arns: Vec<&str> = targets.targets().iter().map(|t| t.arn()).collect();
+        assert_eq!(arns, [function_arn.as_str()]);
+        let rule_arn = m
+            .events(REGION)
+            .describe_rule()
+            .name("orgsplit-new-account")
+            .send()
+            .await
+            .unwrap()
+            .arn()
+            .unwrap()
+            .to_string();
+        let policy = m
+            .lambda(REGION)
+            .get_policy()
+            .function_name(&function_arn)
+            .send()
+            .await
+            .unwrap();
+        let policy: Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+        let st = policy["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"] == "orgsplit-trigger-events")
+            .unwrap_or_else(|| panic!("no orgsplit statement in {policy}"));
+        assert_eq!(st["Principal"]["Service"], "events.amazonaws.com", "{st}");
+        assert!(st.to_string().contains(&rule_arn), "{st}");
+    });
+    emu.clear_requests();
+    let again = orgsplit(
+        emu,
+        d,
+        &["trigger", "install", "--target-arn", &function_arn],
+    );
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    assert!(
+        again.stdout.contains("already in place"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(
+        emu.mutating_requests(),
+        Vec::<Value>::new(),
+        "second install (Lambda)"
+    );
+}
+
+/// The Lambda runtime serves an EventBridge event and an SQS batch.
+pub(super) fn the_lambda_runtime_serves_invocations(s: &mut Scenario) {
+    let Scenario {
+        emu,
+        rt,
+        aws,
+        m,
+        prod_ou,
+        prod_admin,
+        dir,
+        ..
+    } = s;
+    let d = dir.path();
+    let emu = &*emu;
+    let rt = &*rt;
+    let aws = &*aws;
+    let m = &*m;
+    let prod_ou = &*prod_ou;
+    let prod_admin = &*prod_admin;
+    // The Lambda runtime: `orgsplit` with no arguments under AWS_LAMBDA_RUNTIME_API serves
+    // invocations: an EventBridge event directly, and an SQS batch.
+    let c = rt.block_on(async {
+        let c = create_account(m, "team-c").await;
+        move_to(m, &c, prod_ou).await;
+        c
+    });
+    let direct: Value =
+        serde_json::from_str(&fixture("create-account-result.json", &c, "", "")).unwrap();
+    let batch = json!({"Records": [
+        {"messageId": "1", "eventSource": "aws:sqs", "body": std::fs::read_to_string(format!("{FIXTURES}/other-event.json")).unwrap()}
+    ]});
+    let mut lambda = std::process::Command::new(assert_cmd::cargo::cargo_bin("orgsplit"));
+    lambda
+        .current_dir(d)
+        .env("AWS_LAMBDA_RUNTIME_API", emu.runtime_api())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "orgsplit-trigger")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/orgsplit-trigger")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
+        .env("ORGSPLIT_CONFIG", d.join("orgsplit.toml"))
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in emu.env() {
+        lambda.env(k, v);
+    }
+    let mut child = lambda.spawn().unwrap();
+    let ids = emu.lambda_invoke(&[direct, batch]);
+    let started = Instant::now();
+    let results = loop {
+        let r = emu.lambda_results();
+        let done: Vec<Value> = r["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| ids.contains(&x["request_id"].as_str().unwrap().to_string()))
+            .filter(|x| x["state"] == "response" || x["state"] == "error")
+            .cloned()
+            .collect();
+        if done.len() == ids.len() {
+            break done;
+        }
+        if started.elapsed() > Duration::from_secs(120) || child.try_wait().unwrap().is_some() {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "the Lambda runtime answered {r} ({})",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    for r in &results {
+        assert_eq!(r["state"], "response", "{r}");
+    }
+    let outcomes: Vec<String> = results
+        .iter()
+        .flat_map(|r| r["body"]["results"].as_array().unwrap().clone())
+        .map(|x| x["outcome"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(outcomes.len(), 2, "{results:?}");
+    assert!(outcomes.contains(&"reconciled".to_string()), "{results:?}");
+    assert!(outcomes.contains(&"ignored".to_string()), "{results:?}");
+    assert_eq!(rt.block_on(trusted(aws, &c)), Some(only(prod_admin)));
+}
