@@ -4,20 +4,9 @@ use super::*;
 
 /// Migrate: a dry run and refusals change nothing.
 pub(super) fn migrate_dry_run_and_refusals_change_nothing(s: &mut Scenario) {
-    let Scenario {
-        emu,
-        rt,
-        src,
-        token,
-        log,
-        dir,
-        ..
-    } = s;
-    let emu = &*emu;
-    let rt = &*rt;
-    let src = &*src;
-    let d = dir.path();
-    let token = token.as_str();
+    let d = s.dir.path();
+    let token = s.token.as_str();
+    fields!(s; emu, rt, src; log);
     // A fourth pipeline in the other configured region, on the same role, started by hand
     // (no polling, no webhook): its own connection, and DetectChanges false.
     rt.block_on(async {
@@ -116,23 +105,8 @@ pub(super) fn migrate_dry_run_and_refusals_change_nothing(s: &mut Scenario) {
 
 /// Migrate: a PENDING connection is created once per region, nothing else changes.
 pub(super) fn migrate_waits_for_pending_connections(s: &mut Scenario) {
-    let Scenario {
-        emu,
-        rt,
-        src,
-        pipelines,
-        log,
-        connection_arn,
-        eu_connection,
-        before,
-        dir,
-        ..
-    } = s;
-    let emu = &*emu;
-    let rt = &*rt;
-    let src = &*src;
-    let pipelines = &*pipelines;
-    let d = dir.path();
+    let d = s.dir.path();
+    fields!(s; emu, rt, src, pipelines; log, connection_arn, eu_connection, before);
     // PENDING: the connection is created once, nothing else changes, exit 3 with the URL.
     for _ in 0..2 {
         let pending = orgsplit(
@@ -204,24 +178,8 @@ pub(super) fn migrate_waits_for_pending_connections(s: &mut Scenario) {
 
 /// Migrate converts every pipeline after the handshake.
 pub(super) fn migrate_converts_every_pipeline_after_the_handshake(s: &mut Scenario) {
-    let Scenario {
-        emu,
-        rt,
-        src,
-        pipelines,
-        log,
-        connection_arn,
-        eu_connection,
-        before,
-        dir,
-        ..
-    } = s;
-    let emu = &*emu;
-    let rt = &*rt;
-    let src = &*src;
-    let pipelines = &*pipelines;
-    let d = dir.path();
-    let before = &*before;
+    let d = s.dir.path();
+    fields!(s; emu, rt, src, pipelines, before; log, connection_arn, eu_connection);
     // The handshake, then every pipeline converts.
     emu.mark_connection_available(connection_arn);
     emu.mark_connection_available(eu_connection);
@@ -328,9 +286,8 @@ pub(super) fn migrate_converts_every_pipeline_after_the_handshake(s: &mut Scenar
 
 /// Migrate again has nothing left to do and writes nothing.
 pub(super) fn migrate_again_writes_nothing(s: &mut Scenario) {
-    let Scenario { emu, log, dir, .. } = s;
-    let emu = &*emu;
-    let d = dir.path();
+    let d = s.dir.path();
+    fields!(s; emu; log);
     // Idempotent: nothing left to do, nothing written.
     emu.clear_requests();
     let again = orgsplit(
@@ -361,19 +318,8 @@ pub(super) fn migrate_again_writes_nothing(s: &mut Scenario) {
 
 /// Migrate by connection ARN.
 pub(super) fn migrate_by_connection_arn(s: &mut Scenario) {
-    let Scenario {
-        emu,
-        rt,
-        src,
-        log,
-        connection_arn,
-        dir,
-        ..
-    } = s;
-    let emu = &*emu;
-    let rt = &*rt;
-    let src = &*src;
-    let d = dir.path();
+    let d = s.dir.path();
+    fields!(s; emu, rt, src; log, connection_arn);
     // Migrating it again onto the same connection, by ARN this time.
     let by_arn = orgsplit(
         emu,

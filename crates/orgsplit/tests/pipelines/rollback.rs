@@ -4,23 +4,9 @@ use super::*;
 
 /// Rollback restores the saved v1 source and its webhook, once.
 pub(super) fn rollback_restores_the_v1_source_and_its_webhook(s: &mut Scenario) {
-    let Scenario {
-        emu,
-        rt,
-        src,
-        token,
-        hook_secrets,
-        log,
-        before,
-        dir,
-        ..
-    } = s;
-    let emu = &*emu;
-    let rt = &*rt;
-    let src = &*src;
-    let d = dir.path();
-    let token = token.as_str();
-    let before = &*before;
+    let d = s.dir.path();
+    let token = s.token.as_str();
+    fields!(s; emu, rt, src, before; hook_secrets, log);
     // ---- rollback: the saved v1 source comes back, with its webhook.
     let no_token = orgsplit(
         emu,
@@ -122,20 +108,9 @@ pub(super) fn rollback_restores_the_v1_source_and_its_webhook(s: &mut Scenario) 
 
 /// Rollback refuses a pipeline changed since its migration.
 pub(super) fn rollback_refuses_a_pipeline_changed_since(s: &mut Scenario) {
-    let Scenario {
-        emu,
-        rt,
-        src,
-        token,
-        log,
-        dir,
-        ..
-    } = s;
-    let emu = &*emu;
-    let rt = &*rt;
-    let src = &*src;
-    let d = dir.path();
-    let token = token.as_str();
+    let d = s.dir.path();
+    let token = s.token.as_str();
+    fields!(s; emu, rt, src; log);
     // A pipeline changed since its migration is not rolled back over the change.
     rt.block_on(async {
         let mut d = declaration(src, "dev-api-build").await;

@@ -4,16 +4,9 @@ use super::*;
 
 /// Scan reports every v1 pipeline and every token reference, by form, writing nothing.
 pub(super) fn scan_reports_every_pipeline_and_token_reference(s: &mut Scenario) {
-    let Scenario {
-        emu,
-        token,
-        log,
-        dir,
-        ..
-    } = s;
-    let emu = &*emu;
-    let d = dir.path();
-    let token = token.as_str();
+    let d = s.dir.path();
+    let token = s.token.as_str();
+    fields!(s; emu; log);
     // ---- scan: read-only, every v1 pipeline and every token reference, by form.
     emu.clear_requests();
     let scan = orgsplit(
@@ -153,9 +146,8 @@ pub(super) fn scan_reports_every_pipeline_and_token_reference(s: &mut Scenario) 
 
 /// Scan names a file that is not a state, after reporting the rest.
 pub(super) fn scan_names_a_file_that_is_not_a_state(s: &mut Scenario) {
-    let Scenario { emu, log, dir, .. } = s;
-    let emu = &*emu;
-    let d = dir.path();
+    let d = s.dir.path();
+    fields!(s; emu; log);
     // A file that is not a state: exit 2, named, after the rest was reported.
     std::fs::create_dir_all(d.join("bad")).unwrap();
     std::fs::write(

@@ -4,23 +4,8 @@ use super::*;
 
 /// Trigger install with an SQS target: an event on the bus is handled from the queue.
 pub(super) fn sqs_target_delivers_events_from_the_bus(s: &mut Scenario) {
-    let Scenario {
-        emu,
-        rt,
-        aws,
-        m,
-        dev_ou,
-        dev_admin,
-        dir,
-        ..
-    } = s;
-    let d = dir.path();
-    let emu = &*emu;
-    let rt = &*rt;
-    let aws = &*aws;
-    let m = &*m;
-    let dev_ou = &*dev_ou;
-    let dev_admin = &*dev_admin;
+    let d = s.dir.path();
+    fields!(s; emu, rt, aws, m, dev_ou, dev_admin; );
     // `trigger install` with an SQS target, then an event put on the bus arrives in the queue
     // and is handled from there.
     let (queue_url, queue_arn) = rt.block_on(async {
@@ -115,13 +100,8 @@ pub(super) fn sqs_target_delivers_events_from_the_bus(s: &mut Scenario) {
 
 /// A Lambda target replaces the rule's target; only the rule may invoke the function.
 pub(super) fn lambda_target_replaces_the_queue(s: &mut Scenario) {
-    let Scenario {
-        emu, rt, m, dir, ..
-    } = s;
-    let d = dir.path();
-    let emu = &*emu;
-    let rt = &*rt;
-    let m = &*m;
+    let d = s.dir.path();
+    fields!(s; emu, rt, m; );
     // A Lambda target instead: the rule's target is replaced, and the function's resource
     // policy lets the rule (and only it) invoke the function.
     let function_arn = rt.block_on(async {
@@ -226,23 +206,8 @@ pub(super) fn lambda_target_replaces_the_queue(s: &mut Scenario) {
 
 /// The Lambda runtime serves an EventBridge event and an SQS batch.
 pub(super) fn the_lambda_runtime_serves_invocations(s: &mut Scenario) {
-    let Scenario {
-        emu,
-        rt,
-        aws,
-        m,
-        prod_ou,
-        prod_admin,
-        dir,
-        ..
-    } = s;
-    let d = dir.path();
-    let emu = &*emu;
-    let rt = &*rt;
-    let aws = &*aws;
-    let m = &*m;
-    let prod_ou = &*prod_ou;
-    let prod_admin = &*prod_admin;
+    let d = s.dir.path();
+    fields!(s; emu, rt, aws, m, prod_ou, prod_admin; );
     // The Lambda runtime: `orgsplit` with no arguments under AWS_LAMBDA_RUNTIME_API serves
     // invocations: an EventBridge event directly, and an SQS batch.
     let c = rt.block_on(async {

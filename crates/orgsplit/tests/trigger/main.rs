@@ -5,6 +5,15 @@
 //! `terraform-apply` role is read back in the account.
 #![allow(clippy::print_stdout)] // the test prints its per-event figures
 
+/// Binds the fields of the scenario a stage uses: the first list as `&T`, the second (after
+/// `;`) as `&mut T`.
+macro_rules! fields {
+    ($s:ident; $($shared:ident),*; $($mutable:ident),*) => {
+        let Scenario { $($shared,)* $($mutable,)* .. } = $s;
+        $(let $shared = &*$shared;)*
+    };
+}
+
 #[path = "../common/mod.rs"]
 mod common;
 mod delivery;
@@ -297,28 +306,8 @@ fn events_reconcile_the_account_they_name() {
 
 /// 50 events at once: every account reconciled, none fails.
 fn fifty_events_at_once_all_reconcile(s: &mut Scenario) {
-    let Scenario {
-        emu,
-        rt,
-        aws,
-        m,
-        dev_ou,
-        prod_ou,
-        dev_admin,
-        prod_admin,
-        figures,
-        dir,
-        ..
-    } = s;
-    let d = dir.path();
-    let emu = &*emu;
-    let rt = &*rt;
-    let aws = &*aws;
-    let m = &*m;
-    let dev_ou = &*dev_ou;
-    let prod_ou = &*prod_ou;
-    let dev_admin = &*dev_admin;
-    let prod_admin = &*prod_admin;
+    let d = s.dir.path();
+    fields!(s; emu, rt, aws, m, dev_ou, prod_ou, dev_admin, prod_admin; figures);
     // 50 events at once (50 handlers, as 50 Lambda invocations would run): every account ends
     // reconciled, none fails.
     let accounts: Vec<(String, bool)> = rt.block_on(async {

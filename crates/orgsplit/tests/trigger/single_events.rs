@@ -4,25 +4,8 @@ use super::*;
 
 /// A new account moved into dev is reconciled from CreateAccountResult, without listing the organization.
 pub(super) fn a_new_account_is_reconciled_from_its_creation_event(s: &mut Scenario) {
-    let Scenario {
-        emu,
-        rt,
-        aws,
-        m,
-        dev_ou,
-        dev_admin,
-        figures,
-        a,
-        dir,
-        ..
-    } = s;
-    let d = dir.path();
-    let emu = &*emu;
-    let rt = &*rt;
-    let aws = &*aws;
-    let m = &*m;
-    let dev_ou = &*dev_ou;
-    let dev_admin = &*dev_admin;
+    let d = s.dir.path();
+    fields!(s; emu, rt, aws, m, dev_ou, dev_admin; figures, a);
     // A new account, moved into dev: CreateAccountResult says nothing of the OU.
     *a = rt.block_on(async {
         let a = create_account(m, "team-a").await;
@@ -55,26 +38,8 @@ pub(super) fn a_new_account_is_reconciled_from_its_creation_event(s: &mut Scenar
 
 /// Moved to prod: only the prod admin is trusted after one event.
 pub(super) fn a_moved_account_trusts_only_its_new_admin(s: &mut Scenario) {
-    let Scenario {
-        emu,
-        rt,
-        aws,
-        m,
-        prod_ou,
-        prod_admin,
-        figures,
-        a,
-        from,
-        dir,
-        ..
-    } = s;
-    let d = dir.path();
-    let emu = &*emu;
-    let rt = &*rt;
-    let aws = &*aws;
-    let m = &*m;
-    let prod_ou = &*prod_ou;
-    let prod_admin = &*prod_admin;
+    let d = s.dir.path();
+    fields!(s; emu, rt, aws, m, prod_ou, prod_admin; figures, a, from);
     // Moved to prod: only the prod admin is trusted after one event.
     *from = rt.block_on(move_to(m, a, prod_ou));
     std::fs::write(
@@ -96,11 +61,8 @@ pub(super) fn a_moved_account_trusts_only_its_new_admin(s: &mut Scenario) {
 
 /// The same event again changes nothing and writes nothing.
 pub(super) fn a_replayed_event_writes_nothing(s: &mut Scenario) {
-    let Scenario {
-        emu, figures, dir, ..
-    } = s;
-    let d = dir.path();
-    let emu = &*emu;
+    let d = s.dir.path();
+    fields!(s; emu; figures);
     // The same event again: nothing to change, nothing written.
     emu.clear_requests();
     let (run, out) = handle(emu, d, "moved.json");
@@ -112,16 +74,8 @@ pub(super) fn a_replayed_event_writes_nothing(s: &mut Scenario) {
 
 /// Control Tower's event: the reconcile still asks Organizations for the OU.
 pub(super) fn control_towers_event_is_reconciled(s: &mut Scenario) {
-    let Scenario {
-        emu,
-        prod_ou,
-        a,
-        dir,
-        ..
-    } = s;
-    let d = dir.path();
-    let emu = &*emu;
-    let prod_ou = &*prod_ou;
+    let d = s.dir.path();
+    fields!(s; emu, prod_ou; a);
     // Control Tower's event carries the OU; the reconcile still asks Organizations.
     std::fs::write(
         d.join("ct.json"),
@@ -135,16 +89,8 @@ pub(super) fn control_towers_event_is_reconciled(s: &mut Scenario) {
 
 /// Other events are ignored and malformed ones exit 2, writing nothing.
 pub(super) fn other_and_malformed_events_change_nothing(s: &mut Scenario) {
-    let Scenario {
-        emu,
-        prod_ou,
-        from,
-        dir,
-        ..
-    } = s;
-    let d = dir.path();
-    let emu = &*emu;
-    let prod_ou = &*prod_ou;
+    let d = s.dir.path();
+    fields!(s; emu, prod_ou; from);
     // Other events are ignored; malformed ones exit 2; neither changes anything.
     emu.clear_requests();
     let (run, out) = handle(emu, d, &format!("{FIXTURES}/other-event.json"));
@@ -171,23 +117,8 @@ pub(super) fn other_and_malformed_events_change_nothing(s: &mut Scenario) {
 
 /// Moved out of every configured OU: the old OU's instances go.
 pub(super) fn an_account_moved_to_the_root_loses_its_instances(s: &mut Scenario) {
-    let Scenario {
-        emu,
-        rt,
-        aws,
-        m,
-        root,
-        a,
-        from,
-        dir,
-        ..
-    } = s;
-    let d = dir.path();
-    let emu = &*emu;
-    let rt = &*rt;
-    let aws = &*aws;
-    let m = &*m;
-    let root = &*root;
+    let d = s.dir.path();
+    fields!(s; emu, rt, aws, m, root; a, from);
     // Moved out of every configured OU (to the root): the old OU's instances go.
     *from = rt.block_on(move_to(m, a, root));
     std::fs::write(
