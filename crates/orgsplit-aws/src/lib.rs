@@ -9,6 +9,7 @@
 mod client;
 mod error;
 mod limiter;
+pub mod listing;
 pub mod policy;
 pub mod retry;
 pub mod sdk_json;

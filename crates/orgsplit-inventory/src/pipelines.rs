@@ -9,6 +9,7 @@
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 use orgsplit_aws::AccountSession;
+use orgsplit_aws::listing::{pipeline_names, pipeline_webhooks};
 use orgsplit_model::inventory::Reference;
 use orgsplit_model::{Resource, ResourceKind};
 use serde_json::{Value, json};
@@ -32,52 +33,25 @@ pub async fn collect(
     let client = session.codepipeline(region);
     let account = session.account_id.as_str();
 
-    let names = async {
-        let mut names = Vec::new();
-        let mut pages = client
-            .list_pipelines()
-            .max_results(1000)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page =
-                page.map_err(|e| aws_err("codepipeline", "ListPipelines", account, region, e))?;
-            names.extend(
-                page.pipelines()
-                    .iter()
-                    .filter_map(|p| p.name())
-                    .map(str::to_string),
-            );
-        }
-        Ok::<_, InventoryError>(names)
-    };
+    let names = async { Ok::<_, InventoryError>(pipeline_names(session, region).await?) };
     // Pipeline name -> its webhooks (secret token removed).
     let webhooks = async {
         let mut by_pipeline: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-        let mut pages = client
-            .list_webhooks()
-            .max_results(100)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page =
-                page.map_err(|e| aws_err("codepipeline", "ListWebhooks", account, region, e))?;
-            for w in page.webhooks() {
-                let Some(def) = w.definition() else { continue };
-                let mut v = to_json(def);
-                scrub_webhook(&mut v);
-                if let Some(o) = v.as_object_mut() {
-                    o.remove("targetPipeline");
-                    o.insert("url".into(), json!(w.url()));
-                    if let Some(arn) = w.arn() {
-                        o.insert("arn".into(), json!(arn));
-                    }
+        for w in &pipeline_webhooks(session, region).await? {
+            let Some(def) = w.definition() else { continue };
+            let mut v = to_json(def);
+            scrub_webhook(&mut v);
+            if let Some(o) = v.as_object_mut() {
+                o.remove("targetPipeline");
+                o.insert("url".into(), json!(w.url()));
+                if let Some(arn) = w.arn() {
+                    o.insert("arn".into(), json!(arn));
                 }
-                by_pipeline
-                    .entry(def.target_pipeline().to_string())
-                    .or_default()
-                    .push(v);
             }
+            by_pipeline
+                .entry(def.target_pipeline().to_string())
+                .or_default()
+                .push(v);
         }
         Ok::<_, InventoryError>(by_pipeline)
     };

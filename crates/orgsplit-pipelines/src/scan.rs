@@ -8,6 +8,7 @@
 //! `ListObjectsV2` pages, `GetBucketLocation` once, `GetObject` once per `*.tfstate`.
 
 use futures::stream::{self, StreamExt, TryStreamExt};
+use orgsplit_aws::listing::{pipeline_names, pipeline_webhooks};
 use orgsplit_aws::{AccountSession, call_error};
 use serde::Serialize;
 use serde_json::Value;
@@ -73,25 +74,7 @@ pub async fn pipelines(
 ) -> Result<(Vec<PipelineScan>, usize), PipelinesError> {
     let client = session.codepipeline(region);
     let account = session.account_id.as_str();
-    let names = async {
-        let mut names = Vec::new();
-        let mut pages = client
-            .list_pipelines()
-            .max_results(1000)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page =
-                page.map_err(|e| call_error("codepipeline", "ListPipelines", account, region, e))?;
-            names.extend(
-                page.pipelines()
-                    .iter()
-                    .filter_map(|p| p.name())
-                    .map(str::to_string),
-            );
-        }
-        Ok::<_, PipelinesError>(names)
-    };
+    let names = async { Ok::<_, PipelinesError>(pipeline_names(session, region).await?) };
     let webhooks = webhooks(session, region);
     let (names, mut hooks) = futures::try_join!(names, webhooks)?;
     let total = names.len();
@@ -209,46 +192,35 @@ pub(crate) async fn webhooks(
     session: &AccountSession,
     region: &str,
 ) -> Result<std::collections::BTreeMap<String, Vec<Webhook>>, PipelinesError> {
-    let client = session.codepipeline(region);
-    let account = session.account_id.as_str();
     let mut by_pipeline: std::collections::BTreeMap<String, Vec<Webhook>> = Default::default();
-    let mut pages = client
-        .list_webhooks()
-        .max_results(100)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page =
-            page.map_err(|e| call_error("codepipeline", "ListWebhooks", account, region, e))?;
-        for w in page.webhooks() {
-            let Some(def) = w.definition() else { continue };
-            let allowed_ip_range = def
-                .authentication_configuration()
-                .and_then(|c| c.allowed_ip_range())
-                .map(str::to_string);
-            let filters: Vec<Value> = def
-                .filters()
-                .iter()
-                .map(|f| {
-                    let mut v = serde_json::Map::new();
-                    v.insert("jsonPath".into(), Value::from(f.json_path()));
-                    if let Some(m) = f.match_equals() {
-                        v.insert("matchEquals".into(), Value::from(m));
-                    }
-                    Value::Object(v)
-                })
-                .collect();
-            by_pipeline
-                .entry(def.target_pipeline().to_string())
-                .or_default()
-                .push(Webhook {
-                    name: def.name().to_string(),
-                    target_action: def.target_action().to_string(),
-                    authentication: def.authentication().as_str().to_string(),
-                    allowed_ip_range,
-                    filters: Value::Array(filters),
-                });
-        }
+    for w in &pipeline_webhooks(session, region).await? {
+        let Some(def) = w.definition() else { continue };
+        let allowed_ip_range = def
+            .authentication_configuration()
+            .and_then(|c| c.allowed_ip_range())
+            .map(str::to_string);
+        let filters: Vec<Value> = def
+            .filters()
+            .iter()
+            .map(|f| {
+                let mut v = serde_json::Map::new();
+                v.insert("jsonPath".into(), Value::from(f.json_path()));
+                if let Some(m) = f.match_equals() {
+                    v.insert("matchEquals".into(), Value::from(m));
+                }
+                Value::Object(v)
+            })
+            .collect();
+        by_pipeline
+            .entry(def.target_pipeline().to_string())
+            .or_default()
+            .push(Webhook {
+                name: def.name().to_string(),
+                target_action: def.target_action().to_string(),
+                authentication: def.authentication().as_str().to_string(),
+                allowed_ip_range,
+                filters: Value::Array(filters),
+            });
     }
     for hooks in by_pipeline.values_mut() {
         hooks.sort_by(|a, b| a.name.cmp(&b.name));
