@@ -9,15 +9,14 @@
 
 use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::operation::describe_rule::DescribeRuleOutput;
-use aws_sdk_eventbridge::types::{
-    DeadLetterConfig, InputTransformer, KinesisParameters, RetryPolicy, RuleState, SqsParameters,
-    Tag, Target,
-};
+use aws_sdk_eventbridge::types::{InputTransformer, KinesisParameters, RuleState, Tag, Target};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 use super::support::{aws_error, first_difference, input_error, tags_to_add, wanted_tags};
-use super::targets::{ecs_parameters_builder, ecs_parameters_json, normalize_target};
+use super::targets::{
+    common_target_members, ecs_parameters_builder, ecs_parameters_json, normalize_target,
+};
 use crate::context::{Outcome, StepContext, StepError};
 use orgsplit_model::step::ResourceCopy;
 
@@ -165,11 +164,6 @@ async fn wanted_targets(
 
 fn target_from_json(t: &Value, at: &str) -> Result<Target, StepError> {
     let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
-    let int = |v: &Value, k: &str| {
-        v.get(k)
-            .and_then(Value::as_i64)
-            .and_then(|n| i32::try_from(n).ok())
-    };
     let mut b = Target::builder()
         .set_id(s(t, "Id"))
         .set_arn(s(t, "Arn"))
@@ -210,13 +204,6 @@ fn target_from_json(t: &Value, at: &str) -> Result<Target, StepError> {
                 .map_err(|e| input_error(&format!("{at}.InputTransformer"), e.to_string()))?,
         );
     }
-    if let Some(q) = t.get("SqsParameters") {
-        b = b.sqs_parameters(
-            SqsParameters::builder()
-                .set_message_group_id(s(q, "MessageGroupId"))
-                .build(),
-        );
-    }
     if let Some(k) = t.get("KinesisParameters") {
         b = b.kinesis_parameters(
             KinesisParameters::builder()
@@ -225,17 +212,7 @@ fn target_from_json(t: &Value, at: &str) -> Result<Target, StepError> {
                 .map_err(|e| input_error(&format!("{at}.KinesisParameters"), e.to_string()))?,
         );
     }
-    if let Some(d) = t.get("DeadLetterConfig") {
-        b = b.dead_letter_config(DeadLetterConfig::builder().set_arn(s(d, "Arn")).build());
-    }
-    if let Some(r) = t.get("RetryPolicy") {
-        b = b.retry_policy(
-            RetryPolicy::builder()
-                .set_maximum_retry_attempts(int(r, "MaximumRetryAttempts"))
-                .set_maximum_event_age_in_seconds(int(r, "MaximumEventAgeInSeconds"))
-                .build(),
-        );
-    }
+    b = common_target_members!(aws_sdk_eventbridge, b, t);
     b.build().map_err(|e| input_error(at, e.to_string()))
 }
 

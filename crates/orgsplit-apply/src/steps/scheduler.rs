@@ -8,14 +8,16 @@ use aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput;
 use aws_sdk_scheduler::primitives::DateTime;
 use aws_sdk_scheduler::primitives::DateTimeFormat;
 use aws_sdk_scheduler::types::{
-    ActionAfterCompletion, DeadLetterConfig, EventBridgeParameters, FlexibleTimeWindow,
-    FlexibleTimeWindowMode, KinesisParameters, RetryPolicy, ScheduleState, SqsParameters, Target,
+    ActionAfterCompletion, EventBridgeParameters, FlexibleTimeWindow, FlexibleTimeWindowMode,
+    KinesisParameters, ScheduleState, Target,
 };
 use serde_json::{Value, json};
 use std::time::SystemTime;
 
 use super::support::{aws_error, first_difference, input_error, prune};
-use super::targets::{ecs_parameters_builder, ecs_parameters_json, normalize_target};
+use super::targets::{
+    common_target_members, ecs_parameters_builder, ecs_parameters_json, normalize_target,
+};
 use crate::context::{Outcome, StepContext, StepError};
 use orgsplit_model::step::ResourceCopy;
 
@@ -232,11 +234,6 @@ fn window_from_json(w: Option<&Value>) -> Result<FlexibleTimeWindow, StepError> 
 fn target_from_json(t: &Value) -> Result<Target, StepError> {
     let at = "config.Target";
     let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
-    let int = |v: &Value, k: &str| {
-        v.get(k)
-            .and_then(Value::as_i64)
-            .and_then(|n| i32::try_from(n).ok())
-    };
     let mut b = Target::builder()
         .set_arn(s(t, "Arn"))
         .set_role_arn(s(t, "RoleArn"))
@@ -273,13 +270,6 @@ fn target_from_json(t: &Value) -> Result<Target, StepError> {
                 .map_err(|e| input_error(&format!("{at}.EventBridgeParameters"), e.to_string()))?,
         );
     }
-    if let Some(q) = t.get("SqsParameters") {
-        b = b.sqs_parameters(
-            SqsParameters::builder()
-                .set_message_group_id(s(q, "MessageGroupId"))
-                .build(),
-        );
-    }
     if let Some(k) = t.get("KinesisParameters") {
         b = b.kinesis_parameters(
             KinesisParameters::builder()
@@ -288,17 +278,7 @@ fn target_from_json(t: &Value) -> Result<Target, StepError> {
                 .map_err(|e| input_error(&format!("{at}.KinesisParameters"), e.to_string()))?,
         );
     }
-    if let Some(d) = t.get("DeadLetterConfig") {
-        b = b.dead_letter_config(DeadLetterConfig::builder().set_arn(s(d, "Arn")).build());
-    }
-    if let Some(r) = t.get("RetryPolicy") {
-        b = b.retry_policy(
-            RetryPolicy::builder()
-                .set_maximum_retry_attempts(int(r, "MaximumRetryAttempts"))
-                .set_maximum_event_age_in_seconds(int(r, "MaximumEventAgeInSeconds"))
-                .build(),
-        );
-    }
+    b = common_target_members!(aws_sdk_scheduler, b, t);
     b.build().map_err(|e| input_error(at, e.to_string()))
 }
 

@@ -144,6 +144,51 @@ macro_rules! ecs_parameters_json {
 }
 pub(super) use ecs_parameters_json;
 
+/// A target's `SqsParameters`, `DeadLetterConfig` and `RetryPolicy` from the inventory's JSON,
+/// added to the target builder `$b`: alike in EventBridge and Scheduler, but distinct SDK
+/// types.
+macro_rules! common_target_members {
+    ($krate:ident, $b:expr, $target:expr) => {{
+        use $krate::types as sdk;
+        let target: &serde_json::Value = $target;
+        let s = |v: &serde_json::Value, k: &str| {
+            v.get(k)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+        };
+        let int = |v: &serde_json::Value, k: &str| {
+            v.get(k)
+                .and_then(serde_json::Value::as_i64)
+                .and_then(|n| i32::try_from(n).ok())
+        };
+        let mut b = $b;
+        if let Some(q) = target.get("SqsParameters") {
+            b = b.sqs_parameters(
+                sdk::SqsParameters::builder()
+                    .set_message_group_id(s(q, "MessageGroupId"))
+                    .build(),
+            );
+        }
+        if let Some(d) = target.get("DeadLetterConfig") {
+            b = b.dead_letter_config(
+                sdk::DeadLetterConfig::builder()
+                    .set_arn(s(d, "Arn"))
+                    .build(),
+            );
+        }
+        if let Some(r) = target.get("RetryPolicy") {
+            b = b.retry_policy(
+                sdk::RetryPolicy::builder()
+                    .set_maximum_retry_attempts(int(r, "MaximumRetryAttempts"))
+                    .set_maximum_event_age_in_seconds(int(r, "MaximumEventAgeInSeconds"))
+                    .build(),
+            );
+        }
+        b
+    }};
+}
+pub(super) use common_target_members;
+
 /// A target as comparable JSON: pruned, with AWS's defaults made equal to leaving the
 /// member out (`TaskCount` 1, the `Enable…` switches false, a weight or base of 0).
 pub(super) fn normalize_target(target: &Value) -> Value {
