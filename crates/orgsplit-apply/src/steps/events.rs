@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use super::support::{aws_error, first_difference, input_error, tags_to_add, wanted_tags};
 use super::targets::{
-    common_target_members, ecs_parameters_builder, ecs_parameters_json, normalize_target,
+    common_target_members, ecs_parameters_builder, ecs_parameters_json, json_str, normalize_target,
 };
 use crate::context::{Outcome, StepContext, StepError};
 use orgsplit_model::step::ResourceCopy;
@@ -163,7 +163,7 @@ async fn wanted_targets(
 }
 
 fn target_from_json(t: &Value, at: &str) -> Result<Target, StepError> {
-    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    let s = json_str;
     let mut b = Target::builder()
         .set_id(s(t, "Id"))
         .set_arn(s(t, "Arn"))

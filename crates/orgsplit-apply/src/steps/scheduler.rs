@@ -16,7 +16,7 @@ use std::time::SystemTime;
 
 use super::support::{aws_error, first_difference, input_error, prune};
 use super::targets::{
-    common_target_members, ecs_parameters_builder, ecs_parameters_json, normalize_target,
+    common_target_members, ecs_parameters_builder, ecs_parameters_json, json_str, normalize_target,
 };
 use crate::context::{Outcome, StepContext, StepError};
 use orgsplit_model::step::ResourceCopy;
@@ -233,7 +233,7 @@ fn window_from_json(w: Option<&Value>) -> Result<FlexibleTimeWindow, StepError> 
 
 fn target_from_json(t: &Value) -> Result<Target, StepError> {
     let at = "config.Target";
-    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    let s = json_str;
     let mut b = Target::builder()
         .set_arn(s(t, "Arn"))
         .set_role_arn(s(t, "RoleArn"))

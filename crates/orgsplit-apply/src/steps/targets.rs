@@ -7,6 +7,18 @@ use serde_json::{Value, json};
 
 use super::support::prune;
 
+/// A string member of the inventory's JSON (the macros' `s`).
+pub(super) fn json_str(v: &Value, k: &str) -> Option<String> {
+    v.get(k).and_then(Value::as_str).map(str::to_string)
+}
+
+/// A 32-bit integer member of the inventory's JSON (the macros' `int`).
+pub(super) fn json_i32(v: &Value, k: &str) -> Option<i32> {
+    v.get(k)
+        .and_then(Value::as_i64)
+        .and_then(|n| i32::try_from(n).ok())
+}
+
 /// `EcsParameters` (EventBridge's or Scheduler's: alike but distinct types) from the
 /// inventory's JSON, as a builder without tags (their shapes differ between the two).
 macro_rules! ecs_parameters_builder {
@@ -14,16 +26,8 @@ macro_rules! ecs_parameters_builder {
         use $krate::types as t;
         let p: &serde_json::Value = $p;
         let at: &str = $at;
-        let s = |v: &serde_json::Value, k: &str| {
-            v.get(k)
-                .and_then(serde_json::Value::as_str)
-                .map(str::to_string)
-        };
-        let int = |v: &serde_json::Value, k: &str| {
-            v.get(k)
-                .and_then(serde_json::Value::as_i64)
-                .and_then(|n| i32::try_from(n).ok())
-        };
+        let s = $crate::steps::targets::json_str;
+        let int = $crate::steps::targets::json_i32;
         let strings = |v: &serde_json::Value, k: &str| {
             v.get(k).and_then(serde_json::Value::as_array).map(|a| {
                 a.iter()
@@ -151,16 +155,8 @@ macro_rules! common_target_members {
     ($krate:ident, $b:expr, $target:expr) => {{
         use $krate::types as sdk;
         let target: &serde_json::Value = $target;
-        let s = |v: &serde_json::Value, k: &str| {
-            v.get(k)
-                .and_then(serde_json::Value::as_str)
-                .map(str::to_string)
-        };
-        let int = |v: &serde_json::Value, k: &str| {
-            v.get(k)
-                .and_then(serde_json::Value::as_i64)
-                .and_then(|n| i32::try_from(n).ok())
-        };
+        let s = $crate::steps::targets::json_str;
+        let int = $crate::steps::targets::json_i32;
         let mut b = $b;
         if let Some(q) = target.get("SqsParameters") {
             b = b.sqs_parameters(
