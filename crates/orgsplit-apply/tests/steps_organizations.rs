@@ -17,6 +17,16 @@ fn count(emu: &Emulator, operation: &str) -> usize {
         .count()
 }
 
+/// Requests AWS accepted (HTTP 200): a `ConcurrentModificationException` the SDK retried is
+/// in the log too (the strict emulator refuses 10 % of Organizations writes), but it made
+/// nothing.
+fn accepted(emu: &Emulator, operation: &str) -> usize {
+    emu.requests()
+        .iter()
+        .filter(|r| r["operation"] == operation && r["status"] == 200)
+        .count()
+}
+
 fn account_id(outcome: &Outcome) -> String {
     match outcome {
         Outcome::Done { outputs, .. } => outputs
@@ -61,7 +71,7 @@ fn a_new_account_is_waited_for_until_its_creation_succeeds_and_it_is_usable() {
         assert_eq!(who.account(), Some(id.as_str()));
         // The step waited on DescribeCreateAccountStatus: it saw IN_PROGRESS more than once.
         assert!(count(&emu, "DescribeCreateAccountStatus") >= 2);
-        assert_eq!(count(&emu, "CreateAccount"), 1);
+        assert_eq!(accepted(&emu, "CreateAccount"), 1);
     });
 }
 
