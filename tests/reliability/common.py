@@ -14,6 +14,7 @@ import concurrent.futures
 import hashlib
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -1015,6 +1016,24 @@ def base_args(description: str) -> argparse.ArgumentParser:
     ap.add_argument("--moto-task-lifecycle", action="store_true",
                     help="let moto move ECS tasks towards STOPPED on every DescribeTasks (default: they stay RUNNING, as on AWS)")
     return ap
+
+
+def fault_args(description: str) -> argparse.ArgumentParser:
+    """The common options plus the fault settings of the faults suites."""
+    ap = base_args(description)
+    ap.add_argument("--runs", type=int, default=1, help="faulty runs against one fault-free reference")
+    ap.add_argument("--seed", type=int, default=None, help="fault seed of the first run (default: drawn, printed)")
+    ap.add_argument("--throttle", type=float, default=0.3)
+    ap.add_argument("--drop", type=float, default=0.05)
+    ap.add_argument("--error5xx", type=float, default=0.02)
+    ap.add_argument("--latency-ms", type=int, default=100)
+    return ap
+
+
+def fault_settings(args: argparse.Namespace) -> tuple[int, dict]:
+    """The first run's seed (drawn when not given) and the fault rates of every run."""
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 2**31)
+    return seed, {"throttle": args.throttle, "drop": args.drop, "error5xx": args.error5xx, "latency_ms": args.latency_ms}
 
 
 def workdir(args: argparse.Namespace, suite: str) -> Path:

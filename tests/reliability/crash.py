@@ -92,15 +92,21 @@ def judge(n: int, phase: str, ref: dict, snap: dict, records: list, bad: list, t
     return run
 
 
+def planned_world(bin: Path, emu: c.Emulator, root: Path, name: str):
+    """A workspace planned against the emulator: (workspace, SDK side, plan path, plan
+    document, address -> step kind)."""
+    ws = c.new_workspace(bin, emu, root, name)
+    plan = ws.plan()
+    plan_doc = c.load_plan(plan)
+    kinds = {s["address"]: s["kind"] for s in c.plan_steps(plan_doc)}
+    return ws, c.Aws(emu.url), plan, plan_doc, kinds
+
+
 def random_run(n: int, bin: Path, root: Path, ref: dict, rng: random.Random, kills: Kills) -> dict:
     c.log(f"== random-kill run {n + 1} (fresh emulator; {kills.count} kills so far)")
     before = kills.count
     with c.Emulator(c.mkdir(root / f"random-{n}")) as emu:
-        ws = c.new_workspace(bin, emu, root, f"random-{n}")
-        aws = c.Aws(emu.url)
-        plan = ws.plan()
-        plan_doc = c.load_plan(plan)
-        kinds = {s["address"]: s["kind"] for s in c.plan_steps(plan_doc)}
+        ws, aws, plan, plan_doc, kinds = planned_world(bin, emu, root, f"random-{n}")
         results = {}
         for ou in c.OUS:
             t_ou = ref["ou_seconds"][ou]
@@ -172,11 +178,7 @@ def targeted_run(n: int, bin: Path, root: Path, ref: dict, rng: random.Random, k
     before = kills.count
     schedule = kind_schedule(ref)
     with c.Emulator(c.mkdir(root / f"targeted-{n}")) as emu:
-        ws = c.new_workspace(bin, emu, root, f"targeted-{n}")
-        aws = c.Aws(emu.url)
-        plan = ws.plan()
-        plan_doc = c.load_plan(plan)
-        kinds = {s["address"]: s["kind"] for s in c.plan_steps(plan_doc)}
+        ws, aws, plan, plan_doc, kinds = planned_world(bin, emu, root, f"targeted-{n}")
         results = {}
         for ou in c.OUS:
             res = c.OuResult(ou)

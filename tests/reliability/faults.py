@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import collections
 import json
-import random
 import sys
 import time
 from datetime import datetime, timezone
@@ -144,16 +143,8 @@ def missed_by(r: dict) -> list[str]:
 
 
 def main() -> int:
-    ap = c.base_args(__doc__)
-    ap.add_argument("--runs", type=int, default=1, help="faulty runs against one fault-free reference")
-    ap.add_argument("--seed", type=int, default=None, help="fault seed of the first run (default: drawn, printed)")
-    ap.add_argument("--throttle", type=float, default=0.3)
-    ap.add_argument("--drop", type=float, default=0.05)
-    ap.add_argument("--error5xx", type=float, default=0.02)
-    ap.add_argument("--latency-ms", type=int, default=100)
-    args = ap.parse_args()
-    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 2**31)
-    base = {"throttle": args.throttle, "drop": args.drop, "error5xx": args.error5xx, "latency_ms": args.latency_ms}
+    args = c.fault_args(__doc__).parse_args()
+    seed, base = c.fault_settings(args)
     c.log(f"faults suite: {base}, {args.runs} runs, first seed {seed}")
     root = c.workdir(args, "faults")
     started = time.monotonic()

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import collections
 import json
-import random
 import sys
 import time
 from datetime import datetime, timezone
@@ -139,16 +138,8 @@ def run_once(n: int, bin, root, faults: dict, reference: dict, token: str) -> di
 
 
 def main() -> int:
-    ap = c.base_args(__doc__)
-    ap.add_argument("--runs", type=int, default=1)
-    ap.add_argument("--seed", type=int, default=None)
-    ap.add_argument("--throttle", type=float, default=0.3)
-    ap.add_argument("--drop", type=float, default=0.05)
-    ap.add_argument("--error5xx", type=float, default=0.02)
-    ap.add_argument("--latency-ms", type=int, default=100)
-    args = ap.parse_args()
-    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 2**31)
-    base = {"throttle": args.throttle, "drop": args.drop, "error5xx": args.error5xx, "latency_ms": args.latency_ms}
+    args = c.fault_args(__doc__).parse_args()
+    seed, base = c.fault_settings(args)
     root = c.workdir(args, "faults-pipelines")
     started = time.monotonic()
     bin = c.frozen_binary(root, args.orgsplit)

@@ -1,5 +1,7 @@
 //! What a step gets to act with, and what it reports back.
 
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use orgsplit_aws::{AccountSession, Aws, AwsError};
 use orgsplit_model::journal::Outputs;
 use orgsplit_model::{Plan, Step};
@@ -118,6 +120,21 @@ impl StepContext {
             .region
             .as_deref()
             .unwrap_or(self.plan.home_region.as_str())
+    }
+
+    /// The mapping of an SDK error of `operation` (on `service`, in the step's account and
+    /// region) to an [`AwsError`] that names the call: `.map_err(cx.error_of(…))`.
+    pub fn error_of<E, R>(
+        &self,
+        service: &'static str,
+        operation: &'static str,
+    ) -> impl FnOnce(SdkError<E, R>) -> AwsError + use<E, R>
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let (account, region) = (self.step.account.clone(), self.region().to_string());
+        move |e| orgsplit_aws::call_error(service, operation, &account, &region, e)
     }
 
     /// A session in the account the step acts in.

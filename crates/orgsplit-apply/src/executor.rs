@@ -430,7 +430,7 @@ async fn lookup_accounts(
     ids: &mut BTreeMap<String, String>,
 ) -> Result<(), ApplyError> {
     let mgmt = aws.session(&plan.management_account_id).await?;
-    let found = crate::organization::accounts_by_email(&mgmt).await?;
+    let found = orgsplit_aws::organizations::accounts_by_email(&mgmt).await?;
     for ou in &plan.ous {
         for a in &ou.accounts {
             if let Some(id) = found.get(&a.email.to_ascii_lowercase()) {

@@ -11,7 +11,6 @@ pub mod events;
 mod executor;
 pub mod journal;
 pub mod lock;
-mod organization;
 pub mod placeholders;
 mod precheck;
 pub mod reporter;

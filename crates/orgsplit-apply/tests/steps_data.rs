@@ -11,15 +11,10 @@ use common::data::*;
 
 #[test]
 fn dev_workloads_copies_match_the_source_and_a_second_run_changes_nothing() {
-    let (emu, rt) = start();
-    let (aws, plan, ids) = rt.block_on(async {
-        let aws = common::aws(&emu).await;
-        let plan = common::demo_plan(&aws).await;
-        let ids = accounts(&aws, &["dev-workloads", "dev-admin"]).await;
-        (aws, plan, ids)
-    });
+    let world = World::demo(&["dev-workloads", "dev-admin"]);
+    let (_, rt, aws, plan, ids) = world.parts();
     let target = ids["dev-workloads"].clone();
-    let steps = data_steps(&plan, "dev/dev-workloads");
+    let steps = data_steps(plan, "dev/dev-workloads");
     let kinds: BTreeSet<StepKind> = steps.iter().map(|s| s.kind()).collect();
     for k in [
         StepKind::IamRole,
@@ -35,52 +30,34 @@ fn dev_workloads_copies_match_the_source_and_a_second_run_changes_nothing() {
         );
     }
 
-    let first = rt.block_on(run_all(&aws, &plan, &steps, &ids));
+    let first = rt.block_on(run_all(aws, plan, &steps, ids));
     let unchanged: Vec<&String> = first.iter().filter(|(_, c)| !c).map(|(a, _)| a).collect();
     assert!(
         unchanged.is_empty(),
         "first run left unchanged: {unchanged:?}"
     );
     println!("first run: {} steps, all changed", first.len());
-    rt.block_on(check_copies(&aws, &steps, &target));
+    rt.block_on(check_copies(aws, &steps, &target));
 
-    emu.clear_requests();
-    let second = rt.block_on(run_all(&aws, &plan, &steps, &ids));
-    let changed_again: Vec<&String> = second.iter().filter(|(_, c)| *c).map(|(a, _)| a).collect();
-    assert!(
-        changed_again.is_empty(),
-        "second run changed: {changed_again:?}"
-    );
-    let mutating = emu.mutating_requests();
-    assert!(mutating.is_empty(), "second run mutated: {mutating:#?}");
-    println!(
-        "second run: {} steps unchanged, {} requests, 0 mutating",
-        second.len(),
-        emu.requests().len()
-    );
+    assert_second_run_is_a_no_op(&world, &steps, "dev-workloads");
 }
 
 /// Changes made by hand in the target (or a run killed half-way) are put back by the next
 /// run, and only those.
 #[test]
 fn drift_in_the_target_is_repaired() {
-    let (emu, rt) = start();
-    let (aws, plan, ids) = rt.block_on(async {
-        let aws = common::aws(&emu).await;
-        let plan = common::demo_plan(&aws).await;
-        let ids = accounts(&aws, &["dev-workloads", "dev-admin"]).await;
-        (aws, plan, ids)
-    });
+    let world = World::demo(&["dev-workloads", "dev-admin"]);
+    let (_, rt, aws, plan, ids) = world.parts();
     let target = ids["dev-workloads"].clone();
-    let steps = data_steps(&plan, "dev/dev-workloads");
-    rt.block_on(run_all(&aws, &plan, &steps, &ids));
+    let steps = data_steps(plan, "dev/dev-workloads");
+    rt.block_on(run_all(aws, plan, &steps, ids));
 
-    let param = common::step(&plan, "dev/dev-workloads/ssm:/dev/api/DB_URL");
-    let secret = common::step(&plan, "dev/dev-workloads/secret:dev/mailer/api-key");
-    let role = common::step(&plan, "dev/dev-workloads/iam-role:ecs-task-execution");
-    let logs = common::step(&plan, "dev/dev-workloads/logs:/ecs/dev-api");
-    let bucket = common::step(&plan, "dev/dev-workloads/s3:acme-terraform-state");
-    let ecr = common::step(&plan, "dev/dev-workloads/ecr:api");
+    let param = common::step(plan, "dev/dev-workloads/ssm:/dev/api/DB_URL");
+    let secret = common::step(plan, "dev/dev-workloads/secret:dev/mailer/api-key");
+    let role = common::step(plan, "dev/dev-workloads/iam-role:ecs-task-execution");
+    let logs = common::step(plan, "dev/dev-workloads/logs:/ecs/dev-api");
+    let bucket = common::step(plan, "dev/dev-workloads/s3:acme-terraform-state");
+    let ecr = common::step(plan, "dev/dev-workloads/ecr:api");
     let drifted = [param, secret, role, logs, bucket, ecr];
     let bucket_name = format!("acme-terraform-state-{target}");
 
@@ -156,7 +133,7 @@ fn drift_in_the_target_is_repaired() {
         for step in drifted {
             out.push((
                 step.address.clone(),
-                changed(&run(&aws, &plan, step, &ids).await),
+                changed(&run(aws, plan, step, ids).await),
             ));
         }
         out
@@ -165,7 +142,7 @@ fn drift_in_the_target_is_repaired() {
         assert!(changed, "{address}: drift not seen");
     }
     rt.block_on(async {
-        check_copies(&aws, &drifted, &target).await;
+        check_copies(aws, &drifted, &target).await;
         let dest = aws.session(&target).await.unwrap();
         let inline = inline_policies(&dest, "ecs-task-execution").await;
         assert!(
@@ -176,28 +153,20 @@ fn drift_in_the_target_is_repaired() {
     println!("drift repaired: {rerun:?}");
 
     // Everything else was never touched: the whole account converges with no write.
-    emu.clear_requests();
-    let again = rt.block_on(run_all(&aws, &plan, &steps, &ids));
-    assert!(again.iter().all(|(_, c)| !c), "{again:?}");
-    assert!(emu.mutating_requests().is_empty());
+    assert_second_run_is_a_no_op(&world, &steps, "the whole account");
 }
 
 /// A half-done earlier run: things exist in the target but incomplete. The step finishes
 /// them without creating anything twice.
 #[test]
 fn a_half_done_earlier_run_is_finished() {
-    let (emu, rt) = start();
-    let (aws, plan, ids) = rt.block_on(async {
-        let aws = common::aws(&emu).await;
-        let plan = common::demo_plan(&aws).await;
-        let ids = accounts(&aws, &["dev-workloads", "dev-admin"]).await;
-        (aws, plan, ids)
-    });
+    let world = World::demo(&["dev-workloads", "dev-admin"]);
+    let (_, rt, aws, plan, ids) = world.parts();
     let target = ids["dev-workloads"].clone();
-    let secret = common::step(&plan, "dev/dev-workloads/secret:dev/mailer/api-key");
-    let role = common::step(&plan, "dev/dev-workloads/iam-role:dev-mail-sender-task");
-    let logs = common::step(&plan, "dev/dev-workloads/logs:/ecs/dev-mail-sender");
-    let bucket = common::step(&plan, "dev/dev-workloads/s3:acme-terraform-state");
+    let secret = common::step(plan, "dev/dev-workloads/secret:dev/mailer/api-key");
+    let role = common::step(plan, "dev/dev-workloads/iam-role:dev-mail-sender-task");
+    let logs = common::step(plan, "dev/dev-workloads/logs:/ecs/dev-mail-sender");
+    let bucket = common::step(plan, "dev/dev-workloads/s3:acme-terraform-state");
     rt.block_on(async {
         let dest = aws.session(&target).await.unwrap();
         // Created, killed before the value / policies / retention / configuration.
@@ -228,10 +197,10 @@ fn a_half_done_earlier_run_is_finished() {
             .unwrap();
     });
     let steps = [secret, role, logs, bucket];
-    let outcomes = rt.block_on(run_all(&aws, &plan, &steps, &ids));
+    let outcomes = rt.block_on(run_all(aws, plan, &steps, ids));
     assert!(outcomes.iter().all(|(_, c)| *c), "{outcomes:?}");
     rt.block_on(async {
-        check_copies(&aws, &steps, &target).await;
+        check_copies(aws, &steps, &target).await;
         let dest = aws.session(&target).await.unwrap();
         let listed = dest
             .secretsmanager("us-east-1")
@@ -241,10 +210,7 @@ fn a_half_done_earlier_run_is_finished() {
             .unwrap();
         assert_eq!(listed.secret_list().len(), 1, "a secret was created twice");
     });
-    emu.clear_requests();
-    let again = rt.block_on(run_all(&aws, &plan, &steps, &ids));
-    assert!(again.iter().all(|(_, c)| !c), "{again:?}");
-    assert!(emu.mutating_requests().is_empty());
+    assert_second_run_is_a_no_op(&world, &steps, "the half-done steps");
 }
 
 /// Customer managed policies (only prod has one in the demo) are copied first and attached
@@ -252,36 +218,31 @@ fn a_half_done_earlier_run_is_finished() {
 /// IAM's five-version limit.
 #[test]
 fn prod_policies_are_copied_attached_and_versioned() {
-    let (emu, rt) = start();
-    let (aws, plan, ids) = rt.block_on(async {
-        let aws = common::aws(&emu).await;
-        let plan = common::demo_plan(&aws).await;
-        let ids = accounts(&aws, &["prod-workloads", "prod-admin"]).await;
-        (aws, plan, ids)
-    });
+    let world = World::demo(&["prod-workloads", "prod-admin"]);
+    let (emu, rt, aws, plan, ids) = world.parts();
     let target = ids["prod-workloads"].clone();
-    let policy = common::step(&plan, "prod/prod-workloads/iam-policy:prod-mailer-ses-send");
-    let role = common::step(&plan, "prod/prod-workloads/iam-role:prod-mail-sender-task");
+    let policy = common::step(plan, "prod/prod-workloads/iam-policy:prod-mailer-ses-send");
+    let role = common::step(plan, "prod/prod-workloads/iam-role:prod-mail-sender-task");
     assert!(role.depends_on.contains(&policy.address));
     let arn = format!("arn:aws:iam::{target}:policy/prod-mailer-ses-send");
 
     let first = rt.block_on(async {
-        let p = run(&aws, &plan, policy, &ids).await;
+        let p = run(aws, plan, policy, ids).await;
         let Outcome::Done { outputs, .. } = &p else {
             panic!("policy step waits")
         };
         assert_eq!(outputs.get("policy_arn"), Some(&arn));
-        let r = run(&aws, &plan, role, &ids).await;
+        let r = run(aws, plan, role, ids).await;
         (changed(&p), changed(&r))
     });
     assert_eq!(first, (true, true));
-    rt.block_on(check_copies(&aws, &[policy, role], &target));
+    rt.block_on(check_copies(aws, &[policy, role], &target));
 
     emu.clear_requests();
     let second = rt.block_on(async {
         (
-            changed(&run(&aws, &plan, policy, &ids).await),
-            changed(&run(&aws, &plan, role, &ids).await),
+            changed(&run(aws, plan, policy, ids).await),
+            changed(&run(aws, plan, role, ids).await),
         )
     });
     assert_eq!(second, (false, false));
@@ -313,13 +274,13 @@ fn prod_policies_are_copied_attached_and_versioned() {
     });
     let third = rt.block_on(async {
         (
-            changed(&run(&aws, &plan, policy, &ids).await),
-            changed(&run(&aws, &plan, role, &ids).await),
+            changed(&run(aws, plan, policy, ids).await),
+            changed(&run(aws, plan, role, ids).await),
         )
     });
     assert_eq!(third, (true, true));
     rt.block_on(async {
-        check_copies(&aws, &[policy, role], &target).await;
+        check_copies(aws, &[policy, role], &target).await;
         let iam = aws.session(&target).await.unwrap().iam();
         let versions = iam
             .list_policy_versions()

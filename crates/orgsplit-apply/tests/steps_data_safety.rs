@@ -30,15 +30,10 @@ fn assert_no_secret(text: &str, secrets: &[String], what: &str) {
 /// AWS fails a call that carried the value.
 #[test]
 fn no_secret_value_in_outcomes_or_errors() {
-    let (emu, rt) = start();
+    let world = World::demo(&["dev-workloads", "dev-admin"]);
     let secrets = seeded_secrets();
-    let (aws, plan, ids) = rt.block_on(async {
-        let aws = common::aws(&emu).await;
-        let plan = common::demo_plan(&aws).await;
-        let ids = accounts(&aws, &["dev-workloads", "dev-admin"]).await;
-        (aws, plan, ids)
-    });
-    let secret_steps: Vec<&Step> = data_steps(&plan, "dev/dev-workloads")
+    let (emu, rt, aws, plan, ids) = world.parts();
+    let secret_steps: Vec<&Step> = data_steps(plan, "dev/dev-workloads")
         .into_iter()
         .filter(|s| matches!(s.kind(), StepKind::SsmParameter | StepKind::Secret))
         .collect();
@@ -47,7 +42,7 @@ fn no_secret_value_in_outcomes_or_errors() {
     let mut seen = 0;
     rt.block_on(async {
         for step in &secret_steps {
-            let cx = common::context(&aws, &plan, step, &ids);
+            let cx = common::context(aws, plan, step, ids);
             let outcome = run_step(&cx).await;
             assert_no_secret(&format!("{outcome:?}"), &secrets, &step.address);
             seen += 1;
@@ -97,7 +92,7 @@ fn no_secret_value_in_outcomes_or_errors() {
     let mut errors: Vec<StepError> = Vec::new();
     rt.block_on(async {
         for address in drifted {
-            let cx = common::context(&strict, &plan, common::step(&plan, address), &ids);
+            let cx = common::context(&strict, plan, common::step(plan, address), ids);
             match run_step(&cx).await {
                 Err(e) => {
                     assert!(
@@ -116,7 +111,7 @@ fn no_secret_value_in_outcomes_or_errors() {
     emu.set_faults(serde_json::json!({ "error5xx": 1.0 }));
     rt.block_on(async {
         for step in secret_steps.iter().take(3) {
-            let cx = common::context(&strict, &plan, step, &ids);
+            let cx = common::context(&strict, plan, step, ids);
             match run_step(&cx).await {
                 Err(e) => errors.push(e),
                 Ok(o) => panic!("{}: succeeded with every call failing: {o:?}", step.address),
@@ -142,21 +137,16 @@ fn no_secret_value_in_outcomes_or_errors() {
 /// A plan that asks for the objects to be copied is refused before anything is created.
 #[test]
 fn copying_objects_is_refused_before_any_change() {
-    let (emu, rt) = start();
-    let (aws, plan, ids) = rt.block_on(async {
-        let aws = common::aws(&emu).await;
-        let plan = common::demo_plan(&aws).await;
-        let ids = accounts(&aws, &["dev-workloads", "dev-admin"]).await;
-        (aws, plan, ids)
-    });
-    let mut bucket = common::step(&plan, "dev/dev-workloads/s3:acme-terraform-state").clone();
+    let world = World::demo(&["dev-workloads", "dev-admin"]);
+    let (emu, rt, aws, plan, ids) = world.parts();
+    let mut bucket = common::step(plan, "dev/dev-workloads/s3:acme-terraform-state").clone();
     match &mut bucket.spec {
         StepSpec::S3Bucket(inputs) => inputs.copy_objects = true,
         other => panic!("not a bucket step: {other:?}"),
     }
     emu.clear_requests();
     let result = rt.block_on(async {
-        let cx = common::context(&aws, &plan, &bucket, &ids);
+        let cx = common::context(aws, plan, &bucket, ids);
         run_step(&cx).await
     });
     let err = result.expect_err("copy_objects accepted");

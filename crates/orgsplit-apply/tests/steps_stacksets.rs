@@ -10,7 +10,7 @@ use orgsplit_aws::Aws;
 use orgsplit_aws::policy::policy_document;
 use orgsplit_model::step::{Budget, StackSet};
 use orgsplit_model::{Plan, Step, StepSpec};
-use orgsplit_testkit::{Emulator, MANAGEMENT_ACCOUNT};
+use orgsplit_testkit::{Emulator, MANAGEMENT_ACCOUNT, drift_stackset_by_hand};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -279,30 +279,8 @@ fn stackset_steps_create_verify_and_converge() {
             .await
             .unwrap()
             .cloudformation(REGION);
-        cfn.update_stack_set()
-            .stack_set_name("orgsplit-baseline-dev")
-            .description("edited by hand")
-            .use_previous_template(true)
-            .send()
-            .await
-            .expect("edit by hand");
-        // SERVICE_MANAGED: by OU targets, as AWS requires.
-        cfn.delete_stack_instances()
-            .stack_set_name("orgsplit-baseline-dev")
-            .deployment_targets(
-                aws_sdk_cloudformation::types::DeploymentTargets::builder()
-                    .organizational_unit_ids(&w.ou_id)
-                    .accounts(w.workloads())
-                    .account_filter_type(
-                        aws_sdk_cloudformation::types::AccountFilterType::Intersection,
-                    )
-                    .build(),
-            )
-            .regions(REGION)
-            .retain_stacks(false)
-            .send()
-            .await
-            .expect("delete by hand");
+        let stackset = "orgsplit-baseline-dev";
+        drift_stackset_by_hand(&cfn, stackset, &w.ou_id, w.workloads(), REGION).await;
     });
     assert!(
         changed(&rt.block_on(w.run_ok(STACKSET))),

@@ -7,7 +7,7 @@
 
 use aws_sdk_organizations::types::{PolicyType, PolicyTypeStatus};
 use futures::stream::{self, StreamExt};
-use orgsplit_aws::{AccountSession, Aws, ErrorClass};
+use orgsplit_aws::{AccountSession, Aws, ErrorClass, every_page, organizations};
 use orgsplit_inventory::{InventoryOptions, collect_organization};
 use orgsplit_model::{Config, ORGSPLIT_VERSION};
 use time::OffsetDateTime;
@@ -29,30 +29,10 @@ pub struct AuditOptions {
     pub now: OffsetDateTime,
 }
 
-fn call_err<E>(
-    session: &AccountSession,
-    service: &str,
-    op: &str,
-    err: aws_smithy_runtime_api::client::result::SdkError<
-        E,
-        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
-    >,
-) -> orgsplit_aws::AwsError
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-{
-    orgsplit_aws::call_error(service, op, &session.account_id, "global", err)
-}
-
 async fn organization(mgmt: &AccountSession) -> Result<OrgFacts, AuditError> {
     let state = collect_organization(mgmt).await?;
-    let org = mgmt.organizations();
-    let roots = org
-        .list_roots()
-        .send()
-        .await
-        .map_err(|e| call_err(mgmt, "organizations", "ListRoots", e))?;
-    let scp_enabled = roots.roots().iter().any(|r| {
+    let root = organizations::root(mgmt).await?;
+    let scp_enabled = root.iter().any(|r| {
         r.policy_types().iter().any(|t| {
             t.r#type() == Some(&PolicyType::ServiceControlPolicy)
                 && t.status() == Some(&PolicyTypeStatus::Enabled)
@@ -60,36 +40,13 @@ async fn organization(mgmt: &AccountSession) -> Result<OrgFacts, AuditError> {
     });
     let mut scps = Vec::new();
     for p in &state.policies {
-        let described = org
-            .describe_policy()
-            .policy_id(&p.id)
-            .send()
-            .await
-            .map_err(|e| call_err(mgmt, "organizations", "DescribePolicy", e))?;
-        let content = described
-            .policy()
-            .and_then(|p| p.content())
-            .unwrap_or_default();
+        let content = organizations::policy_content(mgmt, &p.id).await?;
         // The organization walk lists targets of orgsplit's own policies only.
-        let mut targets = Vec::new();
-        let mut pages = org
-            .list_targets_for_policy()
-            .policy_id(&p.id)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page =
-                page.map_err(|e| call_err(mgmt, "organizations", "ListTargetsForPolicy", e))?;
-            targets.extend(
-                page.targets()
-                    .iter()
-                    .filter_map(|t| t.target_id().map(str::to_string)),
-            );
-        }
+        let targets = organizations::policy_targets(mgmt, &p.id).await?;
         scps.push(Scp {
             id: p.id.clone(),
             name: p.name.clone(),
-            document: orgsplit_aws::policy::policy_document(content),
+            document: orgsplit_aws::policy::policy_document(&content),
             targets,
         });
     }
@@ -101,29 +58,19 @@ async fn organization(mgmt: &AccountSession) -> Result<OrgFacts, AuditError> {
 }
 
 async fn budgets(session: &AccountSession) -> Result<Vec<String>, AuditError> {
-    let client = session.budgets();
-    let mut names = Vec::new();
-    let mut token = None;
-    loop {
-        let page = client
-            .describe_budgets()
-            .account_id(&session.account_id)
-            .set_next_token(token)
-            .send()
-            .await;
-        let page = match page {
-            Ok(p) => p,
-            // Older answers said "no budgets" with NotFoundException.
-            Err(e) if orgsplit_aws::classify(&e) == ErrorClass::NotFound => break,
-            Err(e) => return Err(call_err(session, "budgets", "DescribeBudgets", e).into()),
-        };
-        names.extend(page.budgets().iter().map(|b| b.budget_name().to_string()));
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            break;
-        }
+    let request = session
+        .budgets()
+        .describe_budgets()
+        .account_id(&session.account_id);
+    match every_page!(request, budgets) {
+        Ok(budgets) => Ok(budgets
+            .iter()
+            .map(|b| b.budget_name().to_string())
+            .collect()),
+        // Older answers said "no budgets" with NotFoundException.
+        Err(e) if orgsplit_aws::classify(&e) == ErrorClass::NotFound => Ok(Vec::new()),
+        Err(e) => Err(session.error_of("budgets", "DescribeBudgets", "global")(e).into()),
     }
-    Ok(names)
 }
 
 struct Target {

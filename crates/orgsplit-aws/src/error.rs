@@ -63,6 +63,24 @@ impl AwsError {
     }
 }
 
+/// A read of something that may not exist: `.found()` turns AWS's "not found" into `None`.
+#[allow(clippy::result_large_err)]
+pub trait Found<T> {
+    fn found(self) -> Result<Option<T>, AwsError>;
+}
+
+// Large like every `AwsError` the calls return; the trait only passes it on.
+#[allow(clippy::result_large_err)]
+impl<T> Found<T> for Result<T, AwsError> {
+    fn found(self) -> Result<Option<T>, AwsError> {
+        match self {
+            Ok(value) => Ok(Some(value)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 const NOT_FOUND: [&str; 6] = [
     "NotFound",
     "NotFoundException",
@@ -171,6 +189,25 @@ where
         class,
         code,
         message: error_chain(&err),
+    }
+}
+
+impl crate::AccountSession {
+    /// The mapping of an SDK error of `operation` (on `service`, in `region`, in this
+    /// session's account) to an [`AwsError`] that names the call: `.map_err(session.error_of(…))`.
+    pub fn error_of<E, R>(
+        &self,
+        service: &'static str,
+        operation: &'static str,
+        region: &str,
+    ) -> impl FnOnce(SdkError<E, R>) -> AwsError + use<E, R>
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: fmt::Debug,
+    {
+        let account = self.account_id.clone();
+        let region = region.to_string();
+        move |e| call_error(service, operation, &account, &region, e)
     }
 }
 

@@ -10,11 +10,14 @@ mod client;
 mod error;
 mod limiter;
 pub mod listing;
+pub mod organizations;
+mod pages;
 pub mod policy;
 pub mod retry;
 pub mod sdk_json;
 pub mod shapes;
+pub mod targets;
 
 pub use client::{AccountSession, Aws, AwsOptions};
-pub use error::{AwsError, ErrorClass, call_error, classify, classify_code, error_chain};
+pub use error::{AwsError, ErrorClass, Found, call_error, classify, classify_code, error_chain};
 pub use limiter::{CallCounter, CallKey, RateLimiter, RateTable};

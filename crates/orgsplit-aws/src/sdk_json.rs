@@ -11,7 +11,7 @@ use aws_smithy_schema::serde::{
     SerdeError, SerializableStruct, ShapeDeserializer, ShapeSerializer,
 };
 use aws_smithy_types::date_time::Format;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 fn codec() -> JsonCodec {
     JsonCodec::new(
@@ -58,6 +58,31 @@ pub fn list_from_json<T>(
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(items)) => items.iter().map(|v| from_json(v, deserialize)).collect(),
         Some(other) => Err(format!("expected a list, found {other}")),
+    }
+}
+
+/// A JSON object from pairs, leaving out nulls (AWS omits unset fields too).
+pub fn object<I: IntoIterator<Item = (&'static str, Value)>>(pairs: I) -> Value {
+    let mut m = Map::new();
+    for (k, v) in pairs {
+        if !v.is_null() {
+            m.insert(k.to_string(), v);
+        }
+    }
+    Value::Object(m)
+}
+
+/// A JSON string, or null (so [`object`] leaves it out).
+pub fn opt_str(s: Option<&str>) -> Value {
+    s.map_or(Value::Null, |s| Value::String(s.to_string()))
+}
+
+/// A JSON array, or null when empty (so [`object`] leaves it out).
+pub fn non_empty(items: Vec<Value>) -> Value {
+    if items.is_empty() {
+        Value::Null
+    } else {
+        Value::Array(items)
     }
 }
 

@@ -6,31 +6,19 @@
 //! `ListTagsForResource = n`.
 
 use futures::stream::{self, StreamExt, TryStreamExt};
-use orgsplit_aws::AccountSession;
+use orgsplit_aws::{AccountSession, every_page};
 use orgsplit_model::{Resource, ResourceKind};
 use serde_json::{Value, json};
 
 use crate::InventoryError;
-use crate::util::{aws_err, object, opt_str, tags};
+use crate::util::{Collected, object, opt_str, tags};
 
 const CONCURRENCY: usize = 8;
 
-pub async fn collect(
-    session: &AccountSession,
-    region: &str,
-) -> Result<Vec<Resource>, InventoryError> {
+pub async fn collect(session: &AccountSession, region: &str) -> Collected {
     let ecr = session.ecr(region);
-    let account = session.account_id.as_str();
-    let mut repos = Vec::new();
-    let mut pages = ecr
-        .describe_repositories()
-        .max_results(1000)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| aws_err("ecr", "DescribeRepositories", account, region, e))?;
-        repos.extend(page.repositories().iter().cloned());
-    }
+    let repos = every_page!(ecr.describe_repositories().max_results(1000), repositories)
+        .map_err(session.error_of("ecr", "DescribeRepositories", region))?;
     let collected: Vec<Option<Resource>> = stream::iter(repos)
         .map(|r| {
             let ecr = ecr.clone();
@@ -44,7 +32,7 @@ pub async fn collect(
                     .resource_arn(arn)
                     .send()
                     .await
-                    .map_err(|e| aws_err("ecr", "ListTagsForResource", account, region, e))?;
+                    .map_err(session.error_of("ecr", "ListTagsForResource", region))?;
                 let config = object([
                     ("repositoryUri", json!(r.repository_uri())),
                     (

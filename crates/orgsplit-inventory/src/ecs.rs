@@ -17,14 +17,14 @@ use aws_sdk_ecs::types::{
     TaskField,
 };
 use futures::stream::{self, StreamExt, TryStreamExt};
-use orgsplit_aws::AccountSession;
+use orgsplit_aws::{AccountSession, every_page};
 use orgsplit_model::inventory::Reference;
 use orgsplit_model::{Resource, ResourceKind};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 use crate::InventoryError;
-use crate::util::{aws_err, pick, tags, to_json};
+use crate::util::{Collected, pick, tags, to_json};
 use orgsplit_aws::shapes::ECS_TASK_DEFINITION_REGISTRABLE;
 
 /// Concurrent DescribeTaskDefinition calls, and clusters handled at once.
@@ -77,10 +77,7 @@ fn ecs_tags(t: &[aws_sdk_ecs::types::Tag]) -> BTreeMap<String, String> {
     tags(t.iter().map(|t| (t.key(), t.value())))
 }
 
-pub async fn collect(
-    session: &AccountSession,
-    region: &str,
-) -> Result<Vec<Resource>, InventoryError> {
+pub async fn collect(session: &AccountSession, region: &str) -> Collected {
     let (clusters, taskdefs) = futures::try_join!(
         collect_clusters(session, region),
         collect_task_definitions(session, region)
@@ -107,18 +104,10 @@ pub async fn collect(
     Ok(out)
 }
 
-async fn collect_clusters(
-    session: &AccountSession,
-    region: &str,
-) -> Result<Vec<Resource>, InventoryError> {
+async fn collect_clusters(session: &AccountSession, region: &str) -> Collected {
     let ecs = session.ecs(region);
-    let account = session.account_id.as_str();
-    let mut arns = Vec::new();
-    let mut pages = ecs.list_clusters().max_results(100).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| aws_err("ecs", "ListClusters", account, region, e))?;
-        arns.extend(page.cluster_arns().iter().cloned());
-    }
+    let arns = every_page!(ecs.list_clusters().max_results(100), cluster_arns)
+        .map_err(session.error_of("ecs", "ListClusters", region))?;
     let mut out = Vec::new();
     for chunk in arns.chunks(100) {
         let described = ecs
@@ -129,10 +118,8 @@ async fn collect_clusters(
             .include(ClusterField::Configurations)
             .send()
             .await
-            .map_err(|e| aws_err("ecs", "DescribeClusters", account, region, e))?;
-        for f in described.failures() {
-            tracing::warn!(arn = ?f.arn(), reason = ?f.reason(), "DescribeClusters failure");
-        }
+            .map_err(session.error_of("ecs", "DescribeClusters", region))?;
+        warn_failures("DescribeClusters", described.failures());
         for c in described.clusters() {
             let (Some(name), Some(arn)) = (c.cluster_name(), c.cluster_arn()) else {
                 continue;
@@ -151,24 +138,15 @@ async fn collect_clusters(
     Ok(out)
 }
 
-async fn collect_task_definitions(
-    session: &AccountSession,
-    region: &str,
-) -> Result<Vec<Resource>, InventoryError> {
+async fn collect_task_definitions(session: &AccountSession, region: &str) -> Collected {
     let ecs = session.ecs(region);
     let account = session.account_id.as_str();
-    let mut families = Vec::new();
-    let mut pages = ecs
+    let request = ecs
         .list_task_definition_families()
         .status(TaskDefinitionFamilyStatus::Active)
-        .max_results(100)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page =
-            page.map_err(|e| aws_err("ecs", "ListTaskDefinitionFamilies", account, region, e))?;
-        families.extend(page.families().iter().cloned());
-    }
+        .max_results(100);
+    let error_of = session.error_of("ecs", "ListTaskDefinitionFamilies", region);
+    let families = every_page!(request, families).map_err(error_of)?;
     let described: Vec<Option<Resource>> = stream::iter(families)
         .map(|family| {
             let ecs = ecs.clone();
@@ -180,7 +158,7 @@ async fn collect_task_definitions(
                     .include(TaskDefinitionField::Tags)
                     .send()
                     .await
-                    .map_err(|e| aws_err("ecs", "DescribeTaskDefinition", account, region, e))?;
+                    .map_err(session.error_of("ecs", "DescribeTaskDefinition", region))?;
                 let Some(td) = out.task_definition() else {
                     tracing::warn!(%family, "DescribeTaskDefinition returned no task definition");
                     return Ok(None);
@@ -220,18 +198,9 @@ async fn collect_services(
     cluster_arn: &str,
 ) -> Result<Vec<Resource>, InventoryError> {
     let ecs = session.ecs(region);
-    let account = session.account_id.as_str();
-    let mut arns = Vec::new();
-    let mut pages = ecs
-        .list_services()
-        .cluster(cluster_arn)
-        .max_results(100)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| aws_err("ecs", "ListServices", account, region, e))?;
-        arns.extend(page.service_arns().iter().cloned());
-    }
+    let request = ecs.list_services().cluster(cluster_arn).max_results(100);
+    let error_of = session.error_of("ecs", "ListServices", region);
+    let arns = every_page!(request, service_arns).map_err(error_of)?;
     let mut out = Vec::new();
     for chunk in arns.chunks(10) {
         let described = ecs
@@ -241,30 +210,20 @@ async fn collect_services(
             .include(ServiceField::Tags)
             .send()
             .await
-            .map_err(|e| aws_err("ecs", "DescribeServices", account, region, e))?;
-        for f in described.failures() {
-            tracing::warn!(arn = ?f.arn(), reason = ?f.reason(), "DescribeServices failure");
-        }
+            .map_err(session.error_of("ecs", "DescribeServices", region))?;
+        warn_failures("DescribeServices", described.failures());
         for s in described.services() {
             let (Some(name), Some(arn)) = (s.service_name(), s.service_arn()) else {
                 continue;
             };
-            let mut json = to_json(s);
-            json["cluster"] = json!(cluster_arn);
-            let config = pick(&json, SERVICE_FIELDS);
-            let mut references = vec![Reference::new(cluster_arn, "cluster")];
-            if let Some(td) = s.task_definition() {
-                references.push(Reference::new(td, "taskDefinition"));
-            }
-            out.push(Resource::new(
-                ResourceKind::EcsService,
-                format!("{cluster}/{name}"),
+            let td = s.task_definition().map(|td| (td, "taskDefinition"));
+            let found = InCluster {
+                kind: ResourceKind::EcsService,
+                id: name,
                 arn,
-                Some(region.to_string()),
-                ecs_tags(s.tags()),
-                config,
-                references,
-            ));
+                td,
+            };
+            out.push(found.resource((cluster, cluster_arn, region), to_json(s), s.tags()));
         }
     }
     Ok(out)
@@ -277,19 +236,13 @@ async fn collect_tasks(
     cluster_arn: &str,
 ) -> Result<Vec<Resource>, InventoryError> {
     let ecs = session.ecs(region);
-    let account = session.account_id.as_str();
-    let mut arns = Vec::new();
-    let mut pages = ecs
+    let request = ecs
         .list_tasks()
         .cluster(cluster_arn)
         .desired_status(DesiredStatus::Running)
-        .max_results(100)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| aws_err("ecs", "ListTasks", account, region, e))?;
-        arns.extend(page.task_arns().iter().cloned());
-    }
+        .max_results(100);
+    let arns =
+        every_page!(request, task_arns).map_err(session.error_of("ecs", "ListTasks", region))?;
     let mut out = Vec::new();
     for chunk in arns.chunks(100) {
         let described = ecs
@@ -299,32 +252,22 @@ async fn collect_tasks(
             .include(TaskField::Tags)
             .send()
             .await
-            .map_err(|e| aws_err("ecs", "DescribeTasks", account, region, e))?;
-        for f in described.failures() {
-            tracing::warn!(arn = ?f.arn(), reason = ?f.reason(), "DescribeTasks failure");
-        }
+            .map_err(session.error_of("ecs", "DescribeTasks", region))?;
+        warn_failures("DescribeTasks", described.failures());
         for t in described.tasks() {
             if t.group().is_some_and(|g| g.starts_with("service:")) {
                 continue; // the service's: migrated with it
             }
             let Some(arn) = t.task_arn() else { continue };
             let id = arn.rsplit('/').next().unwrap_or(arn);
-            let mut json = to_json(t);
-            json["cluster"] = json!(cluster_arn);
-            let config = pick(&json, TASK_FIELDS);
-            let mut references = vec![Reference::new(cluster_arn, "cluster")];
-            if let Some(td) = t.task_definition_arn() {
-                references.push(Reference::new(td, "taskDefinitionArn"));
-            }
-            out.push(Resource::new(
-                ResourceKind::EcsTask,
-                format!("{cluster}/{id}"),
+            let td = t.task_definition_arn().map(|td| (td, "taskDefinitionArn"));
+            let found = InCluster {
+                kind: ResourceKind::EcsTask,
+                id,
                 arn,
-                Some(region.to_string()),
-                ecs_tags(t.tags()),
-                config,
-                references,
-            ));
+                td,
+            };
+            out.push(found.resource((cluster, cluster_arn, region), to_json(t), t.tags()));
         }
     }
     Ok(out)
@@ -448,6 +391,53 @@ fn taskdef_references(config: &Value, region: &str, account: &str) -> Vec<Refere
         }
     }
     refs
+}
+
+/// ECS's Describe* calls answer with the resources they found and a failure for each they
+/// did not (deleted meanwhile): the inventory goes on without them, and says so.
+fn warn_failures(operation: &str, failures: &[aws_sdk_ecs::types::Failure]) {
+    for f in failures {
+        tracing::warn!(arn = ?f.arn(), reason = ?f.reason(), "{operation} failure");
+    }
+}
+
+/// A service or a task of a cluster, as the inventory records it: named `cluster/id`, its
+/// configuration with the cluster's ARN, and the cluster and task definition as references.
+struct InCluster<'a> {
+    kind: ResourceKind,
+    id: &'a str,
+    arn: &'a str,
+    /// The task definition and the member that names it.
+    td: Option<(&'a str, &'static str)>,
+}
+
+impl InCluster<'_> {
+    fn resource(
+        self,
+        (cluster, cluster_arn, region): (&str, &str, &str),
+        mut json: Value,
+        tags: &[aws_sdk_ecs::types::Tag],
+    ) -> Resource {
+        json["cluster"] = json!(cluster_arn);
+        let fields = if self.kind == ResourceKind::EcsService {
+            SERVICE_FIELDS
+        } else {
+            TASK_FIELDS
+        };
+        let mut references = vec![Reference::new(cluster_arn, "cluster")];
+        references.extend(self.td.map(|(td, via)| Reference::new(td, via)));
+        let name = format!("{cluster}/{}", self.id);
+        let region = Some(region.to_string());
+        Resource::new(
+            self.kind,
+            name,
+            self.arn,
+            region,
+            ecs_tags(tags),
+            pick(&json, fields),
+            references,
+        )
+    }
 }
 
 #[cfg(test)]

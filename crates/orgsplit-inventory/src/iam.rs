@@ -16,14 +16,14 @@
 
 use aws_sdk_iam::types::EntityType;
 use futures::stream::{self, StreamExt, TryStreamExt};
-use orgsplit_aws::AccountSession;
+use orgsplit_aws::{AccountSession, every_page};
 use orgsplit_model::inventory::Reference;
 use orgsplit_model::{Resource, ResourceKind};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
 use crate::InventoryError;
-use crate::util::{arn_account, aws_err, object, opt_str, policy_document, tags};
+use crate::util::{Collected, arn_account, object, opt_str, policy_document, tags};
 
 /// The access role's name when the caller does not say (AWS's default for new accounts).
 pub const DEFAULT_ACCESS_ROLE: &str = "OrganizationAccountAccessRole";
@@ -36,50 +36,44 @@ fn skipped(path: &str, name: &str, access_role: &str) -> bool {
     path.starts_with("/aws-service-role/") || path.contains("aws-reserved") || name == access_role
 }
 
-pub async fn collect(
-    session: &AccountSession,
-    access_role: &str,
-) -> Result<Vec<Resource>, InventoryError> {
+/// IAM is a global service: errors name the region `global`.
+const GLOBAL: &str = "global";
+
+pub async fn collect(session: &AccountSession, access_role: &str) -> Collected {
     let iam = session.iam();
     let account = session.account_id.as_str();
-    let region = "global";
 
     let details = async {
-        let mut roles = Vec::new();
-        let mut policies = Vec::new();
-        let mut pages = iam
+        let pages = iam
             .get_account_authorization_details()
             .filter(EntityType::Role)
             .filter(EntityType::LocalManagedPolicy)
             .max_items(1000)
             .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| {
-                aws_err("iam", "GetAccountAuthorizationDetails", account, region, e)
-            })?;
-            roles.extend(page.role_detail_list.unwrap_or_default());
-            policies.extend(page.policies.unwrap_or_default());
-        }
+            .send()
+            .try_collect()
+            .await
+            .map_err(session.error_of("iam", "GetAccountAuthorizationDetails", GLOBAL))?;
+        let roles: Vec<_> = pages
+            .iter()
+            .flat_map(|p| p.role_detail_list())
+            .cloned()
+            .collect();
+        let policies: Vec<_> = pages.iter().flat_map(|p| p.policies()).cloned().collect();
         Ok::<_, InventoryError>((roles, policies))
     };
     // Role name -> (Description, MaxSessionDuration).
     let listed = async {
-        let mut out = BTreeMap::new();
-        let mut pages = iam.list_roles().max_items(1000).into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| aws_err("iam", "ListRoles", account, region, e))?;
-            for r in page.roles() {
-                out.insert(
-                    r.role_name().to_string(),
-                    (
-                        r.description().map(str::to_string),
-                        r.max_session_duration(),
-                    ),
-                );
-            }
-        }
-        Ok::<_, InventoryError>(out)
+        let roles = every_page!(iam.list_roles().max_items(1000), roles)
+            .map_err(session.error_of("iam", "ListRoles", GLOBAL))?;
+        let by_name = roles.iter().map(|r| {
+            let listed = (
+                r.description().map(str::to_string),
+                r.max_session_duration(),
+            );
+            (r.role_name().to_string(), listed)
+        });
+        Ok::<_, InventoryError>(by_name.collect::<BTreeMap<_, _>>())
     };
     let ((roles, policies), listed) = futures::try_join!(details, listed)?;
 
@@ -180,21 +174,10 @@ pub async fn collect(
     .map(|arn| {
         let iam = iam.clone();
         async move {
-            let mut found = BTreeMap::new();
-            let mut pages = iam
-                .list_policy_tags()
-                .policy_arn(arn)
-                .max_items(1000)
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                let page =
-                    page.map_err(|e| aws_err("iam", "ListPolicyTags", account, region, e))?;
-                found.extend(tags(
-                    page.tags().iter().map(|t| (Some(t.key()), Some(t.value()))),
-                ));
-            }
-            Ok::<_, InventoryError>(found)
+            let request = iam.list_policy_tags().policy_arn(arn).max_items(1000);
+            let error_of = session.error_of("iam", "ListPolicyTags", GLOBAL);
+            let found = every_page!(request, tags).map_err(error_of)?;
+            Ok::<_, InventoryError>(tags(found.iter().map(|t| (Some(t.key()), Some(t.value())))))
         }
     })
     .buffered(CONCURRENCY)

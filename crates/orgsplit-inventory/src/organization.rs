@@ -1,18 +1,16 @@
 //! The organization as it is: OUs (the whole tree), accounts with their parents, trusted
 //! service access, and service control policies with their targets.
 
-use orgsplit_aws::AccountSession;
+use orgsplit_aws::{AccountSession, organizations};
 use orgsplit_model::inventory::{AccountState, OrganizationState, OuState, PolicyState};
 
 use crate::InventoryError;
-use crate::util::aws_err;
 
 pub async fn collect_organization(
     session: &AccountSession,
 ) -> Result<OrganizationState, InventoryError> {
     let org = session.organizations();
     let acct = session.account_id.as_str();
-    let region = "global";
 
     let described = org.describe_organization().send().await.map_err(|e| {
         let detail = orgsplit_aws::error_chain(&e);
@@ -23,13 +21,11 @@ pub async fn collect_organization(
                     detail,
                 }
             }
-            _ => InventoryError::Aws(aws_err(
+            _ => InventoryError::Aws(session.error_of(
                 "organizations",
                 "DescribeOrganization",
-                acct,
-                region,
-                e,
-            )),
+                "global",
+            )(e)),
         }
     })?;
     let o = described
@@ -41,17 +37,10 @@ pub async fn collect_organization(
     let id = o.id().unwrap_or_default().to_string();
     let management_account_id = o.master_account_id().unwrap_or_default().to_string();
 
-    let roots = org
-        .list_roots()
-        .send()
-        .await
-        .map_err(|e| aws_err("organizations", "ListRoots", acct, region, e))?;
-    let root_id = roots
-        .roots()
-        .first()
-        .and_then(|r| r.id())
-        .unwrap_or_default()
-        .to_string();
+    let root_id = organizations::root(session)
+        .await?
+        .and_then(|r| r.id().map(str::to_string))
+        .unwrap_or_default();
 
     // Walk the tree: each parent's OUs and accounts (which gives every account's parent
     // without one ListParents call per account).
@@ -59,117 +48,41 @@ pub async fn collect_organization(
     let mut accounts = Vec::new();
     let mut parents = vec![root_id.clone()];
     while let Some(parent) = parents.pop() {
-        let mut pages = org
-            .list_organizational_units_for_parent()
-            .parent_id(&parent)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            for ou in page
-                .map_err(|e| {
-                    aws_err(
-                        "organizations",
-                        "ListOrganizationalUnitsForParent",
-                        acct,
-                        region,
-                        e,
-                    )
-                })?
-                .organizational_units()
-            {
-                let ou_id = ou.id().unwrap_or_default().to_string();
-                parents.push(ou_id.clone());
-                ous.push(OuState {
-                    id: ou_id,
-                    name: ou.name().unwrap_or_default().to_string(),
-                    parent_id: parent.clone(),
-                });
-            }
-        }
-        let mut pages = org
-            .list_accounts_for_parent()
-            .parent_id(&parent)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            for a in page
-                .map_err(|e| aws_err("organizations", "ListAccountsForParent", acct, region, e))?
-                .accounts()
-            {
-                accounts.push(AccountState {
-                    id: a.id().unwrap_or_default().to_string(),
-                    name: a.name().unwrap_or_default().to_string(),
-                    email: a.email().unwrap_or_default().to_string(),
-                    status: a
-                        .status()
-                        .map(|s| s.as_str().to_string())
-                        .unwrap_or_default(),
-                    parent_id: parent.clone(),
-                });
-            }
-        }
-    }
-
-    let mut service_access = Vec::new();
-    let mut pages = org
-        .list_aws_service_access_for_organization()
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        for p in page
-            .map_err(|e| {
-                aws_err(
-                    "organizations",
-                    "ListAWSServiceAccessForOrganization",
-                    acct,
-                    region,
-                    e,
-                )
-            })?
-            .enabled_service_principals()
-        {
-            service_access.extend(p.service_principal().map(str::to_string));
-        }
-    }
-
-    let mut policies = Vec::new();
-    let mut pages = org
-        .list_policies()
-        .filter(aws_sdk_organizations::types::PolicyType::ServiceControlPolicy)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        for p in page
-            .map_err(|e| aws_err("organizations", "ListPolicies", acct, region, e))?
-            .policies()
-        {
-            let name = p.name().unwrap_or_default().to_string();
-            let policy_id = p.id().unwrap_or_default().to_string();
-            // Targets only for orgsplit's own policy: the plan needs no others.
-            let mut targets = Vec::new();
-            if name.starts_with("orgsplit-") {
-                let mut tpages = org
-                    .list_targets_for_policy()
-                    .policy_id(&policy_id)
-                    .into_paginator()
-                    .send();
-                while let Some(tp) = tpages.next().await {
-                    for t in tp
-                        .map_err(|e| {
-                            aws_err("organizations", "ListTargetsForPolicy", acct, region, e)
-                        })?
-                        .targets()
-                    {
-                        targets.extend(t.target_id().map(str::to_string));
-                    }
-                }
-            }
-            policies.push(PolicyState {
-                id: policy_id,
-                name,
-                targets,
+        for ou in organizations::ous_under(session, &parent).await? {
+            let ou_id = ou.id().unwrap_or_default().to_string();
+            parents.push(ou_id.clone());
+            ous.push(OuState {
+                id: ou_id,
+                name: ou.name().unwrap_or_default().to_string(),
+                parent_id: parent.clone(),
             });
         }
+        for a in organizations::accounts_under(session, &parent).await? {
+            accounts.push(AccountState {
+                id: a.id().unwrap_or_default().to_string(),
+                name: a.name().unwrap_or_default().to_string(),
+                email: a.email().unwrap_or_default().to_string(),
+                status: a
+                    .status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+                parent_id: parent.clone(),
+            });
+        }
+    }
+
+    let service_access = organizations::service_principals(session).await?;
+    let mut policies = Vec::new();
+    for p in organizations::scps(session).await? {
+        let name = p.name().unwrap_or_default().to_string();
+        let id = p.id().unwrap_or_default().to_string();
+        // Targets only for orgsplit's own policies: the plan needs no others.
+        let targets = if name.starts_with("orgsplit-") {
+            organizations::policy_targets(session, &id).await?
+        } else {
+            Vec::new()
+        };
+        policies.push(PolicyState { id, name, targets });
     }
 
     // StackSets' own view of its trusted access: AWS advises activating it through
@@ -182,15 +95,7 @@ pub async fn collect_organization(
         .describe_organizations_access()
         .send()
         .await
-        .map_err(|e| {
-            aws_err(
-                "cloudformation",
-                "DescribeOrganizationsAccess",
-                acct,
-                &home,
-                e,
-            )
-        })?
+        .map_err(session.error_of("cloudformation", "DescribeOrganizationsAccess", &home))?
         .status()
         .map(|s| s.as_str().to_string())
         .unwrap_or_default();

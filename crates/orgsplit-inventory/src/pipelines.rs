@@ -9,14 +9,14 @@
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 use orgsplit_aws::AccountSession;
-use orgsplit_aws::listing::{pipeline_names, pipeline_webhooks};
+use orgsplit_aws::listing::{pipeline_names, pipeline_tags, pipeline_webhooks};
 use orgsplit_model::inventory::Reference;
 use orgsplit_model::{Resource, ResourceKind};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 use crate::InventoryError;
-use crate::util::{aws_err, object, tags, to_json};
+use crate::util::{Collected, object, to_json};
 
 const CONCURRENCY: usize = 8;
 
@@ -26,12 +26,8 @@ type Described = (String, String, Value, BTreeMap<String, String>);
 /// Configuration keys that hold secrets, dropped wherever they appear in an action.
 const SECRET_KEYS: &[&str] = &["OAuthToken"];
 
-pub async fn collect(
-    session: &AccountSession,
-    region: &str,
-) -> Result<Vec<Resource>, InventoryError> {
+pub async fn collect(session: &AccountSession, region: &str) -> Collected {
     let client = session.codepipeline(region);
-    let account = session.account_id.as_str();
 
     let names = async { Ok::<_, InventoryError>(pipeline_names(session, region).await?) };
     // Pipeline name -> its webhooks (secret token removed).
@@ -66,7 +62,7 @@ pub async fn collect(
                     .name(&name)
                     .send()
                     .await
-                    .map_err(|e| aws_err("codepipeline", "GetPipeline", account, region, e))?;
+                    .map_err(session.error_of("codepipeline", "GetPipeline", region))?;
                 let (Some(decl), Some(arn)) = (
                     got.pipeline(),
                     got.metadata().and_then(|m| m.pipeline_arn()),
@@ -76,21 +72,7 @@ pub async fn collect(
                 };
                 let mut declaration = to_json(decl);
                 scrub_declaration(&mut declaration);
-                let mut found = BTreeMap::new();
-                let mut pages = client
-                    .list_tags_for_resource()
-                    .resource_arn(arn)
-                    .max_results(100)
-                    .into_paginator()
-                    .send();
-                while let Some(page) = pages.next().await {
-                    let page = page.map_err(|e| {
-                        aws_err("codepipeline", "ListTagsForResource", account, region, e)
-                    })?;
-                    found.extend(tags(
-                        page.tags().iter().map(|t| (Some(t.key()), Some(t.value()))),
-                    ));
-                }
+                let found = pipeline_tags(session, region, arn).await?;
                 Ok::<_, InventoryError>(Some((name, arn.to_string(), declaration, found)))
             }
         })

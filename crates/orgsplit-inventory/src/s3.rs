@@ -9,12 +9,12 @@
 //! `ListObjectsV2 = Σ_k max(1, ceil(o_k / 1000))`.
 
 use futures::stream::{self, StreamExt, TryStreamExt};
-use orgsplit_aws::AccountSession;
+use orgsplit_aws::{AccountSession, every_page};
 use orgsplit_model::{Resource, ResourceKind};
 use serde_json::{Value, json};
 
 use crate::InventoryError;
-use crate::util::{aws_err, object, opt_str};
+use crate::util::{object, opt_str};
 
 const CONCURRENCY: usize = 8;
 
@@ -32,15 +32,12 @@ pub async fn collect(
     home_region: &str,
 ) -> Result<Vec<Resource>, InventoryError> {
     let s3 = session.s3(home_region);
-    let account = session.account_id.as_str();
+    let listed = every_page!(s3.list_buckets().max_buckets(10000), buckets)
+        .map_err(session.error_of("s3", "ListBuckets", home_region))?;
     let mut buckets: Vec<(String, Option<String>)> = Vec::new();
-    let mut pages = s3.list_buckets().max_buckets(10000).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| aws_err("s3", "ListBuckets", account, home_region, e))?;
-        for b in page.buckets() {
-            let Some(name) = b.name() else { continue };
-            buckets.push((name.to_string(), b.bucket_region().map(str::to_string)));
-        }
+    for b in &listed {
+        let Some(name) = b.name() else { continue };
+        buckets.push((name.to_string(), b.bucket_region().map(str::to_string)));
     }
     stream::iter(buckets)
         .map(|(name, region)| {
@@ -54,9 +51,7 @@ pub async fn collect(
                             .bucket(&name)
                             .send()
                             .await
-                            .map_err(|e| {
-                                aws_err("s3", "GetBucketLocation", account, home_region, e)
-                            })?;
+                            .map_err(session.error_of("s3", "GetBucketLocation", home_region))?;
                         location_region(loc.location_constraint().map(|c| c.as_str()))
                     }
                 };
@@ -74,13 +69,12 @@ async fn collect_bucket(
     region: &str,
 ) -> Result<Resource, InventoryError> {
     let s3 = session.s3(region);
-    let account = session.account_id.as_str();
     let versioning = async {
         s3.get_bucket_versioning()
             .bucket(name)
             .send()
             .await
-            .map_err(|e| aws_err("s3", "GetBucketVersioning", account, region, e))
+            .map_err(session.error_of("s3", "GetBucketVersioning", region))
     };
     let encryption = async {
         match s3.get_bucket_encryption().bucket(name).send().await {
@@ -116,25 +110,14 @@ async fn collect_bucket(
             {
                 Ok(Value::Null)
             }
-            Err(e) => Err(aws_err("s3", "GetBucketEncryption", account, region, e)),
+            Err(e) => Err(session.error_of("s3", "GetBucketEncryption", region)(e)),
         }
     };
     let objects = async {
-        let (mut count, mut bytes) = (0u64, 0i64);
-        let mut pages = s3
-            .list_objects_v2()
-            .bucket(name)
-            .max_keys(1000)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| aws_err("s3", "ListObjectsV2", account, region, e))?;
-            for o in page.contents() {
-                count += 1;
-                bytes += o.size().unwrap_or(0);
-            }
-        }
-        Ok::<_, orgsplit_aws::AwsError>((count, bytes))
+        let objects = every_page!(s3.list_objects_v2().bucket(name).max_keys(1000), contents)
+            .map_err(session.error_of("s3", "ListObjectsV2", region))?;
+        let bytes: i64 = objects.iter().map(|o| o.size().unwrap_or(0)).sum();
+        Ok::<_, orgsplit_aws::AwsError>((objects.len() as u64, bytes))
     };
     let (versioning, encryption, (count, bytes)) =
         futures::try_join!(versioning, encryption, objects)?;

@@ -9,37 +9,28 @@
 //! `GetSchedule = n`.
 
 use futures::stream::{self, StreamExt, TryStreamExt};
-use orgsplit_aws::AccountSession;
+use orgsplit_aws::{AccountSession, every_page};
 use orgsplit_model::inventory::Reference;
 use orgsplit_model::{Resource, ResourceKind};
 use serde_json::{Value, json};
 
 use crate::InventoryError;
-use crate::util::{aws_err, ecs_parameters_json, non_empty, object, opt_str, time};
+use crate::util::{Collected, object, opt_str, time};
+use orgsplit_aws::targets::scheduler_target_json;
 
 const CONCURRENCY: usize = 8;
 
-pub async fn collect(
-    session: &AccountSession,
-    region: &str,
-) -> Result<Vec<Resource>, InventoryError> {
+pub async fn collect(session: &AccountSession, region: &str) -> Collected {
     let scheduler = session.scheduler(region);
-    let account = session.account_id.as_str();
+    let listed = every_page!(scheduler.list_schedules().max_results(100), schedules)
+        .map_err(session.error_of("scheduler", "ListSchedules", region))?;
     let mut summaries = Vec::new();
-    let mut pages = scheduler
-        .list_schedules()
-        .max_results(100)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| aws_err("scheduler", "ListSchedules", account, region, e))?;
-        for s in page.schedules() {
-            let (Some(name), Some(group)) = (s.name(), s.group_name()) else {
-                tracing::warn!(?s, "schedule without a name or group: skipped");
-                continue;
-            };
-            summaries.push((group.to_string(), name.to_string()));
-        }
+    for s in &listed {
+        let (Some(name), Some(group)) = (s.name(), s.group_name()) else {
+            tracing::warn!(?s, "schedule without a name or group: skipped");
+            continue;
+        };
+        summaries.push((group.to_string(), name.to_string()));
     }
     let collected: Vec<Option<Resource>> = stream::iter(summaries)
         .map(|(group, name)| {
@@ -51,12 +42,12 @@ pub async fn collect(
                     .name(&name)
                     .send()
                     .await
-                    .map_err(|e| aws_err("scheduler", "GetSchedule", account, region, e))?;
+                    .map_err(session.error_of("scheduler", "GetSchedule", region))?;
                 let Some(arn) = s.arn() else {
                     tracing::warn!(%group, %name, "GetSchedule returned no ARN: skipped");
                     return Ok(None);
                 };
-                let target = s.target().map_or(Value::Null, target_json);
+                let target = s.target().map_or(Value::Null, scheduler_target_json);
                 let mut references = Vec::new();
                 for (pointer, via) in [
                     ("/Arn", "Target.Arn"),
@@ -116,69 +107,4 @@ pub async fn collect(
         .try_collect()
         .await?;
     Ok(collected.into_iter().flatten().collect())
-}
-
-/// A schedule's target as CreateSchedule takes it (PascalCase, like the API).
-fn target_json(t: &aws_sdk_scheduler::types::Target) -> Value {
-    let ecs = t.ecs_parameters().map_or(Value::Null, |p| {
-        let mut v = ecs_parameters_json!(p);
-        if let (Some(o), Value::Array(tags)) = (
-            v.as_object_mut(),
-            non_empty(p.tags().iter().map(|m| json!(m)).collect()),
-        ) {
-            o.insert("Tags".into(), Value::Array(tags));
-        }
-        v
-    });
-    object([
-        ("Arn", json!(t.arn())),
-        ("RoleArn", json!(t.role_arn())),
-        ("Input", opt_str(t.input())),
-        ("EcsParameters", ecs),
-        (
-            "EventBridgeParameters",
-            t.event_bridge_parameters().map_or(
-                Value::Null,
-                |e| json!({ "DetailType": e.detail_type(), "Source": e.source() }),
-            ),
-        ),
-        (
-            "SqsParameters",
-            t.sqs_parameters().map_or(Value::Null, |s| {
-                object([("MessageGroupId", opt_str(s.message_group_id()))])
-            }),
-        ),
-        (
-            "KinesisParameters",
-            t.kinesis_parameters().map_or(
-                Value::Null,
-                |k| json!({ "PartitionKey": k.partition_key() }),
-            ),
-        ),
-        (
-            "DeadLetterConfig",
-            t.dead_letter_config()
-                .map_or(Value::Null, |d| object([("Arn", opt_str(d.arn()))])),
-        ),
-        (
-            "RetryPolicy",
-            t.retry_policy().map_or(Value::Null, |r| {
-                object([
-                    ("MaximumRetryAttempts", json!(r.maximum_retry_attempts())),
-                    (
-                        "MaximumEventAgeInSeconds",
-                        json!(r.maximum_event_age_in_seconds()),
-                    ),
-                ])
-            }),
-        ),
-        (
-            "UnrecordedParameters",
-            non_empty(if t.sage_maker_pipeline_parameters().is_some() {
-                vec![json!("SageMakerPipelineParameters")]
-            } else {
-                vec![]
-            }),
-        ),
-    ])
 }

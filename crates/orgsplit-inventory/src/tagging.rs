@@ -3,36 +3,32 @@
 //! parameters, log groups, EventBridge rules, S3 buckets), and finds the resources of types
 //! orgsplit does not migrate, which become manual items.
 
-use orgsplit_aws::AccountSession;
+use orgsplit_aws::{AccountSession, every_page};
 use std::collections::BTreeMap;
 
 use crate::InventoryError;
-use crate::util::{aws_err, tags};
+use crate::util::tags;
 
 /// ARN -> tags, for one region.
 pub async fn sweep(
     session: &AccountSession,
     region: &str,
 ) -> Result<BTreeMap<String, BTreeMap<String, String>>, InventoryError> {
-    let client = session.tagging(region);
-    let account = session.account_id.as_str();
-    let mut out = BTreeMap::new();
-    let mut pages = client
+    let request = session
+        .tagging(region)
         .get_resources()
-        .resources_per_page(100)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| aws_err("tagging", "GetResources", account, region, e))?;
-        for m in page.resource_tag_mapping_list() {
-            let Some(arn) = m.resource_arn() else {
-                continue;
-            };
-            out.insert(
-                arn.to_string(),
-                tags(m.tags().iter().map(|t| (Some(t.key()), Some(t.value())))),
-            );
-        }
+        .resources_per_page(100);
+    let error_of = session.error_of("tagging", "GetResources", region);
+    let mappings = every_page!(request, resource_tag_mapping_list).map_err(error_of)?;
+    let mut out = BTreeMap::new();
+    for m in &mappings {
+        let Some(arn) = m.resource_arn() else {
+            continue;
+        };
+        out.insert(
+            arn.to_string(),
+            tags(m.tags().iter().map(|t| (Some(t.key()), Some(t.value())))),
+        );
     }
     Ok(out)
 }

@@ -18,6 +18,11 @@ pub mod stackset;
 pub mod step;
 
 pub use canonical::{canonical_json, digest_of};
+
+/// Whether `s` is an AWS account id: exactly 12 digits.
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
 pub use config::{Config, ConfigError};
 pub use inventory::{
     AccountState, Inventory, OrganizationState, OuState, PolicyState, Reference, Resource,

@@ -6,7 +6,7 @@
 use aws_sdk_codestarconnections::Client;
 use aws_sdk_codestarconnections::types::{Connection, ConnectionStatus, ProviderType};
 
-use orgsplit_aws::{AwsError, call_error};
+use orgsplit_aws::{AwsError, call_error, every_page};
 
 const CONNECTIONS: &str = "codestar-connections";
 
@@ -71,28 +71,17 @@ pub async fn find(
     name: &str,
     provider: &str,
 ) -> Result<Option<ConnectionInfo>, ConnectionError> {
-    let mut found = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = client
-            .list_connections()
-            .provider_type_filter(ProviderType::from(provider))
-            .max_results(100)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|e| call_error(CONNECTIONS, "ListConnections", account, region, e))?;
-        found.extend(
-            page.connections()
-                .iter()
-                .filter(|c| c.connection_name() == Some(name))
-                .map(ConnectionInfo::from_sdk),
-        );
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => break,
-        }
-    }
+    let request = client
+        .list_connections()
+        .provider_type_filter(ProviderType::from(provider))
+        .max_results(100);
+    let error_of = |e| call_error(CONNECTIONS, "ListConnections", account, region, e);
+    let connections = every_page!(request, connections).map_err(error_of)?;
+    let mut found: Vec<ConnectionInfo> = connections
+        .iter()
+        .filter(|c| c.connection_name() == Some(name))
+        .map(ConnectionInfo::from_sdk)
+        .collect();
     found.sort_by_key(|c| {
         let rank = match c.status.as_str() {
             "AVAILABLE" => 0,

@@ -83,7 +83,7 @@ pub fn account_of(reference: &str) -> Option<&str> {
         return (account.len() == 12).then_some(account);
     }
     let account = reference.split('.').next()?;
-    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
+    orgsplit_model::is_account_id(account).then_some(account)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use orgsplit_aws::{Aws, AwsOptions};
 use orgsplit_stacksets::reconcile::{
     self, AccountReconcile, DesiredStackSet, OuStackSets, ReconcileError,
 };
-use orgsplit_testkit::{Emulator, MANAGEMENT_ACCOUNT, runtime};
+use orgsplit_testkit::{Emulator, MANAGEMENT_ACCOUNT, drift_stackset_by_hand, runtime};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -294,30 +294,8 @@ fn drift_is_repaired_and_a_role_trusting_anyone_is_reported() {
             .await
             .unwrap()
             .cloudformation(REGION);
-        cfn.update_stack_set()
-            .stack_set_name("orgsplit-baseline-dev")
-            .description("edited by hand")
-            .use_previous_template(true)
-            .send()
-            .await
-            .expect("update by hand");
-        // SERVICE_MANAGED: by OU targets, as AWS requires.
-        cfn.delete_stack_instances()
-            .stack_set_name("orgsplit-baseline-dev")
-            .deployment_targets(
-                aws_sdk_cloudformation::types::DeploymentTargets::builder()
-                    .organizational_unit_ids(&o.dev)
-                    .accounts(&o.member)
-                    .account_filter_type(
-                        aws_sdk_cloudformation::types::AccountFilterType::Intersection,
-                    )
-                    .build(),
-            )
-            .regions(REGION)
-            .retain_stacks(false)
-            .send()
-            .await
-            .expect("delete by hand");
+        let stackset = "orgsplit-baseline-dev";
+        drift_stackset_by_hand(&cfn, stackset, &o.dev, &o.member, REGION).await;
         let iam = aws.session(&o.member).await.unwrap().iam();
         assert!(
             iam.get_role()

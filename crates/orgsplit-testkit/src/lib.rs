@@ -280,6 +280,38 @@ pub fn scenario(name: &str) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// Drift made by hand on a SERVICE_MANAGED StackSet: its description edited and the
+/// account's instance in `region` deleted (by OU target, as AWS requires), with its stack.
+pub async fn drift_stackset_by_hand(
+    cfn: &aws_sdk_cloudformation::Client,
+    stackset: &str,
+    ou_id: &str,
+    account: &str,
+    region: &str,
+) {
+    use aws_sdk_cloudformation::types::{AccountFilterType, DeploymentTargets};
+    cfn.update_stack_set()
+        .stack_set_name(stackset)
+        .description("edited by hand")
+        .use_previous_template(true)
+        .send()
+        .await
+        .expect("UpdateStackSet by hand");
+    let targets = DeploymentTargets::builder()
+        .organizational_unit_ids(ou_id)
+        .accounts(account)
+        .account_filter_type(AccountFilterType::Intersection)
+        .build();
+    cfn.delete_stack_instances()
+        .stack_set_name(stackset)
+        .deployment_targets(targets)
+        .regions(region)
+        .retain_stacks(false)
+        .send()
+        .await
+        .expect("DeleteStackInstances by hand");
+}
+
 /// Creates an account in the caller's organization and returns its id once the request has
 /// SUCCEEDED. CreateAccount is asynchronous on AWS (and in the strict emulator): it answers
 /// IN_PROGRESS without an account id, so a test polls DescribeCreateAccountStatus as any client

@@ -13,6 +13,7 @@
 //!
 //! Pure: a function of the JSON handed in.
 
+pub use orgsplit_model::is_account_id;
 use orgsplit_model::quote::{cut, quote, quote_json};
 use serde_json::Value;
 
@@ -241,10 +242,6 @@ fn parent_at(v: &Value, pointer: &str, field: &str) -> Result<Option<String>, Ev
             format!("{} is not an OU or root id", quote_json(other)),
         )),
     }
-}
-
-pub fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn is_parent_id(s: &str) -> bool {

@@ -11,6 +11,16 @@ use crate::exit::CliError;
 use crate::printer::Printer;
 use crate::progress::InventoryProgress;
 
+/// `--account` values: each must be a 12-digit account id.
+pub fn check_account_ids(accounts: &[String]) -> Result<(), CliError> {
+    match accounts.iter().find(|a| !orgsplit_model::is_account_id(a)) {
+        Some(a) => Err(CliError::invalid(format!(
+            "--account {a}: not a 12-digit account id"
+        ))),
+        None => Ok(()),
+    }
+}
+
 pub fn load_config(g: &GlobalArgs) -> Result<Config, CliError> {
     Ok(Config::load(&g.config)?)
 }

@@ -9,34 +9,16 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
-const EXAMPLE: &str = include_str!("../../../plans/examples/orgsplit.toml");
-
 mod common;
-use common::{apply_ou, aws_for, orgsplit};
+use common::{apply_ou, aws_for, demo_world, inventory_and_plan, orgsplit};
 use orgsplit_testkit::runtime;
 
 #[test]
 fn applies_both_ous_and_reads_the_result_back() {
-    let emu = Emulator::start_with(Some("demo"));
-    emu.export_env();
-    let dir = tempfile::tempdir().unwrap();
+    let (emu, dir) = demo_world();
     let d = dir.path();
-    std::fs::write(d.join("orgsplit.toml"), EXAMPLE).unwrap();
     let mut log = Vec::new();
-    let inv = orgsplit(&emu, d, &["inventory", "--out", "inventory.json"]);
-    assert_eq!(inv.code, Some(0), "{}", inv.stderr);
-    let plan_run = orgsplit(
-        &emu,
-        d,
-        &[
-            "plan",
-            "--inventory",
-            "inventory.json",
-            "--out",
-            "plan.json",
-        ],
-    );
-    assert_eq!(plan_run.code, Some(0), "{}", plan_run.stderr);
+    let [inv, plan_run] = inventory_and_plan(&emu, d);
     log.extend([inv, plan_run]);
 
     // Without a terminal and without --yes: refused, nothing changed.

@@ -6,15 +6,13 @@
 
 mod common;
 
-use common::orgsplit;
+use common::{demo_world, orgsplit};
 use orgsplit_apply::events::ApplyEvent;
 use orgsplit_audit::AuditReport;
 use orgsplit_model::{Inventory, Plan};
-use orgsplit_testkit::{Emulator, repo_root};
+use orgsplit_testkit::repo_root;
 use serde_json::{Value, json};
 use std::path::PathBuf;
-
-const EXAMPLE: &str = include_str!("../../../plans/examples/orgsplit.toml");
 
 /// Each published schema: its file name under `docs/schemas/`, and the schema of its type.
 fn schemas() -> Vec<(&'static str, Value)> {
@@ -103,11 +101,8 @@ fn the_plan_schema_refuses_inputs_of_another_kind() {
 
 #[test]
 fn files_the_demo_writes_match_their_schemas() {
-    let emu = Emulator::start_with(Some("demo"));
-    emu.export_env();
-    let dir = tempfile::tempdir().unwrap();
+    let (emu, dir) = demo_world();
     let d = dir.path();
-    std::fs::write(d.join("orgsplit.toml"), EXAMPLE).unwrap();
     let read = |name: &str| -> Value {
         serde_json::from_str(&std::fs::read_to_string(d.join(name)).unwrap()).unwrap()
     };

@@ -200,23 +200,20 @@ class PipelineLayer:
         return _ok({})
 
     def _RegisterWebhookWithThirdParty(self, account: str, region: str, req: dict):
-        name = req.get("webhookName")
-        if not name or name not in self._store(account, region):
-            return json_error("WebhookNotFoundException", f"Webhook {name} not found")
-        refused = self._not_github_target(account, region, name)
-        if refused:
-            return refused
-        self.registered.add((account, region, name))
-        return _ok({})
+        return self._third_party(account, region, req, self.registered.add)
 
     def _DeregisterWebhookWithThirdParty(self, account: str, region: str, req: dict):
+        return self._third_party(account, region, req, self.registered.discard)
+
+    def _third_party(self, account: str, region: str, req: dict, record):
+        """(De)registration with GitHub: the webhook must exist and target GitHub."""
         name = req.get("webhookName")
         if not name or name not in self._store(account, region):
             return json_error("WebhookNotFoundException", f"Webhook {name} not found")
         refused = self._not_github_target(account, region, name)
         if refused:
             return refused
-        self.registered.discard((account, region, name))
+        record((account, region, name))
         return _ok({})
 
     def _not_github_target(self, account: str, region: str, name: str):

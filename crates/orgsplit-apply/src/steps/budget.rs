@@ -7,7 +7,8 @@ use aws_sdk_budgets::types::{
     Budget, BudgetType, ComparisonOperator, Notification, NotificationType,
     NotificationWithSubscribers, Spend, Subscriber, SubscriptionType, ThresholdType, TimeUnit,
 };
-use orgsplit_aws::call_error;
+use orgsplit_aws::Found;
+use orgsplit_aws::{call_error, every_page};
 use orgsplit_model::step::Budget as BudgetInputs;
 
 /// The budget the step wants.
@@ -139,23 +140,15 @@ fn check_kind(live: &Budget, w: &Wanted) -> Result<(), StepError> {
 }
 
 async fn describe(client: &Client, w: &Wanted<'_>) -> Result<Option<Budget>, StepError> {
-    let result = client
+    let request = client
         .describe_budget()
         .account_id(w.account)
-        .budget_name(w.name)
+        .budget_name(w.name);
+    let described = request
         .send()
-        .await;
-    match result {
-        Ok(out) => Ok(out.budget().cloned()),
-        Err(e) => {
-            let e = call_error("budgets", "DescribeBudget", w.account, w.region, e);
-            if e.is_not_found() {
-                Ok(None)
-            } else {
-                Err(e.into())
-            }
-        }
-    }
+        .await
+        .map_err(|e| call_error("budgets", "DescribeBudget", w.account, w.region, e));
+    Ok(described.found()?.and_then(|out| out.budget().cloned()))
 }
 
 async fn create(client: &Client, w: &Wanted<'_>) -> Result<(), StepError> {
@@ -215,31 +208,13 @@ async fn update_limit(client: &Client, w: &Wanted<'_>, live: &Budget) -> Result<
 }
 
 async fn notifications(client: &Client, w: &Wanted<'_>) -> Result<Vec<Notification>, StepError> {
-    let mut out = Vec::new();
-    let mut next: Option<String> = None;
-    loop {
-        let page = client
-            .describe_notifications_for_budget()
-            .account_id(w.account)
-            .budget_name(w.name)
-            .set_next_token(next.take())
-            .send()
-            .await
-            .map_err(|e| {
-                call_error(
-                    "budgets",
-                    "DescribeNotificationsForBudget",
-                    w.account,
-                    w.region,
-                    e,
-                )
-            })?;
-        out.extend(page.notifications().iter().cloned());
-        next = page.next_token().map(str::to_string);
-        if next.is_none() {
-            return Ok(out);
-        }
-    }
+    let request = client
+        .describe_notifications_for_budget()
+        .account_id(w.account)
+        .budget_name(w.name);
+    let op = "DescribeNotificationsForBudget";
+    let error_of = |e| call_error("budgets", op, w.account, w.region, e);
+    Ok(every_page!(request, notifications).map_err(error_of)?)
 }
 
 async fn has_subscriber(
@@ -247,34 +222,18 @@ async fn has_subscriber(
     w: &Wanted<'_>,
     n: &Notification,
 ) -> Result<bool, StepError> {
-    let mut next: Option<String> = None;
-    loop {
-        let page = client
-            .describe_subscribers_for_notification()
-            .account_id(w.account)
-            .budget_name(w.name)
-            .notification(n.clone())
-            .set_next_token(next.take())
-            .send()
-            .await
-            .map_err(|e| {
-                call_error(
-                    "budgets",
-                    "DescribeSubscribersForNotification",
-                    w.account,
-                    w.region,
-                    e,
-                )
-            })?;
-        let found = page.subscribers().iter().any(|s| {
-            s.subscription_type() == &SubscriptionType::Email
-                && s.address().eq_ignore_ascii_case(w.email)
-        });
-        next = page.next_token().map(str::to_string);
-        if found || next.is_none() {
-            return Ok(found);
-        }
-    }
+    let request = client
+        .describe_subscribers_for_notification()
+        .account_id(w.account)
+        .budget_name(w.name)
+        .notification(n.clone());
+    let op = "DescribeSubscribersForNotification";
+    let error_of = |e| call_error("budgets", op, w.account, w.region, e);
+    let subscribers = every_page!(request, subscribers).map_err(error_of)?;
+    Ok(subscribers.iter().any(|s| {
+        s.subscription_type() == &SubscriptionType::Email
+            && s.address().eq_ignore_ascii_case(w.email)
+    }))
 }
 
 /// The alert and its e-mail subscriber, each created when missing. Other notifications

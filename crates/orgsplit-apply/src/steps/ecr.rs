@@ -3,28 +3,13 @@
 //! `OrgsplitPull<account>`. Every other statement is kept exactly as it is.
 
 use aws_sdk_ecr::Client;
-use orgsplit_aws::{AwsError, call_error};
+use orgsplit_aws::AwsError;
 use serde_json::{Value, json};
 
 use crate::context::{Outcome, StepContext, StepError};
 use orgsplit_model::step::EcrPullAccess;
 
-struct At<'a> {
-    client: &'a Client,
-    account: &'a str,
-    region: &'a str,
-    repository: &'a str,
-}
-
-impl At<'_> {
-    fn err<E, R>(&self, op: &str, e: aws_sdk_ecr::error::SdkError<E, R>) -> AwsError
-    where
-        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
-    {
-        call_error("ecr", op, self.account, self.region, e)
-    }
-}
+type At<'a> = super::support::At<'a, Client>;
 
 pub async fn pull_access(cx: &StepContext, inputs: &EcrPullAccess) -> Result<Outcome, StepError> {
     let repository = inputs.repository.as_str();
@@ -33,10 +18,11 @@ pub async fn pull_access(cx: &StepContext, inputs: &EcrPullAccess) -> Result<Out
     let session = cx.session().await?;
     let client = session.ecr(region);
     let at = At {
+        service: "ecr",
         client: &client,
         account: &session.account_id,
         region,
-        repository,
+        name: repository,
     };
     let before = policy(&at).await?;
     let Some(updated) = with_statement(before.as_ref(), &statement)? else {
@@ -48,7 +34,7 @@ pub async fn pull_access(cx: &StepContext, inputs: &EcrPullAccess) -> Result<Out
         .policy_text(updated.to_string())
         .send()
         .await
-        .map_err(|e| at.err("SetRepositoryPolicy", e))?;
+        .map_err(at.error_of("SetRepositoryPolicy"))?;
     verify(&at, before.as_ref(), &statement).await?;
     Ok(Outcome::changed(true))
 }
@@ -99,7 +85,7 @@ async fn policy(at: &At<'_>) -> Result<Option<Value>, StepError> {
     let out = at
         .client
         .get_repository_policy()
-        .repository_name(at.repository)
+        .repository_name(at.name)
         .send()
         .await;
     let text = match out {
@@ -118,7 +104,7 @@ async fn policy(at: &At<'_>) -> Result<Option<Value>, StepError> {
         serde_json::from_str(&t).map_err(|e| {
             StepError::Failed(format!(
                 "ecr repository {}: its policy is not JSON: {e}",
-                at.repository
+                at.name
             ))
         })
     })
@@ -190,7 +176,7 @@ async fn verify(at: &At<'_>, before: Option<&Value>, statement: &Value) -> Resul
     let after = policy(at).await?.ok_or_else(|| {
         StepError::Verify(format!(
             "ecr repository {} has no policy after SetRepositoryPolicy",
-            at.repository
+            at.name
         ))
     })?;
     let sid = statement.get("Sid");
@@ -199,7 +185,7 @@ async fn verify(at: &At<'_>, before: Option<&Value>, statement: &Value) -> Resul
     if !ours.is_some_and(|s| same_statement(s, statement)) {
         return Err(StepError::Verify(format!(
             "ecr repository {}: statement {} is not as written",
-            at.repository,
+            at.name,
             sid.and_then(Value::as_str).unwrap_or_default()
         )));
     }
@@ -212,7 +198,7 @@ async fn verify(at: &At<'_>, before: Option<&Value>, statement: &Value) -> Resul
     if others(before.map(statements).unwrap_or_default()) != others(after_list) {
         return Err(StepError::Verify(format!(
             "ecr repository {}: other policy statements changed",
-            at.repository
+            at.name
         )));
     }
     Ok(())

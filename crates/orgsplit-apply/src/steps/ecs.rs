@@ -11,7 +11,7 @@ use orgsplit_aws::sdk_json::{from_json, to_json};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-use super::support::{aws_error, input_error, prune, tags_to_add, wanted_tags};
+use super::support::{input_error, prune, tags_to_add, wanted_tags};
 use crate::context::{Outcome, StepContext, StepError};
 use orgsplit_model::step::ResourceCopy;
 
@@ -88,7 +88,7 @@ async fn describe_cluster(
         .include(ClusterField::Configurations)
         .send()
         .await
-        .map_err(|e| aws_error(cx, ECS, "DescribeClusters", e))?;
+        .map_err(cx.error_of(ECS, "DescribeClusters"))?;
     Ok(out
         .clusters()
         .iter()
@@ -117,7 +117,7 @@ async fn create_cluster(
             .send()
     })
     .await
-    .map_err(|e| aws_error(cx, ECS, "CreateCluster", e))?;
+    .map_err(cx.error_of(ECS, "CreateCluster"))?;
     Ok(out
         .cluster()
         .and_then(|c| c.cluster_arn())
@@ -144,7 +144,7 @@ async fn update_cluster(
             .set_configuration(want.configuration().cloned())
             .send()
             .await
-            .map_err(|e| aws_error(cx, ECS, "UpdateCluster", e))?;
+            .map_err(cx.error_of(ECS, "UpdateCluster"))?;
         changed = true;
     }
     if differs("capacityProviders") || differs("defaultCapacityProviderStrategy") {
@@ -156,7 +156,7 @@ async fn update_cluster(
             ))
             .send()
             .await
-            .map_err(|e| aws_error(cx, ECS, "PutClusterCapacityProviders", e))?;
+            .map_err(cx.error_of(ECS, "PutClusterCapacityProviders"))?;
         changed = true;
     }
     Ok(changed)
@@ -238,7 +238,7 @@ pub(super) async fn tag_resource(
         .set_tags(Some(tag_list(&missing)))
         .send()
         .await
-        .map_err(|e| aws_error(cx, ECS, "TagResource", e))?;
+        .map_err(cx.error_of(ECS, "TagResource"))?;
     Ok(true)
 }
 

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::ecs::{ECS, ecs_tags, non_empty, tag_list, tag_resource};
 use super::ecs_task_definition::{family_of, latest_active_arn};
-use super::support::{aws_error, input_error, wanted_tags};
+use super::support::{input_error, wanted_tags};
 use crate::context::{Outcome, StepContext, StepError};
 use orgsplit_model::step::{Network, ServiceCopy};
 
@@ -192,7 +192,7 @@ async fn describe_service(
     let out = match out {
         Ok(out) => out,
         Err(e) => {
-            let err = aws_error(cx, ECS, "DescribeServices", e);
+            let err = cx.error_of(ECS, "DescribeServices")(e);
             return if err.is_not_found() {
                 Err(StepError::Failed(format!(
                     "ECS cluster {cluster} is not in account {}: its ecs-cluster step must succeed first",
@@ -240,7 +240,7 @@ async fn create_service(
         .set_tags(non_empty(&tag_list(&wanted_tags(cx))))
         .send()
         .await
-        .map_err(|e| aws_error(cx, ECS, "CreateService", e))?;
+        .map_err(cx.error_of(ECS, "CreateService"))?;
     Ok(())
 }
 
@@ -257,7 +257,7 @@ async fn update_service(
         .network_configuration(w.network.clone())
         .send()
         .await
-        .map_err(|e| aws_error(cx, ECS, "UpdateService", e))?;
+        .map_err(cx.error_of(ECS, "UpdateService"))?;
     Ok(())
 }
 

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 use super::ecs::{ECS, ecs_tags, non_empty, tag_list, tag_resource};
-use super::support::{arn_parts, aws_error, first_difference, input_error, prune, wanted_tags};
+use super::support::{arn_parts, first_difference, input_error, prune, wanted_tags};
 use crate::context::{Outcome, StepContext, StepError};
 use orgsplit_model::step::ResourceCopy;
 
@@ -116,7 +116,7 @@ pub(super) async fn latest_active(
         .max_results(1)
         .send()
         .await
-        .map_err(|e| aws_error(cx, ECS, "ListTaskDefinitions", e))?;
+        .map_err(cx.error_of(ECS, "ListTaskDefinitions"))?;
     let newest = listed
         .task_definition_arns()
         .iter()
@@ -153,7 +153,7 @@ async fn describe_task_definition(
         {
             Ok(None)
         }
-        Err(e) => Err(aws_error(cx, ECS, "DescribeTaskDefinition", e).into()),
+        Err(e) => Err(cx.error_of(ECS, "DescribeTaskDefinition")(e).into()),
     }
 }
 
@@ -184,7 +184,7 @@ async fn register(
         .set_tags(non_empty(&tag_list(tags)))
         .send()
         .await
-        .map_err(|e| aws_error(cx, ECS, "RegisterTaskDefinition", e))?;
+        .map_err(cx.error_of(ECS, "RegisterTaskDefinition"))?;
     out.task_definition()
         .and_then(|t| t.task_definition_arn())
         .map(str::to_string)

@@ -13,11 +13,12 @@ use aws_sdk_eventbridge::types::{InputTransformer, KinesisParameters, RuleState,
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-use super::support::{aws_error, first_difference, input_error, tags_to_add, wanted_tags};
-use super::targets::{
-    common_target_members, ecs_parameters_builder, ecs_parameters_json, json_str, normalize_target,
-};
+use super::support::{first_difference, input_error, tags_to_add, wanted_tags};
+use super::targets::{common_target_members, ecs_parameters_builder, json_str, normalize_target};
 use crate::context::{Outcome, StepContext, StepError};
+use orgsplit_aws::Found;
+use orgsplit_aws::listing::rule_targets;
+use orgsplit_aws::targets::events_target_json;
 use orgsplit_model::step::ResourceCopy;
 
 const EVENTS: &str = "events";
@@ -35,7 +36,7 @@ pub async fn run(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepE
         put_rule(cx, &events, name, &want).await?;
         changed = true;
     }
-    let live_targets = list_targets(cx, &events, name, &want.bus).await?;
+    let live_targets = list_targets(cx, name, &want.bus).await?;
     let stale: Vec<&(Value, Target)> = targets
         .iter()
         .filter(|(json, t)| live_targets.get(t.id()) != Some(json))
@@ -157,7 +158,7 @@ async fn wanted_targets(
             t["EcsParameters"]["TaskDefinitionArn"] = json!(pinned);
         }
         let target = target_from_json(&t, &at)?;
-        out.push((normalize_target(&target_json(&target)), target));
+        out.push((normalize_target(&events_target_json(&target)), target));
     }
     Ok(out)
 }
@@ -216,80 +217,18 @@ fn target_from_json(t: &Value, at: &str) -> Result<Target, StepError> {
     b.build().map_err(|e| input_error(at, e.to_string()))
 }
 
-/// A target as the inventory records it: what PutTargets takes, with the kinds of
-/// parameters orgsplit does not copy flagged, so a live target that has them differs.
-fn target_json(t: &Target) -> Value {
-    let ecs = t.ecs_parameters().map(|p| {
-        let mut v = ecs_parameters_json!(p);
-        v["Tags"] = p
-            .tags()
-            .iter()
-            .map(|t| json!({"Key": t.key(), "Value": t.value()}))
-            .collect();
-        v
-    });
-    let unrecorded: Vec<&str> = [
-        ("RunCommandParameters", t.run_command_parameters().is_some()),
-        ("BatchParameters", t.batch_parameters().is_some()),
-        ("HttpParameters", t.http_parameters().is_some()),
-        (
-            "RedshiftDataParameters",
-            t.redshift_data_parameters().is_some(),
-        ),
-        (
-            "SageMakerPipelineParameters",
-            t.sage_maker_pipeline_parameters().is_some(),
-        ),
-        ("AppSyncParameters", t.app_sync_parameters().is_some()),
-    ]
-    .into_iter()
-    .filter_map(|(k, set)| set.then_some(k))
-    .collect();
-    json!({
-        "Id": t.id(),
-        "Arn": t.arn(),
-        "RoleArn": t.role_arn(),
-        "Input": t.input(),
-        "InputPath": t.input_path(),
-        "InputTransformer": t.input_transformer().map(|i| json!({
-            "InputPathsMap": i.input_paths_map(),
-            "InputTemplate": i.input_template(),
-        })),
-        "EcsParameters": ecs,
-        "SqsParameters": t.sqs_parameters().map(|s| json!({"MessageGroupId": s.message_group_id()})),
-        "KinesisParameters": t.kinesis_parameters().map(|k| json!({"PartitionKeyPath": k.partition_key_path()})),
-        "DeadLetterConfig": t.dead_letter_config().map(|d| json!({"Arn": d.arn()})),
-        "RetryPolicy": t.retry_policy().map(|r| json!({
-            "MaximumRetryAttempts": r.maximum_retry_attempts(),
-            "MaximumEventAgeInSeconds": r.maximum_event_age_in_seconds(),
-        })),
-        "UnrecordedParameters": unrecorded,
-    })
-}
-
 async fn describe_rule(
     cx: &StepContext,
     events: &Client,
     name: &str,
     bus: &str,
 ) -> Result<Option<DescribeRuleOutput>, StepError> {
-    match events
-        .describe_rule()
-        .name(name)
-        .event_bus_name(bus)
+    let request = events.describe_rule().name(name).event_bus_name(bus);
+    let described = request
         .send()
         .await
-    {
-        Ok(out) => Ok(Some(out)),
-        Err(e) => {
-            let err = aws_error(cx, EVENTS, "DescribeRule", e);
-            if err.is_not_found() {
-                Ok(None)
-            } else {
-                Err(err.into())
-            }
-        }
-    }
+        .map_err(cx.error_of(EVENTS, "DescribeRule"));
+    Ok(described.found()?)
 }
 
 /// PutRule creates the rule or replaces its definition; tags are set on creation only
@@ -316,37 +255,22 @@ async fn put_rule(
         .set_tags((!tags.is_empty()).then_some(tags))
         .send()
         .await
-        .map_err(|e| aws_error(cx, EVENTS, "PutRule", e))?;
+        .map_err(cx.error_of(EVENTS, "PutRule"))?;
     Ok(())
 }
 
 /// The rule's targets by id, as comparable JSON.
 async fn list_targets(
     cx: &StepContext,
-    events: &Client,
     name: &str,
     bus: &str,
 ) -> Result<BTreeMap<String, Value>, StepError> {
-    let mut out = BTreeMap::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = events
-            .list_targets_by_rule()
-            .rule(name)
-            .event_bus_name(bus)
-            .limit(100)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|e| aws_error(cx, EVENTS, "ListTargetsByRule", e))?;
-        for t in page.targets() {
-            out.insert(t.id().to_string(), normalize_target(&target_json(t)));
-        }
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => return Ok(out),
-        }
-    }
+    let session = cx.session().await?;
+    let listed = rule_targets(&session, cx.region(), name, Some(bus)).await?;
+    Ok(listed
+        .iter()
+        .map(|t| (t.id().to_string(), normalize_target(&events_target_json(t))))
+        .collect())
 }
 
 async fn put_targets(
@@ -365,7 +289,7 @@ async fn put_targets(
             .set_targets(Some(chunk.iter().map(|(_, t)| t.clone()).collect()))
             .send()
             .await
-            .map_err(|e| aws_error(cx, EVENTS, "PutTargets", e))?;
+            .map_err(cx.error_of(EVENTS, "PutTargets"))?;
         if let Some(f) = out.failed_entries().first() {
             return Err(StepError::Failed(format!(
                 "events:PutTargets on rule {name} in account {}: target {} failed: {} {}",
@@ -395,7 +319,7 @@ async fn verify(
             "rule {name}: {field} differs from the plan"
         )));
     }
-    let live = list_targets(cx, events, name, &want.bus).await?;
+    let live = list_targets(cx, name, &want.bus).await?;
     for (json, t) in targets {
         let got = live.get(t.id()).unwrap_or(&Value::Null);
         if let Some(field) = first_difference(json, got) {
@@ -418,7 +342,7 @@ async fn tag_rule(cx: &StepContext, events: &Client, arn: &str) -> Result<bool, 
         .resource_arn(arn)
         .send()
         .await
-        .map_err(|e| aws_error(cx, EVENTS, "ListTagsForResource", e))?
+        .map_err(cx.error_of(EVENTS, "ListTagsForResource"))?
         .tags()
         .iter()
         .map(|t| (t.key().to_string(), t.value().to_string()))
@@ -437,7 +361,7 @@ async fn tag_rule(cx: &StepContext, events: &Client, arn: &str) -> Result<bool, 
         .set_tags(Some(tags))
         .send()
         .await
-        .map_err(|e| aws_error(cx, EVENTS, "TagResource", e))?;
+        .map_err(cx.error_of(EVENTS, "TagResource"))?;
     Ok(true)
 }
 
@@ -467,7 +391,7 @@ mod tests {
     #[test]
     fn a_target_round_trips_through_the_sdk_type() {
         let t = target_from_json(&planned(), "t").unwrap();
-        let back = normalize_target(&target_json(&t));
+        let back = normalize_target(&events_target_json(&t));
         let mut expected = planned();
         let ecs = expected["EcsParameters"].as_object_mut().unwrap();
         ecs.remove("TaskCount");

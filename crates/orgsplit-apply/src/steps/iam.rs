@@ -7,7 +7,6 @@
 
 use aws_sdk_iam::Client;
 use aws_sdk_iam::types::Tag;
-use orgsplit_aws::call_error;
 #[cfg(test)]
 use orgsplit_aws::policy::policy_document as decode_document;
 use serde_json::Value;
@@ -18,7 +17,7 @@ use std::time::Duration;
 use crate::context::StepError;
 
 /// IAM is global; errors name this instead of a region.
-const REGION: &str = "global";
+pub(super) const REGION: &str = "global";
 
 /// IAM is eventually consistent ("changes are not always immediately visible"): a role or
 /// policy created a moment ago can still be unknown. Waits between read-back attempts.
@@ -29,18 +28,17 @@ const PROPAGATION_DELAYS: [Duration; 4] = [
     Duration::from_secs(4),
 ];
 
-pub(super) struct At<'a> {
-    pub(super) client: &'a Client,
-    pub(super) account: &'a str,
-}
+/// IAM is global: its calls name the region `global`.
+pub(super) type At<'a> = super::support::At<'a, Client>;
 
-impl At<'_> {
-    pub(super) fn err<E, R>(&self, op: &str, e: aws_sdk_iam::error::SdkError<E, R>) -> StepError
-    where
-        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
-    {
-        call_error("iam", op, self.account, REGION, e).into()
+/// Where an IAM step's calls go: the account's (global) IAM.
+pub(super) fn at<'a>(client: &'a Client, account: &'a str) -> At<'a> {
+    At {
+        client,
+        service: "iam",
+        account,
+        region: REGION,
+        name: "",
     }
 }
 
@@ -59,13 +57,6 @@ pub(super) fn verified(subject: &str, differs: &[&str]) -> Result<(), StepError>
             "{subject}: {} differ after writing",
             differs.join(", ")
         )))
-    }
-}
-
-pub(super) fn none_if_not_found<T>(err: StepError) -> Result<Option<T>, StepError> {
-    match err {
-        StepError::Aws(e) if e.is_not_found() => Ok(None),
-        other => Err(other),
     }
 }
 

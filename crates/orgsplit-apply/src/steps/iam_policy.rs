@@ -5,9 +5,10 @@ use orgsplit_aws::policy::policy_document as decode_document;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-use super::iam::{At, none_if_not_found, read_back, sdk_tags, str_field, verified};
+use super::iam::{At, at, read_back, sdk_tags, str_field, verified};
 use super::support::{missing_tags, partition};
 use crate::context::{Outcome, StepContext, StepError};
+use orgsplit_aws::Found;
 use orgsplit_model::step::ResourceCopy;
 
 /// A managed policy keeps at most five versions.
@@ -28,10 +29,7 @@ pub async fn policy(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, St
     let desired = desired_policy(copy)?;
     let session = cx.session().await?;
     let client = session.iam();
-    let at = At {
-        client: &client,
-        account: &session.account_id,
-    };
+    let at = at(&client, &session.account_id);
     let arn = format!(
         "arn:{}:iam::{}:policy{}{}",
         partition(&copy.source_arn),
@@ -65,7 +63,7 @@ pub async fn policy(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, St
             .set_tags(Some(sdk_tags(&missing)?))
             .send()
             .await
-            .map_err(|e| at.err("TagPolicy", e))?;
+            .map_err(at.error_of("TagPolicy"))?;
         changed = true;
     }
     if changed {
@@ -102,9 +100,9 @@ struct LivePolicy {
 }
 
 async fn get_policy(at: &At<'_>, arn: &str) -> Result<Option<LivePolicy>, StepError> {
-    let out = match at.client.get_policy().policy_arn(arn).send().await {
-        Ok(out) => out,
-        Err(e) => return none_if_not_found(at.err("GetPolicy", e)),
+    let got = at.client.get_policy().policy_arn(arn).send().await;
+    let Some(out) = got.map_err(at.error_of("GetPolicy")).found()? else {
+        return Ok(None);
     };
     let Some(p) = out.policy() else {
         return Ok(None);
@@ -121,7 +119,7 @@ async fn get_policy(at: &At<'_>, arn: &str) -> Result<Option<LivePolicy>, StepEr
         .version_id(version)
         .send()
         .await
-        .map_err(|e| at.err("GetPolicyVersion", e))?;
+        .map_err(at.error_of("GetPolicyVersion"))?;
     let document = got
         .policy_version()
         .and_then(|v| v.document())
@@ -143,7 +141,7 @@ async fn create_policy(at: &At<'_>, desired: &DesiredPolicy) -> Result<(), StepE
     if !desired.description.is_empty() {
         req = req.description(&desired.description);
     }
-    req.send().await.map_err(|e| at.err("CreatePolicy", e))?;
+    req.send().await.map_err(at.error_of("CreatePolicy"))?;
     Ok(())
 }
 
@@ -156,7 +154,7 @@ async fn new_default_version(at: &At<'_>, arn: &str, document: &Value) -> Result
         .policy_arn(arn)
         .send()
         .await
-        .map_err(|e| at.err("ListPolicyVersions", e))?;
+        .map_err(at.error_of("ListPolicyVersions"))?;
     let versions = listed.versions();
     if versions.len() >= MAX_POLICY_VERSIONS {
         let oldest = versions
@@ -176,7 +174,7 @@ async fn new_default_version(at: &At<'_>, arn: &str, document: &Value) -> Result
                 .version_id(id)
                 .send()
                 .await
-                .map_err(|e| at.err("DeletePolicyVersion", e))?;
+                .map_err(at.error_of("DeletePolicyVersion"))?;
         }
     }
     at.client
@@ -186,7 +184,7 @@ async fn new_default_version(at: &At<'_>, arn: &str, document: &Value) -> Result
         .set_as_default(true)
         .send()
         .await
-        .map_err(|e| at.err("CreatePolicyVersion", e))?;
+        .map_err(at.error_of("CreatePolicyVersion"))?;
     Ok(())
 }
 
@@ -199,7 +197,7 @@ async fn policy_tags(at: &At<'_>, arn: &str) -> Result<BTreeMap<String, String>,
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| at.err("ListPolicyTags", e))?;
+        let page = page.map_err(at.error_of("ListPolicyTags"))?;
         tags.extend(
             page.tags()
                 .iter()

@@ -6,11 +6,10 @@ use orgsplit_aws::policy::policy_document as decode_document;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-use super::iam::{
-    At, none_if_not_found, read_back, retry_not_found, sdk_tags, str_field, verified,
-};
+use super::iam::{At, at, read_back, retry_not_found, sdk_tags, str_field, verified};
 use super::support::missing_tags;
 use crate::context::{Outcome, StepContext, StepError};
+use orgsplit_aws::Found;
 use orgsplit_model::step::ResourceCopy;
 
 // ---------------------------------------------------------------------------------------
@@ -42,10 +41,7 @@ pub async fn role(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, Step
     let desired = desired_role(copy)?;
     let session = cx.session().await?;
     let client = session.iam();
-    let at = At {
-        client: &client,
-        account: &session.account_id,
-    };
+    let at = at(&client, &session.account_id);
     let mut changed = match get_role(&at, &desired.name).await? {
         None => {
             create_role(&at, &desired).await?;
@@ -129,10 +125,9 @@ fn desired_role(copy: &ResourceCopy) -> Result<DesiredRole, StepError> {
 }
 
 async fn get_role(at: &At<'_>, name: &str) -> Result<Option<LiveRole>, StepError> {
-    match at.client.get_role().role_name(name).send().await {
-        Ok(out) => Ok(out.role().map(live_role)),
-        Err(e) => none_if_not_found(at.err("GetRole", e)),
-    }
+    let got = at.client.get_role().role_name(name).send().await;
+    let found = got.map_err(at.error_of("GetRole")).found()?;
+    Ok(found.and_then(|out| out.role().map(live_role)))
 }
 
 fn live_role(r: &Role) -> LiveRole {
@@ -171,7 +166,7 @@ async fn create_role(at: &At<'_>, desired: &DesiredRole) -> Result<(), StepError
     // A principal role created earlier in this run may not be visible to IAM yet.
     super::propagation::retry(super::propagation::TRUST_PRINCIPAL, || req.clone().send())
         .await
-        .map_err(|e| at.err("CreateRole", e))?;
+        .map_err(at.error_of("CreateRole"))?;
     Ok(())
 }
 
@@ -226,7 +221,7 @@ async fn update_role(
                 .send()
         })
         .await
-        .map_err(|e| at.err("UpdateAssumeRolePolicy", e))?;
+        .map_err(at.error_of("UpdateAssumeRolePolicy"))?;
     }
     if differs.contains(&"description") || differs.contains(&"max session duration") {
         at.client
@@ -236,7 +231,7 @@ async fn update_role(
             .set_max_session_duration(desired.max_session)
             .send()
             .await
-            .map_err(|e| at.err("UpdateRole", e))?;
+            .map_err(at.error_of("UpdateRole"))?;
     }
     if let Some(boundary) = desired
         .boundary
@@ -249,7 +244,7 @@ async fn update_role(
             .permissions_boundary(boundary)
             .send()
             .await
-            .map_err(|e| at.err("PutRolePermissionsBoundary", e))?;
+            .map_err(at.error_of("PutRolePermissionsBoundary"))?;
     }
     let missing = missing_tags(&desired.tags, &live.tags);
     if !missing.is_empty() {
@@ -259,7 +254,7 @@ async fn update_role(
             .set_tags(Some(sdk_tags(&missing)?))
             .send()
             .await
-            .map_err(|e| at.err("TagRole", e))?;
+            .map_err(at.error_of("TagRole"))?;
     }
     Ok(true)
 }
@@ -273,7 +268,7 @@ async fn attached_policies(at: &At<'_>, role: &str) -> Result<Vec<String>, StepE
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| at.err("ListAttachedRolePolicies", e))?;
+        let page = page.map_err(at.error_of("ListAttachedRolePolicies"))?;
         out.extend(
             page.attached_policies()
                 .iter()
@@ -305,7 +300,7 @@ async fn attach_managed(at: &At<'_>, desired: &DesiredRole) -> Result<bool, Step
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| at.err("AttachRolePolicy", e))
+                .map_err(|e| at.err("AttachRolePolicy", e).into())
         })
         .await?;
     }
@@ -325,7 +320,7 @@ async fn inline_documents(
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| at.err("ListRolePolicies", e))?;
+        let page = page.map_err(at.error_of("ListRolePolicies"))?;
         names.extend(page.policy_names().iter().cloned());
     }
     let mut out = BTreeMap::new();
@@ -341,7 +336,7 @@ async fn inline_documents(
             .policy_name(&name)
             .send()
             .await
-            .map_err(|e| at.err("GetRolePolicy", e))?;
+            .map_err(at.error_of("GetRolePolicy"))?;
         out.insert(name, decode_document(got.policy_document()));
     }
     Ok(out)
@@ -372,7 +367,7 @@ async fn put_inline(at: &At<'_>, desired: &DesiredRole) -> Result<bool, StepErro
             .policy_document(doc.to_string())
             .send()
             .await
-            .map_err(|e| at.err("PutRolePolicy", e))?;
+            .map_err(at.error_of("PutRolePolicy"))?;
     }
     Ok(!differs.is_empty())
 }

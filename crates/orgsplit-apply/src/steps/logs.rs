@@ -3,7 +3,6 @@
 
 use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::types::LogGroupClass;
-use orgsplit_aws::call_error;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
@@ -11,22 +10,7 @@ use super::support::{missing_tags, partition};
 use crate::context::{Outcome, StepContext, StepError};
 use orgsplit_model::step::ResourceCopy;
 
-struct At<'a> {
-    client: &'a Client,
-    account: &'a str,
-    region: &'a str,
-    name: &'a str,
-}
-
-impl At<'_> {
-    fn err<E, R>(&self, op: &str, e: aws_sdk_cloudwatchlogs::error::SdkError<E, R>) -> StepError
-    where
-        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
-    {
-        call_error("logs", op, self.account, self.region, e).into()
-    }
-}
+type At<'a> = super::support::At<'a, Client>;
 
 #[derive(Debug, PartialEq)]
 struct Live {
@@ -43,6 +27,7 @@ pub async fn run(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepE
     let session = cx.session().await?;
     let client = session.logs(region);
     let at = At {
+        service: "logs",
         client: &client,
         account: &session.account_id,
         region,
@@ -110,7 +95,7 @@ async fn describe(at: &At<'_>) -> Result<Option<Live>, StepError> {
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| at.err("DescribeLogGroups", e))?;
+        let page = page.map_err(at.error_of("DescribeLogGroups"))?;
         if let Some(g) = page
             .log_groups()
             .iter()
@@ -144,11 +129,11 @@ async fn create(
             let err = at.err("CreateLogGroup", e);
             // Created by an earlier run that died before the journal heard of it, between
             // our describe and this call: the rest of the step converges it.
-            if matches!(&err, StepError::Aws(e) if matches!(&**e, orgsplit_aws::AwsError::Call { code: Some(c), .. } if c == "ResourceAlreadyExistsException"))
+            if matches!(&err, orgsplit_aws::AwsError::Call { code: Some(c), .. } if c == "ResourceAlreadyExistsException")
             {
                 Ok(())
             } else {
-                Err(err)
+                Err(err.into())
             }
         }
     }
@@ -163,7 +148,7 @@ async fn set_retention(at: &At<'_>, retention: Option<i32>) -> Result<(), StepEr
                 .retention_in_days(days)
                 .send()
                 .await
-                .map_err(|e| at.err("PutRetentionPolicy", e))?;
+                .map_err(at.error_of("PutRetentionPolicy"))?;
         }
         None => {
             at.client
@@ -171,7 +156,7 @@ async fn set_retention(at: &At<'_>, retention: Option<i32>) -> Result<(), StepEr
                 .log_group_name(at.name)
                 .send()
                 .await
-                .map_err(|e| at.err("DeleteRetentionPolicy", e))?;
+                .map_err(at.error_of("DeleteRetentionPolicy"))?;
         }
     }
     Ok(())
@@ -184,7 +169,7 @@ async fn live_tags(at: &At<'_>, arn: &str) -> Result<BTreeMap<String, String>, S
         .resource_arn(arn)
         .send()
         .await
-        .map_err(|e| at.err("ListTagsForResource", e))?;
+        .map_err(at.error_of("ListTagsForResource"))?;
     Ok(out
         .tags()
         .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
@@ -210,7 +195,7 @@ async fn ensure_tags(
         .set_tags(Some(hash_map(&missing)))
         .send()
         .await
-        .map_err(|e| at.err("TagResource", e))?;
+        .map_err(at.error_of("TagResource"))?;
     Ok(true)
 }
 

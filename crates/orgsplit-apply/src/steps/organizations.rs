@@ -4,13 +4,12 @@
 
 use aws_sdk_organizations::Client;
 use aws_sdk_organizations::types::{CreateAccountState, PolicyType, PolicyTypeStatus};
-use orgsplit_aws::{AccountSession, AwsError};
+use orgsplit_aws::{AccountSession, AwsError, every_page, organizations};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
-use super::support::aws_err;
+use super::support::ou_id;
 use crate::context::{Outcome, StepContext, StepError};
-use crate::organization::accounts_by_email;
 use orgsplit_model::step;
 
 const ORG: &str = "organizations";
@@ -23,23 +22,15 @@ const POLICY_TYPE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
 /// The root's id and the status of its SCP policy type (None: not enabled at all).
 async fn root_id(session: &AccountSession) -> Result<(String, Option<PolicyTypeStatus>), AwsError> {
-    let roots = session
-        .organizations()
-        .list_roots()
-        .send()
-        .await
-        .map_err(aws_err(session, ORG, "ListRoots", GLOBAL))?;
-    let root = roots.roots().first();
-    let scp = root.and_then(|r| {
+    let root = organizations::root(session).await?;
+    let scp = root.as_ref().and_then(|r| {
         r.policy_types()
             .iter()
             .find(|p| p.r#type() == Some(&PolicyType::ServiceControlPolicy))
             .and_then(|p| p.status().cloned())
     });
-    Ok((
-        root.and_then(|r| r.id()).unwrap_or_default().to_string(),
-        scp,
-    ))
+    let id = root.as_ref().and_then(|r| r.id()).unwrap_or_default();
+    Ok((id.to_string(), scp))
 }
 
 /// Enables the SCP policy type on the root and waits until it is ENABLED: EnablePolicyType is
@@ -64,7 +55,7 @@ async fn ensure_scp_enabled(session: &AccountSession) -> Result<bool, StepError>
             Err(e)
                 if aws_sdk_organizations::error::ProvideErrorMetadata::code(&e)
                     == Some("PolicyTypeAlreadyEnabledException") => {}
-            Err(e) => return Err(aws_err(session, ORG, "EnablePolicyType", GLOBAL)(e).into()),
+            Err(e) => return Err(session.error_of(ORG, "EnablePolicyType", GLOBAL)(e).into()),
         }
     }
     let deadline = Instant::now() + POLICY_TYPE_TIMEOUT;
@@ -87,56 +78,6 @@ async fn ensure_scp_enabled(session: &AccountSession) -> Result<bool, StepError>
     }
 }
 
-/// The id of the OU named `name` directly under `parent`.
-async fn find_ou(
-    session: &AccountSession,
-    parent: &str,
-    name: &str,
-) -> Result<Option<String>, AwsError> {
-    let org = session.organizations();
-    let mut token = None;
-    loop {
-        let page = org
-            .list_organizational_units_for_parent()
-            .parent_id(parent)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(aws_err(
-                session,
-                ORG,
-                "ListOrganizationalUnitsForParent",
-                GLOBAL,
-            ))?;
-        if let Some(ou) = page
-            .organizational_units()
-            .iter()
-            .find(|o| o.name() == Some(name))
-        {
-            return Ok(ou.id().map(str::to_string));
-        }
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            return Ok(None);
-        }
-    }
-}
-
-/// The OU's id: from its step's output, else looked up under the root.
-pub async fn ou_id(
-    cx: &StepContext,
-    session: &AccountSession,
-    ou: &str,
-) -> Result<String, StepError> {
-    if let Some(id) = cx.output(&format!("{ou}/ou:{ou}"), "ou_id") {
-        return Ok(id.to_string());
-    }
-    let (root, _) = root_id(session).await?;
-    find_ou(session, &root, ou)
-        .await?
-        .ok_or_else(|| StepError::Failed(format!("OU {ou} does not exist under the root")))
-}
-
 pub async fn ou(cx: &StepContext, inputs: &step::Ou) -> Result<Outcome, StepError> {
     let session = cx.session().await?;
     let name = inputs.name.as_str();
@@ -144,7 +85,7 @@ pub async fn ou(cx: &StepContext, inputs: &step::Ou) -> Result<Outcome, StepErro
         p if !p.is_empty() => p.to_string(),
         _ => root_id(&session).await?.0,
     };
-    if let Some(id) = find_ou(&session, &parent, name).await? {
+    if let Some(id) = organizations::ou_named(&session, &parent, name).await? {
         return Ok(Outcome::unchanged().with_output("ou_id", id));
     }
     let created = session
@@ -169,12 +110,14 @@ pub async fn ou(cx: &StepContext, inputs: &step::Ou) -> Result<Outcome, StepErro
             if aws_sdk_organizations::error::ProvideErrorMetadata::code(&e)
                 == Some("DuplicateOrganizationalUnitException") =>
         {
-            let id = find_ou(&session, &parent, name).await?.ok_or_else(|| {
-                StepError::Verify(format!("OU {name} reported as duplicate but not found"))
-            })?;
+            let id = organizations::ou_named(&session, &parent, name)
+                .await?
+                .ok_or_else(|| {
+                    StepError::Verify(format!("OU {name} reported as duplicate but not found"))
+                })?;
             Ok(Outcome::unchanged().with_output("ou_id", id))
         }
-        Err(e) => Err(aws_err(&session, ORG, "CreateOrganizationalUnit", GLOBAL)(e).into()),
+        Err(e) => Err(session.error_of(ORG, "CreateOrganizationalUnit", GLOBAL)(e).into()),
     }
 }
 
@@ -182,7 +125,7 @@ pub async fn account(cx: &StepContext, inputs: &step::Account) -> Result<Outcome
     let session = cx.session().await?;
     let name = inputs.name.as_str();
     let email = inputs.email.as_str();
-    if let Some(id) = accounts_by_email(&session)
+    if let Some(id) = organizations::accounts_by_email(&session)
         .await?
         .get(&email.to_ascii_lowercase())
     {
@@ -208,7 +151,7 @@ pub async fn account(cx: &StepContext, inputs: &step::Account) -> Result<Outcome
                 .role_name(&cx.aws.options().access_role)
                 .send()
                 .await
-                .map_err(aws_err(&session, ORG, "CreateAccount", GLOBAL))?;
+                .map_err(session.error_of(ORG, "CreateAccount", GLOBAL))?;
             let request = out
                 .create_account_status()
                 .and_then(|s| s.id())
@@ -230,29 +173,17 @@ async fn in_progress_request(
     session: &AccountSession,
     name: &str,
 ) -> Result<Option<String>, AwsError> {
-    let org = session.organizations();
-    let mut token = None;
-    loop {
-        let page = org
-            .list_create_account_status()
-            .states(CreateAccountState::InProgress)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(aws_err(session, ORG, "ListCreateAccountStatus", GLOBAL))?;
-        if let Some(id) = page
-            .create_account_statuses()
-            .iter()
-            .find(|s| s.account_name() == Some(name))
-            .and_then(|s| s.id())
-        {
-            return Ok(Some(id.to_string()));
-        }
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            return Ok(None);
-        }
-    }
+    let request = session
+        .organizations()
+        .list_create_account_status()
+        .states(CreateAccountState::InProgress);
+    let error_of = session.error_of(ORG, "ListCreateAccountStatus", GLOBAL);
+    let statuses = every_page!(request, create_account_statuses).map_err(error_of)?;
+    Ok(statuses
+        .iter()
+        .find(|s| s.account_name() == Some(name))
+        .and_then(|s| s.id())
+        .map(str::to_string))
 }
 
 async fn wait_for_account(
@@ -269,7 +200,7 @@ async fn wait_for_account(
             .create_account_request_id(request)
             .send()
             .await
-            .map_err(aws_err(session, ORG, "DescribeCreateAccountStatus", GLOBAL))?;
+            .map_err(session.error_of(ORG, "DescribeCreateAccountStatus", GLOBAL))?;
         let status = out.create_account_status();
         match status.and_then(|s| s.state()) {
             Some(CreateAccountState::Succeeded) => {
@@ -311,7 +242,7 @@ async fn verified_account(
         .account_id(&id)
         .send()
         .await
-        .map_err(aws_err(session, ORG, "DescribeAccount", GLOBAL))?;
+        .map_err(session.error_of(ORG, "DescribeAccount", GLOBAL))?;
     let found = out.account().and_then(|a| a.email()).unwrap_or_default();
     if !found.eq_ignore_ascii_case(email) {
         return Err(StepError::Verify(format!(
@@ -322,19 +253,8 @@ async fn verified_account(
 }
 
 async fn parent_of(session: &AccountSession, account: &str) -> Result<String, AwsError> {
-    let out = session
-        .organizations()
-        .list_parents()
-        .child_id(account)
-        .send()
-        .await
-        .map_err(aws_err(session, ORG, "ListParents", GLOBAL))?;
-    Ok(out
-        .parents()
-        .first()
-        .and_then(|p| p.id())
-        .unwrap_or_default()
-        .to_string())
+    let parent = organizations::parent_of(session, account).await?;
+    Ok(parent.unwrap_or_default())
 }
 
 pub async fn account_move(
@@ -356,7 +276,7 @@ pub async fn account_move(
         .destination_parent_id(&to)
         .send()
         .await
-        .map_err(aws_err(&session, ORG, "MoveAccount", GLOBAL))?;
+        .map_err(session.error_of(ORG, "MoveAccount", GLOBAL))?;
     let now = parent_of(&session, account).await?;
     if now != to {
         return Err(StepError::Verify(format!(
@@ -371,37 +291,16 @@ async fn find_policy(
     session: &AccountSession,
     name: &str,
 ) -> Result<Option<(String, String)>, AwsError> {
-    let org = session.organizations();
-    let mut token = None;
-    let id = loop {
-        let page = org
-            .list_policies()
-            .filter(PolicyType::ServiceControlPolicy)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(aws_err(session, ORG, "ListPolicies", GLOBAL))?;
-        if let Some(p) = page.policies().iter().find(|p| p.name() == Some(name)) {
-            break p.id().map(str::to_string);
-        }
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            break None;
-        }
+    let policies = organizations::scps(session).await?;
+    let Some(id) = policies
+        .iter()
+        .find(|p| p.name() == Some(name))
+        .and_then(|p| p.id())
+    else {
+        return Ok(None);
     };
-    let Some(id) = id else { return Ok(None) };
-    let out = org
-        .describe_policy()
-        .policy_id(&id)
-        .send()
-        .await
-        .map_err(aws_err(session, ORG, "DescribePolicy", GLOBAL))?;
-    let content = out
-        .policy()
-        .and_then(|p| p.content())
-        .unwrap_or_default()
-        .to_string();
-    Ok(Some((id, content)))
+    let content = organizations::policy_content(session, id).await?;
+    Ok(Some((id.to_string(), content)))
 }
 
 fn same_json(a: &str, b: &Value) -> bool {
@@ -424,7 +323,7 @@ pub async fn scp(cx: &StepContext, inputs: &step::Scp) -> Result<Outcome, StepEr
                 .content(&text)
                 .send()
                 .await
-                .map_err(aws_err(&session, ORG, "UpdatePolicy", GLOBAL))?;
+                .map_err(session.error_of(ORG, "UpdatePolicy", GLOBAL))?;
             changed = true;
             id
         }
@@ -437,7 +336,7 @@ pub async fn scp(cx: &StepContext, inputs: &step::Scp) -> Result<Outcome, StepEr
                 .content(&text)
                 .send()
                 .await
-                .map_err(aws_err(&session, ORG, "CreatePolicy", GLOBAL))?;
+                .map_err(session.error_of(ORG, "CreatePolicy", GLOBAL))?;
             changed = true;
             out.policy()
                 .and_then(|p| p.policy_summary())
@@ -460,24 +359,8 @@ pub async fn scp(cx: &StepContext, inputs: &step::Scp) -> Result<Outcome, StepEr
 }
 
 async fn attached(session: &AccountSession, policy: &str, target: &str) -> Result<bool, AwsError> {
-    let org = session.organizations();
-    let mut token = None;
-    loop {
-        let page = org
-            .list_targets_for_policy()
-            .policy_id(policy)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(aws_err(session, ORG, "ListTargetsForPolicy", GLOBAL))?;
-        if page.targets().iter().any(|t| t.target_id() == Some(target)) {
-            return Ok(true);
-        }
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            return Ok(false);
-        }
-    }
+    let targets = organizations::policy_targets(session, policy).await?;
+    Ok(targets.iter().any(|t| t == target))
 }
 
 pub async fn scp_attachment(
@@ -512,7 +395,7 @@ pub async fn scp_attachment(
         && aws_sdk_organizations::error::ProvideErrorMetadata::code(&e)
             != Some("DuplicatePolicyAttachmentException")
     {
-        return Err(aws_err(&session, ORG, "AttachPolicy", GLOBAL)(e).into());
+        return Err(session.error_of(ORG, "AttachPolicy", GLOBAL)(e).into());
     }
     if !attached(&session, &policy, &target).await? {
         return Err(StepError::Verify(format!(

@@ -13,8 +13,9 @@ use orgsplit_pipelines::{to_codestar, v1_github_sources};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-use super::support::{aws_error, first_difference, input_error, prune, tags_to_add, wanted_tags};
+use super::support::{first_difference, input_error, prune, tags_to_add, wanted_tags};
 use crate::context::{Outcome, StepContext, StepError};
+use orgsplit_aws::Found;
 
 const CODEPIPELINE: &str = "codepipeline";
 
@@ -96,7 +97,7 @@ async fn connection_arn(cx: &StepContext) -> Result<String, StepError> {
         .connection_arn(arn)
         .send()
         .await
-        .map_err(|e| aws_error(cx, "codestar-connections", "GetConnection", e))?;
+        .map_err(cx.error_of("codestar-connections", "GetConnection"))?;
     let status = got
         .connection()
         .and_then(|c| c.connection_status())
@@ -239,25 +240,16 @@ async fn get_pipeline(
     client: &Client,
     name: &str,
 ) -> Result<Option<(Value, String)>, StepError> {
-    match client.get_pipeline().name(name).send().await {
-        Ok(out) => {
-            let decl = out.pipeline().map(to_json).unwrap_or(Value::Null);
-            let arn = out
-                .metadata()
-                .and_then(|m| m.pipeline_arn())
-                .unwrap_or_default()
-                .to_string();
-            Ok(Some((decl, arn)))
-        }
-        Err(e) => {
-            let err = aws_error(cx, CODEPIPELINE, "GetPipeline", e);
-            if err.is_not_found() {
-                Ok(None)
-            } else {
-                Err(err.into())
-            }
-        }
-    }
+    let got = client.get_pipeline().name(name).send().await;
+    let Some(out) = got
+        .map_err(cx.error_of(CODEPIPELINE, "GetPipeline"))
+        .found()?
+    else {
+        return Ok(None);
+    };
+    let decl = out.pipeline().map(to_json).unwrap_or(Value::Null);
+    let arn = out.metadata().and_then(|m| m.pipeline_arn());
+    Ok(Some((decl, arn.unwrap_or_default().to_string())))
 }
 
 async fn create(
@@ -275,7 +267,7 @@ async fn create(
             .send()
     })
     .await
-    .map_err(|e| aws_error(cx, CODEPIPELINE, "CreatePipeline", e))?;
+    .map_err(cx.error_of(CODEPIPELINE, "CreatePipeline"))?;
     Ok(())
 }
 
@@ -291,7 +283,7 @@ async fn update(
             .send()
     })
     .await
-    .map_err(|e| aws_error(cx, CODEPIPELINE, "UpdatePipeline", e))?;
+    .map_err(cx.error_of(CODEPIPELINE, "UpdatePipeline"))?;
     Ok(())
 }
 
@@ -375,20 +367,8 @@ async fn tag_pipeline(cx: &StepContext, client: &Client, arn: &str) -> Result<bo
     if want.is_empty() || arn.is_empty() {
         return Ok(false);
     }
-    let mut have = BTreeMap::new();
-    let mut pages = client
-        .list_tags_for_resource()
-        .resource_arn(arn)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| aws_error(cx, CODEPIPELINE, "ListTagsForResource", e))?;
-        have.extend(
-            page.tags()
-                .iter()
-                .map(|t| (t.key().to_string(), t.value().to_string())),
-        );
-    }
+    let session = cx.session().await?;
+    let have = orgsplit_aws::listing::pipeline_tags(&session, cx.region(), arn).await?;
     let missing = tags_to_add(&want, &have);
     if missing.is_empty() {
         return Ok(false);
@@ -399,7 +379,7 @@ async fn tag_pipeline(cx: &StepContext, client: &Client, arn: &str) -> Result<bo
         .set_tags(Some(tag_list(&missing)))
         .send()
         .await
-        .map_err(|e| aws_error(cx, CODEPIPELINE, "TagResource", e))?;
+        .map_err(cx.error_of(CODEPIPELINE, "TagResource"))?;
     Ok(true)
 }
 

@@ -11,7 +11,6 @@ use orgsplit_aws::AccountSession;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use super::support::aws_err;
 use crate::context::StepError;
 
 /// How long a propagation error is retried before it is reported (AWS: seconds, rarely a
@@ -92,7 +91,7 @@ pub async fn ensure_ecs_service_linked_role(session: &AccountSession) -> Result<
         .path_prefix("/aws-service-role/ecs.amazonaws.com/")
         .send()
         .await
-        .map_err(aws_err(session, "iam", "ListRoles", &region))?;
+        .map_err(session.error_of("iam", "ListRoles", &region))?;
     if !listed.roles().is_empty() {
         return Ok(());
     }
@@ -111,6 +110,6 @@ pub async fn ensure_ecs_service_linked_role(session: &AccountSession) -> Result<
         {
             Ok(())
         }
-        Err(e) => Err(aws_err(session, "iam", "CreateServiceLinkedRole", &region)(e).into()),
+        Err(e) => Err(session.error_of("iam", "CreateServiceLinkedRole", &region)(e).into()),
     }
 }

@@ -11,7 +11,6 @@
 use aws_sdk_account::types::RegionOptStatus;
 use std::time::{Duration, Instant};
 
-use super::support::aws_err;
 use crate::context::{Outcome, StepContext, StepError};
 use orgsplit_model::step::RegionOptIn;
 
@@ -29,7 +28,7 @@ pub async fn opt_in(cx: &StepContext, inputs: &RegionOptIn) -> Result<Outcome, S
             .send()
             .await
             .map(|o| o.region_opt_status().cloned())
-            .map_err(aws_err(&session, "account", "GetRegionOptStatus", &home))
+            .map_err(session.error_of("account", "GetRegionOptStatus", &home))
     };
     let mut changed = false;
     match status().await? {
@@ -43,7 +42,7 @@ pub async fn opt_in(cx: &StepContext, inputs: &RegionOptIn) -> Result<Outcome, S
                 .region_name(&region)
                 .send()
                 .await
-                .map_err(aws_err(&session, "account", "EnableRegion", &home))?;
+                .map_err(session.error_of("account", "EnableRegion", &home))?;
             changed = true;
         }
         Some(RegionOptStatus::Enabling) => {}

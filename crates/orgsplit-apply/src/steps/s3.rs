@@ -12,32 +12,18 @@ use aws_sdk_s3::types::{
     ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
     ServerSideEncryptionRule, Tag, Tagging, VersioningConfiguration,
 };
-use orgsplit_aws::{AwsError, call_error};
+use orgsplit_aws::AwsError;
 use orgsplit_model::step::{BucketCopy, ResourceCopy};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 use crate::context::{Outcome, StepContext, StepError};
+use orgsplit_aws::Found;
+
+type At<'a> = super::support::At<'a, Client>;
 
 /// The region whose buckets take no `LocationConstraint`.
 const US_EAST_1: &str = "us-east-1";
-
-struct At<'a> {
-    client: &'a Client,
-    account: &'a str,
-    region: &'a str,
-    bucket: &'a str,
-}
-
-impl At<'_> {
-    fn err<E, R>(&self, op: &str, e: aws_sdk_s3::error::SdkError<E, R>) -> AwsError
-    where
-        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
-    {
-        call_error("s3", op, self.account, self.region, e)
-    }
-}
 
 /// The configuration the plan asks for.
 #[derive(Debug)]
@@ -61,10 +47,11 @@ pub async fn run(cx: &StepContext, inputs: &BucketCopy) -> Result<Outcome, StepE
     let session = cx.session().await?;
     let client = session.s3(&desired.region);
     let at = At {
+        service: "s3",
         client: &client,
         account: &session.account_id,
         region: &desired.region,
-        bucket,
+        name: bucket,
     };
     if let Some(mfa) = inputs.copy.config.get("MFADelete").and_then(Value::as_str)
         && mfa == "Enabled"
@@ -163,20 +150,12 @@ async fn bucket_region(at: &At<'_>) -> Result<Option<String>, StepError> {
     let head = at
         .client
         .head_bucket()
-        .bucket(at.bucket)
+        .bucket(at.name)
         .expected_bucket_owner(at.account)
         .send()
         .await;
-    let head = match head {
-        Ok(out) => out,
-        Err(e) => {
-            let err = at.err("HeadBucket", e);
-            return if err.is_not_found() {
-                Ok(None)
-            } else {
-                Err(err.into())
-            };
-        }
+    let Some(head) = head.map_err(at.error_of("HeadBucket")).found()? else {
+        return Ok(None);
     };
     if let Some(region) = head.bucket_region() {
         return Ok(Some(region.to_string()));
@@ -184,11 +163,11 @@ async fn bucket_region(at: &At<'_>) -> Result<Option<String>, StepError> {
     let loc = at
         .client
         .get_bucket_location()
-        .bucket(at.bucket)
+        .bucket(at.name)
         .expected_bucket_owner(at.account)
         .send()
         .await
-        .map_err(|e| at.err("GetBucketLocation", e))?;
+        .map_err(at.error_of("GetBucketLocation"))?;
     Ok(Some(
         match loc.location_constraint().map(|c| c.as_str()) {
             None | Some("") => US_EAST_1,
@@ -205,12 +184,12 @@ async fn ensure_bucket(at: &At<'_>) -> Result<bool, StepError> {
         if region != at.region {
             return Err(StepError::Failed(format!(
                 "s3 bucket {} exists in {region}, the plan has {}: a bucket cannot move; delete it or re-plan",
-                at.bucket, at.region
+                at.name, at.region
             )));
         }
         return Ok(false);
     }
-    let mut req = at.client.create_bucket().bucket(at.bucket);
+    let mut req = at.client.create_bucket().bucket(at.name);
     if at.region != US_EAST_1 {
         req = req.create_bucket_configuration(
             CreateBucketConfiguration::builder()
@@ -227,7 +206,7 @@ async fn ensure_bucket(at: &At<'_>) -> Result<bool, StepError> {
                 Some("BucketAlreadyOwnedByYou") => Ok(false),
                 Some("BucketAlreadyExists") => Err(StepError::Failed(format!(
                     "s3 bucket {}: the name is taken by another account; choose another target name",
-                    at.bucket
+                    at.name
                 ))),
                 _ => Err(err.into()),
             }
@@ -239,11 +218,11 @@ async fn versioning(at: &At<'_>) -> Result<Option<String>, StepError> {
     let out = at
         .client
         .get_bucket_versioning()
-        .bucket(at.bucket)
+        .bucket(at.name)
         .expected_bucket_owner(at.account)
         .send()
         .await
-        .map_err(|e| at.err("GetBucketVersioning", e))?;
+        .map_err(at.error_of("GetBucketVersioning"))?;
     Ok(out.status().map(|s| s.as_str().to_string()))
 }
 
@@ -268,12 +247,12 @@ async fn ensure_versioning(at: &At<'_>, desired: Option<&str>) -> Result<bool, S
     };
     at.client
         .put_bucket_versioning()
-        .bucket(at.bucket)
+        .bucket(at.name)
         .expected_bucket_owner(at.account)
         .versioning_configuration(VersioningConfiguration::builder().status(status).build())
         .send()
         .await
-        .map_err(|e| at.err("PutBucketVersioning", e))?;
+        .map_err(at.error_of("PutBucketVersioning"))?;
     Ok(true)
 }
 
@@ -282,7 +261,7 @@ async fn encryption(at: &At<'_>) -> Result<Vec<Value>, StepError> {
     let out = at
         .client
         .get_bucket_encryption()
-        .bucket(at.bucket)
+        .bucket(at.name)
         .expected_bucket_owner(at.account)
         .send()
         .await;
@@ -311,15 +290,15 @@ async fn ensure_encryption(at: &At<'_>, rules: &[Value]) -> Result<bool, StepErr
             rules.iter().map(sdk_rule).collect::<Result<Vec<_>, _>>()?,
         ))
         .build()
-        .map_err(|e| StepError::Failed(format!("s3 bucket {}: encryption: {e}", at.bucket)))?;
+        .map_err(|e| StepError::Failed(format!("s3 bucket {}: encryption: {e}", at.name)))?;
     at.client
         .put_bucket_encryption()
-        .bucket(at.bucket)
+        .bucket(at.name)
         .expected_bucket_owner(at.account)
         .server_side_encryption_configuration(config)
         .send()
         .await
-        .map_err(|e| at.err("PutBucketEncryption", e))?;
+        .map_err(at.error_of("PutBucketEncryption"))?;
     Ok(true)
 }
 
@@ -351,7 +330,7 @@ async fn live_tags(at: &At<'_>) -> Result<BTreeMap<String, String>, StepError> {
     let out = at
         .client
         .get_bucket_tagging()
-        .bucket(at.bucket)
+        .bucket(at.name)
         .expected_bucket_owner(at.account)
         .send()
         .await;
@@ -389,15 +368,15 @@ async fn ensure_tags(at: &At<'_>, wanted: &BTreeMap<String, String>) -> Result<b
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect::<Result<Vec<_>, _>>()
         .and_then(|tags| Tagging::builder().set_tag_set(Some(tags)).build())
-        .map_err(|e| StepError::Failed(format!("s3 bucket {}: tags: {e}", at.bucket)))?;
+        .map_err(|e| StepError::Failed(format!("s3 bucket {}: tags: {e}", at.name)))?;
     at.client
         .put_bucket_tagging()
-        .bucket(at.bucket)
+        .bucket(at.name)
         .expected_bucket_owner(at.account)
         .tagging(tag_set)
         .send()
         .await
-        .map_err(|e| at.err("PutBucketTagging", e))?;
+        .map_err(at.error_of("PutBucketTagging"))?;
     Ok(true)
 }
 
@@ -407,7 +386,7 @@ async fn verify(at: &At<'_>, desired: &Desired) -> Result<(), StepError> {
         None => {
             return Err(StepError::Verify(format!(
                 "s3 bucket {} is not in the target after creating it",
-                at.bucket
+                at.name
             )));
         }
         Some(r) if r != desired.region => differs.push("region"),
@@ -430,7 +409,7 @@ async fn verify(at: &At<'_>, desired: &Desired) -> Result<(), StepError> {
     } else {
         Err(StepError::Verify(format!(
             "s3 bucket {}: {} differ after writing",
-            at.bucket,
+            at.name,
             differs.join(", ")
         )))
     }

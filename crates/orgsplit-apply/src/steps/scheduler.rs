@@ -14,11 +14,11 @@ use aws_sdk_scheduler::types::{
 use serde_json::{Value, json};
 use std::time::SystemTime;
 
-use super::support::{aws_error, first_difference, input_error, prune};
-use super::targets::{
-    common_target_members, ecs_parameters_builder, ecs_parameters_json, json_str, normalize_target,
-};
+use super::support::{first_difference, input_error, prune};
+use super::targets::{common_target_members, ecs_parameters_builder, json_str, normalize_target};
 use crate::context::{Outcome, StepContext, StepError};
+use orgsplit_aws::Found;
+use orgsplit_aws::targets::scheduler_target_json;
 use orgsplit_model::step::ResourceCopy;
 
 const SCHEDULER: &str = "scheduler";
@@ -45,10 +45,7 @@ pub async fn run(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepE
         .as_ref()
         .is_none_or(|l| difference(&want_json, l).is_some());
     if differs {
-        match live {
-            None => create(cx, &scheduler, group, name, &want).await?,
-            Some(_) => update(cx, &scheduler, group, name, &want).await?,
-        }
+        put(cx, &scheduler, (group, name), &want, live.is_some()).await?;
         changed = true;
     }
     let after = match (differs, live) {
@@ -284,35 +281,15 @@ fn target_from_json(t: &Value) -> Result<Target, StepError> {
 
 /// A target as the inventory records it; a missing retry policy is AWS's default one.
 fn target_json(t: &Target) -> Value {
-    let ecs = t.ecs_parameters().map(|p| {
-        let mut v = ecs_parameters_json!(p);
-        v["Tags"] = json!(p.tags());
-        v
-    });
-    let (attempts, age) = t.retry_policy().map_or(DEFAULT_RETRY, |r| {
-        (
-            r.maximum_retry_attempts().unwrap_or(DEFAULT_RETRY.0),
-            r.maximum_event_age_in_seconds().unwrap_or(DEFAULT_RETRY.1),
-        )
-    });
-    json!({
-        "Arn": t.arn(),
-        "RoleArn": t.role_arn(),
-        "Input": t.input(),
-        "EcsParameters": ecs,
-        "EventBridgeParameters": t.event_bridge_parameters().map(|e| json!({
-            "DetailType": e.detail_type(), "Source": e.source(),
-        })),
-        "SqsParameters": t.sqs_parameters().map(|s| json!({"MessageGroupId": s.message_group_id()})),
-        "KinesisParameters": t.kinesis_parameters().map(|k| json!({"PartitionKey": k.partition_key()})),
-        "DeadLetterConfig": t.dead_letter_config().map(|d| json!({"Arn": d.arn()})),
-        "RetryPolicy": {"MaximumRetryAttempts": attempts, "MaximumEventAgeInSeconds": age},
-        "UnrecordedParameters": if t.sage_maker_pipeline_parameters().is_some() {
-            json!(["SageMakerPipelineParameters"])
-        } else {
-            Value::Null
-        },
-    })
+    let mut v = scheduler_target_json(t);
+    let retry = &mut v["RetryPolicy"];
+    if retry.get("MaximumRetryAttempts").is_none() {
+        retry["MaximumRetryAttempts"] = json!(DEFAULT_RETRY.0);
+    }
+    if retry.get("MaximumEventAgeInSeconds").is_none() {
+        retry["MaximumEventAgeInSeconds"] = json!(DEFAULT_RETRY.1);
+    }
+    v
 }
 
 /// The default group always exists; another one is created when missing (its tags are
@@ -325,22 +302,21 @@ async fn ensure_group(
     if group == DEFAULT_GROUP {
         return Ok(false);
     }
-    match scheduler.get_schedule_group().name(group).send().await {
-        Ok(_) => Ok(false),
-        Err(e) => {
-            let err = aws_error(cx, SCHEDULER, "GetScheduleGroup", e);
-            if !err.is_not_found() {
-                return Err(err.into());
-            }
-            scheduler
-                .create_schedule_group()
-                .name(group)
-                .send()
-                .await
-                .map_err(|e| aws_error(cx, SCHEDULER, "CreateScheduleGroup", e))?;
-            Ok(true)
-        }
+    let got = scheduler.get_schedule_group().name(group).send().await;
+    if got
+        .map_err(cx.error_of(SCHEDULER, "GetScheduleGroup"))
+        .found()?
+        .is_some()
+    {
+        return Ok(false);
     }
+    scheduler
+        .create_schedule_group()
+        .name(group)
+        .send()
+        .await
+        .map_err(cx.error_of(SCHEDULER, "CreateScheduleGroup"))?;
+    Ok(true)
 }
 
 async fn get_schedule(
@@ -349,76 +325,56 @@ async fn get_schedule(
     group: &str,
     name: &str,
 ) -> Result<Option<GetScheduleOutput>, StepError> {
-    match scheduler
-        .get_schedule()
-        .group_name(group)
-        .name(name)
+    let request = scheduler.get_schedule().group_name(group).name(name);
+    let got = request
         .send()
         .await
-    {
-        Ok(out) => Ok(Some(out)),
-        Err(e) => {
-            let err = aws_error(cx, SCHEDULER, "GetSchedule", e);
-            if err.is_not_found() {
-                Ok(None)
-            } else {
-                Err(err.into())
-            }
-        }
+        .map_err(cx.error_of(SCHEDULER, "GetSchedule"));
+    Ok(got.found()?)
+}
+
+/// CreateSchedule and UpdateSchedule take the same members: an update replaces them all.
+macro_rules! schedule_members {
+    ($request:expr, $group:expr, $name:expr, $w:expr) => {{
+        let w: &Wanted = $w;
+        $request
+            .group_name($group)
+            .name($name)
+            .schedule_expression(&w.expression)
+            .set_schedule_expression_timezone(w.timezone.clone())
+            .flexible_time_window(w.window.clone())
+            .target(w.target.clone())
+            .set_state(w.state.clone())
+            .set_description(w.description.clone())
+            .set_kms_key_arn(w.kms_key.clone())
+            .set_start_date(w.start)
+            .set_end_date(w.end)
+            .set_action_after_completion(w.after_completion.clone())
+    }};
+}
+
+/// CreateSchedule when the schedule does not exist, else UpdateSchedule (which replaces
+/// every member).
+async fn put(
+    cx: &StepContext,
+    scheduler: &Client,
+    (group, name): (&str, &str),
+    w: &Wanted,
+    exists: bool,
+) -> Result<(), StepError> {
+    if exists {
+        let request = schedule_members!(scheduler.update_schedule(), group, name, w);
+        request
+            .send()
+            .await
+            .map_err(cx.error_of(SCHEDULER, "UpdateSchedule"))?;
+    } else {
+        let request = schedule_members!(scheduler.create_schedule(), group, name, w);
+        request
+            .send()
+            .await
+            .map_err(cx.error_of(SCHEDULER, "CreateSchedule"))?;
     }
-}
-
-async fn create(
-    cx: &StepContext,
-    scheduler: &Client,
-    group: &str,
-    name: &str,
-    w: &Wanted,
-) -> Result<(), StepError> {
-    scheduler
-        .create_schedule()
-        .group_name(group)
-        .name(name)
-        .schedule_expression(&w.expression)
-        .set_schedule_expression_timezone(w.timezone.clone())
-        .flexible_time_window(w.window.clone())
-        .target(w.target.clone())
-        .set_state(w.state.clone())
-        .set_description(w.description.clone())
-        .set_kms_key_arn(w.kms_key.clone())
-        .set_start_date(w.start)
-        .set_end_date(w.end)
-        .set_action_after_completion(w.after_completion.clone())
-        .send()
-        .await
-        .map_err(|e| aws_error(cx, SCHEDULER, "CreateSchedule", e))?;
-    Ok(())
-}
-
-async fn update(
-    cx: &StepContext,
-    scheduler: &Client,
-    group: &str,
-    name: &str,
-    w: &Wanted,
-) -> Result<(), StepError> {
-    scheduler
-        .update_schedule()
-        .group_name(group)
-        .name(name)
-        .schedule_expression(&w.expression)
-        .set_schedule_expression_timezone(w.timezone.clone())
-        .flexible_time_window(w.window.clone())
-        .target(w.target.clone())
-        .set_state(w.state.clone())
-        .set_description(w.description.clone())
-        .set_kms_key_arn(w.kms_key.clone())
-        .set_start_date(w.start)
-        .set_end_date(w.end)
-        .set_action_after_completion(w.after_completion.clone())
-        .send()
-        .await
-        .map_err(|e| aws_error(cx, SCHEDULER, "UpdateSchedule", e))?;
     Ok(())
 }
 

@@ -14,7 +14,10 @@ use std::collections::BTreeMap;
 
 use super::support::{missing_tags, redact};
 use crate::context::{Outcome, StepContext, StepError};
+use orgsplit_aws::Found;
 use orgsplit_model::step::ResourceCopy;
+
+type At<'a> = super::support::At<'a, Client>;
 
 /// A secret's current value. Binary values are held base64-encoded, so that both kinds
 /// live inside [`Secret`] (which redacts every rendering).
@@ -46,13 +49,6 @@ impl SecretValue {
     }
 }
 
-struct At<'a> {
-    client: &'a Client,
-    account: &'a str,
-    region: &'a str,
-    name: &'a str,
-}
-
 /// What the target holds besides the value.
 struct Live {
     description: String,
@@ -75,6 +71,7 @@ pub async fn run(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepE
     let session = cx.session().await?;
     let client = session.secretsmanager(region);
     let at = At {
+        service: "secretsmanager",
         client: &client,
         account: &session.account_id,
         region,
@@ -102,6 +99,7 @@ async fn source_value(
     let region = cx.region();
     let client = source.secretsmanager(region);
     let at = At {
+        service: "secretsmanager",
         client: &client,
         account: &source.account_id,
         region,
@@ -116,16 +114,9 @@ async fn source_value(
 
 /// The AWSCURRENT value, or `None` when the secret has none (created without a value).
 async fn current_value(at: &At<'_>, id: &str) -> Result<Option<SecretValue>, StepError> {
-    let out = match at.client.get_secret_value().secret_id(id).send().await {
-        Ok(out) => out,
-        Err(e) => {
-            let err = call_error("secretsmanager", "GetSecretValue", at.account, at.region, e);
-            return if err.is_not_found() {
-                Ok(None)
-            } else {
-                Err(err.into())
-            };
-        }
+    let got = at.client.get_secret_value().secret_id(id).send().await;
+    let Some(out) = got.map_err(at.error_of("GetSecretValue")).found()? else {
+        return Ok(None);
     };
     if let Some(s) = out.secret_string() {
         return Ok(Some(SecretValue::Text(Secret::new(s))));
@@ -136,17 +127,9 @@ async fn current_value(at: &At<'_>, id: &str) -> Result<Option<SecretValue>, Ste
 }
 
 async fn describe(at: &At<'_>) -> Result<Option<Live>, StepError> {
-    match at.client.describe_secret().secret_id(at.name).send().await {
-        Ok(out) => Ok(Some(live(&out))),
-        Err(e) => {
-            let err = call_error("secretsmanager", "DescribeSecret", at.account, at.region, e);
-            if err.is_not_found() {
-                Ok(None)
-            } else {
-                Err(err.into())
-            }
-        }
-    }
+    let got = at.client.describe_secret().secret_id(at.name).send().await;
+    let described = got.map_err(at.error_of("DescribeSecret")).found()?;
+    Ok(described.as_ref().map(live))
 }
 
 fn live(out: &DescribeSecretOutput) -> Live {

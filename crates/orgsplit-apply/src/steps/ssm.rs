@@ -13,7 +13,10 @@ use std::collections::BTreeMap;
 
 use super::support::redact;
 use crate::context::{Outcome, StepContext, StepError};
+use orgsplit_aws::Found;
 use orgsplit_model::step::ResourceCopy;
+
+type At<'a> = super::support::At<'a, Client>;
 
 /// AWS's data type when none is given.
 const DEFAULT_DATA_TYPE: &str = "text";
@@ -40,13 +43,6 @@ struct Live {
 }
 
 /// Where calls go, for error messages.
-struct At<'a> {
-    client: &'a Client,
-    account: &'a str,
-    region: &'a str,
-    name: &'a str,
-}
-
 pub async fn run(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepError> {
     let name = copy.name.as_str();
     let desired = desired(&copy.config)?;
@@ -57,6 +53,7 @@ pub async fn run(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepE
     let session = cx.session().await?;
     let client = session.ssm(region);
     let at = At {
+        service: "ssm",
         client: &client,
         account: &session.account_id,
         region,
@@ -127,23 +124,14 @@ async fn source_value(cx: &StepContext, name: &str) -> Result<Secret, StepError>
 /// The target's parameter, or `None` when it does not exist. GetParameter has the value
 /// and type; only DescribeParameters has the description, tier and allowed pattern.
 async fn read(at: &At<'_>) -> Result<Option<Live>, StepError> {
-    let got = match at
+    let request = at
         .client
         .get_parameter()
         .name(at.name)
-        .with_decryption(true)
-        .send()
-        .await
-    {
-        Ok(out) => out,
-        Err(e) => {
-            let err = call_error("ssm", "GetParameter", at.account, at.region, e);
-            return if err.is_not_found() {
-                Ok(None)
-            } else {
-                Err(err.into())
-            };
-        }
+        .with_decryption(true);
+    let got = request.send().await.map_err(at.error_of("GetParameter"));
+    let Some(got) = got.found()? else {
+        return Ok(None);
     };
     let Some(p) = got.parameter() else {
         return Ok(None);

@@ -3,6 +3,7 @@
 //! in that account). The work itself is `orgsplit_stacksets::reconcile`, which the
 //! new-account trigger shares.
 
+use super::support::{input_error, ou_id};
 use crate::context::{Outcome, StepContext, StepError};
 use orgsplit_model::step::{StackSet, StackSetInstances};
 use orgsplit_stacksets::reconcile::{
@@ -19,13 +20,6 @@ fn step_error(e: ReconcileError) -> StepError {
             StepError::Verify(e.to_string())
         }
         other => StepError::Failed(other.to_string()),
-    }
-}
-
-fn input_error(field: &str, message: impl Into<String>) -> StepError {
-    StepError::Input {
-        field: field.to_string(),
-        message: message.into(),
     }
 }
 
@@ -75,21 +69,6 @@ pub async fn stack_set(cx: &StepContext, inputs: &StackSet) -> Result<Outcome, S
     Ok(Outcome::changed(changed).with_output("stackset_id", ensured.id))
 }
 
-/// The OU's id: from its step's output, else looked up by name under the root.
-async fn ou_id(
-    cx: &StepContext,
-    mgmt: &orgsplit_aws::AccountSession,
-    ou: &str,
-) -> Result<String, StepError> {
-    if let Some(id) = cx.output(&format!("{ou}/ou:{ou}"), "ou_id") {
-        return Ok(id.to_string());
-    }
-    reconcile::ou_id_by_name(mgmt, cx.region(), ou)
-        .await
-        .map_err(step_error)?
-        .ok_or_else(|| StepError::Failed(format!("OU {ou} does not exist under the root")))
-}
-
 /// Gives the account its instances of the StackSet, then checks the trust of every role
 /// the StackSet's template names, in the account itself.
 pub async fn instances(cx: &StepContext, inputs: &StackSetInstances) -> Result<Outcome, StepError> {
@@ -114,7 +93,7 @@ pub async fn instances(cx: &StepContext, inputs: &StackSetInstances) -> Result<O
     let ou_id = ou_id(cx, &mgmt, ou).await?;
     // AWS deploys nothing to an account outside the OU targeted (INTERSECTION); say so
     // before asking rather than after an operation that did nothing.
-    let parent = reconcile::parent_of(&mgmt, region, account)
+    let parent = reconcile::parent_of(&mgmt, account)
         .await
         .map_err(step_error)?;
     if parent != ou_id {

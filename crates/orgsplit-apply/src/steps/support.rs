@@ -3,21 +3,12 @@
 
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use orgsplit_aws::{AccountSession, AwsError, call_error};
+use orgsplit_aws::AwsError;
 use orgsplit_model::Secret;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 use crate::context::{StepContext, StepError};
-
-/// An SDK error of a call made in the step's account and region.
-pub fn aws_error<E, R>(cx: &StepContext, service: &str, op: &str, err: SdkError<E, R>) -> AwsError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    orgsplit_aws::call_error(service, op, &cx.step.account, cx.region(), err)
-}
 
 pub fn input_error(field: &str, message: impl Into<String>) -> StepError {
     StepError::Input {
@@ -123,23 +114,6 @@ pub fn arn_parts(arn: &str) -> Option<(&str, &str, &str)> {
     Some((region, account, parts.next()?))
 }
 
-/// Maps an SDK error of `service:op` in the session's account to ours:
-/// `.map_err(aws_err(&session, "ssm", "PutParameter", region))`.
-pub fn aws_err<E, R>(
-    session: &AccountSession,
-    service: &'static str,
-    op: &'static str,
-    region: &str,
-) -> impl FnOnce(SdkError<E, R>) -> AwsError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    let account = session.account_id.clone();
-    let region = region.to_string();
-    move |e| call_error(service, op, &account, &region, e)
-}
-
 /// The wanted tags that `live` lacks or holds with another value.
 pub fn missing_tags(
     wanted: &BTreeMap<String, String>,
@@ -183,6 +157,51 @@ pub fn redact(err: AwsError, value: &Secret) -> AwsError {
             message: message.replace(value.expose(), "<redacted>"),
         },
         other => other,
+    }
+}
+
+/// The OU's id: from its `ou` step's output, else looked up by name under the root.
+pub async fn ou_id(
+    cx: &StepContext,
+    session: &orgsplit_aws::AccountSession,
+    ou: &str,
+) -> Result<String, StepError> {
+    if let Some(id) = cx.output(&format!("{ou}/ou:{ou}"), "ou_id") {
+        return Ok(id.to_string());
+    }
+    let root = orgsplit_aws::organizations::root(session).await?;
+    let root_id = root.as_ref().and_then(|r| r.id()).unwrap_or_default();
+    orgsplit_aws::organizations::ou_named(session, root_id, ou)
+        .await?
+        .ok_or_else(|| StepError::Failed(format!("OU {ou} does not exist under the root")))
+}
+
+/// Where a step's calls go: one client, in one account and region, about one named
+/// resource. Its errors name the call (`at.err("PutParameter", e)`).
+pub struct At<'a, C> {
+    pub client: &'a C,
+    pub service: &'static str,
+    pub account: &'a str,
+    pub region: &'a str,
+    pub name: &'a str,
+}
+
+impl<C> At<'_, C> {
+    pub fn err<E, R>(&self, operation: &str, e: SdkError<E, R>) -> AwsError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        orgsplit_aws::call_error(self.service, operation, self.account, self.region, e)
+    }
+
+    /// `.map_err(at.error_of("PutParameter"))`.
+    pub fn error_of<E, R>(&self, operation: &str) -> impl FnOnce(SdkError<E, R>) -> AwsError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        move |e| self.err(operation, e)
     }
 }
 

@@ -112,42 +112,6 @@ macro_rules! ecs_parameters_builder {
 }
 pub(super) use ecs_parameters_builder;
 
-/// An `EcsParameters` as the inventory's JSON (without `Tags`), for either SDK.
-macro_rules! ecs_parameters_json {
-    ($p:expr) => {{
-        let p = $p;
-        let opt = |v: Option<&str>| v.map_or(serde_json::Value::Null, |s| serde_json::json!(s));
-        serde_json::json!({
-            "TaskDefinitionArn": p.task_definition_arn(),
-            "TaskCount": p.task_count(),
-            "LaunchType": p.launch_type().map(|v| v.as_str()),
-            "NetworkConfiguration": p.network_configuration().and_then(|n| n.awsvpc_configuration()).map(|a| serde_json::json!({
-                "awsvpcConfiguration": {
-                    "Subnets": a.subnets(),
-                    "SecurityGroups": a.security_groups(),
-                    "AssignPublicIp": a.assign_public_ip().map(|v| v.as_str()),
-                }
-            })),
-            "PlatformVersion": opt(p.platform_version()),
-            "Group": opt(p.group()),
-            "CapacityProviderStrategy": p.capacity_provider_strategy().iter().map(|c| serde_json::json!({
-                "capacityProvider": c.capacity_provider(), "weight": c.weight(), "base": c.base(),
-            })).collect::<Vec<_>>(),
-            "EnableECSManagedTags": p.enable_ecs_managed_tags(),
-            "EnableExecuteCommand": p.enable_execute_command(),
-            "PlacementConstraints": p.placement_constraints().iter().map(|c| serde_json::json!({
-                "type": c.r#type().map(|v| v.as_str()), "expression": c.expression(),
-            })).collect::<Vec<_>>(),
-            "PlacementStrategy": p.placement_strategy().iter().map(|c| serde_json::json!({
-                "type": c.r#type().map(|v| v.as_str()), "field": c.field(),
-            })).collect::<Vec<_>>(),
-            "PropagateTags": p.propagate_tags().map(|v| v.as_str()),
-            "ReferenceId": opt(p.reference_id()),
-        })
-    }};
-}
-pub(super) use ecs_parameters_json;
-
 /// A target's `SqsParameters`, `DeadLetterConfig` and `RetryPolicy` from the inventory's JSON,
 /// added to the target builder `$b`: alike in EventBridge and Scheduler, but distinct SDK
 /// types.

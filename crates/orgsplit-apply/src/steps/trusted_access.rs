@@ -3,7 +3,6 @@
 
 use orgsplit_aws::{AccountSession, AwsError};
 
-use super::support::aws_err;
 use crate::context::{Outcome, StepContext, StepError};
 use orgsplit_model::step::TrustedAccess;
 
@@ -34,12 +33,7 @@ pub async fn trusted_access(
                     .map(|s| s.as_str().to_string())
                     .unwrap_or_default()
             })
-            .map_err(aws_err(
-                &session,
-                "cloudformation",
-                "DescribeOrganizationsAccess",
-                &region,
-            ))
+            .map_err(session.error_of("cloudformation", "DescribeOrganizationsAccess", &region))
     };
     if status().await? == "ENABLED" {
         return Ok(Outcome::unchanged());
@@ -47,12 +41,7 @@ pub async fn trusted_access(
     cf.activate_organizations_access()
         .send()
         .await
-        .map_err(aws_err(
-            &session,
-            "cloudformation",
-            "ActivateOrganizationsAccess",
-            &region,
-        ))?;
+        .map_err(session.error_of("cloudformation", "ActivateOrganizationsAccess", &region))?;
     let now = status().await?;
     if now != "ENABLED" {
         return Err(StepError::Verify(format!(
@@ -69,31 +58,8 @@ pub async fn trusted_access(
 async fn service_access(session: &AccountSession, principal: &str) -> Result<Outcome, StepError> {
     let org = session.organizations();
     let enabled = || async {
-        let mut token = None;
-        loop {
-            let page = org
-                .list_aws_service_access_for_organization()
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(aws_err(
-                    session,
-                    ORG,
-                    "ListAWSServiceAccessForOrganization",
-                    GLOBAL,
-                ))?;
-            if page
-                .enabled_service_principals()
-                .iter()
-                .any(|p| p.service_principal() == Some(principal))
-            {
-                return Ok::<bool, AwsError>(true);
-            }
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                return Ok(false);
-            }
-        }
+        let principals = orgsplit_aws::organizations::service_principals(session).await?;
+        Ok::<bool, AwsError>(principals.iter().any(|p| p == principal))
     };
     if enabled().await? {
         return Ok(Outcome::unchanged());
@@ -102,7 +68,7 @@ async fn service_access(session: &AccountSession, principal: &str) -> Result<Out
         .service_principal(principal)
         .send()
         .await
-        .map_err(aws_err(session, ORG, "EnableAWSServiceAccess", GLOBAL))?;
+        .map_err(session.error_of(ORG, "EnableAWSServiceAccess", GLOBAL))?;
     if !enabled().await? {
         return Err(StepError::Verify(format!(
             "{principal} is not enabled after EnableAWSServiceAccess"

@@ -6,7 +6,8 @@
 #![allow(clippy::print_stdout)]
 
 // What the data tests need, in one import (`use common::data::*`).
-pub use super::document;
+pub use super::world::World;
+pub use super::{changed, document};
 pub use orgsplit_apply::{Outcome, StepError, run_step};
 pub use orgsplit_aws::{AccountSession, Aws, AwsOptions};
 pub use orgsplit_model::{Plan, Step, StepKind, StepSpec};
@@ -41,13 +42,6 @@ pub async fn run(aws: &Aws, plan: &Plan, step: &Step, ids: &BTreeMap<String, Str
     run_step(&cx)
         .await
         .unwrap_or_else(|e| panic!("{}: {e}", step.address))
-}
-
-pub fn changed(outcome: &Outcome) -> bool {
-    match outcome {
-        Outcome::Done { changed, .. } => *changed,
-        Outcome::Waiting { message, .. } => panic!("a data step waits: {message}"),
-    }
 }
 
 pub fn name(step: &Step) -> &str {
@@ -210,16 +204,6 @@ pub async fn repository_policy(source: &AccountSession, region: &str, repo: &str
     serde_json::from_str(out.policy_text().expect("policy text")).expect("policy json")
 }
 
-/// Creates the OU's accounts in the emulator's organization; `{name: id}`.
-pub async fn accounts(aws: &Aws, names: &[&str]) -> BTreeMap<String, String> {
-    let mut ids = BTreeMap::new();
-    for n in names {
-        let id = super::create_account(aws, n, &format!("aws+{n}@example.com")).await;
-        ids.insert(n.to_string(), id);
-    }
-    ids
-}
-
 /// Every copied item of the target compared with the source's live state.
 pub async fn check_copies(aws: &Aws, steps: &[&Step], target: &str) {
     let source = aws.session(SOURCE_ACCOUNT).await.expect("source session");
@@ -373,8 +357,25 @@ pub async fn run_all(
     out
 }
 
-pub fn start() -> (Emulator, tokio::runtime::Runtime) {
-    let emu = Emulator::start_with(Some("demo"));
-    emu.export_env();
-    (emu, orgsplit_testkit::runtime())
+/// Runs the steps again: nothing may change, and no mutating request may be made.
+pub fn assert_second_run_is_a_no_op(world: &World, steps: &[&Step], what: &str) {
+    world.emu.clear_requests();
+    let again = world
+        .rt
+        .block_on(run_all(&world.aws, &world.plan, steps, &world.ids));
+    let changed: Vec<&String> = again.iter().filter(|(_, c)| *c).map(|(a, _)| a).collect();
+    assert!(
+        changed.is_empty(),
+        "{what}: a second run changed {changed:?}"
+    );
+    let mutating = world.emu.mutating_requests();
+    assert!(
+        mutating.is_empty(),
+        "{what}: a second run made mutating requests: {mutating:#?}"
+    );
+    println!(
+        "{what}: second run of {} steps: unchanged, {} requests, 0 mutating",
+        again.len(),
+        world.emu.requests().len()
+    );
 }

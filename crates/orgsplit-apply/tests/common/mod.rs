@@ -115,3 +115,21 @@ pub fn document(raw: &str) -> Value {
     }
     serde_json::from_slice(&out).unwrap_or_else(|e| panic!("policy document {raw}: {e}"))
 }
+
+/// Creates the OU's accounts in the emulator's organization; `{name: id}`.
+pub async fn create_accounts(aws: &Aws, names: &[&str]) -> BTreeMap<String, String> {
+    let mut ids = BTreeMap::new();
+    for n in names {
+        let id = create_account(aws, n, &format!("aws+{n}@example.com")).await;
+        ids.insert(n.to_string(), id);
+    }
+    ids
+}
+
+/// Whether a step changed something; a step that waits fails the test.
+pub fn changed(outcome: &orgsplit_apply::Outcome) -> bool {
+    match outcome {
+        orgsplit_apply::Outcome::Done { changed, .. } => *changed,
+        orgsplit_apply::Outcome::Waiting { message, .. } => panic!("a step waits: {message}"),
+    }
+}

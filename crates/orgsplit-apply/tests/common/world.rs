@@ -6,7 +6,7 @@
 #![allow(clippy::print_stdout)]
 
 // What the tests that use the world need, in one import (`use common::world::*`).
-pub use super::document;
+pub use super::{changed, create_accounts, document};
 pub use orgsplit_apply::{Outcome, StepError, run_step};
 pub use orgsplit_aws::sdk_json::to_json;
 pub use orgsplit_aws::{AccountSession, Aws};
@@ -50,6 +50,19 @@ impl World {
             ids,
             outputs: BTreeMap::new(),
         }
+    }
+
+    /// The emulator, runtime, SDK side, plan and account ids, for tests that pass them on.
+    pub fn parts(
+        &self,
+    ) -> (
+        &Emulator,
+        &tokio::runtime::Runtime,
+        &Aws,
+        &Plan,
+        &BTreeMap<String, String>,
+    ) {
+        (&self.emu, &self.rt, &self.aws, &self.plan, &self.ids)
     }
 
     pub fn step(&self, address: &str) -> Step {
@@ -105,22 +118,6 @@ impl World {
         self.rt
             .block_on(self.aws.session(&self.ids[account]))
             .expect("session")
-    }
-}
-
-pub async fn create_accounts(aws: &Aws, names: &[&str]) -> BTreeMap<String, String> {
-    let mut ids = BTreeMap::new();
-    for n in names {
-        let id = super::create_account(aws, n, &format!("aws+{n}@example.com")).await;
-        ids.insert(n.to_string(), id);
-    }
-    ids
-}
-
-pub fn changed(outcome: &Outcome) -> bool {
-    match outcome {
-        Outcome::Done { changed, .. } => *changed,
-        Outcome::Waiting { message, .. } => panic!("a step waits: {message}"),
     }
 }
 

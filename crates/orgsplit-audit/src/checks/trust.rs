@@ -74,7 +74,7 @@ fn principal(p: &str) -> Principal<'_> {
     };
     if account.contains('*') {
         Principal::Anyone
-    } else if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) {
+    } else if orgsplit_model::is_account_id(account) {
         Principal::Account(account)
     } else {
         Principal::Other

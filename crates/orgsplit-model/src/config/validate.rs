@@ -1,6 +1,7 @@
 //! Validation of the configuration: every error names the file, line and key.
 
 use crate::canonical::sha256_hex;
+use crate::is_account_id;
 use crate::kind::ResourceKind;
 use crate::quote::quote;
 use regex::Regex;
@@ -79,10 +80,6 @@ fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
     let from = s.find(start)? + start.len();
     let len = s[from..].find(end)?;
     Some(&s[from..from + len])
-}
-
-fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn is_region(s: &str) -> bool {

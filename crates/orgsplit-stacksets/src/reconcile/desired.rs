@@ -1,7 +1,7 @@
 //! What every OU wants, from the config and the catalog, resolved against the live
 //! organization: the input of `reconcile_account` for `orgsplit reconcile` and the trigger.
 
-use orgsplit_aws::{AccountSession, call_error};
+use orgsplit_aws::{AccountSession, call_error, organizations};
 use orgsplit_model::Config;
 use orgsplit_model::config::AdminAccount;
 use orgsplit_model::stackset::ParameterContext;
@@ -70,7 +70,7 @@ pub async fn desired_with(
     let mut emails: Option<BTreeMap<String, String>> = None;
     let mut out = Desired::default();
     for ou in config.ous.iter().filter(|o| !o.stacksets.is_empty()) {
-        let Some(ou_id) = ou_id_by_name(mgmt, region, &ou.name).await? else {
+        let Some(ou_id) = ou_id_by_name(mgmt, &ou.name).await? else {
             out.missing.push(ou.name.clone());
             continue;
         };
@@ -87,7 +87,7 @@ pub async fn desired_with(
                     id
                 } else {
                     if emails.is_none() {
-                        emails = Some(accounts_by_email(mgmt, region).await?);
+                        emails = Some(organizations::accounts_by_email(mgmt).await?);
                     }
                     let email = config
                         .account(name)
@@ -162,71 +162,18 @@ async fn deployed_admin(
         .iter()
         .find(|p| p.parameter_key() == Some(super::ADMIN_PARAMETER))
         .and_then(|p| p.parameter_value())
-        .filter(|v| v.len() == 12 && v.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|v| orgsplit_model::is_account_id(v))
         .map(str::to_string))
 }
 
-async fn accounts_by_email(
-    mgmt: &AccountSession,
-    region: &str,
-) -> Result<BTreeMap<String, String>, ReconcileError> {
-    let org = mgmt.organizations();
-    let mut out = BTreeMap::new();
-    let mut next = None;
-    loop {
-        let page = org
-            .list_accounts()
-            .set_next_token(next)
-            .send()
-            .await
-            .map_err(|e| {
-                call_error("organizations", "ListAccounts", &mgmt.account_id, region, e)
-            })?;
-        for a in page.accounts() {
-            if let (Some(email), Some(id)) = (a.email(), a.id()) {
-                out.insert(email.to_ascii_lowercase(), id.to_string());
-            }
-        }
-        next = page.next_token().map(str::to_string);
-        if next.is_none() {
-            return Ok(out);
-        }
-    }
-}
-
-/// The accounts directly under each OU (for `orgsplit reconcile` with no `--account`).
+/// The accounts directly under an OU (for `orgsplit reconcile` with no `--account`).
 pub async fn accounts_of(
     mgmt: &AccountSession,
-    region: &str,
     ou_id: &str,
 ) -> Result<Vec<String>, ReconcileError> {
-    let org = mgmt.organizations();
-    let mut out = Vec::new();
-    let mut next = None;
-    loop {
-        let page = org
-            .list_accounts_for_parent()
-            .parent_id(ou_id)
-            .set_next_token(next)
-            .send()
-            .await
-            .map_err(|e| {
-                call_error(
-                    "organizations",
-                    "ListAccountsForParent",
-                    &mgmt.account_id,
-                    region,
-                    e,
-                )
-            })?;
-        out.extend(
-            page.accounts()
-                .iter()
-                .filter_map(|a| a.id().map(str::to_string)),
-        );
-        next = page.next_token().map(str::to_string);
-        if next.is_none() {
-            return Ok(out);
-        }
-    }
+    let accounts = organizations::accounts_under(mgmt, ou_id).await?;
+    Ok(accounts
+        .iter()
+        .filter_map(|a| a.id().map(str::to_string))
+        .collect())
 }

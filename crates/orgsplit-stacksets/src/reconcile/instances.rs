@@ -14,7 +14,7 @@ use aws_sdk_cloudformation::operation::delete_stack_instances::DeleteStackInstan
 use aws_sdk_cloudformation::types::{
     AccountFilterType, CallAs, DeploymentTargets, StackInstanceStatus,
 };
-use orgsplit_aws::{AccountSession, AwsError, ErrorClass, call_error};
+use orgsplit_aws::{AccountSession, AwsError, ErrorClass, call_error, every_page};
 use std::collections::BTreeSet;
 
 /// One stack instance of the account.
@@ -51,55 +51,36 @@ pub async fn list_instances(
     stackset: &str,
     account: &str,
 ) -> Result<Vec<Instance>, ReconcileError> {
-    let mut out = Vec::new();
-    let mut next: Option<String> = None;
-    loop {
-        let page = cfn
-            .list_stack_instances()
-            .stack_set_name(stackset)
-            .stack_instance_account(account)
-            .call_as(CallAs::SelfValue)
-            .set_next_token(next.take())
-            .send()
-            .await;
-        let page = match page {
-            Ok(p) => p,
-            Err(e) => {
-                let e = call_error(
-                    "cloudformation",
-                    "ListStackInstances",
-                    &mgmt.account_id,
-                    region,
-                    e,
-                );
-                return if e.is_not_found() {
-                    Ok(Vec::new())
-                } else {
-                    Err(e.into())
-                };
-            }
-        };
-        // Filtered again here: not every endpoint honours StackInstanceAccount.
-        for s in page
-            .summaries()
-            .iter()
-            .filter(|s| s.account() == Some(account))
-        {
-            out.push(Instance {
-                region: s.region().unwrap_or_default().to_string(),
-                status: s
-                    .status()
-                    .map(|x| x.as_str().to_string())
-                    .unwrap_or_default(),
-                status_reason: s.status_reason().map(str::to_string),
-                ou_id: s.organizational_unit_id().map(str::to_string),
-            });
+    let request = cfn
+        .list_stack_instances()
+        .stack_set_name(stackset)
+        .stack_instance_account(account)
+        .call_as(CallAs::SelfValue);
+    let summaries = match every_page!(request, summaries) {
+        Ok(summaries) => summaries,
+        Err(e) => {
+            let e = mgmt.error_of("cloudformation", "ListStackInstances", region)(e);
+            return if e.is_not_found() {
+                Ok(Vec::new())
+            } else {
+                Err(e.into())
+            };
         }
-        next = page.next_token().map(str::to_string);
-        if next.is_none() {
-            return Ok(out);
-        }
-    }
+    };
+    // Filtered again here: not every endpoint honours StackInstanceAccount.
+    Ok(summaries
+        .iter()
+        .filter(|s| s.account() == Some(account))
+        .map(|s| Instance {
+            region: s.region().unwrap_or_default().to_string(),
+            status: s
+                .status()
+                .map(|x| x.as_str().to_string())
+                .unwrap_or_default(),
+            status_reason: s.status_reason().map(str::to_string),
+            ou_id: s.organizational_unit_id().map(str::to_string),
+        })
+        .collect())
 }
 
 fn one_account_of(ou_id: &str, account: &str) -> DeploymentTargets {

@@ -22,7 +22,7 @@ pub use stackset::{
 };
 pub use trust::{ADMIN_PARAMETER, Expected, ORGANIZATION_PARAMETER, check_policy, verify_trust};
 
-use orgsplit_aws::{AccountSession, Aws, AwsError, call_error};
+use orgsplit_aws::{AccountSession, Aws, AwsError, organizations};
 use std::collections::BTreeMap;
 
 /// A StackSet as one OU wants it.
@@ -120,69 +120,22 @@ impl From<AwsError> for ReconcileError {
 }
 
 /// The id of the account's parent (an OU or the root).
-pub async fn parent_of(
-    mgmt: &AccountSession,
-    region: &str,
-    account_id: &str,
-) -> Result<String, ReconcileError> {
-    let out = mgmt
-        .organizations()
-        .list_parents()
-        .child_id(account_id)
-        .send()
-        .await
-        .map_err(|e| call_error("organizations", "ListParents", &mgmt.account_id, region, e))?;
-    out.parents()
-        .first()
-        .and_then(|p| p.id())
-        .map(str::to_string)
+pub async fn parent_of(mgmt: &AccountSession, account_id: &str) -> Result<String, ReconcileError> {
+    organizations::parent_of(mgmt, account_id)
+        .await?
         .ok_or_else(|| ReconcileError::NoParent(account_id.to_string()))
 }
 
 /// The id of the OU named `name` directly under the root, if there is one.
 pub async fn ou_id_by_name(
     mgmt: &AccountSession,
-    region: &str,
     name: &str,
 ) -> Result<Option<String>, ReconcileError> {
-    let org = mgmt.organizations();
-    let roots = org
-        .list_roots()
-        .send()
-        .await
-        .map_err(|e| call_error("organizations", "ListRoots", &mgmt.account_id, region, e))?;
-    let Some(root) = roots.roots().first().and_then(|r| r.id()) else {
+    let Some(root) = organizations::root(mgmt).await? else {
         return Ok(None);
     };
-    let mut next: Option<String> = None;
-    loop {
-        let page = org
-            .list_organizational_units_for_parent()
-            .parent_id(root)
-            .set_next_token(next.take())
-            .send()
-            .await
-            .map_err(|e| {
-                call_error(
-                    "organizations",
-                    "ListOrganizationalUnitsForParent",
-                    &mgmt.account_id,
-                    region,
-                    e,
-                )
-            })?;
-        if let Some(ou) = page
-            .organizational_units()
-            .iter()
-            .find(|o| o.name() == Some(name))
-        {
-            return Ok(ou.id().map(str::to_string));
-        }
-        next = page.next_token().map(str::to_string);
-        if next.is_none() {
-            return Ok(None);
-        }
-    }
+    let root_id = root.id().unwrap_or_default();
+    Ok(organizations::ou_named(mgmt, root_id, name).await?)
 }
 
 /// Reconciles one account against every OU's StackSets (`desired`): see the module doc.
@@ -204,7 +157,7 @@ pub async fn reconcile_account(
         return Ok(report);
     }
     let mgmt = aws.session(&mgmt_id).await?;
-    let parent = parent_of(&mgmt, &region, account_id).await?;
+    let parent = parent_of(&mgmt, account_id).await?;
     for ou in desired.iter().filter(|o| o.ou_id != parent) {
         for s in &ou.stacksets {
             let removed = remove_instances(&mgmt, &region, &s.name, &ou.ou_id, account_id).await?;

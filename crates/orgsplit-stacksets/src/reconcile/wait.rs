@@ -6,7 +6,7 @@ use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::{
     CallAs, StackSetOperationResultStatus, StackSetOperationStatus,
 };
-use orgsplit_aws::{AwsError, call_error};
+use orgsplit_aws::{AwsError, call_error, every_page};
 use std::future::Future;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -163,47 +163,32 @@ async fn failure_reason(
     operation_id: &str,
     account: Option<&str>,
 ) -> Result<Option<String>, ReconcileError> {
-    let mut next: Option<String> = None;
+    let request = cfn
+        .list_stack_set_operation_results()
+        .stack_set_name(scope.stackset)
+        .operation_id(operation_id)
+        .call_as(CallAs::SelfValue);
+    let op = "ListStackSetOperationResults";
+    let error_of = |e| call_error("cloudformation", op, scope.account, scope.region, e);
+    let results = every_page!(request, summaries).map_err(error_of)?;
     let mut fallback = None;
-    loop {
-        let out = cfn
-            .list_stack_set_operation_results()
-            .stack_set_name(scope.stackset)
-            .operation_id(operation_id)
-            .call_as(CallAs::SelfValue)
-            .set_next_token(next.take())
-            .send()
-            .await
-            .map_err(|e| {
-                call_error(
-                    "cloudformation",
-                    "ListStackSetOperationResults",
-                    scope.account,
-                    scope.region,
-                    e,
-                )
-            })?;
-        for r in out.summaries() {
-            let reason = r.status_reason().map(|s| {
-                format!(
-                    "{} {}: {s}",
-                    r.account().unwrap_or("?"),
-                    r.region().unwrap_or("?")
-                )
-            });
-            if account.is_some() && r.account() == account && reason.is_some() {
-                return Ok(reason);
-            }
-            let failed = !matches!(r.status(), Some(StackSetOperationResultStatus::Succeeded));
-            if failed && fallback.is_none() {
-                fallback = reason;
-            }
+    for r in &results {
+        let reason = r.status_reason().map(|s| {
+            format!(
+                "{} {}: {s}",
+                r.account().unwrap_or("?"),
+                r.region().unwrap_or("?")
+            )
+        });
+        if account.is_some() && r.account() == account && reason.is_some() {
+            return Ok(reason);
         }
-        next = out.next_token().map(str::to_string);
-        if next.is_none() {
-            return Ok(fallback);
+        let failed = !matches!(r.status(), Some(StackSetOperationResultStatus::Succeeded));
+        if failed && fallback.is_none() {
+            fallback = reason;
         }
     }
+    Ok(fallback)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use orgsplit_audit::{AccountRole, AuditOptions, AuditReport, AuditedAccount, Sev
 use time::OffsetDateTime;
 
 use crate::cli::{FailOn, GlobalArgs, Output};
-use crate::context::{aws, load_config};
+use crate::context::{aws, check_account_ids, load_config};
 use crate::exit::{CliError, ExitStatus};
 use crate::printer::Printer;
 use crate::progress::AuditProgress;
@@ -15,13 +15,7 @@ pub async fn run(
     fail_on: Option<FailOn>,
     printer: &Printer,
 ) -> Result<ExitStatus, CliError> {
-    for a in accounts {
-        if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(CliError::invalid(format!(
-                "--account {a}: not a 12-digit account id"
-            )));
-        }
-    }
+    check_account_ids(accounts)?;
     let config = load_config(g)?;
     let aws = aws(g, &config).await?;
     let opts = AuditOptions {

@@ -4,7 +4,7 @@ use orgsplit_stacksets::reconcile::{ReconcileError, accounts_of, desired, reconc
 use serde_json::json;
 
 use crate::cli::{GlobalArgs, Output};
-use crate::context::{aws, catalog, load_config};
+use crate::context::{aws, catalog, check_account_ids, load_config};
 use crate::exit::{CliError, ExitStatus};
 use crate::printer::Printer;
 use crate::report::{report_json, report_line};
@@ -14,13 +14,7 @@ pub async fn run(
     accounts: &[String],
     printer: &Printer,
 ) -> Result<ExitStatus, CliError> {
-    for a in accounts {
-        if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(CliError::invalid(format!(
-                "--account {a}: not a 12-digit account id"
-            )));
-        }
-    }
+    check_account_ids(accounts)?;
     let config = load_config(g)?;
     let catalog = catalog(&config)?;
     let aws = aws(g, &config).await?;
@@ -39,7 +33,7 @@ pub async fn run(
         let mut all = Vec::new();
         for ou in &wanted.ous {
             all.extend(
-                accounts_of(&mgmt, &region, &ou.ou_id)
+                accounts_of(&mgmt, &ou.ou_id)
                     .await
                     .map_err(reconcile_error)?,
             );

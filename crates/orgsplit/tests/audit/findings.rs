@@ -9,11 +9,8 @@ const ORG_ONLY: &str = "o-"; // organization ids start so
 /// shared and management accounts, and checks what the audit says each time.
 #[test]
 fn each_finding_appears_when_built_and_goes_when_fixed() {
-    let emu = Emulator::start_with(Some("demo"));
-    emu.export_env();
-    let dir = tempfile::tempdir().unwrap();
+    let (emu, dir) = demo_world();
     let d = dir.path();
-    std::fs::write(d.join("orgsplit.toml"), EXAMPLE).unwrap();
     let mut log = Vec::new();
     let rt = runtime();
     let both = ["--account", SOURCE_ACCOUNT, "--account", MANAGEMENT_ACCOUNT];

@@ -9,15 +9,13 @@ mod findings;
 
 use aws_sdk_budgets::types::{Budget, BudgetType, Spend, TimeUnit};
 use aws_sdk_organizations::types::PolicyType;
-use common::{Run, apply_ou, aws_for, orgsplit};
+use common::{EXAMPLE, Run, apply_ou, aws_for, demo_world, inventory_and_plan, orgsplit};
 use orgsplit_testkit::runtime;
 use orgsplit_testkit::{Emulator, MANAGEMENT_ACCOUNT, SOURCE_ACCOUNT, scenario};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use std::path::Path;
-
-const EXAMPLE: &str = include_str!("../../../../plans/examples/orgsplit.toml");
 
 /// The five signs the demo's shared account shows before the split.
 const BEFORE_SPLIT: [&str; 5] = [
@@ -71,11 +69,8 @@ fn assert_no_secret(log: &[Run]) {
 
 #[test]
 fn demo_before_and_after_the_split() {
-    let emu = Emulator::start_with(Some("demo"));
-    emu.export_env();
-    let dir = tempfile::tempdir().unwrap();
+    let (emu, dir) = demo_world();
     let d = dir.path();
-    std::fs::write(d.join("orgsplit.toml"), EXAMPLE).unwrap();
     let mut log = Vec::new();
 
     emu.clear_requests();
@@ -170,20 +165,7 @@ fn demo_before_and_after_the_split() {
     log.push(gate);
 
     // The split: both OUs applied.
-    let inv = orgsplit(&emu, d, &["inventory", "--out", "inventory.json"]);
-    assert_eq!(inv.code, Some(0), "{}", inv.stderr);
-    let plan = orgsplit(
-        &emu,
-        d,
-        &[
-            "plan",
-            "--inventory",
-            "inventory.json",
-            "--out",
-            "plan.json",
-        ],
-    );
-    assert_eq!(plan.code, Some(0), "{}", plan.stderr);
+    log.extend(inventory_and_plan(&emu, d));
     apply_ou(&emu, d, "plan.json", "dev", &mut log);
     apply_ou(&emu, d, "plan.json", "prod", &mut log);
 

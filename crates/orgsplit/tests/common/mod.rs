@@ -7,6 +7,36 @@ use orgsplit_testkit::Emulator;
 use serde_json::Value;
 use std::path::Path;
 
+/// The demo's example configuration.
+pub const EXAMPLE: &str = include_str!("../../../../plans/examples/orgsplit.toml");
+
+/// The emulator seeded with the demo, its settings exported for the test's own SDK clients,
+/// and a folder holding the example configuration.
+pub fn demo_world() -> (Emulator, tempfile::TempDir) {
+    let emu = Emulator::start_with(Some("demo"));
+    emu.export_env();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("orgsplit.toml"), EXAMPLE).unwrap();
+    (emu, dir)
+}
+
+/// `orgsplit inventory` then `orgsplit plan` in `dir` (`inventory.json`, `plan.json`), each
+/// asserted to succeed.
+pub fn inventory_and_plan(emu: &Emulator, dir: &Path) -> [Run; 2] {
+    let inventory = orgsplit(emu, dir, &["inventory", "--out", "inventory.json"]);
+    assert_eq!(inventory.code, Some(0), "inventory: {}", inventory.stderr);
+    let args = [
+        "plan",
+        "--inventory",
+        "inventory.json",
+        "--out",
+        "plan.json",
+    ];
+    let plan = orgsplit(emu, dir, &args);
+    assert_eq!(plan.code, Some(0), "plan: {}", plan.stderr);
+    [inventory, plan]
+}
+
 pub struct Run {
     pub code: Option<i32>,
     pub stdout: String,

@@ -77,11 +77,7 @@ fn pipelines_error(e: PipelinesError) -> CliError {
 
 fn account_arg(account: Option<String>, config: &Config) -> Result<String, CliError> {
     let account = account.unwrap_or_else(|| config.source_account_id.clone());
-    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(CliError::invalid(format!(
-            "--account {account}: not a 12-digit account id"
-        )));
-    }
+    context::check_account_ids(std::slice::from_ref(&account))?;
     Ok(account)
 }
 
