@@ -23,10 +23,7 @@ pub struct Shared {
 
 impl Default for Shared {
     fn default() -> Self {
-        Shared {
-            account_creations: Semaphore::new(ACCOUNT_CREATIONS_AT_ONCE),
-            progress: None,
-        }
+        Shared { account_creations: Semaphore::new(ACCOUNT_CREATIONS_AT_ONCE), progress: None }
     }
 }
 
@@ -48,33 +45,21 @@ pub enum Outcome {
     /// Everything is in place and verified; `changed` is false when the step found it so.
     Done { changed: bool, outputs: Outputs },
     /// A person has to act first (a connection handshake). Dependents wait; the rest goes on.
-    Waiting {
-        message: String,
-        url: Option<String>,
-    },
+    Waiting { message: String, url: Option<String> },
 }
 
 impl Outcome {
     pub fn unchanged() -> Outcome {
-        Outcome::Done {
-            changed: false,
-            outputs: Outputs::new(),
-        }
+        Outcome::Done { changed: false, outputs: Outputs::new() }
     }
 
     pub fn changed(changed: bool) -> Outcome {
-        Outcome::Done {
-            changed,
-            outputs: Outputs::new(),
-        }
+        Outcome::Done { changed, outputs: Outputs::new() }
     }
 
     pub fn with_output(self, key: &str, value: impl Into<String>) -> Outcome {
         match self {
-            Outcome::Done {
-                changed,
-                mut outputs,
-            } => {
+            Outcome::Done { changed, mut outputs } => {
                 outputs.insert(key.to_string(), value.into());
                 Outcome::Done { changed, outputs }
             }
@@ -116,10 +101,7 @@ impl StepContext {
 
     /// The step's region (the plan's home region when it has none).
     pub fn region(&self) -> &str {
-        self.step
-            .region
-            .as_deref()
-            .unwrap_or(self.plan.home_region.as_str())
+        self.step.region.as_deref().unwrap_or(self.plan.home_region.as_str())
     }
 
     /// The mapping of an SDK error of `operation` (on `service`, in the step's account and
@@ -149,9 +131,6 @@ impl StepContext {
 
     /// An output of a step that has succeeded: `output("dev/ou:dev", "ou_id")`.
     pub fn output(&self, address: &str, key: &str) -> Option<&str> {
-        self.outputs
-            .get(address)
-            .and_then(|o| o.get(key))
-            .map(String::as_str)
+        self.outputs.get(address).and_then(|o| o.get(key)).map(String::as_str)
     }
 }

@@ -158,17 +158,11 @@ mod tests {
             StepStatus::NoOp,
             StepStatus::Manual,
             StepStatus::Failed { error: "e".into() },
-            StepStatus::Waiting {
-                message: "m".into(),
-                url: None,
-            },
+            StepStatus::Waiting { message: "m".into(), url: None },
             StepStatus::Blocked { by: "b".into() },
         ];
         for status in statuses {
-            assert_eq!(
-                serde_json::to_value(StatusLabel::of(&status)).unwrap(),
-                status.label()
-            );
+            assert_eq!(serde_json::to_value(StatusLabel::of(&status)).unwrap(), status.label());
         }
     }
 }

@@ -93,22 +93,12 @@ pub struct Executor<'a> {
 impl Executor<'_> {
     pub async fn run(self) -> Result<RunSummary, ApplyError> {
         let started = Instant::now();
-        let Executor {
-            aws,
-            plan,
-            ou,
-            concurrency,
-            journal,
-            reporter,
-        } = self;
+        let Executor { aws, plan, ou, concurrency, journal, reporter } = self;
         let selected: Vec<Step> = select(&plan, &ou)?.into_iter().cloned().collect();
         reporter.run_started(&ou, &selected.iter().collect::<Vec<_>>());
         journal.append(
             orgsplit_model::journal::RUN_ADDRESS,
-            JournalEvent::RunStarted {
-                ou: ou.clone(),
-                pid: std::process::id(),
-            },
+            JournalEvent::RunStarted { ou: ou.clone(), pid: std::process::id() },
         )?;
 
         let states = journal.states();
@@ -121,90 +111,13 @@ impl Executor<'_> {
         let mut ids = known_account_ids(&plan, &states);
         let by_address: HashMap<&str, &Step> =
             plan.steps().map(|s| (s.address.as_str(), s)).collect();
-        let in_run: BTreeSet<&str> = selected.iter().map(|s| s.address.as_str()).collect();
-        // The account step of each account name, for steps that name it by placeholder.
-        let account_step: BTreeMap<String, String> = plan
-            .steps()
-            .filter_map(|s| Some((account_name(s)?.to_string(), s.address.clone())))
-            .collect();
 
         let mut summary = RunSummary::default();
-        let mut nodes: Vec<Node> = Vec::with_capacity(selected.len());
-        // Steps settled without running: succeeded before, no-op, manual.
-        for step in &selected {
-            let node = match (step.action, states.get(&step.address)) {
-                (_, Some(StepState::Succeeded { .. })) => {
-                    finish(reporter, &mut summary, step, StepStatus::AlreadyDone);
-                    Node::Done
-                }
-                (Action::NoOp, _) => {
-                    let o = noop_outputs(step);
-                    if let (Some(id), Some(name)) = (o.get("account_id"), account_name(step)) {
-                        ids.insert(name.to_string(), id.clone());
-                    }
-                    outputs.insert(step.address.clone(), o.clone());
-                    finish(reporter, &mut summary, step, StepStatus::NoOp);
-                    Node::Done
-                }
-                (Action::Manual, _) => {
-                    finish(reporter, &mut summary, step, StepStatus::Manual);
-                    Node::Done
-                }
-                _ => Node::Pending,
-            };
-            nodes.push(node);
-        }
-
-        // Dependencies: the plan's, plus the account step of every account a step names by
-        // placeholder (a StackSet's AdminAccountId, a copy into a new account).
-        let index: HashMap<&str, usize> = selected
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.address.as_str(), i))
-            .collect();
-        let mut deps: Vec<Vec<usize>> = vec![Vec::new(); selected.len()];
-        for (i, step) in selected.iter().enumerate() {
-            let mut names: Vec<String> = Vec::new();
-            for name in placeholders::names_in(step) {
-                if let Some(addr) = account_step.get(&name) {
-                    names.push(addr.clone());
-                }
-            }
-            for dep in step.depends_on.iter().chain(names.iter()) {
-                match index.get(dep.as_str()) {
-                    Some(&j) if j != i => deps[i].push(j),
-                    Some(_) => {}
-                    None => {
-                        // Outside this OU's run: it must have succeeded before (or change
-                        // nothing).
-                        let satisfied =
-                            matches!(states.get(dep), Some(StepState::Succeeded { .. }))
-                                || by_address.get(dep.as_str()).is_some_and(|s| {
-                                    matches!(s.action, Action::NoOp | Action::Manual)
-                                });
-                        if !satisfied
-                            && matches!(nodes[i], Node::Pending)
-                            && !in_run.contains(dep.as_str())
-                        {
-                            let why = format!("{dep} (not part of OU {ou}: apply its OU first)");
-                            finish(
-                                reporter,
-                                &mut summary,
-                                step,
-                                StepStatus::Blocked { by: why.clone() },
-                            );
-                            nodes[i] = Node::Stopped;
-                        }
-                    }
-                }
-            }
-        }
+        let mut nodes = settle(&selected, &states, &mut ids, &mut outputs, reporter, &mut summary);
+        let deps = dependencies(&plan, &selected, &states, &ou, &mut nodes, reporter, &mut summary);
 
         let (progress_tx, mut progress_rx) = tokio::sync::mpsc::unbounded_channel();
-        let shared = Arc::new(Shared {
-            progress: Some(progress_tx),
-            ..Shared::default()
-        });
+        let shared = Arc::new(Shared { progress: Some(progress_tx), ..Shared::default() });
         let mut running: JoinSet<(usize, Result<Outcome, String>)> = JoinSet::new();
         let mut org_lookup_done = false;
         loop {
@@ -223,14 +136,7 @@ impl Executor<'_> {
                         Node::Stopped => Some(selected[j].address.clone()),
                         _ => None,
                     }) {
-                        let step = &selected[i];
-                        finish(
-                            reporter,
-                            &mut summary,
-                            step,
-                            StepStatus::Blocked { by: by.clone() },
-                        );
-                        nodes[i] = Node::Stopped;
+                        block(reporter, &mut summary, &mut nodes[i], &selected[i], by);
                         progressed = true;
                         continue;
                     }
@@ -253,13 +159,7 @@ impl Executor<'_> {
                                 "account {} does not exist yet: apply the OU that creates it first",
                                 missing.join(", ")
                             );
-                            finish(
-                                reporter,
-                                &mut summary,
-                                step,
-                                StepStatus::Blocked { by: why.clone() },
-                            );
-                            nodes[i] = Node::Stopped;
+                            block(reporter, &mut summary, &mut nodes[i], step, why);
                             progressed = true;
                             continue;
                         }
@@ -298,77 +198,149 @@ impl Executor<'_> {
             let (i, result) = joined.map_err(|e| ApplyError::Internal(e.to_string()))?;
             let step = &selected[i];
             match result {
-                Ok(Outcome::Done {
-                    changed,
-                    outputs: o,
-                }) => {
+                Ok(Outcome::Done { changed, outputs: o }) => {
                     journal.append(
                         &step.address,
-                        JournalEvent::Succeeded {
-                            changed,
-                            outputs: o.clone(),
-                        },
+                        JournalEvent::Succeeded { changed, outputs: o.clone() },
                     )?;
                     if let (Some(id), Some(name)) = (o.get("account_id"), account_name(step)) {
                         ids.insert(name.to_string(), id.clone());
                     }
                     outputs.insert(step.address.clone(), o.clone());
-                    let status = if changed {
-                        StepStatus::Changed
-                    } else {
-                        StepStatus::Unchanged
-                    };
+                    let status = if changed { StepStatus::Changed } else { StepStatus::Unchanged };
                     finish(reporter, &mut summary, step, status);
                     nodes[i] = Node::Done;
                 }
                 Ok(Outcome::Waiting { message, url }) => {
                     journal.append(
                         &step.address,
-                        JournalEvent::Waiting {
-                            message: message.clone(),
-                            url: url.clone(),
-                        },
+                        JournalEvent::Waiting { message: message.clone(), url: url.clone() },
                     )?;
-                    finish(
-                        reporter,
-                        &mut summary,
-                        step,
-                        StepStatus::Waiting { message, url },
-                    );
+                    finish(reporter, &mut summary, step, StepStatus::Waiting { message, url });
                     nodes[i] = Node::Stopped;
                 }
                 Err(error) => {
-                    journal.append(
-                        &step.address,
-                        JournalEvent::Failed {
-                            error: error.clone(),
-                        },
-                    )?;
+                    journal.append(&step.address, JournalEvent::Failed { error: error.clone() })?;
                     finish(reporter, &mut summary, step, StepStatus::Failed { error });
                     nodes[i] = Node::Stopped;
                 }
             }
         }
         // Put the statuses in plan order, whatever order steps finished in.
-        let order: HashMap<&str, usize> = selected
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.address.as_str(), i))
-            .collect();
-        summary
-            .statuses
-            .sort_by_key(|(a, _)| order.get(a.as_str()).copied().unwrap_or(usize::MAX));
+        let order: HashMap<&str, usize> =
+            selected.iter().enumerate().map(|(i, s)| (s.address.as_str(), i)).collect();
+        summary.statuses.sort_by_key(|(a, _)| order.get(a.as_str()).copied().unwrap_or(usize::MAX));
         summary.account_ids = ids;
         summary.elapsed = started.elapsed();
         journal.append(
             orgsplit_model::journal::RUN_ADDRESS,
-            JournalEvent::RunFinished {
-                ou,
-                outcome: summary.outcome().to_string(),
-            },
+            JournalEvent::RunFinished { ou, outcome: summary.outcome().to_string() },
         )?;
         Ok(summary)
     }
+}
+
+/// Steps settled without running (succeeded before, no-op, manual) are reported at once;
+/// the rest are pending. A no-op account step gives its account's id.
+fn settle(
+    selected: &[Step],
+    states: &BTreeMap<String, StepState>,
+    ids: &mut BTreeMap<String, String>,
+    outputs: &mut BTreeMap<String, Outputs>,
+    reporter: &dyn Reporter,
+    summary: &mut RunSummary,
+) -> Vec<Node> {
+    let mut nodes: Vec<Node> = Vec::with_capacity(selected.len());
+    for step in selected {
+        let node = match (step.action, states.get(&step.address)) {
+            (_, Some(StepState::Succeeded { .. })) => {
+                finish(reporter, summary, step, StepStatus::AlreadyDone);
+                Node::Done
+            }
+            (Action::NoOp, _) => {
+                let o = noop_outputs(step);
+                if let (Some(id), Some(name)) = (o.get("account_id"), account_name(step)) {
+                    ids.insert(name.to_string(), id.clone());
+                }
+                outputs.insert(step.address.clone(), o.clone());
+                finish(reporter, summary, step, StepStatus::NoOp);
+                Node::Done
+            }
+            (Action::Manual, _) => {
+                finish(reporter, summary, step, StepStatus::Manual);
+                Node::Done
+            }
+            _ => Node::Pending,
+        };
+        nodes.push(node);
+    }
+    nodes
+}
+
+/// Each step's dependencies, as indices into `selected`: the plan's, plus the account step of
+/// every account it names by placeholder. A dependency outside this OU's run that has not
+/// succeeded before (and is not a no-op or manual) blocks the step.
+fn dependencies(
+    plan: &Plan,
+    selected: &[Step],
+    states: &BTreeMap<String, StepState>,
+    ou: &str,
+    nodes: &mut [Node],
+    reporter: &dyn Reporter,
+    summary: &mut RunSummary,
+) -> Vec<Vec<usize>> {
+    let by_address: HashMap<&str, &Step> = plan.steps().map(|s| (s.address.as_str(), s)).collect();
+    let in_run: BTreeSet<&str> = selected.iter().map(|s| s.address.as_str()).collect();
+    // The account step of each account name, for steps that name it by placeholder.
+    let account_step: BTreeMap<String, String> = plan
+        .steps()
+        .filter_map(|s| Some((account_name(s)?.to_string(), s.address.clone())))
+        .collect();
+    let index: HashMap<&str, usize> =
+        selected.iter().enumerate().map(|(i, s)| (s.address.as_str(), i)).collect();
+    let mut deps: Vec<Vec<usize>> = vec![Vec::new(); selected.len()];
+    for (i, step) in selected.iter().enumerate() {
+        let mut names: Vec<String> = Vec::new();
+        for name in placeholders::names_in(step) {
+            if let Some(addr) = account_step.get(&name) {
+                names.push(addr.clone());
+            }
+        }
+        for dep in step.depends_on.iter().chain(names.iter()) {
+            match index.get(dep.as_str()) {
+                Some(&j) if j != i => deps[i].push(j),
+                Some(_) => {}
+                None => {
+                    // Outside this OU's run: it must have succeeded before (or change
+                    // nothing).
+                    let satisfied = matches!(states.get(dep), Some(StepState::Succeeded { .. }))
+                        || by_address
+                            .get(dep.as_str())
+                            .is_some_and(|s| matches!(s.action, Action::NoOp | Action::Manual));
+                    if !satisfied
+                        && matches!(nodes[i], Node::Pending)
+                        && !in_run.contains(dep.as_str())
+                    {
+                        let why = format!("{dep} (not part of OU {ou}: apply its OU first)");
+                        block(reporter, summary, &mut nodes[i], step, why);
+                    }
+                }
+            }
+        }
+    }
+    deps
+}
+
+/// A step that cannot run: `by` says what stops it.
+fn block(
+    reporter: &dyn Reporter,
+    summary: &mut RunSummary,
+    node: &mut Node,
+    step: &Step,
+    by: String,
+) {
+    finish(reporter, summary, step, StepStatus::Blocked { by });
+    *node = Node::Stopped;
 }
 
 fn finish(reporter: &dyn Reporter, summary: &mut RunSummary, step: &Step, status: StepStatus) {

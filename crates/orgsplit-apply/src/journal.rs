@@ -14,24 +14,13 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
     #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{path}:{line}: not a journal record: {message}")]
-    Malformed {
-        path: PathBuf,
-        line: usize,
-        message: String,
-    },
+    Malformed { path: PathBuf, line: usize, message: String },
     #[error(
         "{path} belongs to another plan (digest {found}, this plan is {expected}): it was written by an apply of a different plan file"
     )]
-    OtherPlan {
-        path: PathBuf,
-        found: String,
-        expected: String,
-    },
+    OtherPlan { path: PathBuf, found: String, expected: String },
 }
 
 pub struct Journal {
@@ -51,17 +40,8 @@ pub fn journal_path(plan: &Path) -> PathBuf {
 impl Journal {
     /// Reads the records so far (none when the file is new) and opens it for appending.
     pub fn open(path: &Path, plan_digest: &str) -> Result<Journal, JournalError> {
-        let io = |source| JournalError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(io)?;
+        let io = |source| JournalError::Io { path: path.to_path_buf(), source };
+        let mut file = open_beside_plan(path).map_err(io)?;
         let mut text = String::new();
         file.read_to_string(&mut text).map_err(io)?;
         let complete = match text.rfind('\n') {
@@ -108,10 +88,7 @@ impl Journal {
         };
         let mut line = serde_json::to_string(&record).expect("journal records serialise");
         line.push('\n');
-        let io = |source| JournalError::Io {
-            path: self.path.clone(),
-            source,
-        };
+        let io = |source| JournalError::Io { path: self.path.clone(), source };
         self.file.write_all(line.as_bytes()).map_err(io)?;
         self.file.sync_data().map_err(io)?;
         self.records.push(record);
@@ -127,10 +104,7 @@ pub fn read(path: &Path) -> Result<Vec<JournalRecord>, JournalError> {
             parse(path, &text[..complete])
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(source) => Err(JournalError::Io {
-            path: path.to_path_buf(),
-            source,
-        }),
+        Err(source) => Err(JournalError::Io { path: path.to_path_buf(), source }),
     }
 }
 
@@ -154,6 +128,12 @@ pub fn now() -> String {
         .unwrap_or_default()
 }
 
+/// A file beside the plan (journal, lock) opened to read and write, created when missing,
+/// never truncated: what an earlier run left in it is kept.
+pub(crate) fn open_beside_plan(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,27 +145,17 @@ mod tests {
         {
             let mut j = Journal::open(&path, "sha256:a").unwrap();
             j.append("x", JournalEvent::Started).unwrap();
-            j.append(
-                "x",
-                JournalEvent::Succeeded {
-                    changed: true,
-                    outputs: Default::default(),
-                },
-            )
-            .unwrap();
+            j.append("x", JournalEvent::Succeeded { changed: true, outputs: Default::default() })
+                .unwrap();
         }
         // A crash in the middle of the next write.
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
-        f.write_all(br#"{"time":"2026-11-23T00:00:00Z","plan_di"#)
-            .unwrap();
+        f.write_all(br#"{"time":"2026-11-23T00:00:00Z","plan_di"#).unwrap();
         drop(f);
         let j = Journal::open(&path, "sha256:a").unwrap();
         assert_eq!(j.records().len(), 2);
         assert!(std::fs::read_to_string(&path).unwrap().ends_with("}\n"));
-        assert!(matches!(
-            Journal::open(&path, "sha256:b"),
-            Err(JournalError::OtherPlan { .. })
-        ));
+        assert!(matches!(Journal::open(&path, "sha256:b"), Err(JournalError::OtherPlan { .. })));
         std::fs::write(&path, "{}\nnot json\n").unwrap();
         let err = Journal::open(&path, "sha256:a").err().unwrap().to_string();
         assert!(err.contains(":1: not a journal record"), "{err}");

@@ -3,7 +3,7 @@
 //! never leaves a stale lock behind; the file keeps the holder's description for the
 //! refusal message.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -12,10 +12,7 @@ pub enum LockError {
     #[error("{path} is locked by another apply of this plan ({holder})")]
     Held { path: PathBuf, holder: String },
     #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
 }
 
 /// Held until dropped.
@@ -36,24 +33,12 @@ impl PlanLock {
     /// Takes the lock or says who holds it. `holder` describes this process (pid, OU, time).
     pub fn acquire(plan: &Path, holder: &str) -> Result<PlanLock, LockError> {
         let path = lock_path(plan);
-        let io = |source| LockError::Io {
-            path: path.clone(),
-            source,
-        };
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io)?;
+        let io = |source| LockError::Io { path: path.clone(), source };
+        let mut file = crate::journal::open_beside_plan(&path).map_err(io)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
-                return Err(LockError::Held {
-                    holder: read_holder(&mut file),
-                    path,
-                });
+                return Err(LockError::Held { holder: read_holder(&mut file), path });
             }
             Err(TryLockError::Error(e)) => return Err(io(e)),
         }

@@ -54,21 +54,17 @@ fn replace_value(v: &Value, ids: &BTreeMap<String, String>) -> Value {
     match v {
         Value::String(s) => Value::String(replace(s, ids)),
         Value::Array(a) => Value::Array(a.iter().map(|x| replace_value(x, ids)).collect()),
-        Value::Object(o) => Value::Object(
-            o.iter()
-                .map(|(k, x)| (replace(k, ids), replace_value(x, ids)))
-                .collect(),
-        ),
+        Value::Object(o) => {
+            Value::Object(o.iter().map(|(k, x)| (replace(k, ids), replace_value(x, ids))).collect())
+        }
         other => other.clone(),
     }
 }
 
 /// The step with every placeholder replaced; the names without an id are the error.
 pub fn substitute(step: &Step, ids: &BTreeMap<String, String>) -> Result<Step, Vec<String>> {
-    let missing: Vec<String> = names_in(step)
-        .into_iter()
-        .filter(|n| !ids.contains_key(n))
-        .collect();
+    let missing: Vec<String> =
+        names_in(step).into_iter().filter(|n| !ids.contains_key(n)).collect();
     if !missing.is_empty() {
         return Err(missing);
     }
@@ -101,10 +97,7 @@ mod tests {
                 permission_model: "SERVICE_MANAGED".into(),
                 auto_deployment: true,
                 parameters: [
-                    (
-                        "Trusted".to_string(),
-                        "arn:aws:iam::${account:dev-admin}:root".to_string(),
-                    ),
+                    ("Trusted".to_string(), "arn:aws:iam::${account:dev-admin}:root".to_string()),
                     (
                         "Role".to_string(),
                         "arn:aws:iam::${account:dev-workloads}:role/x".to_string(),
@@ -119,30 +112,18 @@ mod tests {
             reason: String::new(),
             notes: vec![],
         };
-        assert_eq!(
-            names_in(&step),
-            ["dev-admin".to_string(), "dev-workloads".to_string()].into()
-        );
+        assert_eq!(names_in(&step), ["dev-admin".to_string(), "dev-workloads".to_string()].into());
         let mut ids = BTreeMap::new();
         ids.insert("dev-workloads".to_string(), "222222222222".to_string());
-        assert_eq!(
-            substitute(&step, &ids).unwrap_err(),
-            vec!["dev-admin".to_string()]
-        );
+        assert_eq!(substitute(&step, &ids).unwrap_err(), vec!["dev-admin".to_string()]);
         ids.insert("dev-admin".to_string(), "333333333333".to_string());
         let done = substitute(&step, &ids).unwrap();
         assert_eq!(done.account, "222222222222");
         let StepSpec::StackSet(inputs) = &done.spec else {
             panic!("the kind changed: {:?}", done.spec)
         };
-        assert_eq!(
-            inputs.parameters["Trusted"],
-            "arn:aws:iam::333333333333:root"
-        );
-        assert_eq!(
-            inputs.parameters["Role"],
-            "arn:aws:iam::222222222222:role/x"
-        );
+        assert_eq!(inputs.parameters["Trusted"], "arn:aws:iam::333333333333:root");
+        assert_eq!(inputs.parameters["Role"], "arn:aws:iam::222222222222:role/x");
         assert!(inputs.auto_deployment);
     }
 }

@@ -66,10 +66,7 @@ pub async fn precheck(
     }
 
     let changed_by_plan = changed_by_this_plan(plan, journal);
-    let mut report = Precheck {
-        caller_arn,
-        ..Precheck::default()
-    };
+    let mut report = Precheck { caller_arn, ..Precheck::default() };
     let mut stale = Vec::new();
     // Manual items are done by a person; only what apply itself acts on must be current.
     let reads: BTreeSet<&str> = steps
@@ -85,10 +82,7 @@ pub async fn precheck(
     if reads.contains(ORGANIZATION_KEY) && !changed_by_plan.contains(ORGANIZATION_KEY) {
         report.compared += 1;
         if plan.fingerprints.get(ORGANIZATION_KEY) != Some(&org.fingerprint()) {
-            stale.push(StaleObject {
-                key: ORGANIZATION_KEY.into(),
-                change: "changed",
-            });
+            stale.push(StaleObject { key: ORGANIZATION_KEY.into(), change: "changed" });
         }
     }
     let resources: Vec<&str> = reads
@@ -109,22 +103,14 @@ pub async fn precheck(
             &NoReporter,
         )
         .await?;
-        let live: BTreeMap<&str, &str> = live
-            .iter()
-            .map(|r| (r.arn.as_str(), r.fingerprint.as_str()))
-            .collect();
+        let live: BTreeMap<&str, &str> =
+            live.iter().map(|r| (r.arn.as_str(), r.fingerprint.as_str())).collect();
         for key in resources {
             report.compared += 1;
             match (live.get(key), plan.fingerprints.get(key)) {
-                (None, _) => stale.push(StaleObject {
-                    key: key.to_string(),
-                    change: "deleted",
-                }),
+                (None, _) => stale.push(StaleObject { key: key.to_string(), change: "deleted" }),
                 (Some(now), Some(then)) if now == then => {}
-                _ => stale.push(StaleObject {
-                    key: key.to_string(),
-                    change: "changed",
-                }),
+                _ => stale.push(StaleObject { key: key.to_string(), change: "changed" }),
             }
         }
     }

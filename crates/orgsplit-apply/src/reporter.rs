@@ -75,10 +75,7 @@ mod tests {
 
     #[test]
     fn steps_group_by_account_or_ou() {
-        assert_eq!(
-            group_of("organization/scp:orgsplit-guardrails"),
-            "organization"
-        );
+        assert_eq!(group_of("organization/scp:orgsplit-guardrails"), "organization");
         assert_eq!(group_of("dev/ou:dev"), "dev");
         assert_eq!(group_of("dev/dev-workloads/ssm:/dev/x"), "dev-workloads");
         assert_eq!(group_of("dev/dev-workloads/account"), "dev-workloads");

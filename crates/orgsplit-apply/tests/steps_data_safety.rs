@@ -19,10 +19,7 @@ fn seeded_secrets() -> Vec<String> {
 
 fn assert_no_secret(text: &str, secrets: &[String], what: &str) {
     for s in secrets {
-        assert!(
-            !text.contains(s.as_str()),
-            "{what} shows a secret value: {text}"
-        );
+        assert!(!text.contains(s.as_str()), "{what} shows a secret value: {text}");
     }
 }
 
@@ -60,20 +57,9 @@ fn no_secret_value_in_outcomes_or_errors() {
     rt.block_on(async {
         let dest = aws.session(&target).await.unwrap();
         for name in ["/dev/mailer/SMTP_PASSWORD", "/dev/api/STRIPE_KEY"] {
-            dest.ssm("us-east-1")
-                .delete_parameter()
-                .name(name)
-                .send()
-                .await
-                .unwrap();
+            dest.ssm("us-east-1").delete_parameter().name(name).send().await.unwrap();
         }
-        dest.secretsmanager("us-east-1")
-            .put_secret_value()
-            .secret_id("dev/mailer/api-key")
-            .secret_string("changed-by-hand")
-            .send()
-            .await
-            .unwrap();
+        change_secret_by_hand(&dest).await;
     });
     let never = serde_json::json!({ "rate": 0.001, "burst": 0 });
     emu.set_faults(serde_json::json!({ "rates": {
@@ -127,11 +113,7 @@ fn no_secret_value_in_outcomes_or_errors() {
         assert!(!e.to_string().contains('\n'), "a multi-line error: {e}");
         println!("error (checked): {e}");
     }
-    println!(
-        "{seen} outcomes and {} errors checked for {} secrets",
-        errors.len(),
-        secrets.len()
-    );
+    println!("{seen} outcomes and {} errors checked for {} secrets", errors.len(), secrets.len());
 }
 
 /// A plan that asks for the objects to be copied is refused before anything is created.

@@ -38,24 +38,15 @@ fn task_definitions_clusters_rules_and_schedules_point_at_the_target() {
     let all: Vec<&str> = DEV.iter().chain(PROD.iter()).copied().collect();
     let first = w.run_all(&all);
     let unchanged: Vec<&String> = first.iter().filter(|(_, c)| !c).map(|(a, _)| a).collect();
-    assert!(
-        unchanged.is_empty(),
-        "first run left unchanged: {unchanged:?}"
-    );
+    assert!(unchanged.is_empty(), "first run left unchanged: {unchanged:?}");
 
     let (dev, prod) = (w.session("dev-workloads"), w.session("prod-workloads"));
-    let (dev_id, prod_id) = (
-        w.ids["dev-workloads"].clone(),
-        w.ids["prod-workloads"].clone(),
-    );
+    let (dev_id, prod_id) = (w.ids["dev-workloads"].clone(), w.ids["prod-workloads"].clone());
     w.rt.block_on(async {
         for (s, id) in [(&dev, &dev_id), (&prod, &prod_id)] {
             let c = cluster(s, "batch").await;
             assert_eq!(c["status"], "ACTIVE");
-            assert_eq!(
-                c["clusterArn"],
-                json!(format!("arn:aws:ecs:{REGION}:{id}:cluster/batch"))
-            );
+            assert_eq!(c["clusterArn"], json!(format!("arn:aws:ecs:{REGION}:{id}:cluster/batch")));
             assert!(
                 c["settings"].as_array().is_some_and(
                     |s| s.contains(&json!({"name": "containerInsights", "value": "disabled"}))
@@ -69,10 +60,7 @@ fn task_definitions_clusters_rules_and_schedules_point_at_the_target() {
         let prod_mail = check_task_definition(&prod, "prod-mail-sender", true).await;
 
         let (expr, state, targets) = rule(&prod, "prod-nightly-mail").await;
-        assert_eq!(
-            (expr.as_str(), state.as_str()),
-            ("cron(0 2 * * ? *)", "ENABLED")
-        );
+        assert_eq!((expr.as_str(), state.as_str()), ("cron(0 2 * * ? *)", "ENABLED"));
         assert_eq!(
             targets,
             vec![(
@@ -99,10 +87,7 @@ fn task_definitions_clusters_rules_and_schedules_point_at_the_target() {
         w.outputs["dev/dev-workloads/ecs-taskdef:dev-mail-sender"]["task_definition_arn"],
         format!("arn:aws:ecs:{REGION}:{dev_id}:task-definition/dev-mail-sender:1")
     );
-    println!(
-        "first run: {} steps, all changed, read back in both targets",
-        first.len()
-    );
+    println!("first run: {} steps, all changed, read back in both targets", first.len());
     w.assert_second_run_is_a_no_op(&all, "ecs, rules, schedules");
 }
 
@@ -112,10 +97,7 @@ fn drift_in_task_definitions_rules_schedules_and_clusters_is_repaired() {
     let all: Vec<&str> = DEV.iter().chain(PROD.iter()).copied().collect();
     w.run_all(&all);
     let (dev, prod) = (w.session("dev-workloads"), w.session("prod-workloads"));
-    let (dev_id, prod_id) = (
-        w.ids["dev-workloads"].clone(),
-        w.ids["prod-workloads"].clone(),
-    );
+    let (dev_id, prod_id) = (w.ids["dev-workloads"].clone(), w.ids["prod-workloads"].clone());
     let dev_mail_1 = format!("arn:aws:ecs:{REGION}:{dev_id}:task-definition/dev-mail-sender:1");
 
     // By hand: the task definition deregistered, the rule rescheduled and its target
@@ -211,10 +193,7 @@ fn drift_in_task_definitions_rules_schedules_and_clusters_is_repaired() {
         assert_eq!(td["taskDefinitionArn"], json!(dev_mail_2));
         assert_eq!(td["status"], "ACTIVE");
         let (_, state, _, _, taskdef) = schedule(&dev, "default", "dev-mail-hourly").await;
-        assert_eq!(
-            (state.as_str(), taskdef.as_str()),
-            ("ENABLED", dev_mail_2.as_str())
-        );
+        assert_eq!((state.as_str(), taskdef.as_str()), ("ENABLED", dev_mail_2.as_str()));
         let (expr, _, targets) = rule(&prod, "prod-nightly-mail").await;
         assert_eq!(expr, "cron(0 2 * * ? *)");
         assert_eq!(targets.len(), 1);
@@ -268,20 +247,14 @@ fn default_network(emu: &Emulator, account: &str) -> (Vec<String>, String) {
             .map(str::to_string)
             .collect()
     };
-    let subnets = values(
-        &call("Action=DescribeSubnets&Version=2016-11-15"),
-        "subnetId",
-    );
+    let subnets = values(&call("Action=DescribeSubnets&Version=2016-11-15"), "subnetId");
     let groups = values(
         &call(
             "Action=DescribeSecurityGroups&Version=2016-11-15&Filter.1.Name=group-name&Filter.1.Value.1=default",
         ),
         "groupId",
     );
-    assert!(
-        !subnets.is_empty() && !groups.is_empty(),
-        "no default network in {account}"
-    );
+    assert!(!subnets.is_empty() && !groups.is_empty(), "no default network in {account}");
     (subnets.into_iter().take(2).collect(), groups[0].clone())
 }
 
@@ -311,14 +284,7 @@ fn a_service_runs_the_target_task_definition_on_the_configured_network() {
     let dev_id = ids["dev-workloads"].clone();
     let (subnets, group) = default_network(&emu, &dev_id);
     let plan = rt.block_on(plan_with_network(&aws, &subnets, &group));
-    let mut w = World {
-        emu,
-        rt,
-        aws,
-        plan,
-        ids,
-        outputs: BTreeMap::new(),
-    };
+    let mut w = World { emu, rt, aws, plan, ids, outputs: BTreeMap::new() };
     let address = "dev/dev-workloads/ecs-service:batch/dev-api";
     let step = w.step(address);
     assert_eq!(step.action, Action::Create, "{address} is still manual");
@@ -330,16 +296,11 @@ fn a_service_runs_the_target_task_definition_on_the_configured_network() {
 
     // Before its task definition exists in the target the service cannot be made.
     w.run("dev/dev-workloads/ecs-cluster:batch");
-    let early = w
-        .try_run(address)
-        .expect_err("a service before its task definition");
+    let early = w.try_run(address).expect_err("a service before its task definition");
     assert!(early.to_string().contains("dev-api"), "{early}");
 
-    let steps = [
-        "dev/dev-workloads/ecs-cluster:batch",
-        "dev/dev-workloads/ecs-taskdef:dev-api",
-        address,
-    ];
+    let steps =
+        ["dev/dev-workloads/ecs-cluster:batch", "dev/dev-workloads/ecs-taskdef:dev-api", address];
     let first = w.run_all(&steps);
     assert!(first[2].1, "the service was not created");
     let dev = w.session("dev-workloads");
@@ -347,9 +308,7 @@ fn a_service_runs_the_target_task_definition_on_the_configured_network() {
     assert_eq!(svc["status"], "ACTIVE");
     assert_eq!(
         svc["taskDefinition"],
-        json!(format!(
-            "arn:aws:ecs:{REGION}:{dev_id}:task-definition/dev-api:1"
-        ))
+        json!(format!("arn:aws:ecs:{REGION}:{dev_id}:task-definition/dev-api:1"))
     );
     assert_eq!(svc["desiredCount"], 1);
     assert_eq!(svc["launchType"], "FARGATE");
@@ -357,10 +316,7 @@ fn a_service_runs_the_target_task_definition_on_the_configured_network() {
     assert_eq!(vpc["subnets"], json!(subnets));
     assert_eq!(vpc["securityGroups"], json!([group]));
     assert_eq!(vpc["assignPublicIp"], "DISABLED");
-    assert_eq!(
-        w.outputs[address]["service_arn"],
-        svc["serviceArn"].as_str().expect("service arn")
-    );
+    assert_eq!(w.outputs[address]["service_arn"], svc["serviceArn"].as_str().expect("service arn"));
     println!("service created on {subnets:?} / {group} with dev-api:1");
     w.assert_second_run_is_a_no_op(&steps, "service");
 
@@ -374,10 +330,7 @@ fn a_service_runs_the_target_task_definition_on_the_configured_network() {
             .send(),
     )
     .expect("UpdateService");
-    assert!(
-        changed(&w.run(address)),
-        "the scaled service was not repaired"
-    );
+    assert!(changed(&w.run(address)), "the scaled service was not repaired");
     let svc = w.rt.block_on(service(&dev, "batch", "dev-api"));
     assert_eq!(svc["desiredCount"], 1);
     w.assert_second_run_is_a_no_op(&steps, "service after repair");

@@ -11,38 +11,28 @@ use serde_json::json;
 use std::collections::BTreeMap;
 
 fn count(emu: &Emulator, operation: &str) -> usize {
-    emu.requests()
-        .iter()
-        .filter(|r| r["operation"] == operation)
-        .count()
+    emu.requests().iter().filter(|r| r["operation"] == operation).count()
 }
 
 /// Requests AWS accepted (HTTP 200): a `ConcurrentModificationException` the SDK retried is
 /// in the log too (the strict emulator refuses 10 % of Organizations writes), but it made
 /// nothing.
 fn accepted(emu: &Emulator, operation: &str) -> usize {
-    emu.requests()
-        .iter()
-        .filter(|r| r["operation"] == operation && r["status"] == 200)
-        .count()
+    emu.requests().iter().filter(|r| r["operation"] == operation && r["status"] == 200).count()
 }
 
 fn account_id(outcome: &Outcome) -> String {
     match outcome {
-        Outcome::Done { outputs, .. } => outputs
-            .get("account_id")
-            .expect("an account_id output")
-            .clone(),
+        Outcome::Done { outputs, .. } => {
+            outputs.get("account_id").expect("an account_id output").clone()
+        }
         other => panic!("expected done, got {other:?}"),
     }
 }
 
 #[test]
 fn a_new_account_is_waited_for_until_its_creation_succeeds_and_it_is_usable() {
-    let emu = Emulator::start_with(Some("org-only"));
-    emu.export_env();
-    emu.set_strict(json!({"account_create_seconds": 2.0}));
-    let rt = orgsplit_testkit::runtime();
+    let (emu, rt) = common::org_only(json!({"account_create_seconds": 2.0}));
     rt.block_on(async {
         let aws = common::aws(&emu).await;
         let plan = common::demo_plan(&aws).await;
@@ -56,10 +46,7 @@ fn a_new_account_is_waited_for_until_its_creation_succeeds_and_it_is_usable() {
         let (caller, _) = aws.caller().await.unwrap();
         let org = aws.session(&caller).await.unwrap().organizations();
         let described = org.describe_account().account_id(&id).send().await;
-        let account = described
-            .expect("DescribeAccount")
-            .account
-            .expect("account");
+        let account = described.expect("DescribeAccount").account.expect("account");
         assert_eq!(account.email(), Some("aws+dev-admin@example.com"));
         let member = aws.session(&id).await.expect("member session");
         let who = member
@@ -77,11 +64,8 @@ fn a_new_account_is_waited_for_until_its_creation_succeeds_and_it_is_usable() {
 
 #[test]
 fn a_creation_in_flight_on_a_later_page_is_waited_for_and_not_requested_again() {
-    let emu = Emulator::start_with(Some("org-only"));
-    emu.export_env();
     // One status per page; the plan's account is the third request in flight.
-    emu.set_strict(json!({"account_create_seconds": 3.0, "list_page_size": 1}));
-    let rt = orgsplit_testkit::runtime();
+    let (emu, rt) = common::org_only(json!({"account_create_seconds": 3.0, "list_page_size": 1}));
     rt.block_on(async {
         let aws = common::aws(&emu).await;
         let plan = common::demo_plan(&aws).await;
@@ -112,12 +96,8 @@ fn a_creation_in_flight_on_a_later_page_is_waited_for_and_not_requested_again() 
         let mut with_email = Vec::new();
         let mut token = None;
         loop {
-            let page = org
-                .list_accounts()
-                .set_next_token(token)
-                .send()
-                .await
-                .expect("ListAccounts");
+            let page =
+                org.list_accounts().set_next_token(token).send().await.expect("ListAccounts");
             with_email.extend(
                 page.accounts()
                     .iter()
@@ -135,9 +115,7 @@ fn a_creation_in_flight_on_a_later_page_is_waited_for_and_not_requested_again() 
 
 #[test]
 fn stacksets_trusted_access_is_activated_through_cloudformation() {
-    let emu = Emulator::start_with(Some("org-only"));
-    emu.export_env();
-    let rt = orgsplit_testkit::runtime();
+    let (emu, rt) = common::org_only(json!({}));
     rt.block_on(async {
         let aws = common::aws(&emu).await;
         let plan = common::demo_plan(&aws).await;

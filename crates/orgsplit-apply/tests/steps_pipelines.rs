@@ -35,27 +35,12 @@ fn check_pipeline(d: &Value, repo: &str, connection: &str, target: &str) {
         }),
         "{name}"
     );
-    assert_eq!(
-        source["outputArtifacts"],
-        json!([{"name": "source_output"}])
-    );
-    assert_eq!(
-        d["stages"][1]["actions"][0]["actionTypeId"]["provider"],
-        "Manual"
-    );
-    assert_eq!(
-        d["roleArn"],
-        json!(format!("arn:aws:iam::{target}:role/codepipeline-service"))
-    );
-    assert_eq!(
-        d["artifactStore"]["location"],
-        json!(format!("acme-pipeline-artifacts-{target}"))
-    );
+    assert_eq!(source["outputArtifacts"], json!([{"name": "source_output"}]));
+    assert_eq!(d["stages"][1]["actions"][0]["actionTypeId"]["provider"], "Manual");
+    assert_eq!(d["roleArn"], json!(format!("arn:aws:iam::{target}:role/codepipeline-service")));
+    assert_eq!(d["artifactStore"]["location"], json!(format!("acme-pipeline-artifacts-{target}")));
     let text = d.to_string();
-    assert!(
-        !text.contains("OAuthToken"),
-        "{name} keeps an OAuthToken: {text}"
-    );
+    assert!(!text.contains("OAuthToken"), "{name} keeps an OAuthToken: {text}");
     assert!(!text.contains("ghp_"), "{name} holds a GitHub token");
 }
 
@@ -67,11 +52,7 @@ fn the_connection_waits_for_the_handshake_then_pipelines_use_it() {
     for p in PIPELINES {
         let step = w.step(p);
         assert_eq!(step.kind(), StepKind::Pipeline);
-        assert!(
-            step.depends_on.iter().any(|d| d == CONNECTION),
-            "{p}: {:?}",
-            step.depends_on
-        );
+        assert!(step.depends_on.iter().any(|d| d == CONNECTION), "{p}: {:?}", step.depends_on);
     }
 
     // First run: created PENDING, the step waits with the console page.
@@ -89,27 +70,18 @@ fn the_connection_waits_for_the_handshake_then_pipelines_use_it() {
     let listed = w.rt.block_on(connections(&prod));
     assert_eq!(listed.len(), 1, "{listed:?}");
     let (name, arn, status) = listed[0].clone();
-    assert_eq!(
-        (name.as_str(), status.as_str()),
-        ("orgsplit-github", "PENDING")
-    );
+    assert_eq!((name.as_str(), status.as_str()), ("orgsplit-github", "PENDING"));
 
     // A pipeline cannot be made before the connection is done, and tries nothing.
     w.emu.clear_requests();
-    let early = w
-        .try_run(PIPELINES[0])
-        .expect_err("a pipeline on a pending connection");
+    let early = w.try_run(PIPELINES[0]).expect_err("a pipeline on a pending connection");
     assert!(early.to_string().contains("codestar-connection"), "{early}");
     assert!(w.emu.mutating_requests().is_empty());
 
     // Second run while pending: still waiting, nothing created.
     w.emu.clear_requests();
     assert!(matches!(w.run(CONNECTION), Outcome::Waiting { .. }));
-    assert!(
-        w.emu.mutating_requests().is_empty(),
-        "{:#?}",
-        w.emu.mutating_requests()
-    );
+    assert!(w.emu.mutating_requests().is_empty(), "{:#?}", w.emu.mutating_requests());
     assert_eq!(w.rt.block_on(connections(&prod)).len(), 1);
 
     // The handshake, then the same connection is done.
@@ -119,11 +91,7 @@ fn the_connection_waits_for_the_handshake_then_pipelines_use_it() {
     assert_eq!(output(&done, "connection_arn"), arn);
     assert_eq!(
         w.rt.block_on(connections(&prod)),
-        vec![(
-            "orgsplit-github".to_string(),
-            arn.clone(),
-            "AVAILABLE".to_string()
-        )]
+        vec![("orgsplit-github".to_string(), arn.clone(), "AVAILABLE".to_string())]
     );
 
     // The pipeline role: the emulator checks that it exists and trusts CodePipeline.
@@ -131,48 +99,22 @@ fn the_connection_waits_for_the_handshake_then_pipelines_use_it() {
     let first = w.run_all(&PIPELINES);
     assert!(first.iter().all(|(_, c)| *c), "{first:?}");
     w.rt.block_on(async {
-        check_pipeline(
-            &pipeline(&prod, "prod-api-release").await,
-            "api",
-            &arn,
-            &target,
-        );
-        check_pipeline(
-            &pipeline(&prod, "mail-sender-release").await,
-            "mail-sender",
-            &arn,
-            &target,
-        );
+        check_pipeline(&pipeline(&prod, "prod-api-release").await, "api", &arn, &target);
+        check_pipeline(&pipeline(&prod, "mail-sender-release").await, "mail-sender", &arn, &target);
         let policy = role_policy(&prod, "codepipeline-service", "orgsplit-use-connection")
             .await
             .expect("the pipeline role's UseConnection policy");
         let statement = &policy["Statement"][0];
         assert_eq!(
             statement["Action"],
-            json!([
-                "codestar-connections:UseConnection",
-                "codeconnections:UseConnection"
-            ])
+            json!(["codestar-connections:UseConnection", "codeconnections:UseConnection"])
         );
-        assert!(
-            statement["Resource"]
-                .as_array()
-                .unwrap()
-                .contains(&json!(arn)),
-            "{policy}"
-        );
+        assert!(statement["Resource"].as_array().unwrap().contains(&json!(arn)), "{policy}");
         let arn_of = pipeline_arn(&prod, "mail-sender-release").await;
-        let tags = prod
-            .codepipeline(REGION)
-            .list_tags_for_resource()
-            .resource_arn(arn_of)
-            .send()
-            .await
-            .expect("ListTagsForResource");
+        let request = prod.codepipeline(REGION).list_tags_for_resource().resource_arn(arn_of);
+        let tags = request.send().await.expect("ListTagsForResource");
         assert!(
-            tags.tags()
-                .iter()
-                .any(|t| t.key() == "Environment" && t.value() == "prod"),
+            tags.tags().iter().any(|t| t.key() == "Environment" && t.value() == "prod"),
             "{:?}",
             tags.tags()
         );
@@ -192,11 +134,7 @@ fn the_connection_waits_for_the_handshake_then_pipelines_use_it() {
             aws_sdk_codepipeline::types::PipelineDeclaration::deserialize,
         )
         .expect("declaration");
-        cp.update_pipeline()
-            .pipeline(decl)
-            .send()
-            .await
-            .expect("UpdatePipeline");
+        cp.update_pipeline().pipeline(decl).send().await.expect("UpdatePipeline");
         prod.iam()
             .delete_role_policy()
             .role_name("codepipeline-service")
@@ -205,21 +143,11 @@ fn the_connection_waits_for_the_handshake_then_pipelines_use_it() {
             .await
             .expect("DeleteRolePolicy");
     });
-    assert!(
-        changed(&w.run(PIPELINES[0])),
-        "the drifted pipeline was not repaired"
-    );
+    assert!(changed(&w.run(PIPELINES[0])), "the drifted pipeline was not repaired");
     w.rt.block_on(async {
-        check_pipeline(
-            &pipeline(&prod, "prod-api-release").await,
-            "api",
-            &arn,
-            &target,
-        );
+        check_pipeline(&pipeline(&prod, "prod-api-release").await, "api", &arn, &target);
         assert!(
-            role_policy(&prod, "codepipeline-service", "orgsplit-use-connection")
-                .await
-                .is_some()
+            role_policy(&prod, "codepipeline-service", "orgsplit-use-connection").await.is_some()
         );
     });
     w.assert_second_run_is_a_no_op(&again, "pipelines after repair");
@@ -256,9 +184,7 @@ fn ensure_pipeline_role(w: &mut World, prod: &AccountSession) {
             .send(),
     );
     if let Err(e) = made {
-        let exists = e
-            .as_service_error()
-            .is_some_and(|s| s.is_entity_already_exists_exception());
+        let exists = e.as_service_error().is_some_and(|s| s.is_entity_already_exists_exception());
         assert!(exists, "CreateRole codepipeline-service: {e}");
     }
 }

@@ -7,7 +7,7 @@ mod common;
 use aws_sdk_account::types::RegionOptStatus;
 use orgsplit_apply::{Outcome, run_step};
 use orgsplit_model::Config;
-use orgsplit_testkit::{Emulator, repo_root};
+use orgsplit_testkit::repo_root;
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -30,12 +30,17 @@ fn changed(outcome: &Outcome) -> bool {
     }
 }
 
+/// The opt-in Region's status for `account`, read from the management account.
+async fn opt_status(aws: &orgsplit_aws::Aws, account: &str) -> Option<RegionOptStatus> {
+    let (caller, _) = aws.caller().await.unwrap();
+    let client = aws.session(&caller).await.unwrap().account();
+    let request = client.get_region_opt_status().account_id(account).region_name(OPT_IN);
+    request.send().await.expect("GetRegionOptStatus").region_opt_status().cloned()
+}
+
 #[test]
 fn an_opt_in_region_is_enabled_in_a_new_account_and_then_usable() {
-    let emu = Emulator::start_with(Some("org-only"));
-    emu.export_env();
-    emu.set_strict(json!({"region_enable_seconds": 1.0}));
-    let rt = orgsplit_testkit::runtime();
+    let (emu, rt) = common::org_only(json!({"region_enable_seconds": 1.0}));
     rt.block_on(async {
         let aws = common::aws(&emu).await;
         let config = config();
@@ -52,28 +57,14 @@ fn an_opt_in_region_is_enabled_in_a_new_account_and_then_usable() {
         let access = common::step(&plan, "organization/org-trusted-access:account");
         let cx = common::context(&aws, &plan, access, &ids);
         assert!(changed(&run_step(&cx).await.expect("trusted access")));
-        assert!(!changed(
-            &run_step(&cx).await.expect("trusted access again")
-        ));
+        assert!(!changed(&run_step(&cx).await.expect("trusted access again")));
 
         let opt_in = common::step(&plan, &format!("dev/dev-workloads/region-opt-in:{OPT_IN}"));
         let cx = common::context(&aws, &plan, opt_in, &ids);
         assert!(changed(&run_step(&cx).await.expect("enable the region")));
 
         // Read back through the API, from the management account and as the member.
-        let (caller, _) = aws.caller().await.unwrap();
-        let status = aws
-            .session(&caller)
-            .await
-            .unwrap()
-            .account()
-            .get_region_opt_status()
-            .account_id(&account)
-            .region_name(OPT_IN)
-            .send()
-            .await
-            .expect("GetRegionOptStatus");
-        assert_eq!(status.region_opt_status(), Some(&RegionOptStatus::Enabled));
+        assert_eq!(opt_status(&aws, &account).await, Some(RegionOptStatus::Enabled));
         member
             .ssm(OPT_IN)
             .describe_parameters()
@@ -84,21 +75,14 @@ fn an_opt_in_region_is_enabled_in_a_new_account_and_then_usable() {
         // A second run finds it enabled and changes nothing.
         emu.clear_requests();
         assert!(!changed(&run_step(&cx).await.expect("again")));
-        assert!(
-            emu.mutating_requests().is_empty(),
-            "{:?}",
-            emu.mutating_requests()
-        );
+        assert!(emu.mutating_requests().is_empty(), "{:?}", emu.mutating_requests());
     });
 }
 
 #[test]
 fn a_region_still_enabling_after_the_wait_ends_the_step_as_waiting_and_a_later_run_finishes() {
-    let emu = Emulator::start_with(Some("org-only"));
-    emu.export_env();
     // Hours, as AWS sometimes takes; the apply waits 2 s here instead of 10 minutes.
-    emu.set_strict(json!({"region_enable_seconds": 3600.0}));
-    let rt = orgsplit_testkit::runtime();
+    let (emu, rt) = common::org_only(json!({"region_enable_seconds": 3600.0}));
     rt.block_on(async {
         let aws = orgsplit_aws::Aws::load(orgsplit_aws::AwsOptions {
             endpoint_url: Some(emu.url.clone()),
@@ -113,53 +97,27 @@ fn a_region_still_enabling_after_the_wait_ends_the_step_as_waiting_and_a_later_r
             common::create_account(&aws, "dev-workloads", "aws+dev-workloads@example.com").await;
         let ids = BTreeMap::from([("dev-workloads".to_string(), account.clone())]);
         let access = common::step(&plan, "organization/org-trusted-access:account");
-        run_step(&common::context(&aws, &plan, access, &ids))
-            .await
-            .expect("trusted access");
+        run_step(&common::context(&aws, &plan, access, &ids)).await.expect("trusted access");
         let opt_in = common::step(&plan, &format!("dev/dev-workloads/region-opt-in:{OPT_IN}"));
         let cx = common::context(&aws, &plan, opt_in, &ids);
-        let region_status = || async {
-            let (caller, _) = aws.caller().await.unwrap();
-            aws.session(&caller)
-                .await
-                .unwrap()
-                .account()
-                .get_region_opt_status()
-                .account_id(&account)
-                .region_name(OPT_IN)
-                .send()
-                .await
-                .expect("GetRegionOptStatus")
-                .region_opt_status()
-                .cloned()
-        };
+        let region_status = || opt_status(&aws, &account);
 
         for run in ["first", "second"] {
             match run_step(&cx).await.expect("opt-in step") {
                 Outcome::Waiting { message, .. } => {
-                    assert!(
-                        message.contains("ENABLING") && message.contains(OPT_IN),
-                        "{message}"
-                    );
+                    assert!(message.contains("ENABLING") && message.contains(OPT_IN), "{message}");
                 }
                 other => panic!("{run} run: expected waiting, got {other:?}"),
             }
             assert_eq!(region_status().await, Some(RegionOptStatus::Enabling));
         }
         // EnableRegion was asked once: the second run found the Region ENABLING and waited.
-        let enables = emu
-            .requests()
-            .iter()
-            .filter(|r| r["operation"] == "EnableRegion")
-            .count();
+        let enables = emu.requests().iter().filter(|r| r["operation"] == "EnableRegion").count();
         assert_eq!(enables, 1);
 
         // AWS finishes; the next apply run completes the step.
         emu.set_strict(json!({"region_enable_seconds": 0.0}));
-        assert!(matches!(
-            run_step(&cx).await.expect("third run"),
-            Outcome::Done { .. }
-        ));
+        assert!(matches!(run_step(&cx).await.expect("third run"), Outcome::Done { .. }));
         assert_eq!(region_status().await, Some(RegionOptStatus::Enabled));
     });
 }

@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::changed;
+
 use orgsplit_apply::{Outcome, StepContext, StepError, run_step};
 use orgsplit_aws::Aws;
 use orgsplit_aws::policy::policy_document;
@@ -54,24 +56,24 @@ impl World {
 
     async fn run_ok(&self, address: &str) -> Outcome {
         let step = common::step(&self.plan, address).clone();
-        self.run(&step)
-            .await
-            .unwrap_or_else(|e| panic!("{address}: {e}"))
+        self.run(&step).await.unwrap_or_else(|e| panic!("{address}: {e}"))
     }
+}
+
+/// The demo emulator, a runtime, and the world of the dev OU's StackSet steps.
+fn start() -> (Emulator, tokio::runtime::Runtime, World) {
+    let emu = Emulator::start_with(Some("demo"));
+    emu.export_env();
+    let rt = orgsplit_testkit::runtime();
+    let w = rt.block_on(world(&emu));
+    (emu, rt, w)
 }
 
 async fn world(emu: &Emulator) -> World {
     let aws = common::aws(emu).await;
     let plan = common::demo_plan(&aws).await;
-    let org = aws
-        .session(MANAGEMENT_ACCOUNT)
-        .await
-        .unwrap()
-        .organizations();
-    let root = org.list_roots().send().await.unwrap().roots()[0]
-        .id()
-        .unwrap()
-        .to_string();
+    let org = aws.session(MANAGEMENT_ACCOUNT).await.unwrap().organizations();
+    let root = org.list_roots().send().await.unwrap().roots()[0].id().unwrap().to_string();
     let ou_id = org
         .create_organizational_unit()
         .parent_id(&root)
@@ -83,11 +85,7 @@ async fn world(emu: &Emulator) -> World {
         .and_then(|o| o.id())
         .unwrap()
         .to_string();
-    let mut ids = BTreeMap::new();
-    for name in ["dev-admin", "dev-workloads"] {
-        let id = common::create_account(&aws, name, &format!("aws+{name}@example.com")).await;
-        ids.insert(name.to_string(), id);
-    }
+    let ids = common::create_accounts(&aws, &["dev-admin", "dev-workloads"]).await;
     org.move_account()
         .account_id(&ids["dev-workloads"])
         .source_parent_id(&root)
@@ -96,20 +94,7 @@ async fn world(emu: &Emulator) -> World {
         .await
         .expect("move account");
     let org_id = plan.organization_id.clone();
-    World {
-        aws,
-        plan,
-        ids,
-        ou_id,
-        org_id,
-    }
-}
-
-fn changed(outcome: &Outcome) -> bool {
-    match outcome {
-        Outcome::Done { changed, .. } => *changed,
-        Outcome::Waiting { message, .. } => panic!("the step waits: {message}"),
-    }
+    World { aws, plan, ids, ou_id, org_id }
 }
 
 fn output<'o>(outcome: &'o Outcome, key: &str) -> &'o str {
@@ -122,12 +107,7 @@ fn output<'o>(outcome: &'o Outcome, key: &str) -> &'o str {
 /// The trust policy of `role` in `account`, read through IAM there.
 async fn trust_of(aws: &Aws, account: &str, role: &str) -> Value {
     let iam = aws.session(account).await.unwrap().iam();
-    let out = iam
-        .get_role()
-        .role_name(role)
-        .send()
-        .await
-        .expect("GetRole");
+    let out = iam.get_role().role_name(role).send().await.expect("GetRole");
     policy_document(out.role().unwrap().assume_role_policy_document().unwrap())
 }
 
@@ -146,11 +126,7 @@ fn assert_trusts_exactly(doc: &Value, admin: &str, org_id: &str) {
 
 /// The StackSet, read in the management account.
 async fn stackset(aws: &Aws, name: &str) -> aws_sdk_cloudformation::types::StackSet {
-    let cfn = aws
-        .session(MANAGEMENT_ACCOUNT)
-        .await
-        .unwrap()
-        .cloudformation(REGION);
+    let cfn = aws.session(MANAGEMENT_ACCOUNT).await.unwrap().cloudformation(REGION);
     cfn.describe_stack_set()
         .stack_set_name(name)
         .send()
@@ -163,25 +139,14 @@ async fn stackset(aws: &Aws, name: &str) -> aws_sdk_cloudformation::types::Stack
 
 /// (account, status) of every instance of `name`.
 async fn instances(aws: &Aws, name: &str) -> Vec<(String, String)> {
-    let cfn = aws
-        .session(MANAGEMENT_ACCOUNT)
-        .await
-        .unwrap()
-        .cloudformation(REGION);
-    let out = cfn
-        .list_stack_instances()
-        .stack_set_name(name)
-        .send()
-        .await
-        .expect("ListStackInstances");
+    let cfn = aws.session(MANAGEMENT_ACCOUNT).await.unwrap().cloudformation(REGION);
+    let out =
+        cfn.list_stack_instances().stack_set_name(name).send().await.expect("ListStackInstances");
     out.summaries()
         .iter()
         .map(|s| {
             let status = s.status().map(|x| x.as_str().to_string());
-            (
-                s.account().unwrap_or_default().to_string(),
-                status.unwrap_or_default(),
-            )
+            (s.account().unwrap_or_default().to_string(), status.unwrap_or_default())
         })
         .collect()
 }
@@ -205,16 +170,9 @@ async fn check_stackset_state(w: &World) {
     let step = stackset_inputs(common::step(&w.plan, STACKSET));
     let name = step.stackset_name.as_str();
     let live = stackset(&w.aws, name).await;
-    assert_eq!(
-        live.template_body(),
-        Some(step.template_body.as_str()),
-        "template body"
-    );
+    assert_eq!(live.template_body(), Some(step.template_body.as_str()), "template body");
     assert_eq!(live.description(), Some(step.description.as_str()));
-    assert_eq!(
-        live.permission_model().map(|p| p.as_str()),
-        Some("SERVICE_MANAGED")
-    );
+    assert_eq!(live.permission_model().map(|p| p.as_str()), Some("SERVICE_MANAGED"));
     let params: BTreeMap<_, _> = live
         .parameters()
         .iter()
@@ -223,10 +181,7 @@ async fn check_stackset_state(w: &World) {
     assert_eq!(params["AdminAccountId"], w.admin());
     assert_eq!(params["OrganizationId"], w.org_id);
     let listed = instances(&w.aws, name).await;
-    assert!(
-        listed.contains(&(w.workloads().to_string(), "CURRENT".to_string())),
-        "{listed:?}"
-    );
+    assert!(listed.contains(&(w.workloads().to_string(), "CURRENT".to_string())), "{listed:?}");
     for role in ["terraform-apply", "terraform-plan"] {
         let doc = trust_of(&w.aws, w.workloads(), role).await;
         assert_trusts_exactly(&doc, w.admin(), &w.org_id);
@@ -251,45 +206,25 @@ fn assert_rerun_is_quiet(
 
 #[test]
 fn stackset_steps_create_verify_and_converge() {
-    let emu = Emulator::start_with(Some("demo"));
-    emu.export_env();
-    let rt = orgsplit_testkit::runtime();
-    let w = rt.block_on(world(&emu));
+    let (emu, rt, w) = start();
 
     let created = rt.block_on(w.run_ok(STACKSET));
     assert!(changed(&created));
-    assert!(
-        output(&created, "stackset_id").starts_with("orgsplit-baseline-dev"),
-        "{created:?}"
-    );
+    assert!(output(&created, "stackset_id").starts_with("orgsplit-baseline-dev"), "{created:?}");
     let deployed = rt.block_on(w.run_ok(INSTANCES));
     assert!(changed(&deployed));
-    assert_eq!(
-        output(&deployed, "roles_verified"),
-        "terraform-apply,terraform-plan"
-    );
+    assert_eq!(output(&deployed, "roles_verified"), "terraform-apply,terraform-plan");
     rt.block_on(check_stackset_state(&w));
     assert_rerun_is_quiet(&rt, &emu, &w, &[STACKSET, INSTANCES]);
 
     // Drift by hand: the StackSet's description edited, the account's instance deleted.
     rt.block_on(async {
-        let cfn = w
-            .aws
-            .session(MANAGEMENT_ACCOUNT)
-            .await
-            .unwrap()
-            .cloudformation(REGION);
+        let cfn = w.aws.session(MANAGEMENT_ACCOUNT).await.unwrap().cloudformation(REGION);
         let stackset = "orgsplit-baseline-dev";
         drift_stackset_by_hand(&cfn, stackset, &w.ou_id, w.workloads(), REGION).await;
     });
-    assert!(
-        changed(&rt.block_on(w.run_ok(STACKSET))),
-        "description not repaired"
-    );
-    assert!(
-        changed(&rt.block_on(w.run_ok(INSTANCES))),
-        "instance not re-created"
-    );
+    assert!(changed(&rt.block_on(w.run_ok(STACKSET))), "description not repaired");
+    assert!(changed(&rt.block_on(w.run_ok(INSTANCES))), "instance not re-created");
     rt.block_on(check_stackset_state(&w));
     assert_rerun_is_quiet(&rt, &emu, &w, &[STACKSET, INSTANCES]);
 }
@@ -302,15 +237,9 @@ fn untrusting(step: &Step) -> Step {
     };
     let body = inputs
         .template_body
-        .replace(
-            r#"AWS: !Sub "arn:${AWS::Partition}:iam::${AdminAccountId}:root""#,
-            r#"AWS: "*""#,
-        )
+        .replace(r#"AWS: !Sub "arn:${AWS::Partition}:iam::${AdminAccountId}:root""#, r#"AWS: "*""#)
         .replace("RoleName: terraform-", "RoleName: untrusted-");
-    assert!(
-        body.contains(r#"AWS: "*""#),
-        "the template changed: update this test"
-    );
+    assert!(body.contains(r#"AWS: "*""#), "the template changed: update this test");
     inputs.template_body = body;
     inputs.stackset_name = "orgsplit-untrusted-dev".into();
     bad
@@ -318,10 +247,7 @@ fn untrusting(step: &Step) -> Step {
 
 #[test]
 fn a_template_whose_role_trusts_anyone_fails_verification() {
-    let emu = Emulator::start_with(Some("demo"));
-    emu.export_env();
-    let rt = orgsplit_testkit::runtime();
-    let w = rt.block_on(world(&emu));
+    let (_emu, rt, w) = start();
     let bad_stackset = untrusting(common::step(&w.plan, STACKSET));
     let mut bad_instances = common::step(&w.plan, INSTANCES).clone();
     match &mut bad_instances.spec {
@@ -332,15 +258,9 @@ fn a_template_whose_role_trusts_anyone_fails_verification() {
     }
 
     rt.block_on(async {
-        let created = w
-            .run(&bad_stackset)
-            .await
-            .expect("the StackSet itself is valid");
+        let created = w.run(&bad_stackset).await.expect("the StackSet itself is valid");
         assert!(changed(&created));
-        let err = w
-            .run(&bad_instances)
-            .await
-            .expect_err("a role trusting * must fail the step");
+        let err = w.run(&bad_instances).await.expect_err("a role trusting * must fail the step");
         let StepError::Verify(message) = &err else {
             panic!("expected a verification failure, got {err}");
         };
@@ -349,11 +269,7 @@ fn a_template_whose_role_trusts_anyone_fails_verification() {
         assert!(message.contains("AWS:*"), "{message}");
         // The role is there, and does trust anyone: the failure is about what AWS holds.
         let doc = trust_of(&w.aws, w.workloads(), "untrusted-apply").await;
-        assert_eq!(
-            doc["Statement"][0]["Principal"],
-            json!({"AWS": "*"}),
-            "{doc}"
-        );
+        assert_eq!(doc["Statement"][0]["Principal"], json!({"AWS": "*"}), "{doc}");
     });
 }
 
@@ -416,10 +332,7 @@ async fn check_budget(w: &World) {
 // the emulator's layer serves them (tests/emulator/orgsplit_emulator/budgets_extra.py).
 #[test]
 fn budget_step_creates_verifies_and_converges() {
-    let emu = Emulator::start_with(Some("demo"));
-    emu.export_env();
-    let rt = orgsplit_testkit::runtime();
-    let w = rt.block_on(world(&emu));
+    let (emu, rt, w) = start();
 
     let created = rt.block_on(w.run_ok(BUDGET));
     assert!(changed(&created));
@@ -449,10 +362,7 @@ fn budget_step_creates_verifies_and_converges() {
                 .expect("delete by hand");
         }
     });
-    assert!(
-        changed(&rt.block_on(w.run_ok(BUDGET))),
-        "alert not re-created"
-    );
+    assert!(changed(&rt.block_on(w.run_ok(BUDGET))), "alert not re-created");
     rt.block_on(check_budget(&w));
     assert_rerun_is_quiet(&rt, &emu, &w, &[BUDGET]);
 }

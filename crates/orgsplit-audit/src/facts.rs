@@ -49,12 +49,8 @@ impl OrgFacts {
     /// The parents of an account, nearest first, ending with the root.
     pub fn parents_of(&self, account_id: &str) -> Vec<String> {
         let mut out = Vec::new();
-        let Some(mut parent) = self
-            .state
-            .accounts
-            .iter()
-            .find(|a| a.id == account_id)
-            .map(|a| a.parent_id.clone())
+        let Some(mut parent) =
+            self.state.accounts.iter().find(|a| a.id == account_id).map(|a| a.parent_id.clone())
         else {
             return out;
         };
@@ -72,10 +68,6 @@ impl OrgFacts {
     /// The OU an account sits in directly, by name; `None` at the root.
     pub fn ou_name_of(&self, account_id: &str) -> Option<String> {
         let parent = self.parents_of(account_id).into_iter().next()?;
-        self.state
-            .ous
-            .iter()
-            .find(|o| o.id == parent)
-            .map(|o| o.name.clone())
+        self.state.ous.iter().find(|o| o.id == parent).map(|o| o.name.clone())
     }
 }

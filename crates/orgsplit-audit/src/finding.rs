@@ -34,12 +34,8 @@ impl Severity {
     }
 
     /// Most severe first.
-    pub const DESCENDING: [Severity; 4] = [
-        Severity::High,
-        Severity::Medium,
-        Severity::Low,
-        Severity::Info,
-    ];
+    pub const DESCENDING: [Severity; 4] =
+        [Severity::High, Severity::Medium, Severity::Low, Severity::Info];
 }
 
 impl fmt::Display for Severity {
@@ -249,10 +245,8 @@ pub struct AuditReport {
 impl AuditReport {
     /// Sorts accounts and findings and computes the summary.
     pub fn seal(&mut self) {
-        self.accounts
-            .sort_by(|a, b| a.account_id.cmp(&b.account_id));
-        self.findings
-            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        self.accounts.sort_by(|a, b| a.account_id.cmp(&b.account_id));
+        self.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         let count = |s: Severity| self.findings.iter().filter(|f| f.severity == s).count();
         self.summary = Summary {
             accounts: self.accounts.len(),
@@ -270,9 +264,7 @@ impl AuditReport {
     }
 
     pub fn findings_of<'a>(&'a self, account_id: &'a str) -> impl Iterator<Item = &'a Finding> {
-        self.findings
-            .iter()
-            .filter(move |f| f.account_id == account_id)
+        self.findings.iter().filter(move |f| f.account_id == account_id)
     }
 }
 
@@ -284,10 +276,7 @@ mod tests {
     fn severity_orders_and_codes_serialise_as_documented() {
         assert!(Severity::High > Severity::Medium && Severity::Low > Severity::Info);
         for code in FindingCode::ALL {
-            assert_eq!(
-                serde_json::to_value(code).unwrap(),
-                Value::String(code.as_str().into())
-            );
+            assert_eq!(serde_json::to_value(code).unwrap(), Value::String(code.as_str().into()));
         }
         assert_eq!(serde_json::to_value(Severity::High).unwrap(), "high");
     }
@@ -313,16 +302,9 @@ mod tests {
         let codes: Vec<_> = r.findings.iter().map(|f| f.code).collect();
         assert_eq!(
             codes,
-            [
-                FindingCode::V1GithubSource,
-                FindingCode::NoBudget,
-                FindingCode::AccessRoleAdmin
-            ]
+            [FindingCode::V1GithubSource, FindingCode::NoBudget, FindingCode::AccessRoleAdmin]
         );
-        assert_eq!(
-            (r.summary.high, r.summary.medium, r.summary.info),
-            (1, 1, 1)
-        );
+        assert_eq!((r.summary.high, r.summary.medium, r.summary.info), (1, 1, 1));
         assert!(r.has_at_or_above(Severity::Medium));
         assert!(r.has_at_or_above(Severity::High));
         r.findings.retain(|f| f.severity == Severity::Info);

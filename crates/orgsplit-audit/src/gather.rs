@@ -50,23 +50,13 @@ async fn organization(mgmt: &AccountSession) -> Result<OrgFacts, AuditError> {
             targets,
         });
     }
-    Ok(OrgFacts {
-        state,
-        scp_enabled,
-        scps,
-    })
+    Ok(OrgFacts { state, scp_enabled, scps })
 }
 
 async fn budgets(session: &AccountSession) -> Result<Vec<String>, AuditError> {
-    let request = session
-        .budgets()
-        .describe_budgets()
-        .account_id(&session.account_id);
+    let request = session.budgets().describe_budgets().account_id(&session.account_id);
     match every_page!(request, budgets) {
-        Ok(budgets) => Ok(budgets
-            .iter()
-            .map(|b| b.budget_name().to_string())
-            .collect()),
+        Ok(budgets) => Ok(budgets.iter().map(|b| b.budget_name().to_string()).collect()),
         // Older answers said "no budgets" with NotFoundException.
         Err(e) if orgsplit_aws::classify(&e) == ErrorClass::NotFound => Ok(Vec::new()),
         Err(e) => Err(session.error_of("budgets", "DescribeBudgets", "global")(e).into()),
@@ -186,11 +176,7 @@ pub async fn audit(
     let org = organization(&mgmt).await?;
     let targets = targets(config, &org, &opts.accounts)?;
     let audited_at = opts.now.format(&Rfc3339).unwrap_or_default();
-    let cx = CheckContext {
-        config,
-        org: &org,
-        now: opts.now,
-    };
+    let cx = CheckContext { config, org: &org, now: opts.now };
     let results: Vec<(AuditedAccount, Vec<crate::Finding>)> = stream::iter(&targets)
         .map(|t| {
             let (org, cx, audited_at) = (&org, &cx, &audited_at);

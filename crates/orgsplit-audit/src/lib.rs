@@ -27,10 +27,7 @@ pub enum AuditError {
     #[error(transparent)]
     Aws(Box<orgsplit_aws::AwsError>),
     #[error("--account {account}: not an account of organization {organization}")]
-    UnknownAccount {
-        account: String,
-        organization: String,
-    },
+    UnknownAccount { account: String, organization: String },
 }
 
 impl From<orgsplit_inventory::InventoryError> for AuditError {

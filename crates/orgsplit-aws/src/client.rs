@@ -124,13 +124,7 @@ impl Aws {
             .get_or_try_init(|| async {
                 let sts = self.base_session("unknown").sts();
                 let out = sts.get_caller_identity().send().await.map_err(|e| {
-                    call_error(
-                        "sts",
-                        "GetCallerIdentity",
-                        "caller",
-                        &self.inner.opts.region,
-                        e,
-                    )
+                    call_error("sts", "GetCallerIdentity", "caller", &self.inner.opts.region, e)
                 })?;
                 Ok((
                     out.account().unwrap_or_default().to_string(),
@@ -153,42 +147,29 @@ impl Aws {
     /// the access role assumed from the caller (checked now, so a missing role is reported
     /// once, clearly).
     pub async fn session(&self, account_id: &str) -> Result<AccountSession, AwsError> {
-        if let Some(s) = self
-            .inner
-            .sessions
-            .lock()
-            .expect("sessions lock")
-            .get(account_id)
-        {
+        if let Some(s) = self.inner.sessions.lock().expect("sessions lock").get(account_id) {
             return Ok(s.clone());
         }
         let (caller, _) = self.caller().await?;
         let session = if caller == account_id {
             self.base_session(account_id)
         } else {
-            let role_arn = format!(
-                "arn:aws:iam::{account_id}:role/{}",
-                self.inner.opts.access_role
-            );
+            let role_arn =
+                format!("arn:aws:iam::{account_id}:role/{}", self.inner.opts.access_role);
             let provider = AssumeRoleProvider::builder(role_arn.clone())
                 .session_name("orgsplit")
                 .configure(&self.inner.base)
                 .build()
                 .await;
             let provider = CachedCredentials::new(provider);
-            self.first_credentials(&provider, account_id, &role_arn)
-                .await?;
+            self.first_credentials(&provider, account_id, &role_arn).await?;
             let sdk = self
                 .inner
                 .base
                 .to_builder()
                 .credentials_provider(SharedCredentialsProvider::new(provider))
                 .build();
-            AccountSession {
-                aws: self.clone(),
-                account_id: account_id.to_string(),
-                sdk,
-            }
+            AccountSession { aws: self.clone(), account_id: account_id.to_string(), sdk }
         };
         self.inner
             .sessions
@@ -228,10 +209,7 @@ impl Aws {
                 || young != Some(true)
                 || started.elapsed() >= self.inner.opts.account_ready_timeout
             {
-                return Err(AwsError::AssumeRole {
-                    role_arn: role_arn.to_string(),
-                    message,
-                });
+                return Err(AwsError::AssumeRole { role_arn: role_arn.to_string(), message });
             }
             tracing::info!(
                 account = account_id,
@@ -313,17 +291,13 @@ struct CachedCredentials {
 
 impl CachedCredentials {
     fn new(inner: AssumeRoleProvider) -> Self {
-        CachedCredentials {
-            inner,
-            cached: tokio::sync::Mutex::new(None),
-        }
+        CachedCredentials { inner, cached: tokio::sync::Mutex::new(None) }
     }
 
     async fn get(&self) -> aws_credential_types::provider::Result {
         let mut cached = self.cached.lock().await;
         let fresh = |c: &aws_credential_types::Credentials| {
-            c.expiry()
-                .is_none_or(|e| e > std::time::SystemTime::now() + Duration::from_secs(300))
+            c.expiry().is_none_or(|e| e > std::time::SystemTime::now() + Duration::from_secs(300))
         };
         if let Some(c) = cached.as_ref().filter(|c| fresh(c)) {
             return Ok(c.clone());

@@ -81,14 +81,8 @@ impl<T> Found<T> for Result<T, AwsError> {
     }
 }
 
-const NOT_FOUND: [&str; 6] = [
-    "NotFound",
-    "NotFoundException",
-    "NoSuchEntity",
-    "NoSuchKey",
-    "NoSuchBucket",
-    "NoSuchTagSet",
-];
+const NOT_FOUND: [&str; 6] =
+    ["NotFound", "NotFoundException", "NoSuchEntity", "NoSuchKey", "NoSuchBucket", "NoSuchTagSet"];
 const THROTTLED: [&str; 10] = [
     "Throttling",
     "ThrottlingException",
@@ -220,20 +214,14 @@ mod tests {
         assert_eq!(classify_code("ThrottlingException"), ErrorClass::Throttled);
         assert_eq!(classify_code("Throttling"), ErrorClass::Throttled);
         assert_eq!(classify_code("ParameterNotFound"), ErrorClass::NotFound);
-        assert_eq!(
-            classify_code("ResourceNotFoundException"),
-            ErrorClass::NotFound
-        );
+        assert_eq!(classify_code("ResourceNotFoundException"), ErrorClass::NotFound);
         assert_eq!(classify_code("NoSuchEntity"), ErrorClass::NotFound);
         assert_eq!(
             classify_code("ServerSideEncryptionConfigurationNotFoundError"),
             ErrorClass::Other
         );
         assert_eq!(classify_code("AccessDeniedException"), ErrorClass::Denied);
-        assert_eq!(
-            classify_code("OperationInProgressException"),
-            ErrorClass::Conflict
-        );
+        assert_eq!(classify_code("OperationInProgressException"), ErrorClass::Conflict);
         assert_eq!(classify_code("EntityAlreadyExists"), ErrorClass::Conflict);
         assert_eq!(classify_code("ValidationException"), ErrorClass::Invalid);
     }

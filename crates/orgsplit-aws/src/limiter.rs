@@ -25,11 +25,7 @@ impl RateLimiter {
     pub fn new(rate: f64, burst: f64) -> Self {
         let rate = rate.max(0.01);
         let burst = burst.max(1.0);
-        RateLimiter {
-            rate,
-            burst,
-            state: Mutex::new((burst, Instant::now())),
-        }
+        RateLimiter { rate, burst, state: Mutex::new((burst, Instant::now())) }
     }
 
     pub fn rate(&self) -> f64 {
@@ -95,10 +91,7 @@ impl Default for RateTable {
         let operations = [("ssm:PutParameter", (2.9, 2.0))];
         RateTable {
             rates: rates.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-            operations: operations
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect(),
+            operations: operations.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
             default: (10.0, 10.0),
         }
     }
@@ -126,11 +119,7 @@ impl RateTable {
 
     /// No limit at all (tests that measure the emulator's own quotas).
     pub fn unlimited() -> Self {
-        RateTable {
-            rates: BTreeMap::new(),
-            operations: BTreeMap::new(),
-            default: (1.0e9, 1.0e9),
-        }
+        RateTable { rates: BTreeMap::new(), operations: BTreeMap::new(), default: (1.0e9, 1.0e9) }
     }
 }
 
@@ -152,12 +141,7 @@ pub struct CallCounter {
 
 impl CallCounter {
     fn record(&self, key: &CallKey) {
-        *self
-            .counts
-            .lock()
-            .expect("counter lock")
-            .entry(key.clone())
-            .or_default() += 1;
+        *self.counts.lock().expect("counter lock").entry(key.clone()).or_default() += 1;
     }
 
     pub fn snapshot(&self) -> BTreeMap<CallKey, u64> {

@@ -14,16 +14,10 @@ pub async fn pipeline_names(
     session: &AccountSession,
     region: &str,
 ) -> Result<Vec<String>, AwsError> {
-    let request = session
-        .codepipeline(region)
-        .list_pipelines()
-        .max_results(1000);
+    let request = session.codepipeline(region).list_pipelines().max_results(1000);
     let error_of = session.error_of("codepipeline", "ListPipelines", region);
     let pipelines = every_page!(request, pipelines).map_err(error_of)?;
-    Ok(pipelines
-        .iter()
-        .filter_map(|p| p.name().map(str::to_string))
-        .collect())
+    Ok(pipelines.iter().filter_map(|p| p.name().map(str::to_string)).collect())
 }
 
 /// Every webhook of a region (`ListWebhooks`, up to 100 a page). Each holds its secret
@@ -32,10 +26,7 @@ pub async fn pipeline_webhooks(
     session: &AccountSession,
     region: &str,
 ) -> Result<Vec<ListWebhookItem>, AwsError> {
-    let request = session
-        .codepipeline(region)
-        .list_webhooks()
-        .max_results(100);
+    let request = session.codepipeline(region).list_webhooks().max_results(100);
     every_page!(request, webhooks).map_err(session.error_of("codepipeline", "ListWebhooks", region))
 }
 
@@ -45,17 +36,11 @@ pub async fn pipeline_tags(
     region: &str,
     arn: &str,
 ) -> Result<BTreeMap<String, String>, AwsError> {
-    let request = session
-        .codepipeline(region)
-        .list_tags_for_resource()
-        .resource_arn(arn)
-        .max_results(100);
+    let request =
+        session.codepipeline(region).list_tags_for_resource().resource_arn(arn).max_results(100);
     let error_of = session.error_of("codepipeline", "ListTagsForResource", region);
     let tags = every_page!(request, tags).map_err(error_of)?;
-    Ok(tags
-        .iter()
-        .map(|t| (t.key().to_string(), t.value().to_string()))
-        .collect())
+    Ok(tags.iter().map(|t| (t.key().to_string(), t.value().to_string())).collect())
 }
 
 /// Every EventBridge rule of a region's default event bus (`ListRules`, 100 a page).
@@ -63,10 +48,7 @@ pub async fn event_rules(session: &AccountSession, region: &str) -> Result<Vec<R
     let client = &session.events(region);
     token_pages(|token| async move {
         let request = client.list_rules().limit(100).set_next_token(token);
-        let page = request
-            .send()
-            .await
-            .map_err(session.error_of("events", "ListRules", region))?;
+        let page = request.send().await.map_err(session.error_of("events", "ListRules", region))?;
         Ok((page.rules().to_vec(), page.next_token().map(str::to_string)))
     })
     .await
@@ -90,10 +72,7 @@ pub async fn rule_targets(
             .set_next_token(token);
         let error_of = session.error_of("events", "ListTargetsByRule", region);
         let page = request.send().await.map_err(error_of)?;
-        Ok((
-            page.targets().to_vec(),
-            page.next_token().map(str::to_string),
-        ))
+        Ok((page.targets().to_vec(), page.next_token().map(str::to_string)))
     })
     .await
 }

@@ -26,10 +26,7 @@ pub async fn ous_under(
     session: &AccountSession,
     parent: &str,
 ) -> Result<Vec<OrganizationalUnit>, AwsError> {
-    let request = session
-        .organizations()
-        .list_organizational_units_for_parent()
-        .parent_id(parent);
+    let request = session.organizations().list_organizational_units_for_parent().parent_id(parent);
     let error_of = session.error_of(SERVICE, "ListOrganizationalUnitsForParent", GLOBAL);
     every_page!(request, organizational_units).map_err(error_of)
 }
@@ -41,11 +38,7 @@ pub async fn ou_named(
     name: &str,
 ) -> Result<Option<String>, AwsError> {
     let ous = ous_under(session, parent).await?;
-    Ok(ous
-        .iter()
-        .find(|o| o.name() == Some(name))
-        .and_then(|o| o.id())
-        .map(str::to_string))
+    Ok(ous.iter().find(|o| o.name() == Some(name)).and_then(|o| o.id()).map(str::to_string))
 }
 
 /// Every account of the organization.
@@ -71,10 +64,7 @@ pub async fn accounts_under(
     session: &AccountSession,
     parent: &str,
 ) -> Result<Vec<Account>, AwsError> {
-    let request = session
-        .organizations()
-        .list_accounts_for_parent()
-        .parent_id(parent);
+    let request = session.organizations().list_accounts_for_parent().parent_id(parent);
     let error_of = session.error_of(SERVICE, "ListAccountsForParent", GLOBAL);
     every_page!(request, accounts).map_err(error_of)
 }
@@ -89,23 +79,15 @@ pub async fn parent_of(session: &AccountSession, child: &str) -> Result<Option<S
 
 /// The service principals with trusted access to the organization.
 pub async fn service_principals(session: &AccountSession) -> Result<Vec<String>, AwsError> {
-    let request = session
-        .organizations()
-        .list_aws_service_access_for_organization();
+    let request = session.organizations().list_aws_service_access_for_organization();
     let enabled: Vec<EnabledServicePrincipal> = every_page!(request, enabled_service_principals)
         .map_err(session.error_of(SERVICE, "ListAWSServiceAccessForOrganization", GLOBAL))?;
-    Ok(enabled
-        .iter()
-        .filter_map(|p| p.service_principal().map(str::to_string))
-        .collect())
+    Ok(enabled.iter().filter_map(|p| p.service_principal().map(str::to_string)).collect())
 }
 
 /// The service control policies of the organization.
 pub async fn scps(session: &AccountSession) -> Result<Vec<PolicySummary>, AwsError> {
-    let request = session
-        .organizations()
-        .list_policies()
-        .filter(PolicyType::ServiceControlPolicy);
+    let request = session.organizations().list_policies().filter(PolicyType::ServiceControlPolicy);
     every_page!(request, policies).map_err(session.error_of(SERVICE, "ListPolicies", GLOBAL))
 }
 
@@ -114,16 +96,10 @@ pub async fn policy_targets(
     session: &AccountSession,
     policy_id: &str,
 ) -> Result<Vec<String>, AwsError> {
-    let request = session
-        .organizations()
-        .list_targets_for_policy()
-        .policy_id(policy_id);
+    let request = session.organizations().list_targets_for_policy().policy_id(policy_id);
     let targets: Vec<PolicyTargetSummary> = every_page!(request, targets)
         .map_err(session.error_of(SERVICE, "ListTargetsForPolicy", GLOBAL))?;
-    Ok(targets
-        .iter()
-        .filter_map(|t| t.target_id().map(str::to_string))
-        .collect())
+    Ok(targets.iter().filter_map(|t| t.target_id().map(str::to_string)).collect())
 }
 
 /// The content of a policy (`DescribePolicy`).
@@ -135,9 +111,5 @@ pub async fn policy_content(session: &AccountSession, policy_id: &str) -> Result
         .send()
         .await
         .map_err(session.error_of(SERVICE, "DescribePolicy", GLOBAL))?;
-    Ok(out
-        .policy()
-        .and_then(|p| p.content())
-        .unwrap_or_default()
-        .to_string())
+    Ok(out.policy().and_then(|p| p.content()).unwrap_or_default().to_string())
 }

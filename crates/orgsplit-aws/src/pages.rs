@@ -8,17 +8,9 @@
 #[macro_export]
 macro_rules! every_page {
     ($request:expr, $items:ident $(,)?) => {
-        $request
-            .into_paginator()
-            .send()
-            .try_collect()
-            .await
-            .map(|pages| {
-                pages
-                    .iter()
-                    .flat_map(|page| page.$items().iter().cloned())
-                    .collect::<Vec<_>>()
-            })
+        $request.into_paginator().send().try_collect().await.map(|pages| {
+            pages.iter().flat_map(|page| page.$items().iter().cloned()).collect::<Vec<_>>()
+        })
     };
 }
 

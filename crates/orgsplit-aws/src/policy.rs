@@ -19,9 +19,7 @@ fn percent_decode(s: &str) -> String {
     while i < bytes.len() {
         // `+` stays a plus: IAM encodes per RFC 3986, not as a form.
         if bytes[i] == b'%'
-            && let Some(b) = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            && let Some(b) = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
         {
             out.push(b);
             i += 3;

@@ -56,11 +56,7 @@ pub fn error_code(header: Option<&str>, body: &[u8]) -> Option<String> {
     }
     if body.first() == Some(&b'{') {
         let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-        return v
-            .get("__type")
-            .or_else(|| v.get("code"))
-            .and_then(|c| c.as_str())
-            .map(strip);
+        return v.get("__type").or_else(|| v.get("code")).and_then(|c| c.as_str()).map(strip);
     }
     let text = std::str::from_utf8(body).ok()?;
     let start = text.find("<Code>")? + "<Code>".len();

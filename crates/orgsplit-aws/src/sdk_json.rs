@@ -79,11 +79,7 @@ pub fn opt_str(s: Option<&str>) -> Value {
 
 /// A JSON array, or null when empty (so [`object`] leaves it out).
 pub fn non_empty(items: Vec<Value>) -> Value {
-    if items.is_empty() {
-        Value::Null
-    } else {
-        Value::Array(items)
-    }
+    if items.is_empty() { Value::Null } else { Value::Array(items) }
 }
 
 #[cfg(test)]
@@ -106,18 +102,12 @@ mod tests {
         assert_eq!(json["portMappings"][0]["containerPort"], 8080);
         let back = from_json(&json, ContainerDefinition::deserialize).unwrap();
         assert_eq!(back, original);
-        let list = list_from_json(
-            Some(&serde_json::json!([json])),
-            ContainerDefinition::deserialize,
-        )
-        .unwrap();
+        let list =
+            list_from_json(Some(&serde_json::json!([json])), ContainerDefinition::deserialize)
+                .unwrap();
         assert_eq!(list, vec![original]);
         assert!(
-            from_json(
-                &serde_json::json!({"cpu": "x"}),
-                ContainerDefinition::deserialize
-            )
-            .is_err()
+            from_json(&serde_json::json!({"cpu": "x"}), ContainerDefinition::deserialize).is_err()
         );
     }
 }

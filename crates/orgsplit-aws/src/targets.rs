@@ -110,18 +110,14 @@ macro_rules! shared_members_json {
             ),
             (
                 "DeadLetterConfig",
-                t.dead_letter_config()
-                    .map_or(Value::Null, |d| object([("Arn", opt_str(d.arn()))])),
+                t.dead_letter_config().map_or(Value::Null, |d| object([("Arn", opt_str(d.arn()))])),
             ),
             (
                 "RetryPolicy",
                 t.retry_policy().map_or(Value::Null, |r| {
                     object([
                         ("MaximumRetryAttempts", json!(r.maximum_retry_attempts())),
-                        (
-                            "MaximumEventAgeInSeconds",
-                            json!(r.maximum_event_age_in_seconds()),
-                        ),
+                        ("MaximumEventAgeInSeconds", json!(r.maximum_event_age_in_seconds())),
                     ])
                 }),
             ),
@@ -133,11 +129,8 @@ macro_rules! shared_members_json {
 pub fn events_target_json(t: &aws_sdk_eventbridge::types::Target) -> Value {
     let ecs = t.ecs_parameters().map_or(Value::Null, |p| {
         let mut v = ecs_parameters_json!(p);
-        let tags: Vec<Value> = p
-            .tags()
-            .iter()
-            .map(|t| json!({ "Key": t.key(), "Value": t.value() }))
-            .collect();
+        let tags: Vec<Value> =
+            p.tags().iter().map(|t| json!({ "Key": t.key(), "Value": t.value() })).collect();
         if let (Some(o), Value::Array(tags)) = (v.as_object_mut(), non_empty(tags)) {
             o.insert("Tags".into(), Value::Array(tags));
         }
@@ -163,10 +156,8 @@ pub fn events_target_json(t: &aws_sdk_eventbridge::types::Target) -> Value {
         sqs,
         (
             "KinesisParameters",
-            t.kinesis_parameters().map_or(
-                Value::Null,
-                |k| json!({ "PartitionKeyPath": k.partition_key_path() }),
-            ),
+            t.kinesis_parameters()
+                .map_or(Value::Null, |k| json!({ "PartitionKeyPath": k.partition_key_path() })),
         ),
         dead_letter,
         retry,
@@ -178,14 +169,8 @@ pub fn events_target_json(t: &aws_sdk_eventbridge::types::Target) -> Value {
                     ("RunCommandParameters", t.run_command_parameters().is_some()),
                     ("BatchParameters", t.batch_parameters().is_some()),
                     ("HttpParameters", t.http_parameters().is_some()),
-                    (
-                        "RedshiftDataParameters",
-                        t.redshift_data_parameters().is_some(),
-                    ),
-                    (
-                        "SageMakerPipelineParameters",
-                        t.sage_maker_pipeline_parameters().is_some(),
-                    ),
+                    ("RedshiftDataParameters", t.redshift_data_parameters().is_some()),
+                    ("SageMakerPipelineParameters", t.sage_maker_pipeline_parameters().is_some()),
                     ("AppSyncParameters", t.app_sync_parameters().is_some()),
                 ]
                 .into_iter()
@@ -201,10 +186,9 @@ pub fn events_target_json(t: &aws_sdk_eventbridge::types::Target) -> Value {
 pub fn scheduler_target_json(t: &aws_sdk_scheduler::types::Target) -> Value {
     let ecs = t.ecs_parameters().map_or(Value::Null, |p| {
         let mut v = ecs_parameters_json!(p);
-        if let (Some(o), Value::Array(tags)) = (
-            v.as_object_mut(),
-            non_empty(p.tags().iter().map(|m| json!(m)).collect()),
-        ) {
+        if let (Some(o), Value::Array(tags)) =
+            (v.as_object_mut(), non_empty(p.tags().iter().map(|m| json!(m)).collect()))
+        {
             o.insert("Tags".into(), Value::Array(tags));
         }
         v
@@ -225,10 +209,8 @@ pub fn scheduler_target_json(t: &aws_sdk_scheduler::types::Target) -> Value {
         sqs,
         (
             "KinesisParameters",
-            t.kinesis_parameters().map_or(
-                Value::Null,
-                |k| json!({ "PartitionKey": k.partition_key() }),
-            ),
+            t.kinesis_parameters()
+                .map_or(Value::Null, |k| json!({ "PartitionKey": k.partition_key() })),
         ),
         dead_letter,
         retry,

@@ -17,10 +17,7 @@ async fn aws(emu: &Emulator, max_attempts: u32) -> Aws {
 }
 
 fn ssm_requests(emu: &Emulator) -> Vec<serde_json::Value> {
-    emu.requests()
-        .into_iter()
-        .filter(|r| r["service"] == "ssm")
-        .collect()
+    emu.requests().into_iter().filter(|r| r["service"] == "ssm").collect()
 }
 
 #[tokio::test]
@@ -38,20 +35,13 @@ async fn throttling_is_classified_as_throttling_and_retried() {
     assert_eq!(classify(&err), ErrorClass::Throttled, "{err:?}");
     let sent = ssm_requests(&emu);
     assert_eq!(sent.len(), 3, "three attempts: {sent:#?}");
-    assert!(
-        sent.iter()
-            .all(|r| r["status"] == 400 && r["operation"] == "DescribeParameters")
-    );
+    assert!(sent.iter().all(|r| r["status"] == 400 && r["operation"] == "DescribeParameters"));
 
     // Throttled half the time: retries get it through.
     emu.clear_requests();
     emu.set_faults(json!({ "throttle": 0.5, "seed": 3, "services": ["ssm"] }));
     let aws = self::aws(&emu, 10).await;
-    let ssm = aws
-        .session(MANAGEMENT_ACCOUNT)
-        .await
-        .unwrap()
-        .ssm("us-east-1");
+    let ssm = aws.session(MANAGEMENT_ACCOUNT).await.unwrap().ssm("us-east-1");
     for i in 0..10 {
         ssm.put_parameter()
             .name(format!("/t/p{i}"))
@@ -65,17 +55,9 @@ async fn throttling_is_classified_as_throttling_and_retried() {
     let throttled = sent.iter().filter(|r| r["status"] == 400).count();
     let ok = sent.iter().filter(|r| r["status"] == 200).count();
     assert_eq!(ok, 10);
-    assert!(
-        throttled > 0,
-        "some attempts were throttled and retried: {sent:#?}"
-    );
+    assert!(throttled > 0, "some attempts were throttled and retried: {sent:#?}");
     emu.set_faults(json!({}));
-    let listed = ssm
-        .describe_parameters()
-        .max_results(50)
-        .send()
-        .await
-        .unwrap();
+    let listed = ssm.describe_parameters().max_results(50).send().await.unwrap();
     assert_eq!(listed.parameters().len(), 10, "each parameter written once");
 }
 
@@ -83,11 +65,7 @@ async fn throttling_is_classified_as_throttling_and_retried() {
 async fn codestar_connections_through_the_sdk() {
     let emu = Emulator::start();
     let aws = aws(&emu, 3).await;
-    let client = aws
-        .session(MANAGEMENT_ACCOUNT)
-        .await
-        .unwrap()
-        .codestar_connections("us-east-1");
+    let client = aws.session(MANAGEMENT_ACCOUNT).await.unwrap().codestar_connections("us-east-1");
     let created = client
         .create_connection()
         .connection_name("orgsplit-github")
@@ -102,49 +80,19 @@ async fn codestar_connections_through_the_sdk() {
         )),
         "{arn}"
     );
-    let got = client
-        .get_connection()
-        .connection_arn(&arn)
-        .send()
-        .await
-        .unwrap();
-    let status = got
-        .connection()
-        .unwrap()
-        .connection_status()
-        .unwrap()
-        .as_str()
-        .to_string();
+    let got = client.get_connection().connection_arn(&arn).send().await.unwrap();
+    let status = got.connection().unwrap().connection_status().unwrap().as_str().to_string();
     assert_eq!(status, "PENDING");
     let listed = client.list_connections().send().await.unwrap();
     assert_eq!(listed.connections().len(), 1);
-    assert_eq!(
-        listed.connections()[0].connection_name(),
-        Some("orgsplit-github")
-    );
+    assert_eq!(listed.connections()[0].connection_name(), Some("orgsplit-github"));
 
     emu.mark_connection_available(&arn);
-    let got = client
-        .get_connection()
-        .connection_arn(&arn)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        got.connection()
-            .unwrap()
-            .connection_status()
-            .unwrap()
-            .as_str(),
-        "AVAILABLE"
-    );
+    let got = client.get_connection().connection_arn(&arn).send().await.unwrap();
+    assert_eq!(got.connection().unwrap().connection_status().unwrap().as_str(), "AVAILABLE");
 
-    let missing = client
-        .get_connection()
-        .connection_arn(format!("{arn}-nope"))
-        .send()
-        .await
-        .unwrap_err();
+    let missing =
+        client.get_connection().connection_arn(format!("{arn}-nope")).send().await.unwrap_err();
     assert_eq!(classify(&missing), ErrorClass::NotFound, "{missing:?}");
 }
 
@@ -152,11 +100,7 @@ async fn codestar_connections_through_the_sdk() {
 async fn a_dropped_connection_is_a_dispatch_failure() {
     let emu = Emulator::start();
     let aws = aws(&emu, 1).await;
-    let ssm = aws
-        .session(MANAGEMENT_ACCOUNT)
-        .await
-        .unwrap()
-        .ssm("us-east-1");
+    let ssm = aws.session(MANAGEMENT_ACCOUNT).await.unwrap().ssm("us-east-1");
     emu.set_faults(json!({ "drop": 1.0, "services": ["ssm"] }));
     let err = ssm.describe_parameters().send().await.unwrap_err();
     assert!(matches!(err, SdkError::DispatchFailure(_)), "{err:?}");
@@ -188,11 +132,7 @@ async fn the_request_log_counts_what_was_sent() {
     logs.describe_log_groups().send().await.unwrap();
     let log = emu.requests();
     assert_eq!(log.len(), 6, "{log:#?}");
-    assert_eq!(
-        aws.counter().total() - before,
-        6,
-        "our counter agrees with the emulator"
-    );
+    assert_eq!(aws.counter().total() - before, 6, "our counter agrees with the emulator");
     let mutating: Vec<_> = log
         .iter()
         .filter(|r| r["mutating"] == true)
@@ -211,18 +151,9 @@ async fn an_assumed_role_session_acts_in_its_account() {
     let aws = aws(&emu, 3).await;
     let session = aws.session(orgsplit_testkit::SOURCE_ACCOUNT).await.unwrap();
     emu.clear_requests();
-    session
-        .ssm("us-east-1")
-        .describe_parameters()
-        .send()
-        .await
-        .unwrap();
+    session.ssm("us-east-1").describe_parameters().send().await.unwrap();
     let log = emu.requests();
-    assert_eq!(
-        log.last().unwrap()["account"],
-        orgsplit_testkit::SOURCE_ACCOUNT,
-        "{log:#?}"
-    );
+    assert_eq!(log.last().unwrap()["account"], orgsplit_testkit::SOURCE_ACCOUNT, "{log:#?}");
 }
 
 /// The AssumeRole behind a member-account session is retried like every other call: a
@@ -235,28 +166,20 @@ async fn assume_role_is_retried_when_throttled() {
     for _ in 0..6 {
         // A fresh process each time: nothing cached.
         let aws = aws(&emu, 10).await;
-        aws.session(orgsplit_testkit::SOURCE_ACCOUNT)
-            .await
-            .unwrap_or_else(|e| {
-                panic!(
-                    "the session opens despite throttling: {e}; log: {:?}",
-                    emu.requests()
-                        .iter()
-                        .filter(|r| r["service"] == "sts")
-                        .map(|r| (r["operation"].clone(), r["status"].clone()))
-                        .collect::<Vec<_>>()
-                )
-            });
+        aws.session(orgsplit_testkit::SOURCE_ACCOUNT).await.unwrap_or_else(|e| {
+            panic!(
+                "the session opens despite throttling: {e}; log: {:?}",
+                emu.requests()
+                    .iter()
+                    .filter(|r| r["service"] == "sts")
+                    .map(|r| (r["operation"].clone(), r["status"].clone()))
+                    .collect::<Vec<_>>()
+            )
+        });
     }
-    let assume: Vec<_> = emu
-        .requests()
-        .into_iter()
-        .filter(|r| r["operation"] == "AssumeRole")
-        .collect();
+    let assume: Vec<_> =
+        emu.requests().into_iter().filter(|r| r["operation"] == "AssumeRole").collect();
     let throttled = assume.iter().filter(|r| r["status"] == 400).count();
-    assert!(
-        throttled > 0,
-        "the seed throttles some AssumeRole calls: {assume:#?}"
-    );
+    assert!(throttled > 0, "the seed throttles some AssumeRole calls: {assume:#?}");
     assert_eq!(assume.len() - throttled, 6, "one success per session");
 }

@@ -34,9 +34,7 @@ type Regional = for<'a> fn(&'a AccountSession, &'a str) -> Collected<'a>;
 /// The regional collectors, by name.
 const REGIONAL: &[(&str, Regional)] = &[
     ("ssm", |s, r| Box::pin(ssm::collect(s, r))),
-    ("secretsmanager", |s, r| {
-        Box::pin(secretsmanager::collect(s, r))
-    }),
+    ("secretsmanager", |s, r| Box::pin(secretsmanager::collect(s, r))),
     ("ecs", |s, r| Box::pin(ecs::collect(s, r))),
     ("events", |s, r| Box::pin(events::collect(s, r))),
     ("scheduler", |s, r| Box::pin(scheduler::collect(s, r))),
@@ -55,11 +53,7 @@ pub async fn collect_account(
     for region in &opts.regions {
         let r = region.as_str();
         for (name, collector) in REGIONAL {
-            jobs.push(Box::pin(reported(
-                reporter,
-                format!("{name}@{r}"),
-                collector(session, r),
-            )));
+            jobs.push(Box::pin(reported(reporter, format!("{name}@{r}"), collector(session, r))));
         }
     }
     // Global: IAM once; S3's bucket list once (each bucket then in its own region).
@@ -94,11 +88,8 @@ fn merge_sweep(
     resources: &mut Vec<Resource>,
     swept: BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>,
 ) {
-    let mut by_arn: BTreeMap<String, usize> = resources
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.arn.clone(), i))
-        .collect();
+    let mut by_arn: BTreeMap<String, usize> =
+        resources.iter().enumerate().map(|(i, r)| (r.arn.clone(), i)).collect();
     let families: BTreeSet<(String, String)> = resources
         .iter()
         .filter(|r| r.kind == ResourceKind::EcsTaskDefinition)
@@ -107,10 +98,7 @@ fn merge_sweep(
     let mut others = Vec::new();
     for (region, arns) in swept {
         for (arn, tags) in arns {
-            if let Some(&i) = by_arn
-                .get(&arn)
-                .or_else(|| by_arn.get(arn.trim_end_matches(":*")))
-            {
+            if let Some(&i) = by_arn.get(&arn).or_else(|| by_arn.get(arn.trim_end_matches(":*"))) {
                 resources[i].add_tags(tags);
                 continue;
             }

@@ -35,10 +35,7 @@ pub async fn collect(session: &AccountSession, region: &str) -> Collected {
                     .map_err(session.error_of("ecr", "ListTagsForResource", region))?;
                 let config = object([
                     ("repositoryUri", json!(r.repository_uri())),
-                    (
-                        "imageTagMutability",
-                        json!(r.image_tag_mutability().map(|m| m.as_str())),
-                    ),
+                    ("imageTagMutability", json!(r.image_tag_mutability().map(|m| m.as_str()))),
                     (
                         "imageScanningConfiguration",
                         r.image_scanning_configuration()
@@ -59,12 +56,7 @@ pub async fn collect(session: &AccountSession, region: &str) -> Collected {
                     name,
                     arn,
                     Some(region.to_string()),
-                    tags(
-                        listed
-                            .tags()
-                            .iter()
-                            .map(|t| (Some(t.key()), Some(t.value()))),
-                    ),
+                    tags(listed.tags().iter().map(|t| (Some(t.key()), Some(t.value())))),
                     config,
                     vec![],
                 )))

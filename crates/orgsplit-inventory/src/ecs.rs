@@ -82,10 +82,8 @@ pub async fn collect(session: &AccountSession, region: &str) -> Collected {
         collect_clusters(session, region),
         collect_task_definitions(session, region)
     )?;
-    let cluster_list: Vec<(String, String)> = clusters
-        .iter()
-        .map(|c| (c.name.clone(), c.arn.clone()))
-        .collect();
+    let cluster_list: Vec<(String, String)> =
+        clusters.iter().map(|c| (c.name.clone(), c.arn.clone())).collect();
     let per_cluster: Vec<Vec<Resource>> = stream::iter(cluster_list)
         .map(|(name, arn)| async move {
             let (mut services, tasks) = futures::try_join!(
@@ -167,11 +165,8 @@ async fn collect_task_definitions(session: &AccountSession, region: &str) -> Col
                     return Ok(None);
                 };
                 // What RegisterTaskDefinition takes, plus `revision`, for the record.
-                let fields: Vec<&'static str> = ECS_TASK_DEFINITION_REGISTRABLE
-                    .iter()
-                    .copied()
-                    .chain(["revision"])
-                    .collect();
+                let fields: Vec<&'static str> =
+                    ECS_TASK_DEFINITION_REGISTRABLE.iter().copied().chain(["revision"]).collect();
                 let config = pick(&to_json(td), &fields);
                 let references = taskdef_references(&config, region, account);
                 Ok::<_, InventoryError>(Some(Resource::new(
@@ -217,12 +212,7 @@ async fn collect_services(
                 continue;
             };
             let td = s.task_definition().map(|td| (td, "taskDefinition"));
-            let found = InCluster {
-                kind: ResourceKind::EcsService,
-                id: name,
-                arn,
-                td,
-            };
+            let found = InCluster { kind: ResourceKind::EcsService, id: name, arn, td };
             out.push(found.resource((cluster, cluster_arn, region), to_json(s), s.tags()));
         }
     }
@@ -261,12 +251,7 @@ async fn collect_tasks(
             let Some(arn) = t.task_arn() else { continue };
             let id = arn.rsplit('/').next().unwrap_or(arn);
             let td = t.task_definition_arn().map(|td| (td, "taskDefinitionArn"));
-            let found = InCluster {
-                kind: ResourceKind::EcsTask,
-                id,
-                arn,
-                td,
-            };
+            let found = InCluster { kind: ResourceKind::EcsTask, id, arn, td };
             out.push(found.resource((cluster, cluster_arn, region), to_json(t), t.tags()));
         }
     }
@@ -315,14 +300,8 @@ pub(crate) fn ecr_repository_arn(image: &str) -> Option<String> {
         Some(i) => &repo[..last + i],
         None => repo,
     };
-    let partition = if host.ends_with(".com.cn") {
-        "aws-cn"
-    } else {
-        "aws"
-    };
-    Some(format!(
-        "arn:{partition}:ecr:{region}:{account}:repository/{repo}"
-    ))
+    let partition = if host.ends_with(".com.cn") { "aws-cn" } else { "aws" };
+    Some(format!("arn:{partition}:ecr:{region}:{account}:repository/{repo}"))
 }
 
 /// What a task definition uses: its roles, its containers' secrets (SSM parameters or
@@ -355,9 +334,8 @@ fn taskdef_references(config: &Value, region: &str, account: &str) -> Vec<Refere
                 ));
             }
         }
-        if let Some(p) = c
-            .pointer("/repositoryCredentials/credentialsParameter")
-            .and_then(Value::as_str)
+        if let Some(p) =
+            c.pointer("/repositoryCredentials/credentialsParameter").and_then(Value::as_str)
         {
             refs.push(Reference::new(
                 value_from_arn(p, region, account),
@@ -369,18 +347,14 @@ fn taskdef_references(config: &Value, region: &str, account: &str) -> Vec<Refere
             && log.and_then(|l| l.get("logDriver")).and_then(Value::as_str) == Some("awslogs")
             && let Some(group) = options.get("awslogs-group").and_then(Value::as_str)
         {
-            let group_region = options
-                .get("awslogs-region")
-                .and_then(Value::as_str)
-                .unwrap_or(region);
+            let group_region =
+                options.get("awslogs-region").and_then(Value::as_str).unwrap_or(region);
             refs.push(Reference::new(
                 format!("arn:aws:logs:{group_region}:{account}:log-group:{group}"),
                 format!("{at}.logConfiguration.options.awslogs-group"),
             ));
         }
-        let log_secrets = log
-            .and_then(|l| l.get("secretOptions"))
-            .and_then(Value::as_array);
+        let log_secrets = log.and_then(|l| l.get("secretOptions")).and_then(Value::as_array);
         for (j, s) in log_secrets.into_iter().flatten().enumerate() {
             if let Some(v) = s.get("valueFrom").and_then(Value::as_str) {
                 refs.push(Reference::new(
@@ -419,11 +393,8 @@ impl InCluster<'_> {
         tags: &[aws_sdk_ecs::types::Tag],
     ) -> Resource {
         json["cluster"] = json!(cluster_arn);
-        let fields = if self.kind == ResourceKind::EcsService {
-            SERVICE_FIELDS
-        } else {
-            TASK_FIELDS
-        };
+        let fields =
+            if self.kind == ResourceKind::EcsService { SERVICE_FIELDS } else { TASK_FIELDS };
         let mut references = vec![Reference::new(cluster_arn, "cluster")];
         references.extend(self.td.map(|(td, via)| Reference::new(td, via)));
         let name = format!("{cluster}/{}", self.id);
@@ -481,10 +452,8 @@ mod tests {
             }]
         });
         let refs = taskdef_references(&config, "us-east-1", "111111111111");
-        let got: Vec<(&str, &str)> = refs
-            .iter()
-            .map(|r| (r.arn.as_str(), r.via.as_str()))
-            .collect();
+        let got: Vec<(&str, &str)> =
+            refs.iter().map(|r| (r.arn.as_str(), r.via.as_str())).collect();
         assert_eq!(
             got,
             vec![

@@ -66,10 +66,7 @@ fn target_references(targets: &[Value]) -> Vec<Reference> {
         for (pointer, via) in [
             ("/Arn", "Arn"),
             ("/RoleArn", "RoleArn"),
-            (
-                "/EcsParameters/TaskDefinitionArn",
-                "EcsParameters.TaskDefinitionArn",
-            ),
+            ("/EcsParameters/TaskDefinitionArn", "EcsParameters.TaskDefinitionArn"),
         ] {
             if let Some(arn) = t.pointer(pointer).and_then(Value::as_str) {
                 refs.push(Reference::new(arn, format!("Targets[{i}].{via}")));

@@ -54,11 +54,7 @@ pub async fn collect(session: &AccountSession, access_role: &str) -> Collected {
             .try_collect()
             .await
             .map_err(session.error_of("iam", "GetAccountAuthorizationDetails", GLOBAL))?;
-        let roles: Vec<_> = pages
-            .iter()
-            .flat_map(|p| p.role_detail_list())
-            .cloned()
-            .collect();
+        let roles: Vec<_> = pages.iter().flat_map(|p| p.role_detail_list()).cloned().collect();
         let policies: Vec<_> = pages.iter().flat_map(|p| p.policies()).cloned().collect();
         Ok::<_, InventoryError>((roles, policies))
     };
@@ -67,10 +63,7 @@ pub async fn collect(session: &AccountSession, access_role: &str) -> Collected {
         let roles = every_page!(iam.list_roles().max_items(1000), roles)
             .map_err(session.error_of("iam", "ListRoles", GLOBAL))?;
         let by_name = roles.iter().map(|r| {
-            let listed = (
-                r.description().map(str::to_string),
-                r.max_session_duration(),
-            );
+            let listed = (r.description().map(str::to_string), r.max_session_duration());
             (r.role_name().to_string(), listed)
         });
         Ok::<_, InventoryError>(by_name.collect::<BTreeMap<_, _>>())
@@ -92,10 +85,7 @@ pub async fn collect(session: &AccountSession, access_role: &str) -> Collected {
             .role_policy_list()
             .iter()
             .filter_map(|p| {
-                Some((
-                    p.policy_name()?.to_string(),
-                    policy_document(p.policy_document()?),
-                ))
+                Some((p.policy_name()?.to_string(), policy_document(p.policy_document()?)))
             })
             .collect();
         let mut references = Vec::new();
@@ -106,30 +96,20 @@ pub async fn collect(session: &AccountSession, access_role: &str) -> Collected {
             };
             attached.push(json!(policy_arn));
             if arn_account(policy_arn) == Some(account) {
-                references.push(Reference::new(
-                    policy_arn,
-                    format!("AttachedManagedPolicies[{i}]"),
-                ));
+                references
+                    .push(Reference::new(policy_arn, format!("AttachedManagedPolicies[{i}]")));
             }
         }
-        let boundary = r
-            .permissions_boundary()
-            .and_then(|b| b.permissions_boundary_arn());
+        let boundary = r.permissions_boundary().and_then(|b| b.permissions_boundary_arn());
         if let Some(b) = boundary
             && arn_account(b) == Some(account)
         {
             references.push(Reference::new(b, "PermissionsBoundary"));
         }
-        let trust = r
-            .assume_role_policy_document()
-            .map_or(Value::Null, policy_document);
+        let trust = r.assume_role_policy_document().map_or(Value::Null, policy_document);
         references.extend(role_references(&trust, account, "AssumeRolePolicyDocument"));
         for (policy, doc) in &inline {
-            references.extend(role_references(
-                doc,
-                account,
-                &format!("InlinePolicies.{policy}"),
-            ));
+            references.extend(role_references(doc, account, &format!("InlinePolicies.{policy}")));
         }
         let config = object([
             ("Path", json!(path)),
@@ -160,29 +140,26 @@ pub async fn collect(session: &AccountSession, access_role: &str) -> Collected {
             };
             // A policy ARN ends in its name (`policy/PATH/NAME`; names have no `/`). The
             // emulator leaves `PolicyName` out of this listing: see docs/emulator-gaps.md.
-            let name = p
-                .policy_name()
-                .or_else(|| arn.rsplit_once('/').map(|(_, n)| n))?;
+            let name = p.policy_name().or_else(|| arn.rsplit_once('/').map(|(_, n)| n))?;
             Some((name, arn, p))
         })
         .collect();
-    let policy_tags: Vec<BTreeMap<String, String>> = stream::iter(
-        kept.iter()
-            .map(|(_, arn, _)| arn.to_string())
-            .collect::<Vec<_>>(),
-    )
-    .map(|arn| {
-        let iam = iam.clone();
-        async move {
-            let request = iam.list_policy_tags().policy_arn(arn).max_items(1000);
-            let error_of = session.error_of("iam", "ListPolicyTags", GLOBAL);
-            let found = every_page!(request, tags).map_err(error_of)?;
-            Ok::<_, InventoryError>(tags(found.iter().map(|t| (Some(t.key()), Some(t.value())))))
-        }
-    })
-    .buffered(CONCURRENCY)
-    .try_collect()
-    .await?;
+    let policy_tags: Vec<BTreeMap<String, String>> =
+        stream::iter(kept.iter().map(|(_, arn, _)| arn.to_string()).collect::<Vec<_>>())
+            .map(|arn| {
+                let iam = iam.clone();
+                async move {
+                    let request = iam.list_policy_tags().policy_arn(arn).max_items(1000);
+                    let error_of = session.error_of("iam", "ListPolicyTags", GLOBAL);
+                    let found = every_page!(request, tags).map_err(error_of)?;
+                    Ok::<_, InventoryError>(tags(
+                        found.iter().map(|t| (Some(t.key()), Some(t.value()))),
+                    ))
+                }
+            })
+            .buffered(CONCURRENCY)
+            .try_collect()
+            .await?;
     for ((name, arn, p), policy_tags) in kept.into_iter().zip(policy_tags) {
         let default = p.default_version_id();
         let document = p
@@ -223,29 +200,21 @@ fn role_references(doc: &Value, account: &str, at: &str) -> Vec<Reference> {
     let strings = |v: Option<&Value>| -> Vec<String> {
         match v {
             Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(items)) => items
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect(),
+            Some(Value::Array(items)) => {
+                items.iter().filter_map(Value::as_str).map(str::to_string).collect()
+            }
             _ => vec![],
         }
     };
     let is_role = |arn: &str| {
         arn_account(arn) == Some(account)
-            && arn
-                .split(':')
-                .nth(5)
-                .is_some_and(|r| r.starts_with("role/") && !r.contains('*'))
+            && arn.split(':').nth(5).is_some_and(|r| r.starts_with("role/") && !r.contains('*'))
     };
     let mut out = Vec::new();
     for (i, st) in statements.iter().enumerate() {
         for arn in strings(st.get("Principal").and_then(|p| p.get("AWS"))) {
             if is_role(&arn) {
-                out.push(Reference::new(
-                    arn,
-                    format!("{at}.Statement[{i}].Principal.AWS"),
-                ));
+                out.push(Reference::new(arn, format!("{at}.Statement[{i}].Principal.AWS")));
             }
         }
         let passes = strings(st.get("Action")).iter().any(|a| {
@@ -270,23 +239,11 @@ mod tests {
     #[test]
     fn skips_aws_and_access_roles() {
         let access = DEFAULT_ACCESS_ROLE;
-        assert!(skipped(
-            "/aws-service-role/ecs.amazonaws.com/",
-            "AWSServiceRoleForECS",
-            access
-        ));
-        assert!(skipped(
-            "/aws-reserved/sso.amazonaws.com/",
-            "AWSReservedSSO_Admin_1",
-            access
-        ));
+        assert!(skipped("/aws-service-role/ecs.amazonaws.com/", "AWSServiceRoleForECS", access));
+        assert!(skipped("/aws-reserved/sso.amazonaws.com/", "AWSReservedSSO_Admin_1", access));
         assert!(skipped("/", "OrganizationAccountAccessRole", access));
         assert!(!skipped("/", "ecs-task-execution", access));
-        assert!(!skipped(
-            "/",
-            "OrganizationAccountAccessRole",
-            "OtherAccessRole"
-        ));
+        assert!(!skipped("/", "OrganizationAccountAccessRole", "OtherAccessRole"));
     }
 
     #[test]

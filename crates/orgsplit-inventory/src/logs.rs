@@ -24,10 +24,7 @@ pub async fn collect(session: &AccountSession, region: &str) -> Collected {
         let config = object([
             ("RetentionInDays", json!(g.retention_in_days())),
             ("KmsKeyId", opt_str(g.kms_key_id())),
-            (
-                "LogGroupClass",
-                json!(g.log_group_class().map(|c| c.as_str())),
-            ),
+            ("LogGroupClass", json!(g.log_group_class().map(|c| c.as_str()))),
         ]);
         out.push(Resource::new(
             ResourceKind::LogGroup,

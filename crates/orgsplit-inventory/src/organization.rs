@@ -16,10 +16,7 @@ pub async fn collect_organization(
         let detail = orgsplit_aws::error_chain(&e);
         match orgsplit_aws::classify(&e) {
             orgsplit_aws::ErrorClass::Denied | orgsplit_aws::ErrorClass::NotFound => {
-                InventoryError::NotManagement {
-                    caller: acct.to_string(),
-                    detail,
-                }
+                InventoryError::NotManagement { caller: acct.to_string(), detail }
             }
             _ => InventoryError::Aws(session.error_of(
                 "organizations",
@@ -28,12 +25,10 @@ pub async fn collect_organization(
             )(e)),
         }
     })?;
-    let o = described
-        .organization()
-        .ok_or_else(|| InventoryError::NotManagement {
-            caller: acct.into(),
-            detail: "no organization".into(),
-        })?;
+    let o = described.organization().ok_or_else(|| InventoryError::NotManagement {
+        caller: acct.into(),
+        detail: "no organization".into(),
+    })?;
     let id = o.id().unwrap_or_default().to_string();
     let management_account_id = o.master_account_id().unwrap_or_default().to_string();
 
@@ -62,10 +57,7 @@ pub async fn collect_organization(
                 id: a.id().unwrap_or_default().to_string(),
                 name: a.name().unwrap_or_default().to_string(),
                 email: a.email().unwrap_or_default().to_string(),
-                status: a
-                    .status()
-                    .map(|s| s.as_str().to_string())
-                    .unwrap_or_default(),
+                status: a.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
                 parent_id: parent.clone(),
             });
         }

@@ -44,10 +44,7 @@ pub async fn collect(session: &AccountSession, region: &str) -> Collected {
                     o.insert("arn".into(), json!(arn));
                 }
             }
-            by_pipeline
-                .entry(def.target_pipeline().to_string())
-                .or_default()
-                .push(v);
+            by_pipeline.entry(def.target_pipeline().to_string()).or_default().push(v);
         }
         Ok::<_, InventoryError>(by_pipeline)
     };
@@ -63,10 +60,9 @@ pub async fn collect(session: &AccountSession, region: &str) -> Collected {
                     .send()
                     .await
                     .map_err(session.error_of("codepipeline", "GetPipeline", region))?;
-                let (Some(decl), Some(arn)) = (
-                    got.pipeline(),
-                    got.metadata().and_then(|m| m.pipeline_arn()),
-                ) else {
+                let (Some(decl), Some(arn)) =
+                    (got.pipeline(), got.metadata().and_then(|m| m.pipeline_arn()))
+                else {
                     tracing::warn!(%name, "GetPipeline without a structure or ARN: skipped");
                     return Ok(None);
                 };
@@ -85,10 +81,7 @@ pub async fn collect(session: &AccountSession, region: &str) -> Collected {
         let references = declaration_references(&declaration);
         let config = object([
             ("declaration", declaration),
-            (
-                "webhooks",
-                Value::Array(webhooks.remove(&name).unwrap_or_default()),
-            ),
+            ("webhooks", Value::Array(webhooks.remove(&name).unwrap_or_default())),
         ]);
         out.push(Resource::new(
             ResourceKind::Pipeline,
@@ -116,10 +109,7 @@ fn scrub_declaration(declaration: &mut Value) {
             continue;
         };
         for action in actions {
-            if let Some(conf) = action
-                .get_mut("configuration")
-                .and_then(Value::as_object_mut)
-            {
+            if let Some(conf) = action.get_mut("configuration").and_then(Value::as_object_mut) {
                 conf.retain(|k, _| !SECRET_KEYS.iter().any(|s| s.eq_ignore_ascii_case(k)));
             }
         }
@@ -128,9 +118,8 @@ fn scrub_declaration(declaration: &mut Value) {
 
 /// Drops a webhook's shared secret.
 fn scrub_webhook(webhook: &mut Value) {
-    if let Some(auth) = webhook
-        .get_mut("authenticationConfiguration")
-        .and_then(Value::as_object_mut)
+    if let Some(auth) =
+        webhook.get_mut("authenticationConfiguration").and_then(Value::as_object_mut)
     {
         auth.remove("SecretToken");
     }
@@ -142,13 +131,8 @@ fn declaration_references(declaration: &Value) -> Vec<Reference> {
     if let Some(role) = declaration.get("roleArn").and_then(Value::as_str) {
         refs.push(Reference::new(role, "declaration.roleArn"));
     }
-    if let Some(bucket) = declaration
-        .pointer("/artifactStore/location")
-        .and_then(Value::as_str)
-        && declaration
-            .pointer("/artifactStore/type")
-            .and_then(Value::as_str)
-            != Some("other")
+    if let Some(bucket) = declaration.pointer("/artifactStore/location").and_then(Value::as_str)
+        && declaration.pointer("/artifactStore/type").and_then(Value::as_str) != Some("other")
     {
         refs.push(Reference::new(
             format!("arn:aws:s3:::{bucket}"),
@@ -195,9 +179,6 @@ mod tests {
         );
         let mut w = json!({"name": "h", "authenticationConfiguration": {"SecretToken": "s", "AllowedIPRange": "1.2.3.4/32"}});
         scrub_webhook(&mut w);
-        assert_eq!(
-            w["authenticationConfiguration"],
-            json!({"AllowedIPRange": "1.2.3.4/32"})
-        );
+        assert_eq!(w["authenticationConfiguration"], json!({"AllowedIPRange": "1.2.3.4/32"}));
     }
 }

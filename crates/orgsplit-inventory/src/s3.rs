@@ -46,12 +46,10 @@ pub async fn collect(
                 let region = match region {
                     Some(r) => r,
                     None => {
-                        let loc = s3
-                            .get_bucket_location()
-                            .bucket(&name)
-                            .send()
-                            .await
-                            .map_err(session.error_of("s3", "GetBucketLocation", home_region))?;
+                        let loc =
+                            s3.get_bucket_location().bucket(&name).send().await.map_err(
+                                session.error_of("s3", "GetBucketLocation", home_region),
+                            )?;
                         location_region(loc.location_constraint().map(|c| c.as_str()))
                     }
                 };
@@ -70,40 +68,38 @@ async fn collect_bucket(
 ) -> Result<Resource, InventoryError> {
     let s3 = session.s3(region);
     let versioning = async {
-        s3.get_bucket_versioning()
-            .bucket(name)
-            .send()
-            .await
-            .map_err(session.error_of("s3", "GetBucketVersioning", region))
+        s3.get_bucket_versioning().bucket(name).send().await.map_err(session.error_of(
+            "s3",
+            "GetBucketVersioning",
+            region,
+        ))
     };
     let encryption = async {
         match s3.get_bucket_encryption().bucket(name).send().await {
-            Ok(out) => Ok(out
-                .server_side_encryption_configuration()
-                .map_or(Value::Null, |c| {
-                    let rules: Vec<Value> = c
-                        .rules()
-                        .iter()
-                        .map(|r| {
-                            object([
-                                (
-                                    "ApplyServerSideEncryptionByDefault",
-                                    r.apply_server_side_encryption_by_default().map_or(
-                                        Value::Null,
-                                        |d| {
-                                            object([
-                                                ("SSEAlgorithm", json!(d.sse_algorithm().as_str())),
-                                                ("KMSMasterKeyID", opt_str(d.kms_master_key_id())),
-                                            ])
-                                        },
-                                    ),
+            Ok(out) => Ok(out.server_side_encryption_configuration().map_or(Value::Null, |c| {
+                let rules: Vec<Value> = c
+                    .rules()
+                    .iter()
+                    .map(|r| {
+                        object([
+                            (
+                                "ApplyServerSideEncryptionByDefault",
+                                r.apply_server_side_encryption_by_default().map_or(
+                                    Value::Null,
+                                    |d| {
+                                        object([
+                                            ("SSEAlgorithm", json!(d.sse_algorithm().as_str())),
+                                            ("KMSMasterKeyID", opt_str(d.kms_master_key_id())),
+                                        ])
+                                    },
                                 ),
-                                ("BucketKeyEnabled", json!(r.bucket_key_enabled())),
-                            ])
-                        })
-                        .collect();
-                    json!({ "Rules": rules })
-                })),
+                            ),
+                            ("BucketKeyEnabled", json!(r.bucket_key_enabled())),
+                        ])
+                    })
+                    .collect();
+                json!({ "Rules": rules })
+            })),
             Err(e)
                 if aws_smithy_types::error::metadata::ProvideErrorMetadata::code(&e)
                     == Some("ServerSideEncryptionConfigurationNotFoundError") =>
@@ -124,10 +120,7 @@ async fn collect_bucket(
     let config = object([
         ("Region", json!(region)),
         ("Versioning", json!(versioning.status().map(|s| s.as_str()))),
-        (
-            "MFADelete",
-            json!(versioning.mfa_delete().map(|s| s.as_str())),
-        ),
+        ("MFADelete", json!(versioning.mfa_delete().map(|s| s.as_str()))),
         ("Encryption", encryption),
         ("ObjectCount", json!(count)),
         ("ObjectBytes", json!(bytes)),

@@ -52,10 +52,7 @@ pub async fn collect(session: &AccountSession, region: &str) -> Collected {
                 for (pointer, via) in [
                     ("/Arn", "Target.Arn"),
                     ("/RoleArn", "Target.RoleArn"),
-                    (
-                        "/EcsParameters/TaskDefinitionArn",
-                        "Target.EcsParameters.TaskDefinitionArn",
-                    ),
+                    ("/EcsParameters/TaskDefinitionArn", "Target.EcsParameters.TaskDefinitionArn"),
                     ("/DeadLetterConfig/Arn", "Target.DeadLetterConfig.Arn"),
                 ] {
                     if let Some(a) = target.pointer(pointer).and_then(Value::as_str) {
@@ -65,19 +62,13 @@ pub async fn collect(session: &AccountSession, region: &str) -> Collected {
                 let config = object([
                     ("GroupName", json!(group)),
                     ("ScheduleExpression", opt_str(s.schedule_expression())),
-                    (
-                        "ScheduleExpressionTimezone",
-                        opt_str(s.schedule_expression_timezone()),
-                    ),
+                    ("ScheduleExpressionTimezone", opt_str(s.schedule_expression_timezone())),
                     (
                         "FlexibleTimeWindow",
                         s.flexible_time_window().map_or(Value::Null, |f| {
                             object([
                                 ("Mode", json!(f.mode().as_str())),
-                                (
-                                    "MaximumWindowInMinutes",
-                                    json!(f.maximum_window_in_minutes()),
-                                ),
+                                ("MaximumWindowInMinutes", json!(f.maximum_window_in_minutes())),
                             ])
                         }),
                     ),

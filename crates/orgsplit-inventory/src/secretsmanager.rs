@@ -10,10 +10,7 @@ use serde_json::json;
 use crate::util::{Collected, object, opt_str, tags, time};
 
 pub async fn collect(session: &AccountSession, region: &str) -> Collected {
-    let request = session
-        .secretsmanager(region)
-        .list_secrets()
-        .max_results(100);
+    let request = session.secretsmanager(region).list_secrets().max_results(100);
     let error_of = session.error_of("secretsmanager", "ListSecrets", region);
     let secrets = every_page!(request, secret_list).map_err(error_of)?;
     let mut out = Vec::new();
@@ -26,10 +23,7 @@ pub async fn collect(session: &AccountSession, region: &str) -> Collected {
             ("Description", opt_str(s.description())),
             ("KmsKeyId", opt_str(s.kms_key_id())),
             ("LastChangedDate", time(s.last_changed_date())),
-            (
-                "RotationEnabled",
-                json!(s.rotation_enabled().unwrap_or(false)),
-            ),
+            ("RotationEnabled", json!(s.rotation_enabled().unwrap_or(false))),
         ]);
         out.push(Resource::new(
             ResourceKind::Secret,

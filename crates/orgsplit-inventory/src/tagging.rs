@@ -14,10 +14,7 @@ pub async fn sweep(
     session: &AccountSession,
     region: &str,
 ) -> Result<BTreeMap<String, BTreeMap<String, String>>, InventoryError> {
-    let request = session
-        .tagging(region)
-        .get_resources()
-        .resources_per_page(100);
+    let request = session.tagging(region).get_resources().resources_per_page(100);
     let error_of = session.error_of("tagging", "GetResources", region);
     let mappings = every_page!(request, resource_tag_mapping_list).map_err(error_of)?;
     let mut out = BTreeMap::new();

@@ -11,8 +11,7 @@ pub type Collected = Result<Vec<Resource>, crate::InventoryError>;
 
 /// RFC 3339 for a timestamp AWS returned.
 pub fn time(t: Option<&DateTime>) -> Value {
-    t.and_then(|t| t.fmt(Format::DateTime).ok())
-        .map_or(Value::Null, Value::String)
+    t.and_then(|t| t.fmt(Format::DateTime).ok()).map_or(Value::Null, Value::String)
 }
 
 /// Tags from `(key, value)` pairs.
@@ -31,10 +30,7 @@ pub use orgsplit_aws::sdk_json::{object, opt_str, to_json};
 
 /// The members `keys` of a JSON object, in that order, leaving out absent and null ones.
 pub fn pick(v: &Value, keys: &[&'static str]) -> Value {
-    object(
-        keys.iter()
-            .map(|&k| (k, v.get(k).cloned().unwrap_or(Value::Null))),
-    )
+    object(keys.iter().map(|&k| (k, v.get(k).cloned().unwrap_or(Value::Null))))
 }
 
 /// Whether an ARN or account-scoped name belongs to AWS itself (`arn:aws:iam::aws:policy/…`).

@@ -36,11 +36,7 @@ fn inventory(emu: &Emulator) -> Inventory {
 
 fn find<'a>(inv: &'a Inventory, kind: &str, name: &str) -> &'a Resource {
     let kind = ResourceKind::parse(kind).expect("kind");
-    let hits: Vec<_> = inv
-        .resources
-        .iter()
-        .filter(|r| r.kind == kind && r.name == name)
-        .collect();
+    let hits: Vec<_> = inv.resources.iter().filter(|r| r.kind == kind && r.name == name).collect();
     assert_eq!(hits.len(), 1, "{kind}:{name}: {hits:#?}");
     hits[0]
 }
@@ -93,11 +89,7 @@ fn inventories_the_demo_account() {
             .filter(|(_, r)| matches(r, e, &inv))
             .map(|(i, _)| i)
             .collect();
-        assert_eq!(
-            hits.len(),
-            1,
-            "expected exactly one match for {e}: {hits:?}"
-        );
+        assert_eq!(hits.len(), 1, "expected exactly one match for {e}: {hits:?}");
         claimed[hits[0]] = true;
     }
     // And nothing else.
@@ -108,17 +100,13 @@ fn inventories_the_demo_account() {
         .filter(|(_, c)| !**c)
         .map(|(r, _)| r.label("us-east-1"))
         .collect();
-    assert!(
-        extra.is_empty(),
-        "resources the scenario does not list: {extra:#?}"
-    );
+    assert!(extra.is_empty(), "resources the scenario does not list: {extra:#?}");
     assert_eq!(inv.resources.len(), expect.len());
 
     // The task definition's references: roles, parameters, log group, ECR repository.
     let td = find(&inv, "ecs-taskdef", "prod-mail-sender");
     assert!(
-        td.arn
-            .starts_with("arn:aws:ecs:us-east-1:111111111111:task-definition/prod-mail-sender:"),
+        td.arn.starts_with("arn:aws:ecs:us-east-1:111111111111:task-definition/prod-mail-sender:"),
         "{}",
         td.arn
     );
@@ -138,11 +126,7 @@ fn inventories_the_demo_account() {
         .iter()
         .rfind(|t| t["family"] == "prod-mail-sender")
         .expect("prod-mail-sender seeded");
-    for (j, s) in seeded["containers"][0]["secrets"]
-        .as_array()
-        .expect("secrets")
-        .iter()
-        .enumerate()
+    for (j, s) in seeded["containers"][0]["secrets"].as_array().expect("secrets").iter().enumerate()
     {
         let arn = s["valueFrom"].as_str().expect("valueFrom");
         assert!(
@@ -152,10 +136,7 @@ fn inventories_the_demo_account() {
             td.references
         );
         // Each referenced parameter is in the inventory under that very ARN.
-        assert!(
-            inv.resources.iter().any(|r| r.arn == arn),
-            "{arn} is not an inventoried ARN"
-        );
+        assert!(inv.resources.iter().any(|r| r.arn == arn), "{arn} is not an inventoried ARN");
     }
     // The latest revision, with the API's own JSON names.
     let container = &td.config["containerDefinitions"][0];
@@ -213,10 +194,7 @@ fn inventories_the_demo_account() {
     );
     assert!(exec.config["InlinePolicies"]["pull-and-log"]["Statement"].is_array());
     let policy = find(&inv, "iam-policy", "prod-mailer-ses-send");
-    assert_eq!(
-        policy.config["Document"]["Statement"][0]["Action"][0],
-        "ses:SendEmail"
-    );
+    assert_eq!(policy.config["Document"]["Statement"][0]["Action"][0], "ses:SendEmail");
     let attached_to: Vec<&str> = inv
         .resources
         .iter()
@@ -246,50 +224,25 @@ fn inventories_the_demo_account() {
         assert_eq!(r.reserved_tags_dropped, reserved, "{}", r.name);
     }
     assert_eq!(
-        inv.resources
-            .iter()
-            .map(|r| r.reserved_tags_dropped)
-            .sum::<usize>(),
+        inv.resources.iter().map(|r| r.reserved_tags_dropped).sum::<usize>(),
         6,
         "the demo's two CloudFormation-made parameters carry 3 aws: tags each"
     );
     let pipeline = find(&inv, "pipeline", "mail-sender-release");
-    assert_eq!(
-        pipeline.tags.get("Environment").map(String::as_str),
-        Some("prod")
-    );
+    assert_eq!(pipeline.tags.get("Environment").map(String::as_str), Some("prod"));
     let bucket = find(&inv, "s3", "acme-terraform-state");
-    assert_eq!(
-        bucket.tags.get("Environment").map(String::as_str),
-        Some("shared")
-    );
+    assert_eq!(bucket.tags.get("Environment").map(String::as_str), Some("shared"));
     assert_eq!(bucket.config["Versioning"], "Enabled");
     assert_eq!(bucket.config["ObjectCount"], 3);
     let release = find(&inv, "pipeline", "prod-api-release");
-    assert_eq!(
-        release.config["webhooks"].as_array().map(Vec::len),
-        Some(1),
-        "{}",
-        release.config
-    );
-    assert!(
-        release
-            .references
-            .iter()
-            .any(|r| r.arn == "arn:aws:s3:::acme-pipeline-artifacts")
-    );
+    assert_eq!(release.config["webhooks"].as_array().map(Vec::len), Some(1), "{}", release.config);
+    assert!(release.references.iter().any(|r| r.arn == "arn:aws:s3:::acme-pipeline-artifacts"));
     let dump = release.config.to_string();
-    assert!(
-        !dump.contains("OAuthToken") && !dump.contains("SecretToken"),
-        "{dump}"
-    );
+    assert!(!dump.contains("OAuthToken") && !dump.contains("SecretToken"), "{dump}");
 
     // The organization.
     assert!(
-        inv.organization
-            .accounts
-            .iter()
-            .any(|a| a.id == SOURCE_ACCOUNT),
+        inv.organization.accounts.iter().any(|a| a.id == SOURCE_ACCOUNT),
         "{:?}",
         inv.organization.accounts
     );
@@ -298,10 +251,7 @@ fn inventories_the_demo_account() {
     let json = serde_json::to_string(&inv).expect("serialise");
     for secret in demo["secrets"].as_array().expect("secrets") {
         let secret = secret.as_str().expect("secret");
-        assert!(
-            !json.contains(secret),
-            "a secret value is in the inventory: {secret}"
-        );
+        assert!(!json.contains(secret), "a secret value is in the inventory: {secret}");
     }
     assert!(!json.contains("****"), "a masked token is in the inventory");
 

@@ -28,8 +28,7 @@ pub struct Inventory {
 impl Inventory {
     /// Puts resources in their canonical order.
     pub fn normalise(&mut self) {
-        self.resources
-            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        self.resources.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         self.organization.normalise();
     }
 
@@ -65,16 +64,12 @@ impl OrganizationState {
     }
 
     pub fn account_by_email(&self, email: &str) -> Option<&AccountState> {
-        self.accounts
-            .iter()
-            .find(|a| a.email.eq_ignore_ascii_case(email))
+        self.accounts.iter().find(|a| a.email.eq_ignore_ascii_case(email))
     }
 
     /// An OU directly under the root, by name.
     pub fn root_ou(&self, name: &str) -> Option<&OuState> {
-        self.ous
-            .iter()
-            .find(|o| o.parent_id == self.root_id && o.name == name)
+        self.ous.iter().find(|o| o.parent_id == self.root_id && o.name == name)
     }
 
     /// A fingerprint of the organization's shape (OUs, accounts, parents), for staleness:
@@ -237,11 +232,7 @@ impl Resource {
     }
 
     pub fn sort_key(&self) -> (ResourceKind, &str, &str) {
-        (
-            self.kind,
-            self.region.as_deref().unwrap_or(""),
-            self.name.as_str(),
-        )
+        (self.kind, self.region.as_deref().unwrap_or(""), self.name.as_str())
     }
 
     /// `ssm:/prod/app/DB_URL`, or `ssm@eu-west-1:/dev/x` outside the home region.
@@ -263,10 +254,7 @@ pub struct Reference {
 
 impl Reference {
     pub fn new(arn: impl Into<String>, via: impl Into<String>) -> Self {
-        Reference {
-            arn: arn.into(),
-            via: via.into(),
-        }
+        Reference { arn: arn.into(), via: via.into() }
     }
 }
 
@@ -291,15 +279,8 @@ mod reserved_tag_tests {
             "Targets": [{"EcsParameters": {"Tags": [{"Key": "aws:ecs:x", "Value": "1"}]}}],
             "dockerLabels": {"aws:not-a-tag": "kept"}
         });
-        let r = Resource::new(
-            ResourceKind::EcsTaskDefinition,
-            "t",
-            "arn",
-            None,
-            tags,
-            config,
-            vec![],
-        );
+        let r =
+            Resource::new(ResourceKind::EcsTaskDefinition, "t", "arn", None, tags, config, vec![]);
         assert_eq!(r.tags.keys().collect::<Vec<_>>(), ["Team", "awsx"]);
         assert_eq!(r.config["tags"], json!([{"key": "Team", "value": "mail"}]));
         assert_eq!(r.config["Targets"][0]["EcsParameters"]["Tags"], json!([]));

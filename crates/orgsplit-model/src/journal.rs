@@ -82,17 +82,13 @@ pub fn fold(records: &[JournalRecord]) -> BTreeMap<String, StepState> {
         let state = match &r.event {
             JournalEvent::RunStarted { .. } | JournalEvent::RunFinished { .. } => continue,
             JournalEvent::Started => StepState::Interrupted,
-            JournalEvent::Succeeded { changed, outputs } => StepState::Succeeded {
-                changed: *changed,
-                outputs: outputs.clone(),
-            },
-            JournalEvent::Failed { error } => StepState::Failed {
-                error: error.clone(),
-            },
-            JournalEvent::Waiting { message, url } => StepState::Waiting {
-                message: message.clone(),
-                url: url.clone(),
-            },
+            JournalEvent::Succeeded { changed, outputs } => {
+                StepState::Succeeded { changed: *changed, outputs: outputs.clone() }
+            }
+            JournalEvent::Failed { error } => StepState::Failed { error: error.clone() },
+            JournalEvent::Waiting { message, url } => {
+                StepState::Waiting { message: message.clone(), url: url.clone() }
+            }
         };
         states.insert(r.address.clone(), state);
     }
@@ -134,13 +130,7 @@ mod tests {
     #[test]
     fn records_fold_into_the_latest_state_and_round_trip_as_json_lines() {
         let records = vec![
-            rec(
-                RUN_ADDRESS,
-                JournalEvent::RunStarted {
-                    ou: "dev".into(),
-                    pid: 7,
-                },
-            ),
+            rec(RUN_ADDRESS, JournalEvent::RunStarted { ou: "dev".into(), pid: 7 }),
             rec("a", JournalEvent::Started),
             rec("b", JournalEvent::Started),
             rec(
@@ -151,12 +141,7 @@ mod tests {
                 },
             ),
             rec("c", JournalEvent::Started),
-            rec(
-                "c",
-                JournalEvent::Failed {
-                    error: "boom".into(),
-                },
-            ),
+            rec("c", JournalEvent::Failed { error: "boom".into() }),
         ];
         let states = fold(&records);
         assert_eq!(states["b"], StepState::Interrupted);

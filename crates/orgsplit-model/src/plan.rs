@@ -100,13 +100,11 @@ pub enum PlanError {
 impl Plan {
     /// Iterates every step: organization, then each OU's own, then its accounts'.
     pub fn steps(&self) -> impl Iterator<Item = &Step> {
-        self.organization
-            .iter()
-            .chain(self.ous.iter().flat_map(|ou| {
-                ou.steps
-                    .iter()
-                    .chain(ou.accounts.iter().flat_map(|a| a.steps.iter()))
-            }))
+        self.organization.iter().chain(
+            self.ous.iter().flat_map(|ou| {
+                ou.steps.iter().chain(ou.accounts.iter().flat_map(|a| a.steps.iter()))
+            }),
+        )
     }
 
     pub fn ou(&self, name: &str) -> Option<&OuPlan> {
@@ -135,9 +133,7 @@ impl Plan {
         let value: Value =
             serde_json::from_str(text).map_err(|e| PlanError::Malformed(e.to_string()))?;
         let Value::Object(map) = &value else {
-            return Err(PlanError::Malformed(
-                "the top level is not a JSON object".into(),
-            ));
+            return Err(PlanError::Malformed("the top level is not a JSON object".into()));
         };
         match map.get("format_version") {
             Some(Value::Number(n)) if n.as_u64() == Some(u64::from(PLAN_FORMAT_VERSION)) => {}

@@ -119,31 +119,18 @@ mod tests {
 
     #[test]
     fn quoted_runs_in_a_message_are_cut() {
-        let msg = format!(
-            "field x: {:?} is not an id; {:?} ok",
-            "9".repeat(1000),
-            "short"
-        );
+        let msg = format!("field x: {:?} is not an id; {:?} ok", "9".repeat(1000), "short");
         let cut = cut_quoted_runs(&msg);
         assert!(cut.len() < 200, "{cut}");
-        assert!(
-            cut.contains("… (1000 characters)") && cut.ends_with("\"short\" ok"),
-            "{cut}"
-        );
+        assert!(cut.contains("… (1000 characters)") && cut.ends_with("\"short\" ok"), "{cut}");
         assert_eq!(cut_quoted_runs("no quotes here"), "no quotes here");
-        assert_eq!(
-            cut_quoted_runs("an \"escaped \\\" quote\""),
-            "an \"escaped \\\" quote\""
-        );
+        assert_eq!(cut_quoted_runs("an \"escaped \\\" quote\""), "an \"escaped \\\" quote\"");
         assert!(cut_quoted_runs(&"x".repeat(5000)).chars().count() <= QUOTE_MAX_CHARS * 20 + 1);
     }
 
     #[test]
     fn cutting_respects_character_boundaries() {
         let q = quote(&"é".repeat(100));
-        assert!(
-            q.starts_with("\"éé") && q.contains("(100 characters)"),
-            "{q}"
-        );
+        assert!(q.starts_with("\"éé") && q.contains("(100 characters)"), "{q}");
     }
 }

@@ -46,10 +46,7 @@ mod tests {
     #[test]
     fn every_rendering_redacts() {
         let s = Secret::new("hunter2");
-        assert_eq!(
-            format!("{s} {s:?} {s:#?}"),
-            "<redacted> <redacted> <redacted>"
-        );
+        assert_eq!(format!("{s} {s:?} {s:#?}"), "<redacted> <redacted> <redacted>");
         assert_eq!(serde_json::to_string(&s).unwrap(), "\"<redacted>\"");
         assert_eq!(s.expose(), "hunter2");
     }

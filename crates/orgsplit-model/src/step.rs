@@ -40,8 +40,58 @@ pub struct Step {
 }
 
 impl Step {
+    /// A step in no region, after nothing, reading no fingerprint, with no reason or note yet:
+    /// the builder methods below add them.
+    pub fn new(address: impl Into<String>, action: Action, account: &str, spec: StepSpec) -> Step {
+        Step {
+            address: address.into(),
+            action,
+            spec,
+            account: account.to_string(),
+            region: None,
+            depends_on: Vec::new(),
+            reads: Vec::new(),
+            reason: String::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    pub fn in_region(mut self, region: &str) -> Step {
+        self.region = Some(region.to_string());
+        self
+    }
+
+    /// Steps that must succeed first.
+    pub fn after<S: Into<String>>(mut self, addresses: impl IntoIterator<Item = S>) -> Step {
+        self.depends_on.extend(addresses.into_iter().map(Into::into));
+        self
+    }
+
+    /// A fingerprint of the prior state the step reads.
+    pub fn reading(mut self, key: &str) -> Step {
+        self.reads.push(key.to_string());
+        self
+    }
+
+    pub fn because(mut self, reason: impl Into<String>) -> Step {
+        self.reason = reason.into();
+        self
+    }
+
+    pub fn noting(mut self, note: impl Into<String>) -> Step {
+        self.notes.push(note.into());
+        self
+    }
+
     pub fn kind(&self) -> StepKind {
         self.spec.kind()
+    }
+}
+
+impl Action {
+    /// `NoOp` for what exists already, `Create` for what does not.
+    pub fn create_unless(exists: bool) -> Action {
+        if exists { Action::NoOp } else { Action::Create }
     }
 }
 
@@ -423,11 +473,7 @@ mod tests {
         let step = Step {
             address: "dev/ou:dev".into(),
             action: Action::Create,
-            spec: StepSpec::Ou(Ou {
-                name: "dev".into(),
-                parent_id: "r-1".into(),
-                ou_id: None,
-            }),
+            spec: StepSpec::Ou(Ou { name: "dev".into(), parent_id: "r-1".into(), ou_id: None }),
             account: "000000000000".into(),
             region: None,
             depends_on: vec![],
@@ -437,10 +483,7 @@ mod tests {
         };
         let value = serde_json::to_value(&step).unwrap();
         assert_eq!(value["kind"], "ou");
-        assert_eq!(
-            value["inputs"],
-            json!({"name": "dev", "parent_id": "r-1", "ou_id": null})
-        );
+        assert_eq!(value["inputs"], json!({"name": "dev", "parent_id": "r-1", "ou_id": null}));
         assert_eq!(serde_json::from_value::<Step>(value).unwrap(), step);
     }
 

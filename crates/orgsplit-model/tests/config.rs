@@ -16,10 +16,7 @@ fn edited(from: &str, to: &str) -> String {
 }
 
 fn line_of(text: &str, needle: &str) -> usize {
-    text.lines()
-        .position(|l| l.contains(needle))
-        .expect("needle in text")
-        + 1
+    text.lines().position(|l| l.contains(needle)).expect("needle in text") + 1
 }
 
 #[test]
@@ -28,20 +25,14 @@ fn the_example_config_is_valid() {
     assert_eq!(c.source_account_id, "111111111111");
     assert_eq!(c.regions, ["us-east-1", "eu-west-1"]);
     assert_eq!(c.ous.len(), 2);
-    assert_eq!(
-        c.ous[1].admin_account,
-        AdminAccount::Named("prod-admin".into())
-    );
+    assert_eq!(c.ous[1].admin_account, AdminAccount::Named("prod-admin".into()));
     assert_eq!(c.workloads_account("prod").unwrap().name, "prod-workloads");
     assert_eq!(c.rules.len(), 6);
     assert_eq!(
         c.rules[4].describe(),
         "rule 5: name matches '(^|[-_/.])(prod|production)([-_/.]|$)'"
     );
-    assert_eq!(
-        c.rules[0].describe(),
-        "rule 1: tag Environment in [prod, production]"
-    );
+    assert_eq!(c.rules[0].describe(), "rule 1: tag Environment in [prod, production]");
     assert_eq!(c.guardrails.max_task_hours, 24);
     assert!(c.digest.starts_with("sha256:"));
 }
@@ -55,11 +46,7 @@ fn an_unknown_key_names_its_line_and_key() {
     let e = parse(&text).unwrap_err();
     assert_eq!(e.key, "acess_role");
     assert_eq!(e.line, line_of(&text, "acess_role = \"typo\""));
-    assert!(
-        e.to_string()
-            .starts_with(&format!("orgsplit.toml:{}:", e.line)),
-        "{e}"
-    );
+    assert!(e.to_string().starts_with(&format!("orgsplit.toml:{}:", e.line)), "{e}");
 }
 
 #[test]
@@ -75,10 +62,7 @@ fn an_unknown_key_in_a_table_array_is_found() {
 
 #[test]
 fn an_admin_account_that_names_nothing_is_rejected() {
-    let text = edited(
-        "admin_account = \"prod-admin\"",
-        "admin_account = \"prod-admn\"",
-    );
+    let text = edited("admin_account = \"prod-admin\"", "admin_account = \"prod-admn\"");
     let e = parse(&text).unwrap_err();
     assert_eq!(e.key, "ou[1].admin_account");
     assert_eq!(e.line, line_of(&text, "prod-admn"));
@@ -88,23 +72,14 @@ fn an_admin_account_that_names_nothing_is_rejected() {
 
 #[test]
 fn an_admin_account_may_be_an_account_id() {
-    let text = edited(
-        "admin_account = \"prod-admin\"",
-        "admin_account = \"222233334444\"",
-    );
+    let text = edited("admin_account = \"prod-admin\"", "admin_account = \"222233334444\"");
     let c = parse(&text).unwrap();
-    assert_eq!(
-        c.ous[1].admin_account,
-        AdminAccount::Id("222233334444".into())
-    );
+    assert_eq!(c.ous[1].admin_account, AdminAccount::Id("222233334444".into()));
 }
 
 #[test]
 fn an_account_in_an_unknown_ou_is_rejected() {
-    let text = edited(
-        "ou = \"prod\"\nworkloads = true",
-        "ou = \"production\"\nworkloads = true",
-    );
+    let text = edited("ou = \"prod\"\nworkloads = true", "ou = \"production\"\nworkloads = true");
     let e = parse(&text).unwrap_err();
     assert_eq!(e.key, "account[3].ou");
     assert_eq!(e.line, line_of(&text, "ou = \"production\""));
@@ -123,46 +98,22 @@ fn a_bad_regex_is_rejected_at_its_line() {
 fn other_semantic_errors() {
     let cases = [
         ("version = 1", "version = 2", "version"),
-        (
-            "home_region = \"us-east-1\"",
-            "home_region = \"us-east\"",
-            "home_region",
-        ),
-        (
-            "account_id = \"111111111111\"",
-            "account_id = \"11111111111\"",
-            "source.account_id",
-        ),
-        (
-            "email = \"aws+prod-admin@example.com\"",
-            "email = \"not-an-email\"",
-            "account[2].email",
-        ),
+        ("home_region = \"us-east-1\"", "home_region = \"us-east\"", "home_region"),
+        ("account_id = \"111111111111\"", "account_id = \"11111111111\"", "source.account_id"),
+        ("email = \"aws+prod-admin@example.com\"", "email = \"not-an-email\"", "account[2].email"),
         (
             "email = \"aws+prod-admin@example.com\"",
             "email = \"aws+dev-admin@example.com\"",
             "account[2].email",
         ),
-        (
-            "name = \"prod-admin\"",
-            "name = \"dev-admin\"",
-            "account[2].name",
-        ),
-        (
-            "environment = \"prod\"\ntag",
-            "environment = \"staging\"\ntag",
-            "rule[0].environment",
-        ),
+        ("name = \"prod-admin\"", "name = \"dev-admin\"", "account[2].name"),
+        ("environment = \"prod\"\ntag", "environment = \"staging\"\ntag", "rule[0].environment"),
         (
             "budget_email = \"platform@example.com\"",
             "budget_email = \"platform\"",
             "guardrails.budget_email",
         ),
-        (
-            "max_task_hours = 24 ",
-            "max_task_hours = 0 ",
-            "guardrails.max_task_hours",
-        ),
+        ("max_task_hours = 24 ", "max_task_hours = 0 ", "guardrails.max_task_hours"),
         (
             "name = \"prod\"\nenvironment = \"prod\"",
             "name = \"dev\"\nenvironment = \"prod\"",

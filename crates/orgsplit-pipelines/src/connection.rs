@@ -35,14 +35,8 @@ impl ConnectionInfo {
         ConnectionInfo {
             arn: c.connection_arn().unwrap_or_default().to_string(),
             name: c.connection_name().unwrap_or_default().to_string(),
-            provider: c
-                .provider_type()
-                .map(|p| p.as_str().to_string())
-                .unwrap_or_default(),
-            status: c
-                .connection_status()
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_default(),
+            provider: c.provider_type().map(|p| p.as_str().to_string()).unwrap_or_default(),
+            status: c.connection_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
         }
     }
 }
@@ -104,11 +98,7 @@ pub async fn get(
         Ok(out) => Ok(out.connection().map(ConnectionInfo::from_sdk)),
         Err(e) => {
             let err = call_error(CONNECTIONS, "GetConnection", account, region, e);
-            if err.is_not_found() {
-                Ok(None)
-            } else {
-                Err(err.into())
-            }
+            if err.is_not_found() { Ok(None) } else { Err(err.into()) }
         }
     }
 }
@@ -129,12 +119,10 @@ pub async fn create(
         .await
         .map_err(|e| call_error(CONNECTIONS, "CreateConnection", account, region, e))?;
     let arn = out.connection_arn();
-    let got = get(client, account, region, arn)
-        .await?
-        .ok_or_else(|| ConnectionError::Verify {
-            arn: arn.into(),
-            message: "not there after CreateConnection".into(),
-        })?;
+    let got = get(client, account, region, arn).await?.ok_or_else(|| ConnectionError::Verify {
+        arn: arn.into(),
+        message: "not there after CreateConnection".into(),
+    })?;
     if got.name != name || got.provider != provider {
         return Err(ConnectionError::Verify {
             arn: arn.into(),

@@ -30,15 +30,11 @@ pub struct V1Source {
 impl V1Source {
     /// The configuration keys a conversion needs that this action lacks.
     pub fn missing(&self) -> Vec<&'static str> {
-        [
-            ("Owner", &self.owner),
-            ("Repo", &self.repo),
-            ("Branch", &self.branch),
-        ]
-        .into_iter()
-        .filter(|(_, v)| v.is_empty())
-        .map(|(k, _)| k)
-        .collect()
+        [("Owner", &self.owner), ("Repo", &self.repo), ("Branch", &self.branch)]
+            .into_iter()
+            .filter(|(_, v)| v.is_empty())
+            .map(|(k, _)| k)
+            .collect()
     }
 
     /// Whether the converted source should start the pipeline on a push: a v1 source did
@@ -136,9 +132,7 @@ pub fn to_codestar_with(
 fn converted(v1: &Value, connection_arn: &str, has_webhook: bool) -> Value {
     let conf = v1.get("configuration");
     let key = |k: &str| conf.map_or_else(String::new, |c| text(c, k));
-    let polls = conf
-        .and_then(|c| c.get("PollForSourceChanges"))
-        .and_then(boolean);
+    let polls = conf.and_then(|c| c.get("PollForSourceChanges")).and_then(boolean);
     let detect = has_webhook || polls != Some(false);
     let mut action = Map::new();
     action.insert("name".into(), json!(text(v1, "name")));
@@ -161,10 +155,7 @@ fn converted(v1: &Value, connection_arn: &str, has_webhook: bool) -> Value {
     );
     action.insert(
         "outputArtifacts".into(),
-        v1.get("outputArtifacts")
-            .filter(|v| !v.is_null())
-            .cloned()
-            .unwrap_or_else(|| json!([])),
+        v1.get("outputArtifacts").filter(|v| !v.is_null()).cloned().unwrap_or_else(|| json!([])),
     );
     for k in ["region", "namespace"] {
         if let Some(v) = v1.get(k).filter(|v| !v.is_null()) {
@@ -185,11 +176,7 @@ fn collect_token_paths(value: &Value, at: String, out: &mut Vec<String>) {
     match value {
         Value::Object(map) => {
             for (k, v) in map {
-                let path = if at.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{at}.{k}")
-                };
+                let path = if at.is_empty() { k.clone() } else { format!("{at}.{k}") };
                 if TOKEN_KEYS.iter().any(|t| t.eq_ignore_ascii_case(k)) {
                     out.push(path.clone());
                 }
@@ -240,10 +227,7 @@ pub fn restore_tokens(declaration: &mut Value, token: &orgsplit_model::Secret) -
             if !is_v1_github(action) {
                 continue;
             }
-            if let Some(conf) = action
-                .get_mut("configuration")
-                .and_then(Value::as_object_mut)
-            {
+            if let Some(conf) = action.get_mut("configuration").and_then(Value::as_object_mut) {
                 conf.insert("OAuthToken".into(), json!(token.expose()));
                 n += 1;
             }
@@ -253,17 +237,11 @@ pub fn restore_tokens(declaration: &mut Value, token: &orgsplit_model::Secret) -
 }
 
 fn array<'a>(v: &'a Value, key: &str) -> &'a [Value] {
-    v.get(key)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default()
+    v.get(key).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default()
 }
 
 fn text(v: &Value, key: &str) -> String {
-    v.get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
+    v.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
 }
 
 /// Action configuration values are strings (`"false"`); a JSON boolean is accepted too.
@@ -397,30 +375,17 @@ mod tests {
         d["stages"][0]["actions"][0]["configuration"]["OAuthToken"] = json!("ghp_secret");
         assert_eq!(redact_tokens(&mut d), 1);
         assert!(!d.to_string().contains("ghp_secret"));
-        assert_eq!(
-            d["stages"][0]["actions"][0]["configuration"]["OAuthToken"],
-            MASK
-        );
+        assert_eq!(d["stages"][0]["actions"][0]["configuration"]["OAuthToken"], MASK);
         let token = orgsplit_model::Secret::new("ghp_new");
         assert_eq!(restore_tokens(&mut d, &token), 1);
-        assert_eq!(
-            d["stages"][0]["actions"][0]["configuration"]["OAuthToken"],
-            "ghp_new"
-        );
+        assert_eq!(d["stages"][0]["actions"][0]["configuration"]["OAuthToken"], "ghp_new");
         // Only v1 GitHub sources get one.
-        assert!(
-            d["stages"][1]["actions"][0]["configuration"]
-                .get("OAuthToken")
-                .is_none()
-        );
+        assert!(d["stages"][1]["actions"][0]["configuration"].get("OAuthToken").is_none());
     }
 
     #[test]
     fn declarations_without_stages_are_left_alone() {
-        assert_eq!(
-            to_codestar(&json!({"name": "x"}), ARN, false),
-            json!({"name": "x"})
-        );
+        assert_eq!(to_codestar(&json!({"name": "x"}), ARN, false), json!({"name": "x"}));
         assert!(v1_github_sources(&json!(null)).is_empty());
     }
 }

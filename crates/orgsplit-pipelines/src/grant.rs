@@ -39,28 +39,17 @@ pub fn allows_use_connection(policy: &Value, connection: &str) -> bool {
     let list = |v: Option<&Value>| -> Vec<String> {
         match v {
             Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect(),
+            Some(Value::Array(a)) => {
+                a.iter().filter_map(Value::as_str).map(str::to_string).collect()
+            }
             _ => Vec::new(),
         }
     };
-    [
-        "codestar-connections:UseConnection",
-        "codeconnections:UseConnection",
-    ]
-    .iter()
-    .all(|action| {
+    ["codestar-connections:UseConnection", "codeconnections:UseConnection"].iter().all(|action| {
         statements.iter().any(|s| {
             s.get("Effect").and_then(Value::as_str) == Some("Allow")
-                && list(s.get("Action"))
-                    .iter()
-                    .any(|a| a.eq_ignore_ascii_case(action))
-                && list(s.get("Resource"))
-                    .iter()
-                    .any(|r| r == connection || r == "*")
+                && list(s.get("Action")).iter().any(|a| a.eq_ignore_ascii_case(action))
+                && list(s.get("Resource")).iter().any(|r| r == connection || r == "*")
         })
     })
 }
@@ -104,10 +93,7 @@ pub async fn ensure_use_connection(
     connection: &str,
 ) -> Result<bool, GrantError> {
     let have = role_policy(iam, account, region, role).await?;
-    if have
-        .as_ref()
-        .is_some_and(|p| allows_use_connection(p, connection))
-    {
+    if have.as_ref().is_some_and(|p| allows_use_connection(p, connection)) {
         return Ok(false);
     }
     let want = merged_policy(have.as_ref(), connection);
@@ -127,10 +113,7 @@ pub async fn ensure_use_connection(
             )))
         })?;
     let after = role_policy(iam, account, region, role).await?;
-    if !after
-        .as_ref()
-        .is_some_and(|p| allows_use_connection(p, connection))
-    {
+    if !after.as_ref().is_some_and(|p| allows_use_connection(p, connection)) {
         return Err(GrantError::Verify { role: role.into() });
     }
     Ok(true)
@@ -144,11 +127,7 @@ pub fn merged_policy(have: Option<&Value>, connection: &str) -> Value {
         .and_then(|p| p.pointer("/Statement/0/Resource"))
         .map(|r| match r {
             Value::String(s) => vec![s.clone()],
-            Value::Array(a) => a
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect(),
+            Value::Array(a) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
             _ => Vec::new(),
         })
         .unwrap_or_default();
@@ -173,21 +152,11 @@ pub async fn role_policy(
     region: &str,
     role: &str,
 ) -> Result<Option<Value>, GrantError> {
-    match iam
-        .get_role_policy()
-        .role_name(role)
-        .policy_name(USE_CONNECTION_POLICY)
-        .send()
-        .await
-    {
+    match iam.get_role_policy().role_name(role).policy_name(USE_CONNECTION_POLICY).send().await {
         Ok(out) => Ok(Some(policy_document(out.policy_document()))),
         Err(e) => {
             let err = orgsplit_aws::call_error("iam", "GetRolePolicy", account, region, e);
-            if err.is_not_found() {
-                Ok(None)
-            } else {
-                Err(GrantError::Aws(Box::new(err)))
-            }
+            if err.is_not_found() { Ok(None) } else { Err(GrantError::Aws(Box::new(err))) }
         }
     }
 }
@@ -210,10 +179,7 @@ mod tests {
         let both = merged_policy(Some(&p), other);
         assert!(allows_use_connection(&both, ARN));
         assert!(allows_use_connection(&both, other));
-        assert_eq!(
-            both["Statement"][0]["Resource"].as_array().unwrap().len(),
-            4
-        );
+        assert_eq!(both["Statement"][0]["Resource"].as_array().unwrap().len(), 4);
         assert_eq!(merged_policy(Some(&both), ARN), both);
         assert!(!allows_use_connection(
             &p,
@@ -223,10 +189,7 @@ mod tests {
 
     #[test]
     fn arns_are_taken_apart() {
-        assert_eq!(
-            role_name("arn:aws:iam::1:role/ci/codepipeline"),
-            Some("codepipeline")
-        );
+        assert_eq!(role_name("arn:aws:iam::1:role/ci/codepipeline"), Some("codepipeline"));
         assert_eq!(role_name("arn:aws:iam::1:user/x"), None);
         assert_eq!(arn_account(ARN), Some("2"));
         assert_eq!(arn_region(ARN), Some("us-east-1"));

@@ -50,10 +50,8 @@ impl SavedDeclaration {
     }
 
     pub fn load(path: &Path) -> Result<SavedDeclaration, PipelinesError> {
-        let invalid = |message: String| PipelinesError::Input {
-            what: path.display().to_string(),
-            message,
-        };
+        let invalid =
+            |message: String| PipelinesError::Input { what: path.display().to_string(), message };
         let text = std::fs::read_to_string(path).map_err(|e| invalid(e.to_string()))?;
         let saved: SavedDeclaration = serde_json::from_str(&text)
             .map_err(|e| invalid(format!("not a saved declaration: {e}")))?;
@@ -154,11 +152,8 @@ pub async fn migrate(
     let account = session.account_id.as_str();
     let region = p.region.as_str();
     let fail = |m: String| PipelinesError::Failed(format!("pipeline {} ({region}): {m}", p.name));
-    let mut done = Migrated {
-        region: region.to_string(),
-        pipeline: p.name.clone(),
-        ..Migrated::default()
-    };
+    let mut done =
+        Migrated { region: region.to_string(), pipeline: p.name.clone(), ..Migrated::default() };
     let uses_connection = p.has_v1_sources() || p.connections.iter().any(|c| c == connection_arn);
 
     if p.has_v1_sources() {
@@ -166,10 +161,8 @@ pub async fn migrate(
     }
 
     let role = if uses_connection {
-        let role_arn = p
-            .role_arn
-            .as_deref()
-            .ok_or_else(|| fail("the declaration has no roleArn".into()))?;
+        let role_arn =
+            p.role_arn.as_deref().ok_or_else(|| fail("the declaration has no roleArn".into()))?;
         let role =
             role_name(role_arn).ok_or_else(|| fail(format!("{role_arn} is not a role ARN")))?;
         if arn_account(role_arn) != Some(account) {
@@ -258,10 +251,7 @@ pub(crate) fn write_atomic(path: &Path, text: &str) -> Result<(), PipelinesError
         path: path.to_path_buf(),
         message: e.to_string(),
     };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(fail)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
     std::io::Write::write_all(&mut tmp, text.as_bytes()).map_err(fail)?;
@@ -279,32 +269,15 @@ async fn deregister_webhook(
     region: &str,
     name: &str,
 ) -> Option<String> {
-    let e = client
-        .deregister_webhook_with_third_party()
-        .webhook_name(name)
-        .send()
-        .await
-        .err()?;
-    let err = call_error(
-        "codepipeline",
-        "DeregisterWebhookWithThirdParty",
-        account,
-        region,
-        e,
-    );
+    let e = client.deregister_webhook_with_third_party().webhook_name(name).send().await.err()?;
+    let err = call_error("codepipeline", "DeregisterWebhookWithThirdParty", account, region, e);
     if err.is_not_found() {
         return None;
     }
-    let repos: Vec<String> = p
-        .sources
-        .iter()
-        .map(|s| format!("{}/{}", s.source.owner, s.source.repo))
-        .collect();
-    let repos = if repos.is_empty() {
-        "its GitHub repository".to_string()
-    } else {
-        repos.join(", ")
-    };
+    let repos: Vec<String> =
+        p.sources.iter().map(|s| format!("{}/{}", s.source.owner, s.source.repo)).collect();
+    let repos =
+        if repos.is_empty() { "its GitHub repository".to_string() } else { repos.join(", ") };
     Some(format!(
         "pipeline {} ({region}): webhook {name} could not be deregistered from GitHub ({err}); remove the hook whose URL starts with https://{region}.webhooks.aws/trigger from {repos} (Settings, Webhooks) by hand",
         p.name
@@ -371,11 +344,7 @@ async fn verify(
     if let Some(hooks) = left.get(&p.name) {
         return Err(fail(format!(
             "webhooks still target it: {}",
-            hooks
-                .iter()
-                .map(|h| h.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            hooks.iter().map(|h| h.name.as_str()).collect::<Vec<_>>().join(", ")
         )));
     }
     if let Some(role) = role {
@@ -383,9 +352,7 @@ async fn verify(
             .await
             .map_err(|e| fail(e.to_string()))?;
         if !policy.is_some_and(|p| allows_use_connection(&p, connection_arn)) {
-            return Err(fail(format!(
-                "role {role} is not allowed to use {connection_arn}"
-            )));
+            return Err(fail(format!("role {role} is not allowed to use {connection_arn}")));
         }
     }
     Ok(())

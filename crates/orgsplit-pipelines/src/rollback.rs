@@ -47,13 +47,9 @@ pub async fn rollback(
     let name = saved.pipeline.as_str();
     let fail = |m: String| PipelinesError::Failed(format!("pipeline {name} ({region}): {m}"));
     let client = session.codepipeline(region);
-    let (live, _) = get_pipeline(&client, account, region, name)
-        .await?
-        .ok_or_else(|| {
-            fail(format!(
-                "not found in account {account}: rollback restores an existing pipeline"
-            ))
-        })?;
+    let (live, _) = get_pipeline(&client, account, region, name).await?.ok_or_else(|| {
+        fail(format!("not found in account {account}: rollback restores an existing pipeline"))
+    })?;
     let mut done = RolledBack {
         region: region.to_string(),
         pipeline: name.to_string(),
@@ -78,37 +74,20 @@ pub async fn rollback(
     if let (Some(o), Some(v)) = (declaration.as_object_mut(), live.get("version")) {
         o.insert("version".into(), v.clone());
     }
-    let sdk = from_json(&declaration, PipelineDeclaration::deserialize).map_err(|e| {
-        fail(redact(
-            &format!("the saved declaration does not encode: {e}"),
-            token,
-        ))
-    })?;
+    let sdk = from_json(&declaration, PipelineDeclaration::deserialize)
+        .map_err(|e| fail(redact(&format!("the saved declaration does not encode: {e}"), token)))?;
     drop(declaration);
-    client
-        .update_pipeline()
-        .pipeline(sdk)
-        .send()
-        .await
-        .map_err(|e| {
-            let err = call_error("codepipeline", "UpdatePipeline", account, region, e);
-            // A validation error may quote the request, token included.
-            PipelinesError::Failed(redact(&err.to_string(), token))
-        })?;
+    client.update_pipeline().pipeline(sdk).send().await.map_err(|e| {
+        let err = call_error("codepipeline", "UpdatePipeline", account, region, e);
+        // A validation error may quote the request, token included.
+        PipelinesError::Failed(redact(&err.to_string(), token))
+    })?;
     done.updated = true;
 
     let existing = webhooks(session, region).await?;
-    let have: Vec<&str> = existing
-        .get(name)
-        .into_iter()
-        .flatten()
-        .map(|w| w.name.as_str())
-        .collect();
-    for hook in saved
-        .webhooks
-        .iter()
-        .filter(|h| !have.contains(&h.name.as_str()))
-    {
+    let have: Vec<&str> =
+        existing.get(name).into_iter().flatten().map(|w| w.name.as_str()).collect();
+    for hook in saved.webhooks.iter().filter(|h| !have.contains(&h.name.as_str())) {
         let definition = webhook_definition(name, hook).map_err(fail)?;
         client
             .put_webhook()
@@ -116,20 +95,9 @@ pub async fn rollback(
             .send()
             .await
             .map_err(|e| call_error("codepipeline", "PutWebhook", account, region, e))?;
-        client
-            .register_webhook_with_third_party()
-            .webhook_name(&hook.name)
-            .send()
-            .await
-            .map_err(|e| {
-                call_error(
-                    "codepipeline",
-                    "RegisterWebhookWithThirdParty",
-                    account,
-                    region,
-                    e,
-                )
-            })?;
+        client.register_webhook_with_third_party().webhook_name(&hook.name).send().await.map_err(
+            |e| call_error("codepipeline", "RegisterWebhookWithThirdParty", account, region, e),
+        )?;
         done.webhooks_created.push(hook.name.clone());
     }
 
@@ -144,10 +112,7 @@ pub async fn rollback(
     }
     let now = webhooks(session, region).await?;
     for hook in &saved.webhooks {
-        if !now
-            .get(name)
-            .is_some_and(|hs| hs.iter().any(|h| h.name == hook.name))
-        {
+        if !now.get(name).is_some_and(|hs| hs.iter().any(|h| h.name == hook.name)) {
             return Err(PipelinesError::Verify(format!(
                 "pipeline {name} ({region}): webhook {} is not there after PutWebhook",
                 hook.name
@@ -177,9 +142,7 @@ fn changed_since(saved: &Value, live: &Value, sources: &[V1Source]) -> Option<St
             let stage_name = stage["name"].as_str().unwrap_or_default().to_string();
             if let Some(actions) = stage.get_mut("actions").and_then(Value::as_array_mut) {
                 actions.retain(|a| {
-                    !sources
-                        .iter()
-                        .any(|s| s.stage == stage_name && a["name"] == s.action.as_str())
+                    !sources.iter().any(|s| s.stage == stage_name && a["name"] == s.action.as_str())
                 });
             }
         }
@@ -189,12 +152,8 @@ fn changed_since(saved: &Value, live: &Value, sources: &[V1Source]) -> Option<St
     if a == b {
         return None;
     }
-    let keys: std::collections::BTreeSet<&String> = a
-        .as_object()
-        .into_iter()
-        .chain(b.as_object())
-        .flat_map(|o| o.keys())
-        .collect();
+    let keys: std::collections::BTreeSet<&String> =
+        a.as_object().into_iter().chain(b.as_object()).flat_map(|o| o.keys()).collect();
     for k in keys {
         if a.get(k) == b.get(k) {
             continue;
@@ -259,29 +218,20 @@ fn webhook_definition(pipeline: &str, hook: &Webhook) -> Result<WebhookDefinitio
         .filter_map(|f| {
             WebhookFilterRule::builder()
                 .json_path(f.get("jsonPath").and_then(Value::as_str)?)
-                .set_match_equals(
-                    f.get("matchEquals")
-                        .and_then(Value::as_str)
-                        .map(str::to_string),
-                )
+                .set_match_equals(f.get("matchEquals").and_then(Value::as_str).map(str::to_string))
                 .build()
                 .ok()
         })
         .collect();
     if filters.is_empty() {
-        return Err(format!(
-            "webhook {}: the saved webhook has no filter",
-            hook.name
-        ));
+        return Err(format!("webhook {}: the saved webhook has no filter", hook.name));
     }
     WebhookDefinition::builder()
         .name(&hook.name)
         .target_pipeline(pipeline)
         .target_action(&hook.target_action)
         .set_filters(Some(filters))
-        .authentication(WebhookAuthenticationType::from(
-            hook.authentication.as_str(),
-        ))
+        .authentication(WebhookAuthenticationType::from(hook.authentication.as_str()))
         .authentication_configuration(auth.build())
         .build()
         .map_err(|e| format!("webhook {}: {e}", hook.name))
@@ -289,11 +239,7 @@ fn webhook_definition(pipeline: &str, hook: &Webhook) -> Result<WebhookDefinitio
 
 /// 40 random characters, like the secrets CodePipeline's console makes.
 fn new_secret() -> String {
-    rand::rng()
-        .sample_iter(rand::distr::Alphanumeric)
-        .take(40)
-        .map(char::from)
-        .collect()
+    rand::rng().sample_iter(rand::distr::Alphanumeric).take(40).map(char::from).collect()
 }
 
 #[cfg(test)]
@@ -314,24 +260,11 @@ mod tests {
             json!({"name": "Source", "configuration": {"ConnectionArn": "x"}});
         assert_eq!(changed_since(&saved, &live, &sources), None);
         live["stages"][1]["actions"][0]["name"] = json!("B2");
-        assert_eq!(
-            changed_since(&saved, &live, &sources).as_deref(),
-            Some("stage Build")
-        );
-        live["stages"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!({"name": "Deploy"}));
-        assert!(
-            changed_since(&saved, &live, &sources)
-                .unwrap()
-                .contains("Deploy")
-        );
+        assert_eq!(changed_since(&saved, &live, &sources).as_deref(), Some("stage Build"));
+        live["stages"].as_array_mut().unwrap().push(json!({"name": "Deploy"}));
+        assert!(changed_since(&saved, &live, &sources).unwrap().contains("Deploy"));
         let token = Secret::new("ghp_x");
-        assert_eq!(
-            redact("value ghp_x and hash-c9", &token),
-            "value <redacted> and hash-c9"
-        );
+        assert_eq!(redact("value ghp_x and hash-c9", &token), "value <redacted> and hash-c9");
     }
 
     #[test]
@@ -346,19 +279,13 @@ mod tests {
         let a = webhook_definition("p", &hook).unwrap();
         let b = webhook_definition("p", &hook).unwrap();
         let secret = |d: &WebhookDefinition| {
-            d.authentication_configuration()
-                .and_then(|c| c.secret_token())
-                .unwrap()
-                .to_string()
+            d.authentication_configuration().and_then(|c| c.secret_token()).unwrap().to_string()
         };
         assert_eq!(secret(&a).len(), 40);
         assert_ne!(secret(&a), secret(&b));
         assert_eq!(a.target_pipeline(), "p");
         assert_eq!(a.filters()[0].match_equals(), Some("refs/heads/{Branch}"));
-        let no_filters = Webhook {
-            filters: json!([]),
-            ..hook
-        };
+        let no_filters = Webhook { filters: json!([]), ..hook };
         assert!(webhook_definition("p", &no_filters).is_err());
     }
 }

@@ -78,10 +78,8 @@ pub async fn pipelines(
     let webhooks = webhooks(session, region);
     let (names, mut hooks) = futures::try_join!(names, webhooks)?;
     let total = names.len();
-    let wanted: Vec<String> = names
-        .into_iter()
-        .filter(|n| only.is_empty() || only.contains(n))
-        .collect();
+    let wanted: Vec<String> =
+        names.into_iter().filter(|n| only.is_empty() || only.contains(n)).collect();
     let read: Vec<Option<PipelineScan>> = stream::iter(wanted)
         .map(|name| {
             let client = client.clone();
@@ -133,10 +131,7 @@ fn describe(
         .flatten()
         .flat_map(|s| s["actions"].as_array().into_iter().flatten())
         .filter(|a| is_codestar_source(a))
-        .filter_map(|a| {
-            a.pointer("/configuration/ConnectionArn")
-                .and_then(Value::as_str)
-        })
+        .filter_map(|a| a.pointer("/configuration/ConnectionArn").and_then(Value::as_str))
         .map(str::to_string)
         .collect();
     connections.sort();
@@ -145,10 +140,7 @@ fn describe(
         region: region.to_string(),
         name: name.to_string(),
         arn,
-        role_arn: declaration
-            .get("roleArn")
-            .and_then(Value::as_str)
-            .map(str::to_string),
+        role_arn: declaration.get("roleArn").and_then(Value::as_str).map(str::to_string),
         sources,
         connections,
         webhooks,
@@ -165,24 +157,14 @@ pub(crate) async fn get_pipeline(
 ) -> Result<Option<(Value, String)>, PipelinesError> {
     match client.get_pipeline().name(name).send().await {
         Ok(out) => {
-            let declaration = out
-                .pipeline()
-                .map(orgsplit_aws::sdk_json::to_json)
-                .unwrap_or(Value::Null);
-            let arn = out
-                .metadata()
-                .and_then(|m| m.pipeline_arn())
-                .unwrap_or_default()
-                .to_string();
+            let declaration =
+                out.pipeline().map(orgsplit_aws::sdk_json::to_json).unwrap_or(Value::Null);
+            let arn = out.metadata().and_then(|m| m.pipeline_arn()).unwrap_or_default().to_string();
             Ok(Some((declaration, arn)))
         }
         Err(e) => {
             let err = call_error("codepipeline", "GetPipeline", account, region, e);
-            if err.is_not_found() {
-                Ok(None)
-            } else {
-                Err(err.into())
-            }
+            if err.is_not_found() { Ok(None) } else { Err(err.into()) }
         }
     }
 }
@@ -211,16 +193,13 @@ pub(crate) async fn webhooks(
                 Value::Object(v)
             })
             .collect();
-        by_pipeline
-            .entry(def.target_pipeline().to_string())
-            .or_default()
-            .push(Webhook {
-                name: def.name().to_string(),
-                target_action: def.target_action().to_string(),
-                authentication: def.authentication().as_str().to_string(),
-                allowed_ip_range,
-                filters: Value::Array(filters),
-            });
+        by_pipeline.entry(def.target_pipeline().to_string()).or_default().push(Webhook {
+            name: def.name().to_string(),
+            target_action: def.target_action().to_string(),
+            authentication: def.authentication().as_str().to_string(),
+            allowed_ip_range,
+            filters: Value::Array(filters),
+        });
     }
     for hooks in by_pipeline.values_mut() {
         hooks.sort_by(|a, b| a.name.cmp(&b.name));
@@ -244,10 +223,7 @@ impl std::str::FromStr for StateSource {
             if bucket.is_empty() {
                 return Err(format!("{s}: no bucket (expected s3://BUCKET/PREFIX)"));
             }
-            return Ok(StateSource::S3 {
-                bucket: bucket.into(),
-                prefix: prefix.into(),
-            });
+            return Ok(StateSource::S3 { bucket: bucket.into(), prefix: prefix.into() });
         }
         if s.is_empty() {
             return Err("an empty path".into());
@@ -309,10 +285,7 @@ async fn local_states(
         vec![path.to_path_buf()]
     } else {
         let mut files = Vec::new();
-        for entry in walkdir::WalkDir::new(path)
-            .follow_links(true)
-            .sort_by_file_name()
-        {
+        for entry in walkdir::WalkDir::new(path).follow_links(true).sort_by_file_name() {
             let entry = entry.map_err(|e| PipelinesError::Input {
                 what: format!("--tfstate {}", path.display()),
                 message: e.to_string(),
@@ -334,10 +307,7 @@ async fn local_states(
         })
         .await
         .map_err(|e| PipelinesError::Internal(e.to_string()))?
-        .map_err(|e| PipelinesError::Input {
-            what: location.clone(),
-            message: e.to_string(),
-        })?;
+        .map_err(|e| PipelinesError::Input { what: location.clone(), message: e.to_string() })?;
         out.push(report(location, bytes, result)?);
     }
     Ok(out)
@@ -351,22 +321,11 @@ fn report(
     result: Result<StateScan, TfstateError>,
 ) -> Result<StateReport, PipelinesError> {
     match result {
-        Ok(scan) => Ok(StateReport {
-            location,
-            bytes,
-            scan,
-            error: None,
-        }),
-        Err(TfstateError::NotState(why)) => Ok(StateReport {
-            location,
-            bytes,
-            scan: StateScan::default(),
-            error: Some(why),
-        }),
-        Err(TfstateError::Io(e)) => Err(PipelinesError::Read {
-            location,
-            message: e.to_string(),
-        }),
+        Ok(scan) => Ok(StateReport { location, bytes, scan, error: None }),
+        Err(TfstateError::NotState(why)) => {
+            Ok(StateReport { location, bytes, scan: StateScan::default(), error: Some(why) })
+        }
+        Err(TfstateError::Io(e)) => Err(PipelinesError::Read { location, message: e.to_string() }),
     }
 }
 
@@ -385,12 +344,7 @@ async fn s3_states(
     let region = bucket_region(session, home_region, bucket).await?;
     let client = session.s3(&region);
     let mut keys = Vec::new();
-    let mut pages = client
-        .list_objects_v2()
-        .bucket(bucket)
-        .prefix(prefix)
-        .into_paginator()
-        .send();
+    let mut pages = client.list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| call_error("s3", "ListObjectsV2", account, &region, e))?;
         keys.extend(
@@ -420,11 +374,7 @@ async fn s3_states(
                 tokio::task::spawn_blocking(move || crate::tfstate::scan(reader, token.as_deref()))
                     .await
                     .map_err(|e| PipelinesError::Internal(e.to_string()))?;
-            match report(
-                location.clone(),
-                size.and_then(|s| u64::try_from(s).ok()),
-                result,
-            ) {
+            match report(location.clone(), size.and_then(|s| u64::try_from(s).ok()), result) {
                 Err(PipelinesError::Read { message, .. }) if attempt < S3_READ_ATTEMPTS => {
                     tracing::warn!(%location, attempt, %message, "state read broke off: reading it again");
                     tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt)))
@@ -448,13 +398,7 @@ async fn bucket_region(
     bucket: &str,
 ) -> Result<String, PipelinesError> {
     let account = session.account_id.as_str();
-    match session
-        .s3(home_region)
-        .get_bucket_location()
-        .bucket(bucket)
-        .send()
-        .await
-    {
+    match session.s3(home_region).get_bucket_location().bucket(bucket).send().await {
         Ok(out) => Ok(out
             .location_constraint()
             .map(|c| c.as_str().to_string())
@@ -483,23 +427,14 @@ mod tests {
     fn state_sources_parse() {
         assert_eq!(
             "s3://b/p/x".parse::<StateSource>().unwrap(),
-            StateSource::S3 {
-                bucket: "b".into(),
-                prefix: "p/x".into()
-            }
+            StateSource::S3 { bucket: "b".into(), prefix: "p/x".into() }
         );
         assert_eq!(
             "s3://b".parse::<StateSource>().unwrap(),
-            StateSource::S3 {
-                bucket: "b".into(),
-                prefix: "".into()
-            }
+            StateSource::S3 { bucket: "b".into(), prefix: "".into() }
         );
         assert!("s3:///x".parse::<StateSource>().is_err());
-        assert_eq!(
-            "states".parse::<StateSource>().unwrap(),
-            StateSource::Local("states".into())
-        );
+        assert_eq!("states".parse::<StateSource>().unwrap(), StateSource::Local("states".into()));
     }
 
     #[test]

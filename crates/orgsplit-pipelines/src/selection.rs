@@ -24,12 +24,7 @@ pub async fn pipeline_exists(
     name: &str,
 ) -> Result<bool, PipelinesError> {
     for region in regions {
-        let got = session
-            .codepipeline(region)
-            .get_pipeline()
-            .name(name)
-            .send()
-            .await;
+        let got = session.codepipeline(region).get_pipeline().name(name).send().await;
         match got {
             Ok(_) => return Ok(true),
             Err(e) => {
@@ -69,11 +64,9 @@ pub async fn resolve_connections(
                     message: format!("no such connection in account {account} ({region})"),
                 })?)
             }
-            ConnectionChoice::Create(name) if create => Some(
-                connection::find_or_create(&client, account, region, name, "GitHub")
-                    .await?
-                    .0,
-            ),
+            ConnectionChoice::Create(name) if create => {
+                Some(connection::find_or_create(&client, account, region, name, "GitHub").await?.0)
+            }
             ConnectionChoice::Create(name) => {
                 connection::find(&client, account, region, name, "GitHub").await?
             }

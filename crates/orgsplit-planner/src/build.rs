@@ -13,7 +13,7 @@ use orgsplit_model::{Action, ORGSPLIT_VERSION, Plan, ResourceKind};
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::classify::{UNCLASSIFIED, classify};
-use crate::organization::{Organization, organization_steps};
+use crate::organization::organization_steps;
 use crate::refs::RefIndex;
 use crate::resource_step::resource_step;
 
@@ -57,12 +57,7 @@ pub(crate) struct Placed {
 }
 
 pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
-    let PlanInput {
-        config,
-        inventory,
-        stacksets,
-        created_at,
-    } = input;
+    let PlanInput { config, inventory, stacksets, created_at } = input;
     if inventory.source_account_id != config.source_account_id {
         return Err(BuildError::WrongSourceAccount {
             inventory: inventory.source_account_id.clone(),
@@ -75,10 +70,7 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
     let placed: Vec<Placed> = classified
         .per_resource
         .iter()
-        .map(|c| Placed {
-            environment: c.environment.clone(),
-            reason: c.reason.clone(),
-        })
+        .map(|c| Placed { environment: c.environment.clone(), reason: c.reason.clone() })
         .collect();
     let index = RefIndex::new(resources);
 
@@ -87,10 +79,7 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
     let mut warnings = classified.warnings.clone();
 
     let account_ref = |name: &str| -> String {
-        match config
-            .account(name)
-            .and_then(|a| org.account_by_email(&a.email))
-        {
+        match config.account(name).and_then(|a| org.account_by_email(&a.email)) {
             Some(existing) => existing.id.clone(),
             None => format!("${{account:{name}}}"),
         }
@@ -103,15 +92,7 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
     };
 
     // ---- Organization ------------------------------------------------------------------
-    let Organization {
-        steps: mut organization,
-        mgmt,
-        trusted_access_address,
-        account_access_address,
-        scp_address,
-        existing_scp,
-        opt_in,
-    } = organization_steps(config, org);
+    let mut organization = organization_steps(config, org);
 
     // ---- Which resources go where -----------------------------------------------------------
     let environments: Vec<&str> = config.environments();
@@ -126,88 +107,67 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
         let env = ou.environment.as_str();
         let existing_ou = org.root_ou(&ou.name);
         let ou_address = format!("{}/ou:{}", ou.name, ou.name);
-        let mut ou_steps = vec![Step {
-            address: ou_address.clone(),
-            action: if existing_ou.is_some() {
-                Action::NoOp
-            } else {
-                Action::Create
-            },
-            account: mgmt.clone(),
-            region: None,
-            spec: StepSpec::Ou(step::Ou {
-                name: ou.name.clone(),
-                parent_id: org.root_id.clone(),
-                ou_id: existing_ou.map(|o| o.id.clone()),
-            }),
-            depends_on: vec![],
-            reads: vec![ORGANIZATION_KEY.into()],
-            reason: format!("OU of environment {env}"),
-            notes: vec![],
-        }];
-        let attached = match (existing_scp, existing_ou) {
+        let spec = StepSpec::Ou(step::Ou {
+            name: ou.name.clone(),
+            parent_id: org.root_id.clone(),
+            ou_id: existing_ou.map(|o| o.id.clone()),
+        });
+        let action = Action::create_unless(existing_ou.is_some());
+        let mut ou_steps = vec![
+            Step::new(&ou_address, action, &organization.mgmt, spec)
+                .reading(ORGANIZATION_KEY)
+                .because(format!("OU of environment {env}")),
+        ];
+        let attached = match (organization.existing_scp, existing_ou) {
             (Some(p), Some(o)) => p.targets.contains(&o.id),
             _ => false,
         };
-        ou_steps.push(Step {
-            address: format!("{}/scp-attachment:{GUARDRAIL_SCP}", ou.name),
-            action: if attached {
-                Action::NoOp
-            } else {
-                Action::Create
-            },
-            account: mgmt.clone(),
-            region: None,
-            spec: StepSpec::ScpAttachment(step::ScpAttachment {
-                policy: GUARDRAIL_SCP.into(),
-                ou: ou.name.clone(),
-            }),
-            depends_on: vec![ou_address.clone(), scp_address.clone()],
-            reads: vec![ORGANIZATION_KEY.into()],
-            reason: "guardrails apply to every account of the OU".into(),
-            notes: vec![],
+        let spec = StepSpec::ScpAttachment(step::ScpAttachment {
+            policy: GUARDRAIL_SCP.into(),
+            ou: ou.name.clone(),
         });
+        let address = format!("{}/scp-attachment:{GUARDRAIL_SCP}", ou.name);
+        ou_steps.push(
+            Step::new(address, Action::create_unless(attached), &organization.mgmt, spec)
+                .after([&ou_address, &organization.scp_address])
+                .reading(ORGANIZATION_KEY)
+                .because("guardrails apply to every account of the OU"),
+        );
         let admin = admin_ref(ou);
         for name in &ou.stacksets {
-            let spec = stacksets
-                .iter()
-                .find(|s| &s.template == name)
-                .ok_or_else(|| BuildError::UnknownStackSet {
-                    ou: ou.name.clone(),
-                    name: name.clone(),
-                })?;
+            let spec = stacksets.iter().find(|s| &s.template == name).ok_or_else(|| {
+                BuildError::UnknownStackSet { ou: ou.name.clone(), name: name.clone() }
+            })?;
             let parameters = spec.parameter_values(&ParameterContext {
                 admin_account_id: &admin,
                 organization_id: &org.id,
                 ou_name: &ou.name,
                 environment: env,
             });
-            ou_steps.push(Step {
-                address: format!("{}/stackset:{}", ou.name, name),
-                action: Action::Create,
-                account: mgmt.clone(),
-                region: Some(config.home_region.clone()),
-                spec: StepSpec::StackSet(step::StackSet {
-                    stackset_name: spec.stackset_name(&ou.name),
-                    template: spec.template.clone(),
-                    template_digest: spec.template_digest.clone(),
-                    template_body: spec.template_body.clone(),
-                    description: spec.description.clone(),
-                    capabilities: spec.capabilities.clone(),
-                    permission_model: "SERVICE_MANAGED".into(),
-                    auto_deployment: true,
-                    parameters,
-                }),
-                depends_on: [trusted_access_address.clone(), ou_address.clone()].into(),
-                reads: vec![ORGANIZATION_KEY.into()],
-                reason: format!(
-                    "stacksets = [{}] of OU {}; roles trust only {}",
-                    ou.stacksets.join(", "),
-                    ou.name,
-                    ou.admin_account
-                ),
-                notes: vec!["created, or updated when it exists and differs".into()],
+            let stackset = StepSpec::StackSet(step::StackSet {
+                stackset_name: spec.stackset_name(&ou.name),
+                template: spec.template.clone(),
+                template_digest: spec.template_digest.clone(),
+                template_body: spec.template_body.clone(),
+                description: spec.description.clone(),
+                capabilities: spec.capabilities.clone(),
+                permission_model: "SERVICE_MANAGED".into(),
+                auto_deployment: true,
+                parameters,
             });
+            let address = format!("{}/stackset:{}", ou.name, name);
+            let stacksets = ou.stacksets.join(", ");
+            ou_steps.push(
+                Step::new(address, Action::Create, &organization.mgmt, stackset)
+                    .in_region(&config.home_region)
+                    .after([&organization.trusted_access_address, &ou_address])
+                    .reading(ORGANIZATION_KEY)
+                    .because(format!(
+                        "stacksets = [{stacksets}] of OU {}; roles trust only {}",
+                        ou.name, ou.admin_account
+                    ))
+                    .noting("created, or updated when it exists and differs"),
+            );
         }
 
         let mut accounts = Vec::new();
@@ -217,100 +177,76 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
             let prefix = format!("{}/{}", ou.name, acc.name);
             let account_address = format!("{prefix}/account");
             let move_address = format!("{prefix}/account-move");
-            let mut steps = vec![Step {
-                address: account_address.clone(),
-                action: if existing.is_some() {
-                    Action::NoOp
-                } else {
-                    Action::Create
-                },
-                account: mgmt.clone(),
-                region: None,
-                spec: StepSpec::Account(step::Account {
-                    name: acc.name.clone(),
-                    email: acc.email.clone(),
-                    account_id: existing.map(|a| a.id.clone()),
-                }),
-                depends_on: vec![],
-                reads: vec![ORGANIZATION_KEY.into()],
-                reason: format!("[[account]] {} of OU {}", acc.name, ou.name),
-                notes: vec![],
-            }];
+            let spec = StepSpec::Account(step::Account {
+                name: acc.name.clone(),
+                email: acc.email.clone(),
+                account_id: existing.map(|a| a.id.clone()),
+            });
+            let action = Action::create_unless(existing.is_some());
+            let mut steps = vec![
+                Step::new(&account_address, action, &organization.mgmt, spec)
+                    .reading(ORGANIZATION_KEY)
+                    .because(format!("[[account]] {} of OU {}", acc.name, ou.name)),
+            ];
             let in_place =
                 matches!((existing, existing_ou), (Some(a), Some(o)) if a.parent_id == o.id);
-            steps.push(Step {
-                address: move_address.clone(),
-                action: if in_place { Action::NoOp } else { Action::Move },
-                account: mgmt.clone(),
-                region: None,
-                spec: StepSpec::AccountMove(step::AccountMove {
-                    account: id.clone(),
-                    to_ou: ou.name.clone(),
-                    from_parent_id: existing.map(|a| a.parent_id.clone()),
-                }),
-                depends_on: vec![account_address.clone(), ou_address.clone()],
-                reads: vec![ORGANIZATION_KEY.into()],
-                reason: format!("{} belongs in OU {}", acc.name, ou.name),
-                notes: vec![],
+            let spec = StepSpec::AccountMove(step::AccountMove {
+                account: id.clone(),
+                to_ou: ou.name.clone(),
+                from_parent_id: existing.map(|a| a.parent_id.clone()),
             });
-            for region in &opt_in {
-                steps.push(Step {
-                    address: format!("{prefix}/region-opt-in:{region}"),
-                    action: Action::Create,
-                    account: mgmt.clone(),
-                    region: Some(region.to_string()),
-                    spec: StepSpec::RegionOptIn(step::RegionOptIn { account: id.clone(), region: region.to_string() }),
-                    depends_on: vec![account_address.clone(), account_access_address.clone()],
-                    reads: vec![],
-                    reason: format!("{region} is an opt-in Region of `regions`: disabled in a new account"),
-                    notes: vec!["enabling can take minutes, sometimes hours: apply waits a while, then asks to be run again".into()],
+            let action = if in_place { Action::NoOp } else { Action::Move };
+            steps.push(
+                Step::new(&move_address, action, &organization.mgmt, spec)
+                    .after([&account_address, &ou_address])
+                    .reading(ORGANIZATION_KEY)
+                    .because(format!("{} belongs in OU {}", acc.name, ou.name)),
+            );
+            for region in &organization.opt_in {
+                let spec = StepSpec::RegionOptIn(step::RegionOptIn {
+                    account: id.clone(),
+                    region: region.to_string(),
                 });
+                let address = format!("{prefix}/region-opt-in:{region}");
+                steps.push(
+                    Step::new(address, Action::Create, &organization.mgmt, spec)
+                        .in_region(region)
+                        .after([&account_address, &organization.account_access_address])
+                        .because(format!("{region} is an opt-in Region of `regions`: disabled in a new account"))
+                        .noting("enabling can take minutes, sometimes hours: apply waits a while, then asks to be run again"),
+                );
             }
             for name in &ou.stacksets {
-                let spec = stacksets
-                    .iter()
-                    .find(|s| &s.template == name)
-                    .expect("checked above");
-                steps.push(Step {
-                    address: format!("{prefix}/stackset-instances:{name}"),
-                    action: Action::Create,
-                    account: mgmt.clone(),
-                    region: Some(config.home_region.clone()),
-                    spec: StepSpec::StackSetInstances(step::StackSetInstances {
-                        stackset_name: spec.stackset_name(&ou.name),
-                        account: id.clone(),
-                        ou: ou.name.clone(),
-                        regions: vec![config.home_region.clone()],
-                    }),
-                    depends_on: vec![
-                        format!("{}/stackset:{}", ou.name, name),
-                        move_address.clone(),
-                    ],
-                    reads: vec![ORGANIZATION_KEY.into()],
-                    reason: format!("every account of OU {} gets its StackSets", ou.name),
-                    notes: vec![],
-                });
-            }
-            if let (Some(amount), Some(email)) = (
-                config.guardrails.monthly_budget_usd,
-                &config.guardrails.budget_email,
-            ) {
-                steps.push(Step {
-                    address: format!("{prefix}/budget"),
-                    action: Action::Create,
+                let spec = stacksets.iter().find(|s| &s.template == name).expect("checked above");
+                let instances = StepSpec::StackSetInstances(step::StackSetInstances {
+                    stackset_name: spec.stackset_name(&ou.name),
                     account: id.clone(),
-                    region: None,
-                    spec: StepSpec::Budget(step::Budget {
-                        name: "orgsplit-monthly".into(),
-                        amount_usd: format!("{amount}"),
-                        email: email.clone(),
-                        threshold_percent: 80,
-                    }),
-                    depends_on: vec![move_address.clone()],
-                    reads: vec![],
-                    reason: "guardrails.monthly_budget_usd".into(),
-                    notes: vec![],
+                    ou: ou.name.clone(),
+                    regions: vec![config.home_region.clone()],
                 });
+                let address = format!("{prefix}/stackset-instances:{name}");
+                steps.push(
+                    Step::new(address, Action::Create, &organization.mgmt, instances)
+                        .in_region(&config.home_region)
+                        .after([format!("{}/stackset:{}", ou.name, name), move_address.clone()])
+                        .reading(ORGANIZATION_KEY)
+                        .because(format!("every account of OU {} gets its StackSets", ou.name)),
+                );
+            }
+            if let (Some(amount), Some(email)) =
+                (config.guardrails.monthly_budget_usd, &config.guardrails.budget_email)
+            {
+                let spec = StepSpec::Budget(step::Budget {
+                    name: "orgsplit-monthly".into(),
+                    amount_usd: format!("{amount}"),
+                    email: email.clone(),
+                    threshold_percent: 80,
+                });
+                steps.push(
+                    Step::new(format!("{prefix}/budget"), Action::Create, &id, spec)
+                        .after([&move_address])
+                        .because("guardrails.monthly_budget_usd"),
+                );
             }
 
             if acc.workloads {
@@ -365,18 +301,13 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                             ));
                         }
                     }
-                    if let Some(region) = r
-                        .region
-                        .as_deref()
-                        .filter(|r| orgsplit_model::regions::is_opt_in(r))
+                    if let Some(region) =
+                        r.region.as_deref().filter(|r| orgsplit_model::regions::is_opt_in(r))
                     {
                         depends_on.push(format!("{prefix}/region-opt-in:{region}"));
                     }
                     if r.kind == ResourceKind::Pipeline {
-                        let region = r
-                            .region
-                            .clone()
-                            .unwrap_or_else(|| config.home_region.clone());
+                        let region = r.region.clone().unwrap_or_else(|| config.home_region.clone());
                         depends_on.push(connection_address(&prefix, &region, &config.home_region));
                         connection_regions.insert(region);
                     }
@@ -403,24 +334,18 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                     copies.push(step);
                 }
                 for region in connection_regions {
-                    copies.push(Step {
-                        address: connection_address(&prefix, &region, &config.home_region),
-                        action: Action::Create,
-                        account: id.clone(),
-                        region: Some(region.clone()),
-                        spec: StepSpec::CodestarConnection(step::Connection {
-                            name: CONNECTION_NAME.into(),
-                            provider_type: "GitHub".into(),
-                        }),
-                        depends_on: vec![move_address.clone()],
-                        reads: vec![],
-                        reason: "pipelines move to CodeStar Connections (no token to revoke)"
-                            .into(),
-                        notes: vec![
-                            "waits for a person: the GitHub handshake is completed in the console"
-                                .into(),
-                        ],
+                    let spec = StepSpec::CodestarConnection(step::Connection {
+                        name: CONNECTION_NAME.into(),
+                        provider_type: "GitHub".into(),
                     });
+                    let address = connection_address(&prefix, &region, &config.home_region);
+                    copies.push(
+                        Step::new(address, Action::Create, &id, spec)
+                            .in_region(&region)
+                            .after([&move_address])
+                            .because("pipelines move to CodeStar Connections (no token to revoke)")
+                            .noting("waits for a person: the GitHub handshake is completed in the console"),
+                    );
                 }
                 copies.sort_by(|a, b| {
                     (a.kind(), &a.region, &a.address).cmp(&(b.kind(), &b.region, &b.address))
@@ -444,7 +369,7 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
         });
     }
 
-    crate::manual::propagate(&mut organization, &mut ous);
+    crate::manual::propagate(&mut organization.steps, &mut ous);
 
     let mut entries = Vec::new();
     let mut unclassified = Vec::new();
@@ -471,11 +396,7 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
             }
         }
     }
-    let reserved: usize = inventory
-        .resources
-        .iter()
-        .map(|r| r.reserved_tags_dropped)
-        .sum();
+    let reserved: usize = inventory.resources.iter().map(|r| r.reserved_tags_dropped).sum();
     if reserved > 0 {
         warnings.push(Warning {
             subject: None,
@@ -500,7 +421,7 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
         config_digest: config.digest.clone(),
         inventory_digest: inventory.digest(),
         fingerprints,
-        organization,
+        organization: organization.steps,
         ous,
         resources: entries,
         unclassified,

@@ -69,11 +69,7 @@ fn summarise(labels: &[String]) -> String {
     if labels.len() <= SHOWN {
         labels.join(", ")
     } else {
-        format!(
-            "{} and {} more",
-            labels[..SHOWN].join(", "),
-            labels.len() - SHOWN
-        )
+        format!("{} and {} more", labels[..SHOWN].join(", "), labels.len() - SHOWN)
     }
 }
 
@@ -148,16 +144,11 @@ pub fn classify(config: &Config, resources: &[Resource]) -> Classified {
                 };
             }
             if r.kind == ResourceKind::EcsTask {
-                return Classification {
-                    environment: UNCLASSIFIED.into(),
-                    reason: String::new(),
-                };
+                return Classification { environment: UNCLASSIFIED.into(), reason: String::new() };
             }
             let envs = &inferred[i];
-            let users: Vec<String> = referrers[i]
-                .iter()
-                .map(|&p| resources[p].label(home))
-                .collect();
+            let users: Vec<String> =
+                referrers[i].iter().map(|&p| resources[p].label(home)).collect();
             match envs.len() {
                 0 => Classification {
                     environment: UNCLASSIFIED.into(),
@@ -171,11 +162,8 @@ pub fn classify(config: &Config, resources: &[Resource]) -> Classified {
                     }
                 }
                 _ => {
-                    let named: Vec<&str> = envs
-                        .iter()
-                        .map(String::as_str)
-                        .filter(|e| *e != SHARED)
-                        .collect();
+                    let named: Vec<&str> =
+                        envs.iter().map(String::as_str).filter(|e| *e != SHARED).collect();
                     if named.len() >= 2 {
                         let outcome = if r.kind == ResourceKind::EcrRepository {
                             "it stays in the source account and every environment gets pull access"
@@ -205,9 +193,8 @@ pub fn classify(config: &Config, resources: &[Resource]) -> Classified {
         if r.kind != ResourceKind::EcsTask || ruled[i].is_some() {
             continue;
         }
-        if let Some(&td) = references[i]
-            .iter()
-            .find(|&&t| resources[t].kind == ResourceKind::EcsTaskDefinition)
+        if let Some(&td) =
+            references[i].iter().find(|&&t| resources[t].kind == ResourceKind::EcsTaskDefinition)
         {
             let env = per_resource[td].environment.clone();
             per_resource[i] = Classification {
@@ -245,9 +232,5 @@ pub fn classify(config: &Config, resources: &[Resource]) -> Classified {
     }
     warnings.sort();
     warnings.dedup();
-    Classified {
-        per_resource,
-        references,
-        warnings,
-    }
+    Classified { per_resource, references, warnings }
 }

@@ -21,12 +21,8 @@ pub(crate) fn propagate(organization: &mut [Step], ous: &mut [OuPlan]) {
             if step.action == Action::Manual || !step.action.is_change() {
                 continue;
             }
-            let needs: Vec<String> = step
-                .depends_on
-                .iter()
-                .filter(|d| manual.contains(*d))
-                .cloned()
-                .collect();
+            let needs: Vec<String> =
+                step.depends_on.iter().filter(|d| manual.contains(*d)).cloned().collect();
             if needs.is_empty() {
                 continue;
             }
@@ -57,11 +53,10 @@ pub(crate) fn mutual_trust(mut step: Step, others: &[String]) -> Step {
 }
 
 fn all<'a>(organization: &'a [Step], ous: &'a [OuPlan]) -> impl Iterator<Item = &'a Step> {
-    organization.iter().chain(ous.iter().flat_map(|ou| {
-        ou.steps
-            .iter()
-            .chain(ou.accounts.iter().flat_map(|a| a.steps.iter()))
-    }))
+    organization.iter().chain(
+        ous.iter()
+            .flat_map(|ou| ou.steps.iter().chain(ou.accounts.iter().flat_map(|a| a.steps.iter()))),
+    )
 }
 
 fn all_mut<'a>(
@@ -69,8 +64,6 @@ fn all_mut<'a>(
     ous: &'a mut [OuPlan],
 ) -> impl Iterator<Item = &'a mut Step> {
     organization.iter_mut().chain(ous.iter_mut().flat_map(|ou| {
-        ou.steps
-            .iter_mut()
-            .chain(ou.accounts.iter_mut().flat_map(|a| a.steps.iter_mut()))
+        ou.steps.iter_mut().chain(ou.accounts.iter_mut().flat_map(|a| a.steps.iter_mut()))
     }))
 }

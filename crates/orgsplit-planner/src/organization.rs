@@ -33,85 +33,51 @@ pub(crate) fn organization_steps<'a>(
     if uses_stacksets {
         // A no-op only when CloudFormation itself says its organizations access is active.
         let enabled = org.stacksets_access == "ENABLED";
-        steps.push(Step {
-            address: trusted_access_address.clone(),
-            action: if enabled {
-                Action::NoOp
-            } else {
-                Action::Create
-            },
-            account: mgmt.clone(),
-            region: Some(config.home_region.clone()),
-            spec: StepSpec::OrgTrustedAccess(step::TrustedAccess {
-                service_principal: None,
-            }),
-            depends_on: vec![],
-            reads: vec![ORGANIZATION_KEY.into()],
-            reason: "SERVICE_MANAGED StackSets need trusted access with Organizations".into(),
-            notes: vec![],
-        });
+        let spec = StepSpec::OrgTrustedAccess(step::TrustedAccess { service_principal: None });
+        let access =
+            Step::new(&trusted_access_address, Action::create_unless(enabled), &mgmt, spec);
+        steps.push(
+            access
+                .in_region(&config.home_region)
+                .reading(ORGANIZATION_KEY)
+                .because("SERVICE_MANAGED StackSets need trusted access with Organizations"),
+        );
     }
     // Opt-in Regions are enabled in member accounts from the management account, through
     // Account Management, which needs its own trusted access.
-    let opt_in: Vec<&String> = config
-        .regions
-        .iter()
-        .filter(|r| orgsplit_model::regions::is_opt_in(r))
-        .collect();
+    let opt_in: Vec<&String> =
+        config.regions.iter().filter(|r| orgsplit_model::regions::is_opt_in(r)).collect();
     let account_access_address = "organization/org-trusted-access:account".to_string();
     if !opt_in.is_empty() {
         let principal = orgsplit_model::regions::ACCOUNT_MANAGEMENT_PRINCIPAL;
-        steps.push(Step {
-            address: account_access_address.clone(),
-            action: if org.service_access.iter().any(|s| s == principal) {
-                Action::NoOp
-            } else {
-                Action::Create
-            },
-            account: mgmt.clone(),
-            region: Some(config.home_region.clone()),
-            spec: StepSpec::OrgTrustedAccess(step::TrustedAccess {
-                service_principal: Some(principal.to_string()),
-            }),
-            depends_on: vec![],
-            reads: vec![ORGANIZATION_KEY.into()],
-            reason: format!(
-                "opt-in Region(s) {} are enabled in each account through Account Management",
-                opt_in
-                    .iter()
-                    .map(|r| r.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            notes: vec![],
+        let enabled = org.service_access.iter().any(|s| s == principal);
+        let spec = StepSpec::OrgTrustedAccess(step::TrustedAccess {
+            service_principal: Some(principal.to_string()),
         });
+        let regions = opt_in.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
+        let access =
+            Step::new(&account_access_address, Action::create_unless(enabled), &mgmt, spec);
+        steps.push(access.in_region(&config.home_region).reading(ORGANIZATION_KEY).because(
+            format!(
+                "opt-in Region(s) {regions} are enabled in each account through Account Management"
+            ),
+        ));
     }
     let scp_address = format!("organization/scp:{GUARDRAIL_SCP}");
     let existing_scp = org.policies.iter().find(|p| p.name == GUARDRAIL_SCP);
-    steps.push(Step {
-        address: scp_address.clone(),
-        action: if existing_scp.is_some() {
-            Action::Update
-        } else {
-            Action::Create
-        },
-        account: mgmt.clone(),
-        region: None,
-        spec: StepSpec::Scp(step::Scp {
-            name: GUARDRAIL_SCP.into(),
-            description: "orgsplit guardrails: protected tag keys, no leaving the organization"
-                .into(),
-            content: guardrail_policy(config),
-        }),
-        depends_on: vec![],
-        reads: vec![ORGANIZATION_KEY.into()],
-        reason: "guardrails.protected_tag_keys and the deny on leaving the organization".into(),
-        notes: if existing_scp.is_some() {
-            vec!["exists: its content is compared and updated only if it differs".into()]
-        } else {
-            vec![]
-        },
+    let action = if existing_scp.is_some() { Action::Update } else { Action::Create };
+    let spec = StepSpec::Scp(step::Scp {
+        name: GUARDRAIL_SCP.into(),
+        description: "orgsplit guardrails: protected tag keys, no leaving the organization".into(),
+        content: guardrail_policy(config),
     });
+    let mut scp = Step::new(&scp_address, action, &mgmt, spec)
+        .reading(ORGANIZATION_KEY)
+        .because("guardrails.protected_tag_keys and the deny on leaving the organization");
+    if existing_scp.is_some() {
+        scp = scp.noting("exists: its content is compared and updated only if it differs");
+    }
+    steps.push(scp);
     Organization {
         steps,
         mgmt,

@@ -27,11 +27,7 @@ impl RefIndex {
                 _ => {}
             }
         }
-        RefIndex {
-            by_arn,
-            by_taskdef_family,
-            secrets,
-        }
+        RefIndex { by_arn, by_taskdef_family, secrets }
     }
 
     /// The resource an ARN names, if the inventory has it.
@@ -54,9 +50,7 @@ impl RefIndex {
                 // task-definition/FAMILY:REVISION names the family's copy.
                 let rest = resource.strip_prefix("task-definition/")?;
                 let family = rest.rsplit_once(':').map_or(rest, |(f, _)| f);
-                self.by_taskdef_family
-                    .get(&(region.to_string(), family.to_string()))
-                    .copied()
+                self.by_taskdef_family.get(&(region.to_string(), family.to_string())).copied()
             }
             "secretsmanager" => {
                 // Full ARN (`NAME-AbCdEf`), partial ARN (`NAME`), either with `:key:stage:version`.
@@ -64,9 +58,7 @@ impl RefIndex {
                     let partial = secret_arn.get(..secret_arn.len().saturating_sub(7))?;
                     let hit = [secret_arn.as_str(), partial].iter().any(|base| {
                         arn == *base
-                            || arn
-                                .strip_prefix(base)
-                                .is_some_and(|rest| rest.starts_with(':'))
+                            || arn.strip_prefix(base).is_some_and(|rest| rest.starts_with(':'))
                     });
                     hit.then_some(*i)
                 })
@@ -160,10 +152,7 @@ mod tests {
 
     #[test]
     fn finds_the_account_of_arns_and_image_uris() {
-        assert_eq!(
-            account_of("arn:aws:iam::111111111111:role/x"),
-            Some("111111111111")
-        );
+        assert_eq!(account_of("arn:aws:iam::111111111111:role/x"), Some("111111111111"));
         assert_eq!(account_of("arn:aws:s3:::bucket"), None);
         assert_eq!(
             account_of("111111111111.dkr.ecr.us-east-1.amazonaws.com/mail-sender:1"),

@@ -41,9 +41,7 @@ pub(crate) fn resource_step(
     let mut source_config = r.config.clone();
     let mut v1_webhooks = 0;
     if r.kind == ResourceKind::Pipeline
-        && let Some(webhooks) = source_config
-            .as_object_mut()
-            .and_then(|c| c.remove("webhooks"))
+        && let Some(webhooks) = source_config.as_object_mut().and_then(|c| c.remove("webhooks"))
     {
         // v1 GitHub webhooks belong to the OAuth source; a CodeStar source needs none.
         let n = webhooks.as_array().map_or(0, Vec::len);
@@ -63,10 +61,7 @@ pub(crate) fn resource_step(
         config: config_copy,
         tags: r.tags.clone(),
     };
-    let value_copy = |copy| step::ValueCopy {
-        copy,
-        value: step::VALUE_READ_AT_APPLY.into(),
-    };
+    let value_copy = |copy| step::ValueCopy { copy, value: step::VALUE_READ_AT_APPLY.into() };
     let spec = match r.kind {
         ResourceKind::SsmParameter => {
             if let Some(key) = r.config.get("KeyId").and_then(Value::as_str)
@@ -87,17 +82,11 @@ pub(crate) fn resource_step(
         ResourceKind::S3Bucket => {
             // Bucket names are global: the copy cannot take the source's name while it exists.
             let target_name = format!("{}-{}", r.name, target);
-            let objects = r
-                .config
-                .get("ObjectCount")
-                .and_then(Value::as_u64)
-                .unwrap_or(0);
+            let objects = r.config.get("ObjectCount").and_then(Value::as_u64).unwrap_or(0);
             if objects > 0 && !config.copy_objects {
                 notes.push(format!("{objects} objects are not copied (copy_objects = false): copy them by hand if needed"));
             }
-            notes.push(format!(
-                "bucket names are global: the copy is named {target_name}"
-            ));
+            notes.push(format!("bucket names are global: the copy is named {target_name}"));
             StepSpec::S3Bucket(step::BucketCopy {
                 copy,
                 target_name,
@@ -161,11 +150,7 @@ pub(crate) fn resource_step(
         ResourceKind::EcsTask => {
             action = Action::Manual;
             account = source_account.to_string();
-            let started = r
-                .config
-                .get("startedAt")
-                .and_then(Value::as_str)
-                .unwrap_or("unknown");
+            let started = r.config.get("startedAt").and_then(Value::as_str).unwrap_or("unknown");
             notes.push(format!("a standalone task running since {started}: never migrated; stop it in the source account when its work is done"));
             StepSpec::Manual(step::Manual {
                 source_arn: r.arn.clone(),
@@ -193,11 +178,7 @@ pub(crate) fn resource_step(
         spec,
         account,
         region: r.region.clone(),
-        depends_on: if action == Action::Manual {
-            vec![]
-        } else {
-            depends_on
-        },
+        depends_on: if action == Action::Manual { vec![] } else { depends_on },
         reads: vec![r.arn.clone()],
         reason: placed.reason.clone(),
         notes,

@@ -18,11 +18,7 @@ struct Painter {
 
 impl Painter {
     fn paint(&self, code: &str, text: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
+        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
     }
     fn symbol(&self, action: Action) -> String {
         let code = match action {
@@ -53,16 +49,9 @@ fn write_steps(
     indent: &str,
     counts: &mut BTreeMap<Action, usize>,
 ) {
-    let tails: Vec<&str> = steps
-        .iter()
-        .map(|s| s.address.strip_prefix(prefix).unwrap_or(&s.address))
-        .collect();
-    let width = tails
-        .iter()
-        .map(|t| t.chars().count())
-        .max()
-        .unwrap_or(0)
-        .min(MAX_WIDTH);
+    let tails: Vec<&str> =
+        steps.iter().map(|s| s.address.strip_prefix(prefix).unwrap_or(&s.address)).collect();
+    let width = tails.iter().map(|t| t.chars().count()).max().unwrap_or(0).min(MAX_WIDTH);
     for (step, tail) in steps.iter().zip(tails) {
         *counts.entry(step.action).or_default() += 1;
         let pad = width.saturating_sub(tail.chars().count());
@@ -80,9 +69,7 @@ fn write_steps(
 }
 
 pub fn render_review(plan: &Plan, options: &ReviewOptions) -> String {
-    let p = Painter {
-        color: options.color,
-    };
+    let p = Painter { color: options.color };
     let mut out = String::new();
     let mut counts: BTreeMap<Action, usize> = BTreeMap::new();
     let _ = writeln!(
@@ -102,21 +89,10 @@ pub fn render_review(plan: &Plan, options: &ReviewOptions) -> String {
     );
     let _ = writeln!(out, "  config {}", plan.config_digest);
     let _ = writeln!(out, "  inventory {}", plan.inventory_digest);
-    let _ = writeln!(
-        out,
-        "  {}",
-        p.dim("+ create  ~ update  > move  - delete  ! manual  = no-op")
-    );
+    let _ = writeln!(out, "  {}", p.dim("+ create  ~ update  > move  - delete  ! manual  = no-op"));
 
     let _ = writeln!(out, "\n{}", p.bold("Organization"));
-    write_steps(
-        &mut out,
-        &p,
-        &plan.organization,
-        "organization/",
-        "  ",
-        &mut counts,
-    );
+    write_steps(&mut out, &p, &plan.organization, "organization/", "  ", &mut counts);
 
     for ou in &plan.ous {
         if options.ou.as_ref().is_some_and(|only| only != &ou.name) {
@@ -130,14 +106,7 @@ pub fn render_review(plan: &Plan, options: &ReviewOptions) -> String {
                 ou.name, ou.environment, ou.admin_account
             ))
         );
-        write_steps(
-            &mut out,
-            &p,
-            &ou.steps,
-            &format!("{}/", ou.name),
-            "  ",
-            &mut counts,
-        );
+        write_steps(&mut out, &p, &ou.steps, &format!("{}/", ou.name), "  ", &mut counts);
         for acc in &ou.accounts {
             let state = match &acc.account_id {
                 Some(id) => format!("account {id}"),
@@ -183,11 +152,7 @@ pub fn render_review(plan: &Plan, options: &ReviewOptions) -> String {
             );
         }
     }
-    let ignored: Vec<_> = plan
-        .resources
-        .iter()
-        .filter(|r| r.environment == "ignore")
-        .collect();
+    let ignored: Vec<_> = plan.resources.iter().filter(|r| r.environment == "ignore").collect();
     if !ignored.is_empty() {
         let _ = writeln!(out, "\n{}", p.bold(&format!("Ignored ({})", ignored.len())));
         for r in ignored {
@@ -195,11 +160,7 @@ pub fn render_review(plan: &Plan, options: &ReviewOptions) -> String {
         }
     }
     if !plan.warnings.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n{}",
-            p.bold(&format!("Warnings ({})", plan.warnings.len()))
-        );
+        let _ = writeln!(out, "\n{}", p.bold(&format!("Warnings ({})", plan.warnings.len())));
         for w in &plan.warnings {
             match &w.subject {
                 Some(s) => {

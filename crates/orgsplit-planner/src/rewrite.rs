@@ -49,11 +49,9 @@ impl Rewriter<'_> {
             Value::Array(items) => {
                 Value::Array(items.iter().map(|v| self.rewrite(v, out)).collect())
             }
-            Value::Object(map) => Value::Object(
-                map.iter()
-                    .map(|(k, v)| (k.clone(), self.rewrite(v, out)))
-                    .collect(),
-            ),
+            Value::Object(map) => {
+                Value::Object(map.iter().map(|(k, v)| (k.clone(), self.rewrite(v, out))).collect())
+            }
             other => other.clone(),
         }
     }
@@ -100,8 +98,7 @@ impl Rewriter<'_> {
 }
 
 fn is_ecr_image(s: &str, account: &str) -> bool {
-    s.strip_prefix(account)
-        .is_some_and(|rest| rest.starts_with(".dkr.ecr."))
+    s.strip_prefix(account).is_some_and(|rest| rest.starts_with(".dkr.ecr."))
 }
 
 #[cfg(test)]
@@ -135,14 +132,8 @@ mod tests {
             }),
             &mut out,
         );
-        assert_eq!(
-            v["taskRoleArn"],
-            "arn:aws:iam::${account:prod-workloads}:role/prod-task"
-        );
-        assert_eq!(
-            v["image"],
-            "111111111111.dkr.ecr.us-east-1.amazonaws.com/mail-sender:1.4.2"
-        );
+        assert_eq!(v["taskRoleArn"], "arn:aws:iam::${account:prod-workloads}:role/prod-task");
+        assert_eq!(v["image"], "111111111111.dkr.ecr.us-east-1.amazonaws.com/mail-sender:1.4.2");
         assert_eq!(
             v["secrets"][0]["valueFrom"],
             "arn:aws:ssm:us-east-1:${account:prod-workloads}:parameter/prod/a"
@@ -155,29 +146,15 @@ mod tests {
             v["policy"]["Resource"][0],
             "arn:aws:ssm:us-east-1:${account:prod-workloads}:parameter/prod/*"
         );
-        assert_eq!(
-            v["policy"]["Resource"][1],
-            "arn:aws:sqs:us-east-1:111111111111:q"
-        );
-        assert_eq!(
-            v["principal"],
-            "arn:aws:iam::${account:prod-workloads}:root"
-        );
+        assert_eq!(v["policy"]["Resource"][1], "arn:aws:sqs:us-east-1:111111111111:q");
+        assert_eq!(v["principal"], "arn:aws:iam::${account:prod-workloads}:root");
         assert_eq!(v["other"], "arn:aws:iam::222222222222:role/x");
         assert_eq!(v["account"], "${account:prod-workloads}");
         assert_eq!(v["n"], 3);
         let notes: Vec<&String> = out.notes.iter().collect();
         assert_eq!(notes.len(), 3, "{notes:#?}");
-        assert!(
-            notes
-                .iter()
-                .any(|n| n.contains("parameter/dev/b is not copied"))
-        );
-        assert!(
-            notes
-                .iter()
-                .any(|n| n.contains(":q is not in the inventory"))
-        );
+        assert!(notes.iter().any(|n| n.contains("parameter/dev/b is not copied")));
+        assert!(notes.iter().any(|n| n.contains(":q is not in the inventory")));
         assert!(notes.iter().any(|n| n.contains("mail-sender:1.4.2 stays")));
     }
 }

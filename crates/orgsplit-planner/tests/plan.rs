@@ -8,53 +8,21 @@ use common::*;
 #[test]
 fn classifies_by_rule_reference_and_sharing() {
     let plan = plan();
-    assert_eq!(
-        env_of(
-            &plan,
-            ResourceKind::SsmParameter,
-            "/dev/mailer/SMTP_PASSWORD"
-        ),
-        "dev"
-    );
-    assert_eq!(
-        env_of(
-            &plan,
-            ResourceKind::SsmParameter,
-            "/prod/mailer/SMTP_PASSWORD"
-        ),
-        "prod"
-    );
-    assert_eq!(
-        env_of(&plan, ResourceKind::SsmParameter, "/shared/github/org"),
-        "shared"
-    );
-    assert_eq!(
-        env_of(&plan, ResourceKind::IamRole, "ecs-task-execution"),
-        "shared"
-    );
-    assert_eq!(
-        env_of(&plan, ResourceKind::IamPolicy, "prod-mailer-ses-send"),
-        "prod"
-    );
-    assert_eq!(
-        env_of(&plan, ResourceKind::EcrRepository, "mail-sender"),
-        "shared"
-    );
+    assert_eq!(env_of(&plan, ResourceKind::SsmParameter, "/dev/mailer/SMTP_PASSWORD"), "dev");
+    assert_eq!(env_of(&plan, ResourceKind::SsmParameter, "/prod/mailer/SMTP_PASSWORD"), "prod");
+    assert_eq!(env_of(&plan, ResourceKind::SsmParameter, "/shared/github/org"), "shared");
+    assert_eq!(env_of(&plan, ResourceKind::IamRole, "ecs-task-execution"), "shared");
+    assert_eq!(env_of(&plan, ResourceKind::IamPolicy, "prod-mailer-ses-send"), "prod");
+    assert_eq!(env_of(&plan, ResourceKind::EcrRepository, "mail-sender"), "shared");
     assert_eq!(env_of(&plan, ResourceKind::EcsTask, "batch/0a1b2c"), "prod");
-    assert_eq!(
-        env_of(&plan, ResourceKind::SsmParameter, "/misc/unowned"),
-        "unclassified"
-    );
+    assert_eq!(env_of(&plan, ResourceKind::SsmParameter, "/misc/unowned"), "unclassified");
     assert_eq!(plan.unclassified.len(), 1);
-    assert!(plan.warnings.iter().any(|w| w.subject.as_deref()
-        == Some("iam-role:ecs-task-execution")
-        && w.message.contains("dev and prod")));
-    let reason = &plan
-        .resources
-        .iter()
-        .find(|r| r.name == "/prod/mailer/SMTP_PASSWORD")
-        .unwrap()
-        .reason;
+    assert!(
+        plan.warnings.iter().any(|w| w.subject.as_deref() == Some("iam-role:ecs-task-execution")
+            && w.message.contains("dev and prod"))
+    );
+    let reason =
+        &plan.resources.iter().find(|r| r.name == "/prod/mailer/SMTP_PASSWORD").unwrap().reason;
     assert_eq!(reason, "rule 1: tag Environment in [prod, production]");
 }
 
@@ -64,20 +32,9 @@ fn every_classified_resource_has_its_steps_and_shared_ones_one_per_environment()
     let addresses: Vec<&str> = plan.steps().map(|s| s.address.as_str()).collect();
     for r in &plan.resources {
         let expected = if r.environment == "shared" { 2 } else { 1 };
-        assert_eq!(
-            r.steps.len(),
-            expected,
-            "{}:{} -> {:?}",
-            r.kind,
-            r.name,
-            r.steps
-        );
+        assert_eq!(r.steps.len(), expected, "{}:{} -> {:?}", r.kind, r.name, r.steps);
         for a in &r.steps {
-            assert_eq!(
-                addresses.iter().filter(|x| *x == a).count(),
-                1,
-                "{a} appears once"
-            );
+            assert_eq!(addresses.iter().filter(|x| *x == a).count(), 1, "{a} appears once");
         }
     }
     let mut sorted = addresses.clone();
@@ -87,11 +44,7 @@ fn every_classified_resource_has_its_steps_and_shared_ones_one_per_environment()
     // Every dependency names a step of the plan.
     for s in plan.steps() {
         for d in &s.depends_on {
-            assert!(
-                addresses.contains(&d.as_str()),
-                "{} depends on unknown {d}",
-                s.address
-            );
+            assert!(addresses.contains(&d.as_str()), "{} depends on unknown {d}", s.address);
         }
     }
     assert!(addresses.contains(&"dev/dev-workloads/ssm@eu-west-1:/dev/region/x"));
@@ -122,17 +75,12 @@ fn arns_are_rewritten_to_the_target_and_images_stay() {
         "111111111111.dkr.ecr.us-east-1.amazonaws.com/mail-sender:1.4.2"
     );
     assert!(
-        step.depends_on
-            .contains(&"prod/prod-workloads/iam-role:prod-mail-sender-task".to_string())
+        step.depends_on.contains(&"prod/prod-workloads/iam-role:prod-mail-sender-task".to_string())
     );
     assert!(
-        step.depends_on
-            .contains(&"prod/prod-workloads/ssm:/prod/mailer/SMTP_PASSWORD".to_string())
+        step.depends_on.contains(&"prod/prod-workloads/ssm:/prod/mailer/SMTP_PASSWORD".to_string())
     );
-    let ecr = plan
-        .steps()
-        .find(|s| s.address == "prod/prod-workloads/ecr:mail-sender")
-        .unwrap();
+    let ecr = plan.steps().find(|s| s.address == "prod/prod-workloads/ecr:mail-sender").unwrap();
     assert_eq!(ecr.action, Action::Update);
     assert_eq!(ecr.account, SRC);
 }
@@ -144,27 +92,17 @@ fn pipelines_wait_on_a_connection_and_drop_their_v1_webhooks() {
         .steps()
         .find(|s| s.address == "prod/prod-workloads/pipeline:prod-api-release")
         .unwrap();
-    assert!(
-        copied_config(step).get("webhooks").is_none(),
-        "{:#}",
-        copied_config(step)
-    );
+    assert!(copied_config(step).get("webhooks").is_none(), "{:#}", copied_config(step));
     assert_eq!(
         copied_config(step)["declaration"]["roleArn"],
         "arn:aws:iam::${account:prod-workloads}:role/prod-mail-sender-task"
     );
     assert!(
-        step.notes
-            .iter()
-            .any(|n| n.starts_with("1 v1 webhook(s) are not recreated")),
+        step.notes.iter().any(|n| n.starts_with("1 v1 webhook(s) are not recreated")),
         "{:?}",
         step.notes
     );
-    assert!(
-        !step.notes.iter().any(|n| n.contains(":webhook:")),
-        "{:?}",
-        step.notes
-    );
+    assert!(!step.notes.iter().any(|n| n.contains(":webhook:")), "{:?}", step.notes);
     assert!(
         step.depends_on
             .contains(&"prod/prod-workloads/codestar-connection:orgsplit-github".to_string())
@@ -175,8 +113,7 @@ fn pipelines_wait_on_a_connection_and_drop_their_v1_webhooks() {
         .unwrap();
     assert_eq!(conn.action, Action::Create);
     assert!(
-        plan.steps()
-            .all(|s| s.address != "dev/dev-workloads/codestar-connection:orgsplit-github"),
+        plan.steps().all(|s| s.address != "dev/dev-workloads/codestar-connection:orgsplit-github"),
         "dev has no pipeline"
     );
 }
@@ -188,10 +125,7 @@ fn the_plan_is_deterministic_and_its_digest_verifies() {
     assert_eq!(a, b);
     let read = Plan::from_json(&a).unwrap();
     assert_eq!(read.to_json(), a);
-    let tampered = a.replace(
-        "\"aws+prod-workloads@example.com\"",
-        "\"aws+evil@example.com\"",
-    );
+    let tampered = a.replace("\"aws+prod-workloads@example.com\"", "\"aws+evil@example.com\"");
     assert!(matches!(
         Plan::from_json(&tampered),
         Err(orgsplit_model::PlanError::DigestMismatch { .. })
@@ -206,10 +140,7 @@ fn the_plan_is_deterministic_and_its_digest_verifies() {
         Err(orgsplit_model::PlanError::Malformed(_))
     ));
     let v2 = a.replacen("\"format_version\": 1", "\"format_version\": 2", 1);
-    assert!(matches!(
-        Plan::from_json(&v2),
-        Err(orgsplit_model::PlanError::UnknownVersion { .. })
-    ));
+    assert!(matches!(Plan::from_json(&v2), Err(orgsplit_model::PlanError::UnknownVersion { .. })));
 }
 
 #[test]
@@ -241,22 +172,10 @@ fn existing_ous_and_accounts_are_no_ops() {
     assert_eq!(action("dev/dev-admin/account"), Action::NoOp);
     assert_eq!(action("dev/dev-admin/account-move"), Action::NoOp);
     assert_eq!(action("prod/ou:prod"), Action::Create);
-    let stackset = plan
-        .steps()
-        .find(|s| s.address == "dev/stackset:baseline")
-        .unwrap();
-    assert_eq!(
-        stackset_parameters(stackset)["AdminAccountId"],
-        "222222222222"
-    );
-    let prod_stackset = plan
-        .steps()
-        .find(|s| s.address == "prod/stackset:baseline")
-        .unwrap();
-    assert_eq!(
-        stackset_parameters(prod_stackset)["AdminAccountId"],
-        "${account:prod-admin}"
-    );
+    let stackset = plan.steps().find(|s| s.address == "dev/stackset:baseline").unwrap();
+    assert_eq!(stackset_parameters(stackset)["AdminAccountId"], "222222222222");
+    let prod_stackset = plan.steps().find(|s| s.address == "prod/stackset:baseline").unwrap();
+    assert_eq!(stackset_parameters(prod_stackset)["AdminAccountId"], "${account:prod-admin}");
 }
 
 #[test]
@@ -268,10 +187,7 @@ fn review_snapshot() {
 fn review_of_one_ou_snapshot() {
     insta::assert_snapshot!(render_review(
         &plan(),
-        &ReviewOptions {
-            ou: Some("dev".into()),
-            color: false
-        }
+        &ReviewOptions { ou: Some("dev".into()), color: false }
     ));
 }
 
@@ -313,11 +229,7 @@ fn reserved_aws_tags_never_reach_the_plan_and_the_plan_says_how_many() {
         .iter()
         .find(|w| w.message.contains("reserved aws: prefix"))
         .expect("a warning counts the dropped tags");
-    assert!(
-        warning.message.starts_with("2 tag(s)"),
-        "{}",
-        warning.message
-    );
+    assert!(warning.message.starts_with("2 tag(s)"), "{}", warning.message);
     // Without such tags there is no warning.
     assert!(!plan_has_reserved_warning(&self::plan()));
 }

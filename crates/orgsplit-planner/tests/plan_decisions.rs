@@ -24,10 +24,8 @@ fn a_cluster_with_an_auto_scaling_capacity_provider_is_a_manual_item() {
             vec![],
         )
     };
-    inv.resources
-        .push(cluster("prod-asg", json!(["FARGATE", "prod-asg-provider"])));
-    inv.resources
-        .push(cluster("prod-spot", json!(["FARGATE", "FARGATE_SPOT"])));
+    inv.resources.push(cluster("prod-asg", json!(["FARGATE", "prod-asg-provider"])));
+    inv.resources.push(cluster("prod-spot", json!(["FARGATE", "FARGATE_SPOT"])));
     let service = |name: &str, cluster: &str| {
         let cluster_arn = format!("arn:aws:ecs:us-east-1:{SRC}:cluster/{cluster}");
         Resource::new(
@@ -51,11 +49,7 @@ fn a_cluster_with_an_auto_scaling_capacity_provider_is_a_manual_item() {
     };
     let asg = step("prod-asg");
     assert_eq!(asg.action, Action::Manual);
-    assert!(
-        asg.notes.iter().any(|n| n.contains("prod-asg-provider")),
-        "{:?}",
-        asg.notes
-    );
+    assert!(asg.notes.iter().any(|n| n.contains("prod-asg-provider")), "{:?}", asg.notes);
     assert_eq!(step("prod-spot").action, Action::Create);
     // A service on the manual cluster cannot be copied before it: manual too, saying why.
     let service_step = |name: &str| {
@@ -77,11 +71,7 @@ fn a_cluster_with_an_auto_scaling_capacity_provider_is_a_manual_item() {
     );
     let web = service_step("prod-web");
     assert_eq!(web.action, Action::Create);
-    assert!(
-        web.depends_on
-            .iter()
-            .any(|d| d.ends_with("ecs-cluster:prod-spot"))
-    );
+    assert!(web.depends_on.iter().any(|d| d.ends_with("ecs-cluster:prod-spot")));
 }
 
 #[test]
@@ -116,18 +106,12 @@ fn a_role_named_in_another_roles_trust_is_copied_first_and_the_trust_points_at_t
         .find(|s| s.address.ends_with("iam-role:dev-release"))
         .expect("dev-release is copied");
     assert!(
-        release
-            .depends_on
-            .iter()
-            .any(|d| d.ends_with("iam-role:dev-deployer")),
+        release.depends_on.iter().any(|d| d.ends_with("iam-role:dev-deployer")),
         "{:?}",
         release.depends_on
     );
     let trust = copied_config(release).to_string();
-    assert!(
-        !trust.contains(&deployer),
-        "the trust still names the source role: {trust}"
-    );
+    assert!(!trust.contains(&deployer), "the trust still names the source role: {trust}");
     assert!(trust.contains(":role/dev-deployer"), "{trust}");
 }
 
@@ -158,33 +142,25 @@ fn an_opt_in_region_is_enabled_in_every_account_before_anything_is_copied_there(
         })
     );
     // one opt-in step per account of the config, from the management account
-    let opt_ins: Vec<&orgsplit_model::Step> = plan
-        .steps()
-        .filter(|s| s.kind() == orgsplit_model::StepKind::RegionOptIn)
-        .collect();
+    let opt_ins: Vec<&orgsplit_model::Step> =
+        plan.steps().filter(|s| s.kind() == orgsplit_model::StepKind::RegionOptIn).collect();
     assert_eq!(opt_ins.len(), config.accounts.len(), "{opt_ins:#?}");
     assert!(opt_ins.iter().all(|s| {
         s.account == "123456789012"
             && matches!(&s.spec, StepSpec::RegionOptIn(r) if r.region == "af-south-1")
-            && s.depends_on
-                .contains(&"organization/org-trusted-access:account".to_string())
+            && s.depends_on.contains(&"organization/org-trusted-access:account".to_string())
     }));
     let copy = plan
         .steps()
         .find(|s| s.address.ends_with("ssm@af-south-1:/dev/cape/url"))
         .expect("the af-south-1 parameter is copied");
     assert!(
-        copy.depends_on
-            .contains(&"dev/dev-workloads/region-opt-in:af-south-1".to_string()),
+        copy.depends_on.contains(&"dev/dev-workloads/region-opt-in:af-south-1".to_string()),
         "{:?}",
         copy.depends_on
     );
     // Without an opt-in region there is no such step.
-    assert!(
-        !self::plan()
-            .steps()
-            .any(|s| s.kind() == orgsplit_model::StepKind::RegionOptIn)
-    );
+    assert!(!self::plan().steps().any(|s| s.kind() == orgsplit_model::StepKind::RegionOptIn));
 }
 
 #[test]
@@ -213,10 +189,8 @@ fn roles_naming_each_other_are_ordered_by_trust_and_a_trust_cycle_is_manual() {
     let config = config();
     let mut inv = inventory();
     // runner trusts builder; builder may pass runner: runner waits for builder only.
-    inv.resources
-        .push(dev_role("dev-builder", &[], &["dev-runner"]));
-    inv.resources
-        .push(dev_role("dev-runner", &["dev-builder"], &[]));
+    inv.resources.push(dev_role("dev-builder", &[], &["dev-runner"]));
+    inv.resources.push(dev_role("dev-runner", &["dev-builder"], &[]));
     // ping and pong trust each other: neither can be created first.
     inv.resources.push(dev_role("dev-ping", &["dev-pong"], &[]));
     inv.resources.push(dev_role("dev-pong", &["dev-ping"], &[]));
@@ -230,20 +204,14 @@ fn roles_naming_each_other_are_ordered_by_trust_and_a_trust_cycle_is_manual() {
     let runner = step("dev-runner");
     assert_eq!(runner.action, Action::Create);
     assert!(
-        runner
-            .depends_on
-            .iter()
-            .any(|d| d.ends_with("iam-role:dev-builder")),
+        runner.depends_on.iter().any(|d| d.ends_with("iam-role:dev-builder")),
         "{:?}",
         runner.depends_on
     );
     let builder = step("dev-builder");
     assert_eq!(builder.action, Action::Create);
     assert!(
-        !builder
-            .depends_on
-            .iter()
-            .any(|d| d.ends_with("iam-role:dev-runner")),
+        !builder.depends_on.iter().any(|d| d.ends_with("iam-role:dev-runner")),
         "{:?}",
         builder.depends_on
     );
@@ -251,9 +219,7 @@ fn roles_naming_each_other_are_ordered_by_trust_and_a_trust_cycle_is_manual() {
         let s = step(name);
         assert_eq!(s.action, Action::Manual, "{name}");
         assert!(
-            s.notes
-                .iter()
-                .any(|n| n.contains(other) && n.contains("name each other")),
+            s.notes.iter().any(|n| n.contains(other) && n.contains("name each other")),
             "{name}: {:?}",
             s.notes
         );

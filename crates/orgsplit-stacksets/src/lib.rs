@@ -41,10 +41,7 @@ pub enum CatalogError {
     #[error("StackSet {name:?} is neither shipped with orgsplit nor a folder {dir}/{name}/")]
     Unknown { name: String, dir: PathBuf },
     #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
 }
 
 #[derive(Deserialize)]
@@ -70,10 +67,7 @@ fn parse(
     toml_text: &str,
     template: &str,
 ) -> Result<StackSetSpec, CatalogError> {
-    let invalid = |message: String| CatalogError::Invalid {
-        path: path.to_path_buf(),
-        message,
-    };
+    let invalid = |message: String| CatalogError::Invalid { path: path.to_path_buf(), message };
     let raw: StackSetToml =
         toml::from_str(toml_text).map_err(|e| invalid(e.message().to_string()))?;
     let mut parameters = BTreeMap::new();
@@ -85,9 +79,7 @@ fn parse(
             (Some("ou.environment"), None) => ParameterSource::Environment,
             (None, Some(v)) => ParameterSource::Value(v),
             (Some(other), None) => {
-                return Err(invalid(format!(
-                    "parameters.{key}: unknown source {other:?}"
-                )));
+                return Err(invalid(format!("parameters.{key}: unknown source {other:?}")));
             }
             _ => {
                 return Err(invalid(format!(
@@ -131,12 +123,8 @@ pub fn resolve(dir: &Path, names: &[String]) -> Result<Vec<Entry>, CatalogError>
                 std::fs::read_to_string(&path).map_err(|source| CatalogError::Io { path, source })
             };
             let template = read("template.yaml")?;
-            let spec = parse(
-                name,
-                &folder.join("stackset.toml"),
-                &read("stackset.toml")?,
-                &template,
-            )?;
+            let spec =
+                parse(name, &folder.join("stackset.toml"), &read("stackset.toml")?, &template)?;
             Entry { spec, template }
         } else if let Some(s) = SHIPPED.iter().find(|s| s.name == name) {
             let spec = parse(
@@ -145,15 +133,9 @@ pub fn resolve(dir: &Path, names: &[String]) -> Result<Vec<Entry>, CatalogError>
                 s.stackset_toml,
                 s.template,
             )?;
-            Entry {
-                spec,
-                template: s.template.to_string(),
-            }
+            Entry { spec, template: s.template.to_string() }
         } else {
-            return Err(CatalogError::Unknown {
-                name: name.clone(),
-                dir: dir.to_path_buf(),
-            });
+            return Err(CatalogError::Unknown { name: name.clone(), dir: dir.to_path_buf() });
         };
         out.push(entry);
     }
@@ -165,32 +147,21 @@ pub fn write_shipped(dir: &Path) -> Result<Vec<PathBuf>, CatalogError> {
     let mut written = Vec::new();
     for s in SHIPPED {
         let folder = dir.join(s.name);
-        std::fs::create_dir_all(&folder).map_err(|source| CatalogError::Io {
-            path: folder.clone(),
-            source,
-        })?;
-        for (file, text) in [
-            ("template.yaml", s.template),
-            ("stackset.toml", s.stackset_toml),
-        ] {
+        std::fs::create_dir_all(&folder)
+            .map_err(|source| CatalogError::Io { path: folder.clone(), source })?;
+        for (file, text) in [("template.yaml", s.template), ("stackset.toml", s.stackset_toml)] {
             let path = folder.join(file);
-            std::fs::write(&path, text).map_err(|source| CatalogError::Io {
-                path: path.clone(),
-                source,
-            })?;
+            std::fs::write(&path, text)
+                .map_err(|source| CatalogError::Io { path: path.clone(), source })?;
             written.push(path);
         }
     }
     let folder = dir.join("trigger");
-    std::fs::create_dir_all(&folder).map_err(|source| CatalogError::Io {
-        path: folder.clone(),
-        source,
-    })?;
+    std::fs::create_dir_all(&folder)
+        .map_err(|source| CatalogError::Io { path: folder.clone(), source })?;
     let path = folder.join("template.yaml");
-    std::fs::write(&path, TRIGGER_TEMPLATE).map_err(|source| CatalogError::Io {
-        path: path.clone(),
-        source,
-    })?;
+    std::fs::write(&path, TRIGGER_TEMPLATE)
+        .map_err(|source| CatalogError::Io { path: path.clone(), source })?;
     written.push(path);
     Ok(written)
 }
@@ -205,14 +176,8 @@ mod tests {
         let entries = resolve(dir.path(), &["baseline".to_string()]).unwrap();
         let spec = &entries[0].spec;
         assert_eq!(spec.stackset_name("prod"), "orgsplit-baseline-prod");
-        assert_eq!(
-            spec.parameters["AdminAccountId"],
-            ParameterSource::OuAdminAccountId
-        );
-        assert_eq!(
-            spec.parameters["OrganizationId"],
-            ParameterSource::OrganizationId
-        );
+        assert_eq!(spec.parameters["AdminAccountId"], ParameterSource::OuAdminAccountId);
+        assert_eq!(spec.parameters["OrganizationId"], ParameterSource::OrganizationId);
         assert!(entries[0].template.contains("aws:PrincipalOrgID"));
     }
 
@@ -221,9 +186,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         write_shipped(dir.path()).unwrap();
         let toml_path = dir.path().join("baseline/stackset.toml");
-        let edited = std::fs::read_to_string(&toml_path)
-            .unwrap()
-            .replace("terraform-apply and", "EDITED");
+        let edited =
+            std::fs::read_to_string(&toml_path).unwrap().replace("terraform-apply and", "EDITED");
         std::fs::write(&toml_path, edited).unwrap();
         let entries = resolve(dir.path(), &["baseline".to_string()]).unwrap();
         assert!(entries[0].spec.description.starts_with("EDITED"));
@@ -236,9 +200,7 @@ mod tests {
             "description = \"x\"\n[parameters]\nMissing = { from = \"ou.name\" }\n",
         )
         .unwrap();
-        let err = resolve(dir.path(), &["baseline".to_string()])
-            .unwrap_err()
-            .to_string();
+        let err = resolve(dir.path(), &["baseline".to_string()]).unwrap_err().to_string();
         assert!(
             err.contains("parameters.Missing: the template declares no such parameter"),
             "{err}"

@@ -167,11 +167,7 @@ fn parameter_values(
     values.insert("AWS::AccountId".into(), pseudo.account_id.clone());
     values.insert("AWS::Region".into(), pseudo.region.clone());
     values.insert("AWS::Partition".into(), pseudo.partition().into());
-    let suffix = if pseudo.partition() == "aws-cn" {
-        "amazonaws.com.cn"
-    } else {
-        "amazonaws.com"
-    };
+    let suffix = if pseudo.partition() == "aws-cn" { "amazonaws.com.cn" } else { "amazonaws.com" };
     values.insert("AWS::URLSuffix".into(), suffix.into());
     values
 }
@@ -190,10 +186,7 @@ fn resolve(v: &Value, values: &BTreeMap<String, String>) -> Result<String, Strin
     match v.get("Fn::Sub") {
         Some(Value::String(s)) => substitute(s, values),
         Some(Value::Array(parts)) => {
-            let text = parts
-                .first()
-                .and_then(Value::as_str)
-                .ok_or("Fn::Sub without a string")?;
+            let text = parts.first().and_then(Value::as_str).ok_or("Fn::Sub without a string")?;
             let mut local = values.clone();
             if let Some(vars) = parts.get(1).and_then(Value::as_object) {
                 for (k, v) in vars {
@@ -236,10 +229,7 @@ mod tests {
     use super::*;
 
     fn pseudo() -> Pseudo {
-        Pseudo {
-            account_id: "210987654321".into(),
-            region: "eu-west-1".into(),
-        }
+        Pseudo { account_id: "210987654321".into(), region: "eu-west-1".into() }
     }
 
     #[test]

@@ -15,12 +15,9 @@ use std::collections::BTreeMap;
 const REGION: &str = "us-east-1";
 
 async fn aws(emu: &Emulator) -> Aws {
-    Aws::load(AwsOptions {
-        endpoint_url: Some(emu.url.clone()),
-        ..AwsOptions::new(REGION)
-    })
-    .await
-    .expect("aws config")
+    Aws::load(AwsOptions { endpoint_url: Some(emu.url.clone()), ..AwsOptions::new(REGION) })
+        .await
+        .expect("aws config")
 }
 
 struct Org {
@@ -33,20 +30,12 @@ struct Org {
 }
 
 async fn create_account(aws: &Aws, name: &str) -> String {
-    let org = aws
-        .session(MANAGEMENT_ACCOUNT)
-        .await
-        .unwrap()
-        .organizations();
+    let org = aws.session(MANAGEMENT_ACCOUNT).await.unwrap().organizations();
     orgsplit_testkit::create_account(&org, name, &format!("aws+{name}@example.com")).await
 }
 
 async fn create_ou(aws: &Aws, root: &str, name: &str) -> String {
-    let org = aws
-        .session(MANAGEMENT_ACCOUNT)
-        .await
-        .unwrap()
-        .organizations();
+    let org = aws.session(MANAGEMENT_ACCOUNT).await.unwrap().organizations();
     let out = org
         .create_organizational_unit()
         .parent_id(root)
@@ -54,18 +43,11 @@ async fn create_ou(aws: &Aws, root: &str, name: &str) -> String {
         .send()
         .await
         .expect("create OU");
-    out.organizational_unit()
-        .and_then(|o| o.id())
-        .unwrap()
-        .to_string()
+    out.organizational_unit().and_then(|o| o.id()).unwrap().to_string()
 }
 
 async fn move_account(aws: &Aws, account: &str, from: &str, to: &str) {
-    let org = aws
-        .session(MANAGEMENT_ACCOUNT)
-        .await
-        .unwrap()
-        .organizations();
+    let org = aws.session(MANAGEMENT_ACCOUNT).await.unwrap().organizations();
     org.move_account()
         .account_id(account)
         .source_parent_id(from)
@@ -77,15 +59,8 @@ async fn move_account(aws: &Aws, account: &str, from: &str, to: &str) {
 
 /// OUs dev and prod, their admin accounts (left under the root) and a member in dev.
 async fn organization(aws: &Aws) -> Org {
-    let org = aws
-        .session(MANAGEMENT_ACCOUNT)
-        .await
-        .unwrap()
-        .organizations();
-    let root = org.list_roots().send().await.unwrap().roots()[0]
-        .id()
-        .unwrap()
-        .to_string();
+    let org = aws.session(MANAGEMENT_ACCOUNT).await.unwrap().organizations();
+    let root = org.list_roots().send().await.unwrap().roots()[0].id().unwrap().to_string();
     let org_id = org
         .describe_organization()
         .send()
@@ -101,22 +76,14 @@ async fn organization(aws: &Aws) -> Org {
     let prod_admin = create_account(aws, "prod-admin").await;
     let member = create_account(aws, "member").await;
     move_account(aws, &member, &root, &dev).await;
-    Org {
-        org_id,
-        dev,
-        prod,
-        dev_admin,
-        prod_admin,
-        member,
-    }
+    Org { org_id, dev, prod, dev_admin, prod_admin, member }
 }
 
 /// The shipped baseline, as the planner resolves it for one OU.
 fn baseline(ou: &str, admin: &str, org_id: &str) -> DesiredStackSet {
     let dir = tempfile::tempdir().unwrap();
-    let entry = orgsplit_stacksets::resolve(dir.path(), &["baseline".to_string()])
-        .unwrap()
-        .remove(0);
+    let entry =
+        orgsplit_stacksets::resolve(dir.path(), &["baseline".to_string()]).unwrap().remove(0);
     DesiredStackSet {
         name: entry.spec.stackset_name(ou),
         template_body: entry.template,
@@ -153,12 +120,7 @@ fn desired(o: &Org) -> Vec<OuStackSets> {
 /// The trust policy of `role` in `account`, read through IAM in that account.
 async fn trust_of(aws: &Aws, account: &str, role: &str) -> Value {
     let iam = aws.session(account).await.unwrap().iam();
-    let out = iam
-        .get_role()
-        .role_name(role)
-        .send()
-        .await
-        .expect("GetRole");
+    let out = iam.get_role().role_name(role).send().await.expect("GetRole");
     policy_document(out.role().unwrap().assume_role_policy_document().unwrap())
 }
 
@@ -168,25 +130,13 @@ fn assert_trusts_exactly(doc: &Value, admin: &str, org_id: &str) {
     assert_eq!(statements.len(), 1, "{doc}");
     let s = &statements[0];
     assert_eq!(s["Effect"], "Allow", "{doc}");
-    assert_eq!(
-        s["Principal"],
-        json!({"AWS": format!("arn:aws:iam::{admin}:root")}),
-        "{doc}"
-    );
-    assert_eq!(
-        s["Condition"],
-        json!({"StringEquals": {"aws:PrincipalOrgID": org_id}}),
-        "{doc}"
-    );
+    assert_eq!(s["Principal"], json!({"AWS": format!("arn:aws:iam::{admin}:root")}), "{doc}");
+    assert_eq!(s["Condition"], json!({"StringEquals": {"aws:PrincipalOrgID": org_id}}), "{doc}");
 }
 
 /// Accounts with an instance of `stackset`, straight from ListStackInstances.
 async fn instance_accounts(aws: &Aws, stackset: &str) -> Vec<(String, String)> {
-    let cfn = aws
-        .session(MANAGEMENT_ACCOUNT)
-        .await
-        .unwrap()
-        .cloudformation(REGION);
+    let cfn = aws.session(MANAGEMENT_ACCOUNT).await.unwrap().cloudformation(REGION);
     let out = cfn
         .list_stack_instances()
         .stack_set_name(stackset)
@@ -198,9 +148,7 @@ async fn instance_accounts(aws: &Aws, stackset: &str) -> Vec<(String, String)> {
         .map(|s| {
             (
                 s.account().unwrap_or_default().to_string(),
-                s.status()
-                    .map(|x| x.as_str().to_string())
-                    .unwrap_or_default(),
+                s.status().map(|x| x.as_str().to_string()).unwrap_or_default(),
             )
         })
         .collect()
@@ -215,20 +163,13 @@ fn reconcile(rt: &tokio::runtime::Runtime, aws: &Aws, o: &Org) -> AccountReconci
 fn assert_second_run_is_quiet(rt: &tokio::runtime::Runtime, emu: &Emulator, aws: &Aws, o: &Org) {
     emu.clear_requests();
     let again = reconcile(rt, aws, o);
-    assert!(
-        !again.changed(),
-        "second reconcile changed something: {again:?}"
-    );
+    assert!(!again.changed(), "second reconcile changed something: {again:?}");
     assert_eq!(again.roles_verified.len(), 2, "{again:?}");
     let requests = emu.requests();
     let mutating: Vec<_> = requests.iter().filter(|r| r["mutating"] == true).collect();
     assert!(mutating.is_empty(), "second reconcile wrote: {mutating:?}");
     // ListParents, per StackSet one Describe or List, ListStackInstances, GetRole x2.
-    assert!(
-        requests.len() <= 6,
-        "{} calls for one account: {requests:?}",
-        requests.len()
-    );
+    assert!(requests.len() <= 6, "{} calls for one account: {requests:?}", requests.len());
 }
 
 #[test]
@@ -258,18 +199,11 @@ fn an_account_trusts_exactly_its_ous_admin_before_and_after_a_move() {
     let moved = reconcile(&rt, &aws, &o);
     assert_eq!(moved.ou_name.as_deref(), Some("prod"));
     assert_eq!(moved.instances_removed, ["orgsplit-baseline-dev us-east-1"]);
-    assert_eq!(
-        moved.instances_created,
-        ["orgsplit-baseline-prod us-east-1"]
-    );
+    assert_eq!(moved.instances_created, ["orgsplit-baseline-prod us-east-1"]);
     rt.block_on(async {
         let doc = trust_of(&aws, &o.member, "terraform-apply").await;
         assert_trusts_exactly(&doc, &o.prod_admin, &o.org_id);
-        assert!(
-            instance_accounts(&aws, "orgsplit-baseline-dev")
-                .await
-                .is_empty()
-        );
+        assert!(instance_accounts(&aws, "orgsplit-baseline-dev").await.is_empty());
         assert_eq!(
             instance_accounts(&aws, "orgsplit-baseline-prod").await,
             [(o.member.clone(), "CURRENT".to_string())]
@@ -289,34 +223,17 @@ fn drift_is_repaired_and_a_role_trusting_anyone_is_reported() {
 
     // By hand: the description edited, the member's instance deleted (with its roles).
     rt.block_on(async {
-        let cfn = aws
-            .session(MANAGEMENT_ACCOUNT)
-            .await
-            .unwrap()
-            .cloudformation(REGION);
+        let cfn = aws.session(MANAGEMENT_ACCOUNT).await.unwrap().cloudformation(REGION);
         let stackset = "orgsplit-baseline-dev";
         drift_stackset_by_hand(&cfn, stackset, &o.dev, &o.member, REGION).await;
         let iam = aws.session(&o.member).await.unwrap().iam();
-        assert!(
-            iam.get_role()
-                .role_name("terraform-apply")
-                .send()
-                .await
-                .is_err()
-        );
+        assert!(iam.get_role().role_name("terraform-apply").send().await.is_err());
     });
     let repaired = reconcile(&rt, &aws, &o);
     assert_eq!(repaired.stacksets_updated, ["orgsplit-baseline-dev"]);
-    assert_eq!(
-        repaired.instances_created,
-        ["orgsplit-baseline-dev us-east-1"]
-    );
+    assert_eq!(repaired.instances_created, ["orgsplit-baseline-dev us-east-1"]);
     rt.block_on(async {
-        let cfn = aws
-            .session(MANAGEMENT_ACCOUNT)
-            .await
-            .unwrap()
-            .cloudformation(REGION);
+        let cfn = aws.session(MANAGEMENT_ACCOUNT).await.unwrap().cloudformation(REGION);
         let live = reconcile::describe(
             &cfn,
             &aws.session(MANAGEMENT_ACCOUNT).await.unwrap(),
@@ -326,10 +243,7 @@ fn drift_is_repaired_and_a_role_trusting_anyone_is_reported() {
         .await
         .unwrap()
         .unwrap();
-        assert_eq!(
-            live.description(),
-            Some(desired(&o)[0].stacksets[0].description.as_str())
-        );
+        assert_eq!(live.description(), Some(desired(&o)[0].stacksets[0].description.as_str()));
         let doc = trust_of(&aws, &o.member, "terraform-apply").await;
         assert_trusts_exactly(&doc, &o.dev_admin, &o.org_id);
     });
@@ -352,11 +266,7 @@ fn drift_is_repaired_and_a_role_trusting_anyone_is_reported() {
         .block_on(reconcile::reconcile_account(&aws, &desired(&o), &o.member))
         .expect_err("a role trusting * must fail the reconcile");
     match &err {
-        ReconcileError::Trust {
-            role,
-            account,
-            problem,
-        } => {
+        ReconcileError::Trust { role, account, problem } => {
             assert_eq!(role, "terraform-plan");
             assert_eq!(account, &o.member);
             assert!(problem.contains("AWS:*"), "{problem}");

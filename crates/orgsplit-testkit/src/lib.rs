@@ -11,10 +11,7 @@ use std::time::Duration;
 
 /// The repository root (this crate lives in `crates/orgsplit-testkit`).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repo root")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
 }
 
 /// The source account of the demo scenario.
@@ -77,12 +74,7 @@ impl Emulator {
             let mut sink = Vec::new();
             let _ = stderr.read_to_end(&mut sink);
         });
-        Emulator {
-            child,
-            _stdin: stdin,
-            url,
-            violations_expected: false,
-        }
+        Emulator { child, _stdin: stdin, url, violations_expected: false }
     }
 
     fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
@@ -100,19 +92,15 @@ impl Emulator {
                     if let Some(b) = &body {
                         req = req.json(b);
                     }
-                    let resp = req
-                        .send()
-                        .unwrap_or_else(|e| panic!("emulator {method} {path}: {e}"));
+                    let resp =
+                        req.send().unwrap_or_else(|e| panic!("emulator {method} {path}: {e}"));
                     let status = resp.status();
                     (status, resp.text().unwrap_or_default())
                 })
                 .join()
                 .expect("admin call thread")
         });
-        assert!(
-            status.is_success(),
-            "emulator {method} {path}: HTTP {status}: {text}"
-        );
+        assert!(status.is_success(), "emulator {method} {path}: HTTP {status}: {text}");
         serde_json::from_str(&text).unwrap_or(Value::Null)
     }
 
@@ -139,10 +127,7 @@ impl Emulator {
 
     /// The mutating requests of the log.
     pub fn mutating_requests(&self) -> Vec<Value> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r["mutating"] == Value::Bool(true))
-            .collect()
+        self.requests().into_iter().filter(|r| r["mutating"] == Value::Bool(true)).collect()
     }
 
     /// Every request the emulator refused as a violation of AWS's request model since it
@@ -187,11 +172,7 @@ impl Emulator {
         );
         got["request_ids"]
             .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
             .unwrap_or_default()
     }
 

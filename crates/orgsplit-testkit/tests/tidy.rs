@@ -14,10 +14,7 @@ fn metadata() -> Metadata {
 }
 
 fn members(meta: &Metadata) -> Vec<&Package> {
-    meta.packages
-        .iter()
-        .filter(|p| meta.workspace_members.contains(&p.id))
-        .collect()
+    meta.packages.iter().filter(|p| meta.workspace_members.contains(&p.id)).collect()
 }
 
 /// Every `.rs` file below `dir`.
@@ -35,10 +32,7 @@ fn read(path: &Path) -> String {
 }
 
 fn relative(path: &Path) -> String {
-    path.strip_prefix(orgsplit_testkit::repo_root())
-        .unwrap_or(path)
-        .display()
-        .to_string()
+    path.strip_prefix(orgsplit_testkit::repo_root()).unwrap_or(path).display().to_string()
 }
 
 /// Architecture Invariant: orgsplit-model and orgsplit-planner are pure. They depend,
@@ -48,38 +42,22 @@ fn model_and_planner_depend_on_neither_tokio_nor_the_aws_sdk() {
     let meta = metadata();
     let resolve = meta.resolve.as_ref().expect("resolve graph");
     let nodes: HashMap<_, _> = resolve.nodes.iter().map(|n| (&n.id, n)).collect();
-    let name_of = |id| {
-        meta.packages
-            .iter()
-            .find(|p| &p.id == id)
-            .map(|p| p.name.to_string())
-            .unwrap()
-    };
+    let name_of =
+        |id| meta.packages.iter().find(|p| &p.id == id).map(|p| p.name.to_string()).unwrap();
     for root in ["orgsplit-model", "orgsplit-planner"] {
-        let root_id = &meta
-            .packages
-            .iter()
-            .find(|p| p.name.as_str() == root)
-            .unwrap()
-            .id;
+        let root_id = &meta.packages.iter().find(|p| p.name.as_str() == root).unwrap().id;
         // Normal (non-dev) dependencies, transitively.
         let mut seen = BTreeSet::new();
         let mut stack = vec![root_id];
         while let Some(id) = stack.pop() {
             for dep in &nodes[id].deps {
-                let normal = dep
-                    .dep_kinds
-                    .iter()
-                    .any(|k| k.kind == DependencyKind::Normal);
+                let normal = dep.dep_kinds.iter().any(|k| k.kind == DependencyKind::Normal);
                 if normal && seen.insert(name_of(&dep.pkg)) {
                     stack.push(&dep.pkg);
                 }
             }
         }
-        assert!(
-            seen.contains("serde"),
-            "{root}: the walk found its dependencies: {seen:?}"
-        );
+        assert!(seen.contains("serde"), "{root}: the walk found its dependencies: {seen:?}");
         let forbidden: Vec<_> = seen
             .iter()
             .filter(|n| *n == "tokio" || n.starts_with("aws-sdk-") || n.starts_with("aws-config"))
@@ -147,17 +125,12 @@ fn every_workspace_dependency_has_a_user() {
     let root: toml::Table = read(&orgsplit_testkit::repo_root().join("Cargo.toml"))
         .parse()
         .expect("Cargo.toml is TOML");
-    let declared = root["workspace"]["dependencies"]
-        .as_table()
-        .expect("[workspace.dependencies]");
+    let declared = root["workspace"]["dependencies"].as_table().expect("[workspace.dependencies]");
     let used: BTreeSet<&str> = members(&meta)
         .iter()
         .flat_map(|p| p.dependencies.iter().map(|d| d.name.as_str()))
         .collect();
-    let orphans: Vec<&String> = declared
-        .keys()
-        .filter(|k| !used.contains(k.as_str()))
-        .collect();
+    let orphans: Vec<&String> = declared.keys().filter(|k| !used.contains(k.as_str())).collect();
     assert!(orphans.is_empty(), "no member uses {orphans:?}");
 }
 
@@ -192,10 +165,7 @@ fn only_the_binary_prints() {
                 .collect::<Vec<_>>()
         })
         .collect();
-    assert!(
-        offenders.is_empty(),
-        "printing outside the binary: {offenders:#?}"
-    );
+    assert!(offenders.is_empty(), "printing outside the binary: {offenders:#?}");
 }
 
 /// Architecture Invariant: SDK clients and their configuration are built only in
@@ -222,10 +192,7 @@ fn sdk_clients_are_built_only_in_orgsplit_aws() {
             }
         }
     }
-    assert!(
-        offenders.is_empty(),
-        "SDK clients built outside orgsplit-aws: {offenders:#?}"
-    );
+    assert!(offenders.is_empty(), "SDK clients built outside orgsplit-aws: {offenders:#?}");
 }
 
 /// The longest a source file may be: a module is read in one sitting.
@@ -270,10 +237,7 @@ fn the_binary_sends_no_request_and_its_commands_stand_alone() {
 #[test]
 fn docs_name_only_files_that_exist() {
     let root = orgsplit_testkit::repo_root();
-    let mut docs = vec![
-        root.join("README.md"),
-        root.join("tests/emulator/README.md"),
-    ];
+    let mut docs = vec![root.join("README.md"), root.join("tests/emulator/README.md")];
     docs.extend(
         std::fs::read_dir(root.join("docs"))
             .unwrap()

@@ -67,10 +67,7 @@ pub struct EventError {
 }
 
 fn malformed(field: &str, message: impl Into<String>) -> EventError {
-    EventError {
-        field: field.to_string(),
-        message: message.into(),
-    }
+    EventError { field: field.to_string(), message: message.into() }
 }
 
 /// The event names handled, per source: what `trigger install`'s rule matches.
@@ -118,10 +115,7 @@ pub fn parse_value(v: &Value) -> Result<Event, EventError> {
         EventKind::CreateAccountResult => {
             let status = "/serviceEventDetails/createAccountStatus";
             let state = str_at(detail, &format!("{status}/state")).ok_or_else(|| {
-                malformed(
-                    "detail.serviceEventDetails.createAccountStatus.state",
-                    "missing",
-                )
+                malformed("detail.serviceEventDetails.createAccountStatus.state", "missing")
             })?;
             if state != "SUCCEEDED" {
                 return Ok(Event::Ignored {
@@ -185,11 +179,7 @@ pub fn parse_value(v: &Value) -> Result<Event, EventError> {
                 && state != "SUCCEEDED"
             {
                 return Ok(Event::Ignored {
-                    why: format!(
-                        "{} in state {}: nothing to reconcile",
-                        kind.as_str(),
-                        cut(state)
-                    ),
+                    why: format!("{} in state {}: nothing to reconcile", kind.as_str(), cut(state)),
                 });
             }
             let account = account_at(
@@ -220,14 +210,12 @@ fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
 fn account_at(v: &Value, pointer: &str, field: &str) -> Result<String, EventError> {
     match v.pointer(pointer) {
         Some(Value::String(s)) if is_account_id(s) => Ok(s.clone()),
-        Some(Value::String(s)) => Err(malformed(
-            field,
-            format!("{} is not a 12-digit account id", quote(s)),
-        )),
-        Some(other) => Err(malformed(
-            field,
-            format!("{} is not a 12-digit account id", quote_json(other)),
-        )),
+        Some(Value::String(s)) => {
+            Err(malformed(field, format!("{} is not a 12-digit account id", quote(s))))
+        }
+        Some(other) => {
+            Err(malformed(field, format!("{} is not a 12-digit account id", quote_json(other))))
+        }
         None => Err(malformed(field, "missing")),
     }
 }
@@ -237,10 +225,9 @@ fn parent_at(v: &Value, pointer: &str, field: &str) -> Result<Option<String>, Ev
     match v.pointer(pointer) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if is_parent_id(s) => Ok(Some(s.clone())),
-        Some(other) => Err(malformed(
-            field,
-            format!("{} is not an OU or root id", quote_json(other)),
-        )),
+        Some(other) => {
+            Err(malformed(field, format!("{} is not an OU or root id", quote_json(other))))
+        }
     }
 }
 
@@ -277,10 +264,7 @@ mod tests {
         assert_eq!(created.kind, EventKind::CreateAccountResult);
         assert_eq!(created.account_id, "210987654321");
         assert_eq!(created.ou_hint, None);
-        assert_eq!(
-            created.id.as_deref(),
-            Some("6f1b2d5e-0c61-4b2a-9f3e-2d0c1f6a7b8c")
-        );
+        assert_eq!(created.id.as_deref(), Some("6f1b2d5e-0c61-4b2a-9f3e-2d0c1f6a7b8c"));
         let moved = account(&fixture("move-account.json"));
         assert_eq!(moved.kind, EventKind::MoveAccount);
         assert_eq!(moved.account_id, "210987654321");
@@ -291,14 +275,8 @@ mod tests {
     #[test]
     fn control_tower_events_name_the_account_and_ou() {
         for (file, kind) in [
-            (
-                "create-managed-account.json",
-                EventKind::CreateManagedAccount,
-            ),
-            (
-                "update-managed-account.json",
-                EventKind::UpdateManagedAccount,
-            ),
+            ("create-managed-account.json", EventKind::CreateManagedAccount),
+            ("update-managed-account.json", EventKind::UpdateManagedAccount),
         ] {
             let e = account(&fixture(file));
             assert_eq!(e.kind, kind);
@@ -309,10 +287,7 @@ mod tests {
 
     #[test]
     fn other_events_are_ignored() {
-        assert!(matches!(
-            parse(&fixture("other-event.json")).unwrap(),
-            Event::Ignored { .. }
-        ));
+        assert!(matches!(parse(&fixture("other-event.json")).unwrap(), Event::Ignored { .. }));
         let failed = fixture("create-account-result.json").replace("\"SUCCEEDED\"", "\"FAILED\"");
         let Event::Ignored { why } = parse(&failed).unwrap() else {
             panic!("a FAILED creation is not acted on")

@@ -50,21 +50,13 @@ pub async fn handle(
         account: event.account_id.clone(),
         source,
     };
-    let (caller, _) = aws
-        .caller()
-        .await
-        .map_err(|e| fail(ReconcileError::from(e)))?;
-    let mgmt = aws
-        .session(&caller)
-        .await
-        .map_err(|e| fail(ReconcileError::from(e)))?;
+    let (caller, _) = aws.caller().await.map_err(|e| fail(ReconcileError::from(e)))?;
+    let mgmt = aws.session(&caller).await.map_err(|e| fail(ReconcileError::from(e)))?;
     let region = aws.options().region.clone();
     let wanted = desired_with(&mgmt, &region, config, catalog, AdminLookup::DeployedFirst)
         .await
         .map_err(fail)?;
-    let report = reconcile_account(aws, &wanted.ous, &event.account_id)
-        .await
-        .map_err(fail)?;
+    let report = reconcile_account(aws, &wanted.ous, &event.account_id).await.map_err(fail)?;
     Ok(Handled::Reconciled(Box::new(Reconciled {
         event: event.clone(),
         report,

@@ -30,15 +30,8 @@ pub fn event_pattern() -> Value {
 /// Where events go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    Lambda {
-        arn: String,
-    },
-    Sqs {
-        arn: String,
-        account: String,
-        region: String,
-        name: String,
-    },
+    Lambda { arn: String },
+    Sqs { arn: String, account: String, region: String, name: String },
 }
 
 impl Target {
@@ -48,9 +41,9 @@ impl Target {
             return Err(format!("{arn}: not an ARN"));
         }
         match parts[2] {
-            "lambda" if parts[5] == "function" && parts.len() >= 7 => Ok(Target::Lambda {
-                arn: arn.to_string(),
-            }),
+            "lambda" if parts[5] == "function" && parts.len() >= 7 => {
+                Ok(Target::Lambda { arn: arn.to_string() })
+            }
             "sqs" => Ok(Target::Sqs {
                 arn: arn.to_string(),
                 account: parts[4].to_string(),
@@ -114,9 +107,7 @@ pub async fn install(
         }
     };
     let same = existing.as_ref().is_some_and(|r| {
-        r.event_pattern()
-            .and_then(|p| serde_json::from_str::<Value>(p).ok())
-            .as_ref()
+        r.event_pattern().and_then(|p| serde_json::from_str::<Value>(p).ok()).as_ref()
             == Some(&pattern)
             && r.state().map(|s| s.as_str()) == Some("ENABLED")
     });
@@ -143,10 +134,8 @@ pub async fn install(
         .send()
         .await
         .map_err(|e| call_error("events", "ListTargetsByRule", account, region, e))?;
-    let has_target = targets
-        .targets()
-        .iter()
-        .any(|t| t.id() == TARGET_ID && t.arn() == target.arn());
+    let has_target =
+        targets.targets().iter().any(|t| t.id() == TARGET_ID && t.arn() == target.arn());
     if !has_target {
         let t = aws_sdk_eventbridge::types::Target::builder()
             .id(TARGET_ID)
@@ -176,12 +165,7 @@ pub async fn install(
     }
 
     out.permission_written = match target {
-        Target::Sqs {
-            arn,
-            account: queue_account,
-            region: queue_region,
-            name,
-        } => {
+        Target::Sqs { arn, account: queue_account, region: queue_region, name } => {
             if queue_account != account {
                 tracing::warn!(queue = %arn, "the queue is in another account: its policy must let events.amazonaws.com send from {}", out.rule_arn);
                 false
@@ -249,10 +233,7 @@ async fn allow_queue(
     policy["Statement"] = Value::Array(kept);
     sqs.set_queue_attributes()
         .queue_url(&url)
-        .attributes(
-            aws_sdk_sqs::types::QueueAttributeName::Policy,
-            policy.to_string(),
-        )
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::Policy, policy.to_string())
         .send()
         .await
         .map_err(|e| call_error("sqs", "SetQueueAttributes", account, region, e))?;
@@ -268,10 +249,9 @@ async fn allow_lambda(
     let account = mgmt.account_id.as_str();
     let lambda = mgmt.lambda(region);
     let policy = match lambda.get_policy().function_name(function_arn).send().await {
-        Ok(p) => p
-            .policy()
-            .and_then(|p| serde_json::from_str::<Value>(p).ok())
-            .unwrap_or(Value::Null),
+        Ok(p) => {
+            p.policy().and_then(|p| serde_json::from_str::<Value>(p).ok()).unwrap_or(Value::Null)
+        }
         Err(e) => {
             let err = call_error("lambda", "GetPolicy", account, region, e);
             if !err.is_not_found() {
@@ -280,14 +260,10 @@ async fn allow_lambda(
             Value::Null
         }
     };
-    let present = policy["Statement"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .any(|s| {
-            s.get("Sid").and_then(Value::as_str) == Some(PERMISSION_ID)
-                && s.to_string().contains(rule_arn)
-        });
+    let present = policy["Statement"].as_array().into_iter().flatten().any(|s| {
+        s.get("Sid").and_then(Value::as_str) == Some(PERMISSION_ID)
+            && s.to_string().contains(rule_arn)
+    });
     if present {
         return Ok(false);
     }

@@ -32,18 +32,9 @@ pub struct Consumed {
 
 #[derive(Debug)]
 pub enum MessageOutcome {
-    Handled {
-        message_id: String,
-        handled: Handled,
-    },
-    Malformed {
-        message_id: String,
-        error: String,
-    },
-    Failed {
-        message_id: String,
-        error: TriggerError,
-    },
+    Handled { message_id: String, handled: Handled },
+    Malformed { message_id: String, error: String },
+    Failed { message_id: String, error: TriggerError },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,16 +57,11 @@ impl From<orgsplit_aws::AwsError> for QueueError {
 /// or an emulator's `http://HOST/ACCOUNT/NAME` with the home region).
 pub fn queue_location(url: &str, home_region: &str) -> Result<(String, String), QueueError> {
     let bad = || QueueError::BadUrl(url.to_string());
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(bad)?;
+    let rest =
+        url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).ok_or_else(bad)?;
     let mut parts = rest.split('/');
     let host = parts.next().ok_or_else(bad)?;
-    let account = parts
-        .next()
-        .filter(|a| crate::event::is_account_id(a))
-        .ok_or_else(bad)?;
+    let account = parts.next().filter(|a| crate::event::is_account_id(a)).ok_or_else(bad)?;
     let name = parts.next().filter(|n| !n.is_empty()).ok_or_else(bad)?;
     let _ = name;
     let region = host
@@ -98,9 +84,7 @@ pub async fn consume(
     let sqs = session.sqs(&region);
     let mut out = Consumed::default();
     loop {
-        let room = opts
-            .max_messages
-            .map_or(10, |m| m.saturating_sub(out.outcomes.len()).min(10));
+        let room = opts.max_messages.map_or(10, |m| m.saturating_sub(out.outcomes.len()).min(10));
         if room == 0 {
             break;
         }
@@ -128,14 +112,10 @@ pub async fn consume(
                     error: e.to_string(),
                 },
                 Ok(event) => match handle(aws, config, catalog, &event).await {
-                    Ok(handled) => MessageOutcome::Handled {
-                        message_id: message_id.clone(),
-                        handled,
-                    },
-                    Err(error) => MessageOutcome::Failed {
-                        message_id: message_id.clone(),
-                        error,
-                    },
+                    Ok(handled) => {
+                        MessageOutcome::Handled { message_id: message_id.clone(), handled }
+                    }
+                    Err(error) => MessageOutcome::Failed { message_id: message_id.clone(), error },
                 },
             };
             if !matches!(outcome, MessageOutcome::Failed { .. })

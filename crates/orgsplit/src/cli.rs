@@ -72,9 +72,7 @@ pub(crate) fn endpoint_url(value: &str) -> Result<String, String> {
         },
     };
     let host_ok = !host.is_empty()
-        && host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
+        && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
     if !host_ok {
         return Err("has no valid host name".into());
     }

@@ -14,9 +14,7 @@ use crate::progress::InventoryProgress;
 /// `--account` values: each must be a 12-digit account id.
 pub fn check_account_ids(accounts: &[String]) -> Result<(), CliError> {
     match accounts.iter().find(|a| !orgsplit_model::is_account_id(a)) {
-        Some(a) => Err(CliError::invalid(format!(
-            "--account {a}: not a 12-digit account id"
-        ))),
+        Some(a) => Err(CliError::invalid(format!("--account {a}: not a 12-digit account id"))),
         None => Ok(()),
     }
 }
@@ -26,11 +24,7 @@ pub fn load_config(g: &GlobalArgs) -> Result<Config, CliError> {
 }
 
 pub async fn aws(g: &GlobalArgs, config: &Config) -> Result<Aws, CliError> {
-    let mut opts = AwsOptions::new(
-        g.region
-            .clone()
-            .unwrap_or_else(|| config.home_region.clone()),
-    );
+    let mut opts = AwsOptions::new(g.region.clone().unwrap_or_else(|| config.home_region.clone()));
     opts.profile = g.profile.clone();
     opts.endpoint_url = g.endpoint_url.clone();
     opts.access_role = config.access_role.clone();
@@ -40,11 +34,7 @@ pub async fn aws(g: &GlobalArgs, config: &Config) -> Result<Aws, CliError> {
 /// The StackSets the config's OUs name: a `stacksets/` folder beside the config first, then
 /// the shipped ones.
 pub fn catalog(config: &Config) -> Result<Vec<orgsplit_stacksets::Entry>, CliError> {
-    let mut names: Vec<String> = config
-        .ous
-        .iter()
-        .flat_map(|o| o.stacksets.clone())
-        .collect();
+    let mut names: Vec<String> = config.ous.iter().flat_map(|o| o.stacksets.clone()).collect();
     names.sort();
     names.dedup();
     let dir = config
@@ -88,16 +78,12 @@ pub fn now() -> String {
     let t = time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 /// Writes a file whole or not at all: a temporary file beside it, then a rename.
 pub fn write_atomic(path: &Path, text: &str) -> Result<(), CliError> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let fail =
         |e: std::io::Error| CliError::failure(format!("{}: cannot write: {e}", path.display()));
     std::fs::create_dir_all(dir).map_err(fail)?;
@@ -136,9 +122,7 @@ pub fn confirm(
     let mut answer = String::new();
     let _ = std::io::stdin().lock().read_line(&mut answer);
     if answer.trim() != "yes" {
-        return Err(CliError::refused(format!(
-            "{what} cancelled: nothing was changed"
-        )));
+        return Err(CliError::refused(format!("{what} cancelled: nothing was changed")));
     }
     printer.status("");
     Ok(())

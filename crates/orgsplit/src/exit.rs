@@ -45,11 +45,7 @@ pub struct CliError {
 
 impl CliError {
     pub fn new(status: ExitStatus, message: impl Into<String>) -> Self {
-        CliError {
-            status,
-            message: message.into(),
-            hint: None,
-        }
+        CliError { status, message: message.into(), hint: None }
     }
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(ExitStatus::InvalidInput, message)
@@ -68,11 +64,7 @@ impl CliError {
 
 impl From<orgsplit_model::ConfigError> for CliError {
     fn from(e: orgsplit_model::ConfigError) -> Self {
-        CliError {
-            status: ExitStatus::InvalidInput,
-            hint: e.hint.clone(),
-            message: e.to_string(),
-        }
+        CliError { status: ExitStatus::InvalidInput, hint: e.hint.clone(), message: e.to_string() }
     }
 }
 
@@ -85,11 +77,7 @@ impl From<orgsplit_aws::AwsError> for CliError {
             ),
             _ => None,
         };
-        CliError {
-            status: ExitStatus::Failure,
-            message: e.to_string(),
-            hint,
-        }
+        CliError { status: ExitStatus::Failure, message: e.to_string(), hint }
     }
 }
 

@@ -55,10 +55,7 @@ pub fn main() -> ExitCode {
         return e.status.into();
     }
     init_logging(&cli.global);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             printer.error(&format!("cannot start the async runtime: {e}"), None);
@@ -79,9 +76,7 @@ pub fn main() -> ExitCode {
 #[allow(clippy::print_stderr)]
 fn usage_error(e: &clap::Error) {
     let text = e.render().to_string();
-    let (head, tail) = text
-        .split_once("\n\nUsage:")
-        .map_or((text.as_str(), ""), |(h, t)| (h, t));
+    let (head, tail) = text.split_once("\n\nUsage:").map_or((text.as_str(), ""), |(h, t)| (h, t));
     let mut message = Vec::new();
     let mut hints = Vec::new();
     for line in head.lines().map(str::trim).filter(|l| !l.is_empty()) {

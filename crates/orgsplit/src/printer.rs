@@ -50,11 +50,7 @@ impl Printer {
     #[allow(clippy::print_stderr)]
     pub fn warn(&self, text: &str) {
         if !self.quiet {
-            let label = if self.color_stderr {
-                "\x1b[33mwarning\x1b[0m"
-            } else {
-                "warning"
-            };
+            let label = if self.color_stderr { "\x1b[33mwarning\x1b[0m" } else { "warning" };
             eprintln!("{label}: {text}");
         }
     }

@@ -10,11 +10,7 @@ use std::time::Duration;
 fn spinner(visible: bool, template: &str) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(
         None,
-        if visible {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        },
+        if visible { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
     );
     bar.set_style(ProgressStyle::with_template(template).expect("template"));
     bar.enable_steady_tick(Duration::from_millis(120));
@@ -34,10 +30,7 @@ impl InventoryProgress {
             "{spinner} inventory [{elapsed}] {pos} done, {prefix} resources; {msg}",
         );
         bar.set_prefix("0");
-        InventoryProgress {
-            bar,
-            running: Mutex::new(Vec::new()),
-        }
+        InventoryProgress { bar, running: Mutex::new(Vec::new()) }
     }
 
     fn show_running(&self) {
@@ -56,18 +49,12 @@ impl InventoryProgress {
 
 impl orgsplit_inventory::Reporter for InventoryProgress {
     fn collector_started(&self, name: &str) {
-        self.running
-            .lock()
-            .expect("progress lock")
-            .push(name.to_string());
+        self.running.lock().expect("progress lock").push(name.to_string());
         self.show_running();
     }
 
     fn collector_finished(&self, name: &str, resources: usize) {
-        self.running
-            .lock()
-            .expect("progress lock")
-            .retain(|n| n != name);
+        self.running.lock().expect("progress lock").retain(|n| n != name);
         let total = self.bar.prefix().parse::<usize>().unwrap_or(0) + resources;
         self.bar.set_prefix(total.to_string());
         self.bar.inc(1);
@@ -83,14 +70,8 @@ pub struct AuditProgress {
 
 impl AuditProgress {
     pub fn new(visible: bool) -> Self {
-        let bar = spinner(
-            visible,
-            "{spinner} audit [{elapsed}] {pos} accounts read; {msg}",
-        );
-        AuditProgress {
-            bar,
-            running: Mutex::new(Vec::new()),
-        }
+        let bar = spinner(visible, "{spinner} audit [{elapsed}] {pos} accounts read; {msg}");
+        AuditProgress { bar, running: Mutex::new(Vec::new()) }
     }
 
     pub fn finish(&self) {
@@ -102,15 +83,13 @@ impl orgsplit_audit::Reporter for AuditProgress {
     fn account_started(&self, account_id: &str, name: &str) {
         let mut running = self.running.lock().expect("progress lock");
         running.push(format!("{name} ({account_id})"));
-        self.bar
-            .set_message(format!("reading {}", running.join(", ")));
+        self.bar.set_message(format!("reading {}", running.join(", ")));
     }
 
     fn account_finished(&self, account_id: &str, _findings: Option<usize>) {
         let mut running = self.running.lock().expect("progress lock");
         running.retain(|r| !r.ends_with(&format!("({account_id})")));
-        self.bar
-            .set_message(format!("reading {}", running.join(", ")));
+        self.bar.set_message(format!("reading {}", running.join(", ")));
         self.bar.inc(1);
     }
 }
@@ -129,10 +108,7 @@ impl ApplyProgress {
         } else {
             ProgressDrawTarget::hidden()
         });
-        ApplyProgress {
-            multi,
-            bars: Mutex::new(std::collections::BTreeMap::new()),
-        }
+        ApplyProgress { multi, bars: Mutex::new(std::collections::BTreeMap::new()) }
     }
 
     fn bar(&self, step: &orgsplit_model::Step) -> Option<ProgressBar> {
@@ -161,10 +137,7 @@ impl orgsplit_apply::Reporter for ApplyProgress {
 
     fn step_started(&self, step: &orgsplit_model::Step) {
         if let Some(bar) = self.bar(step) {
-            let name = step
-                .address
-                .rsplit_once('/')
-                .map_or(step.address.as_str(), |(_, n)| n);
+            let name = step.address.rsplit_once('/').map_or(step.address.as_str(), |(_, n)| n);
             bar.set_message(name.to_string());
         }
     }

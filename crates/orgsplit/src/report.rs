@@ -1,7 +1,72 @@
-//! How one account's reconciliation is reported, by `reconcile` and by the trigger.
+//! How one account's reconciliation is reported, by `reconcile` and by the trigger; how a
+//! command over many items (accounts, pipelines) ends.
 
 use orgsplit_stacksets::reconcile::AccountReconcile;
-use serde_json::json;
+use serde_json::{Value, json};
+
+use crate::cli::Output;
+use crate::exit::{CliError, ExitStatus};
+use crate::printer::Printer;
+
+/// The end of a command over many items: `command` (`reconcile`), what it did (`Reconciled`),
+/// to what (`accounts`), how many it was asked for, and how many changed, did not, or failed
+/// (item, error).
+pub(crate) struct Batch<'a> {
+    pub command: &'a str,
+    pub done: &'a str,
+    pub items: &'a str,
+    pub asked: usize,
+    pub changed: usize,
+    pub unchanged: usize,
+    pub failures: &'a [(String, String)],
+}
+
+impl Batch<'_> {
+    /// Each failure's line, then the summary line.
+    pub fn text_tail(&self, failure_prefix: &str) -> String {
+        let mut text = String::new();
+        for (item, error) in self.failures {
+            text.push_str(&format!("{failure_prefix}{item}: failed: {error}\n"));
+        }
+        text.push_str(&format!(
+            "{} {} {}: {} changed, {} unchanged, {} failed.\n",
+            self.done,
+            self.asked,
+            self.items,
+            self.changed,
+            self.unchanged,
+            self.failures.len()
+        ));
+        text
+    }
+
+    /// The JSON document, or the items' lines followed by the failures and the summary line.
+    pub fn print(
+        &self,
+        printer: &Printer,
+        output: Output,
+        json: Value,
+        lines: String,
+        failure_prefix: &str,
+    ) {
+        match output {
+            Output::Json => {
+                printer.data(&serde_json::to_string_pretty(&json).expect("JSON serialises"))
+            }
+            Output::Text => printer.data(&(lines + &self.text_tail(failure_prefix))),
+        }
+    }
+
+    /// Success, or a failure naming the first item that failed.
+    pub fn status(&self) -> Result<ExitStatus, CliError> {
+        let Some((item, error)) = self.failures.first() else {
+            return Ok(ExitStatus::Success);
+        };
+        let (command, n, items) = (self.command, self.failures.len(), self.items);
+        Err(CliError::failure(format!("{command}: {n} {items} failed (first: {item}: {error})"))
+            .hint(format!("fix the cause and run {command} again: it only changes what differs")))
+    }
+}
 
 pub(crate) fn report_json(r: &AccountReconcile) -> serde_json::Value {
     json!({

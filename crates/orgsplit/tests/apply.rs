@@ -33,17 +33,10 @@ fn applies_both_ous_and_reads_the_result_back() {
                 .unwrap();
         let locked = orgsplit(&emu, d, &["apply", "plan.json", "--ou", "dev", "--yes"]);
         assert_eq!(locked.code, Some(3), "{}", locked.stderr);
-        assert!(
-            locked.stderr.contains("pid 4242 applying OU dev"),
-            "{}",
-            locked.stderr
-        );
+        assert!(locked.stderr.contains("pid 4242 applying OU dev"), "{}", locked.stderr);
         log.push(locked);
     }
-    assert!(
-        emu.mutating_requests().is_empty(),
-        "a refused apply changed something"
-    );
+    assert!(emu.mutating_requests().is_empty(), "a refused apply changed something");
     log.push(refused);
 
     apply_ou(&emu, d, "plan.json", "dev", &mut log);
@@ -71,11 +64,7 @@ fn applies_both_ous_and_reads_the_result_back() {
         assert_eq!(again.code, Some(0), "{}", again.stderr);
         log.push(again);
     }
-    assert_eq!(
-        emu.mutating_requests(),
-        Vec::<Value>::new(),
-        "re-apply with the journal"
-    );
+    assert_eq!(emu.mutating_requests(), Vec::<Value>::new(), "re-apply with the journal");
     // ... and a fresh plan of the same source, applied with no journal at all, finds every
     // copy in place: each step checks before it acts.
     let replan = orgsplit(&emu, d, &["plan", "--out", "plan2.json"]);
@@ -88,50 +77,29 @@ fn applies_both_ous_and_reads_the_result_back() {
         assert!(again.stdout.contains(" 0 changed"), "{}", again.stdout);
         log.push(again);
     }
-    assert_eq!(
-        emu.mutating_requests(),
-        Vec::<Value>::new(),
-        "re-apply of a fresh plan"
-    );
+    assert_eq!(emu.mutating_requests(), Vec::<Value>::new(), "re-apply of a fresh plan");
 
     // `orgsplit reconcile`: an account moved to another OU trusts the new OU's admin account
     // only, after one reconcile; a second reconcile changes nothing.
     let moved = runtime().block_on(move_account(&emu, &plan, &journal, "dev-workloads", "prod"));
     let reconcile = orgsplit(&emu, d, &["reconcile", "--account", &moved.account]);
-    assert_eq!(
-        reconcile.code,
-        Some(0),
-        "{}{}",
-        reconcile.stdout,
-        reconcile.stderr
-    );
+    assert_eq!(reconcile.code, Some(0), "{}{}", reconcile.stdout, reconcile.stderr);
     assert!(
-        reconcile
-            .stdout
-            .contains("instances removed: orgsplit-baseline-dev"),
+        reconcile.stdout.contains("instances removed: orgsplit-baseline-dev"),
         "{}",
         reconcile.stdout
     );
     let trusted = runtime().block_on(trusted_by(&emu, &moved.account, "terraform-apply"));
-    assert_eq!(
-        trusted,
-        vec![format!("arn:aws:iam::{}:root", moved.new_admin)]
-    );
+    assert_eq!(trusted, vec![format!("arn:aws:iam::{}:root", moved.new_admin)]);
     emu.clear_requests();
     let again = orgsplit(&emu, d, &["reconcile"]);
     assert_eq!(again.code, Some(0), "{}{}", again.stdout, again.stderr);
     assert!(
-        again
-            .stdout
-            .contains("Reconciled 4 accounts: 0 changed, 4 unchanged, 0 failed."),
+        again.stdout.contains("Reconciled 4 accounts: 0 changed, 4 unchanged, 0 failed."),
         "{}",
         again.stdout
     );
-    assert_eq!(
-        emu.mutating_requests(),
-        Vec::<Value>::new(),
-        "a second reconcile"
-    );
+    assert_eq!(emu.mutating_requests(), Vec::<Value>::new(), "a second reconcile");
     log.extend([reconcile, again]);
 
     // No secret, raw or hashed, in any output, plan or journal.
@@ -144,11 +112,7 @@ fn applies_both_ous_and_reads_the_result_back() {
     }
     let secrets = scenario("demo")["secrets"].as_array().unwrap().clone();
     for s in secrets.iter().map(|s| s.as_str().unwrap()) {
-        assert!(
-            !haystack.contains(s),
-            "a seeded secret leaked: {}…",
-            &s[..4]
-        );
+        assert!(!haystack.contains(s), "a seeded secret leaked: {}…", &s[..4]);
         assert!(!haystack.contains(&hex::encode(Sha256::digest(s.as_bytes()))));
     }
 }
@@ -182,32 +146,14 @@ async fn move_account(
 ) -> Moved {
     let aws = aws_for(emu).await;
     let ids = account_ids(journal);
-    let org = aws
-        .session(&plan.management_account_id)
-        .await
-        .unwrap()
-        .organizations();
+    let org = aws.session(&plan.management_account_id).await.unwrap().organizations();
     let id = ids[account].clone();
-    let from = org
-        .list_parents()
-        .child_id(&id)
-        .send()
-        .await
-        .unwrap()
-        .parents()[0]
+    let from = org.list_parents().child_id(&id).send().await.unwrap().parents()[0]
         .id()
         .unwrap()
         .to_string();
-    let root = org.list_roots().send().await.unwrap().roots()[0]
-        .id()
-        .unwrap()
-        .to_string();
-    let ous = org
-        .list_organizational_units_for_parent()
-        .parent_id(root)
-        .send()
-        .await
-        .unwrap();
+    let root = org.list_roots().send().await.unwrap().roots()[0].id().unwrap().to_string();
+    let ous = org.list_organizational_units_for_parent().parent_id(root).send().await.unwrap();
     let dest = ous
         .organizational_units()
         .iter()
@@ -224,25 +170,14 @@ async fn move_account(
         .await
         .unwrap();
     let admin = &plan.ou(to).unwrap().admin_account;
-    Moved {
-        account: id,
-        new_admin: ids[admin].clone(),
-    }
+    Moved { account: id, new_admin: ids[admin].clone() }
 }
 
 /// The AWS principals a role's trust policy allows.
 async fn trusted_by(emu: &Emulator, account: &str, role: &str) -> Vec<String> {
     let aws = aws_for(emu).await;
-    let got = aws
-        .session(account)
-        .await
-        .unwrap()
-        .iam()
-        .get_role()
-        .role_name(role)
-        .send()
-        .await
-        .unwrap();
+    let got =
+        aws.session(account).await.unwrap().iam().get_role().role_name(role).send().await.unwrap();
     let trust = policy_document(got.role().unwrap().assume_role_policy_document().unwrap());
     let mut out = Vec::new();
     for s in trust["Statement"].as_array().unwrap() {
@@ -343,9 +278,8 @@ async fn read_back(emu: &Emulator, plan: &Plan, journal: &str) -> Checked {
                             .await
                             .unwrap();
                         let td = got.task_definition().unwrap();
-                        for arn in [td.task_role_arn(), td.execution_role_arn()]
-                            .into_iter()
-                            .flatten()
+                        for arn in
+                            [td.task_role_arn(), td.execution_role_arn()].into_iter().flatten()
                         {
                             assert!(
                                 arn.contains(&format!(":{id}:")),

@@ -79,32 +79,15 @@ fn valid_plan(emu: &Emulator) -> String {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("orgsplit.toml"), EXAMPLE).unwrap();
     std::fs::write(dir.path().join("inventory.json"), inventory_json()).unwrap();
-    let out = run(
-        emu,
-        dir.path(),
-        &[
-            "plan",
-            "--inventory",
-            "inventory.json",
-            "--out",
-            "plan.json",
-        ],
-        &[],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out =
+        run(emu, dir.path(), &["plan", "--inventory", "inventory.json", "--out", "plan.json"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     std::fs::read_to_string(dir.path().join("plan.json")).unwrap()
 }
 
 fn run(emu: &Emulator, dir: &Path, args: &[&str], env: &[(&str, String)]) -> std::process::Output {
     let mut cmd = common::command(emu, dir);
-    cmd.args(args)
-        .env_remove("ORGSPLIT_CONFIG")
-        .stdin(Stdio::null());
+    cmd.args(args).env_remove("ORGSPLIT_CONFIG").stdin(Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -118,10 +101,8 @@ fn event(detail: serde_json::Value) -> String {
 }
 
 fn create_account_event(account: serde_json::Value) -> String {
-    event(
-        serde_json::json!({"eventName": "CreateAccountResult", "serviceEventDetails": {
-        "createAccountStatus": {"state": "SUCCEEDED", "accountId": account}}}),
-    )
+    event(serde_json::json!({"eventName": "CreateAccountResult", "serviceEventDetails": {
+        "createAccountStatus": {"state": "SUCCEEDED", "accountId": account}}}))
 }
 
 fn cases(plan: &str) -> Vec<Case> {
@@ -253,19 +234,12 @@ fn every_bad_input_gets_one_error_line_its_exit_code_and_changes_nothing() {
             }
         }
         // Clap's layout (several lines, `Usage:`, `tip:`) is folded into one error line too.
-        if stderr
-            .lines()
-            .any(|l| l.starts_with("Usage:") || l.starts_with("tip:"))
-        {
+        if stderr.lines().any(|l| l.starts_with("Usage:") || l.starts_with("tip:")) {
             problems.push("clap's multi-line layout on stderr".into());
         }
         let mutating = emu.mutating_requests();
         if !mutating.is_empty() {
-            problems.push(format!(
-                "{} mutating calls: {:?}",
-                mutating.len(),
-                mutating.first()
-            ));
+            problems.push(format!("{} mutating calls: {:?}", mutating.len(), mutating.first()));
         }
         if !problems.is_empty() {
             failures.push(format!(

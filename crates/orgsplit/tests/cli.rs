@@ -45,19 +45,19 @@ fn stderr_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// `orgsplit plan --detailed-exitcode` of the inventory, into `plan.json`.
+fn plan_detailed(dir: &Path, inventory: &Path) -> std::process::Output {
+    let mut cmd = orgsplit(dir);
+    cmd.args(["plan", "--detailed-exitcode", "--inventory"]).arg(inventory);
+    cmd.args(["--out", "plan.json"]).output().unwrap()
+}
 #[test]
 fn init_writes_the_example_and_refuses_to_overwrite() {
     let dir = tempfile::tempdir().unwrap();
-    let out = orgsplit(dir.path())
-        .args(["init", "proj"])
-        .output()
-        .unwrap();
+    let out = orgsplit(dir.path()).args(["init", "proj"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     let proj = dir.path().join("proj");
-    assert_eq!(
-        std::fs::read_to_string(proj.join("orgsplit.toml")).unwrap(),
-        EXAMPLE
-    );
+    assert_eq!(std::fs::read_to_string(proj.join("orgsplit.toml")).unwrap(), EXAMPLE);
     assert!(
         std::fs::read_to_string(proj.join("stacksets/baseline/template.yaml"))
             .unwrap()
@@ -71,16 +71,9 @@ fn init_writes_the_example_and_refuses_to_overwrite() {
         )
         .unwrap()
     );
-    let again = orgsplit(dir.path())
-        .args(["init", "proj"])
-        .output()
-        .unwrap();
+    let again = orgsplit(dir.path()).args(["init", "proj"]).output().unwrap();
     assert_eq!(again.status.code(), Some(3));
-    assert!(
-        stderr_of(&again).contains("already exists"),
-        "{}",
-        stderr_of(&again)
-    );
+    assert!(stderr_of(&again).contains("already exists"), "{}", stderr_of(&again));
 }
 
 #[test]
@@ -125,10 +118,7 @@ fn config_errors_exit_2_with_file_line_and_key() {
         let err = stderr_of(&out);
         let line = text.lines().position(|l| l.contains(needle)).unwrap() + 1;
         let first = err.lines().next().unwrap();
-        assert!(
-            first.starts_with(&format!("error: orgsplit.toml:{line}:")),
-            "{key}: {err}"
-        );
+        assert!(first.starts_with(&format!("error: orgsplit.toml:{line}:")), "{key}: {err}");
         assert!(first.contains(key), "{key}: {err}");
         assert!(!dir.path().join("plan.json").exists(), "nothing written");
     }
@@ -137,12 +127,7 @@ fn config_errors_exit_2_with_file_line_and_key() {
 #[test]
 fn plan_from_a_file_then_show_and_the_plan_file_checks() {
     let (dir, inv) = setup();
-    let out = orgsplit(dir.path())
-        .args(["plan", "--detailed-exitcode", "--inventory"])
-        .arg(&inv)
-        .args(["--out", "plan.json"])
-        .output()
-        .unwrap();
+    let out = plan_detailed(dir.path(), &inv);
     assert_eq!(
         out.status.code(),
         Some(2),
@@ -154,26 +139,18 @@ fn plan_from_a_file_then_show_and_the_plan_file_checks() {
     let plan_path = dir.path().join("plan.json");
     let text = std::fs::read_to_string(&plan_path).unwrap();
 
-    let show = orgsplit(dir.path())
-        .args(["show", "plan.json", "--ou", "prod"])
-        .output()
-        .unwrap();
+    let show = orgsplit(dir.path()).args(["show", "plan.json", "--ou", "prod"]).output().unwrap();
     assert_eq!(show.status.code(), Some(0), "{}", stderr_of(&show));
     let shown = String::from_utf8_lossy(&show.stdout);
-    assert!(
-        shown.contains("OU prod") && !shown.contains("OU dev"),
-        "{shown}"
-    );
+    assert!(shown.contains("OU prod") && !shown.contains("OU dev"), "{shown}");
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(r"sha256:[0-9a-f]{64}", "sha256:[digest]");
     settings.add_filter(r"created \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "created [time]");
     settings.add_filter(r"orgsplit \d+\.\d+\.\d+", "orgsplit [version]");
     settings.bind(|| insta::assert_snapshot!(shown));
 
-    let unknown_ou = orgsplit(dir.path())
-        .args(["show", "plan.json", "--ou", "staging"])
-        .output()
-        .unwrap();
+    let unknown_ou =
+        orgsplit(dir.path()).args(["show", "plan.json", "--ou", "staging"]).output().unwrap();
     assert_eq!(unknown_ou.status.code(), Some(2));
 
     // Tampered: a changed e-mail, digest unchanged.
@@ -182,23 +159,13 @@ fn plan_from_a_file_then_show_and_the_plan_file_checks() {
         text.replace("aws+prod-workloads@example.com", "aws+evil@example.com"),
     )
     .unwrap();
-    let out = orgsplit(dir.path())
-        .args(["show", "tampered.json"])
-        .output()
-        .unwrap();
+    let out = orgsplit(dir.path()).args(["show", "tampered.json"]).output().unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", stderr_of(&out));
-    assert!(
-        stderr_of(&out).contains("tampered.json: plan digest mismatch"),
-        "{}",
-        stderr_of(&out)
-    );
+    assert!(stderr_of(&out).contains("tampered.json: plan digest mismatch"), "{}", stderr_of(&out));
     assert!(stderr_of(&out).contains("hint:"));
 
     std::fs::write(dir.path().join("truncated.json"), &text[..text.len() / 3]).unwrap();
-    let out = orgsplit(dir.path())
-        .args(["show", "truncated.json"])
-        .output()
-        .unwrap();
+    let out = orgsplit(dir.path()).args(["show", "truncated.json"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
 
     std::fs::write(
@@ -206,17 +173,12 @@ fn plan_from_a_file_then_show_and_the_plan_file_checks() {
         text.replacen("\"format_version\": 1", "\"format_version\": 9", 1),
     )
     .unwrap();
-    let out = orgsplit(dir.path())
-        .args(["show", "future.json"])
-        .output()
-        .unwrap();
+    let out = orgsplit(dir.path()).args(["show", "future.json"]).output().unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", stderr_of(&out));
 
     // The JSON output is the plan file itself.
-    let json_out = orgsplit(dir.path())
-        .args(["show", "plan.json", "--output", "json"])
-        .output()
-        .unwrap();
+    let json_out =
+        orgsplit(dir.path()).args(["show", "plan.json", "--output", "json"]).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&json_out.stdout), text);
 }
 
@@ -233,19 +195,11 @@ fn existing_ous_and_accounts_plan_as_no_ops() {
         "id": format!("22222222222{i}"), "name": n, "email": format!("aws+{n}@example.com"), "status": "ACTIVE",
         "parent_id": if n.starts_with("dev") { "ou-dev" } else { "ou-prod" }})).collect::<Vec<_>>());
     std::fs::write(&inv, v.to_string()).unwrap();
-    let out = orgsplit(dir.path())
-        .args(["plan", "--detailed-exitcode", "--inventory"])
-        .arg(&inv)
-        .args(["--out", "plan.json"])
-        .output()
-        .unwrap();
+    let out = plan_detailed(dir.path(), &inv);
     let review = String::from_utf8_lossy(&out.stdout);
     // StackSets, the SCP and budgets are create-or-update steps, so the plan still has changes;
     // the OUs and accounts are no-ops.
-    assert!(
-        review.contains("= ou:dev") && review.contains("= account"),
-        "{review}"
-    );
+    assert!(review.contains("= ou:dev") && review.contains("= account"), "{review}");
     assert!(!review.contains("> account-move"), "{review}");
     assert_eq!(out.status.code(), Some(2));
 }
@@ -257,14 +211,7 @@ fn usage_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     let out = orgsplit(dir.path()).args(["frobnicate"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let out = orgsplit(dir.path())
-        .args(["show", "missing.json"])
-        .output()
-        .unwrap();
+    let out = orgsplit(dir.path()).args(["show", "missing.json"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr_of(&out).starts_with("error: missing.json: cannot read"),
-        "{}",
-        stderr_of(&out)
-    );
+    assert!(stderr_of(&out).starts_with("error: missing.json: cannot read"), "{}", stderr_of(&out));
 }

@@ -14,9 +14,7 @@ const EXAMPLE: &str = include_str!("../../../plans/examples/orgsplit.toml");
 
 fn run(emu: &Emulator, dir: &Path, args: &[&str]) -> std::process::Output {
     let mut cmd = Command::cargo_bin("orgsplit").unwrap();
-    cmd.current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("AWS_PROFILE");
+    cmd.current_dir(dir).env("NO_COLOR", "1").env_remove("AWS_PROFILE");
     for (k, v) in emu.env() {
         cmd.env(k, v);
     }
@@ -32,34 +30,17 @@ fn demo_inventory_plan_show() {
 
     let mut outputs = Vec::new();
     let inv = run(&emu, dir.path(), &["inventory", "--out", "inventory.json"]);
-    assert_eq!(
-        inv.status.code(),
-        Some(0),
-        "inventory: {}",
-        String::from_utf8_lossy(&inv.stderr)
-    );
-    let plan_out = run(
-        &emu,
-        dir.path(),
-        &[
-            "plan",
-            "--inventory",
-            "inventory.json",
-            "--out",
-            "plan.json",
-        ],
-    );
+    assert_eq!(inv.status.code(), Some(0), "inventory: {}", String::from_utf8_lossy(&inv.stderr));
+    let plan_out =
+        run(&emu, dir.path(), &["plan", "--inventory", "inventory.json", "--out", "plan.json"]);
     assert_eq!(
         plan_out.status.code(),
         Some(0),
         "plan: {}",
         String::from_utf8_lossy(&plan_out.stderr)
     );
-    let live_plan = run(
-        &emu,
-        dir.path(),
-        &["plan", "--out", "plan-live.json", "--detailed-exitcode"],
-    );
+    let live_plan =
+        run(&emu, dir.path(), &["plan", "--out", "plan-live.json", "--detailed-exitcode"]);
     assert_eq!(
         live_plan.status.code(),
         Some(2),
@@ -78,16 +59,8 @@ fn demo_inventory_plan_show() {
     // Every seeded resource exactly once, with the expected environment.
     let sc = scenario("demo");
     let expect = sc["expect"].as_array().unwrap();
-    assert!(
-        plan.unclassified.is_empty(),
-        "unclassified: {:#?}",
-        plan.unclassified
-    );
-    assert_eq!(
-        plan.resources.len(),
-        expect.len(),
-        "the plan lists exactly the seeded resources"
-    );
+    assert!(plan.unclassified.is_empty(), "unclassified: {:#?}", plan.unclassified);
+    assert_eq!(plan.resources.len(), expect.len(), "the plan lists exactly the seeded resources");
     for e in expect {
         let kind = e["kind"].as_str().unwrap();
         let region = e["region"].as_str();
@@ -103,31 +76,16 @@ fn demo_inventory_plan_show() {
             .collect();
         assert_eq!(matches.len(), 1, "{e}: found {matches:#?}");
         let r = matches[0];
-        assert_eq!(
-            r.environment,
-            e["env"].as_str().unwrap(),
-            "{e}: reason {}",
-            r.reason
-        );
-        let steps: Vec<_> = plan
-            .steps()
-            .filter(|s| r.steps.contains(&s.address))
-            .collect();
+        assert_eq!(r.environment, e["env"].as_str().unwrap(), "{e}: reason {}", r.reason);
+        let steps: Vec<_> = plan.steps().filter(|s| r.steps.contains(&s.address)).collect();
         let per_env = if r.environment == "shared" { 2 } else { 1 };
         assert_eq!(steps.len(), per_env, "{e}: steps {:?}", r.steps);
         if e["manual"] == Value::Bool(true) {
-            assert!(
-                steps.iter().all(|s| s.action == Action::Manual),
-                "{e} is a manual item"
-            );
+            assert!(steps.iter().all(|s| s.action == Action::Manual), "{e} is a manual item");
         }
         for s in &steps {
             assert!(
-                review.contains(
-                    s.address
-                        .rsplit_once('/')
-                        .map_or(&s.address[..], |(_, t)| t)
-                ),
+                review.contains(s.address.rsplit_once('/').map_or(&s.address[..], |(_, t)| t)),
                 "review shows {}",
                 s.address
             );
@@ -145,12 +103,8 @@ fn demo_inventory_plan_show() {
     for f in ["inventory.json", "plan.json", "plan-live.json"] {
         haystack.push_str(&std::fs::read_to_string(dir.path().join(f)).unwrap());
     }
-    let secrets: Vec<String> = sc["secrets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().unwrap().to_string())
-        .collect();
+    let secrets: Vec<String> =
+        sc["secrets"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect();
     assert!(secrets.len() >= 5, "the scenario lists its secrets");
     for s in &secrets {
         assert!(

@@ -35,11 +35,8 @@ fn lint(documents: &[(&str, Value)]) -> (bool, String) {
         .args(&files)
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status.success(), text)
 }
 
@@ -53,14 +50,8 @@ fn written_documents() -> Vec<(&'static str, Value)> {
     let queue = "arn:aws:sqs:us-east-1:123456789012:orgsplit-trigger";
     let rule = "arn:aws:events:us-east-1:123456789012:rule/orgsplit-new-account";
     vec![
-        (
-            "guardrail-scp",
-            orgsplit_planner::build::guardrail_policy(&config),
-        ),
-        (
-            "use-connection",
-            orgsplit_pipelines::grant::use_connection_policy(connection),
-        ),
+        ("guardrail-scp", orgsplit_planner::build::guardrail_policy(&config)),
+        ("use-connection", orgsplit_pipelines::grant::use_connection_policy(connection)),
         (
             "trigger-queue.resource",
             json!({"Version": "2012-10-17", "Statement": [
@@ -96,8 +87,5 @@ fn the_linter_refuses_an_action_that_does_not_exist() {
         "Effect": "Deny", "Action": ["s3:PutBucketTagging", "s3:DeleteBucketTagging"], "Resource": "*"}]});
     let (ok, text) = lint(&[("bad", bad)]);
     assert!(!ok, "{text}");
-    assert!(
-        text.contains("Unknown action s3:DeleteBucketTagging"),
-        "{text}"
-    );
+    assert!(text.contains("Unknown action s3:DeleteBucketTagging"), "{text}");
 }

@@ -19,18 +19,9 @@ fn schemas() -> Vec<(&'static str, Value)> {
     let of = |s: schemars::Schema| serde_json::to_value(s).expect("schemas serialise");
     vec![
         ("plan.schema.json", of(schemars::schema_for!(Plan))),
-        (
-            "inventory.schema.json",
-            of(schemars::schema_for!(Inventory)),
-        ),
-        (
-            "audit-report.schema.json",
-            of(schemars::schema_for!(AuditReport)),
-        ),
-        (
-            "apply-event.schema.json",
-            of(schemars::schema_for!(ApplyEvent)),
-        ),
+        ("inventory.schema.json", of(schemars::schema_for!(Inventory))),
+        ("audit-report.schema.json", of(schemars::schema_for!(AuditReport))),
+        ("apply-event.schema.json", of(schemars::schema_for!(ApplyEvent))),
     ]
 }
 
@@ -47,10 +38,7 @@ fn validator(name: &str) -> jsonschema::Validator {
 
 /// Every way `instance` breaks the schema, as `path: message` lines.
 fn violations(v: &jsonschema::Validator, instance: &Value) -> Vec<String> {
-    v.iter_errors(instance)
-        .map(|e| format!("{}: {e}", e.instance_path()))
-        .take(10)
-        .collect()
+    v.iter_errors(instance).map(|e| format!("{}: {e}", e.instance_path())).take(10).collect()
 }
 
 #[test]
@@ -88,10 +76,7 @@ fn the_plan_schema_refuses_inputs_of_another_kind() {
             "fingerprints": {}, "organization": [s], "ous": [], "resources": [],
             "unclassified": [], "warnings": [], "digest": ""})
     };
-    let good = with(step(
-        "ou",
-        json!({"name": "dev", "parent_id": "r-1", "ou_id": null}),
-    ));
+    let good = with(step("ou", json!({"name": "dev", "parent_id": "r-1", "ou_id": null})));
     assert_eq!(violations(&plan, &good), Vec::<String>::new());
     let other_kinds_inputs = with(step("ou", json!({"policy": "p", "ou": "dev"})));
     assert!(!violations(&plan, &other_kinds_inputs).is_empty());
@@ -110,28 +95,12 @@ fn files_the_demo_writes_match_their_schemas() {
     let inv = orgsplit(&emu, d, &["inventory", "--out", "inventory.json"]);
     assert_eq!(inv.code, Some(0), "{}", inv.stderr);
     let inventory = read("inventory.json");
-    assert_eq!(
-        violations(&validator("inventory.schema.json"), &inventory),
-        Vec::<String>::new()
-    );
+    assert_eq!(violations(&validator("inventory.schema.json"), &inventory), Vec::<String>::new());
 
-    let plan = orgsplit(
-        &emu,
-        d,
-        &[
-            "plan",
-            "--inventory",
-            "inventory.json",
-            "--out",
-            "plan.json",
-        ],
-    );
+    let plan = orgsplit(&emu, d, &["plan", "--inventory", "inventory.json", "--out", "plan.json"]);
     assert_eq!(plan.code, Some(0), "{}", plan.stderr);
     let plan = read("plan.json");
-    assert_eq!(
-        violations(&validator("plan.schema.json"), &plan),
-        Vec::<String>::new()
-    );
+    assert_eq!(violations(&validator("plan.schema.json"), &plan), Vec::<String>::new());
 
     let audit = orgsplit(&emu, d, &["audit", "--output", "json"]);
     let report: Value = serde_json::from_str(&audit.stdout)
@@ -140,34 +109,18 @@ fn files_the_demo_writes_match_their_schemas() {
         report["findings"].as_array().is_some_and(|f| !f.is_empty()),
         "the demo's audit finds its warning signs: {report}"
     );
-    assert_eq!(
-        violations(&validator("audit-report.schema.json"), &report),
-        Vec::<String>::new()
-    );
+    assert_eq!(violations(&validator("audit-report.schema.json"), &report), Vec::<String>::new());
 
     // The dev OU, through the connection handshake, with NDJSON events both times.
-    let apply = [
-        "apply",
-        "plan.json",
-        "--ou",
-        "dev",
-        "--yes",
-        "--output",
-        "json",
-    ];
+    let apply = ["apply", "plan.json", "--ou", "dev", "--yes", "--output", "json"];
     let first = orgsplit(&emu, d, &apply);
-    assert_eq!(
-        first.code,
-        Some(3),
-        "waits on the handshake: {}",
-        first.stderr
-    );
+    assert_eq!(first.code, Some(3), "waits on the handshake: {}", first.stderr);
     for line in first.stdout.lines() {
         let event: Value = serde_json::from_str(line).unwrap_or(Value::Null);
-        if let Some(arn) = event["message"].as_str().and_then(|m| {
-            m.split(['(', ')', ' '])
-                .find(|w| w.starts_with("arn:aws:codestar"))
-        }) {
+        if let Some(arn) = event["message"]
+            .as_str()
+            .and_then(|m| m.split(['(', ')', ' ']).find(|w| w.starts_with("arn:aws:codestar")))
+        {
             emu.mark_connection_available(arn);
         }
     }

@@ -11,11 +11,8 @@ use std::time::{Duration, Instant};
 use crate::context::{StepContext, StepError};
 
 /// Codes a new account's services answer while the account is still being set up.
-const NOT_YET: [&str; 3] = [
-    "SubscriptionRequiredException",
-    "OptInRequired",
-    "AccessDeniedException",
-];
+const NOT_YET: [&str; 3] =
+    ["SubscriptionRequiredException", "OptInRequired", "AccessDeniedException"];
 const READY_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
 /// The service a step kind calls in its account (None: it calls only the management account).
@@ -46,10 +43,7 @@ pub fn probes_for(
         .filter(|s| s.account == placeholder)
         .filter_map(|s| {
             let service = service_of(s.kind())?;
-            Some((
-                service,
-                s.region.clone().unwrap_or_else(|| home.to_string()),
-            ))
+            Some((service, s.region.clone().unwrap_or_else(|| home.to_string())))
         })
         // An opt-in Region answers only once its own step has enabled it.
         .filter(|(_, region)| !orgsplit_model::regions::is_opt_in(region))
@@ -116,14 +110,9 @@ async fn probe(session: &AccountSession, service: &str, region: &str) -> Result<
             .await
             .map(drop)
             .map_err(|e| code(&e)),
-        "iam" => session
-            .iam()
-            .list_roles()
-            .max_items(1)
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| code(&e)),
+        "iam" => {
+            session.iam().list_roles().max_items(1).send().await.map(drop).map_err(|e| code(&e))
+        }
         "logs" => session
             .logs(region)
             .describe_log_groups()
@@ -216,10 +205,7 @@ mod tests {
     }
 
     fn parameter() -> StepSpec {
-        StepSpec::SsmParameter(ValueCopy {
-            copy: copy(),
-            value: VALUE_READ_AT_APPLY.into(),
-        })
+        StepSpec::SsmParameter(ValueCopy { copy: copy(), value: VALUE_READ_AT_APPLY.into() })
     }
 
     #[test]
@@ -239,11 +225,7 @@ mod tests {
                 "${account:dev-workloads}",
                 None,
             ),
-            step(
-                StepSpec::EcsCluster(copy()),
-                "${account:prod-workloads}",
-                Some("us-east-1"),
-            ),
+            step(StepSpec::EcsCluster(copy()), "${account:prod-workloads}", Some("us-east-1")),
             step(
                 StepSpec::Scp(Scp {
                     name: "s".into(),

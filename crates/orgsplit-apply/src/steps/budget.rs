@@ -24,13 +24,12 @@ struct Wanted<'a> {
 
 fn wanted<'a>(cx: &'a StepContext, inputs: &'a BudgetInputs) -> Result<Wanted<'a>, StepError> {
     let amount_text = inputs.amount_usd.as_str();
-    let amount = amount_text
-        .parse::<f64>()
-        .ok()
-        .filter(|a| a.is_finite() && *a > 0.0)
-        .ok_or_else(|| StepError::Input {
-            field: "amount_usd".into(),
-            message: format!("{amount_text:?} is not a positive amount"),
+    let amount =
+        amount_text.parse::<f64>().ok().filter(|a| a.is_finite() && *a > 0.0).ok_or_else(|| {
+            StepError::Input {
+                field: "amount_usd".into(),
+                message: format!("{amount_text:?} is not a positive amount"),
+            }
         })?;
     if inputs.threshold_percent == 0 {
         return Err(StepError::Input {
@@ -94,10 +93,7 @@ fn is_ours(n: &Notification, w: &Wanted) -> bool {
 
 fn amount_matches(b: &Budget, w: &Wanted) -> bool {
     b.budget_limit().is_some_and(|l| {
-        l.unit() == "USD"
-            && l.amount()
-                .parse::<f64>()
-                .is_ok_and(|a| same_number(a, w.amount))
+        l.unit() == "USD" && l.amount().parse::<f64>().is_ok_and(|a| same_number(a, w.amount))
     })
 }
 
@@ -140,10 +136,7 @@ fn check_kind(live: &Budget, w: &Wanted) -> Result<(), StepError> {
 }
 
 async fn describe(client: &Client, w: &Wanted<'_>) -> Result<Option<Budget>, StepError> {
-    let request = client
-        .describe_budget()
-        .account_id(w.account)
-        .budget_name(w.name);
+    let request = client.describe_budget().account_id(w.account).budget_name(w.name);
     let described = request
         .send()
         .await
@@ -208,10 +201,8 @@ async fn update_limit(client: &Client, w: &Wanted<'_>, live: &Budget) -> Result<
 }
 
 async fn notifications(client: &Client, w: &Wanted<'_>) -> Result<Vec<Notification>, StepError> {
-    let request = client
-        .describe_notifications_for_budget()
-        .account_id(w.account)
-        .budget_name(w.name);
+    let request =
+        client.describe_notifications_for_budget().account_id(w.account).budget_name(w.name);
     let op = "DescribeNotificationsForBudget";
     let error_of = |e| call_error("budgets", op, w.account, w.region, e);
     Ok(every_page!(request, notifications).map_err(error_of)?)
@@ -270,10 +261,7 @@ async fn ensure_alert(client: &Client, w: &Wanted<'_>) -> Result<bool, StepError
 /// Reads the budget, its alert and the alert's subscriber back.
 async fn verify(client: &Client, w: &Wanted<'_>) -> Result<(), StepError> {
     let fail = |what: String| {
-        StepError::Verify(format!(
-            "budget {} in account {}: {what}",
-            w.name, w.account
-        ))
+        StepError::Verify(format!("budget {} in account {}: {what}", w.name, w.account))
     };
     let live = describe(client, w)
         .await?
@@ -283,23 +271,14 @@ async fn verify(client: &Client, w: &Wanted<'_>) -> Result<(), StepError> {
             .budget_limit()
             .map(|l| format!("{} {}", l.amount(), l.unit()))
             .unwrap_or_else(|| "none".into());
-        return Err(fail(format!(
-            "limit is {got}, expected {} USD",
-            w.amount_text
-        )));
+        return Err(fail(format!("limit is {got}, expected {} USD", w.amount_text)));
     }
     let existing = notifications(client, w).await?;
     let ours = existing.iter().find(|n| is_ours(n, w)).ok_or_else(|| {
-        fail(format!(
-            "no ACTUAL > {}% notification after it was written",
-            w.threshold
-        ))
+        fail(format!("no ACTUAL > {}% notification after it was written", w.threshold))
     })?;
     if !has_subscriber(client, w, ours).await? {
-        return Err(fail(format!(
-            "the alert has no e-mail subscriber {}",
-            w.email
-        )));
+        return Err(fail(format!("the alert has no e-mail subscriber {}", w.email)));
     }
     Ok(())
 }

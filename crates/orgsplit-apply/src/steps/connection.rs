@@ -25,25 +25,24 @@ pub async fn run(cx: &StepContext, inputs: &Connection) -> Result<Outcome, StepE
             other @ ConnectionError::Verify { .. } => StepError::Verify(other.to_string()),
         })?;
     let arn = connection.arn.clone();
+    // The connection waits for a person, in the console of the step's account and region.
+    let waiting = |what: String| Outcome::Waiting {
+        message: format!(
+            "CodeStar connection {name} ({arn}) in account {} ({}) {what}",
+            cx.step.account,
+            cx.region()
+        ),
+        url: Some(console_url(cx.region())),
+    };
     match connection.status.as_str() {
         "AVAILABLE" => Ok(Outcome::unchanged().with_output("connection_arn", arn)),
-        "PENDING" => Ok(Outcome::Waiting {
-            message: format!(
-                "CodeStar connection {name} ({arn}) in account {} ({}) is PENDING: in the console, under Settings > Connections, choose it, then \"Update pending connection\" and complete the {provider} handshake; then run apply again",
-                cx.step.account,
-                cx.region()
-            ),
-            url: Some(console_url(cx.region())),
-        }),
+        "PENDING" => Ok(waiting(format!(
+            "is PENDING: in the console, under Settings > Connections, choose it, then \"Update pending connection\" and complete the {provider} handshake; then run apply again"
+        ))),
         // AWS retries a connection in ERROR by itself; it cannot be used until AVAILABLE.
-        "ERROR" => Ok(Outcome::Waiting {
-            message: format!(
-                "CodeStar connection {name} ({arn}) in account {} ({}) is in ERROR: check its {provider} app installation in the console; run apply again once it is AVAILABLE",
-                cx.step.account,
-                cx.region()
-            ),
-            url: Some(console_url(cx.region())),
-        }),
+        "ERROR" => Ok(waiting(format!(
+            "is in ERROR: check its {provider} app installation in the console; run apply again once it is AVAILABLE"
+        ))),
         other => Err(StepError::Failed(format!(
             "CodeStar connection {name} ({arn}) in account {}: unexpected status {other:?}",
             cx.step.account

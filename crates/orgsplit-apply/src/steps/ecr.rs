@@ -55,12 +55,7 @@ fn grant_statement(inputs: &EcrPullAccess) -> Result<Value, StepError> {
             message: format!("{grant:?} is not an account id"),
         });
     }
-    let partition = inputs
-        .source_arn
-        .split(':')
-        .nth(1)
-        .filter(|p| !p.is_empty())
-        .unwrap_or("aws");
+    let partition = inputs.source_arn.split(':').nth(1).filter(|p| !p.is_empty()).unwrap_or("aws");
     Ok(pull_statement(grant, partition, actions))
 }
 
@@ -82,12 +77,7 @@ fn sid(grant: &str) -> String {
 
 /// The repository policy, `None` when the repository has none.
 async fn policy(at: &At<'_>) -> Result<Option<Value>, StepError> {
-    let out = at
-        .client
-        .get_repository_policy()
-        .repository_name(at.name)
-        .send()
-        .await;
+    let out = at.client.get_repository_policy().repository_name(at.name).send().await;
     let text = match out {
         Ok(out) => out.policy_text().map(str::to_string),
         Err(e) => {
@@ -102,10 +92,7 @@ async fn policy(at: &At<'_>) -> Result<Option<Value>, StepError> {
     };
     text.map(|t| {
         serde_json::from_str(&t).map_err(|e| {
-            StepError::Failed(format!(
-                "ecr repository {}: its policy is not JSON: {e}",
-                at.name
-            ))
+            StepError::Failed(format!("ecr repository {}: its policy is not JSON: {e}", at.name))
         })
     })
     .transpose()
@@ -123,14 +110,10 @@ fn statements(policy: &Value) -> Vec<Value> {
 /// when it is already there.
 fn with_statement(policy: Option<&Value>, statement: &Value) -> Result<Option<Value>, StepError> {
     let Some(policy) = policy else {
-        return Ok(Some(
-            json!({ "Version": "2012-10-17", "Statement": [statement] }),
-        ));
+        return Ok(Some(json!({ "Version": "2012-10-17", "Statement": [statement] })));
     };
     if !policy.is_object() {
-        return Err(StepError::Failed(
-            "the repository policy is not a JSON object".into(),
-        ));
+        return Err(StepError::Failed("the repository policy is not a JSON object".into()));
     }
     let mut list = statements(policy);
     let sid = statement.get("Sid");
@@ -152,20 +135,14 @@ fn same_statement(a: &Value, b: &Value) -> bool {
 
 fn normalised(v: &Value) -> Value {
     match v {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), normalised(v)))
-                .collect(),
-        ),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), normalised(v))).collect())
+        }
         Value::Array(items) => {
             let mut items: Vec<Value> = items.iter().map(normalised).collect();
             items.sort_by_key(Value::to_string);
             items.dedup();
-            if items.len() == 1 {
-                items.remove(0)
-            } else {
-                Value::Array(items)
-            }
+            if items.len() == 1 { items.remove(0) } else { Value::Array(items) }
         }
         other => other.clone(),
     }
@@ -190,10 +167,7 @@ async fn verify(at: &At<'_>, before: Option<&Value>, statement: &Value) -> Resul
         )));
     }
     let others = |list: Vec<Value>| -> Vec<Value> {
-        list.into_iter()
-            .filter(|s| s.get("Sid") != sid)
-            .map(|s| normalised(&s))
-            .collect()
+        list.into_iter().filter(|s| s.get("Sid") != sid).map(|s| normalised(&s)).collect()
     };
     if others(before.map(statements).unwrap_or_default()) != others(after_list) {
         return Err(StepError::Verify(format!(

@@ -11,7 +11,7 @@ use orgsplit_aws::sdk_json::{from_json, to_json};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-use super::support::{input_error, prune, tags_to_add, wanted_tags};
+use super::support::{input_error, missing_tags, prune, wanted_tags};
 use crate::context::{Outcome, StepContext, StepError};
 use orgsplit_model::step::ResourceCopy;
 
@@ -20,12 +20,8 @@ pub(super) const ECS: &str = "ecs";
 // ---- clusters ------------------------------------------------------------------------------
 
 /// What a cluster copy compares: the members the plan recorded, as JSON.
-const CLUSTER_COMPARED: &[&str] = &[
-    "settings",
-    "configuration",
-    "capacityProviders",
-    "defaultCapacityProviderStrategy",
-];
+const CLUSTER_COMPARED: &[&str] =
+    &["settings", "configuration", "capacityProviders", "defaultCapacityProviderStrategy"];
 
 pub async fn cluster(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepError> {
     let name = copy.name.as_str();
@@ -89,11 +85,7 @@ async fn describe_cluster(
         .send()
         .await
         .map_err(cx.error_of(ECS, "DescribeClusters"))?;
-    Ok(out
-        .clusters()
-        .iter()
-        .find(|c| c.cluster_name() == Some(name))
-        .cloned())
+    Ok(out.clusters().iter().find(|c| c.cluster_name() == Some(name)).cloned())
 }
 
 async fn create_cluster(
@@ -118,11 +110,7 @@ async fn create_cluster(
     })
     .await
     .map_err(cx.error_of(ECS, "CreateCluster"))?;
-    Ok(out
-        .cluster()
-        .and_then(|c| c.cluster_arn())
-        .unwrap_or_default()
-        .to_string())
+    Ok(out.cluster().and_then(|c| c.cluster_arn()).unwrap_or_default().to_string())
 }
 
 /// Updates what differs: settings and configuration (UpdateCluster), capacity providers
@@ -167,19 +155,11 @@ fn cluster_json(c: &Cluster) -> Value {
     let mut v = prune(&to_json(c));
     for (key, by) in [("settings", "name"), ("capacityProviders", "")] {
         if let Some(items) = v.get_mut(key).and_then(Value::as_array_mut) {
-            items.sort_by_key(|i| {
-                if by.is_empty() {
-                    i.to_string()
-                } else {
-                    i[by].to_string()
-                }
-            });
+            items.sort_by_key(|i| if by.is_empty() { i.to_string() } else { i[by].to_string() });
         }
     }
-    let kept = CLUSTER_COMPARED
-        .iter()
-        .filter_map(|k| Some((k.to_string(), v.get(*k)?.clone())))
-        .collect();
+    let kept =
+        CLUSTER_COMPARED.iter().filter_map(|k| Some((k.to_string(), v.get(*k)?.clone()))).collect();
     Value::Object(kept)
 }
 
@@ -207,19 +187,12 @@ fn cluster_difference(want: &Cluster, live: &Cluster) -> Option<String> {
 
 pub(super) fn ecs_tags(tags: &[Tag]) -> BTreeMap<String, String> {
     tags.iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_string(),
-                t.value().unwrap_or_default().to_string(),
-            ))
-        })
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
         .collect()
 }
 
 pub(super) fn tag_list(tags: &BTreeMap<String, String>) -> Vec<Tag> {
-    tags.iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect()
+    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
 }
 
 /// Adds the plan's tags that `arn` lacks; whether it had to.
@@ -229,7 +202,7 @@ pub(super) async fn tag_resource(
     arn: &str,
     have: BTreeMap<String, String>,
 ) -> Result<bool, StepError> {
-    let missing = tags_to_add(&wanted_tags(cx), &have);
+    let missing = missing_tags(&wanted_tags(cx), &have);
     if missing.is_empty() || arn.is_empty() {
         return Ok(false);
     }

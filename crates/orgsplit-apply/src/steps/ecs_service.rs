@@ -35,13 +35,9 @@ pub async fn service(cx: &StepContext, inputs: &ServiceCopy) -> Result<Outcome, 
         (false, Some(live)) => Some(live),
         _ => describe_service(cx, &ecs, cluster, name).await?,
     };
-    let after = after
-        .filter(|s| s.status() == Some("ACTIVE"))
-        .ok_or_else(|| {
-            StepError::Verify(format!(
-                "ECS service {cluster}/{name} is not ACTIVE after writing it"
-            ))
-        })?;
+    let after = after.filter(|s| s.status() == Some("ACTIVE")).ok_or_else(|| {
+        StepError::Verify(format!("ECS service {cluster}/{name} is not ACTIVE after writing it"))
+    })?;
     if let Some(field) = service_difference(&wanted, &after) {
         return Err(StepError::Verify(format!(
             "ECS service {cluster}/{name}: {field} differs from the plan"
@@ -85,13 +81,7 @@ impl PlannedService {
                 input_error("config.taskDefinition", "missing or not a task definition")
             })?
             .to_string();
-        Ok(PlannedService {
-            service,
-            cluster,
-            name,
-            family,
-            network,
-        })
+        Ok(PlannedService { service, cluster, name, family, network })
     }
 }
 
@@ -135,10 +125,7 @@ struct WantedService<'a> {
 /// without one as a manual item, so a step without it is a plan this code cannot act on.
 fn wanted_network(net: Option<&Network>) -> Result<NetworkConfiguration, StepError> {
     let net = net.ok_or_else(|| {
-        input_error(
-            "network",
-            "missing: a service needs a [[network]] for its environment",
-        )
+        input_error("network", "missing: a service needs a [[network]] for its environment")
     })?;
     if net.subnets.is_empty() {
         return Err(input_error("network.subnets", "empty"));
@@ -153,9 +140,7 @@ fn wanted_network(net: Option<&Network>) -> Result<NetworkConfiguration, StepErr
         })
         .build()
         .map_err(|e| input_error("network", e.to_string()))?;
-    Ok(NetworkConfiguration::builder()
-        .awsvpc_configuration(vpc)
-        .build())
+    Ok(NetworkConfiguration::builder().awsvpc_configuration(vpc).build())
 }
 
 /// Load balancers' target groups and service registries stay in the source account: a
@@ -204,11 +189,8 @@ async fn describe_service(
         }
     };
     // Several services of one name can be listed (an INACTIVE one and its successor).
-    let mut found: Vec<&Service> = out
-        .services()
-        .iter()
-        .filter(|s| s.service_name() == Some(name))
-        .collect();
+    let mut found: Vec<&Service> =
+        out.services().iter().filter(|s| s.service_name() == Some(name)).collect();
     found.sort_by_key(|s| s.status() != Some("ACTIVE"));
     Ok(found.first().map(|s| (*s).clone()))
 }
@@ -287,8 +269,6 @@ fn network_key(n: Option<&NetworkConfiguration>) -> (Vec<String>, Vec<String>, S
     (
         vpc.map(|v| sorted(v.subnets())).unwrap_or_default(),
         vpc.map(|v| sorted(v.security_groups())).unwrap_or_default(),
-        vpc.and_then(|v| v.assign_public_ip())
-            .map_or("DISABLED", |a| a.as_str())
-            .to_string(),
+        vpc.and_then(|v| v.assign_public_ip()).map_or("DISABLED", |a| a.as_str()).to_string(),
     )
 }

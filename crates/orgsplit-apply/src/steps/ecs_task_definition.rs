@@ -73,9 +73,7 @@ pub(super) fn registrable(td: &TaskDefinition) -> Value {
         picked.remove("enableFaultInjection");
     }
     let mut v = prune(&Value::Object(picked));
-    let containers = v
-        .get_mut("containerDefinitions")
-        .and_then(Value::as_array_mut);
+    let containers = v.get_mut("containerDefinitions").and_then(Value::as_array_mut);
     for c in containers.into_iter().flatten() {
         let Some(c) = c.as_object_mut() else { continue };
         if c.get("cpu") == Some(&json!(0)) {
@@ -140,10 +138,7 @@ async fn describe_task_definition(
         .send()
         .await;
     match out {
-        Ok(out) => Ok(out
-            .task_definition()
-            .cloned()
-            .map(|td| (td, out.tags().to_vec()))),
+        Ok(out) => Ok(out.task_definition().cloned().map(|td| (td, out.tags().to_vec()))),
         // ECS answers a family it does not know with ClientException "Unable to describe
         // task definition", not with a not-found code.
         Err(e)
@@ -199,13 +194,9 @@ async fn verify_task_definition(
     arn: &str,
     want: &Value,
 ) -> Result<(), StepError> {
-    let (live, _) = describe_task_definition(cx, ecs, arn)
-        .await?
-        .ok_or_else(|| {
-            StepError::Verify(format!(
-                "task definition {arn} is not there after registering it"
-            ))
-        })?;
+    let (live, _) = describe_task_definition(cx, ecs, arn).await?.ok_or_else(|| {
+        StepError::Verify(format!("task definition {arn} is not there after registering it"))
+    })?;
     if let Some(field) = first_difference(want, &registrable(&live)) {
         return Err(StepError::Verify(format!(
             "task definition {arn}: {field} differs from the plan"
@@ -216,18 +207,13 @@ async fn verify_task_definition(
 
 /// `arn:…:task-definition/FAMILY[:REVISION]` (or `FAMILY[:REVISION]`) -> FAMILY.
 pub(super) fn family_of(task_definition: &str) -> Option<&str> {
-    let tail = task_definition
-        .rsplit_once("task-definition/")
-        .map_or(task_definition, |(_, t)| t);
+    let tail = task_definition.rsplit_once("task-definition/").map_or(task_definition, |(_, t)| t);
     let family = tail.split(':').next()?;
     (!family.is_empty() && !family.contains('/')).then_some(family)
 }
 
 fn revision_of(arn: &str) -> u64 {
-    arn.rsplit(':')
-        .next()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(0)
+    arn.rsplit(':').next().and_then(|r| r.parse().ok()).unwrap_or(0)
 }
 
 /// A task definition ARN of the plan, made to point at the latest ACTIVE revision of its
@@ -244,10 +230,7 @@ pub(super) async fn target_task_definition(
         return Ok(arn.to_string());
     }
     let family = family_of(arn).ok_or_else(|| {
-        input_error(
-            "TaskDefinitionArn",
-            format!("{arn} is not a task definition ARN"),
-        )
+        input_error("TaskDefinitionArn", format!("{arn} is not a task definition ARN"))
     })?;
     let ecs = cx.session().await?.ecs(region);
     latest_active_arn(cx, &ecs, family, region).await
@@ -285,10 +268,7 @@ mod tests {
         );
         assert_eq!(family_of("dev-api:3"), Some("dev-api"));
         assert_eq!(family_of("dev-api"), Some("dev-api"));
-        assert_eq!(
-            revision_of("arn:aws:ecs:us-east-1:2:task-definition/dev-api:12"),
-            12
-        );
+        assert_eq!(revision_of("arn:aws:ecs:us-east-1:2:task-definition/dev-api:12"), 12);
     }
 
     #[test]

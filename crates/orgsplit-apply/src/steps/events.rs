@@ -13,7 +13,7 @@ use aws_sdk_eventbridge::types::{InputTransformer, KinesisParameters, RuleState,
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-use super::support::{first_difference, input_error, tags_to_add, wanted_tags};
+use super::support::{first_difference, input_error, missing_tags, wanted_tags};
 use super::targets::{common_target_members, ecs_parameters_builder, json_str, normalize_target};
 use crate::context::{Outcome, StepContext, StepError};
 use orgsplit_aws::Found;
@@ -37,10 +37,8 @@ pub async fn run(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepE
         changed = true;
     }
     let live_targets = list_targets(cx, name, &want.bus).await?;
-    let stale: Vec<&(Value, Target)> = targets
-        .iter()
-        .filter(|(json, t)| live_targets.get(t.id()) != Some(json))
-        .collect();
+    let stale: Vec<&(Value, Target)> =
+        targets.iter().filter(|(json, t)| live_targets.get(t.id()) != Some(json)).collect();
     if !stale.is_empty() {
         put_targets(cx, &events, name, &want.bus, &stale).await?;
         changed = true;
@@ -70,11 +68,7 @@ struct WantedRule {
 impl WantedRule {
     fn from_config(config: &Value) -> Result<WantedRule, StepError> {
         let s = |k: &str| {
-            config
-                .get(k)
-                .and_then(Value::as_str)
-                .filter(|v| !v.is_empty())
-                .map(str::to_string)
+            config.get(k).and_then(Value::as_str).filter(|v| !v.is_empty()).map(str::to_string)
         };
         if let Some(by) = s("ManagedBy") {
             return Err(input_error(
@@ -110,9 +104,7 @@ impl WantedRule {
     /// The first member of the live rule that differs.
     fn difference(&self, live: &DescribeRuleOutput) -> Option<&'static str> {
         let text = |v: Option<&str>| v.filter(|s| !s.is_empty()).map(str::to_string);
-        let pattern = live
-            .event_pattern()
-            .and_then(|p| serde_json::from_str::<Value>(p).ok());
+        let pattern = live.event_pattern().and_then(|p| serde_json::from_str::<Value>(p).ok());
         if text(live.schedule_expression()) != self.schedule {
             Some("ScheduleExpression")
         } else if pattern != self.pattern {
@@ -135,11 +127,8 @@ async fn wanted_targets(
     cx: &StepContext,
     config: &Value,
 ) -> Result<Vec<(Value, Target)>, StepError> {
-    let planned = config
-        .get("Targets")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+    let planned =
+        config.get("Targets").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     let mut out = Vec::new();
     for (i, t) in planned.iter().enumerate() {
         let at = format!("config.Targets[{i}]");
@@ -150,10 +139,7 @@ async fn wanted_targets(
             ));
         }
         let mut t = t.clone();
-        if let Some(arn) = t
-            .pointer("/EcsParameters/TaskDefinitionArn")
-            .and_then(Value::as_str)
-        {
+        if let Some(arn) = t.pointer("/EcsParameters/TaskDefinitionArn").and_then(Value::as_str) {
             let pinned = super::ecs_task_definition::target_task_definition(cx, arn).await?;
             t["EcsParameters"]["TaskDefinitionArn"] = json!(pinned);
         }
@@ -173,12 +159,7 @@ fn target_from_json(t: &Value, at: &str) -> Result<Target, StepError> {
         .set_input_path(s(t, "InputPath"));
     if let Some(p) = t.get("EcsParameters") {
         let mut ecs = ecs_parameters_builder!(aws_sdk_eventbridge, p, at);
-        for tag in p
-            .get("Tags")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for tag in p.get("Tags").and_then(Value::as_array).into_iter().flatten() {
             let tag = Tag::builder()
                 .set_key(s(tag, "Key"))
                 .set_value(s(tag, "Value"))
@@ -187,15 +168,12 @@ fn target_from_json(t: &Value, at: &str) -> Result<Target, StepError> {
             ecs = ecs.tags(tag);
         }
         b = b.ecs_parameters(
-            ecs.build()
-                .map_err(|e| input_error(&format!("{at}.EcsParameters"), e.to_string()))?,
+            ecs.build().map_err(|e| input_error(&format!("{at}.EcsParameters"), e.to_string()))?,
         );
     }
     if let Some(it) = t.get("InputTransformer") {
         let paths = it.get("InputPathsMap").and_then(Value::as_object).map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect()
+            m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect()
         });
         b = b.input_transformer(
             InputTransformer::builder()
@@ -224,10 +202,7 @@ async fn describe_rule(
     bus: &str,
 ) -> Result<Option<DescribeRuleOutput>, StepError> {
     let request = events.describe_rule().name(name).event_bus_name(bus);
-    let described = request
-        .send()
-        .await
-        .map_err(cx.error_of(EVENTS, "DescribeRule"));
+    let described = request.send().await.map_err(cx.error_of(EVENTS, "DescribeRule"));
     Ok(described.found()?)
 }
 
@@ -315,9 +290,7 @@ async fn verify(
         .await?
         .ok_or_else(|| StepError::Verify(format!("rule {name} is not there after PutRule")))?;
     if let Some(field) = want.difference(&rule) {
-        return Err(StepError::Verify(format!(
-            "rule {name}: {field} differs from the plan"
-        )));
+        return Err(StepError::Verify(format!("rule {name}: {field} differs from the plan")));
     }
     let live = list_targets(cx, name, &want.bus).await?;
     for (json, t) in targets {
@@ -347,7 +320,7 @@ async fn tag_rule(cx: &StepContext, events: &Client, arn: &str) -> Result<bool, 
         .iter()
         .map(|t| (t.key().to_string(), t.value().to_string()))
         .collect();
-    let missing = tags_to_add(&want, &have);
+    let missing = missing_tags(&want, &have);
     if missing.is_empty() {
         return Ok(false);
     }
@@ -411,9 +384,8 @@ mod tests {
             .state(RuleState::Enabled)
             .build();
         assert_eq!(want.difference(&live), None);
-        let other = DescribeRuleOutput::builder()
-            .event_pattern("{\"source\":[\"aws.s3\"]}")
-            .build();
+        let other =
+            DescribeRuleOutput::builder().event_pattern("{\"source\":[\"aws.s3\"]}").build();
         assert_eq!(want.difference(&other), Some("EventPattern"));
         assert!(
             WantedRule::from_config(

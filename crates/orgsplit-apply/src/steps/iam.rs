@@ -33,13 +33,7 @@ pub(super) type At<'a> = super::support::At<'a, Client>;
 
 /// Where an IAM step's calls go: the account's (global) IAM.
 pub(super) fn at<'a>(client: &'a Client, account: &'a str) -> At<'a> {
-    At {
-        client,
-        service: "iam",
-        account,
-        region: REGION,
-        name: "",
-    }
+    At { client, service: "iam", account, region: REGION, name: "" }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -47,17 +41,6 @@ pub(super) fn at<'a>(client: &'a Client, account: &'a str) -> At<'a> {
 
 pub(super) fn str_field<'a>(cfg: &'a Value, key: &str) -> Option<&'a str> {
     cfg.get(key).and_then(Value::as_str)
-}
-
-pub(super) fn verified(subject: &str, differs: &[&str]) -> Result<(), StepError> {
-    if differs.is_empty() {
-        Ok(())
-    } else {
-        Err(StepError::Verify(format!(
-            "{subject}: {} differ after writing",
-            differs.join(", ")
-        )))
-    }
 }
 
 /// A read after a write, repeated while IAM does not show the new entity yet.
@@ -105,10 +88,7 @@ mod tests {
     #[test]
     fn documents_decode_from_url_encoding_and_compare_as_json() {
         let raw = "%7B%22Version%22%3A%20%222012-10-17%22%2C%22Statement%22%3A%5B%5D%7D";
-        assert_eq!(
-            decode_document(raw),
-            json!({"Version": "2012-10-17", "Statement": []})
-        );
+        assert_eq!(decode_document(raw), json!({"Version": "2012-10-17", "Statement": []}));
         assert_eq!(
             decode_document("{ \"Statement\": [], \"Version\": \"2012-10-17\" }"),
             json!({"Version": "2012-10-17", "Statement": []})

@@ -5,8 +5,8 @@ use orgsplit_aws::policy::policy_document as decode_document;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-use super::iam::{At, at, read_back, sdk_tags, str_field, verified};
-use super::support::{missing_tags, partition};
+use super::iam::{At, at, read_back, sdk_tags, str_field};
+use super::support::{missing_tags, partition, verified};
 use crate::context::{Outcome, StepContext, StepError};
 use orgsplit_aws::Found;
 use orgsplit_model::step::ResourceCopy;
@@ -86,9 +86,7 @@ fn desired_policy(copy: &ResourceCopy) -> Result<DesiredPolicy, StepError> {
     Ok(DesiredPolicy {
         name: copy.name.clone(),
         path: str_field(cfg, "Path").unwrap_or("/").to_string(),
-        description: str_field(cfg, "Description")
-            .unwrap_or_default()
-            .to_string(),
+        description: str_field(cfg, "Description").unwrap_or_default().to_string(),
         document,
         tags: copy.tags.clone(),
     })
@@ -108,9 +106,7 @@ async fn get_policy(at: &At<'_>, arn: &str) -> Result<Option<LivePolicy>, StepEr
         return Ok(None);
     };
     let version = p.default_version_id().ok_or_else(|| {
-        StepError::Failed(format!(
-            "iam policy {arn}: GetPolicy returned no default version"
-        ))
+        StepError::Failed(format!("iam policy {arn}: GetPolicy returned no default version"))
     })?;
     let got = at
         .client
@@ -120,14 +116,9 @@ async fn get_policy(at: &At<'_>, arn: &str) -> Result<Option<LivePolicy>, StepEr
         .send()
         .await
         .map_err(at.error_of("GetPolicyVersion"))?;
-    let document = got
-        .policy_version()
-        .and_then(|v| v.document())
-        .map_or(Value::Null, decode_document);
-    Ok(Some(LivePolicy {
-        description: p.description().unwrap_or_default().to_string(),
-        document,
-    }))
+    let document =
+        got.policy_version().and_then(|v| v.document()).map_or(Value::Null, decode_document);
+    Ok(Some(LivePolicy { description: p.description().unwrap_or_default().to_string(), document }))
 }
 
 async fn create_policy(at: &At<'_>, desired: &DesiredPolicy) -> Result<(), StepError> {
@@ -190,19 +181,10 @@ async fn new_default_version(at: &At<'_>, arn: &str, document: &Value) -> Result
 
 async fn policy_tags(at: &At<'_>, arn: &str) -> Result<BTreeMap<String, String>, StepError> {
     let mut tags = BTreeMap::new();
-    let mut pages = at
-        .client
-        .list_policy_tags()
-        .policy_arn(arn)
-        .into_paginator()
-        .send();
+    let mut pages = at.client.list_policy_tags().policy_arn(arn).into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(at.error_of("ListPolicyTags"))?;
-        tags.extend(
-            page.tags()
-                .iter()
-                .map(|t| (t.key().to_string(), t.value().to_string())),
-        );
+        tags.extend(page.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())));
     }
     Ok(tags)
 }

@@ -6,8 +6,8 @@ use orgsplit_aws::policy::policy_document as decode_document;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-use super::iam::{At, at, read_back, retry_not_found, sdk_tags, str_field, verified};
-use super::support::missing_tags;
+use super::iam::{At, at, read_back, retry_not_found, sdk_tags, str_field};
+use super::support::{missing_tags, verified};
 use crate::context::{Outcome, StepContext, StepError};
 use orgsplit_aws::Found;
 use orgsplit_model::step::ResourceCopy;
@@ -73,12 +73,10 @@ fn desired_role(copy: &ResourceCopy) -> Result<DesiredRole, StepError> {
         Some(Value::Array(items)) => items
             .iter()
             .map(|v| {
-                v.as_str()
-                    .map(str::to_string)
-                    .ok_or_else(|| StepError::Input {
-                        field: "config.AttachedManagedPolicies".into(),
-                        message: "not a list of ARNs".into(),
-                    })
+                v.as_str().map(str::to_string).ok_or_else(|| StepError::Input {
+                    field: "config.AttachedManagedPolicies".into(),
+                    message: "not a list of ARNs".into(),
+                })
             })
             .collect::<Result<_, _>>()?,
         Some(_) => {
@@ -100,22 +98,18 @@ fn desired_role(copy: &ResourceCopy) -> Result<DesiredRole, StepError> {
     };
     let max_session = match cfg.get("MaxSessionDuration") {
         None | Some(Value::Null) => None,
-        Some(v) => Some(
-            v.as_i64()
-                .and_then(|n| i32::try_from(n).ok())
-                .ok_or_else(|| StepError::Input {
-                    field: "config.MaxSessionDuration".into(),
-                    message: "not a number of seconds".into(),
-                })?,
-        ),
+        Some(v) => Some(v.as_i64().and_then(|n| i32::try_from(n).ok()).ok_or_else(|| {
+            StepError::Input {
+                field: "config.MaxSessionDuration".into(),
+                message: "not a number of seconds".into(),
+            }
+        })?),
     };
     Ok(DesiredRole {
         name: copy.name.clone(),
         path: str_field(cfg, "Path").unwrap_or("/").to_string(),
         trust,
-        description: str_field(cfg, "Description")
-            .unwrap_or_default()
-            .to_string(),
+        description: str_field(cfg, "Description").unwrap_or_default().to_string(),
         max_session,
         boundary: str_field(cfg, "PermissionsBoundary").map(str::to_string),
         managed,
@@ -133,20 +127,14 @@ async fn get_role(at: &At<'_>, name: &str) -> Result<Option<LiveRole>, StepError
 fn live_role(r: &Role) -> LiveRole {
     LiveRole {
         path: r.path().to_string(),
-        trust: r
-            .assume_role_policy_document()
-            .map_or(Value::Null, decode_document),
+        trust: r.assume_role_policy_document().map_or(Value::Null, decode_document),
         description: r.description().unwrap_or_default().to_string(),
         max_session: r.max_session_duration(),
         boundary: r
             .permissions_boundary()
             .and_then(|b| b.permissions_boundary_arn())
             .map(str::to_string),
-        tags: r
-            .tags()
-            .iter()
-            .map(|t| (t.key().to_string(), t.value().to_string()))
-            .collect(),
+        tags: r.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect(),
     }
 }
 
@@ -233,10 +221,8 @@ async fn update_role(
             .await
             .map_err(at.error_of("UpdateRole"))?;
     }
-    if let Some(boundary) = desired
-        .boundary
-        .as_ref()
-        .filter(|_| differs.contains(&"permissions boundary"))
+    if let Some(boundary) =
+        desired.boundary.as_ref().filter(|_| differs.contains(&"permissions boundary"))
     {
         at.client
             .put_role_permissions_boundary()
@@ -261,18 +247,11 @@ async fn update_role(
 
 async fn attached_policies(at: &At<'_>, role: &str) -> Result<Vec<String>, StepError> {
     let mut out = Vec::new();
-    let mut pages = at
-        .client
-        .list_attached_role_policies()
-        .role_name(role)
-        .into_paginator()
-        .send();
+    let mut pages = at.client.list_attached_role_policies().role_name(role).into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(at.error_of("ListAttachedRolePolicies"))?;
         out.extend(
-            page.attached_policies()
-                .iter()
-                .filter_map(|p| p.policy_arn().map(str::to_string)),
+            page.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)),
         );
     }
     Ok(out)
@@ -286,11 +265,7 @@ async fn attach_managed(at: &At<'_>, desired: &DesiredRole) -> Result<bool, Step
     for extra in attached.iter().filter(|a| !desired.managed.contains(a)) {
         tracing::debug!(role = %desired.name, policy = %extra, "the target role has a managed policy the source's lacks: kept");
     }
-    let missing: Vec<&String> = desired
-        .managed
-        .iter()
-        .filter(|m| !attached.contains(m))
-        .collect();
+    let missing: Vec<&String> = desired.managed.iter().filter(|m| !attached.contains(m)).collect();
     for arn in &missing {
         retry_not_found(|| async {
             at.client
@@ -313,12 +288,7 @@ async fn inline_documents(
     desired: &DesiredRole,
 ) -> Result<BTreeMap<String, Value>, StepError> {
     let mut names = Vec::new();
-    let mut pages = at
-        .client
-        .list_role_policies()
-        .role_name(&desired.name)
-        .into_paginator()
-        .send();
+    let mut pages = at.client.list_role_policies().role_name(&desired.name).into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(at.error_of("ListRolePolicies"))?;
         names.extend(page.policy_names().iter().cloned());
@@ -346,11 +316,7 @@ fn inline_differences<'a>(
     desired: &'a DesiredRole,
     live: &BTreeMap<String, Value>,
 ) -> Vec<(&'a String, &'a Value)> {
-    desired
-        .inline
-        .iter()
-        .filter(|(name, doc)| live.get(*name) != Some(*doc))
-        .collect()
+    desired.inline.iter().filter(|(name, doc)| live.get(*name) != Some(*doc)).collect()
 }
 
 async fn put_inline(at: &At<'_>, desired: &DesiredRole) -> Result<bool, StepError> {
@@ -379,10 +345,8 @@ async fn verify_role(at: &At<'_>, desired: &DesiredRole) -> Result<(), StepError
             desired.name
         )));
     };
-    let mut differs: Vec<String> = role_differences(desired, &live)
-        .into_iter()
-        .map(str::to_string)
-        .collect();
+    let mut differs: Vec<String> =
+        role_differences(desired, &live).into_iter().map(str::to_string).collect();
     let attached = attached_policies(at, &desired.name).await?;
     if desired.managed.iter().any(|m| !attached.contains(m)) {
         differs.push("attached managed policies".into());
@@ -431,14 +395,7 @@ mod tests {
                 .into(),
         };
         assert!(role_differences(&role(), &live).is_empty());
-        let live = LiveRole {
-            trust: json!({"Statement": [{}]}),
-            tags: BTreeMap::new(),
-            ..live
-        };
-        assert_eq!(
-            role_differences(&role(), &live),
-            vec!["trust policy", "tags"]
-        );
+        let live = LiveRole { trust: json!({"Statement": [{}]}), tags: BTreeMap::new(), ..live };
+        assert_eq!(role_differences(&role(), &live), vec!["trust policy", "tags"]);
     }
 }

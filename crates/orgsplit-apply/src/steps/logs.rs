@@ -6,7 +6,7 @@ use aws_sdk_cloudwatchlogs::types::LogGroupClass;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
-use super::support::{missing_tags, partition};
+use super::support::{missing_tags, partition, verified};
 use crate::context::{Outcome, StepContext, StepError};
 use orgsplit_model::step::ResourceCopy;
 
@@ -26,13 +26,7 @@ pub async fn run(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepE
     let region = cx.region();
     let session = cx.session().await?;
     let client = session.logs(region);
-    let at = At {
-        service: "logs",
-        client: &client,
-        account: &session.account_id,
-        region,
-        name,
-    };
+    let at = At { service: "logs", client: &client, account: &session.account_id, region, name };
     let arn = format!(
         "arn:{}:logs:{region}:{}:log-group:{name}",
         partition(&copy.source_arn),
@@ -46,10 +40,9 @@ pub async fn run(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepE
             create(&at, class, &tags).await?;
             changed = true;
             // Read, not assumed: an earlier run may have created it with a retention.
-            describe(&at).await?.unwrap_or(Live {
-                retention: None,
-                class: class.map(str::to_string),
-            })
+            describe(&at)
+                .await?
+                .unwrap_or(Live { retention: None, class: class.map(str::to_string) })
         }
     };
     if let Some(wanted) = class
@@ -75,32 +68,22 @@ pub async fn run(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepE
 fn retention(config: &Value) -> Result<Option<i32>, StepError> {
     match config.get("RetentionInDays") {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => v
-            .as_i64()
-            .and_then(|n| i32::try_from(n).ok())
-            .map(Some)
-            .ok_or_else(|| StepError::Input {
+        Some(v) => v.as_i64().and_then(|n| i32::try_from(n).ok()).map(Some).ok_or_else(|| {
+            StepError::Input {
                 field: "config.RetentionInDays".into(),
                 message: "not a number of days".into(),
-            }),
+            }
+        }),
     }
 }
 
 /// DescribeLogGroups takes a prefix: the exact name is looked for in every page.
 async fn describe(at: &At<'_>) -> Result<Option<Live>, StepError> {
-    let mut pages = at
-        .client
-        .describe_log_groups()
-        .log_group_name_prefix(at.name)
-        .into_paginator()
-        .send();
+    let mut pages =
+        at.client.describe_log_groups().log_group_name_prefix(at.name).into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(at.error_of("DescribeLogGroups"))?;
-        if let Some(g) = page
-            .log_groups()
-            .iter()
-            .find(|g| g.log_group_name() == Some(at.name))
-        {
+        if let Some(g) = page.log_groups().iter().find(|g| g.log_group_name() == Some(at.name)) {
             return Ok(Some(Live {
                 retention: g.retention_in_days(),
                 class: g.log_group_class().map(|c| c.as_str().to_string()),
@@ -218,15 +201,7 @@ async fn verify(
     if !tags.is_empty() && !missing_tags(tags, &live_tags(at, arn).await?).is_empty() {
         differs.push("tags");
     }
-    if differs.is_empty() {
-        Ok(())
-    } else {
-        Err(StepError::Verify(format!(
-            "log group {}: {} differ after writing",
-            at.name,
-            differs.join(", ")
-        )))
-    }
+    verified(&format!("log group {}", at.name), &differs)
 }
 
 fn hash_map(tags: &BTreeMap<String, String>) -> HashMap<String, String> {
@@ -241,10 +216,7 @@ mod tests {
     #[test]
     fn retention_absent_means_never_expire() {
         assert_eq!(retention(&json!({})).unwrap(), None);
-        assert_eq!(
-            retention(&json!({"RetentionInDays": 14})).unwrap(),
-            Some(14)
-        );
+        assert_eq!(retention(&json!({"RetentionInDays": 14})).unwrap(), Some(14));
         assert!(retention(&json!({"RetentionInDays": "x"})).is_err());
     }
 }

@@ -59,8 +59,8 @@ pub async fn run(cx: &StepContext) -> Result<Outcome, StepError> {
         StepSpec::Schedule(i) => scheduler::run(cx, i).await,
         StepSpec::CodestarConnection(i) => connection::run(cx, i).await,
         StepSpec::Pipeline(i) => pipeline::run(cx, i).await,
-        StepSpec::Manual(_) => Err(StepError::Failed(
-            "a manual item is done by a person, not by apply".into(),
-        )),
+        StepSpec::Manual(_) => {
+            Err(StepError::Failed("a manual item is done by a person, not by apply".into()))
+        }
     }
 }

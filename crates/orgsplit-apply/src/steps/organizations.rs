@@ -97,12 +97,9 @@ pub async fn ou(cx: &StepContext, inputs: &step::Ou) -> Result<Outcome, StepErro
         .await;
     match created {
         Ok(out) => {
-            let id = out
-                .organizational_unit()
-                .and_then(|o| o.id())
-                .ok_or_else(|| {
-                    StepError::Verify(format!("CreateOrganizationalUnit {name} returned no id"))
-                })?;
+            let id = out.organizational_unit().and_then(|o| o.id()).ok_or_else(|| {
+                StepError::Verify(format!("CreateOrganizationalUnit {name} returned no id"))
+            })?;
             Ok(Outcome::changed(true).with_output("ou_id", id))
         }
         // Created by someone else between our look and our create: take theirs.
@@ -110,11 +107,9 @@ pub async fn ou(cx: &StepContext, inputs: &step::Ou) -> Result<Outcome, StepErro
             if aws_sdk_organizations::error::ProvideErrorMetadata::code(&e)
                 == Some("DuplicateOrganizationalUnitException") =>
         {
-            let id = organizations::ou_named(&session, &parent, name)
-                .await?
-                .ok_or_else(|| {
-                    StepError::Verify(format!("OU {name} reported as duplicate but not found"))
-                })?;
+            let id = organizations::ou_named(&session, &parent, name).await?.ok_or_else(|| {
+                StepError::Verify(format!("OU {name} reported as duplicate but not found"))
+            })?;
             Ok(Outcome::unchanged().with_output("ou_id", id))
         }
         Err(e) => Err(session.error_of(ORG, "CreateOrganizationalUnit", GLOBAL)(e).into()),
@@ -125,9 +120,8 @@ pub async fn account(cx: &StepContext, inputs: &step::Account) -> Result<Outcome
     let session = cx.session().await?;
     let name = inputs.name.as_str();
     let email = inputs.email.as_str();
-    if let Some(id) = organizations::accounts_by_email(&session)
-        .await?
-        .get(&email.to_ascii_lowercase())
+    if let Some(id) =
+        organizations::accounts_by_email(&session).await?.get(&email.to_ascii_lowercase())
     {
         return Ok(Outcome::unchanged().with_output("account_id", id.clone()));
     }
@@ -173,10 +167,8 @@ async fn in_progress_request(
     session: &AccountSession,
     name: &str,
 ) -> Result<Option<String>, AwsError> {
-    let request = session
-        .organizations()
-        .list_create_account_status()
-        .states(CreateAccountState::InProgress);
+    let request =
+        session.organizations().list_create_account_status().states(CreateAccountState::InProgress);
     let error_of = session.error_of(ORG, "ListCreateAccountStatus", GLOBAL);
     let statuses = every_page!(request, create_account_statuses).map_err(error_of)?;
     Ok(statuses
@@ -204,12 +196,9 @@ async fn wait_for_account(
         let status = out.create_account_status();
         match status.and_then(|s| s.state()) {
             Some(CreateAccountState::Succeeded) => {
-                return status
-                    .and_then(|s| s.account_id())
-                    .map(str::to_string)
-                    .ok_or_else(|| {
-                        StepError::Verify(format!("account {name} SUCCEEDED without an id"))
-                    });
+                return status.and_then(|s| s.account_id()).map(str::to_string).ok_or_else(|| {
+                    StepError::Verify(format!("account {name} SUCCEEDED without an id"))
+                });
             }
             Some(CreateAccountState::Failed) => {
                 let reason = status
@@ -292,11 +281,7 @@ async fn find_policy(
     name: &str,
 ) -> Result<Option<(String, String)>, AwsError> {
     let policies = organizations::scps(session).await?;
-    let Some(id) = policies
-        .iter()
-        .find(|p| p.name() == Some(name))
-        .and_then(|p| p.id())
-    else {
+    let Some(id) = policies.iter().find(|p| p.name() == Some(name)).and_then(|p| p.id()) else {
         return Ok(None);
     };
     let content = organizations::policy_content(session, id).await?;
@@ -384,13 +369,8 @@ pub async fn scp_attachment(
     // The SCP step enabled the policy type and waited, but it may have run in an earlier
     // apply that stopped while the type was still PENDING_ENABLE.
     ensure_scp_enabled(&session).await?;
-    let out = session
-        .organizations()
-        .attach_policy()
-        .policy_id(&policy)
-        .target_id(&target)
-        .send()
-        .await;
+    let out =
+        session.organizations().attach_policy().policy_id(&policy).target_id(&target).send().await;
     if let Err(e) = out
         && aws_sdk_organizations::error::ProvideErrorMetadata::code(&e)
             != Some("DuplicatePolicyAttachmentException")

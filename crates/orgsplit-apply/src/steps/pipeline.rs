@@ -13,7 +13,7 @@ use orgsplit_pipelines::{to_codestar, v1_github_sources};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-use super::support::{first_difference, input_error, prune, tags_to_add, wanted_tags};
+use super::support::{first_difference, input_error, missing_tags, prune, wanted_tags};
 use crate::context::{Outcome, StepContext, StepError};
 use orgsplit_aws::Found;
 
@@ -79,9 +79,7 @@ async fn connection_arn(cx: &StepContext) -> Result<String, StepError> {
         .depends_on
         .iter()
         .find(|a| {
-            cx.plan
-                .steps()
-                .any(|s| &s.address == *a && s.kind() == StepKind::CodestarConnection)
+            cx.plan.steps().any(|s| &s.address == *a && s.kind() == StepKind::CodestarConnection)
         })
         .ok_or_else(|| input_error("depends_on", "no codestar-connection step among them"))?;
     let arn = cx.output(address, "connection_arn").ok_or_else(|| {
@@ -98,10 +96,8 @@ async fn connection_arn(cx: &StepContext) -> Result<String, StepError> {
         .send()
         .await
         .map_err(cx.error_of("codestar-connections", "GetConnection"))?;
-    let status = got
-        .connection()
-        .and_then(|c| c.connection_status())
-        .map(|s| s.as_str().to_string());
+    let status =
+        got.connection().and_then(|c| c.connection_status()).map(|s| s.as_str().to_string());
     if status.as_deref() != Some("AVAILABLE") {
         return Err(StepError::Failed(format!(
             "connection {arn} is {}, not AVAILABLE: complete it in the console ({}) and run apply again",
@@ -183,10 +179,7 @@ fn rename_buckets(cx: &StepContext, d: &mut Value) {
             .map(|t| t.replace(&me.account, &cx.step.account))
     };
     let rename = |store: &mut Value| {
-        let renamed = store
-            .get("location")
-            .and_then(Value::as_str)
-            .and_then(copy_of);
+        let renamed = store.get("location").and_then(Value::as_str).and_then(copy_of);
         if let Some(name) = renamed {
             store["location"] = json!(name);
         }
@@ -209,11 +202,7 @@ fn comparable(d: &Value) -> Value {
     let stages = v.get_mut("stages").and_then(Value::as_array_mut);
     for stage in stages.into_iter().flatten() {
         let actions = stage.get_mut("actions").and_then(Value::as_array_mut);
-        for action in actions
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_object_mut)
-        {
+        for action in actions.into_iter().flatten().filter_map(Value::as_object_mut) {
             if action.get("runOrder") == Some(&json!(1)) {
                 action.remove("runOrder");
             }
@@ -241,10 +230,7 @@ async fn get_pipeline(
     name: &str,
 ) -> Result<Option<(Value, String)>, StepError> {
     let got = client.get_pipeline().name(name).send().await;
-    let Some(out) = got
-        .map_err(cx.error_of(CODEPIPELINE, "GetPipeline"))
-        .found()?
-    else {
+    let Some(out) = got.map_err(cx.error_of(CODEPIPELINE, "GetPipeline")).found()? else {
         return Ok(None);
     };
     let decl = out.pipeline().map(to_json).unwrap_or(Value::Null);
@@ -277,10 +263,7 @@ async fn update(
     declaration: PipelineDeclaration,
 ) -> Result<(), StepError> {
     super::propagation::retry(super::propagation::PIPELINE_ROLE, || {
-        client
-            .update_pipeline()
-            .pipeline(declaration.clone())
-            .send()
+        client.update_pipeline().pipeline(declaration.clone()).send()
     })
     .await
     .map_err(cx.error_of(CODEPIPELINE, "UpdatePipeline"))?;
@@ -297,9 +280,7 @@ fn verify(
     connection: &str,
 ) -> Result<(), StepError> {
     if let Some(field) = first_difference(&comparable(want), &live_comparable(live, want)) {
-        return Err(StepError::Verify(format!(
-            "pipeline {name}: {field} differs from the plan"
-        )));
+        return Err(StepError::Verify(format!("pipeline {name}: {field} differs from the plan")));
     }
     for s in sources {
         let action = live["stages"]
@@ -321,9 +302,7 @@ fn verify(
         }
     }
     if let Some(at) = token_paths(live).first() {
-        return Err(StepError::Verify(format!(
-            "pipeline {name}: a GitHub token is still at {at}"
-        )));
+        return Err(StepError::Verify(format!("pipeline {name}: a GitHub token is still at {at}")));
     }
     Ok(())
 }
@@ -336,10 +315,7 @@ async fn grant_use_connection(
     connection: &str,
 ) -> Result<bool, StepError> {
     let role = orgsplit_pipelines::grant::role_name(role_arn).ok_or_else(|| {
-        input_error(
-            "config.declaration.roleArn",
-            format!("{role_arn} is not a role ARN"),
-        )
+        input_error("config.declaration.roleArn", format!("{role_arn} is not a role ARN"))
     })?;
     let iam = cx.session().await?.iam();
     orgsplit_pipelines::grant::ensure_use_connection(
@@ -357,9 +333,7 @@ async fn grant_use_connection(
 }
 
 fn tag_list(tags: &BTreeMap<String, String>) -> Vec<Tag> {
-    tags.iter()
-        .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
-        .collect()
+    tags.iter().filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok()).collect()
 }
 
 async fn tag_pipeline(cx: &StepContext, client: &Client, arn: &str) -> Result<bool, StepError> {
@@ -369,7 +343,7 @@ async fn tag_pipeline(cx: &StepContext, client: &Client, arn: &str) -> Result<bo
     }
     let session = cx.session().await?;
     let have = orgsplit_aws::listing::pipeline_tags(&session, cx.region(), arn).await?;
-    let missing = tags_to_add(&want, &have);
+    let missing = missing_tags(&want, &have);
     if missing.is_empty() {
         return Ok(false);
     }
@@ -392,10 +366,7 @@ mod tests {
         let want = json!({"name": "p", "stages": [{"name": "S", "actions": [{"name": "A", "runOrder": 1, "configuration": {}}]}]});
         let live = json!({"name": "p", "version": 4, "pipelineType": "V1", "executionMode": "SUPERSEDED",
             "stages": [{"name": "S", "actions": [{"name": "A", "inputArtifacts": [], "outputArtifacts": []}]}]});
-        assert_eq!(
-            first_difference(&comparable(&want), &live_comparable(&live, &want)),
-            None
-        );
+        assert_eq!(first_difference(&comparable(&want), &live_comparable(&live, &want)), None);
         let v2 = json!({"name": "p", "pipelineType": "V2", "stages": want["stages"].clone()});
         assert_eq!(
             first_difference(&comparable(&v2), &live_comparable(&live, &v2)).as_deref(),

@@ -27,20 +27,16 @@ pub struct Propagating {
 
 /// ECS CreateCluster before `AWSServiceRoleForECS` has propagated (the Terraform AWS provider
 /// retries the same message in its aws_ecs_cluster resource).
-pub const ECS_SERVICE_LINKED_ROLE: Propagating = Propagating {
-    code: "InvalidParameterException",
-    message: "service linked role",
-};
+pub const ECS_SERVICE_LINKED_ROLE: Propagating =
+    Propagating { code: "InvalidParameterException", message: "service linked role" };
 /// CodePipeline CreatePipeline/UpdatePipeline with a role created seconds ago.
 pub const PIPELINE_ROLE: Propagating = Propagating {
     code: "InvalidStructureException",
     message: "not authorized to perform AssumeRole",
 };
 /// IAM trust policy naming a principal role that IAM does not see yet.
-pub const TRUST_PRINCIPAL: Propagating = Propagating {
-    code: "MalformedPolicyDocument",
-    message: "Invalid principal",
-};
+pub const TRUST_PRINCIPAL: Propagating =
+    Propagating { code: "MalformedPolicyDocument", message: "Invalid principal" };
 
 impl Propagating {
     fn matches<E: ProvideErrorMetadata>(&self, e: &E) -> bool {
@@ -95,12 +91,7 @@ pub async fn ensure_ecs_service_linked_role(session: &AccountSession) -> Result<
     if !listed.roles().is_empty() {
         return Ok(());
     }
-    match iam
-        .create_service_linked_role()
-        .aws_service_name("ecs.amazonaws.com")
-        .send()
-        .await
-    {
+    match iam.create_service_linked_role().aws_service_name("ecs.amazonaws.com").send().await {
         Ok(_) => Ok(()),
         // "Service role name AWSServiceRoleForECS has been taken in this account": made by
         // someone else meanwhile.

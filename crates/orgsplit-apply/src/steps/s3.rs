@@ -5,7 +5,7 @@
 //! Every call after the bucket exists names the target account as the expected owner, so a
 //! bucket of that name owned by someone else is refused by S3 instead of being configured.
 
-use super::support::missing_tags;
+use super::support::{missing_tags, verified};
 use aws_sdk_s3::Client;
 use aws_sdk_s3::types::{
     BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
@@ -77,11 +77,7 @@ pub async fn run(cx: &StepContext, inputs: &BucketCopy) -> Result<Outcome, StepE
 
 fn desired(cx: &StepContext, copy: &ResourceCopy) -> Result<Desired, StepError> {
     let cfg = &copy.config;
-    let region = cfg
-        .get("Region")
-        .and_then(Value::as_str)
-        .unwrap_or(cx.region())
-        .to_string();
+    let region = cfg.get("Region").and_then(Value::as_str).unwrap_or(cx.region()).to_string();
     let encryption = match cfg.pointer("/Encryption/Rules") {
         None | Some(Value::Null) => None,
         Some(Value::Array(rules)) => Some(rules.iter().map(plan_rule).collect::<Result<_, _>>()?),
@@ -94,10 +90,7 @@ fn desired(cx: &StepContext, copy: &ResourceCopy) -> Result<Desired, StepError> 
     };
     Ok(Desired {
         region,
-        versioning: cfg
-            .get("Versioning")
-            .and_then(Value::as_str)
-            .map(str::to_string),
+        versioning: cfg.get("Versioning").and_then(Value::as_str).map(str::to_string),
         encryption,
         tags: copy.tags.clone(),
     })
@@ -120,12 +113,8 @@ fn plan_rule(rule: &Value) -> Result<Value, StepError> {
         })?;
     Ok(rule_json(
         algorithm,
-        default
-            .and_then(|d| d.get("KMSMasterKeyID"))
-            .and_then(Value::as_str),
-        rule.get("BucketKeyEnabled")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
+        default.and_then(|d| d.get("KMSMasterKeyID")).and_then(Value::as_str),
+        rule.get("BucketKeyEnabled").and_then(Value::as_bool).unwrap_or(false),
     ))
 }
 
@@ -147,13 +136,8 @@ fn code(err: &AwsError) -> Option<&str> {
 
 /// The bucket's region when it exists and is ours, `None` when it does not exist.
 async fn bucket_region(at: &At<'_>) -> Result<Option<String>, StepError> {
-    let head = at
-        .client
-        .head_bucket()
-        .bucket(at.name)
-        .expected_bucket_owner(at.account)
-        .send()
-        .await;
+    let head =
+        at.client.head_bucket().bucket(at.name).expected_bucket_owner(at.account).send().await;
     let Some(head) = head.map_err(at.error_of("HeadBucket")).found()? else {
         return Ok(None);
     };
@@ -286,9 +270,7 @@ async fn ensure_encryption(at: &At<'_>, rules: &[Value]) -> Result<bool, StepErr
         return Ok(false);
     }
     let config = ServerSideEncryptionConfiguration::builder()
-        .set_rules(Some(
-            rules.iter().map(sdk_rule).collect::<Result<Vec<_>, _>>()?,
-        ))
+        .set_rules(Some(rules.iter().map(sdk_rule).collect::<Result<Vec<_>, _>>()?))
         .build()
         .map_err(|e| StepError::Failed(format!("s3 bucket {}: encryption: {e}", at.name)))?;
     at.client
@@ -303,26 +285,17 @@ async fn ensure_encryption(at: &At<'_>, rules: &[Value]) -> Result<bool, StepErr
 }
 
 fn sdk_rule(rule: &Value) -> Result<ServerSideEncryptionRule, StepError> {
-    let algorithm = rule
-        .get("SSEAlgorithm")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let algorithm = rule.get("SSEAlgorithm").and_then(Value::as_str).unwrap_or_default();
     let default = ServerSideEncryptionByDefault::builder()
         .sse_algorithm(ServerSideEncryption::from(algorithm))
         .set_kms_master_key_id(
-            rule.get("KMSMasterKeyID")
-                .and_then(Value::as_str)
-                .map(str::to_string),
+            rule.get("KMSMasterKeyID").and_then(Value::as_str).map(str::to_string),
         )
         .build()
         .map_err(|e| StepError::Failed(format!("encryption rule: {e}")))?;
     Ok(ServerSideEncryptionRule::builder()
         .apply_server_side_encryption_by_default(default)
-        .bucket_key_enabled(
-            rule.get("BucketKeyEnabled")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-        )
+        .bucket_key_enabled(rule.get("BucketKeyEnabled").and_then(Value::as_bool).unwrap_or(false))
         .build())
 }
 
@@ -335,18 +308,12 @@ async fn live_tags(at: &At<'_>) -> Result<BTreeMap<String, String>, StepError> {
         .send()
         .await;
     match out {
-        Ok(out) => Ok(out
-            .tag_set()
-            .iter()
-            .map(|t| (t.key().to_string(), t.value().to_string()))
-            .collect()),
+        Ok(out) => {
+            Ok(out.tag_set().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect())
+        }
         Err(e) => {
             let err = at.err("GetBucketTagging", e);
-            if code(&err) == Some("NoSuchTagSet") {
-                Ok(BTreeMap::new())
-            } else {
-                Err(err.into())
-            }
+            if code(&err) == Some("NoSuchTagSet") { Ok(BTreeMap::new()) } else { Err(err.into()) }
         }
     }
 }
@@ -404,15 +371,7 @@ async fn verify(at: &At<'_>, desired: &Desired) -> Result<(), StepError> {
     if !desired.tags.is_empty() && !missing_tags(&desired.tags, &live_tags(at).await?).is_empty() {
         differs.push("tags");
     }
-    if differs.is_empty() {
-        Ok(())
-    } else {
-        Err(StepError::Verify(format!(
-            "s3 bucket {}: {} differ after writing",
-            at.name,
-            differs.join(", ")
-        )))
-    }
+    verified(&format!("s3 bucket {}", at.name), &differs)
 }
 
 #[cfg(test)]
@@ -423,15 +382,9 @@ mod tests {
     fn versioning_moves_only_where_s3_can() {
         use BucketVersioningStatus::{Enabled, Suspended};
         assert_eq!(versioning_change(Some("Enabled"), None), Some(Enabled));
-        assert_eq!(
-            versioning_change(Some("Enabled"), Some("Suspended")),
-            Some(Enabled)
-        );
+        assert_eq!(versioning_change(Some("Enabled"), Some("Suspended")), Some(Enabled));
         assert_eq!(versioning_change(Some("Enabled"), Some("Enabled")), None);
-        assert_eq!(
-            versioning_change(Some("Suspended"), Some("Enabled")),
-            Some(Suspended)
-        );
+        assert_eq!(versioning_change(Some("Suspended"), Some("Enabled")), Some(Suspended));
         assert_eq!(versioning_change(Some("Suspended"), None), None);
         assert_eq!(versioning_change(None, Some("Enabled")), Some(Suspended));
         assert_eq!(versioning_change(None, Some("Suspended")), None);

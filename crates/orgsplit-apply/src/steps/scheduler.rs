@@ -29,10 +29,7 @@ const DEFAULT_RETRY: (i32, i32) = (185, 86_400);
 
 pub async fn run(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepError> {
     let config = &copy.config;
-    let group = config
-        .get("GroupName")
-        .and_then(Value::as_str)
-        .unwrap_or(DEFAULT_GROUP);
+    let group = config.get("GroupName").and_then(Value::as_str).unwrap_or(DEFAULT_GROUP);
     let full = copy.name.as_str();
     let name = full.strip_prefix(&format!("{group}/")).unwrap_or(full);
     let want = Wanted::from_config(cx, config).await?;
@@ -41,22 +38,16 @@ pub async fn run(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepE
 
     let mut changed = ensure_group(cx, &scheduler, group).await?;
     let live = get_schedule(cx, &scheduler, group, name).await?;
-    let differs = live
-        .as_ref()
-        .is_none_or(|l| difference(&want_json, l).is_some());
+    let differs = live.as_ref().is_none_or(|l| difference(&want_json, l).is_some());
     if differs {
         put(cx, &scheduler, (group, name), &want, live.is_some()).await?;
         changed = true;
     }
     let after = match (differs, live) {
         (false, Some(live)) => live,
-        _ => get_schedule(cx, &scheduler, group, name)
-            .await?
-            .ok_or_else(|| {
-                StepError::Verify(format!(
-                    "schedule {group}/{name} is not there after writing it"
-                ))
-            })?,
+        _ => get_schedule(cx, &scheduler, group, name).await?.ok_or_else(|| {
+            StepError::Verify(format!("schedule {group}/{name} is not there after writing it"))
+        })?,
     };
     if let Some(field) = difference(&want_json, &after) {
         return Err(StepError::Verify(format!(
@@ -85,11 +76,7 @@ struct Wanted {
 impl Wanted {
     async fn from_config(cx: &StepContext, config: &Value) -> Result<Wanted, StepError> {
         let s = |k: &str| {
-            config
-                .get(k)
-                .and_then(Value::as_str)
-                .filter(|v| !v.is_empty())
-                .map(str::to_string)
+            config.get(k).and_then(Value::as_str).filter(|v| !v.is_empty()).map(str::to_string)
         };
         let date = |k: &str| -> Result<Option<DateTime>, StepError> {
             s(k).map(|v| {
@@ -98,19 +85,16 @@ impl Wanted {
             })
             .transpose()
         };
-        let mut target = config
-            .get("Target")
-            .cloned()
-            .ok_or_else(|| input_error("config.Target", "missing"))?;
+        let mut target =
+            config.get("Target").cloned().ok_or_else(|| input_error("config.Target", "missing"))?;
         if let Some(kinds) = target.get("UnrecordedParameters") {
             return Err(input_error(
                 "config.Target",
                 format!("target parameters {kinds} are not recorded: copy this schedule by hand"),
             ));
         }
-        if let Some(arn) = target
-            .pointer("/EcsParameters/TaskDefinitionArn")
-            .and_then(Value::as_str)
+        if let Some(arn) =
+            target.pointer("/EcsParameters/TaskDefinitionArn").and_then(Value::as_str)
         {
             let pinned = super::ecs_task_definition::target_task_definition(cx, arn).await?;
             target["EcsParameters"]["TaskDefinitionArn"] = json!(pinned);
@@ -213,10 +197,7 @@ fn difference(want: &Value, live: &GetScheduleOutput) -> Option<String> {
 }
 
 fn window_from_json(w: Option<&Value>) -> Result<FlexibleTimeWindow, StepError> {
-    let mode = w
-        .and_then(|w| w.get("Mode"))
-        .and_then(Value::as_str)
-        .unwrap_or("OFF");
+    let mode = w.and_then(|w| w.get("Mode")).and_then(Value::as_str).unwrap_or("OFF");
     FlexibleTimeWindow::builder()
         .mode(FlexibleTimeWindowMode::from(mode))
         .set_maximum_window_in_minutes(
@@ -237,12 +218,7 @@ fn target_from_json(t: &Value) -> Result<Target, StepError> {
         .set_input(s(t, "Input"));
     if let Some(p) = t.get("EcsParameters") {
         let mut ecs = ecs_parameters_builder!(aws_sdk_scheduler, p, at);
-        for tags in p
-            .get("Tags")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for tags in p.get("Tags").and_then(Value::as_array).into_iter().flatten() {
             let map = tags
                 .as_object()
                 .map(|m| {
@@ -254,8 +230,7 @@ fn target_from_json(t: &Value) -> Result<Target, StepError> {
             ecs = ecs.tags(map);
         }
         b = b.ecs_parameters(
-            ecs.build()
-                .map_err(|e| input_error(&format!("{at}.EcsParameters"), e.to_string()))?,
+            ecs.build().map_err(|e| input_error(&format!("{at}.EcsParameters"), e.to_string()))?,
         );
     }
     if let Some(e) = t.get("EventBridgeParameters") {
@@ -303,11 +278,7 @@ async fn ensure_group(
         return Ok(false);
     }
     let got = scheduler.get_schedule_group().name(group).send().await;
-    if got
-        .map_err(cx.error_of(SCHEDULER, "GetScheduleGroup"))
-        .found()?
-        .is_some()
-    {
+    if got.map_err(cx.error_of(SCHEDULER, "GetScheduleGroup")).found()?.is_some() {
         return Ok(false);
     }
     scheduler
@@ -326,10 +297,7 @@ async fn get_schedule(
     name: &str,
 ) -> Result<Option<GetScheduleOutput>, StepError> {
     let request = scheduler.get_schedule().group_name(group).name(name);
-    let got = request
-        .send()
-        .await
-        .map_err(cx.error_of(SCHEDULER, "GetSchedule"));
+    let got = request.send().await.map_err(cx.error_of(SCHEDULER, "GetSchedule"));
     Ok(got.found()?)
 }
 
@@ -364,16 +332,10 @@ async fn put(
 ) -> Result<(), StepError> {
     if exists {
         let request = schedule_members!(scheduler.update_schedule(), group, name, w);
-        request
-            .send()
-            .await
-            .map_err(cx.error_of(SCHEDULER, "UpdateSchedule"))?;
+        request.send().await.map_err(cx.error_of(SCHEDULER, "UpdateSchedule"))?;
     } else {
         let request = schedule_members!(scheduler.create_schedule(), group, name, w);
-        request
-            .send()
-            .await
-            .map_err(cx.error_of(SCHEDULER, "CreateSchedule"))?;
+        request.send().await.map_err(cx.error_of(SCHEDULER, "CreateSchedule"))?;
     }
     Ok(())
 }

@@ -12,7 +12,7 @@ use orgsplit_model::Secret;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-use super::support::{missing_tags, redact};
+use super::support::{missing_tags, redact, verified};
 use crate::context::{Outcome, StepContext, StepError};
 use orgsplit_aws::Found;
 use orgsplit_model::step::ResourceCopy;
@@ -59,11 +59,7 @@ struct Live {
 pub async fn run(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepError> {
     let name = copy.name.as_str();
     let source_id = copy.source_arn.as_str();
-    let description = copy
-        .config
-        .get("Description")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let description = copy.config.get("Description").and_then(Value::as_str).unwrap_or_default();
     let tags = copy.tags.clone();
     let region = cx.region();
     let value = source_value(cx, source_id, name).await?;
@@ -106,9 +102,7 @@ async fn source_value(
         name,
     };
     current_value(&at, source_id).await?.ok_or_else(|| {
-        StepError::Failed(format!(
-            "secret {name}: the source account has no current value"
-        ))
+        StepError::Failed(format!("secret {name}: the source account has no current value"))
     })
 }
 
@@ -121,9 +115,7 @@ async fn current_value(at: &At<'_>, id: &str) -> Result<Option<SecretValue>, Ste
     if let Some(s) = out.secret_string() {
         return Ok(Some(SecretValue::Text(Secret::new(s))));
     }
-    Ok(out
-        .secret_binary()
-        .map(|b| SecretValue::Binary(Secret::new(base64::encode(b.as_ref())))))
+    Ok(out.secret_binary().map(|b| SecretValue::Binary(Secret::new(base64::encode(b.as_ref())))))
 }
 
 async fn describe(at: &At<'_>) -> Result<Option<Live>, StepError> {
@@ -150,11 +142,7 @@ async fn create(
     value: &SecretValue,
     tags: &BTreeMap<String, String>,
 ) -> Result<(), StepError> {
-    let mut req = at
-        .client
-        .create_secret()
-        .name(at.name)
-        .set_tags(Some(sdk_tags(tags)));
+    let mut req = at.client.create_secret().name(at.name).set_tags(Some(sdk_tags(tags)));
     if !description.is_empty() {
         req = req.description(description);
     }
@@ -248,10 +236,7 @@ async fn verify(
         )));
     };
     let mut differs = Vec::new();
-    if !current_value(at, at.name)
-        .await?
-        .is_some_and(|c| c.same(value))
-    {
+    if !current_value(at, at.name).await?.is_some_and(|c| c.same(value)) {
         differs.push("value");
     }
     if live.description != description {
@@ -263,21 +248,11 @@ async fn verify(
     if live.scheduled_for_deletion {
         differs.push("scheduled deletion");
     }
-    if differs.is_empty() {
-        Ok(())
-    } else {
-        Err(StepError::Verify(format!(
-            "secret {}: {} differ after writing",
-            at.name,
-            differs.join(", ")
-        )))
-    }
+    verified(&format!("secret {}", at.name), &differs)
 }
 
 fn sdk_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
-    tags.iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect()
+    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use orgsplit_model::Secret;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-use super::support::redact;
+use super::support::{missing_tags, redact, verified};
 use crate::context::{Outcome, StepContext, StepError};
 use orgsplit_aws::Found;
 use orgsplit_model::step::ResourceCopy;
@@ -52,13 +52,7 @@ pub async fn run(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepE
 
     let session = cx.session().await?;
     let client = session.ssm(region);
-    let at = At {
-        service: "ssm",
-        client: &client,
-        account: &session.account_id,
-        region,
-        name,
-    };
+    let at = At { service: "ssm", client: &client, account: &session.account_id, region, name };
     let live = read(&at).await?;
     let mut changed = false;
     let differs = match &live {
@@ -111,24 +105,15 @@ async fn source_value(cx: &StepContext, name: &str) -> Result<Secret, StepError>
         .send()
         .await
         .map_err(|e| call_error("ssm", "GetParameter", &source.account_id, region, e))?;
-    out.parameter()
-        .and_then(|p| p.value())
-        .map(Secret::new)
-        .ok_or_else(|| {
-            StepError::Failed(format!(
-                "ssm parameter {name}: the source account returned no value"
-            ))
-        })
+    out.parameter().and_then(|p| p.value()).map(Secret::new).ok_or_else(|| {
+        StepError::Failed(format!("ssm parameter {name}: the source account returned no value"))
+    })
 }
 
 /// The target's parameter, or `None` when it does not exist. GetParameter has the value
 /// and type; only DescribeParameters has the description, tier and allowed pattern.
 async fn read(at: &At<'_>) -> Result<Option<Live>, StepError> {
-    let request = at
-        .client
-        .get_parameter()
-        .name(at.name)
-        .with_decryption(true);
+    let request = at.client.get_parameter().name(at.name).with_decryption(true);
     let got = request.send().await.map_err(at.error_of("GetParameter"));
     let Some(got) = got.found()? else {
         return Ok(None);
@@ -149,26 +134,17 @@ async fn read(at: &At<'_>) -> Result<Option<Live>, StepError> {
         .send()
         .await
         .map_err(|e| call_error("ssm", "DescribeParameters", at.account, at.region, e))?;
-    let meta = described
-        .parameters()
-        .iter()
-        .find(|m| m.name() == Some(at.name));
+    let meta = described.parameters().iter().find(|m| m.name() == Some(at.name));
     Ok(Some(Live {
         value: Secret::new(p.value().unwrap_or_default()),
         kind: p.r#type().map(|t| t.as_str()).unwrap_or_default().into(),
         data_type: non_empty_or(p.data_type().unwrap_or_default(), DEFAULT_DATA_TYPE),
-        description: meta
-            .and_then(|m| m.description())
-            .unwrap_or_default()
-            .into(),
+        description: meta.and_then(|m| m.description()).unwrap_or_default().into(),
         tier: non_empty_or(
             meta.and_then(|m| m.tier()).map_or("", |t| t.as_str()),
             ParameterTier::Standard.as_str(),
         ),
-        allowed_pattern: meta
-            .and_then(|m| m.allowed_pattern())
-            .unwrap_or_default()
-            .into(),
+        allowed_pattern: meta.and_then(|m| m.allowed_pattern()).unwrap_or_default().into(),
     }))
 }
 
@@ -229,12 +205,9 @@ async fn put(
     if !desired.allowed_pattern.is_empty() || live.is_some_and(|l| !l.allowed_pattern.is_empty()) {
         req = req.allowed_pattern(&desired.allowed_pattern);
     }
-    req.send().await.map_err(|e| {
-        redact(
-            call_error("ssm", "PutParameter", at.account, at.region, e),
-            value,
-        )
-    })?;
+    req.send()
+        .await
+        .map_err(|e| redact(call_error("ssm", "PutParameter", at.account, at.region, e), value))?;
     Ok(())
 }
 
@@ -247,11 +220,7 @@ async fn live_tags(at: &At<'_>) -> Result<BTreeMap<String, String>, StepError> {
         .send()
         .await
         .map_err(|e| call_error("ssm", "ListTagsForResource", at.account, at.region, e))?;
-    Ok(out
-        .tag_list()
-        .iter()
-        .map(|t| (t.key().to_string(), t.value().to_string()))
-        .collect())
+    Ok(out.tag_list().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect())
 }
 
 /// Adds the plan's tags the target lacks (or holds with another value); tags found only
@@ -267,7 +236,7 @@ async fn ensure_tags(at: &At<'_>, wanted: &BTreeMap<String, String>) -> Result<b
     }
     let tags = missing
         .iter()
-        .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| StepError::Failed(format!("ssm parameter {}: tags: {e}", at.name)))?;
     at.client
@@ -298,27 +267,7 @@ async fn verify(
     if !tags.is_empty() && !missing_tags(tags, &live_tags(at).await?).is_empty() {
         differs.push("tags");
     }
-    if differs.is_empty() {
-        Ok(())
-    } else {
-        Err(StepError::Verify(format!(
-            "ssm parameter {}: {} differ after writing",
-            at.name,
-            differs.join(", ")
-        )))
-    }
-}
-
-/// The wanted tags that `live` lacks or holds with another value.
-fn missing_tags<'a>(
-    wanted: &'a BTreeMap<String, String>,
-    live: &BTreeMap<String, String>,
-) -> Vec<(&'a str, &'a str)> {
-    wanted
-        .iter()
-        .filter(|(k, v)| live.get(*k) != Some(*v))
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect()
+    verified(&format!("ssm parameter {}", at.name), &differs)
 }
 
 #[cfg(test)]
@@ -350,10 +299,7 @@ mod tests {
             "an advanced target cannot go back to standard"
         );
         let d = desired(&json!({"Type": "String", "Description": "x"})).unwrap();
-        assert_eq!(
-            differences(&d, &Secret::new("a"), &live("a")),
-            vec!["type", "description"]
-        );
+        assert_eq!(differences(&d, &Secret::new("a"), &live("a")), vec!["type", "description"]);
     }
 
     #[test]

@@ -62,9 +62,8 @@ fn desired(cx: &StepContext, inputs: &StackSet) -> Result<DesiredStackSet, StepE
 pub async fn stack_set(cx: &StepContext, inputs: &StackSet) -> Result<Outcome, StepError> {
     let desired = desired(cx, inputs)?;
     let mgmt = cx.session().await?;
-    let ensured = reconcile::ensure_stackset(&mgmt, cx.region(), &desired)
-        .await
-        .map_err(step_error)?;
+    let ensured =
+        reconcile::ensure_stackset(&mgmt, cx.region(), &desired).await.map_err(step_error)?;
     let changed = ensured.change != StackSetChange::Unchanged;
     Ok(Outcome::changed(changed).with_output("stackset_id", ensured.id))
 }
@@ -93,23 +92,14 @@ pub async fn instances(cx: &StepContext, inputs: &StackSetInstances) -> Result<O
     let ou_id = ou_id(cx, &mgmt, ou).await?;
     // AWS deploys nothing to an account outside the OU targeted (INTERSECTION); say so
     // before asking rather than after an operation that did nothing.
-    let parent = reconcile::parent_of(&mgmt, account)
-        .await
-        .map_err(step_error)?;
+    let parent = reconcile::parent_of(&mgmt, account).await.map_err(step_error)?;
     if parent != ou_id {
         return Err(StepError::Failed(format!(
             "account {account} is in {parent}, not in OU {ou} ({ou_id}): its account-move step must succeed first"
         )));
     }
-    let target = Target {
-        stackset,
-        ou_id: &ou_id,
-        account,
-        regions,
-    };
-    let created = reconcile::ensure_instances(&mgmt, region, target)
-        .await
-        .map_err(step_error)?;
+    let target = Target { stackset, ou_id: &ou_id, account, regions };
+    let created = reconcile::ensure_instances(&mgmt, region, target).await.map_err(step_error)?;
     let roles = reconcile::verify_trust(
         &cx.aws,
         account,

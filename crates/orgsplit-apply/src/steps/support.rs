@@ -11,10 +11,7 @@ use std::collections::BTreeMap;
 use crate::context::{StepContext, StepError};
 
 pub fn input_error(field: &str, message: impl Into<String>) -> StepError {
-    StepError::Input {
-        field: field.to_string(),
-        message: message.into(),
-    }
+    StepError::Input { field: field.to_string(), message: message.into() }
 }
 
 /// `value` without nulls, empty lists and empty objects, at any depth: AWS leaves unset
@@ -49,21 +46,13 @@ pub fn first_difference(want: &Value, got: &Value) -> Option<String> {
 
 fn difference_at(want: &Value, got: &Value, at: &str) -> Option<String> {
     let here = || {
-        if at.is_empty() {
-            "(the whole value)".to_string()
-        } else {
-            at.to_string()
-        }
+        if at.is_empty() { "(the whole value)".to_string() } else { at.to_string() }
     };
     match (want, got) {
         (Value::Object(w), Value::Object(g)) => {
             let keys: std::collections::BTreeSet<&String> = w.keys().chain(g.keys()).collect();
             keys.into_iter().find_map(|k| {
-                let path = if at.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{at}.{k}")
-                };
+                let path = if at.is_empty() { k.clone() } else { format!("{at}.{k}") };
                 match (w.get(k), g.get(k)) {
                     (Some(a), Some(b)) => difference_at(a, b, &path),
                     _ => Some(path),
@@ -82,23 +71,7 @@ fn difference_at(want: &Value, got: &Value, at: &str) -> Option<String> {
 
 /// The tags the plan recorded for the copied resource.
 pub fn wanted_tags(cx: &StepContext) -> BTreeMap<String, String> {
-    cx.step
-        .spec
-        .copy()
-        .map(|c| c.tags.clone())
-        .unwrap_or_default()
-}
-
-/// Wanted tags that are missing or have another value. Tags someone added in the target
-/// are left alone: orgsplit adds what the source had, it does not own the rest.
-pub fn tags_to_add(
-    want: &BTreeMap<String, String>,
-    have: &BTreeMap<String, String>,
-) -> BTreeMap<String, String> {
-    want.iter()
-        .filter(|(k, v)| have.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
+    cx.step.spec.copy().map(|c| c.tags.clone()).unwrap_or_default()
 }
 
 /// `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE` -> (region, account, resource).
@@ -114,7 +87,8 @@ pub fn arn_parts(arn: &str) -> Option<(&str, &str, &str)> {
     Some((region, account, parts.next()?))
 }
 
-/// The wanted tags that `live` lacks or holds with another value.
+/// The wanted tags that `live` lacks or holds with another value. Tags someone added in the
+/// target are left alone: orgsplit adds what the source had, it does not own the rest.
 pub fn missing_tags(
     wanted: &BTreeMap<String, String>,
     live: &BTreeMap<String, String>,
@@ -128,34 +102,25 @@ pub fn missing_tags(
 
 /// The partition of the resource being copied (`aws`, `aws-cn`, …), from its source ARN.
 pub fn partition(source_arn: &str) -> String {
-    source_arn
-        .split(':')
-        .nth(1)
-        .filter(|p| !p.is_empty())
-        .unwrap_or("aws")
-        .to_string()
+    source_arn.split(':').nth(1).filter(|p| !p.is_empty()).unwrap_or("aws").to_string()
 }
 
 /// An AWS error for a call that carried a secret value: a validation message can quote it.
 pub fn redact(err: AwsError, value: &Secret) -> AwsError {
     match err {
-        AwsError::Call {
-            service,
-            operation,
-            account,
-            region,
-            class,
-            code,
-            message,
-        } if !value.expose().is_empty() => AwsError::Call {
-            service,
-            operation,
-            account,
-            region,
-            class,
-            code,
-            message: message.replace(value.expose(), "<redacted>"),
-        },
+        AwsError::Call { service, operation, account, region, class, code, message }
+            if !value.expose().is_empty() =>
+        {
+            AwsError::Call {
+                service,
+                operation,
+                account,
+                region,
+                class,
+                code,
+                message: message.replace(value.expose(), "<redacted>"),
+            }
+        }
         other => other,
     }
 }
@@ -205,6 +170,16 @@ impl<C> At<'_, C> {
     }
 }
 
+/// What a read-back found different from what was written (`["tags"]`): none, or a
+/// verification failure naming them.
+pub fn verified(subject: &str, differs: &[&str]) -> Result<(), StepError> {
+    if differs.is_empty() {
+        Ok(())
+    } else {
+        Err(StepError::Verify(format!("{subject}: {} differ after writing", differs.join(", "))))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,10 +215,7 @@ mod tests {
             first_difference(&json!({"a": [1, 2]}), &json!({"a": [1, 3]})).as_deref(),
             Some("a[1]")
         );
-        assert_eq!(
-            first_difference(&json!({"a": 1}), &json!({"b": 1})).as_deref(),
-            Some("a")
-        );
+        assert_eq!(first_difference(&json!({"a": 1}), &json!({"b": 1})).as_deref(), Some("a"));
         assert_eq!(
             first_difference(&json!({"a": [1]}), &json!({"a": [1, 2]})).as_deref(),
             Some("a")
@@ -258,15 +230,8 @@ mod tests {
     fn only_missing_or_different_tags_are_added() {
         let want: BTreeMap<String, String> =
             [("a".into(), "1".into()), ("b".into(), "2".into())].into();
-        let have: BTreeMap<String, String> = [
-            ("a".into(), "1".into()),
-            ("b".into(), "x".into()),
-            ("c".into(), "3".into()),
-        ]
-        .into();
-        assert_eq!(
-            tags_to_add(&want, &have),
-            [("b".to_string(), "2".to_string())].into()
-        );
+        let have: BTreeMap<String, String> =
+            [("a".into(), "1".into()), ("b".into(), "x".into()), ("c".into(), "3".into())].into();
+        assert_eq!(missing_tags(&want, &have), [("b".to_string(), "2".to_string())].into());
     }
 }

@@ -14,9 +14,7 @@ pub(super) fn json_str(v: &Value, k: &str) -> Option<String> {
 
 /// A 32-bit integer member of the inventory's JSON (the macros' `int`).
 pub(super) fn json_i32(v: &Value, k: &str) -> Option<i32> {
-    v.get(k)
-        .and_then(Value::as_i64)
-        .and_then(|n| i32::try_from(n).ok())
+    v.get(k).and_then(Value::as_i64).and_then(|n| i32::try_from(n).ok())
 }
 
 /// `EcsParameters` (EventBridge's or Scheduler's: alike but distinct types) from the
@@ -30,17 +28,11 @@ macro_rules! ecs_parameters_builder {
         let int = $crate::steps::targets::json_i32;
         let strings = |v: &serde_json::Value, k: &str| {
             v.get(k).and_then(serde_json::Value::as_array).map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().map(str::to_string))
-                    .collect::<Vec<_>>()
+                a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect::<Vec<_>>()
             })
         };
-        let list = |k: &str| {
-            p.get(k)
-                .and_then(serde_json::Value::as_array)
-                .cloned()
-                .unwrap_or_default()
-        };
+        let list =
+            |k: &str| p.get(k).and_then(serde_json::Value::as_array).cloned().unwrap_or_default();
         let mut b = t::EcsParameters::builder()
             .set_task_definition_arn(s(p, "TaskDefinitionArn"))
             .set_task_count(int(p, "TaskCount"))
@@ -48,12 +40,10 @@ macro_rules! ecs_parameters_builder {
             .set_platform_version(s(p, "PlatformVersion"))
             .set_group(s(p, "Group"))
             .set_enable_ecs_managed_tags(
-                p.get("EnableECSManagedTags")
-                    .and_then(serde_json::Value::as_bool),
+                p.get("EnableECSManagedTags").and_then(serde_json::Value::as_bool),
             )
             .set_enable_execute_command(
-                p.get("EnableExecuteCommand")
-                    .and_then(serde_json::Value::as_bool),
+                p.get("EnableExecuteCommand").and_then(serde_json::Value::as_bool),
             )
             .set_propagate_tags(s(p, "PropagateTags").map(|v| t::PropagateTags::from(v.as_str())))
             .set_reference_id(s(p, "ReferenceId"));
@@ -72,9 +62,7 @@ macro_rules! ecs_parameters_builder {
                     )
                 })?;
             b = b.network_configuration(
-                t::NetworkConfiguration::builder()
-                    .awsvpc_configuration(vpc)
-                    .build(),
+                t::NetworkConfiguration::builder().awsvpc_configuration(vpc).build(),
             );
         }
         for c in list("CapacityProviderStrategy") {
@@ -124,17 +112,11 @@ macro_rules! common_target_members {
         let mut b = $b;
         if let Some(q) = target.get("SqsParameters") {
             b = b.sqs_parameters(
-                sdk::SqsParameters::builder()
-                    .set_message_group_id(s(q, "MessageGroupId"))
-                    .build(),
+                sdk::SqsParameters::builder().set_message_group_id(s(q, "MessageGroupId")).build(),
             );
         }
         if let Some(d) = target.get("DeadLetterConfig") {
-            b = b.dead_letter_config(
-                sdk::DeadLetterConfig::builder()
-                    .set_arn(s(d, "Arn"))
-                    .build(),
-            );
+            b = b.dead_letter_config(sdk::DeadLetterConfig::builder().set_arn(s(d, "Arn")).build());
         }
         if let Some(r) = target.get("RetryPolicy") {
             b = b.retry_policy(
@@ -158,10 +140,7 @@ pub(super) fn normalize_target(target: &Value) -> Value {
             ecs.remove("TaskCount");
         }
         ecs.retain(|_, x| x != &json!(false));
-        if let Some(items) = ecs
-            .get_mut("CapacityProviderStrategy")
-            .and_then(Value::as_array_mut)
-        {
+        if let Some(items) = ecs.get_mut("CapacityProviderStrategy").and_then(Value::as_array_mut) {
             for item in items.iter_mut().filter_map(Value::as_object_mut) {
                 item.retain(|k, x| !((k == "weight" || k == "base") && x == &json!(0)));
             }

@@ -28,20 +28,17 @@ pub async fn trusted_access(
         cf.describe_organizations_access()
             .send()
             .await
-            .map(|out| {
-                out.status()
-                    .map(|s| s.as_str().to_string())
-                    .unwrap_or_default()
-            })
+            .map(|out| out.status().map(|s| s.as_str().to_string()).unwrap_or_default())
             .map_err(session.error_of("cloudformation", "DescribeOrganizationsAccess", &region))
     };
     if status().await? == "ENABLED" {
         return Ok(Outcome::unchanged());
     }
-    cf.activate_organizations_access()
-        .send()
-        .await
-        .map_err(session.error_of("cloudformation", "ActivateOrganizationsAccess", &region))?;
+    cf.activate_organizations_access().send().await.map_err(session.error_of(
+        "cloudformation",
+        "ActivateOrganizationsAccess",
+        &region,
+    ))?;
     let now = status().await?;
     if now != "ENABLED" {
         return Err(StepError::Verify(format!(

@@ -16,12 +16,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub async fn aws(emu: &Emulator) -> Aws {
-    Aws::load(AwsOptions {
-        endpoint_url: Some(emu.url.clone()),
-        ..AwsOptions::new("us-east-1")
-    })
-    .await
-    .expect("aws config")
+    Aws::load(AwsOptions { endpoint_url: Some(emu.url.clone()), ..AwsOptions::new("us-east-1") })
+        .await
+        .expect("aws config")
 }
 
 pub fn demo_config() -> Config {
@@ -47,11 +44,7 @@ pub async fn plan_for(aws: &Aws, config: &Config) -> Plan {
     )
     .await
     .expect("inventory");
-    let names: Vec<String> = config
-        .ous
-        .iter()
-        .flat_map(|o| o.stacksets.clone())
-        .collect();
+    let names: Vec<String> = config.ous.iter().flat_map(|o| o.stacksets.clone()).collect();
     let catalog =
         orgsplit_stacksets::resolve(&repo_root().join("stacksets"), &names).expect("catalog");
     let specs: Vec<_> = catalog.into_iter().map(|e| e.spec).collect();
@@ -74,9 +67,7 @@ pub async fn create_account(aws: &Aws, name: &str, email: &str) -> String {
 
 /// Every step of the plan, by address.
 pub fn step<'a>(plan: &'a Plan, address: &str) -> &'a Step {
-    plan.steps()
-        .find(|s| s.address == address)
-        .unwrap_or_else(|| panic!("no step {address}"))
+    plan.steps().find(|s| s.address == address).unwrap_or_else(|| panic!("no step {address}"))
 }
 
 /// A context for one step of `plan`, with `${account:NAME}` replaced from `ids`.
@@ -102,9 +93,7 @@ pub fn document(raw: &str) -> Value {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%'
-            && let Some(b) = raw
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            && let Some(b) = raw.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
         {
             out.push(b);
             i += 3;
@@ -132,4 +121,15 @@ pub fn changed(outcome: &orgsplit_apply::Outcome) -> bool {
         orgsplit_apply::Outcome::Done { changed, .. } => *changed,
         orgsplit_apply::Outcome::Waiting { message, .. } => panic!("a step waits: {message}"),
     }
+}
+
+/// The emulator with an organization and nothing else, strict as `strict` says (`{}`: its
+/// defaults), its settings exported; and a runtime.
+pub fn org_only(strict: serde_json::Value) -> (Emulator, tokio::runtime::Runtime) {
+    let emu = Emulator::start_with(Some("org-only"));
+    emu.export_env();
+    if strict != serde_json::json!({}) {
+        emu.set_strict(strict);
+    }
+    (emu, orgsplit_testkit::runtime())
 }

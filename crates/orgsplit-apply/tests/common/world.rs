@@ -42,26 +42,13 @@ impl World {
             let ids = create_accounts(&aws, accounts).await;
             (aws, plan, ids)
         });
-        World {
-            emu,
-            rt,
-            aws,
-            plan,
-            ids,
-            outputs: BTreeMap::new(),
-        }
+        World { emu, rt, aws, plan, ids, outputs: BTreeMap::new() }
     }
 
     /// The emulator, runtime, SDK side, plan and account ids, for tests that pass them on.
     pub fn parts(
         &self,
-    ) -> (
-        &Emulator,
-        &tokio::runtime::Runtime,
-        &Aws,
-        &Plan,
-        &BTreeMap<String, String>,
-    ) {
+    ) -> (&Emulator, &tokio::runtime::Runtime, &Aws, &Plan, &BTreeMap<String, String>) {
         (&self.emu, &self.rt, &self.aws, &self.plan, &self.ids)
     }
 
@@ -81,52 +68,45 @@ impl World {
     }
 
     pub fn run(&mut self, address: &str) -> Outcome {
-        self.try_run(address)
-            .unwrap_or_else(|e| panic!("{address}: {e}"))
+        self.try_run(address).unwrap_or_else(|e| panic!("{address}: {e}"))
     }
 
     /// Runs the steps in order; whether each changed something.
     pub fn run_all(&mut self, addresses: &[&str]) -> Vec<(String, bool)> {
-        addresses
-            .iter()
-            .map(|a| (a.to_string(), changed(&self.run(a))))
-            .collect()
+        addresses.iter().map(|a| (a.to_string(), changed(&self.run(a)))).collect()
     }
 
     /// Runs the steps again: nothing may change, and no mutating request may be made.
     pub fn assert_second_run_is_a_no_op(&mut self, addresses: &[&str], what: &str) {
         self.emu.clear_requests();
         let again = self.run_all(addresses);
-        let changed: Vec<&String> = again.iter().filter(|(_, c)| *c).map(|(a, _)| a).collect();
-        assert!(
-            changed.is_empty(),
-            "{what}: a second run changed {changed:?}"
-        );
-        let mutating = self.emu.mutating_requests();
-        assert!(
-            mutating.is_empty(),
-            "{what}: a second run made mutating requests: {mutating:#?}"
-        );
-        println!(
-            "{what}: second run of {} steps: unchanged, {} requests, 0 mutating",
-            again.len(),
-            self.emu.requests().len()
-        );
+        assert_quiet(&self.emu, &again, what);
     }
 
     pub fn session(&self, account: &str) -> AccountSession {
-        self.rt
-            .block_on(self.aws.session(&self.ids[account]))
-            .expect("session")
+        self.rt.block_on(self.aws.session(&self.ids[account])).expect("session")
     }
+}
+
+/// A second run (`again`: each step and whether it changed something) changed nothing and
+/// made no mutating request.
+pub fn assert_quiet(emu: &Emulator, again: &[(String, bool)], what: &str) {
+    let changed: Vec<&String> = again.iter().filter(|(_, c)| *c).map(|(a, _)| a).collect();
+    assert!(changed.is_empty(), "{what}: a second run changed {changed:?}");
+    let mutating = emu.mutating_requests();
+    assert!(mutating.is_empty(), "{what}: a second run made mutating requests: {mutating:#?}");
+    println!(
+        "{what}: second run of {} steps: unchanged, {} requests, 0 mutating",
+        again.len(),
+        emu.requests().len()
+    );
 }
 
 pub fn output(outcome: &Outcome, key: &str) -> String {
     match outcome {
-        Outcome::Done { outputs, .. } => outputs
-            .get(key)
-            .unwrap_or_else(|| panic!("no output {key}: {outputs:?}"))
-            .clone(),
+        Outcome::Done { outputs, .. } => {
+            outputs.get(key).unwrap_or_else(|| panic!("no output {key}: {outputs:?}")).clone()
+        }
         Outcome::Waiting { message, .. } => panic!("a step waits: {message}"),
     }
 }
@@ -134,13 +114,10 @@ pub fn output(outcome: &Outcome, key: &str) -> String {
 // ---- reading the target back -----------------------------------------------------------------
 
 pub async fn task_definition(s: &AccountSession, family: &str) -> Value {
-    let out = s
-        .ecs(REGION)
-        .describe_task_definition()
-        .task_definition(family)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("DescribeTaskDefinition {family} in {}: {e}", s.account_id));
+    let request = s.ecs(REGION).describe_task_definition().task_definition(family);
+    let out = request.send().await;
+    let out =
+        out.unwrap_or_else(|e| panic!("DescribeTaskDefinition {family} in {}: {e}", s.account_id));
     to_json(out.task_definition().expect("task definition"))
 }
 
@@ -187,17 +164,10 @@ pub async fn rule(s: &AccountSession, name: &str) -> RuleState {
         .send()
         .await
         .unwrap_or_else(|e| panic!("DescribeRule {name} in {}: {e}", s.account_id));
-    let targets = events
-        .list_targets_by_rule()
-        .rule(name)
-        .send()
-        .await
-        .expect("ListTargetsByRule");
+    let targets = events.list_targets_by_rule().rule(name).send().await.expect("ListTargetsByRule");
     (
         r.schedule_expression().unwrap_or_default().to_string(),
-        r.state()
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default(),
+        r.state().map(|s| s.as_str().to_string()).unwrap_or_default(),
         targets
             .targets()
             .iter()
@@ -207,8 +177,7 @@ pub async fn rule(s: &AccountSession, name: &str) -> RuleState {
                     t.id().to_string(),
                     t.arn().to_string(),
                     t.role_arn().unwrap_or_default().to_string(),
-                    ecs.map(|e| e.task_definition_arn().to_string())
-                        .unwrap_or_default(),
+                    ecs.map(|e| e.task_definition_arn().to_string()).unwrap_or_default(),
                     ecs.and_then(|e| e.task_count()).unwrap_or(1),
                 )
             })
@@ -222,36 +191,22 @@ pub async fn schedule(
     group: &str,
     name: &str,
 ) -> (String, String, String, String, String) {
-    let out = s
-        .scheduler(REGION)
-        .get_schedule()
-        .group_name(group)
-        .name(name)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("GetSchedule {group}/{name} in {}: {e}", s.account_id));
+    let request = s.scheduler(REGION).get_schedule().group_name(group).name(name);
+    let out = request.send().await;
+    let out = out.unwrap_or_else(|e| panic!("GetSchedule {group}/{name} in {}: {e}", s.account_id));
     let t = out.target().expect("target");
     (
         out.schedule_expression().unwrap_or_default().to_string(),
-        out.state()
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default(),
+        out.state().map(|s| s.as_str().to_string()).unwrap_or_default(),
         t.arn().to_string(),
         t.role_arn().to_string(),
-        t.ecs_parameters()
-            .map(|e| e.task_definition_arn().to_string())
-            .unwrap_or_default(),
+        t.ecs_parameters().map(|e| e.task_definition_arn().to_string()).unwrap_or_default(),
     )
 }
 
 pub async fn pipeline(s: &AccountSession, name: &str) -> Value {
-    let out = s
-        .codepipeline(REGION)
-        .get_pipeline()
-        .name(name)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("GetPipeline {name} in {}: {e}", s.account_id));
+    let out = s.codepipeline(REGION).get_pipeline().name(name).send().await;
+    let out = out.unwrap_or_else(|e| panic!("GetPipeline {name} in {}: {e}", s.account_id));
     to_json(out.pipeline().expect("declaration"))
 }
 
@@ -278,9 +233,7 @@ pub async fn connections(s: &AccountSession) -> Vec<(String, String, String)> {
             (
                 c.connection_name().unwrap_or_default().to_string(),
                 c.connection_arn().unwrap_or_default().to_string(),
-                c.connection_status()
-                    .map(|s| s.as_str().to_string())
-                    .unwrap_or_default(),
+                c.connection_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
             )
         })
         .collect()
@@ -306,10 +259,7 @@ pub async fn check_task_definition(
         json!(format!("arn:aws:iam::{target}:role/ecs-task-execution"))
     );
     if with_task_role {
-        assert_eq!(
-            td["taskRoleArn"],
-            json!(format!("arn:aws:iam::{target}:role/{family}-task"))
-        );
+        assert_eq!(td["taskRoleArn"], json!(format!("arn:aws:iam::{target}:role/{family}-task")));
     }
     let container = &td["containerDefinitions"][0];
     assert!(

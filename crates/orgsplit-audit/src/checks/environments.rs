@@ -33,11 +33,7 @@ fn by_environment<'r>(
 }
 
 fn labels(resources: &[&Resource], home: &str) -> Vec<String> {
-    resources
-        .iter()
-        .take(EXAMPLES)
-        .map(|r| r.label(home))
-        .collect()
+    resources.iter().take(EXAMPLES).map(|r| r.label(home)).collect()
 }
 
 pub fn mixed_environments(cx: &CheckContext<'_>, account: &AccountFacts) -> Option<Finding> {
@@ -46,14 +42,9 @@ pub fn mixed_environments(cx: &CheckContext<'_>, account: &AccountFacts) -> Opti
         return None;
     }
     let home = cx.config.home_region.as_str();
-    let counts: Vec<String> = envs
-        .iter()
-        .map(|(env, rs)| format!("{env} {}", rs.len()))
-        .collect();
-    let examples: serde_json::Map<String, serde_json::Value> = envs
-        .iter()
-        .map(|(env, rs)| (env.clone(), json!(labels(rs, home))))
-        .collect();
+    let counts: Vec<String> = envs.iter().map(|(env, rs)| format!("{env} {}", rs.len())).collect();
+    let examples: serde_json::Map<String, serde_json::Value> =
+        envs.iter().map(|(env, rs)| (env.clone(), json!(labels(rs, home)))).collect();
     let fix = if account.role == AccountRole::Source {
         "split it: `orgsplit plan --out plan.json`, review, then `orgsplit apply plan.json --ou NAME` for each OU".to_string()
     } else {
@@ -149,11 +140,7 @@ mod tests {
     fn run(role: AccountRole, id: &str, resources: Vec<Resource>) -> Vec<Finding> {
         let config = config();
         let org = org();
-        let cx = CheckContext {
-            config: &config,
-            org: &org,
-            now: datetime!(2026-11-23 12:00 UTC),
-        };
+        let cx = CheckContext { config: &config, org: &org, now: datetime!(2026-11-23 12:00 UTC) };
         let facts = account(id, role, resources);
         mixed_environments(&cx, &facts)
             .into_iter()
@@ -166,28 +153,14 @@ mod tests {
         let dev = resource(ResourceKind::SsmParameter, "/dev/app/URL", &[], json!({}));
         let prod = resource(ResourceKind::SsmParameter, "/prod/app/URL", &[], json!({}));
         let shared = resource(ResourceKind::SsmParameter, "/shared/x", &[], json!({}));
-        let tagged = resource(
-            ResourceKind::LogGroup,
-            "/ecs/api",
-            &[("Environment", "prod")],
-            json!({}),
-        );
-        let found = run(
-            AccountRole::Source,
-            SOURCE,
-            vec![dev.clone(), prod, shared.clone(), tagged],
-        );
+        let tagged =
+            resource(ResourceKind::LogGroup, "/ecs/api", &[("Environment", "prod")], json!({}));
+        let found =
+            run(AccountRole::Source, SOURCE, vec![dev.clone(), prod, shared.clone(), tagged]);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].code, FindingCode::MixedEnvironments);
-        assert!(
-            found[0].message.contains("dev 1, prod 2"),
-            "{}",
-            found[0].message
-        );
-        assert_eq!(
-            found[0].details["environments"],
-            json!({"dev": 1, "prod": 2})
-        );
+        assert!(found[0].message.contains("dev 1, prod 2"), "{}", found[0].message);
+        assert_eq!(found[0].details["environments"], json!({"dev": 1, "prod": 2}));
         assert!(run(AccountRole::Member, MEMBER, vec![dev, shared]).is_empty());
     }
 
@@ -195,11 +168,7 @@ mod tests {
     fn management_account_workloads_are_found_and_only_there() {
         let cluster = resource(ResourceKind::EcsCluster, "batch", &[], json!({}));
         let role = resource(ResourceKind::IamRole, "auditor", &[], json!({}));
-        let found = run(
-            AccountRole::Management,
-            MGMT,
-            vec![cluster.clone(), role.clone()],
-        );
+        let found = run(AccountRole::Management, MGMT, vec![cluster.clone(), role.clone()]);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].code, FindingCode::ManagementAccountWorkloads);
         assert_eq!(found[0].details["resources"], json!(["ecs-cluster:batch"]));

@@ -122,9 +122,7 @@ pub(crate) mod fixtures {
             name,
             arn,
             region,
-            tags.iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect::<BTreeMap<_, _>>(),
+            tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>(),
             config,
             vec![],
         )

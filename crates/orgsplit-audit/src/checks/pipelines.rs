@@ -9,11 +9,7 @@ use crate::finding::{Finding, FindingCode};
 
 pub fn v1_github_sources_of(account: &AccountFacts) -> Vec<Finding> {
     let mut out = Vec::new();
-    for p in account
-        .resources
-        .iter()
-        .filter(|r| r.kind == ResourceKind::Pipeline)
-    {
+    for p in account.resources.iter().filter(|r| r.kind == ResourceKind::Pipeline) {
         let Some(declaration) = p.config.get("declaration") else {
             continue;
         };
@@ -29,10 +25,8 @@ pub fn v1_github_sources_of(account: &AccountFacts) -> Vec<Finding> {
             .flatten()
             .filter_map(|w| w.get("name").and_then(Value::as_str).map(str::to_string))
             .collect();
-        let repos: Vec<String> = sources
-            .iter()
-            .map(|s| format!("{}/{}@{}", s.owner, s.repo, s.branch))
-            .collect();
+        let repos: Vec<String> =
+            sources.iter().map(|s| format!("{}/{}@{}", s.owner, s.repo, s.branch)).collect();
         let region = p.region.clone().unwrap_or_default();
         out.push(
             Finding::new(
@@ -91,20 +85,10 @@ mod tests {
         let a = account(SOURCE, AccountRole::Source, vec![pipeline("GitHub", "1")]);
         let found = v1_github_sources_of(&a);
         assert_eq!(found.len(), 1);
-        assert!(
-            found[0].message.contains("acme/api@main"),
-            "{}",
-            found[0].message
-        );
-        assert_eq!(
-            found[0].details["webhooks"],
-            json!(["prod-api-release-hook"])
-        );
-        let b = account(
-            SOURCE,
-            AccountRole::Source,
-            vec![pipeline("CodeStarSourceConnection", "1")],
-        );
+        assert!(found[0].message.contains("acme/api@main"), "{}", found[0].message);
+        assert_eq!(found[0].details["webhooks"], json!(["prod-api-release-hook"]));
+        let b =
+            account(SOURCE, AccountRole::Source, vec![pipeline("CodeStarSourceConnection", "1")]);
         assert!(v1_github_sources_of(&b).is_empty());
     }
 }

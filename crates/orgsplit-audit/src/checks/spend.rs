@@ -11,13 +11,7 @@ use crate::facts::AccountFacts;
 use crate::finding::{AccountRole, Finding, FindingCode};
 
 /// Task states past which a task no longer runs (or is on its way down by request).
-const ENDING: &[&str] = &[
-    "DEACTIVATING",
-    "STOPPING",
-    "DEPROVISIONING",
-    "STOPPED",
-    "DELETED",
-];
+const ENDING: &[&str] = &["DEACTIVATING", "STOPPING", "DEPROVISIONING", "STOPPED", "DELETED"];
 
 /// When the task started: RFC 3339 as the inventory records it, or epoch seconds.
 fn started_at(task: &Resource) -> Option<OffsetDateTime> {
@@ -31,16 +25,8 @@ fn started_at(task: &Resource) -> Option<OffsetDateTime> {
 pub fn long_running_tasks(cx: &CheckContext<'_>, account: &AccountFacts) -> Vec<Finding> {
     let limit_hours = f64::from(cx.config.guardrails.max_task_hours);
     let mut out = Vec::new();
-    for task in account
-        .resources
-        .iter()
-        .filter(|r| r.kind == ResourceKind::EcsTask)
-    {
-        let status = task
-            .config
-            .get("lastStatus")
-            .and_then(Value::as_str)
-            .unwrap_or("RUNNING");
+    for task in account.resources.iter().filter(|r| r.kind == ResourceKind::EcsTask) {
+        let status = task.config.get("lastStatus").and_then(Value::as_str).unwrap_or("RUNNING");
         if ENDING.contains(&status) {
             continue;
         }
@@ -54,11 +40,7 @@ pub fn long_running_tasks(cx: &CheckContext<'_>, account: &AccountFacts) -> Vec<
         }
         let (cluster, id) = task.name.split_once('/').unwrap_or(("", &task.name));
         let text = |k: &str| task.config.get(k).and_then(Value::as_str).unwrap_or("");
-        let family = text("taskDefinitionArn")
-            .rsplit('/')
-            .next()
-            .unwrap_or_default()
-            .to_string();
+        let family = text("taskDefinitionArn").rsplit('/').next().unwrap_or_default().to_string();
         let started_by = text("startedBy");
         let region = task.region.clone().unwrap_or_default();
         out.push(
@@ -126,11 +108,7 @@ mod tests {
     fn findings(resources: Vec<Resource>) -> Vec<Finding> {
         let config = config(); // max_task_hours = 24
         let org = org();
-        let cx = CheckContext {
-            config: &config,
-            org: &org,
-            now: datetime!(2026-11-23 12:00 UTC),
-        };
+        let cx = CheckContext { config: &config, org: &org, now: datetime!(2026-11-23 12:00 UTC) };
         long_running_tasks(&cx, &account(SOURCE, AccountRole::Source, resources))
     }
 
@@ -139,16 +117,8 @@ mod tests {
         let found = findings(vec![task("2026-11-20T04:00:00Z", "RUNNING")]);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].details["hours"], json!(80.0));
-        assert!(
-            found[0].message.contains("prod-mail-sender:3"),
-            "{}",
-            found[0].message
-        );
-        assert!(
-            found[0].fix.contains("--cluster batch --task abc123"),
-            "{}",
-            found[0].fix
-        );
+        assert!(found[0].message.contains("prod-mail-sender:3"), "{}", found[0].message);
+        assert!(found[0].fix.contains("--cluster batch --task abc123"), "{}", found[0].fix);
     }
 
     #[test]

@@ -78,15 +78,11 @@ fn denies_tag_writes(statement: &Value) -> bool {
     };
     if statement.get("Action").is_some() {
         let actions = patterns("Action");
-        TAG_WRITES
-            .iter()
-            .any(|w| actions.iter().any(|a| like(a, w)))
+        TAG_WRITES.iter().any(|w| actions.iter().any(|a| like(a, w)))
     } else {
         // NotAction: every action but those listed.
         let excluded = patterns("NotAction");
-        TAG_WRITES
-            .iter()
-            .any(|w| !excluded.iter().any(|a| like(a, w)))
+        TAG_WRITES.iter().any(|w| !excluded.iter().any(|a| like(a, w)))
     }
 }
 
@@ -94,10 +90,7 @@ fn denies_tag_writes(statement: &Value) -> bool {
 /// `aws:TagKeys` naming it under a positive string operator, or `Null` `"false"` on
 /// `aws:RequestTag/KEY` (the request carries the key).
 fn condition_protects(operator: &str, ckey: &str, values: &Value, key: &str) -> bool {
-    let values: Vec<&str> = items(Some(values))
-        .into_iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let values: Vec<&str> = items(Some(values)).into_iter().filter_map(Value::as_str).collect();
     let lower = ckey.to_ascii_lowercase();
     if lower == "aws:tagkeys" {
         let base = operator.strip_prefix("ForAnyValue:").unwrap_or(operator);
@@ -109,9 +102,7 @@ fn condition_protects(operator: &str, ckey: &str, values: &Value, key: &str) -> 
         };
     }
     operator == "Null"
-        && lower
-            .strip_prefix("aws:requesttag/")
-            .is_some_and(|k| k.eq_ignore_ascii_case(key))
+        && lower.strip_prefix("aws:requesttag/").is_some_and(|k| k.eq_ignore_ascii_case(key))
         && values.iter().any(|v| v.eq_ignore_ascii_case("false"))
 }
 
@@ -127,16 +118,13 @@ fn protects(statement: &Value, key: &str) -> bool {
     };
     conditions.iter().any(|(operator, block)| {
         block.as_object().is_some_and(|keys| {
-            keys.iter()
-                .any(|(ckey, values)| condition_protects(operator, ckey, values, key))
+            keys.iter().any(|(ckey, values)| condition_protects(operator, ckey, values, key))
         })
     })
 }
 
 fn scp_protects(scp: &Scp, key: &str) -> bool {
-    items(scp.document.get("Statement"))
-        .into_iter()
-        .any(|s| protects(s, key))
+    items(scp.document.get("Statement")).into_iter().any(|s| protects(s, key))
 }
 
 pub fn unprotected_tag_keys(cx: &CheckContext<'_>, account: &AccountFacts) -> Vec<Finding> {
@@ -148,9 +136,7 @@ pub fn unprotected_tag_keys(cx: &CheckContext<'_>, account: &AccountFacts) -> Ve
             .scps
             .iter()
             .filter(|p| {
-                p.targets
-                    .iter()
-                    .any(|t| *t == account.account_id || account.parents.contains(t))
+                p.targets.iter().any(|t| *t == account.account_id || account.parents.contains(t))
             })
             .collect()
     } else {
@@ -211,11 +197,7 @@ mod tests {
         let mut org = org();
         org.scps = scps;
         org.scp_enabled = enabled;
-        let cx = CheckContext {
-            config: &config,
-            org: &org,
-            now: datetime!(2026-11-23 12:00 UTC),
-        };
+        let cx = CheckContext { config: &config, org: &org, now: datetime!(2026-11-23 12:00 UTC) };
         unprotected_tag_keys(&cx, &account(id, role, vec![]))
     }
 
@@ -275,11 +257,7 @@ mod tests {
                 document: json!({"Statement": [statement.clone()]}),
                 ..guardrail(json!([]), &[MEMBER])
             };
-            assert_eq!(
-                check(AccountRole::Member, MEMBER, vec![scp], true).len(),
-                1,
-                "{statement}"
-            );
+            assert_eq!(check(AccountRole::Member, MEMBER, vec![scp], true).len(), 1, "{statement}");
         }
     }
 
@@ -297,13 +275,8 @@ mod tests {
             1
         );
         assert_eq!(
-            check(
-                AccountRole::Member,
-                MEMBER,
-                vec![guardrail(json!(["Team"]), &["ou-dev"])],
-                true
-            )
-            .len(),
+            check(AccountRole::Member, MEMBER, vec![guardrail(json!(["Team"]), &["ou-dev"])], true)
+                .len(),
             1
         );
         let found = check(
@@ -312,11 +285,7 @@ mod tests {
             vec![guardrail(json!(["Environment"]), &["ou-dev"])],
             false,
         );
-        assert!(
-            found[0].message.contains("not enabled"),
-            "{}",
-            found[0].message
-        );
+        assert!(found[0].message.contains("not enabled"), "{}", found[0].message);
         assert_eq!(found[0].resource.as_deref(), Some("tag:Environment"));
         // The management account: no SCP applies, so nothing to report here.
         assert!(check(AccountRole::Management, MGMT, vec![], true).is_empty());
@@ -327,15 +296,8 @@ mod tests {
         let config = config();
         let mut org = org();
         let document = orgsplit_planner_guardrail(&config);
-        org.scps = vec![Scp {
-            document,
-            ..guardrail(json!([]), &["ou-dev"])
-        }];
-        let cx = CheckContext {
-            config: &config,
-            org: &org,
-            now: datetime!(2026-11-23 12:00 UTC),
-        };
+        org.scps = vec![Scp { document, ..guardrail(json!([]), &["ou-dev"]) }];
+        let cx = CheckContext { config: &config, org: &org, now: datetime!(2026-11-23 12:00 UTC) };
         assert!(
             unprotected_tag_keys(&cx, &account(MEMBER, AccountRole::Member, vec![])).is_empty()
         );

@@ -67,11 +67,7 @@ fn principal(p: &str) -> Principal<'_> {
     if p == "*" {
         return Principal::Anyone;
     }
-    let account = if p.starts_with("arn:") {
-        p.split(':').nth(4).unwrap_or_default()
-    } else {
-        p
-    };
+    let account = if p.starts_with("arn:") { p.split(':').nth(4).unwrap_or_default() } else { p };
     if account.contains('*') {
         Principal::Anyone
     } else if orgsplit_model::is_account_id(account) {
@@ -83,11 +79,7 @@ fn principal(p: &str) -> Principal<'_> {
 
 pub fn role_trust(cx: &CheckContext<'_>, account: &AccountFacts) -> Vec<Finding> {
     let mut out = Vec::new();
-    for role in account
-        .resources
-        .iter()
-        .filter(|r| r.kind == ResourceKind::IamRole)
-    {
+    for role in account.resources.iter().filter(|r| r.kind == ResourceKind::IamRole) {
         let doc = role.config.get("AssumeRolePolicyDocument");
         let mut anyone = false;
         let mut outside = BTreeSet::new();
@@ -159,10 +151,7 @@ pub fn access_role_admin(cx: &CheckContext<'_>, account: &AccountFacts) -> Optio
         return None;
     }
     let role_named = |name: &str| {
-        account
-            .resources
-            .iter()
-            .find(|r| r.kind == ResourceKind::IamRole && r.name == name)
+        account.resources.iter().find(|r| r.kind == ResourceKind::IamRole && r.name == name)
     };
     // Before bootstrap the access role is how the account is managed at all.
     role_named(TERRAFORM_APPLY_ROLE)?;
@@ -224,11 +213,7 @@ mod tests {
     fn check(resources: Vec<orgsplit_model::Resource>) -> Vec<Finding> {
         let config = config();
         let org = org();
-        let cx = CheckContext {
-            config: &config,
-            org: &org,
-            now: datetime!(2026-11-23 12:00 UTC),
-        };
+        let cx = CheckContext { config: &config, org: &org, now: datetime!(2026-11-23 12:00 UTC) };
         role_trust(&cx, &account(MEMBER, AccountRole::Member, resources))
     }
 
@@ -252,25 +237,15 @@ mod tests {
                 json!([{"Effect": "Allow", "Principal": {"AWS": "AROAEXAMPLEID1234567"}, "Action": "sts:AssumeRole"}]),
             ),
         ]);
-        let codes: Vec<_> = found
-            .iter()
-            .map(|f| (f.code, f.resource.clone().unwrap()))
-            .collect();
+        let codes: Vec<_> = found.iter().map(|f| (f.code, f.resource.clone().unwrap())).collect();
         assert_eq!(codes.len(), 3, "{codes:?}");
         assert!(
-            codes
-                .iter()
-                .any(|(c, r)| *c == FindingCode::RoleTrustsAnyone && r.ends_with("/open"))
+            codes.iter().any(|(c, r)| *c == FindingCode::RoleTrustsAnyone && r.ends_with("/open"))
         );
         assert!(
-            codes
-                .iter()
-                .any(|(c, r)| *c == FindingCode::RoleTrustsAnyone && r.ends_with("/star"))
+            codes.iter().any(|(c, r)| *c == FindingCode::RoleTrustsAnyone && r.ends_with("/star"))
         );
-        let vendor = found
-            .iter()
-            .find(|f| f.code == FindingCode::RoleTrustsOutsideOrg)
-            .unwrap();
+        let vendor = found.iter().find(|f| f.code == FindingCode::RoleTrustsOutsideOrg).unwrap();
         assert_eq!(vendor.details["accounts"], json!(["999988887777"]));
     }
 
@@ -310,47 +285,29 @@ mod tests {
     fn access_role_admin_only_after_bootstrap() {
         let config = config();
         let org = org();
-        let cx = CheckContext {
-            config: &config,
-            org: &org,
-            now: datetime!(2026-11-23 12:00 UTC),
-        };
+        let cx = CheckContext { config: &config, org: &org, now: datetime!(2026-11-23 12:00 UTC) };
         let mut access = role("OrganizationAccountAccessRole", json!([]));
         access.config["AttachedManagedPolicies"] =
             json!(["arn:aws:iam::aws:policy/AdministratorAccess"]);
         let apply = role("terraform-apply", json!([]));
         let before = account(MEMBER, AccountRole::Member, vec![access.clone()]);
         assert!(access_role_admin(&cx, &before).is_none());
-        let after = account(
-            MEMBER,
-            AccountRole::Member,
-            vec![access.clone(), apply.clone()],
-        );
-        assert_eq!(
-            access_role_admin(&cx, &after).unwrap().code,
-            FindingCode::AccessRoleAdmin
-        );
+        let after = account(MEMBER, AccountRole::Member, vec![access.clone(), apply.clone()]);
+        assert_eq!(access_role_admin(&cx, &after).unwrap().code, FindingCode::AccessRoleAdmin);
         let mut narrowed = access;
         narrowed.config["AttachedManagedPolicies"] =
             json!(["arn:aws:iam::aws:policy/ReadOnlyAccess"]);
         narrowed.config["InlinePolicies"] =
             json!({"all": {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}});
-        let inline = account(
-            MEMBER,
-            AccountRole::Member,
-            vec![narrowed.clone(), apply.clone()],
-        );
+        let inline = account(MEMBER, AccountRole::Member, vec![narrowed.clone(), apply.clone()]);
         assert_eq!(
             access_role_admin(&cx, &inline).unwrap().details["inline_admin"],
             json!(["all"])
         );
         narrowed.config["InlinePolicies"] = json!({});
         assert!(
-            access_role_admin(
-                &cx,
-                &account(MEMBER, AccountRole::Member, vec![narrowed, apply])
-            )
-            .is_none()
+            access_role_admin(&cx, &account(MEMBER, AccountRole::Member, vec![narrowed, apply]))
+                .is_none()
         );
     }
 }

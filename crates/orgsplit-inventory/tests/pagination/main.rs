@@ -47,11 +47,7 @@ where
     F: Fn(usize) -> Fut,
     Fut: std::future::Future<Output = Res>,
 {
-    stream::iter(0..n)
-        .map(f)
-        .buffer_unordered(16)
-        .try_collect::<Vec<()>>()
-        .await?;
+    stream::iter(0..n).map(f).buffer_unordered(16).try_collect::<Vec<()>>().await?;
     Ok(())
 }
 
@@ -80,10 +76,7 @@ fn default_network(emu: &Emulator) -> (String, String) {
             .unwrap_or_else(|| panic!("no {tag} in {body}"))
             .to_string()
     };
-    (
-        ask("DescribeSubnets", "subnetId"),
-        ask("DescribeSecurityGroups", "groupId"),
-    )
+    (ask("DescribeSubnets", "subnetId"), ask("DescribeSecurityGroups", "groupId"))
 }
 fn count(resources: &[Resource], kind: ResourceKind) -> usize {
     resources.iter().filter(|r| r.kind == kind).count()
@@ -102,10 +95,7 @@ fn every_page_is_read_with_the_fewest_calls() {
         })
         .await
         .expect("aws config");
-        let s = setup_aws
-            .session(MANAGEMENT_ACCOUNT)
-            .await
-            .expect("session");
+        let s = setup_aws.session(MANAGEMENT_ACCOUNT).await.expect("session");
         setup(&s, &network).await
     });
     if let Err(e) = set_up {
@@ -168,37 +158,22 @@ fn every_page_is_read_with_the_fewest_calls() {
     assert_eq!(eu.region.as_deref(), Some("eu-west-1"));
     assert_eq!(eu.config["Region"], "eu-west-1");
     let pipe = find(ResourceKind::Pipeline, "pipe-0");
-    assert_eq!(
-        pipe.config["webhooks"].as_array().map(Vec::len),
-        Some(WEBHOOKS)
-    );
+    assert_eq!(pipe.config["webhooks"].as_array().map(Vec::len), Some(WEBHOOKS));
     assert_eq!(pipe.tags.get("n").map(String::as_str), Some("0"));
     assert_eq!(
-        find(ResourceKind::IamPolicy, "policy-2")
-            .tags
-            .get("n")
-            .map(String::as_str),
+        find(ResourceKind::IamPolicy, "policy-2").tags.get("n").map(String::as_str),
         Some("2")
     );
     assert_eq!(
-        find(ResourceKind::EcrRepository, "repo-1")
-            .tags
-            .get("n")
-            .map(String::as_str),
+        find(ResourceKind::EcrRepository, "repo-1").tags.get("n").map(String::as_str),
         Some("1")
     );
     assert_eq!(
-        find(ResourceKind::Secret, "app/s100")
-            .tags
-            .get("n")
-            .map(String::as_str),
+        find(ResourceKind::Secret, "app/s100").tags.get("n").map(String::as_str),
         Some("100")
     );
     assert_eq!(
-        find(ResourceKind::SsmParameter, "/app/p000")
-            .tags
-            .get("team")
-            .map(String::as_str),
+        find(ResourceKind::SsmParameter, "/app/p000").tags.get("team").map(String::as_str),
         Some("core")
     );
     let role0 = find(ResourceKind::IamRole, "role-0");
@@ -252,11 +227,7 @@ fn every_page_is_read_with_the_fewest_calls() {
         ("codepipeline", "GetPipeline", PIPELINES),
         ("codepipeline", "ListTagsForResource", PIPELINES),
         ("codepipeline", "ListWebhooks", ceil(WEBHOOKS, 100)),
-        (
-            "iam",
-            "GetAccountAuthorizationDetails",
-            ceil(roles_total + POLICIES, 1000),
-        ),
+        ("iam", "GetAccountAuthorizationDetails", ceil(roles_total + POLICIES, 1000)),
         ("iam", "ListRoles", ceil(roles_total, 1000)),
         ("iam", "ListPolicyTags", POLICIES),
         ("s3", "ListBuckets", 1),
@@ -267,9 +238,7 @@ fn every_page_is_read_with_the_fewest_calls() {
     ];
     let mut wrong = Vec::new();
     for (service, op, want) in expected {
-        let got = calls
-            .remove(&(service.to_string(), op.to_string()))
-            .unwrap_or(0);
+        let got = calls.remove(&(service.to_string(), op.to_string())).unwrap_or(0);
         if got != *want {
             wrong.push(format!("{service}:{op}: {got} calls, formula {want}"));
         }

@@ -22,12 +22,8 @@ pub(super) async fn setup(s: &AccountSession, (subnet, group): &(String, String)
                 .value(format!("value-{i}"))
                 .r#type(aws_sdk_ssm::types::ParameterType::String);
             if i == 0 {
-                put = put.tags(
-                    aws_sdk_ssm::types::Tag::builder()
-                        .key("team")
-                        .value("core")
-                        .build()?,
-                );
+                put =
+                    put.tags(aws_sdk_ssm::types::Tag::builder().key("team").value("core").build()?);
             }
             put.send().await?;
             Ok(())
@@ -57,10 +53,7 @@ pub(super) async fn setup(s: &AccountSession, (subnet, group): &(String, String)
     each(LOG_GROUPS, |i| {
         let logs = logs.clone();
         async move {
-            logs.create_log_group()
-                .log_group_name(format!("/app/g{i:03}"))
-                .send()
-                .await?;
+            logs.create_log_group().log_group_name(format!("/app/g{i:03}")).send().await?;
             Ok(())
         }
     })
@@ -179,12 +172,7 @@ pub(super) async fn setup(s: &AccountSession, (subnet, group): &(String, String)
         let events = events.clone();
         async move {
             let name = format!("rule-{i:03}");
-            events
-                .put_rule()
-                .name(&name)
-                .schedule_expression("rate(1 day)")
-                .send()
-                .await?;
+            events.put_rule().name(&name).schedule_expression("rate(1 day)").send().await?;
             if i < 3 {
                 events
                     .put_targets()
@@ -229,12 +217,7 @@ pub(super) async fn setup(s: &AccountSession, (subnet, group): &(String, String)
     for i in 0..REPOSITORIES {
         ecr.create_repository()
             .repository_name(format!("repo-{i}"))
-            .tags(
-                aws_sdk_ecr::types::Tag::builder()
-                    .key("n")
-                    .value(i.to_string())
-                    .build()?,
-            )
+            .tags(aws_sdk_ecr::types::Tag::builder().key("n").value(i.to_string()).build()?)
             .send()
             .await?;
     }
@@ -309,10 +292,7 @@ pub(super) async fn setup(s: &AccountSession, (subnet, group): &(String, String)
                             .build()?,
                     )
                     .stages(
-                        cpt::StageDeclaration::builder()
-                            .name("Source")
-                            .actions(source)
-                            .build()?,
+                        cpt::StageDeclaration::builder().name("Source").actions(source).build()?,
                     )
                     .stages(
                         cpt::StageDeclaration::builder()

@@ -98,11 +98,7 @@ impl Config {
         message: String,
         hint: Option<String>,
     ) -> ConfigError {
-        let (line, column) = self.ous[i]
-            .stackset_positions
-            .get(j)
-            .copied()
-            .unwrap_or((1, 1));
+        let (line, column) = self.ous[i].stackset_positions.get(j).copied().unwrap_or((1, 1));
         ConfigError {
             path: self.path.clone(),
             line,

@@ -120,11 +120,7 @@ pub(super) fn validate(cx: &Cx<'_>, raw: RawConfig) -> Result<Config, ConfigErro
     }
     let region_list = raw.regions.get_ref();
     if region_list.is_empty() {
-        return Err(cx.err(
-            raw.regions.span(),
-            "regions",
-            "at least one region is required",
-        ));
+        return Err(cx.err(raw.regions.span(), "regions", "at least one region is required"));
     }
     let mut regions = Vec::new();
     for (i, r) in region_list.iter().enumerate() {
@@ -156,10 +152,7 @@ pub(super) fn validate(cx: &Cx<'_>, raw: RawConfig) -> Result<Config, ConfigErro
         return Err(cx.err(
             source.account_id.span(),
             "source.account_id",
-            format!(
-                "{:?} is not a 12-digit account id",
-                source.account_id.get_ref()
-            ),
+            format!("{:?} is not a 12-digit account id", source.account_id.get_ref()),
         ));
     }
 
@@ -330,11 +323,7 @@ pub(super) fn validate(cx: &Cx<'_>, raw: RawConfig) -> Result<Config, ConfigErro
             }
             _ => {
                 let second = workloads[1];
-                let idx = raw
-                    .accounts
-                    .iter()
-                    .position(|a| std::ptr::eq(a, second))
-                    .unwrap_or(0);
+                let idx = raw.accounts.iter().position(|a| std::ptr::eq(a, second)).unwrap_or(0);
                 return Err(cx.err(
                     second.span(),
                     format!("account[{idx}].workloads"),
@@ -346,11 +335,7 @@ pub(super) fn validate(cx: &Cx<'_>, raw: RawConfig) -> Result<Config, ConfigErro
             name,
             environment: ou.environment.get_ref().clone(),
             admin_account,
-            stackset_positions: ou
-                .stacksets
-                .iter()
-                .map(|s| cx.line_col(s.span().start))
-                .collect(),
+            stackset_positions: ou.stacksets.iter().map(|s| cx.line_col(s.span().start)).collect(),
             stacksets,
         });
     }
@@ -360,18 +345,12 @@ pub(super) fn validate(cx: &Cx<'_>, raw: RawConfig) -> Result<Config, ConfigErro
         let r = rule_spanned.get_ref();
         let env = r.environment.get_ref();
         if !environments.contains(env) && env != SHARED && env != IGNORE {
-            let known: Vec<&str> = environments
-                .iter()
-                .map(String::as_str)
-                .chain([SHARED, IGNORE])
-                .collect();
+            let known: Vec<&str> =
+                environments.iter().map(String::as_str).chain([SHARED, IGNORE]).collect();
             return Err(cx.err(
                 r.environment.span(),
                 format!("rule[{i}].environment"),
-                format!(
-                    "{env:?} is not an OU's environment (one of: {})",
-                    known.join(", ")
-                ),
+                format!("{env:?} is not an OU's environment (one of: {})", known.join(", ")),
             ));
         }
         if r.tag.is_none() && r.name_pattern.is_none() && r.kinds.is_empty() {
@@ -409,13 +388,8 @@ pub(super) fn validate(cx: &Cx<'_>, raw: RawConfig) -> Result<Config, ConfigErro
             Some(p) => match Regex::new(p.get_ref()) {
                 Ok(re) => Some(re),
                 Err(e) => {
-                    let detail = e
-                        .to_string()
-                        .lines()
-                        .last()
-                        .unwrap_or("invalid")
-                        .trim()
-                        .to_string();
+                    let detail =
+                        e.to_string().lines().last().unwrap_or("invalid").trim().to_string();
                     return Err(cx.err(
                         p.span(),
                         format!("rule[{i}].name_pattern"),
@@ -434,22 +408,12 @@ pub(super) fn validate(cx: &Cx<'_>, raw: RawConfig) -> Result<Config, ConfigErro
                     return Err(cx.err(
                         k.span(),
                         format!("rule[{i}].kinds[{j}]"),
-                        format!(
-                            "unknown kind {:?} (one of: {})",
-                            k.get_ref(),
-                            known.join(", ")
-                        ),
+                        format!("unknown kind {:?} (one of: {})", k.get_ref(), known.join(", ")),
                     ));
                 }
             }
         }
-        rules.push(Rule {
-            number: i + 1,
-            environment: env.clone(),
-            tag,
-            name_pattern,
-            kinds,
-        });
+        rules.push(Rule { number: i + 1, environment: env.clone(), tag, name_pattern, kinds });
     }
 
     let guardrails = match raw.guardrails {

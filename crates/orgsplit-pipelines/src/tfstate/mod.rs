@@ -124,9 +124,7 @@ pub fn classify(value: &str) -> TokenForm {
 /// flattened v3 attribute ending in `.OAuthToken`.
 pub fn is_token_key(key: &str) -> bool {
     let last = key.rsplit('.').next().unwrap_or(key);
-    crate::convert::TOKEN_KEYS
-        .iter()
-        .any(|t| t.eq_ignore_ascii_case(last))
+    crate::convert::TOKEN_KEYS.iter().any(|t| t.eq_ignore_ascii_case(last))
 }
 
 /// Scans one state as it is read. The reader is read to its end (a state is one JSON
@@ -142,13 +140,9 @@ pub fn scan<R: Read>(reader: R, token: Option<&TokenMatcher>) -> Result<StateSca
         index_of: Vec::new(),
         top_keys: 0,
     };
-    Node {
-        walk: &mut walk,
-        resource: None,
-        capture: false,
-    }
-    .deserialize(&mut de)
-    .map_err(json_error)?;
+    Node { walk: &mut walk, resource: None, capture: false }
+        .deserialize(&mut de)
+        .map_err(json_error)?;
     de.end().map_err(json_error)?;
     if walk.top_keys == 0 || walk.out.state_version.is_none() {
         return Err(TfstateError::NotState(
@@ -282,11 +276,7 @@ impl<'de> Visitor<'de> for Node<'_, '_> {
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Captured, E> {
-        Ok(if self.capture {
-            Captured::Number(v)
-        } else {
-            Captured::Nothing
-        })
+        Ok(if self.capture { Captured::Number(v) } else { Captured::Nothing })
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Captured, E> {
@@ -359,11 +349,8 @@ impl<'de> Visitor<'de> for Node<'_, '_> {
             let capture = (is_top && key == "version")
                 || (is_v4_resource && matches!(key.as_str(), "module" | "mode" | "type" | "name"))
                 || (is_v4_instance && key == "index_key");
-            let child_resource = if is_v3_resources {
-                Some(key.clone())
-            } else {
-                self.resource.clone()
-            };
+            let child_resource =
+                if is_v3_resources { Some(key.clone()) } else { self.resource.clone() };
             walk.path.push(Segment::Key(key.clone()));
             if token_key {
                 let value = map.next_value_seed(TokenSeed)?;

@@ -61,16 +61,8 @@ fn finds_v4_tokens_with_their_address_and_form() {
         summary,
         vec![
             ("aws_codepipeline.raw".into(), TokenForm::Raw, Some(true)),
-            (
-                "aws_codepipeline.hashed".into(),
-                TokenForm::Hashed,
-                Some(true)
-            ),
-            (
-                "aws_codepipeline.masked".into(),
-                TokenForm::Masked,
-                Some(false)
-            ),
+            ("aws_codepipeline.hashed".into(), TokenForm::Hashed, Some(true)),
+            ("aws_codepipeline.masked".into(), TokenForm::Masked, Some(false)),
             ("aws_codepipeline.other".into(), TokenForm::Raw, Some(false)),
         ]
     );
@@ -79,12 +71,7 @@ fn finds_v4_tokens_with_their_address_and_form() {
         "resources[0].instances[0].attributes.stage[0].action[0].configuration.OAuthToken"
     );
     // Without a token to compare with, nothing is said about matching.
-    assert!(
-        scan_str(&state, None)
-            .references
-            .iter()
-            .all(|r| r.matches_token.is_none())
-    );
+    assert!(scan_str(&state, None).references.iter().all(|r| r.matches_token.is_none()));
 }
 
 #[test]
@@ -111,11 +98,7 @@ fn modules_and_counted_instances_are_addressed() {
     ]})
     .to_string();
     let got = scan_str(&state, None);
-    let addresses: Vec<_> = got
-        .references
-        .iter()
-        .map(|r| r.resource.clone().unwrap())
-        .collect();
+    let addresses: Vec<_> = got.references.iter().map(|r| r.resource.clone().unwrap()).collect();
     assert_eq!(
         addresses,
         vec![
@@ -160,10 +143,7 @@ fn addresses_do_not_depend_on_member_order() {
         ], "mode": "managed", "module": "module.ci", "name": "p", "type": "aws_codepipeline"}],
         "version": 4}"#;
     let got = scan_str(state, None);
-    assert_eq!(
-        got.references[0].resource.as_deref(),
-        Some("module.ci.aws_codepipeline.p[\"b\"]")
-    );
+    assert_eq!(got.references[0].resource.as_deref(), Some("module.ci.aws_codepipeline.p[\"b\"]"));
     let v3 = json!({"version": 3, "modules": [{"path": ["root", "ci"], "resources": {
         "aws_codepipeline.x": {"primary": {"attributes": {"stage.0.action.0.configuration.OAuthToken": "****"}}}}}]})
     .to_string();

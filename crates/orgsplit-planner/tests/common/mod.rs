@@ -23,10 +23,7 @@ pub fn config() -> Config {
 }
 
 pub fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 pub fn param(name: &str, kind: &str, t: &[(&str, &str)]) -> Resource {
@@ -82,11 +79,7 @@ pub fn taskdef(env: &str) -> Resource {
 pub fn inventory() -> Inventory {
     let mut resources = vec![
         param("/dev/mailer/SMTP_PASSWORD", "SecureString", &[]),
-        param(
-            "/prod/mailer/SMTP_PASSWORD",
-            "SecureString",
-            &[("Environment", "prod")],
-        ),
+        param("/prod/mailer/SMTP_PASSWORD", "SecureString", &[("Environment", "prod")]),
         param("/shared/github/org", "String", &[]),
         param("/misc/unowned", "String", &[]),
         role("ecs-task-execution", vec![]),
@@ -194,14 +187,8 @@ pub fn baseline() -> Vec<StackSetSpec> {
         template_body: "Resources: {}\n".into(),
         capabilities: vec!["CAPABILITY_NAMED_IAM".into()],
         parameters: [
-            (
-                "AdminAccountId".to_string(),
-                ParameterSource::OuAdminAccountId,
-            ),
-            (
-                "OrganizationId".to_string(),
-                ParameterSource::OrganizationId,
-            ),
+            ("AdminAccountId".to_string(), ParameterSource::OuAdminAccountId),
+            ("OrganizationId".to_string(), ParameterSource::OrganizationId),
         ]
         .into(),
     }]
@@ -255,9 +242,7 @@ pub fn plan_of(config: &Config, mut inv: Inventory) -> Plan {
 }
 
 pub fn plan_has_reserved_warning(plan: &Plan) -> bool {
-    plan.warnings
-        .iter()
-        .any(|w| w.message.contains("reserved aws:"))
+    plan.warnings.iter().any(|w| w.message.contains("reserved aws:"))
 }
 
 /// A dev role: its trust names `trusted` roles; its inline policy may pass `passes` roles.
@@ -265,17 +250,10 @@ pub fn dev_role(name: &str, trusted: &[&str], passes: &[&str]) -> Resource {
     let arn = |n: &&str| format!("arn:aws:iam::{SRC}:role/{n}");
     let mut refs: Vec<Reference> = trusted
         .iter()
-        .map(|n| {
-            Reference::new(
-                arn(n),
-                "AssumeRolePolicyDocument.Statement[0].Principal.AWS",
-            )
-        })
+        .map(|n| Reference::new(arn(n), "AssumeRolePolicyDocument.Statement[0].Principal.AWS"))
         .collect();
     refs.extend(
-        passes
-            .iter()
-            .map(|n| Reference::new(arn(n), "RolePolicies[0].Statement[0].Resource")),
+        passes.iter().map(|n| Reference::new(arn(n), "RolePolicies[0].Statement[0].Resource")),
     );
     let principal = if trusted.is_empty() {
         json!({"Service": "codebuild.amazonaws.com"})

@@ -48,25 +48,10 @@ pub async fn desired_with(
     catalog: &[Entry],
     lookup: AdminLookup,
 ) -> Result<Desired, ReconcileError> {
-    let org = mgmt
-        .organizations()
-        .describe_organization()
-        .send()
-        .await
-        .map_err(|e| {
-            call_error(
-                "organizations",
-                "DescribeOrganization",
-                &mgmt.account_id,
-                region,
-                e,
-            )
-        })?;
-    let org_id = org
-        .organization()
-        .and_then(|o| o.id())
-        .unwrap_or_default()
-        .to_string();
+    let org = mgmt.organizations().describe_organization().send().await.map_err(|e| {
+        call_error("organizations", "DescribeOrganization", &mgmt.account_id, region, e)
+    })?;
+    let org_id = org.organization().and_then(|o| o.id()).unwrap_or_default().to_string();
     let mut emails: Option<BTreeMap<String, String>> = None;
     let mut out = Desired::default();
     for ou in config.ous.iter().filter(|o| !o.stacksets.is_empty()) {
@@ -108,15 +93,12 @@ pub async fn desired_with(
         };
         let mut stacksets = Vec::new();
         for name in &ou.stacksets {
-            let entry = catalog
-                .iter()
-                .find(|e| &e.spec.template == name)
-                .ok_or_else(|| {
-                    ReconcileError::Conflict(format!(
-                        "OU {}: StackSet {name} is not in the catalog",
-                        ou.name
-                    ))
-                })?;
+            let entry = catalog.iter().find(|e| &e.spec.template == name).ok_or_else(|| {
+                ReconcileError::Conflict(format!(
+                    "OU {}: StackSet {name} is not in the catalog",
+                    ou.name
+                ))
+            })?;
             stacksets.push(DesiredStackSet {
                 name: entry.spec.stackset_name(&ou.name),
                 template_body: entry.template.clone(),
@@ -132,11 +114,7 @@ pub async fn desired_with(
                 regions: vec![config.home_region.clone()],
             });
         }
-        out.ous.push(OuStackSets {
-            ou_name: ou.name.clone(),
-            ou_id,
-            stacksets,
-        });
+        out.ous.push(OuStackSets { ou_name: ou.name.clone(), ou_id, stacksets });
     }
     Ok(out)
 }
@@ -172,8 +150,5 @@ pub async fn accounts_of(
     ou_id: &str,
 ) -> Result<Vec<String>, ReconcileError> {
     let accounts = organizations::accounts_under(mgmt, ou_id).await?;
-    Ok(accounts
-        .iter()
-        .filter_map(|a| a.id().map(str::to_string))
-        .collect())
+    Ok(accounts.iter().filter_map(|a| a.id().map(str::to_string)).collect())
 }

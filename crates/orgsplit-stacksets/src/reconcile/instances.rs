@@ -60,11 +60,7 @@ pub async fn list_instances(
         Ok(summaries) => summaries,
         Err(e) => {
             let e = mgmt.error_of("cloudformation", "ListStackInstances", region)(e);
-            return if e.is_not_found() {
-                Ok(Vec::new())
-            } else {
-                Err(e.into())
-            };
+            return if e.is_not_found() { Ok(Vec::new()) } else { Err(e.into()) };
         }
     };
     // Filtered again here: not every endpoint honours StackInstanceAccount.
@@ -73,10 +69,7 @@ pub async fn list_instances(
         .filter(|s| s.account() == Some(account))
         .map(|s| Instance {
             region: s.region().unwrap_or_default().to_string(),
-            status: s
-                .status()
-                .map(|x| x.as_str().to_string())
-                .unwrap_or_default(),
+            status: s.status().map(|x| x.as_str().to_string()).unwrap_or_default(),
             status_reason: s.status_reason().map(str::to_string),
             ou_id: s.organizational_unit_id().map(str::to_string),
         })
@@ -112,11 +105,7 @@ pub async fn ensure_instances(
     target: Target<'_>,
 ) -> Result<Vec<String>, ReconcileError> {
     let cfn = mgmt.cloudformation(region);
-    let scope = OperationScope {
-        account: &mgmt.account_id,
-        region,
-        stackset: target.stackset,
-    };
+    let scope = OperationScope { account: &mgmt.account_id, region, stackset: target.stackset };
     let mut busy = Busy::new();
     let mut conflicts = 0;
     loop {
@@ -165,13 +154,7 @@ async fn create(
         .send()
         .await
         .map_err(|e| {
-            call_error(
-                "cloudformation",
-                "CreateStackInstances",
-                scope.account,
-                scope.region,
-                e,
-            )
+            call_error("cloudformation", "CreateStackInstances", scope.account, scope.region, e)
         })
 }
 
@@ -183,11 +166,7 @@ fn check_created(after: &[Instance], target: Target<'_>) -> Result<(), Reconcile
         .iter()
         .find(|i| i.region == r)
         .map(|i| {
-            format!(
-                "{} ({})",
-                i.status,
-                i.status_reason.as_deref().unwrap_or("no reason given")
-            )
+            format!("{} ({})", i.status, i.status_reason.as_deref().unwrap_or("no reason given"))
         })
         .unwrap_or_else(|| "missing".into());
     Err(ReconcileError::Verify(format!(
@@ -214,11 +193,7 @@ pub async fn remove_instances(
     account: &str,
 ) -> Result<Vec<String>, ReconcileError> {
     let cfn = mgmt.cloudformation(region);
-    let scope = OperationScope {
-        account: &mgmt.account_id,
-        region,
-        stackset,
-    };
+    let scope = OperationScope { account: &mgmt.account_id, region, stackset };
     let mut busy = Busy::new();
     let mut removed: Vec<String> = Vec::new();
     let mut tried_ous: BTreeSet<String> = BTreeSet::new();
@@ -272,12 +247,6 @@ async fn delete(
         .call_as(CallAs::SelfValue)
         .deployment_targets(targets);
     call.send().await.map_err(|e| {
-        call_error(
-            "cloudformation",
-            "DeleteStackInstances",
-            scope.account,
-            scope.region,
-            e,
-        )
+        call_error("cloudformation", "DeleteStackInstances", scope.account, scope.region, e)
     })
 }

@@ -98,11 +98,7 @@ pub enum ReconcileError {
     Template { stackset: String, message: String },
     /// A role trusts someone else than the OU's admin account (or does not exist).
     #[error("role {role} in account {account} {problem}")]
-    Trust {
-        role: String,
-        account: String,
-        problem: String,
-    },
+    Trust { role: String, account: String, problem: String },
     /// Reading back after a write found something else than what was written.
     #[error("{0}")]
     Verify(String),
@@ -148,10 +144,8 @@ pub async fn reconcile_account(
 ) -> Result<AccountReconcile, ReconcileError> {
     let region = aws.options().region.clone();
     let (mgmt_id, _) = aws.caller().await?;
-    let mut report = AccountReconcile {
-        account_id: account_id.to_string(),
-        ..AccountReconcile::default()
-    };
+    let mut report =
+        AccountReconcile { account_id: account_id.to_string(), ..AccountReconcile::default() };
     if mgmt_id == account_id {
         report.skipped = Some("StackSets never deploy to the management account".into());
         return Ok(report);
@@ -161,9 +155,7 @@ pub async fn reconcile_account(
     for ou in desired.iter().filter(|o| o.ou_id != parent) {
         for s in &ou.stacksets {
             let removed = remove_instances(&mgmt, &region, &s.name, &ou.ou_id, account_id).await?;
-            report
-                .instances_removed
-                .extend(removed.iter().map(|r| format!("{} {r}", s.name)));
+            report.instances_removed.extend(removed.iter().map(|r| format!("{} {r}", s.name)));
         }
     }
     let Some(own) = desired.iter().find(|o| o.ou_id == parent) else {
@@ -190,28 +182,14 @@ async fn ensure_in_account(
         StackSetChange::Updated(_) => report.stacksets_updated.push(s.name.clone()),
         StackSetChange::Unchanged => {}
     }
-    let target = Target {
-        stackset: &s.name,
-        ou_id: &ou.ou_id,
-        account: account_id,
-        regions: &s.regions,
-    };
+    let target =
+        Target { stackset: &s.name, ou_id: &ou.ou_id, account: account_id, regions: &s.regions };
     let created = ensure_instances(mgmt, region, target).await?;
-    report
-        .instances_created
-        .extend(created.iter().map(|r| format!("{} {r}", s.name)));
+    report.instances_created.extend(created.iter().map(|r| format!("{} {r}", s.name)));
     let trust_region = s.regions.first().map_or(region, String::as_str);
-    let roles = verify_trust(
-        aws,
-        account_id,
-        &s.name,
-        &s.template_body,
-        &s.parameters,
-        trust_region,
-    )
-    .await?;
-    report
-        .roles_verified
-        .extend(roles.iter().map(|r| format!("{} {r}", s.name)));
+    let roles =
+        verify_trust(aws, account_id, &s.name, &s.template_body, &s.parameters, trust_region)
+            .await?;
+    report.roles_verified.extend(roles.iter().map(|r| format!("{} {r}", s.name)));
     Ok(())
 }

@@ -32,27 +32,13 @@ pub async fn describe(
     region: &str,
     name: &str,
 ) -> Result<Option<StackSet>, ReconcileError> {
-    let result = cfn
-        .describe_stack_set()
-        .stack_set_name(name)
-        .call_as(CallAs::SelfValue)
-        .send()
-        .await;
+    let result =
+        cfn.describe_stack_set().stack_set_name(name).call_as(CallAs::SelfValue).send().await;
     match result {
         Ok(out) => Ok(out.stack_set().cloned()),
         Err(e) => {
-            let e = call_error(
-                "cloudformation",
-                "DescribeStackSet",
-                &mgmt.account_id,
-                region,
-                e,
-            );
-            if e.is_not_found() {
-                Ok(None)
-            } else {
-                Err(e.into())
-            }
+            let e = call_error("cloudformation", "DescribeStackSet", &mgmt.account_id, region, e);
+            if e.is_not_found() { Ok(None) } else { Err(e.into()) }
         }
     }
 }
@@ -61,12 +47,7 @@ pub async fn describe(
 pub fn parameters_of(s: &StackSet) -> BTreeMap<String, String> {
     s.parameters()
         .iter()
-        .filter_map(|p| {
-            Some((
-                p.parameter_key()?.to_string(),
-                p.parameter_value()?.to_string(),
-            ))
-        })
+        .filter_map(|p| Some((p.parameter_key()?.to_string(), p.parameter_value()?.to_string())))
         .collect()
 }
 
@@ -96,22 +77,13 @@ pub async fn ensure_stackset(
             StackSetChange::Updated(differs)
         }
     };
-    let after = describe(&cfn, mgmt, region, &desired.name)
-        .await?
-        .ok_or_else(|| {
-            verify(
-                desired,
-                "existence",
-                "no StackSet of that name after it was written",
-            )
-        })?;
+    let after = describe(&cfn, mgmt, region, &desired.name).await?.ok_or_else(|| {
+        verify(desired, "existence", "no StackSet of that name after it was written")
+    })?;
     if let Some(field) = differences(&after, desired).first() {
         return Err(verify(desired, field, "differs from what was written"));
     }
-    Ok(EnsuredStackSet {
-        id: after.stack_set_id().unwrap_or(&desired.name).to_string(),
-        change,
-    })
+    Ok(EnsuredStackSet { id: after.stack_set_id().unwrap_or(&desired.name).to_string(), change })
 }
 
 fn verify(desired: &DesiredStackSet, field: &str, message: &str) -> ReconcileError {
@@ -144,11 +116,7 @@ pub fn differences(live: &StackSet, desired: &DesiredStackSet) -> Vec<&'static s
     }
     // Only the parameters orgsplit sets: AWS may list template defaults beside them.
     let params = parameters_of(live);
-    if desired
-        .parameters
-        .iter()
-        .any(|(k, v)| params.get(k) != Some(v))
-    {
+    if desired.parameters.iter().any(|(k, v)| params.get(k) != Some(v)) {
         out.push("parameters");
     }
     // AWS refuses a StackSet whose template creates named IAM roles without
@@ -175,21 +143,12 @@ fn sdk_parameters(desired: &DesiredStackSet) -> Vec<Parameter> {
     desired
         .parameters
         .iter()
-        .map(|(k, v)| {
-            Parameter::builder()
-                .parameter_key(k)
-                .parameter_value(v)
-                .build()
-        })
+        .map(|(k, v)| Parameter::builder().parameter_key(k).parameter_value(v).build())
         .collect()
 }
 
 fn sdk_capabilities(desired: &DesiredStackSet) -> Vec<Capability> {
-    desired
-        .capabilities
-        .iter()
-        .map(|c| Capability::from(c.as_str()))
-        .collect()
+    desired.capabilities.iter().map(|c| Capability::from(c.as_str())).collect()
 }
 
 /// Accounts leaving the OU lose their stacks (RetainStacksOnAccountRemoval false): that is
@@ -203,32 +162,32 @@ fn auto_deployment(desired: &DesiredStackSet) -> AutoDeployment {
     }
 }
 
+/// CreateStackSet and UpdateStackSet take the same members: an update sets them all again.
+macro_rules! stackset_members {
+    ($request:expr, $desired:expr) => {{
+        let desired: &DesiredStackSet = $desired;
+        $request
+            .stack_set_name(&desired.name)
+            .description(&desired.description)
+            .template_body(&desired.template_body)
+            .set_parameters(Some(sdk_parameters(desired)))
+            .set_capabilities(Some(sdk_capabilities(desired)))
+            .permission_model(PermissionModels::ServiceManaged)
+            .auto_deployment(auto_deployment(desired))
+            .call_as(CallAs::SelfValue)
+    }};
+}
+
 async fn create(
     cfn: &Client,
     mgmt: &AccountSession,
     region: &str,
     desired: &DesiredStackSet,
 ) -> Result<(), ReconcileError> {
-    cfn.create_stack_set()
-        .stack_set_name(&desired.name)
-        .description(&desired.description)
-        .template_body(&desired.template_body)
-        .set_parameters(Some(sdk_parameters(desired)))
-        .set_capabilities(Some(sdk_capabilities(desired)))
-        .permission_model(PermissionModels::ServiceManaged)
-        .auto_deployment(auto_deployment(desired))
-        .call_as(CallAs::SelfValue)
+    stackset_members!(cfn.create_stack_set(), desired)
         .send()
         .await
-        .map_err(|e| {
-            call_error(
-                "cloudformation",
-                "CreateStackSet",
-                &mgmt.account_id,
-                region,
-                e,
-            )
-        })?;
+        .map_err(|e| call_error("cloudformation", "CreateStackSet", &mgmt.account_id, region, e))?;
     Ok(())
 }
 
@@ -239,32 +198,11 @@ async fn update(
     region: &str,
     desired: &DesiredStackSet,
 ) -> Result<(), ReconcileError> {
-    let scope = OperationScope {
-        account: &mgmt.account_id,
-        region,
-        stackset: &desired.name,
-    };
+    let scope = OperationScope { account: &mgmt.account_id, region, stackset: &desired.name };
     let out = start_when_free(&scope, "the update", || async {
-        cfn.update_stack_set()
-            .stack_set_name(&desired.name)
-            .description(&desired.description)
-            .template_body(&desired.template_body)
-            .set_parameters(Some(sdk_parameters(desired)))
-            .set_capabilities(Some(sdk_capabilities(desired)))
-            .permission_model(PermissionModels::ServiceManaged)
-            .auto_deployment(auto_deployment(desired))
-            .call_as(CallAs::SelfValue)
-            .send()
-            .await
-            .map_err(|e| {
-                call_error(
-                    "cloudformation",
-                    "UpdateStackSet",
-                    &mgmt.account_id,
-                    region,
-                    e,
-                )
-            })
+        stackset_members!(cfn.update_stack_set(), desired).send().await.map_err(|e| {
+            call_error("cloudformation", "UpdateStackSet", &mgmt.account_id, region, e)
+        })
     })
     .await?;
     let operation_id = out.operation_id().unwrap_or_default().to_string();

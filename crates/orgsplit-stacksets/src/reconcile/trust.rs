@@ -23,14 +23,9 @@ pub async fn verify_trust(
     parameters: &BTreeMap<String, String>,
     region: &str,
 ) -> Result<Vec<String>, ReconcileError> {
-    let pseudo = Pseudo {
-        account_id: account_id.to_string(),
-        region: region.to_string(),
-    };
-    let template_error = |message: String| ReconcileError::Template {
-        stackset: stackset.to_string(),
-        message,
-    };
+    let pseudo = Pseudo { account_id: account_id.to_string(), region: region.to_string() };
+    let template_error =
+        |message: String| ReconcileError::Template { stackset: stackset.to_string(), message };
     let roles =
         template::declared_roles(template_body, parameters, &pseudo).map_err(template_error)?;
     if roles.is_empty() {
@@ -78,10 +73,8 @@ pub async fn verify_trust(
             .nth(1)
             .filter(|p| !p.is_empty())
             .unwrap_or_else(|| pseudo.partition());
-        let document = live
-            .assume_role_policy_document()
-            .map(policy_document)
-            .unwrap_or(Value::Null);
+        let document =
+            live.assume_role_policy_document().map(policy_document).unwrap_or(Value::Null);
         let expected = Expected {
             admin_arn: format!("arn:{partition}:iam::{admin}:root"),
             admin_account: admin.clone(),
@@ -127,11 +120,7 @@ pub fn check_policy(document: &Value, expected: &Expected) -> Result<(), String>
         check_condition(statement.get("Condition"), expected)?;
         trusts_admin = true;
     }
-    if trusts_admin {
-        Ok(())
-    } else {
-        Err(format!("does not trust {}", expected.admin_arn))
-    }
+    if trusts_admin { Ok(()) } else { Err(format!("does not trust {}", expected.admin_arn)) }
 }
 
 fn check_principal(principal: Option<&Value>, expected: &Expected) -> Result<(), String> {
@@ -167,16 +156,13 @@ fn check_condition(condition: Option<&Value>, expected: &Expected) -> Result<(),
             expected.admin_arn, expected.organization
         ))
     };
-    let Some(equals) = condition
-        .and_then(|c| c.get("StringEquals"))
-        .and_then(Value::as_object)
+    let Some(equals) = condition.and_then(|c| c.get("StringEquals")).and_then(Value::as_object)
     else {
         return missing();
     };
     // Condition keys are case-insensitive in IAM.
-    let Some((_, value)) = equals
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("aws:PrincipalOrgID"))
+    let Some((_, value)) =
+        equals.iter().find(|(k, _)| k.eq_ignore_ascii_case("aws:PrincipalOrgID"))
     else {
         return missing();
     };
@@ -223,10 +209,7 @@ mod tests {
 
     #[test]
     fn the_admin_root_inside_the_organization_is_accepted() {
-        let doc = statement(
-            json!({"AWS": "arn:aws:iam::222222222222:root"}),
-            org_condition(),
-        );
+        let doc = statement(json!({"AWS": "arn:aws:iam::222222222222:root"}), org_condition());
         assert_eq!(check_policy(&doc, &expected()), Ok(()));
         let doc = statement(
             json!({"AWS": ["222222222222"]}),
@@ -239,11 +222,7 @@ mod tests {
     fn anything_else_is_named() {
         let cases = [
             (json!("*"), org_condition(), "unexpected principal *"),
-            (
-                json!({"AWS": "*"}),
-                org_condition(),
-                "unexpected principal AWS:*",
-            ),
+            (json!({"AWS": "*"}), org_condition(), "unexpected principal AWS:*"),
             (
                 json!({"AWS": ["arn:aws:iam::222222222222:root", "arn:aws:iam::333333333333:root"]}),
                 org_condition(),
@@ -271,17 +250,9 @@ mod tests {
             assert!(err.contains(want), "{principal}: {err}");
         }
         let deny_only = json!({"Statement": {"Effect": "Deny", "Principal": "*", "Action": "*"}});
-        assert!(
-            check_policy(&deny_only, &expected())
-                .unwrap_err()
-                .starts_with("does not trust")
-        );
+        assert!(check_policy(&deny_only, &expected()).unwrap_err().starts_with("does not trust"));
         let not_principal =
             json!({"Statement": [{"Effect": "Allow", "NotPrincipal": {"AWS": "x"}}]});
-        assert!(
-            check_policy(&not_principal, &expected())
-                .unwrap_err()
-                .contains("NotPrincipal")
-        );
+        assert!(check_policy(&not_principal, &expected()).unwrap_err().contains("NotPrincipal"));
     }
 }

@@ -39,10 +39,7 @@ pub struct Busy {
 
 impl Busy {
     pub fn new() -> Busy {
-        Busy {
-            began: Instant::now(),
-            pause: FIRST_PAUSE,
-        }
+        Busy { began: Instant::now(), pause: FIRST_PAUSE }
     }
 
     /// The outcome of a call that starts an operation: `Some` when it started, `None`
@@ -128,11 +125,7 @@ pub async fn wait_operation(
             Some(status @ (StackSetOperationStatus::Failed | StackSetOperationStatus::Stopped)) => {
                 let reason = failure_reason(cfn, scope, operation_id, account)
                     .await?
-                    .or_else(|| {
-                        operation
-                            .and_then(|o| o.status_reason())
-                            .map(str::to_string)
-                    })
+                    .or_else(|| operation.and_then(|o| o.status_reason()).map(str::to_string))
                     .unwrap_or_else(|| "AWS gave no reason".into());
                 return Err(ReconcileError::OperationFailed {
                     stackset: scope.stackset.to_string(),
@@ -173,13 +166,9 @@ async fn failure_reason(
     let results = every_page!(request, summaries).map_err(error_of)?;
     let mut fallback = None;
     for r in &results {
-        let reason = r.status_reason().map(|s| {
-            format!(
-                "{} {}: {s}",
-                r.account().unwrap_or("?"),
-                r.region().unwrap_or("?")
-            )
-        });
+        let reason = r
+            .status_reason()
+            .map(|s| format!("{} {}: {s}", r.account().unwrap_or("?"), r.region().unwrap_or("?")));
         if account.is_some() && r.account() == account && reason.is_some() {
             return Ok(reason);
         }
@@ -247,9 +236,6 @@ mod tests {
         })
         .await;
         let err = out.unwrap_err().to_string();
-        assert!(
-            err.contains("orgsplit-baseline-dev") && err.contains("could not start"),
-            "{err}"
-        );
+        assert!(err.contains("orgsplit-baseline-dev") && err.contains("could not start"), "{err}");
     }
 }

@@ -32,22 +32,14 @@ pub async fn run(
     }
     let _lock = PlanLock::acquire(
         path,
-        &format!(
-            "pid {} applying OU {ou} since {}",
-            std::process::id(),
-            crate::context::now()
-        ),
+        &format!("pid {} applying OU {ou} since {}", std::process::id(), crate::context::now()),
     )
     .map_err(lock_error)?;
     let mut journal = Journal::open(&journal_path(path), &plan.digest).map_err(journal_error)?;
     let aws = plan_aws(g, &plan).await?;
 
-    printer.status(&format!(
-        "checking the plan against the live organization (OU {ou})"
-    ));
-    let checked = precheck(&aws, &plan, ou, &journal.states())
-        .await
-        .map_err(apply_error)?;
+    printer.status(&format!("checking the plan against the live organization (OU {ou})"));
+    let checked = precheck(&aws, &plan, ou, &journal.states()).await.map_err(apply_error)?;
     let to_run = steps_to_run(&plan, ou, &journal.states());
     printer.status(&format!(
         "plan {} is current ({} live objects compared{}); caller {}",
@@ -161,9 +153,9 @@ fn report(g: &GlobalArgs, printer: &Printer, ou: &str, s: &RunSummary, calls: u6
             StepStatus::Blocked { by } => {
                 out.push_str(&format!("  - {address}: not run, waits for {by}\n"))
             }
-            StepStatus::Manual => out.push_str(&format!(
-                "  ! {address}: manual item (see `orgsplit show`)\n"
-            )),
+            StepStatus::Manual => {
+                out.push_str(&format!("  ! {address}: manual item (see `orgsplit show`)\n"))
+            }
             _ => {}
         }
     }
@@ -178,10 +170,8 @@ fn report(g: &GlobalArgs, printer: &Printer, ou: &str, s: &RunSummary, calls: u6
 }
 
 fn outcome(ou: &str, s: &RunSummary) -> Result<ExitStatus, CliError> {
-    if let Some((address, StepStatus::Failed { error })) = s
-        .statuses
-        .iter()
-        .find(|(_, st)| matches!(st, StepStatus::Failed { .. }))
+    if let Some((address, StepStatus::Failed { error })) =
+        s.statuses.iter().find(|(_, st)| matches!(st, StepStatus::Failed { .. }))
     {
         return Err(CliError::failure(format!(
             "apply of OU {ou}: {} steps failed (first: {address}: {error})",

@@ -18,10 +18,7 @@ pub async fn run(
     check_account_ids(accounts)?;
     let config = load_config(g)?;
     let aws = aws(g, &config).await?;
-    let opts = AuditOptions {
-        accounts: accounts.to_vec(),
-        now: OffsetDateTime::now_utc(),
-    };
+    let opts = AuditOptions { accounts: accounts.to_vec(), now: OffsetDateTime::now_utc() };
     let progress = AuditProgress::new(printer.progress);
     let result = orgsplit_audit::audit(&aws, &config, &opts, &progress).await;
     progress.finish();
@@ -32,11 +29,8 @@ pub async fn run(
         }
         Output::Text => printer.data(&render(&report, printer.color_stdout)),
     }
-    let unread: Vec<&AuditedAccount> = report
-        .accounts
-        .iter()
-        .filter(|a| a.error.is_some())
-        .collect();
+    let unread: Vec<&AuditedAccount> =
+        report.accounts.iter().filter(|a| a.error.is_some()).collect();
     if let Some(first) = unread.first() {
         return Err(CliError::failure(format!(
             "audit: {} accounts could not be read (first: {}: {})",
@@ -54,11 +48,7 @@ pub async fn run(
             FailOn::Medium => Severity::Medium,
             FailOn::Low => Severity::Low,
         };
-        let failing = report
-            .findings
-            .iter()
-            .filter(|f| f.severity >= threshold)
-            .count();
+        let failing = report.findings.iter().filter(|f| f.severity >= threshold).count();
         if failing > 0 {
             return Err(CliError::failure(format!(
                 "audit: {failing} findings at or above {threshold} (--fail-on {threshold})"
@@ -84,9 +74,7 @@ fn describe(a: &AuditedAccount) -> String {
         AccountRole::Source => "source account",
         AccountRole::Member => "member account",
     };
-    let place =
-        a.ou.as_deref()
-            .map_or_else(|| "at the root".to_string(), |ou| format!("OU {ou}"));
+    let place = a.ou.as_deref().map_or_else(|| "at the root".to_string(), |ou| format!("OU {ou}"));
     format!("{} {} ({role}, {place})", a.account_id, a.name)
 }
 
@@ -97,22 +85,13 @@ fn painted(severity: Severity, color: bool) -> String {
         Severity::Low => "36",
         Severity::Info => "2",
     };
-    if color {
-        format!("\x1b[{code}m{severity}\x1b[0m")
-    } else {
-        severity.to_string()
-    }
+    if color { format!("\x1b[{code}m{severity}\x1b[0m") } else { severity.to_string() }
 }
 
 /// Findings grouped by account, then severity (most severe first).
 pub fn render(report: &AuditReport, color: bool) -> String {
     let mut out = String::new();
-    let width = report
-        .findings
-        .iter()
-        .map(|f| f.code.as_str().len())
-        .max()
-        .unwrap_or(0);
+    let width = report.findings.iter().map(|f| f.code.as_str().len()).max().unwrap_or(0);
     for account in &report.accounts {
         let findings: Vec<_> = report.findings_of(&account.account_id).collect();
         if let Some(e) = &account.error {
@@ -131,11 +110,7 @@ pub fn render(report: &AuditReport, color: bool) -> String {
             ));
             continue;
         }
-        out.push_str(&format!(
-            "{}: {}\n",
-            describe(account),
-            count(findings.len(), "finding")
-        ));
+        out.push_str(&format!("{}: {}\n", describe(account), count(findings.len(), "finding")));
         for severity in Severity::DESCENDING {
             let of: Vec<_> = findings.iter().filter(|f| f.severity == severity).collect();
             if of.is_empty() {
@@ -143,11 +118,7 @@ pub fn render(report: &AuditReport, color: bool) -> String {
             }
             out.push_str(&format!("  {}\n", painted(severity, color)));
             for f in of {
-                let region = f
-                    .region
-                    .as_deref()
-                    .map(|r| format!("[{r}] "))
-                    .unwrap_or_default();
+                let region = f.region.as_deref().map(|r| format!("[{r}] ")).unwrap_or_default();
                 out.push_str(&format!(
                     "    {:width$}  {region}{}\n    {:width$}  fix: {}\n",
                     f.code.as_str(),
@@ -174,11 +145,7 @@ pub fn render(report: &AuditReport, color: bool) -> String {
 }
 
 fn count(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
 }
 
 #[cfg(test)]
@@ -214,21 +181,11 @@ mod tests {
             accounts: vec![
                 account("123456789012", "management", AccountRole::Management, None),
                 account("111111111111", "shared", AccountRole::Source, None),
-                account(
-                    "222222222222",
-                    "dev-workloads",
-                    AccountRole::Member,
-                    Some("dev"),
-                ),
+                account("222222222222", "dev-workloads", AccountRole::Member, Some("dev")),
                 unread,
             ],
             findings: vec![
-                Finding::new(
-                    FindingCode::NoBudget,
-                    "111111111111",
-                    "no budget",
-                    "create one",
-                ),
+                Finding::new(FindingCode::NoBudget, "111111111111", "no budget", "create one"),
                 Finding::new(
                     FindingCode::V1GithubSource,
                     "111111111111",

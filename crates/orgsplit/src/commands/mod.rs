@@ -18,18 +18,13 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<ExitStatus, CliError> {
     match cli.command {
         Command::Init { dir, force } => init::run(&dir, force, &printer),
         Command::Inventory { out } => inventory::run(&g, &out, &printer).await,
-        Command::Plan {
-            inventory,
-            out,
-            detailed_exitcode,
-        } => plan::run(&g, inventory.as_deref(), &out, detailed_exitcode, &printer).await,
+        Command::Plan { inventory, out, detailed_exitcode } => {
+            plan::run(&g, inventory.as_deref(), &out, detailed_exitcode, &printer).await
+        }
         Command::Show { plan, ou } => show::run(&g, &plan, ou.as_deref(), &printer),
-        Command::Apply {
-            plan,
-            ou,
-            yes,
-            concurrency,
-        } => apply::run(&g, &plan, &ou, yes, concurrency, &printer).await,
+        Command::Apply { plan, ou, yes, concurrency } => {
+            apply::run(&g, &plan, &ou, yes, concurrency, &printer).await
+        }
         Command::Status { plan } => status::run(&g, &plan, &printer),
         Command::Reconcile { accounts } => reconcile::run(&g, &accounts, &printer).await,
         Command::Trigger { command } => trigger::run(&g, command, &printer).await,

@@ -66,20 +66,13 @@ pub async fn run(
         Output::Text => {
             printer.data(&render_review(
                 &plan,
-                &ReviewOptions {
-                    ou: None,
-                    color: printer.color_stdout,
-                },
+                &ReviewOptions { ou: None, color: printer.color_stdout },
             ));
             printer.status(&format!("wrote {} ({})", out.display(), plan.digest));
         }
     }
     for w in &plan.warnings {
-        tracing::info!(
-            subject = w.subject.as_deref().unwrap_or(""),
-            "{}",
-            w.message
-        );
+        tracing::info!(subject = w.subject.as_deref().unwrap_or(""), "{}", w.message);
     }
     if !plan.unclassified.is_empty() {
         printer.warn(&format!(
@@ -87,9 +80,5 @@ pub async fn run(
             plan.unclassified.len()
         ));
     }
-    Ok(if detailed && plan.has_changes() {
-        ExitStatus::CHANGES
-    } else {
-        ExitStatus::Success
-    })
+    Ok(if detailed && plan.has_changes() { ExitStatus::CHANGES } else { ExitStatus::Success })
 }

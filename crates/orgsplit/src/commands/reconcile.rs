@@ -3,11 +3,11 @@
 use orgsplit_stacksets::reconcile::{ReconcileError, accounts_of, desired, reconcile_account};
 use serde_json::json;
 
-use crate::cli::{GlobalArgs, Output};
+use crate::cli::GlobalArgs;
 use crate::context::{aws, catalog, check_account_ids, load_config};
 use crate::exit::{CliError, ExitStatus};
 use crate::printer::Printer;
-use crate::report::{report_json, report_line};
+use crate::report::{Batch, report_json, report_line};
 
 pub async fn run(
     g: &GlobalArgs,
@@ -21,22 +21,15 @@ pub async fn run(
     let (caller, _) = aws.caller().await?;
     let mgmt = aws.session(&caller).await?;
     let region = aws.options().region.clone();
-    let wanted = desired(&mgmt, &region, &config, &catalog)
-        .await
-        .map_err(reconcile_error)?;
+    let wanted = desired(&mgmt, &region, &config, &catalog).await.map_err(reconcile_error)?;
     for m in &wanted.missing {
-        printer.warn(&format!(
-            "OU {m}: nothing to reconcile there until `orgsplit apply` creates it"
-        ));
+        printer
+            .warn(&format!("OU {m}: nothing to reconcile there until `orgsplit apply` creates it"));
     }
     let targets: Vec<String> = if accounts.is_empty() {
         let mut all = Vec::new();
         for ou in &wanted.ous {
-            all.extend(
-                accounts_of(&mgmt, &ou.ou_id)
-                    .await
-                    .map_err(reconcile_error)?,
-            );
+            all.extend(accounts_of(&mgmt, &ou.ou_id).await.map_err(reconcile_error)?);
         }
         all
     } else {
@@ -51,40 +44,21 @@ pub async fn run(
             Err(e) => failures.push((account.clone(), e.to_string())),
         }
     }
-    match g.output {
-        Output::Json => printer.data(
-            &serde_json::to_string_pretty(&json!({
-                "accounts": reports.iter().map(report_json).collect::<Vec<_>>(),
-                "failed": failures.iter().map(|(a, e)| json!({"account": a, "error": e})).collect::<Vec<_>>(),
-            }))
-            .expect("json"),
-        ),
-        Output::Text => {
-            let mut text = String::new();
-            for r in &reports {
-                text.push_str(&report_line(r));
-            }
-            for (a, e) in &failures {
-                text.push_str(&format!("{a}: failed: {e}\n"));
-            }
-            text.push_str(&format!(
-                "Reconciled {} accounts: {} changed, {} unchanged, {} failed.\n",
-                targets.len(),
-                reports.iter().filter(|r| r.changed()).count(),
-                reports.iter().filter(|r| !r.changed()).count(),
-                failures.len()
-            ));
-            printer.data(&text);
-        }
-    }
-    if let Some((a, e)) = failures.first() {
-        return Err(CliError::failure(format!(
-            "reconcile: {} accounts failed (first: {a}: {e})",
-            failures.len()
-        ))
-        .hint("fix the cause and run reconcile again: it only changes what differs"));
-    }
-    Ok(ExitStatus::Success)
+    let batch = Batch {
+        command: "reconcile",
+        done: "Reconciled",
+        items: "accounts",
+        asked: targets.len(),
+        changed: reports.iter().filter(|r| r.changed()).count(),
+        unchanged: reports.iter().filter(|r| !r.changed()).count(),
+        failures: &failures,
+    };
+    let json = json!({
+        "accounts": reports.iter().map(report_json).collect::<Vec<_>>(),
+        "failed": failures.iter().map(|(a, e)| json!({"account": a, "error": e})).collect::<Vec<_>>(),
+    });
+    batch.print(printer, g.output, json, reports.iter().map(report_line).collect(), "");
+    batch.status()
 }
 
 fn reconcile_error(e: ReconcileError) -> CliError {

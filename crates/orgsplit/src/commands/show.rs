@@ -28,10 +28,7 @@ pub fn run(
         Output::Json => printer.data(&plan.to_json()),
         Output::Text => printer.data(&render_review(
             &plan,
-            &ReviewOptions {
-                ou: ou.map(str::to_string),
-                color: printer.color_stdout,
-            },
+            &ReviewOptions { ou: ou.map(str::to_string), color: printer.color_stdout },
         )),
     }
     Ok(ExitStatus::Success)

@@ -81,10 +81,7 @@ pub fn run(g: &GlobalArgs, path: &Path, printer: &Printer) -> Result<ExitStatus,
                 details.push_str(&format!(
                     "    {state}: {}{}\n",
                     step.address,
-                    detail
-                        .as_ref()
-                        .map(|d| format!(": {d}"))
-                        .unwrap_or_default()
+                    detail.as_ref().map(|d| format!(": {d}")).unwrap_or_default()
                 ));
             }
             rows.push(json!({

@@ -19,26 +19,18 @@ pub async fn run(
     printer: &Printer,
 ) -> Result<ExitStatus, CliError> {
     match command {
-        TriggerCommand::Handle {
-            event,
-            queue_url,
-            follow,
-            wait_seconds,
-            max_messages,
-        } => match queue_url {
-            Some(url) => {
-                if !(0..=20).contains(&wait_seconds) {
-                    return Err(CliError::invalid("--wait-seconds: 0 to 20"));
+        TriggerCommand::Handle { event, queue_url, follow, wait_seconds, max_messages } => {
+            match queue_url {
+                Some(url) => {
+                    if !(0..=20).contains(&wait_seconds) {
+                        return Err(CliError::invalid("--wait-seconds: 0 to 20"));
+                    }
+                    let opts = ConsumeOptions { wait_seconds, follow, max_messages };
+                    queue(g, &url, opts, printer).await
                 }
-                let opts = ConsumeOptions {
-                    wait_seconds,
-                    follow,
-                    max_messages,
-                };
-                queue(g, &url, opts, printer).await
+                None => one(g, event.as_deref().unwrap_or("-"), printer).await,
             }
-            None => one(g, event.as_deref().unwrap_or("-"), printer).await,
-        },
+        }
         TriggerCommand::Install { target_arn } => install_cmd(g, &target_arn, printer).await,
         TriggerCommand::ServeLambda => serve(g).await,
     }
@@ -74,9 +66,7 @@ async fn one(g: &GlobalArgs, from: &str, printer: &Printer) -> Result<ExitStatus
     let catalog = catalog(&config)?;
     let aws = aws(g, &config).await?;
     let started = Instant::now();
-    let handled = handle(&aws, &config, &catalog, &event)
-        .await
-        .map_err(trigger_error)?;
+    let handled = handle(&aws, &config, &catalog, &event).await.map_err(trigger_error)?;
     let calls = aws.counter().total();
     let elapsed = started.elapsed().as_secs_f64();
     printer.data(&match g.output {
@@ -120,22 +110,17 @@ async fn queue(
     let config = load_config(g)?;
     let catalog = catalog(&config)?;
     let aws = aws(g, &config).await?;
-    let done = consume(&aws, &config, &catalog, url, opts)
-        .await
-        .map_err(|e| match e {
-            orgsplit_trigger::sqs::QueueError::Aws(a) => (*a).into(),
-            other => CliError::invalid(other.to_string()),
-        })?;
+    let done = consume(&aws, &config, &catalog, url, opts).await.map_err(|e| match e {
+        orgsplit_trigger::sqs::QueueError::Aws(a) => (*a).into(),
+        other => CliError::invalid(other.to_string()),
+    })?;
     let (mut reconciled, mut changed, mut ignored, mut malformed, mut failed) = (0, 0, 0, 0, 0);
     let mut text = String::new();
     let mut items = Vec::new();
     let mut first_failure = None;
     for o in &done.outcomes {
         match o {
-            MessageOutcome::Handled {
-                message_id,
-                handled,
-            } => {
+            MessageOutcome::Handled { message_id, handled } => {
                 match handled {
                     Handled::Ignored { .. } => ignored += 1,
                     Handled::Reconciled(r) => {
@@ -150,9 +135,7 @@ async fn queue(
             }
             MessageOutcome::Malformed { message_id, error } => {
                 malformed += 1;
-                printer.warn(&format!(
-                    "message {message_id}: malformed event: {error} (deleted)"
-                ));
+                printer.warn(&format!("message {message_id}: malformed event: {error} (deleted)"));
                 items.push(
                     json!({"message_id": message_id, "outcome": "malformed", "error": error}),
                 );
@@ -198,12 +181,10 @@ async fn install_cmd(
     let (caller, _) = aws.caller().await?;
     let mgmt = aws.session(&caller).await?;
     let region = config.home_region.clone();
-    let done = install(&mgmt, &region, &target)
-        .await
-        .map_err(|e| match e {
-            orgsplit_trigger::install::InstallError::Aws(a) => (*a).into(),
-            other => CliError::failure(other.to_string()),
-        })?;
+    let done = install(&mgmt, &region, &target).await.map_err(|e| match e {
+        orgsplit_trigger::install::InstallError::Aws(a) => (*a).into(),
+        other => CliError::failure(other.to_string()),
+    })?;
     printer.data(&match g.output {
         Output::Json => serde_json::to_string_pretty(&json!({
             "rule": orgsplit_trigger::install::RULE_NAME, "region": region, "target": target_arn, "result": done,

@@ -16,17 +16,12 @@ fn each_finding_appears_when_built_and_goes_when_fixed() {
     let both = ["--account", SOURCE_ACCOUNT, "--account", MANAGEMENT_ACCOUNT];
 
     // Invalid input: exit 2, nothing read.
-    for (bad, says) in [
-        ("12", "not a 12-digit account id"),
-        ("999999999999", "not an account of organization"),
-    ] {
+    for (bad, says) in
+        [("12", "not a 12-digit account id"), ("999999999999", "not an account of organization")]
+    {
         let run = orgsplit(&emu, d, &["audit", "--account", bad]);
         assert_eq!(run.code, Some(2), "{}", run.stderr);
-        assert!(
-            run.stderr.contains(says) && run.stderr.contains(bad),
-            "{}",
-            run.stderr
-        );
+        assert!(run.stderr.contains(says) && run.stderr.contains(bad), "{}", run.stderr);
         log.push(run);
     }
 
@@ -53,34 +48,19 @@ fn each_finding_appears_when_built_and_goes_when_fixed() {
     println!("built: {}", built["summary"]);
     let anyone = findings_of(&built, SOURCE_ACCOUNT, "role-trusts-anyone");
     assert_eq!(anyone.len(), 1, "{built:#}");
-    assert!(
-        anyone[0]["resource"]
-            .as_str()
-            .unwrap()
-            .ends_with(":role/audit-open-trust")
-    );
+    assert!(anyone[0]["resource"].as_str().unwrap().ends_with(":role/audit-open-trust"));
     let outside = findings_of(&built, SOURCE_ACCOUNT, "role-trusts-outside-org");
     assert_eq!(outside.len(), 1, "{built:#}");
     assert_eq!(outside[0]["details"]["accounts"], json!(["999988887777"]));
     let admin = findings_of(&built, SOURCE_ACCOUNT, "access-role-admin");
     assert_eq!(admin.len(), 1, "{built:#}");
     assert_eq!(admin[0]["severity"], "info");
-    assert_eq!(
-        admin[0]["details"]["inline_admin"],
-        json!(["administrator"])
-    );
+    assert_eq!(admin[0]["details"]["inline_admin"], json!(["administrator"]));
     let mgmt = findings_of(&built, MANAGEMENT_ACCOUNT, "management-account-workloads");
     assert_eq!(mgmt.len(), 1, "{built:#}");
-    assert_eq!(
-        mgmt[0]["details"]["resources"],
-        json!(["ssm:/prod/leftover/API_URL"])
-    );
+    assert_eq!(mgmt[0]["details"]["resources"], json!(["ssm:/prod/leftover/API_URL"]));
     // The source account's medium findings fail a medium gate.
-    let gate = orgsplit(
-        &emu,
-        d,
-        &["audit", "--account", SOURCE_ACCOUNT, "--fail-on", "medium"],
-    );
+    let gate = orgsplit(&emu, d, &["audit", "--account", SOURCE_ACCOUNT, "--fail-on", "medium"]);
     assert_eq!(gate.code, Some(1), "{}", gate.stderr);
     log.push(gate);
 
@@ -106,10 +86,7 @@ fn each_finding_appears_when_built_and_goes_when_fixed() {
     let left: BTreeSet<String> = codes_of(&fixed, SOURCE_ACCOUNT).into_iter().collect();
     assert_eq!(
         left,
-        BTreeSet::from([
-            "mixed-environments".to_string(),
-            "v1-github-source".to_string()
-        ])
+        BTreeSet::from(["mixed-environments".to_string(), "v1-github-source".to_string()])
     );
 
     // The CI gate on a new account at the root: bootstrapped, admin access role kept, no
@@ -138,18 +115,10 @@ fn each_finding_appears_when_built_and_goes_when_fixed() {
 
     // An account that cannot be read: the report still comes, the run fails (exit 1).
     emu.set_faults(json!({"error5xx": 1.0, "services": ["budgets"]}));
-    let broken = orgsplit(
-        &emu,
-        d,
-        &["audit", "--output", "json", "--account", SOURCE_ACCOUNT],
-    );
+    let broken = orgsplit(&emu, d, &["audit", "--output", "json", "--account", SOURCE_ACCOUNT]);
     emu.set_faults(json!({}));
     assert_eq!(broken.code, Some(1), "{}", broken.stderr);
-    assert!(
-        broken.stderr.contains("accounts could not be read"),
-        "{}",
-        broken.stderr
-    );
+    assert!(broken.stderr.contains("accounts could not be read"), "{}", broken.stderr);
     let report: Value = serde_json::from_str(&broken.stdout).unwrap();
     assert_eq!(report["accounts"][0]["audited"], false);
     assert_eq!(report["summary"]["not_audited"], 1);
@@ -169,6 +138,12 @@ fn trust(principal: Value, condition: Option<Value>) -> String {
 fn allow_everything() -> String {
     json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
         .to_string()
+}
+
+/// Gives the role an inline policy that allows everything.
+async fn grant_administrator(iam: &aws_sdk_iam::Client, role: &str) {
+    let request = iam.put_role_policy().role_name(role).policy_name("administrator");
+    request.policy_document(allow_everything()).send().await.unwrap();
 }
 
 /// Creates `name` unless it exists, trusting the management account.
@@ -194,13 +169,7 @@ async fn build_near_misses(emu: &Emulator) {
     // the access role gets the same grant inline; the attached form is covered by unit tests.
     let iam = source.iam();
     ensure_role(&iam, "OrganizationAccountAccessRole").await;
-    iam.put_role_policy()
-        .role_name("OrganizationAccountAccessRole")
-        .policy_name("administrator")
-        .policy_document(allow_everything())
-        .send()
-        .await
-        .unwrap();
+    grant_administrator(&iam, "OrganizationAccountAccessRole").await;
     let mgmt = aws.session(MANAGEMENT_ACCOUNT).await.unwrap();
     let events = mgmt.events("us-east-1");
     events
@@ -216,9 +185,7 @@ async fn build_near_misses(emu: &Emulator) {
         .targets(
             aws_sdk_eventbridge::types::Target::builder()
                 .id("queue")
-                .arn(format!(
-                    "arn:aws:sqs:us-east-1:{MANAGEMENT_ACCOUNT}:orgsplit-trigger"
-                ))
+                .arn(format!("arn:aws:sqs:us-east-1:{MANAGEMENT_ACCOUNT}:orgsplit-trigger"))
                 .build()
                 .unwrap(),
         )
@@ -234,13 +201,10 @@ async fn build_near_misses(emu: &Emulator) {
         .unwrap();
     // EnablePolicyType is asynchronous: wait for ENABLED, as any client must.
     let enabled = || async {
-        org.list_roots().send().await.unwrap().roots()[0]
-            .policy_types()
-            .iter()
-            .any(|p| {
-                p.r#type() == Some(&PolicyType::ServiceControlPolicy)
-                    && p.status() == Some(&aws_sdk_organizations::types::PolicyTypeStatus::Enabled)
-            })
+        org.list_roots().send().await.unwrap().roots()[0].policy_types().iter().any(|p| {
+            p.r#type() == Some(&PolicyType::ServiceControlPolicy)
+                && p.status() == Some(&aws_sdk_organizations::types::PolicyTypeStatus::Enabled)
+        })
     };
     for _ in 0..100 {
         if enabled().await {
@@ -259,10 +223,7 @@ async fn build_near_misses(emu: &Emulator) {
 }
 
 async fn root_id(org: &aws_sdk_organizations::Client) -> String {
-    org.list_roots().send().await.unwrap().roots()[0]
-        .id()
-        .unwrap()
-        .to_string()
+    org.list_roots().send().await.unwrap().roots()[0].id().unwrap().to_string()
 }
 
 /// Creates an SCP and attaches it to the root (SCPs already enabled).
@@ -276,19 +237,8 @@ async fn scp_on_root(org: &aws_sdk_organizations::Client, name: &str, document: 
         .send()
         .await
         .unwrap();
-    let id = created
-        .policy()
-        .unwrap()
-        .policy_summary()
-        .unwrap()
-        .id()
-        .unwrap();
-    org.attach_policy()
-        .policy_id(id)
-        .target_id(root_id(org).await)
-        .send()
-        .await
-        .unwrap();
+    let id = created.policy().unwrap().policy_summary().unwrap().id().unwrap();
+    org.attach_policy().policy_id(id).target_id(root_id(org).await).send().await.unwrap();
 }
 
 /// Returns the organization's id.
@@ -296,18 +246,17 @@ async fn build_findings(emu: &Emulator) -> String {
     let aws = aws_for(emu).await;
     let source = aws.session(SOURCE_ACCOUNT).await.unwrap();
     let iam = source.iam();
-    iam.create_role()
-        .role_name("audit-open-trust")
-        .assume_role_policy_document(trust(json!("*"), None))
-        .send()
-        .await
-        .unwrap();
-    iam.create_role()
-        .role_name("audit-vendor-trust")
-        .assume_role_policy_document(trust(json!("arn:aws:iam::999988887777:root"), None))
-        .send()
-        .await
-        .unwrap();
+    for (role, principal) in
+        [("audit-open-trust", "*"), ("audit-vendor-trust", "arn:aws:iam::999988887777:root")]
+    {
+        let trusting = trust(json!(principal), None);
+        iam.create_role()
+            .role_name(role)
+            .assume_role_policy_document(trusting)
+            .send()
+            .await
+            .unwrap();
+    }
     // Bootstrapped (a terraform-apply role), yet the access role kept its admin grant.
     ensure_role(&iam, "terraform-apply").await;
     // A workload left in the management account.
@@ -320,12 +269,7 @@ async fn build_findings(emu: &Emulator) -> String {
         .send()
         .await
         .unwrap();
-    let org = mgmt
-        .organizations()
-        .describe_organization()
-        .send()
-        .await
-        .unwrap();
+    let org = mgmt.organizations().describe_organization().send().await.unwrap();
     org.organization().unwrap().id().unwrap().to_string()
 }
 
@@ -344,10 +288,7 @@ async fn fix_findings(emu: &Emulator, org_id: &str) {
         .unwrap();
     iam.update_assume_role_policy()
         .role_name("audit-vendor-trust")
-        .policy_document(trust(
-            json!(format!("arn:aws:iam::{MANAGEMENT_ACCOUNT}:root")),
-            None,
-        ))
+        .policy_document(trust(json!(format!("arn:aws:iam::{MANAGEMENT_ACCOUNT}:root")), None))
         .send()
         .await
         .unwrap();
@@ -359,20 +300,8 @@ async fn fix_findings(emu: &Emulator, org_id: &str) {
         .unwrap();
     // The long-running task stopped.
     let ecs = source.ecs("us-east-1");
-    for arn in ecs
-        .list_tasks()
-        .cluster("batch")
-        .send()
-        .await
-        .unwrap()
-        .task_arns()
-    {
-        ecs.stop_task()
-            .cluster("batch")
-            .task(arn)
-            .send()
-            .await
-            .unwrap();
+    for arn in ecs.list_tasks().cluster("batch").send().await.unwrap().task_arns() {
+        ecs.stop_task().cluster("batch").task(arn).send().await.unwrap();
     }
     // A budget in both accounts.
     let mgmt = aws.session(MANAGEMENT_ACCOUNT).await.unwrap();
@@ -380,12 +309,7 @@ async fn fix_findings(emu: &Emulator, org_id: &str) {
         create_budget(emu, account).await;
     }
     // The workload out of the management account.
-    mgmt.ssm("us-east-1")
-        .delete_parameter()
-        .name("/prod/leftover/API_URL")
-        .send()
-        .await
-        .unwrap();
+    mgmt.ssm("us-east-1").delete_parameter().name("/prod/leftover/API_URL").send().await.unwrap();
     // An SCP protecting the tag key, on the root.
     scp_on_root(
         &mgmt.organizations(),
@@ -410,13 +334,7 @@ async fn extra_account(emu: &Emulator) -> String {
     let iam = aws.session(&id).await.unwrap().iam();
     ensure_role(&iam, "OrganizationAccountAccessRole").await;
     ensure_role(&iam, "terraform-apply").await;
-    iam.put_role_policy()
-        .role_name("OrganizationAccountAccessRole")
-        .policy_name("administrator")
-        .policy_document(allow_everything())
-        .send()
-        .await
-        .unwrap();
+    grant_administrator(&iam, "OrganizationAccountAccessRole").await;
     id
 }
 

@@ -80,11 +80,7 @@ fn demo_before_and_after_the_split() {
         "the audit changed something: {:?}",
         emu.mutating_requests()
     );
-    println!(
-        "before the split: {} ({} API calls)",
-        before["summary"],
-        emu.requests().len()
-    );
+    println!("before the split: {} ({} API calls)", before["summary"], emu.requests().len());
     assert_eq!(before["schema_version"], 1);
     let source: BTreeSet<String> = codes_of(&before, SOURCE_ACCOUNT).into_iter().collect();
     for code in BEFORE_SPLIT {
@@ -92,11 +88,7 @@ fn demo_before_and_after_the_split() {
     }
     // The demo's roles trust services and the organization only; its access role is not
     // yet superseded by a terraform-apply role; nothing runs in the management account.
-    for code in [
-        "role-trusts-anyone",
-        "role-trusts-outside-org",
-        "access-role-admin",
-    ] {
+    for code in ["role-trusts-anyone", "role-trusts-outside-org", "access-role-admin"] {
         assert!(!source.contains(code), "{code} on the demo: {before:#}");
     }
     assert!(
@@ -147,21 +139,13 @@ fn demo_before_and_after_the_split() {
         ),
         "{source_block}"
     );
-    assert!(
-        text.stdout.contains("Audit of 2 accounts (0 not audited)"),
-        "{}",
-        text.stdout
-    );
+    assert!(text.stdout.contains("Audit of 2 accounts (0 not audited)"), "{}", text.stdout);
     log.push(text);
 
     // --fail-on: exit 1 at or above the threshold.
     let gate = orgsplit(&emu, d, &["audit", "--fail-on", "high"]);
     assert_eq!(gate.code, Some(1), "{}", gate.stderr);
-    assert!(
-        gate.stderr.contains("findings at or above high"),
-        "{}",
-        gate.stderr
-    );
+    assert!(gate.stderr.contains("findings at or above high"), "{}", gate.stderr);
     log.push(gate);
 
     // The split: both OUs applied.
@@ -172,11 +156,7 @@ fn demo_before_and_after_the_split() {
     emu.clear_requests();
     let after = audit_json(&emu, d, &[], &mut log);
     assert!(emu.mutating_requests().is_empty());
-    println!(
-        "after the split: {} ({} API calls)",
-        after["summary"],
-        emu.requests().len()
-    );
+    println!("after the split: {} ({} API calls)", after["summary"], emu.requests().len());
     let new_accounts: Vec<&Value> = after["accounts"]
         .as_array()
         .unwrap()
@@ -199,27 +179,17 @@ fn demo_before_and_after_the_split() {
         println!("{} ({}): {codes:?}", a["name"], a["ou"]);
     }
     // The workloads accounts hold the copies, of one environment each (plus shared ones).
-    let workloads = new_accounts
-        .iter()
-        .find(|a| a["name"] == "prod-workloads")
-        .unwrap();
+    let workloads = new_accounts.iter().find(|a| a["name"] == "prod-workloads").unwrap();
     assert!(workloads["resources"].as_u64().unwrap() > 20, "{workloads}");
     // A clean account passes the CI gate.
     let gate = orgsplit(
         &emu,
         d,
-        &[
-            "audit",
-            "--account",
-            workloads["account_id"].as_str().unwrap(),
-            "--fail-on",
-            "low",
-        ],
+        &["audit", "--account", workloads["account_id"].as_str().unwrap(), "--fail-on", "low"],
     );
     assert_eq!(gate.code, Some(0), "{}{}", gate.stdout, gate.stderr);
     assert!(
-        gate.stdout
-            .contains("Audit of 1 account (0 not audited): 0 findings"),
+        gate.stdout.contains("Audit of 1 account (0 not audited): 0 findings"),
         "{}",
         gate.stdout
     );

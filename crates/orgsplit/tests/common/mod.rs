@@ -25,13 +25,7 @@ pub fn demo_world() -> (Emulator, tempfile::TempDir) {
 pub fn inventory_and_plan(emu: &Emulator, dir: &Path) -> [Run; 2] {
     let inventory = orgsplit(emu, dir, &["inventory", "--out", "inventory.json"]);
     assert_eq!(inventory.code, Some(0), "inventory: {}", inventory.stderr);
-    let args = [
-        "plan",
-        "--inventory",
-        "inventory.json",
-        "--out",
-        "plan.json",
-    ];
+    let args = ["plan", "--inventory", "inventory.json", "--out", "plan.json"];
     let plan = orgsplit(emu, dir, &args);
     assert_eq!(plan.code, Some(0), "plan: {}", plan.stderr);
     [inventory, plan]
@@ -75,22 +69,15 @@ pub fn orgsplit(emu: &Emulator, dir: &Path, args: &[&str]) -> Run {
 
 /// The SDK side, in us-east-1, with the emulator's credentials.
 pub async fn aws_for(emu: &Emulator) -> Aws {
-    Aws::load(AwsOptions {
-        endpoint_url: Some(emu.url.clone()),
-        ..AwsOptions::new("us-east-1")
-    })
-    .await
-    .unwrap()
+    Aws::load(AwsOptions { endpoint_url: Some(emu.url.clone()), ..AwsOptions::new("us-east-1") })
+        .await
+        .unwrap()
 }
 
 /// Applies one OU; a run that waits on the connection handshake gets it (the emulator's
 /// stand-in for the console) and is run again.
 pub fn apply_ou(emu: &Emulator, dir: &Path, plan: &str, ou: &str, log: &mut Vec<Run>) {
-    let first = orgsplit(
-        emu,
-        dir,
-        &["apply", plan, "--ou", ou, "--yes", "--output", "json"],
-    );
+    let first = orgsplit(emu, dir, &["apply", plan, "--ou", ou, "--yes", "--output", "json"]);
     let waiting: Vec<Value> = first
         .stdout
         .lines()
@@ -102,29 +89,15 @@ pub fn apply_ou(emu: &Emulator, dir: &Path, plan: &str, ou: &str, log: &mut Vec<
     if code == Some(0) {
         return;
     }
-    assert_eq!(
-        code,
-        Some(3),
-        "apply --ou {ou}: {}",
-        log.last().unwrap().stderr
-    );
-    assert!(
-        !waiting.is_empty(),
-        "exit 3 without a waiting step: {}",
-        log.last().unwrap().stderr
-    );
+    assert_eq!(code, Some(3), "apply --ou {ou}: {}", log.last().unwrap().stderr);
+    assert!(!waiting.is_empty(), "exit 3 without a waiting step: {}", log.last().unwrap().stderr);
     for event in &waiting {
         let message = event["message"].as_str().unwrap();
         let arn = message
             .split(['(', ')', ' '])
             .find(|w| w.starts_with("arn:aws:codestar-connections:"))
             .unwrap_or_else(|| panic!("no connection ARN in {message}"));
-        assert!(
-            event["url"]
-                .as_str()
-                .unwrap()
-                .starts_with("https://console.aws.amazon.com/")
-        );
+        assert!(event["url"].as_str().unwrap().starts_with("https://console.aws.amazon.com/"));
         emu.mark_connection_available(arn);
     }
     let again = orgsplit(emu, dir, &["apply", plan, "--ou", ou, "--yes"]);

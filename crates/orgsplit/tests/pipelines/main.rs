@@ -63,13 +63,7 @@ fn demo() -> (Vec<Value>, String, Vec<String>) {
 }
 
 async fn declaration(s: &AccountSession, name: &str) -> Value {
-    let got = s
-        .codepipeline(REGION)
-        .get_pipeline()
-        .name(name)
-        .send()
-        .await
-        .unwrap();
+    let got = s.codepipeline(REGION).get_pipeline().name(name).send().await.unwrap();
     orgsplit_aws::sdk_json::to_json(got.pipeline().unwrap())
 }
 
@@ -100,11 +94,8 @@ fn write_local_states(dir: &Path, token: &str) {
             "instances": [{"attributes": {"name": "imported", "stage": [{"name": "Source", "action": [{
                 "category": "Source", "owner": "ThirdParty", "provider": "GitHub", "version": "1",
                 "configuration": {"OAuthToken": "****", "Owner": "acme", "Repo": "x", "Branch": "main"}}]}]}}]}]});
-    std::fs::write(
-        states.join("imported.tfstate"),
-        serde_json::to_string_pretty(&masked).unwrap(),
-    )
-    .unwrap();
+    std::fs::write(states.join("imported.tfstate"), serde_json::to_string_pretty(&masked).unwrap())
+        .unwrap();
     // Terraform 0.11 (state version 3), provider before v3.24.0: flattened and hashed.
     let hashed = format!("hash-{}", hex::encode(Sha256::digest(token.as_bytes())));
     let v3 = json!({"version": 3, "terraform_version": "0.11.14", "serial": 9, "modules": [{"path": ["root"],
@@ -204,10 +195,7 @@ const STAGES: &[Stage] = &[
         "rollback refuses a pipeline changed since its migration",
         rollback::rollback_refuses_a_pipeline_changed_since,
     ),
-    (
-        "migrate by connection ARN",
-        migrate::migrate_by_connection_arn,
-    ),
+    ("migrate by connection ARN", migrate::migrate_by_connection_arn),
     (
         "no token, hashed token or webhook secret in any output or saved file",
         no_secret_in_any_output_or_saved_file,
@@ -242,16 +230,12 @@ fn no_secret_in_any_output_or_saved_file(s: &mut Scenario) {
         .collect();
     for entry in std::fs::read_dir(d.join("plans/pipelines")).unwrap() {
         let p = entry.unwrap().path();
-        haystack.push((
-            p.display().to_string(),
-            std::fs::read_to_string(&p).unwrap(),
-        ));
+        haystack.push((p.display().to_string(), std::fs::read_to_string(&p).unwrap()));
     }
     assert!(haystack.len() > 20);
     for (what, text) in &haystack {
-        for needle in [token, hashed.as_str()]
-            .into_iter()
-            .chain(hook_secrets.iter().map(String::as_str))
+        for needle in
+            [token, hashed.as_str()].into_iter().chain(hook_secrets.iter().map(String::as_str))
         {
             assert!(!text.contains(needle), "a secret in {what}");
         }

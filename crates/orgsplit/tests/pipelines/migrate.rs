@@ -21,12 +21,7 @@ pub(super) fn migrate_dry_run_and_refusals_change_nothing(s: &mut Scenario) {
             aws_sdk_codepipeline::types::PipelineDeclaration::deserialize,
         )
         .unwrap();
-        src.codepipeline(EU)
-            .create_pipeline()
-            .pipeline(sdk)
-            .send()
-            .await
-            .unwrap();
+        src.codepipeline(EU).create_pipeline().pipeline(sdk).send().await.unwrap();
     });
 
     // ---- migrate: dry run and refusals change nothing.
@@ -35,72 +30,30 @@ pub(super) fn migrate_dry_run_and_refusals_change_nothing(s: &mut Scenario) {
         emu,
         d,
         None,
-        &[
-            "pipelines",
-            "migrate",
-            "--create-connection",
-            CONNECTION,
-            "--dry-run",
-        ],
+        &["pipelines", "migrate", "--create-connection", CONNECTION, "--dry-run"],
     );
     assert_eq!(dry.code, Some(0), "{}", dry.stderr);
     let diff_line = |sign: char, text: &str| {
-        dry.stdout
-            .lines()
-            .filter(|l| l.starts_with(sign) && l.contains(text))
-            .count()
+        dry.stdout.lines().filter(|l| l.starts_with(sign) && l.contains(text)).count()
     };
-    assert_eq!(
-        diff_line('+', "\"provider\": \"CodeStarSourceConnection\""),
-        4,
-        "{}",
-        dry.stdout
-    );
-    assert_eq!(
-        diff_line('-', "\"provider\": \"GitHub\""),
-        4,
-        "{}",
-        dry.stdout
-    );
-    assert_eq!(
-        diff_line('-', "\"OAuthToken\": \"****\""),
-        4,
-        "{}",
-        dry.stdout
-    );
-    assert!(
-        dry.stdout.contains("Dry run: 4 pipelines"),
-        "{}",
-        dry.stdout
-    );
+    assert_eq!(diff_line('+', "\"provider\": \"CodeStarSourceConnection\""), 4, "{}", dry.stdout);
+    assert_eq!(diff_line('-', "\"provider\": \"GitHub\""), 4, "{}", dry.stdout);
+    assert_eq!(diff_line('-', "\"OAuthToken\": \"****\""), 4, "{}", dry.stdout);
+    assert!(dry.stdout.contains("Dry run: 4 pipelines"), "{}", dry.stdout);
     log.push(dry);
-    let no_yes = orgsplit(
-        emu,
-        d,
-        None,
-        &["pipelines", "migrate", "--create-connection", CONNECTION],
-    );
+    let no_yes =
+        orgsplit(emu, d, None, &["pipelines", "migrate", "--create-connection", CONNECTION]);
     assert_eq!(no_yes.code, Some(3), "{}", no_yes.stderr);
     log.push(no_yes);
     let bad_arn = orgsplit(
         emu,
         d,
         None,
-        &[
-            "pipelines",
-            "migrate",
-            "--connection-arn",
-            "arn:aws:iam::111111111111:role/x",
-            "--yes",
-        ],
+        &["pipelines", "migrate", "--connection-arn", "arn:aws:iam::111111111111:role/x", "--yes"],
     );
     assert_eq!(bad_arn.code, Some(2), "{}", bad_arn.stderr);
     log.push(bad_arn);
-    assert_eq!(
-        emu.mutating_requests(),
-        Vec::<Value>::new(),
-        "refusals wrote"
-    );
+    assert_eq!(emu.mutating_requests(), Vec::<Value>::new(), "refusals wrote");
 }
 
 /// Migrate: a PENDING connection is created once per region, nothing else changes.
@@ -113,13 +66,7 @@ pub(super) fn migrate_waits_for_pending_connections(s: &mut Scenario) {
             emu,
             d,
             None,
-            &[
-                "pipelines",
-                "migrate",
-                "--create-connection",
-                CONNECTION,
-                "--yes",
-            ],
+            &["pipelines", "migrate", "--create-connection", CONNECTION, "--yes"],
         );
         assert_eq!(pending.code, Some(3), "{}", pending.stderr);
         assert!(pending.stderr.contains("PENDING"), "{}", pending.stderr);
@@ -144,22 +91,13 @@ pub(super) fn migrate_waits_for_pending_connections(s: &mut Scenario) {
     );
     let connection_in = |region: &'static str| {
         rt.block_on(async {
-            let got = src
-                .codestar_connections(region)
-                .list_connections()
-                .send()
-                .await
-                .unwrap();
+            let got = src.codestar_connections(region).list_connections().send().await.unwrap();
             let c: Vec<_> = got
                 .connections()
                 .iter()
                 .filter(|c| c.connection_name() == Some(CONNECTION))
                 .collect();
-            assert_eq!(
-                c.len(),
-                1,
-                "one connection in {region}, however often migrate runs"
-            );
+            assert_eq!(c.len(), 1, "one connection in {region}, however often migrate runs");
             c[0].connection_arn().unwrap().to_string()
         })
     };
@@ -187,25 +125,11 @@ pub(super) fn migrate_converts_every_pipeline_after_the_handshake(s: &mut Scenar
         emu,
         d,
         None,
-        &[
-            "pipelines",
-            "migrate",
-            "--create-connection",
-            CONNECTION,
-            "--yes",
-        ],
+        &["pipelines", "migrate", "--create-connection", CONNECTION, "--yes"],
     );
-    assert_eq!(
-        migrated.code,
-        Some(0),
-        "{}{}",
-        migrated.stdout,
-        migrated.stderr
-    );
+    assert_eq!(migrated.code, Some(0), "{}{}", migrated.stdout, migrated.stderr);
     assert!(
-        migrated
-            .stdout
-            .contains("Migrated 4 pipelines: 4 changed, 0 unchanged, 0 failed."),
+        migrated.stdout.contains("Migrated 4 pipelines: 4 changed, 0 unchanged, 0 failed."),
         "{}",
         migrated.stdout
     );
@@ -268,13 +192,7 @@ pub(super) fn migrate_converts_every_pipeline_after_the_handshake(s: &mut Scenar
         for arn in [&connection_arn, &eu_connection] {
             assert!(resources.contains(&json!(arn)), "{arn} not in {policy}");
         }
-        let eu = src
-            .codepipeline(EU)
-            .get_pipeline()
-            .name(EU_PIPELINE)
-            .send()
-            .await
-            .unwrap();
+        let eu = src.codepipeline(EU).get_pipeline().name(EU_PIPELINE).send().await.unwrap();
         let eu = orgsplit_aws::sdk_json::to_json(eu.pipeline().unwrap());
         let conf = &source_action(&eu)["configuration"];
         assert_eq!(conf["ConnectionArn"], json!(eu_connection));
@@ -294,25 +212,11 @@ pub(super) fn migrate_again_writes_nothing(s: &mut Scenario) {
         emu,
         d,
         None,
-        &[
-            "pipelines",
-            "migrate",
-            "--create-connection",
-            CONNECTION,
-            "--yes",
-        ],
+        &["pipelines", "migrate", "--create-connection", CONNECTION, "--yes"],
     );
     assert_eq!(again.code, Some(0), "{}", again.stderr);
-    assert!(
-        again.stdout.contains("Nothing to migrate"),
-        "{}",
-        again.stdout
-    );
-    assert_eq!(
-        emu.mutating_requests(),
-        Vec::<Value>::new(),
-        "second migrate"
-    );
+    assert!(again.stdout.contains("Nothing to migrate"), "{}", again.stdout);
+    assert_eq!(emu.mutating_requests(), Vec::<Value>::new(), "second migrate");
     log.push(again);
 }
 
@@ -336,21 +240,11 @@ pub(super) fn migrate_by_connection_arn(s: &mut Scenario) {
         ],
     );
     assert_eq!(by_arn.code, Some(0), "{}{}", by_arn.stdout, by_arn.stderr);
-    assert!(
-        by_arn.stdout.contains("Migrated 1 pipelines: 1 changed"),
-        "{}",
-        by_arn.stdout
-    );
+    assert!(by_arn.stdout.contains("Migrated 1 pipelines: 1 changed"), "{}", by_arn.stdout);
     log.push(by_arn);
     rt.block_on(async {
         let now = declaration(src, "prod-api-release").await;
-        assert_eq!(
-            source_action(&now)["configuration"]["ConnectionArn"],
-            json!(connection_arn)
-        );
-        assert_eq!(
-            webhooks_of(src, "prod-api-release").await,
-            Vec::<String>::new()
-        );
+        assert_eq!(source_action(&now)["configuration"]["ConnectionArn"], json!(connection_arn));
+        assert_eq!(webhooks_of(src, "prod-api-release").await, Vec::<String>::new());
     });
 }

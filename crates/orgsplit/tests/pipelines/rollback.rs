@@ -2,40 +2,22 @@
 
 use super::*;
 
+/// `orgsplit pipelines rollback --pipeline PIPELINE`, with the token in `GH_TOKEN` when given.
+fn rollback(emu: &Emulator, dir: &Path, token: Option<&str>, pipeline: &str) -> Run {
+    let args = ["pipelines", "rollback", "--pipeline", pipeline, "--token-env", "GH_TOKEN"];
+    orgsplit(emu, dir, token, &args)
+}
+
 /// Rollback restores the saved v1 source and its webhook, once.
 pub(super) fn rollback_restores_the_v1_source_and_its_webhook(s: &mut Scenario) {
     let d = s.dir.path();
     let token = s.token.as_str();
     fields!(s; emu, rt, src, before; hook_secrets, log);
     // ---- rollback: the saved v1 source comes back, with its webhook.
-    let no_token = orgsplit(
-        emu,
-        d,
-        None,
-        &[
-            "pipelines",
-            "rollback",
-            "--pipeline",
-            "prod-api-release",
-            "--token-env",
-            "GH_TOKEN",
-        ],
-    );
+    let no_token = rollback(emu, d, None, "prod-api-release");
     assert_eq!(no_token.code, Some(2), "{}", no_token.stderr);
     log.push(no_token);
-    let rolled = orgsplit(
-        emu,
-        d,
-        Some(token),
-        &[
-            "pipelines",
-            "rollback",
-            "--pipeline",
-            "prod-api-release",
-            "--token-env",
-            "GH_TOKEN",
-        ],
-    );
+    let rolled = rollback(emu, d, Some(token), "prod-api-release");
     assert_eq!(rolled.code, Some(0), "{}{}", rolled.stdout, rolled.stderr);
     log.push(rolled);
     rt.block_on(async {
@@ -57,25 +39,10 @@ pub(super) fn rollback_restores_the_v1_source_and_its_webhook(s: &mut Scenario) 
         );
         // The other two stay converted.
         let dev = declaration(src, "dev-api-build").await;
-        assert_eq!(
-            source_action(&dev)["actionTypeId"]["provider"],
-            "CodeStarSourceConnection"
-        );
+        assert_eq!(source_action(&dev)["actionTypeId"]["provider"], "CodeStarSourceConnection");
     });
     emu.clear_requests();
-    let rolled_again = orgsplit(
-        emu,
-        d,
-        Some(token),
-        &[
-            "pipelines",
-            "rollback",
-            "--pipeline",
-            "prod-api-release",
-            "--token-env",
-            "GH_TOKEN",
-        ],
-    );
+    let rolled_again = rollback(emu, d, Some(token), "prod-api-release");
     assert_eq!(rolled_again.code, Some(0), "{}", rolled_again.stderr);
     // The token is written again (it cannot be compared); the webhook is not made twice.
     let ops: Vec<String> = emu
@@ -87,12 +54,7 @@ pub(super) fn rollback_restores_the_v1_source_and_its_webhook(s: &mut Scenario) 
     log.push(rolled_again);
     // The webhook's new secret is a secret too.
     let new_secret = rt.block_on(async {
-        let got = src
-            .codepipeline(REGION)
-            .list_webhooks()
-            .send()
-            .await
-            .unwrap();
+        let got = src.codepipeline(REGION).list_webhooks().send().await.unwrap();
         got.webhooks()
             .iter()
             .filter_map(|w| w.definition())
@@ -129,25 +91,9 @@ pub(super) fn rollback_refuses_a_pipeline_changed_since(s: &mut Scenario) {
             .unwrap();
     });
     emu.clear_requests();
-    let refused = orgsplit(
-        emu,
-        d,
-        Some(token),
-        &[
-            "pipelines",
-            "rollback",
-            "--pipeline",
-            "dev-api-build",
-            "--token-env",
-            "GH_TOKEN",
-        ],
-    );
+    let refused = rollback(emu, d, Some(token), "dev-api-build");
     assert_eq!(refused.code, Some(3), "{}", refused.stderr);
     assert!(refused.stderr.contains("Extra"), "{}", refused.stderr);
-    assert_eq!(
-        emu.mutating_requests(),
-        Vec::<Value>::new(),
-        "refused rollback"
-    );
+    assert_eq!(emu.mutating_requests(), Vec::<Value>::new(), "refused rollback");
     log.push(refused);
 }

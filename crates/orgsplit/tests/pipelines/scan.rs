@@ -35,10 +35,7 @@ pub(super) fn scan_reports_every_pipeline_and_token_reference(s: &mut Scenario) 
         .map(|p| p["name"].as_str().unwrap())
         .collect();
     names.sort();
-    assert_eq!(
-        names,
-        ["dev-api-build", "mail-sender-release", "prod-api-release"]
-    );
+    assert_eq!(names, ["dev-api-build", "mail-sender-release", "prod-api-release"]);
     let prod = report["pipelines"]
         .as_array()
         .unwrap()
@@ -49,10 +46,7 @@ pub(super) fn scan_reports_every_pipeline_and_token_reference(s: &mut Scenario) 
     assert_eq!(prod["sources"][0]["owner"], "acme");
     assert_eq!(prod["sources"][0]["repo"], "api");
     assert_eq!(prod["sources"][0]["branch"], "main");
-    assert_eq!(
-        prod["webhooks"][0]["name"],
-        "prod-api-release--Source--acme--api"
-    );
+    assert_eq!(prod["webhooks"][0]["name"], "prod-api-release--Source--acme--api");
     let states: Vec<(String, Vec<Found>)> = report["states"]
         .as_array()
         .unwrap()
@@ -84,34 +78,18 @@ pub(super) fn scan_reports_every_pipeline_and_token_reference(s: &mut Scenario) 
     assert_eq!(
         find("prod/pipelines.tfstate"),
         vec![
-            (
-                "aws_codepipeline.prod_api_release".into(),
-                "raw".into(),
-                json!(true)
-            ),
-            (
-                "aws_codepipeline.mail_sender_release".into(),
-                "raw".into(),
-                json!(true)
-            ),
+            ("aws_codepipeline.prod_api_release".into(), "raw".into(), json!(true)),
+            ("aws_codepipeline.mail_sender_release".into(), "raw".into(), json!(true)),
         ]
     );
     assert_eq!(
         find("legacy/pipelines.tfstate"),
-        vec![(
-            "aws_codepipeline.dev_api_build".into(),
-            "hashed".into(),
-            json!(true)
-        )]
+        vec![("aws_codepipeline.dev_api_build".into(), "hashed".into(), json!(true))]
     );
     assert_eq!(find("dev/network.tfstate"), vec![]);
     assert_eq!(
         find("imported.tfstate"),
-        vec![(
-            "aws_codepipeline.imported".into(),
-            "masked".into(),
-            json!(false)
-        )]
+        vec![("aws_codepipeline.imported".into(), "masked".into(), json!(false))]
     );
     assert_eq!(
         find("old.tfstate"),
@@ -122,21 +100,11 @@ pub(super) fn scan_reports_every_pipeline_and_token_reference(s: &mut Scenario) 
     assert_eq!(report["summary"]["matching_token"], 4);
     assert_eq!(report["summary"]["states_with_tokens"], 3);
     log.push(scan);
-    let text = orgsplit(
-        emu,
-        d,
-        None,
-        &[
-            "pipelines",
-            "scan",
-            "--tfstate",
-            "s3://acme-terraform-state/",
-        ],
-    );
+    let text =
+        orgsplit(emu, d, None, &["pipelines", "scan", "--tfstate", "s3://acme-terraform-state/"]);
     assert_eq!(text.code, Some(0), "{}", text.stderr);
     assert!(
-        text.stdout
-            .contains("prod-api-release  Source.Source  acme/api@main  webhook"),
+        text.stdout.contains("prod-api-release  Source.Source  acme/api@main  webhook"),
         "{}",
         text.stdout
     );
@@ -150,17 +118,9 @@ pub(super) fn scan_names_a_file_that_is_not_a_state(s: &mut Scenario) {
     fields!(s; emu; log);
     // A file that is not a state: exit 2, named, after the rest was reported.
     std::fs::create_dir_all(d.join("bad")).unwrap();
-    std::fs::write(
-        d.join("bad/broken.tfstate"),
-        "{\"version\": 4, \"resources\": [",
-    )
-    .unwrap();
+    std::fs::write(d.join("bad/broken.tfstate"), "{\"version\": 4, \"resources\": [").unwrap();
     let bad = orgsplit(emu, d, None, &["pipelines", "scan", "--tfstate", "bad"]);
     assert_eq!(bad.code, Some(2), "{}", bad.stderr);
-    assert!(
-        bad.stderr.contains("broken.tfstate: not a Terraform state"),
-        "{}",
-        bad.stderr
-    );
+    assert!(bad.stderr.contains("broken.tfstate: not a Terraform state"), "{}", bad.stderr);
     log.push(bad);
 }

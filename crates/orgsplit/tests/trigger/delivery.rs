@@ -2,6 +2,9 @@
 
 use super::*;
 
+/// The new-account trigger's EventBridge rule.
+const RULE: &str = "orgsplit-new-account";
+
 /// Trigger install with an SQS target: an event on the bus is handled from the queue.
 pub(super) fn sqs_target_delivers_events_from_the_bus(s: &mut Scenario) {
     let d = s.dir.path();
@@ -19,26 +22,15 @@ pub(super) fn sqs_target_delivers_events_from_the_bus(s: &mut Scenario) {
             .queue_url()
             .unwrap()
             .to_string();
-        (
-            url,
-            format!("arn:aws:sqs:{REGION}:{MANAGEMENT_ACCOUNT}:orgsplit-events"),
-        )
+        (url, format!("arn:aws:sqs:{REGION}:{MANAGEMENT_ACCOUNT}:orgsplit-events"))
     });
     let installed = orgsplit(emu, d, &["trigger", "install", "--target-arn", &queue_arn]);
     assert_eq!(installed.code, Some(0), "{}", installed.stderr);
     emu.clear_requests();
     let again = orgsplit(emu, d, &["trigger", "install", "--target-arn", &queue_arn]);
     assert_eq!(again.code, Some(0), "{}", again.stderr);
-    assert!(
-        again.stdout.contains("already in place"),
-        "{}",
-        again.stdout
-    );
-    assert_eq!(
-        emu.mutating_requests(),
-        Vec::<Value>::new(),
-        "second install"
-    );
+    assert!(again.stdout.contains("already in place"), "{}", again.stdout);
+    assert_eq!(emu.mutating_requests(), Vec::<Value>::new(), "second install");
     let b = rt.block_on(async {
         let b = create_account(m, "team-b").await;
         let from = move_to(m, &b, dev_ou).await;
@@ -49,13 +41,7 @@ pub(super) fn sqs_target_delivers_events_from_the_bus(s: &mut Scenario) {
             .detail_type(event["detail-type"].as_str().unwrap())
             .detail(event["detail"].to_string())
             .build();
-        let put = m
-            .events(REGION)
-            .put_events()
-            .entries(entry)
-            .send()
-            .await
-            .unwrap();
+        let put = m.events(REGION).put_events().entries(entry).send().await.unwrap();
         assert_eq!(put.failed_entry_count(), 0);
         // Something else on the bus does not match the rule.
         let other: Value = serde_json::from_str(
@@ -67,26 +53,11 @@ pub(super) fn sqs_target_delivers_events_from_the_bus(s: &mut Scenario) {
             .detail_type(other["detail-type"].as_str().unwrap())
             .detail(other["detail"].to_string())
             .build();
-        m.events(REGION)
-            .put_events()
-            .entries(entry)
-            .send()
-            .await
-            .unwrap();
+        m.events(REGION).put_events().entries(entry).send().await.unwrap();
         b
     });
-    let consumed = orgsplit(
-        emu,
-        d,
-        &[
-            "trigger",
-            "handle",
-            "--queue-url",
-            &queue_url,
-            "--wait-seconds",
-            "2",
-        ],
-    );
+    let consumed =
+        orgsplit(emu, d, &["trigger", "handle", "--queue-url", &queue_url, "--wait-seconds", "2"]);
     assert_eq!(consumed.code, Some(0), "{}", consumed.stderr);
     assert!(
         consumed.stdout.contains(
@@ -124,9 +95,7 @@ pub(super) fn lambda_target_replaces_the_queue(s: &mut Scenario) {
             .function_name("orgsplit-trigger")
             .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
             .handler("bootstrap")
-            .role(format!(
-                "arn:aws:iam::{MANAGEMENT_ACCOUNT}:role/orgsplit-trigger"
-            ))
+            .role(format!("arn:aws:iam::{MANAGEMENT_ACCOUNT}:role/orgsplit-trigger"))
             .code(
                 aws_sdk_lambda::types::FunctionCode::builder()
                     .zip_file(aws_sdk_lambda::primitives::Blob::new(empty_zip))
@@ -137,44 +106,18 @@ pub(super) fn lambda_target_replaces_the_queue(s: &mut Scenario) {
             .unwrap();
         f.function_arn().unwrap().to_string()
     });
-    let to_lambda = orgsplit(
-        emu,
-        d,
-        &["trigger", "install", "--target-arn", &function_arn],
-    );
+    let to_lambda = orgsplit(emu, d, &["trigger", "install", "--target-arn", &function_arn]);
     assert_eq!(to_lambda.code, Some(0), "{}", to_lambda.stderr);
-    assert!(
-        to_lambda.stdout.contains("target written"),
-        "{}",
-        to_lambda.stdout
-    );
+    assert!(to_lambda.stdout.contains("target written"), "{}", to_lambda.stdout);
     rt.block_on(async {
-        let targets = m
-            .events(REGION)
-            .list_targets_by_rule()
-            .rule("orgsplit-new-account")
-            .send()
-            .await
-            .unwrap();
+        let events = m.events(REGION);
+        let targets = events.list_targets_by_rule().rule(RULE).send().await.unwrap();
         let arns: Vec<&str> = targets.targets().iter().map(|t| t.arn()).collect();
         assert_eq!(arns, [function_arn.as_str()]);
-        let rule_arn = m
-            .events(REGION)
-            .describe_rule()
-            .name("orgsplit-new-account")
-            .send()
-            .await
-            .unwrap()
-            .arn()
-            .unwrap()
-            .to_string();
-        let policy = m
-            .lambda(REGION)
-            .get_policy()
-            .function_name(&function_arn)
-            .send()
-            .await
-            .unwrap();
+        let rule_arn =
+            events.describe_rule().name(RULE).send().await.unwrap().arn().unwrap().to_string();
+        let policy =
+            m.lambda(REGION).get_policy().function_name(&function_arn).send().await.unwrap();
         let policy: Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
         let st = policy["Statement"]
             .as_array()
@@ -186,22 +129,10 @@ pub(super) fn lambda_target_replaces_the_queue(s: &mut Scenario) {
         assert!(st.to_string().contains(&rule_arn), "{st}");
     });
     emu.clear_requests();
-    let again = orgsplit(
-        emu,
-        d,
-        &["trigger", "install", "--target-arn", &function_arn],
-    );
+    let again = orgsplit(emu, d, &["trigger", "install", "--target-arn", &function_arn]);
     assert_eq!(again.code, Some(0), "{}", again.stderr);
-    assert!(
-        again.stdout.contains("already in place"),
-        "{}",
-        again.stdout
-    );
-    assert_eq!(
-        emu.mutating_requests(),
-        Vec::<Value>::new(),
-        "second install (Lambda)"
-    );
+    assert!(again.stdout.contains("already in place"), "{}", again.stdout);
+    assert_eq!(emu.mutating_requests(), Vec::<Value>::new(), "second install (Lambda)");
 }
 
 /// The Lambda runtime serves an EventBridge event and an SQS batch.
@@ -255,10 +186,7 @@ pub(super) fn the_lambda_runtime_serves_invocations(s: &mut Scenario) {
         if started.elapsed() > Duration::from_secs(120) || child.try_wait().unwrap().is_some() {
             let _ = child.kill();
             let out = child.wait_with_output().unwrap();
-            panic!(
-                "the Lambda runtime answered {r} ({})",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            panic!("the Lambda runtime answered {r} ({})", String::from_utf8_lossy(&out.stderr));
         }
         std::thread::sleep(Duration::from_millis(200));
     };

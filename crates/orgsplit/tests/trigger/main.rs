@@ -29,10 +29,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 const REGION: &str = "us-east-1";
-const FIXTURES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../orgsplit-trigger/tests/fixtures"
-);
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../orgsplit-trigger/tests/fixtures");
 
 /// `orgsplit ARGS` at the default log level (the per-event figures are read from stderr).
 fn orgsplit(emu: &Emulator, dir: &Path, args: &[&str]) -> Run {
@@ -51,20 +48,11 @@ async fn create_account(m: &AccountSession, name: &str) -> String {
 }
 
 async fn root_id(m: &AccountSession) -> String {
-    m.organizations().list_roots().send().await.unwrap().roots()[0]
-        .id()
-        .unwrap()
-        .to_string()
+    m.organizations().list_roots().send().await.unwrap().roots()[0].id().unwrap().to_string()
 }
 
 async fn parent(m: &AccountSession, account: &str) -> String {
-    m.organizations()
-        .list_parents()
-        .child_id(account)
-        .send()
-        .await
-        .unwrap()
-        .parents()[0]
+    m.organizations().list_parents().child_id(account).send().await.unwrap().parents()[0]
         .id()
         .unwrap()
         .to_string()
@@ -87,13 +75,7 @@ async fn move_to(m: &AccountSession, account: &str, to: &str) -> String {
 /// the trust carries the organization condition; None when the role does not exist.
 async fn trusted(aws: &Aws, account: &str) -> Option<(Vec<String>, bool)> {
     let s = aws.session(account).await.unwrap();
-    let got = s
-        .iam()
-        .get_role()
-        .role_name("terraform-apply")
-        .send()
-        .await
-        .ok()?;
+    let got = s.iam().get_role().role_name("terraform-apply").send().await.ok()?;
     let doc = policy_document(got.role()?.assume_role_policy_document()?);
     let mut principals = Vec::new();
     let mut org_condition = true;
@@ -164,11 +146,7 @@ budget_email = "platform@example.com"
 }
 
 fn handle(emu: &Emulator, dir: &Path, file: &str) -> (Run, Value) {
-    let run = orgsplit(
-        emu,
-        dir,
-        &["trigger", "handle", "--event", file, "--output", "json"],
-    );
+    let run = orgsplit(emu, dir, &["trigger", "handle", "--event", file, "--output", "json"]);
     let v = serde_json::from_str(&run.stdout).unwrap_or(Value::Null);
     (run, v)
 }
@@ -224,11 +202,7 @@ impl Scenario {
             let prod_admin = create_account(&m, "prod-admin").await;
             (ous[0].clone(), ous[1].clone(), dev_admin, prod_admin, root)
         });
-        std::fs::write(
-            dir.path().join("orgsplit.toml"),
-            config(&dev_admin, &prod_admin),
-        )
-        .unwrap();
+        std::fs::write(dir.path().join("orgsplit.toml"), config(&dev_admin, &prod_admin)).unwrap();
 
         Scenario {
             emu,
@@ -289,10 +263,7 @@ const STAGES: &[Stage] = &[
         "the Lambda runtime serves an EventBridge event and an SQS batch",
         delivery::the_lambda_runtime_serves_invocations,
     ),
-    (
-        "50 events at once: every account reconciled, none fails",
-        fifty_events_at_once_all_reconcile,
-    ),
+    ("50 events at once: every account reconciled, none fails", fifty_events_at_once_all_reconcile),
 ];
 
 #[test]
@@ -322,10 +293,7 @@ fn fifty_events_at_once_all_reconcile(s: &mut Scenario) {
                 let _slot = at_once.acquire().await.expect("the semaphore stays open");
                 let name = format!("burst-{i:02}");
                 let email = format!("aws+{name}@example.com");
-                (
-                    i,
-                    orgsplit_testkit::create_account(&org, &name, &email).await,
-                )
+                (i, orgsplit_testkit::create_account(&org, &name, &email).await)
             });
         }
         let mut ids = creations.join_all().await;
@@ -367,12 +335,7 @@ fn fifty_events_at_once_all_reconcile(s: &mut Scenario) {
     let mut calls = Vec::new();
     for (child, (id, _)) in children.into_iter().zip(&accounts) {
         let out = child.wait_with_output().unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{id}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_eq!(out.status.code(), Some(0), "{id}: {}", String::from_utf8_lossy(&out.stderr));
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
         calls.push(v["api_calls"].as_u64().unwrap());
     }
@@ -385,10 +348,7 @@ fn fifty_events_at_once_all_reconcile(s: &mut Scenario) {
     });
     println!("per event (api_calls as counted by orgsplit, request log entries, seconds):");
     for (label, out, logged) in figures.iter() {
-        println!(
-            "  {label}: {} calls, {logged} logged, {} s",
-            out["api_calls"], out["seconds"]
-        );
+        println!("  {label}: {} calls, {logged} logged, {} s", out["api_calls"], out["seconds"]);
     }
     calls.sort_unstable();
     println!(

@@ -12,11 +12,8 @@ pub(super) fn a_new_account_is_reconciled_from_its_creation_event(s: &mut Scenar
         move_to(m, &a, dev_ou).await;
         a
     });
-    std::fs::write(
-        d.join("created.json"),
-        fixture("create-account-result.json", a, "", ""),
-    )
-    .unwrap();
+    std::fs::write(d.join("created.json"), fixture("create-account-result.json", a, "", ""))
+        .unwrap();
     emu.clear_requests();
     let (run, out) = handle(emu, d, "created.json");
     assert_eq!(run.code, Some(0), "{}", run.stderr);
@@ -42,19 +39,12 @@ pub(super) fn a_moved_account_trusts_only_its_new_admin(s: &mut Scenario) {
     fields!(s; emu, rt, aws, m, prod_ou, prod_admin; figures, a, from);
     // Moved to prod: only the prod admin is trusted after one event.
     *from = rt.block_on(move_to(m, a, prod_ou));
-    std::fs::write(
-        d.join("moved.json"),
-        fixture("move-account.json", a, from, prod_ou),
-    )
-    .unwrap();
+    std::fs::write(d.join("moved.json"), fixture("move-account.json", a, from, prod_ou)).unwrap();
     emu.clear_requests();
     let (run, out) = handle(emu, d, "moved.json");
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert_eq!(out["reconcile"]["ou"], "prod");
-    assert_eq!(
-        out["reconcile"]["instances_removed"],
-        json!(["orgsplit-baseline-dev us-east-1"])
-    );
+    assert_eq!(out["reconcile"]["instances_removed"], json!(["orgsplit-baseline-dev us-east-1"]));
     figures.push(("MoveAccount dev -> prod", out.clone(), emu.requests().len()));
     assert_eq!(rt.block_on(trusted(aws, a)), Some(only(prod_admin)));
 }
@@ -77,11 +67,8 @@ pub(super) fn control_towers_event_is_reconciled(s: &mut Scenario) {
     let d = s.dir.path();
     fields!(s; emu, prod_ou; a);
     // Control Tower's event carries the OU; the reconcile still asks Organizations.
-    std::fs::write(
-        d.join("ct.json"),
-        fixture("update-managed-account.json", a, "", prod_ou),
-    )
-    .unwrap();
+    std::fs::write(d.join("ct.json"), fixture("update-managed-account.json", a, "", prod_ou))
+        .unwrap();
     let (run, out) = handle(emu, d, "ct.json");
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert_eq!(out["reconcile"]["ou"], "prod");
@@ -96,23 +83,12 @@ pub(super) fn other_and_malformed_events_change_nothing(s: &mut Scenario) {
     let (run, out) = handle(emu, d, &format!("{FIXTURES}/other-event.json"));
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert_eq!(out["outcome"], "ignored");
-    std::fs::write(
-        d.join("bad.json"),
-        fixture("move-account.json", "12345", from, prod_ou),
-    )
-    .unwrap();
+    std::fs::write(d.join("bad.json"), fixture("move-account.json", "12345", from, prod_ou))
+        .unwrap();
     let bad = orgsplit(emu, d, &["trigger", "handle", "--event", "bad.json"]);
     assert_eq!(bad.code, Some(2), "{}", bad.stderr);
-    assert!(
-        bad.stderr.contains("detail.requestParameters.accountId"),
-        "{}",
-        bad.stderr
-    );
-    assert_eq!(
-        emu.mutating_requests(),
-        Vec::<Value>::new(),
-        "ignored/malformed"
-    );
+    assert!(bad.stderr.contains("detail.requestParameters.accountId"), "{}", bad.stderr);
+    assert_eq!(emu.mutating_requests(), Vec::<Value>::new(), "ignored/malformed");
 }
 
 /// Moved out of every configured OU: the old OU's instances go.
@@ -121,16 +97,9 @@ pub(super) fn an_account_moved_to_the_root_loses_its_instances(s: &mut Scenario)
     fields!(s; emu, rt, aws, m, root; a, from);
     // Moved out of every configured OU (to the root): the old OU's instances go.
     *from = rt.block_on(move_to(m, a, root));
-    std::fs::write(
-        d.join("to-root.json"),
-        fixture("move-account.json", a, from, root),
-    )
-    .unwrap();
+    std::fs::write(d.join("to-root.json"), fixture("move-account.json", a, from, root)).unwrap();
     let (run, out) = handle(emu, d, "to-root.json");
     assert_eq!(run.code, Some(0), "{}", run.stderr);
-    assert_eq!(
-        out["reconcile"]["instances_removed"],
-        json!(["orgsplit-baseline-prod us-east-1"])
-    );
+    assert_eq!(out["reconcile"]["instances_removed"], json!(["orgsplit-baseline-prod us-east-1"]));
     assert_eq!(rt.block_on(trusted(aws, a)), None, "no OU, no trust");
 }

@@ -34,11 +34,9 @@ pub async fn run(
     printer: &Printer,
 ) -> Result<ExitStatus, CliError> {
     match command {
-        PipelinesCommand::Scan {
-            account,
-            tfstates,
-            token_env,
-        } => scan_cmd(g, account, &tfstates, token_env.as_deref(), printer).await,
+        PipelinesCommand::Scan { account, tfstates, token_env } => {
+            scan_cmd(g, account, &tfstates, token_env.as_deref(), printer).await
+        }
         PipelinesCommand::Migrate {
             account,
             connection_arn,
@@ -58,11 +56,9 @@ pub async fn run(
             };
             migrate_cmd(g, account, choice, &pipelines, dry_run, yes, printer).await
         }
-        PipelinesCommand::Rollback {
-            account,
-            pipeline,
-            token_env,
-        } => rollback_cmd(g, account, &pipeline, &token_env, printer).await,
+        PipelinesCommand::Rollback { account, pipeline, token_env } => {
+            rollback_cmd(g, account, &pipeline, &token_env, printer).await
+        }
     }
 }
 
@@ -85,14 +81,9 @@ fn account_arg(account: Option<String>, config: &Config) -> Result<String, CliEr
 fn token_from_env(var: &str) -> Result<Secret, CliError> {
     match std::env::var(var) {
         Ok(v) if !v.trim().is_empty() => Ok(Secret::new(v.trim())),
-        Ok(_) => Err(CliError::invalid(format!(
-            "--token-env {var}: the variable is empty"
-        ))),
-        Err(_) => Err(
-            CliError::invalid(format!("--token-env {var}: the variable is not set")).hint(format!(
-                "export {var} with the GitHub token (it is never printed)"
-            )),
-        ),
+        Ok(_) => Err(CliError::invalid(format!("--token-env {var}: the variable is empty"))),
+        Err(_) => Err(CliError::invalid(format!("--token-env {var}: the variable is not set"))
+            .hint(format!("export {var} with the GitHub token (it is never printed)"))),
     }
 }
 

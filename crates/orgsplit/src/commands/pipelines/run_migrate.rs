@@ -1,6 +1,7 @@
 //! `orgsplit pipelines migrate`: v1 GitHub sources to CodeStar Connections.
 
 use super::*;
+use crate::report::Batch;
 
 pub(super) async fn migrate_cmd(
     g: &GlobalArgs,
@@ -42,9 +43,7 @@ pub(super) async fn migrate_cmd(
     let mut selected = Vec::new();
     for region in &config.regions {
         printer.status(&format!("reading pipelines in {account} ({region})"));
-        let (found, _) = scan::pipelines(&session, region, only)
-            .await
-            .map_err(pipelines_error)?;
+        let (found, _) = scan::pipelines(&session, region, only).await.map_err(pipelines_error)?;
         selected.extend(found);
     }
     for name in only {
@@ -126,11 +125,7 @@ pub(super) async fn migrate_cmd(
         &format!(
             "Convert {} pipelines of account {account} to CodeStar Connections ({})?",
             selected.len(),
-            selected
-                .iter()
-                .map(|p| p.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            selected.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
         ),
         "pipelines migrate",
         &format!("{} pipelines", selected.len()),
@@ -144,11 +139,8 @@ pub(super) async fn migrate_cmd(
             .await
             .map_err(pipelines_error)?,
     };
-    let waiting: Vec<&ConnectionInfo> = connections
-        .values()
-        .flatten()
-        .filter(|c| !c.is_available())
-        .collect();
+    let waiting: Vec<&ConnectionInfo> =
+        connections.values().flatten().filter(|c| !c.is_available()).collect();
     if !waiting.is_empty() {
         let listed: Vec<String> = waiting
             .iter()
@@ -180,10 +172,8 @@ pub(super) async fn migrate_cmd(
     let mut done: Vec<Migrated> = Vec::new();
     let mut failed: Vec<(String, String)> = Vec::new();
     for p in &selected {
-        let arn = &connections[&p.region]
-            .as_ref()
-            .expect("every region's connection was resolved")
-            .arn;
+        let arn =
+            &connections[&p.region].as_ref().expect("every region's connection was resolved").arn;
         printer.status(&format!("migrating {} ({})", p.name, p.region));
         match migrate::migrate(&session, p, arn, &dir, &now).await {
             Ok(m) => done.push(m),
@@ -193,42 +183,23 @@ pub(super) async fn migrate_cmd(
     for w in done.iter().flat_map(|m| &m.warnings) {
         printer.warn(w);
     }
-    match g.output {
-        Output::Json => printer.data(
-            &serde_json::to_string_pretty(&json!({
-                "account": account,
-                "connections": connections.values().flatten().collect::<Vec<_>>(),
-                "pipelines": done,
-                "failed": failed.iter().map(|(p, e)| json!({"pipeline": p, "error": e})).collect::<Vec<_>>(),
-            }))
-            .expect("json"),
-        ),
-        Output::Text => {
-            let mut t = String::new();
-            for m in &done {
-                t.push_str(&migrated_line(m));
-            }
-            for (p, e) in &failed {
-                t.push_str(&format!("! {p}: failed: {e}\n"));
-            }
-            t.push_str(&format!(
-                "Migrated {} pipelines: {} changed, {} unchanged, {} failed.\n",
-                selected.len(),
-                done.iter().filter(|m| m.changed()).count(),
-                done.iter().filter(|m| !m.changed()).count(),
-                failed.len()
-            ));
-            printer.data(&t);
-        }
-    }
-    if let Some((p, e)) = failed.first() {
-        return Err(CliError::failure(format!(
-            "pipelines migrate: {} pipelines failed (first: {p}: {e})",
-            failed.len()
-        ))
-        .hint("fix the cause and run migrate again: it only changes what differs"));
-    }
-    Ok(ExitStatus::Success)
+    let batch = Batch {
+        command: "pipelines migrate",
+        done: "Migrated",
+        items: "pipelines",
+        asked: selected.len(),
+        changed: done.iter().filter(|m| m.changed()).count(),
+        unchanged: done.iter().filter(|m| !m.changed()).count(),
+        failures: &failed,
+    };
+    let json = json!({
+        "account": account,
+        "connections": connections.values().flatten().collect::<Vec<_>>(),
+        "pipelines": done,
+        "failed": failed.iter().map(|(p, e)| json!({"pipeline": p, "error": e})).collect::<Vec<_>>(),
+    });
+    batch.print(printer, g.output, json, done.iter().map(migrated_line).collect(), "! ");
+    batch.status()
 }
 
 fn migrated_line(m: &Migrated) -> String {
@@ -243,10 +214,7 @@ fn migrated_line(m: &Migrated) -> String {
         parts.push("source converted".into());
     }
     if !m.webhooks_deleted.is_empty() {
-        parts.push(format!(
-            "webhooks deleted: {}",
-            m.webhooks_deleted.join(", ")
-        ));
+        parts.push(format!("webhooks deleted: {}", m.webhooks_deleted.join(", ")));
     }
     parts.push("verified".into());
     format!(
@@ -288,10 +256,7 @@ fn dry_run_report(
         let diff = similar::TextDiff::from_lines(&before, &after)
             .unified_diff()
             .context_radius(3)
-            .header(
-                &format!("{} (now)", p.name),
-                &format!("{} (after migrate)", p.name),
-            )
+            .header(&format!("{} (now)", p.name), &format!("{} (after migrate)", p.name))
             .to_string();
         let role = migrate::role_of(p).map(str::to_string);
         let hooks: Vec<&str> = p.webhooks.iter().map(|w| w.name.as_str()).collect();
@@ -308,10 +273,7 @@ fn dry_run_report(
             ));
         }
         if !hooks.is_empty() {
-            text.push_str(&format!(
-                "    deregister and delete webhooks: {}\n",
-                hooks.join(", ")
-            ));
+            text.push_str(&format!("    deregister and delete webhooks: {}\n", hooks.join(", ")));
         }
         if diff.is_empty() {
             text.push_str("    (declaration unchanged)\n");

@@ -48,10 +48,8 @@ pub(super) async fn rollback_cmd(
     }
     let aws = context::aws(g, &config).await?;
     let session = session(&aws, &saved.account).await?;
-    printer.status(&format!(
-        "restoring {} ({}) in {}",
-        saved.pipeline, saved.region, saved.account
-    ));
+    printer
+        .status(&format!("restoring {} ({}) in {}", saved.pipeline, saved.region, saved.account));
     let done = orgsplit_pipelines::rollback::rollback(&session, &saved, &token)
         .await
         .map_err(pipelines_error)?;
@@ -63,10 +61,7 @@ pub(super) async fn rollback_cmd(
         .expect("json"),
         Output::Text => {
             let mut parts = Vec::new();
-            parts.push(format!(
-                "v1 GitHub source restored from {} with the token",
-                path.display()
-            ));
+            parts.push(format!("v1 GitHub source restored from {} with the token", path.display()));
             if !done.webhooks_created.is_empty() {
                 parts.push(format!(
                     "webhooks created and registered: {}",

@@ -13,10 +13,7 @@ pub(super) async fn scan_cmd(
     let account = account_arg(account, &config)?;
     let sources: Vec<StateSource> = tfstates
         .iter()
-        .map(|s| {
-            s.parse()
-                .map_err(|e: String| CliError::invalid(format!("--tfstate {e}")))
-        })
+        .map(|s| s.parse().map_err(|e: String| CliError::invalid(format!("--tfstate {e}"))))
         .collect::<Result<_, _>>()?;
     // Local states are checked before any AWS call: a typo is one error line, nothing read.
     for source in &sources {
@@ -29,10 +26,7 @@ pub(super) async fn scan_cmd(
             )));
         }
     }
-    let token = token_env
-        .map(token_from_env)
-        .transpose()?
-        .map(|t| Arc::new(TokenMatcher::new(&t)));
+    let token = token_env.map(token_from_env).transpose()?.map(|t| Arc::new(TokenMatcher::new(&t)));
     let aws = context::aws(g, &config).await?;
     let session = session(&aws, &account).await?;
 
@@ -40,9 +34,7 @@ pub(super) async fn scan_cmd(
     let mut total = 0;
     for region in &config.regions {
         printer.status(&format!("reading pipelines in {account} ({region})"));
-        let (found, n) = scan::pipelines(&session, region, &[])
-            .await
-            .map_err(pipelines_error)?;
+        let (found, n) = scan::pipelines(&session, region, &[]).await.map_err(pipelines_error)?;
         pipelines.extend(found.into_iter().filter(PipelineScan::has_v1_sources));
         total += n;
     }
@@ -83,11 +75,7 @@ pub(super) async fn scan_cmd(
             "{}: not a Terraform state: {}{}",
             bad.location,
             bad.error.as_deref().unwrap_or_default(),
-            if n > 1 {
-                format!(" (and {} more)", n - 1)
-            } else {
-                String::new()
-            }
+            if n > 1 { format!(" (and {} more)", n - 1) } else { String::new() }
         ))
         .hint("the other states were scanned; fix or remove that file and scan again"));
     }
@@ -151,11 +139,7 @@ fn scan_text(
                 s.source.repo,
                 s.source.branch,
                 s.trigger,
-                if hooks.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", hooks.join(", "))
-                }
+                if hooks.is_empty() { String::new() } else { format!(" ({})", hooks.join(", ")) }
             ));
         }
     }
@@ -192,10 +176,7 @@ fn scan_text(
     let with_tokens = states
         .iter()
         .filter(|s| {
-            s.scan
-                .references
-                .iter()
-                .any(|r| matches!(r.form, TokenForm::Raw | TokenForm::Hashed))
+            s.scan.references.iter().any(|r| matches!(r.form, TokenForm::Raw | TokenForm::Hashed))
         })
         .count();
     let forms: Vec<String> = by_form.iter().map(|(f, n)| format!("{n} {f}")).collect();
