@@ -3,7 +3,7 @@
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use orgsplit_aws::{AccountSession, Aws, AwsError};
-use orgsplit_model::journal::Outputs;
+use orgsplit_model::journal::{OutputKey, Outputs};
 use orgsplit_model::{Plan, Step};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -57,10 +57,10 @@ impl Outcome {
         Outcome::Done { changed, outputs: Outputs::new() }
     }
 
-    pub fn with_output(self, key: &str, value: impl Into<String>) -> Outcome {
+    pub fn with_output(self, key: OutputKey, value: impl Into<String>) -> Outcome {
         match self {
             Outcome::Done { changed, mut outputs } => {
-                outputs.insert(key.to_string(), value.into());
+                outputs.insert(key.as_str().to_string(), value.into());
                 Outcome::Done { changed, outputs }
             }
             waiting => waiting,
@@ -129,8 +129,8 @@ impl StepContext {
         self.aws.session(&self.plan.source_account_id).await
     }
 
-    /// An output of a step that has succeeded: `output("dev/ou:dev", "ou_id")`.
-    pub fn output(&self, address: &str, key: &str) -> Option<&str> {
-        self.outputs.get(address).and_then(|o| o.get(key)).map(String::as_str)
+    /// An output of a step that has succeeded: `output("dev/ou:dev", OutputKey::OuId)`.
+    pub fn output(&self, address: &str, key: OutputKey) -> Option<&str> {
+        self.outputs.get(address).and_then(|o| o.get(key.as_str())).map(String::as_str)
     }
 }

@@ -6,7 +6,7 @@
 //! on a person blocks its dependents the same way, and the rest of the OU goes on.
 
 use orgsplit_aws::Aws;
-use orgsplit_model::journal::{JournalEvent, Outputs, StepState};
+use orgsplit_model::journal::{JournalEvent, OutputKey, Outputs, StepState};
 use orgsplit_model::{Action, Plan, Step, StepSpec};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -203,7 +203,9 @@ impl Executor<'_> {
                         &step.address,
                         JournalEvent::Succeeded { changed, outputs: o.clone() },
                     )?;
-                    if let (Some(id), Some(name)) = (o.get("account_id"), account_name(step)) {
+                    if let (Some(id), Some(name)) =
+                        (o.get(OutputKey::AccountId.as_str()), account_name(step))
+                    {
                         ids.insert(name.to_string(), id.clone());
                     }
                     outputs.insert(step.address.clone(), o.clone());
@@ -259,7 +261,9 @@ fn settle(
             }
             (Action::NoOp, _) => {
                 let o = noop_outputs(step);
-                if let (Some(id), Some(name)) = (o.get("account_id"), account_name(step)) {
+                if let (Some(id), Some(name)) =
+                    (o.get(OutputKey::AccountId.as_str()), account_name(step))
+                {
                     ids.insert(name.to_string(), id.clone());
                 }
                 outputs.insert(step.address.clone(), o.clone());
@@ -352,8 +356,8 @@ fn finish(reporter: &dyn Reporter, summary: &mut RunSummary, step: &Step, status
 fn noop_outputs(step: &Step) -> Outputs {
     let mut o = Outputs::new();
     let existing = match &step.spec {
-        StepSpec::Account(a) => a.account_id.as_ref().map(|id| ("account_id", id)),
-        StepSpec::Ou(ou) => ou.ou_id.as_ref().map(|id| ("ou_id", id)),
+        StepSpec::Account(a) => a.account_id.as_ref().map(|id| (OutputKey::AccountId.as_str(), id)),
+        StepSpec::Ou(ou) => ou.ou_id.as_ref().map(|id| (OutputKey::OuId.as_str(), id)),
         _ => None,
     };
     if let Some((key, id)) = existing {
@@ -387,7 +391,7 @@ fn known_account_ids(
     for step in plan.steps() {
         if let (Some(StepState::Succeeded { outputs, .. }), Some(name)) =
             (states.get(&step.address), account_name(step))
-            && let Some(id) = outputs.get("account_id")
+            && let Some(id) = outputs.get(OutputKey::AccountId.as_str())
         {
             ids.insert(name.to_string(), id.clone());
         }

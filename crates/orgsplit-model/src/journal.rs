@@ -7,8 +7,60 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Outputs a step hands to later steps and later runs (`account_id`, `ou_id`, …).
+/// Outputs a step hands to later steps and later runs, by [`OutputKey`] name (`account_id`,
+/// `ou_id`, …).
 pub type Outputs = BTreeMap<String, String>;
+
+/// The closed set of outputs steps hand on. The journal keeps their names as strings, so
+/// journals written before this type existed read the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputKey {
+    /// `account`: the account's id (placeholders `${account:NAME}` resolve to it).
+    AccountId,
+    /// `ou`: the OU's id (SCP attachments, account moves and StackSet instances need it).
+    OuId,
+    /// `scp`: the policy's id (its attachments need it).
+    PolicyId,
+    /// `codestar-connection`: the connection's ARN (pipelines in its region use it).
+    ConnectionArn,
+    StacksetId,
+    /// `stack-set-instances`: the Regions deployed, comma-separated.
+    Regions,
+    /// `stack-set-instances`: the roles whose trust was read back, comma-separated.
+    RolesVerified,
+    PipelineArn,
+    ServiceArn,
+    RuleArn,
+    PolicyArn,
+    BudgetName,
+    TaskDefinitionArn,
+    ClusterArn,
+    Bucket,
+    ScheduleArn,
+}
+
+impl OutputKey {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutputKey::AccountId => "account_id",
+            OutputKey::OuId => "ou_id",
+            OutputKey::PolicyId => "policy_id",
+            OutputKey::ConnectionArn => "connection_arn",
+            OutputKey::StacksetId => "stackset_id",
+            OutputKey::Regions => "regions",
+            OutputKey::RolesVerified => "roles_verified",
+            OutputKey::PipelineArn => "pipeline_arn",
+            OutputKey::ServiceArn => "service_arn",
+            OutputKey::RuleArn => "rule_arn",
+            OutputKey::PolicyArn => "policy_arn",
+            OutputKey::BudgetName => "budget_name",
+            OutputKey::TaskDefinitionArn => "task_definition_arn",
+            OutputKey::ClusterArn => "cluster_arn",
+            OutputKey::Bucket => "bucket",
+            OutputKey::ScheduleArn => "schedule_arn",
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JournalRecord {

@@ -88,6 +88,16 @@ impl Step {
     }
 }
 
+/// The address of OU `ou`'s `ou` step (later steps read its `ou_id`).
+pub fn ou_address(ou: &str) -> String {
+    format!("{ou}/ou:{ou}")
+}
+
+/// The address of the `scp` step of policy `name` (its attachments read its `policy_id`).
+pub fn scp_address(name: &str) -> String {
+    format!("organization/scp:{name}")
+}
+
 impl Action {
     /// `NoOp` for what exists already, `Create` for what does not.
     pub fn create_unless(exists: bool) -> Action {

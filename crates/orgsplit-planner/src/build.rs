@@ -106,7 +106,7 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
     for ou in &config.ous {
         let env = ou.environment.as_str();
         let existing_ou = org.root_ou(&ou.name);
-        let ou_address = format!("{}/ou:{}", ou.name, ou.name);
+        let ou_address = step::ou_address(&ou.name);
         let spec = StepSpec::Ou(step::Ou {
             name: ou.name.clone(),
             parent_id: org.root_id.clone(),

@@ -63,7 +63,7 @@ pub(crate) fn organization_steps<'a>(
             ),
         ));
     }
-    let scp_address = format!("organization/scp:{GUARDRAIL_SCP}");
+    let scp_address = step::scp_address(GUARDRAIL_SCP);
     let existing_scp = org.policies.iter().find(|p| p.name == GUARDRAIL_SCP);
     let action = if existing_scp.is_some() { Action::Update } else { Action::Create };
     let spec = StepSpec::Scp(step::Scp {

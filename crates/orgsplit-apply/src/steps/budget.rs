@@ -9,6 +9,7 @@ use aws_sdk_budgets::types::{
 };
 use orgsplit_aws::Found;
 use orgsplit_aws::{call_error, every_page};
+use orgsplit_model::journal::OutputKey;
 use orgsplit_model::step::Budget as BudgetInputs;
 
 /// The budget the step wants.
@@ -118,7 +119,7 @@ pub async fn run(cx: &StepContext, inputs: &BudgetInputs) -> Result<Outcome, Ste
         }
     };
     verify(&client, &w).await?;
-    Ok(Outcome::changed(changed).with_output("budget_name", w.name))
+    Ok(Outcome::changed(changed).with_output(OutputKey::BudgetName, w.name))
 }
 
 /// A budget of the same name that counts something else is not orgsplit's to rewrite.

@@ -10,6 +10,7 @@
 use orgsplit_pipelines::connection::{ConnectionError, find_or_create};
 
 use crate::context::{Outcome, StepContext, StepError};
+use orgsplit_model::journal::OutputKey;
 use orgsplit_model::step::Connection;
 
 pub(super) use orgsplit_pipelines::connection::console_url;
@@ -35,7 +36,7 @@ pub async fn run(cx: &StepContext, inputs: &Connection) -> Result<Outcome, StepE
         url: Some(console_url(cx.region())),
     };
     match connection.status.as_str() {
-        "AVAILABLE" => Ok(Outcome::unchanged().with_output("connection_arn", arn)),
+        "AVAILABLE" => Ok(Outcome::unchanged().with_output(OutputKey::ConnectionArn, arn)),
         "PENDING" => Ok(waiting(format!(
             "is PENDING: in the console, under Settings > Connections, choose it, then \"Update pending connection\" and complete the {provider} handshake; then run apply again"
         ))),

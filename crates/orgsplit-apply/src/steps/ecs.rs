@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 
 use super::support::{input_error, missing_tags, prune, wanted_tags};
 use crate::context::{Outcome, StepContext, StepError};
+use orgsplit_model::journal::OutputKey;
 use orgsplit_model::step::ResourceCopy;
 
 pub(super) const ECS: &str = "ecs";
@@ -57,7 +58,7 @@ pub async fn cluster(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, S
         )));
     }
     changed |= tag_resource(cx, &ecs, &arn, ecs_tags(after.tags())).await?;
-    Ok(Outcome::changed(changed).with_output("cluster_arn", arn))
+    Ok(Outcome::changed(changed).with_output(OutputKey::ClusterArn, arn))
 }
 
 fn wanted_cluster(cx: &StepContext, config: &Value) -> Result<Cluster, StepError> {

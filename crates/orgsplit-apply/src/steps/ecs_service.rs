@@ -13,6 +13,7 @@ use super::ecs::{ECS, ecs_tags, non_empty, tag_list, tag_resource};
 use super::ecs_task_definition::{family_of, latest_active_arn};
 use super::support::{input_error, wanted_tags};
 use crate::context::{Outcome, StepContext, StepError};
+use orgsplit_model::journal::OutputKey;
 use orgsplit_model::step::{Network, ServiceCopy};
 
 // ---- services ------------------------------------------------------------------------------
@@ -45,7 +46,7 @@ pub async fn service(cx: &StepContext, inputs: &ServiceCopy) -> Result<Outcome, 
     }
     let arn = after.service_arn().unwrap_or_default().to_string();
     let tagged = tag_resource(cx, &ecs, &arn, ecs_tags(after.tags())).await?;
-    Ok(Outcome::changed(changed || tagged).with_output("service_arn", arn))
+    Ok(Outcome::changed(changed || tagged).with_output(OutputKey::ServiceArn, arn))
 }
 
 /// The service as the plan recorded it, with the environment's network.

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use super::ecs::{ECS, ecs_tags, non_empty, tag_list, tag_resource};
 use super::support::{arn_parts, first_difference, input_error, prune, wanted_tags};
 use crate::context::{Outcome, StepContext, StepError};
+use orgsplit_model::journal::OutputKey;
 use orgsplit_model::step::ResourceCopy;
 
 // ---- task definitions ----------------------------------------------------------------------
@@ -29,11 +30,11 @@ pub async fn task_definition(cx: &StepContext, copy: &ResourceCopy) -> Result<Ou
     {
         let arn = live.task_definition_arn().unwrap_or_default().to_string();
         let tagged = tag_resource(cx, &ecs, &arn, ecs_tags(&tags)).await?;
-        return Ok(Outcome::changed(tagged).with_output("task_definition_arn", arn));
+        return Ok(Outcome::changed(tagged).with_output(OutputKey::TaskDefinitionArn, arn));
     }
     let arn = register(cx, &ecs, &want, &wanted_tags).await?;
     verify_task_definition(cx, &ecs, &arn, &want_json).await?;
-    Ok(Outcome::changed(true).with_output("task_definition_arn", arn))
+    Ok(Outcome::changed(true).with_output(OutputKey::TaskDefinitionArn, arn))
 }
 
 fn wanted_task_definition(config: &Value, family: &str) -> Result<TaskDefinition, StepError> {

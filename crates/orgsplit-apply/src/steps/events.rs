@@ -19,6 +19,7 @@ use crate::context::{Outcome, StepContext, StepError};
 use orgsplit_aws::Found;
 use orgsplit_aws::listing::rule_targets;
 use orgsplit_aws::targets::events_target_json;
+use orgsplit_model::journal::OutputKey;
 use orgsplit_model::step::ResourceCopy;
 
 const EVENTS: &str = "events";
@@ -50,7 +51,7 @@ pub async fn run(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepE
     };
     let arn = rule.arn().unwrap_or_default().to_string();
     let tagged = tag_rule(cx, &events, &arn).await?;
-    Ok(Outcome::changed(changed || tagged).with_output("rule_arn", arn))
+    Ok(Outcome::changed(changed || tagged).with_output(OutputKey::RuleArn, arn))
 }
 
 /// The rule itself, as PutRule takes it.

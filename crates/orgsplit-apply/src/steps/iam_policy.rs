@@ -9,6 +9,7 @@ use super::iam::{At, at, read_back, sdk_tags, str_field};
 use super::support::{missing_tags, partition, verified};
 use crate::context::{Outcome, StepContext, StepError};
 use orgsplit_aws::Found;
+use orgsplit_model::journal::OutputKey;
 use orgsplit_model::step::ResourceCopy;
 
 /// A managed policy keeps at most five versions.
@@ -69,7 +70,7 @@ pub async fn policy(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, St
     if changed {
         verify_policy(&at, &arn, &desired).await?;
     }
-    Ok(Outcome::changed(changed).with_output("policy_arn", arn))
+    Ok(Outcome::changed(changed).with_output(OutputKey::PolicyArn, arn))
 }
 
 fn desired_policy(copy: &ResourceCopy) -> Result<DesiredPolicy, StepError> {

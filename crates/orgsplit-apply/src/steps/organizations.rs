@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::support::ou_id;
 use crate::context::{Outcome, StepContext, StepError};
+use orgsplit_model::journal::OutputKey;
 use orgsplit_model::step;
 
 const ORG: &str = "organizations";
@@ -86,7 +87,7 @@ pub async fn ou(cx: &StepContext, inputs: &step::Ou) -> Result<Outcome, StepErro
         _ => root_id(&session).await?.0,
     };
     if let Some(id) = organizations::ou_named(&session, &parent, name).await? {
-        return Ok(Outcome::unchanged().with_output("ou_id", id));
+        return Ok(Outcome::unchanged().with_output(OutputKey::OuId, id));
     }
     let created = session
         .organizations()
@@ -100,7 +101,7 @@ pub async fn ou(cx: &StepContext, inputs: &step::Ou) -> Result<Outcome, StepErro
             let id = out.organizational_unit().and_then(|o| o.id()).ok_or_else(|| {
                 StepError::Verify(format!("CreateOrganizationalUnit {name} returned no id"))
             })?;
-            Ok(Outcome::changed(true).with_output("ou_id", id))
+            Ok(Outcome::changed(true).with_output(OutputKey::OuId, id))
         }
         // Created by someone else between our look and our create: take theirs.
         Err(e)
@@ -110,7 +111,7 @@ pub async fn ou(cx: &StepContext, inputs: &step::Ou) -> Result<Outcome, StepErro
             let id = organizations::ou_named(&session, &parent, name).await?.ok_or_else(|| {
                 StepError::Verify(format!("OU {name} reported as duplicate but not found"))
             })?;
-            Ok(Outcome::unchanged().with_output("ou_id", id))
+            Ok(Outcome::unchanged().with_output(OutputKey::OuId, id))
         }
         Err(e) => Err(session.error_of(ORG, "CreateOrganizationalUnit", GLOBAL)(e).into()),
     }
@@ -123,7 +124,7 @@ pub async fn account(cx: &StepContext, inputs: &step::Account) -> Result<Outcome
     if let Some(id) =
         organizations::accounts_by_email(&session).await?.get(&email.to_ascii_lowercase())
     {
-        return Ok(Outcome::unchanged().with_output("account_id", id.clone()));
+        return Ok(Outcome::unchanged().with_output(OutputKey::AccountId, id.clone()));
     }
     let org = session.organizations();
     // A creation already in flight (an earlier run was interrupted after CreateAccount):
@@ -238,7 +239,7 @@ async fn verified_account(
             "account {id} has e-mail {found}, expected {email}"
         )));
     }
-    Ok(Outcome::changed(changed).with_output("account_id", id))
+    Ok(Outcome::changed(changed).with_output(OutputKey::AccountId, id))
 }
 
 async fn parent_of(session: &AccountSession, account: &str) -> Result<String, AwsError> {
@@ -340,7 +341,7 @@ pub async fn scp(cx: &StepContext, inputs: &step::Scp) -> Result<Outcome, StepEr
             }
         }
     }
-    Ok(Outcome::changed(changed).with_output("policy_id", id))
+    Ok(Outcome::changed(changed).with_output(OutputKey::PolicyId, id))
 }
 
 async fn attached(session: &AccountSession, policy: &str, target: &str) -> Result<bool, AwsError> {
@@ -356,7 +357,7 @@ pub async fn scp_attachment(
     let name = inputs.policy.as_str();
     let ou = inputs.ou.as_str();
     let target = ou_id(cx, &session, ou).await?;
-    let policy = match cx.output(&format!("organization/scp:{name}"), "policy_id") {
+    let policy = match cx.output(&step::scp_address(name), OutputKey::PolicyId) {
         Some(id) => id.to_string(),
         None => find_policy(&session, name)
             .await?

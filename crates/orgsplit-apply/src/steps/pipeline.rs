@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use super::support::{first_difference, input_error, missing_tags, prune, wanted_tags};
 use crate::context::{Outcome, StepContext, StepError};
 use orgsplit_aws::Found;
+use orgsplit_model::journal::OutputKey;
 
 const CODEPIPELINE: &str = "codepipeline";
 
@@ -68,7 +69,7 @@ pub async fn run(cx: &StepContext, inputs: &PipelineCopy) -> Result<Outcome, Ste
     };
     verify(name, &want, &after, &sources, &connection)?;
     changed |= tag_pipeline(cx, &client, &arn).await?;
-    Ok(Outcome::changed(changed).with_output("pipeline_arn", arn))
+    Ok(Outcome::changed(changed).with_output(OutputKey::PipelineArn, arn))
 }
 
 /// The connection step's output; the connection must still be AVAILABLE (a pipeline on a
@@ -82,7 +83,7 @@ async fn connection_arn(cx: &StepContext) -> Result<String, StepError> {
             cx.plan.steps().any(|s| &s.address == *a && s.kind() == StepKind::CodestarConnection)
         })
         .ok_or_else(|| input_error("depends_on", "no codestar-connection step among them"))?;
-    let arn = cx.output(address, "connection_arn").ok_or_else(|| {
+    let arn = cx.output(address, OutputKey::ConnectionArn).ok_or_else(|| {
         StepError::Failed(format!(
             "{address} has not succeeded yet: the connection must be AVAILABLE first"
         ))

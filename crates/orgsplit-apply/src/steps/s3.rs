@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 
 use crate::context::{Outcome, StepContext, StepError};
 use orgsplit_aws::Found;
+use orgsplit_model::journal::OutputKey;
 
 type At<'a> = super::support::At<'a, Client>;
 
@@ -72,7 +73,7 @@ pub async fn run(cx: &StepContext, inputs: &BucketCopy) -> Result<Outcome, StepE
     if changed {
         verify(&at, &desired).await?;
     }
-    Ok(Outcome::changed(changed).with_output("bucket", bucket))
+    Ok(Outcome::changed(changed).with_output(OutputKey::Bucket, bucket))
 }
 
 fn desired(cx: &StepContext, copy: &ResourceCopy) -> Result<Desired, StepError> {

@@ -19,6 +19,7 @@ use super::targets::{common_target_members, ecs_parameters_builder, json_str, no
 use crate::context::{Outcome, StepContext, StepError};
 use orgsplit_aws::Found;
 use orgsplit_aws::targets::scheduler_target_json;
+use orgsplit_model::journal::OutputKey;
 use orgsplit_model::step::ResourceCopy;
 
 const SCHEDULER: &str = "scheduler";
@@ -55,7 +56,7 @@ pub async fn run(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepE
         )));
     }
     let arn = after.arn().unwrap_or_default().to_string();
-    Ok(Outcome::changed(changed).with_output("schedule_arn", arn))
+    Ok(Outcome::changed(changed).with_output(OutputKey::ScheduleArn, arn))
 }
 
 /// The schedule as CreateSchedule and UpdateSchedule take it (both take every member:

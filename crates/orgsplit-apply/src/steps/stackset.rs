@@ -5,6 +5,7 @@
 
 use super::support::{input_error, ou_id};
 use crate::context::{Outcome, StepContext, StepError};
+use orgsplit_model::journal::OutputKey;
 use orgsplit_model::step::{StackSet, StackSetInstances};
 use orgsplit_stacksets::reconcile::{
     self, DesiredStackSet, ReconcileError, StackSetChange, Target,
@@ -65,7 +66,7 @@ pub async fn stack_set(cx: &StepContext, inputs: &StackSet) -> Result<Outcome, S
     let ensured =
         reconcile::ensure_stackset(&mgmt, cx.region(), &desired).await.map_err(step_error)?;
     let changed = ensured.change != StackSetChange::Unchanged;
-    Ok(Outcome::changed(changed).with_output("stackset_id", ensured.id))
+    Ok(Outcome::changed(changed).with_output(OutputKey::StacksetId, ensured.id))
 }
 
 /// Gives the account its instances of the StackSet, then checks the trust of every role
@@ -111,6 +112,6 @@ pub async fn instances(cx: &StepContext, inputs: &StackSetInstances) -> Result<O
     .await
     .map_err(step_error)?;
     Ok(Outcome::changed(!created.is_empty())
-        .with_output("regions", regions.join(","))
-        .with_output("roles_verified", roles.join(",")))
+        .with_output(OutputKey::Regions, regions.join(","))
+        .with_output(OutputKey::RolesVerified, roles.join(",")))
 }

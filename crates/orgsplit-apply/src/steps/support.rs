@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 use crate::context::{StepContext, StepError};
+use orgsplit_model::journal::OutputKey;
 
 pub fn input_error(field: &str, message: impl Into<String>) -> StepError {
     StepError::Input { field: field.to_string(), message: message.into() }
@@ -131,7 +132,7 @@ pub async fn ou_id(
     session: &orgsplit_aws::AccountSession,
     ou: &str,
 ) -> Result<String, StepError> {
-    if let Some(id) = cx.output(&format!("{ou}/ou:{ou}"), "ou_id") {
+    if let Some(id) = cx.output(&orgsplit_model::step::ou_address(ou), OutputKey::OuId) {
         return Ok(id.to_string());
     }
     let root = orgsplit_aws::organizations::root(session).await?;

@@ -8,6 +8,7 @@ use regex::Regex;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::Path;
+use toml::Spanned;
 
 use super::raw::*;
 use super::*;
@@ -100,27 +101,11 @@ fn static_regex(pattern: &str) -> Regex {
     Regex::new(pattern).expect("fixed pattern")
 }
 
-pub(super) fn validate(cx: &Cx<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
-    if *raw.version.get_ref() != CONFIG_VERSION {
-        return Err(cx.err(
-            raw.version.span(),
-            "version",
-            format!(
-                "unsupported config version {} (this orgsplit reads version {CONFIG_VERSION})",
-                raw.version.get_ref()
-            ),
-        ));
-    }
-    if !is_region(raw.home_region.get_ref()) {
-        return Err(cx.err(
-            raw.home_region.span(),
-            "home_region",
-            format!("{:?} is not an AWS region", raw.home_region.get_ref()),
-        ));
-    }
-    let region_list = raw.regions.get_ref();
+/// `regions`: at least one, each an AWS Region, none twice.
+fn regions(cx: &Cx<'_>, raw: &Spanned<Vec<Spanned<String>>>) -> Result<Vec<String>, ConfigError> {
+    let region_list = raw.get_ref();
     if region_list.is_empty() {
-        return Err(cx.err(raw.regions.span(), "regions", "at least one region is required"));
+        return Err(cx.err(raw.span(), "regions", "at least one region is required"));
     }
     let mut regions = Vec::new();
     for (i, r) in region_list.iter().enumerate() {
@@ -140,6 +125,224 @@ pub(super) fn validate(cx: &Cx<'_>, raw: RawConfig) -> Result<Config, ConfigErro
         }
         regions.push(r.get_ref().clone());
     }
+    Ok(regions)
+}
+
+/// `[[rule]]`s: each names a known environment (or `shared`, `ignore`), a tag or a name
+/// pattern that compiles, and known kinds.
+fn rules(
+    cx: &Cx<'_>,
+    raw: &[Spanned<RawRule>],
+    environments: &BTreeSet<String>,
+) -> Result<Vec<Rule>, ConfigError> {
+    let mut rules = Vec::new();
+    for (i, rule_spanned) in raw.iter().enumerate() {
+        let r = rule_spanned.get_ref();
+        let env = r.environment.get_ref();
+        if !environments.contains(env) && env != SHARED && env != IGNORE {
+            let known: Vec<&str> =
+                environments.iter().map(String::as_str).chain([SHARED, IGNORE]).collect();
+            return Err(cx.err(
+                r.environment.span(),
+                format!("rule[{i}].environment"),
+                format!("{env:?} is not an OU's environment (one of: {})", known.join(", ")),
+            ));
+        }
+        if r.tag.is_none() && r.name_pattern.is_none() && r.kinds.is_empty() {
+            return Err(cx.err(
+                rule_spanned.span(),
+                format!("rule[{i}]"),
+                "a rule needs at least one of `tag`, `name_pattern`, `kinds`",
+            ));
+        }
+        let tag = match &r.tag {
+            Some(t) => {
+                let t = t.get_ref();
+                if t.key.get_ref().is_empty() {
+                    return Err(cx.err(
+                        t.key.span(),
+                        format!("rule[{i}].tag.key"),
+                        "must not be empty",
+                    ));
+                }
+                if t.values.get_ref().is_empty() {
+                    return Err(cx.err(
+                        t.values.span(),
+                        format!("rule[{i}].tag.values"),
+                        "at least one value is required",
+                    ));
+                }
+                Some(TagCondition {
+                    key: t.key.get_ref().clone(),
+                    values: t.values.get_ref().clone(),
+                })
+            }
+            None => None,
+        };
+        let name_pattern = match &r.name_pattern {
+            Some(p) => match Regex::new(p.get_ref()) {
+                Ok(re) => Some(re),
+                Err(e) => {
+                    let detail =
+                        e.to_string().lines().last().unwrap_or("invalid").trim().to_string();
+                    return Err(cx.err(
+                        p.span(),
+                        format!("rule[{i}].name_pattern"),
+                        format!("invalid regex {:?}: {detail}", p.get_ref()),
+                    ));
+                }
+            },
+            None => None,
+        };
+        let mut kinds = Vec::new();
+        for (j, k) in r.kinds.iter().enumerate() {
+            match ResourceKind::parse(k.get_ref()) {
+                Some(kind) => kinds.push(kind),
+                None => {
+                    let known: Vec<&str> = ResourceKind::ALL.iter().map(|k| k.as_str()).collect();
+                    return Err(cx.err(
+                        k.span(),
+                        format!("rule[{i}].kinds[{j}]"),
+                        format!("unknown kind {:?} (one of: {})", k.get_ref(), known.join(", ")),
+                    ));
+                }
+            }
+        }
+        rules.push(Rule { number: i + 1, environment: env.clone(), tag, name_pattern, kinds });
+    }
+    Ok(rules)
+}
+
+/// `[guardrails]`: a budget with its alert e-mail, the longest a standalone task may run,
+/// protected tag keys.
+fn guardrails(cx: &Cx<'_>, raw: Option<RawGuardrails>) -> Result<Guardrails, ConfigError> {
+    Ok(match raw {
+        None => Guardrails {
+            monthly_budget_usd: None,
+            budget_email: None,
+            max_task_hours: 24,
+            protected_tag_keys: Vec::new(),
+        },
+        Some(g) => {
+            if let Some(b) = &g.monthly_budget_usd
+                && !(*b.get_ref() > 0.0 && b.get_ref().is_finite())
+            {
+                return Err(cx.err(
+                    b.span(),
+                    "guardrails.monthly_budget_usd",
+                    "must be a positive amount",
+                ));
+            }
+            if let Some(e) = &g.budget_email
+                && !is_email(e.get_ref())
+            {
+                return Err(cx.err(
+                    e.span(),
+                    "guardrails.budget_email",
+                    format!("{:?} is not a valid e-mail address", e.get_ref()),
+                ));
+            }
+            if let (Some(b), None) = (&g.monthly_budget_usd, &g.budget_email) {
+                return Err(cx.err(
+                    b.span(),
+                    "guardrails.budget_email",
+                    "a budget needs `budget_email` for its alert",
+                ));
+            }
+            let max_task_hours = match &g.max_task_hours {
+                Some(h) if *h.get_ref() <= 0 || *h.get_ref() > 24 * 365 => {
+                    return Err(cx.err(
+                        h.span(),
+                        "guardrails.max_task_hours",
+                        "must be between 1 and 8760",
+                    ));
+                }
+                Some(h) => *h.get_ref() as u32,
+                None => 24,
+            };
+            let mut keys = Vec::new();
+            for (i, k) in g.protected_tag_keys.iter().enumerate() {
+                if k.get_ref().is_empty() || keys.contains(k.get_ref()) {
+                    return Err(cx.err(
+                        k.span(),
+                        format!("guardrails.protected_tag_keys[{i}]"),
+                        "empty or duplicate tag key",
+                    ));
+                }
+                keys.push(k.get_ref().clone());
+            }
+            Guardrails {
+                monthly_budget_usd: g.monthly_budget_usd.map(|b| *b.get_ref()),
+                budget_email: g.budget_email.map(|e| e.get_ref().clone()),
+                max_task_hours,
+                protected_tag_keys: keys,
+            }
+        }
+    })
+}
+
+/// `[[network]]`s: at most one per environment, with at least one subnet.
+fn networks(
+    cx: &Cx<'_>,
+    raw: &[Spanned<RawNetwork>],
+    environments: &BTreeSet<String>,
+) -> Result<BTreeMap<String, NetworkMapping>, ConfigError> {
+    let mut networks = BTreeMap::new();
+    for (i, n) in raw.iter().enumerate() {
+        let n = n.get_ref();
+        let env = n.environment.get_ref();
+        if !environments.contains(env) {
+            return Err(cx.err(
+                n.environment.span(),
+                format!("network[{i}].environment"),
+                format!("{env:?} is not an OU's environment"),
+            ));
+        }
+        if n.subnets.get_ref().is_empty() {
+            return Err(cx.err(
+                n.subnets.span(),
+                format!("network[{i}].subnets"),
+                "at least one subnet is required",
+            ));
+        }
+        if networks.contains_key(env) {
+            return Err(cx.err(
+                n.environment.span(),
+                format!("network[{i}].environment"),
+                format!("environment {env:?} already has a network"),
+            ));
+        }
+        networks.insert(
+            env.clone(),
+            NetworkMapping {
+                subnets: n.subnets.get_ref().clone(),
+                security_groups: n.security_groups.clone(),
+                assign_public_ip: n.assign_public_ip,
+            },
+        );
+    }
+    Ok(networks)
+}
+
+pub(super) fn validate(cx: &Cx<'_>, raw: RawConfig) -> Result<Config, ConfigError> {
+    if *raw.version.get_ref() != CONFIG_VERSION {
+        return Err(cx.err(
+            raw.version.span(),
+            "version",
+            format!(
+                "unsupported config version {} (this orgsplit reads version {CONFIG_VERSION})",
+                raw.version.get_ref()
+            ),
+        ));
+    }
+    if !is_region(raw.home_region.get_ref()) {
+        return Err(cx.err(
+            raw.home_region.span(),
+            "home_region",
+            format!("{:?} is not an AWS region", raw.home_region.get_ref()),
+        ));
+    }
+    let regions = regions(cx, &raw.regions)?;
     let access_role = match &raw.access_role {
         Some(r) if r.get_ref().trim().is_empty() => {
             return Err(cx.err(r.span(), "access_role", "must not be empty"));
@@ -340,180 +543,11 @@ pub(super) fn validate(cx: &Cx<'_>, raw: RawConfig) -> Result<Config, ConfigErro
         });
     }
 
-    let mut rules = Vec::new();
-    for (i, rule_spanned) in raw.rules.iter().enumerate() {
-        let r = rule_spanned.get_ref();
-        let env = r.environment.get_ref();
-        if !environments.contains(env) && env != SHARED && env != IGNORE {
-            let known: Vec<&str> =
-                environments.iter().map(String::as_str).chain([SHARED, IGNORE]).collect();
-            return Err(cx.err(
-                r.environment.span(),
-                format!("rule[{i}].environment"),
-                format!("{env:?} is not an OU's environment (one of: {})", known.join(", ")),
-            ));
-        }
-        if r.tag.is_none() && r.name_pattern.is_none() && r.kinds.is_empty() {
-            return Err(cx.err(
-                rule_spanned.span(),
-                format!("rule[{i}]"),
-                "a rule needs at least one of `tag`, `name_pattern`, `kinds`",
-            ));
-        }
-        let tag = match &r.tag {
-            Some(t) => {
-                let t = t.get_ref();
-                if t.key.get_ref().is_empty() {
-                    return Err(cx.err(
-                        t.key.span(),
-                        format!("rule[{i}].tag.key"),
-                        "must not be empty",
-                    ));
-                }
-                if t.values.get_ref().is_empty() {
-                    return Err(cx.err(
-                        t.values.span(),
-                        format!("rule[{i}].tag.values"),
-                        "at least one value is required",
-                    ));
-                }
-                Some(TagCondition {
-                    key: t.key.get_ref().clone(),
-                    values: t.values.get_ref().clone(),
-                })
-            }
-            None => None,
-        };
-        let name_pattern = match &r.name_pattern {
-            Some(p) => match Regex::new(p.get_ref()) {
-                Ok(re) => Some(re),
-                Err(e) => {
-                    let detail =
-                        e.to_string().lines().last().unwrap_or("invalid").trim().to_string();
-                    return Err(cx.err(
-                        p.span(),
-                        format!("rule[{i}].name_pattern"),
-                        format!("invalid regex {:?}: {detail}", p.get_ref()),
-                    ));
-                }
-            },
-            None => None,
-        };
-        let mut kinds = Vec::new();
-        for (j, k) in r.kinds.iter().enumerate() {
-            match ResourceKind::parse(k.get_ref()) {
-                Some(kind) => kinds.push(kind),
-                None => {
-                    let known: Vec<&str> = ResourceKind::ALL.iter().map(|k| k.as_str()).collect();
-                    return Err(cx.err(
-                        k.span(),
-                        format!("rule[{i}].kinds[{j}]"),
-                        format!("unknown kind {:?} (one of: {})", k.get_ref(), known.join(", ")),
-                    ));
-                }
-            }
-        }
-        rules.push(Rule { number: i + 1, environment: env.clone(), tag, name_pattern, kinds });
-    }
+    let rules = rules(cx, &raw.rules, &environments)?;
 
-    let guardrails = match raw.guardrails {
-        None => Guardrails {
-            monthly_budget_usd: None,
-            budget_email: None,
-            max_task_hours: 24,
-            protected_tag_keys: Vec::new(),
-        },
-        Some(g) => {
-            if let Some(b) = &g.monthly_budget_usd
-                && !(*b.get_ref() > 0.0 && b.get_ref().is_finite())
-            {
-                return Err(cx.err(
-                    b.span(),
-                    "guardrails.monthly_budget_usd",
-                    "must be a positive amount",
-                ));
-            }
-            if let Some(e) = &g.budget_email
-                && !is_email(e.get_ref())
-            {
-                return Err(cx.err(
-                    e.span(),
-                    "guardrails.budget_email",
-                    format!("{:?} is not a valid e-mail address", e.get_ref()),
-                ));
-            }
-            if let (Some(b), None) = (&g.monthly_budget_usd, &g.budget_email) {
-                return Err(cx.err(
-                    b.span(),
-                    "guardrails.budget_email",
-                    "a budget needs `budget_email` for its alert",
-                ));
-            }
-            let max_task_hours = match &g.max_task_hours {
-                Some(h) if *h.get_ref() <= 0 || *h.get_ref() > 24 * 365 => {
-                    return Err(cx.err(
-                        h.span(),
-                        "guardrails.max_task_hours",
-                        "must be between 1 and 8760",
-                    ));
-                }
-                Some(h) => *h.get_ref() as u32,
-                None => 24,
-            };
-            let mut keys = Vec::new();
-            for (i, k) in g.protected_tag_keys.iter().enumerate() {
-                if k.get_ref().is_empty() || keys.contains(k.get_ref()) {
-                    return Err(cx.err(
-                        k.span(),
-                        format!("guardrails.protected_tag_keys[{i}]"),
-                        "empty or duplicate tag key",
-                    ));
-                }
-                keys.push(k.get_ref().clone());
-            }
-            Guardrails {
-                monthly_budget_usd: g.monthly_budget_usd.map(|b| *b.get_ref()),
-                budget_email: g.budget_email.map(|e| e.get_ref().clone()),
-                max_task_hours,
-                protected_tag_keys: keys,
-            }
-        }
-    };
+    let guardrails = guardrails(cx, raw.guardrails)?;
 
-    let mut networks = BTreeMap::new();
-    for (i, n) in raw.networks.iter().enumerate() {
-        let n = n.get_ref();
-        let env = n.environment.get_ref();
-        if !environments.contains(env) {
-            return Err(cx.err(
-                n.environment.span(),
-                format!("network[{i}].environment"),
-                format!("{env:?} is not an OU's environment"),
-            ));
-        }
-        if n.subnets.get_ref().is_empty() {
-            return Err(cx.err(
-                n.subnets.span(),
-                format!("network[{i}].subnets"),
-                "at least one subnet is required",
-            ));
-        }
-        if networks.contains_key(env) {
-            return Err(cx.err(
-                n.environment.span(),
-                format!("network[{i}].environment"),
-                format!("environment {env:?} already has a network"),
-            ));
-        }
-        networks.insert(
-            env.clone(),
-            NetworkMapping {
-                subnets: n.subnets.get_ref().clone(),
-                security_groups: n.security_groups.clone(),
-                assign_public_ip: n.assign_public_ip,
-            },
-        );
-    }
+    let networks = networks(cx, &raw.networks, &environments)?;
 
     Ok(Config {
         path: cx.path.to_path_buf(),
