@@ -99,6 +99,7 @@ pub async fn precheck(
                 home_region: plan.home_region.clone(),
                 regions: plan.regions.clone(),
                 created_at: String::new(),
+                count_objects: false,
             },
             &NoReporter,
         )

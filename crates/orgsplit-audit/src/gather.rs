@@ -84,6 +84,7 @@ async fn account_facts(
         home_region: config.home_region.clone(),
         regions: config.regions.clone(),
         created_at: created_at.to_string(),
+        count_objects: true,
     };
     let (resources, budgets) = futures::try_join!(
         async {

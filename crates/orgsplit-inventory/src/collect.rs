@@ -65,7 +65,7 @@ pub async fn collect_account(
     jobs.push(Box::pin(reported(
         reporter,
         "s3".to_string(),
-        Box::pin(s3::collect(session, &opts.home_region)),
+        Box::pin(s3::collect(session, &opts.home_region, opts.count_objects)),
     )));
     let mut sweeps = Vec::new();
     for region in &opts.regions {

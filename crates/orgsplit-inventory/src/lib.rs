@@ -55,6 +55,9 @@ pub struct InventoryOptions {
     pub regions: Vec<String>,
     /// RFC 3339, recorded in the file.
     pub created_at: String,
+    /// Whether each bucket's objects are listed to count them (`ObjectCount`, `ObjectBytes`):
+    /// the inventory does; apply's staleness check does not need them.
+    pub count_objects: bool,
 }
 
 /// Inventories the organization (from the caller's management account) and the source

@@ -30,6 +30,7 @@ fn location_region(constraint: Option<&str>) -> String {
 pub async fn collect(
     session: &AccountSession,
     home_region: &str,
+    count_objects: bool,
 ) -> Result<Vec<Resource>, InventoryError> {
     let s3 = session.s3(home_region);
     let listed = every_page!(s3.list_buckets().max_buckets(10000), buckets)
@@ -53,7 +54,7 @@ pub async fn collect(
                         location_region(loc.location_constraint().map(|c| c.as_str()))
                     }
                 };
-                collect_bucket(session, &name, &region).await
+                collect_bucket(session, &name, &region, count_objects).await
             }
         })
         .buffered(CONCURRENCY)
@@ -65,6 +66,7 @@ async fn collect_bucket(
     session: &AccountSession,
     name: &str,
     region: &str,
+    count_objects: bool,
 ) -> Result<Resource, InventoryError> {
     let s3 = session.s3(region);
     let versioning = async {
@@ -109,11 +111,16 @@ async fn collect_bucket(
             Err(e) => Err(session.error_of("s3", "GetBucketEncryption", region)(e)),
         }
     };
+    // Counted for the reader (the review, `copy_objects`); apply's staleness check does not
+    // count them: objects come and go by themselves (see orgsplit_model::inventory::VOLATILE).
     let objects = async {
+        if !count_objects {
+            return Ok::<_, orgsplit_aws::AwsError>((Value::Null, Value::Null));
+        }
         let objects = every_page!(s3.list_objects_v2().bucket(name).max_keys(1000), contents)
             .map_err(session.error_of("s3", "ListObjectsV2", region))?;
         let bytes: i64 = objects.iter().map(|o| o.size().unwrap_or(0)).sum();
-        Ok::<_, orgsplit_aws::AwsError>((objects.len() as u64, bytes))
+        Ok((json!(objects.len()), json!(bytes)))
     };
     let (versioning, encryption, (count, bytes)) =
         futures::try_join!(versioning, encryption, objects)?;
@@ -122,8 +129,8 @@ async fn collect_bucket(
         ("Versioning", json!(versioning.status().map(|s| s.as_str()))),
         ("MFADelete", json!(versioning.mfa_delete().map(|s| s.as_str()))),
         ("Encryption", encryption),
-        ("ObjectCount", json!(count)),
-        ("ObjectBytes", json!(bytes)),
+        ("ObjectCount", count),
+        ("ObjectBytes", bytes),
     ]);
     Ok(Resource::new(
         ResourceKind::S3Bucket,

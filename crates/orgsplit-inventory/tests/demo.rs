@@ -26,6 +26,7 @@ fn inventory(emu: &Emulator) -> Inventory {
                 home_region: "us-east-1".into(),
                 regions: vec!["us-east-1".into(), "eu-west-1".into()],
                 created_at: "2026-01-01T00:00:00Z".into(),
+                count_objects: true,
             },
             &NoReporter,
         )

@@ -227,8 +227,15 @@ impl Resource {
         self.fingerprint = self.compute_fingerprint();
     }
 
+    /// A digest of what a step copies: the configuration without its volatile members
+    /// ([`VOLATILE`]), and the tags. Staleness is a change in what a step copies, not in what
+    /// moves by itself.
     pub fn compute_fingerprint(&self) -> String {
-        digest_of(&serde_json::json!({ "config": self.config, "tags": self.tags }))
+        let mut copied = self.config.clone();
+        if let Some(members) = copied.as_object_mut() {
+            members.retain(|key, _| !is_volatile(self.kind, key));
+        }
+        digest_of(&serde_json::json!({ "config": copied, "tags": self.tags }))
     }
 
     pub fn sort_key(&self) -> (ResourceKind, &str, &str) {
@@ -242,6 +249,24 @@ impl Resource {
             _ => format!("{}:{}", self.kind, self.name),
         }
     }
+}
+
+/// Members of a resource's recorded configuration that change by themselves, with no one
+/// changing what orgsplit copies: objects written to a bucket, a secret rotated (its value is
+/// read at apply time), a parameter written again (likewise), a service scaled, a standalone
+/// task's progress. They are kept in the inventory for the reader and left out of the
+/// fingerprint.
+pub const VOLATILE: &[(ResourceKind, &[&str])] = &[
+    (ResourceKind::S3Bucket, &["ObjectCount", "ObjectBytes"]),
+    (ResourceKind::Secret, &["LastChangedDate"]),
+    (ResourceKind::SsmParameter, &["Version", "LastModifiedDate"]),
+    (ResourceKind::EcsService, &["desiredCount"]),
+    (ResourceKind::EcsTask, &["startedAt", "lastStatus"]),
+];
+
+/// Whether `member` of a `kind` resource's configuration is volatile (see [`VOLATILE`]).
+pub fn is_volatile(kind: ResourceKind, member: &str) -> bool {
+    VOLATILE.iter().any(|(k, members)| *k == kind && members.contains(&member))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
@@ -309,6 +334,23 @@ mod reserved_tag_tests {
         assert_eq!(r.tags.keys().collect::<Vec<_>>(), ["Team"]);
         assert_eq!(r.reserved_tags_dropped, 1);
         assert_ne!(r.fingerprint, before);
+    }
+
+    #[test]
+    fn what_moves_by_itself_leaves_the_fingerprint_and_what_is_copied_changes_it() {
+        let bucket = |config: serde_json::Value| {
+            let tags = BTreeMap::new();
+            Resource::new(ResourceKind::S3Bucket, "b", "arn:aws:s3:::b", None, tags, config, vec![])
+        };
+        let before = bucket(json!({"Versioning": "Enabled", "ObjectCount": 3, "ObjectBytes": 10}));
+        let written = bucket(json!({"Versioning": "Enabled", "ObjectCount": 9, "ObjectBytes": 99}));
+        let suspended =
+            bucket(json!({"Versioning": "Suspended", "ObjectCount": 3, "ObjectBytes": 10}));
+        assert_eq!(before.fingerprint, written.fingerprint);
+        assert_ne!(before.fingerprint, suspended.fingerprint);
+        // The same member name in another kind is not volatile there.
+        assert!(is_volatile(ResourceKind::SsmParameter, "Version"));
+        assert!(!is_volatile(ResourceKind::Secret, "Version"));
     }
 
     #[test]

@@ -159,6 +159,7 @@ pub async fn live_inventory(
         home_region: config.home_region.clone(),
         regions: config.regions.clone(),
         created_at: now(),
+        count_objects: true,
     };
     let progress = InventoryProgress::new(printer.progress);
     let result = orgsplit_inventory::inventory(&aws, &opts, &progress).await;

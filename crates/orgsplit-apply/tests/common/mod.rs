@@ -39,6 +39,7 @@ pub async fn plan_for(aws: &Aws, config: &Config) -> Plan {
             home_region: config.home_region.clone(),
             regions: config.regions.clone(),
             created_at: "2026-11-23T00:00:00Z".into(),
+            count_objects: true,
         },
         &NoReporter,
     )

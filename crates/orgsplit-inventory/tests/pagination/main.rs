@@ -123,6 +123,7 @@ fn every_page_is_read_with_the_fewest_calls() {
                 home_region: REGION.into(),
                 regions: vec![REGION.into()],
                 created_at: "2026-01-01T00:00:00Z".into(),
+                count_objects: true,
             },
             &NoReporter,
         )
