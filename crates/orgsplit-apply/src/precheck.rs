@@ -9,9 +9,10 @@
 //! succeeded step changed (an ECR repository's policy).
 
 use orgsplit_aws::Aws;
-use orgsplit_inventory::{InventoryOptions, NoReporter, collect_account, collect_organization};
+use orgsplit_inventory::{InventoryOptions, collect_kinds, collect_organization};
 use orgsplit_model::journal::StepState;
-use orgsplit_model::{Action, Plan, StepKind};
+use orgsplit_model::plan::ResourceEntry;
+use orgsplit_model::{Action, Plan, ResourceKind, StepKind};
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::{ApplyError, select};
@@ -91,19 +92,26 @@ pub async fn precheck(
         .filter(|k| *k != ORGANIZATION_KEY && !changed_by_plan.contains(*k))
         .collect();
     if !resources.is_empty() {
+        // Only the kinds and Regions of what the OU's steps copy are read again, and no
+        // bucket's objects are listed (their count is no part of a fingerprint).
+        let read: Vec<&ResourceEntry> =
+            plan.resources.iter().filter(|r| resources.contains(&r.arn.as_str())).collect();
+        let kinds: BTreeSet<ResourceKind> = read.iter().map(|r| r.kind).collect();
+        let regions: Vec<String> = plan
+            .regions
+            .iter()
+            .filter(|region| read.iter().any(|r| r.region.as_ref() == Some(*region)))
+            .cloned()
+            .collect();
         let source = aws.session(&plan.source_account_id).await?;
-        let live = collect_account(
-            &source,
-            &InventoryOptions {
-                source_account_id: plan.source_account_id.clone(),
-                home_region: plan.home_region.clone(),
-                regions: plan.regions.clone(),
-                created_at: String::new(),
-                count_objects: false,
-            },
-            &NoReporter,
-        )
-        .await?;
+        let opts = InventoryOptions {
+            source_account_id: plan.source_account_id.clone(),
+            home_region: plan.home_region.clone(),
+            regions,
+            created_at: String::new(),
+            count_objects: false,
+        };
+        let live = collect_kinds(&source, &opts, &kinds).await?;
         let live: BTreeMap<&str, &str> =
             live.iter().map(|r| (r.arn.as_str(), r.fingerprint.as_str())).collect();
         for key in resources {

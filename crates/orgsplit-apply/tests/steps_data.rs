@@ -246,3 +246,37 @@ fn prod_policies_are_copied_attached_and_versioned() {
         println!("policy versions after repair: {}", versions.versions().len());
     });
 }
+
+/// A source bucket whose name leaves no room for `-ACCOUNT` (S3 allows 63 characters; the
+/// strict emulator refuses longer names as S3 does) is copied under a name that fits, read
+/// back with HeadBucket in the target.
+#[test]
+fn a_bucket_with_a_long_name_is_copied_under_a_name_s3_accepts() {
+    const LONG: &str = "acme-dev-terraform-state-for-the-payments-and-billing-team-2026";
+    let emu = Emulator::start_with(Some("demo"));
+    emu.export_env();
+    let rt = orgsplit_testkit::runtime();
+    rt.block_on(async {
+        let aws = common::aws(&emu).await;
+        let source = aws.session(SOURCE_ACCOUNT).await.unwrap();
+        source.s3("us-east-1").create_bucket().bucket(LONG).send().await.expect("CreateBucket");
+        let plan = common::demo_plan(&aws).await;
+        let ids = common::create_accounts(&aws, &["dev-workloads", "dev-admin"]).await;
+        let address = format!("dev/dev-workloads/s3:{LONG}");
+        let step = common::step(&plan, &address);
+        let StepSpec::S3Bucket(bucket) = &step.spec else {
+            panic!("{address} is not a bucket copy")
+        };
+        let name = bucket.target_name.replace("${account:dev-workloads}", &ids["dev-workloads"]);
+        assert!(name.len() <= 63, "{name} is {} characters", name.len());
+        assert!(changed(&run(&aws, &plan, step, &ids).await));
+        let dest = aws.session(&ids["dev-workloads"]).await.unwrap();
+        dest.s3("us-east-1")
+            .head_bucket()
+            .bucket(&name)
+            .send()
+            .await
+            .expect("HeadBucket on the copy");
+        println!("{LONG} ({} characters) copied as {name} ({})", LONG.len(), name.len());
+    });
+}

@@ -43,30 +43,52 @@ const REGIONAL: &[(&str, Regional)] = &[
     ("ecr", |s, r| Box::pin(ecr::collect(s, r))),
 ];
 
+/// The collector that lists a kind (`None`: only the Tagging API sweep finds it).
+pub fn collector_of(kind: ResourceKind) -> Option<&'static str> {
+    Some(match kind {
+        ResourceKind::SsmParameter => "ssm",
+        ResourceKind::Secret => "secretsmanager",
+        ResourceKind::IamPolicy | ResourceKind::IamRole => "iam",
+        ResourceKind::EcrRepository => "ecr",
+        ResourceKind::LogGroup => "logs",
+        ResourceKind::S3Bucket => "s3",
+        ResourceKind::EcsCluster
+        | ResourceKind::EcsTaskDefinition
+        | ResourceKind::EcsService
+        | ResourceKind::EcsTask => "ecs",
+        ResourceKind::EventsRule => "events",
+        ResourceKind::Schedule => "scheduler",
+        ResourceKind::Pipeline => "codepipeline",
+        ResourceKind::Other => return None,
+    })
+}
+
+/// Every resource of the account in `opts`' regions; with `only`, just the collectors named
+/// there run (the Tagging API sweep always does: it gives some kinds their tags).
 pub async fn collect_account(
     session: &AccountSession,
     opts: &InventoryOptions,
     access_role: &str,
+    only: Option<&BTreeSet<&str>>,
     reporter: &dyn Reporter,
 ) -> Result<Vec<Resource>, InventoryError> {
+    let runs = |name: &str| only.is_none_or(|o| o.contains(name));
     let mut jobs: Vec<Collected<'_>> = Vec::new();
     for region in &opts.regions {
         let r = region.as_str();
-        for (name, collector) in REGIONAL {
+        for (name, collector) in REGIONAL.iter().filter(|(name, _)| runs(name)) {
             jobs.push(Box::pin(reported(reporter, format!("{name}@{r}"), collector(session, r))));
         }
     }
     // Global: IAM once; S3's bucket list once (each bucket then in its own region).
-    jobs.push(Box::pin(reported(
-        reporter,
-        "iam".to_string(),
-        Box::pin(iam::collect(session, access_role)),
-    )));
-    jobs.push(Box::pin(reported(
-        reporter,
-        "s3".to_string(),
-        Box::pin(s3::collect(session, &opts.home_region, opts.count_objects)),
-    )));
+    if runs("iam") {
+        let iam = Box::pin(iam::collect(session, access_role));
+        jobs.push(Box::pin(reported(reporter, "iam".to_string(), iam)));
+    }
+    if runs("s3") {
+        let s3 = Box::pin(s3::collect(session, &opts.home_region, opts.count_objects));
+        jobs.push(Box::pin(reported(reporter, "s3".to_string(), s3)));
+    }
     let mut sweeps = Vec::new();
     for region in &opts.regions {
         sweeps.push(async move {

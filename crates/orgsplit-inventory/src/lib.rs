@@ -74,7 +74,7 @@ pub async fn inventory(
     reporter.collector_finished("organization", organization.accounts.len());
     let source = aws.session(&opts.source_account_id).await?;
     let resources =
-        collect::collect_account(&source, opts, &aws.options().access_role, reporter).await?;
+        collect::collect_account(&source, opts, &aws.options().access_role, None, reporter).await?;
     let mut inv = Inventory {
         format_version: INVENTORY_FORMAT_VERSION,
         orgsplit_version: ORGSPLIT_VERSION.to_string(),
@@ -96,7 +96,7 @@ pub async fn collect_account(
     opts: &InventoryOptions,
     reporter: &dyn Reporter,
 ) -> Result<Vec<Resource>, InventoryError> {
-    collect::collect_account(session, opts, DEFAULT_ACCESS_ROLE, reporter).await
+    collect::collect_account(session, opts, DEFAULT_ACCESS_ROLE, None, reporter).await
 }
 
 /// Every resource of one account with no role left out for being an access role: the audit
@@ -107,5 +107,18 @@ pub async fn collect_account_with_access_role(
     reporter: &dyn Reporter,
 ) -> Result<Vec<Resource>, InventoryError> {
     // Role names are never empty, so this skips no role by name.
-    collect::collect_account(session, opts, "", reporter).await
+    collect::collect_account(session, opts, "", None, reporter).await
+}
+
+/// The resources of `kinds` in one account (apply's staleness check re-reads only what the
+/// OU's steps copy): the collectors of other kinds do not run.
+pub async fn collect_kinds(
+    session: &AccountSession,
+    opts: &InventoryOptions,
+    kinds: &std::collections::BTreeSet<orgsplit_model::ResourceKind>,
+) -> Result<Vec<Resource>, InventoryError> {
+    let only = kinds.iter().filter_map(|k| collect::collector_of(*k)).collect();
+    let found =
+        collect::collect_account(session, opts, DEFAULT_ACCESS_ROLE, Some(&only), &NoReporter);
+    Ok(found.await?.into_iter().filter(|r| kinds.contains(&r.kind)).collect())
 }
