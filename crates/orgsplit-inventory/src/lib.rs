@@ -1,6 +1,7 @@
 //! Inventory of the source account: one collector per AWS service, run across every
-//! configured region at once, plus the Resource Groups Tagging API sweep so that nothing
-//! taggable is silently left out, and the organization's current shape.
+//! configured region at once, plus the Resource Groups Tagging API sweep (which finds the
+//! resources of other kinds that carry tags or once did; a never-tagged one of a kind no
+//! collector lists is not seen), and the organization's current shape.
 //!
 //! Architecture Invariant: collectors only read. No call here changes anything in AWS.
 //! Architecture Invariant: secret values (parameter values, secret strings, tokens) are
