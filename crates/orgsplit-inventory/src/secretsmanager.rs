@@ -24,6 +24,8 @@ pub async fn collect(session: &AccountSession, region: &str) -> Collected {
             ("KmsKeyId", opt_str(s.kms_key_id())),
             ("LastChangedDate", time(s.last_changed_date())),
             ("RotationEnabled", json!(s.rotation_enabled().unwrap_or(false))),
+            // Set on a secret another service created and manages (RDS, Redshift, …).
+            ("OwningService", opt_str(s.owning_service())),
         ]);
         out.push(Resource::new(
             ResourceKind::Secret,

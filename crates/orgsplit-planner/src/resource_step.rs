@@ -72,7 +72,22 @@ pub(crate) fn resource_step(
             }
             StepSpec::SsmParameter(value_copy(copy))
         }
-        ResourceKind::Secret => StepSpec::Secret(value_copy(copy)),
+        ResourceKind::Secret => match owning_service(r) {
+            // Created and rotated by that service under a name users cannot create (`rds!…`):
+            // CreateSecret would refuse it.
+            Some(service) => {
+                action = Action::Manual;
+                notes.push(format!(
+                    "managed by {service}: its secret is created and rotated by {service}; set up the same in this account through {service}"
+                ));
+                StepSpec::Manual(step::Manual {
+                    source_arn: r.arn.clone(),
+                    started_at: None,
+                    tags: None,
+                })
+            }
+            None => StepSpec::Secret(value_copy(copy)),
+        },
         ResourceKind::IamPolicy => StepSpec::IamPolicy(copy),
         ResourceKind::IamRole => StepSpec::IamRole(copy),
         ResourceKind::LogGroup => StepSpec::LogGroup(copy),
@@ -183,6 +198,17 @@ pub(crate) fn resource_step(
         reason: placed.reason.clone(),
         notes,
     }
+}
+
+/// The service that owns a secret, if another service created it: `OwningService` as
+/// ListSecrets reports it, else the `SERVICE!` prefix such secrets' names carry (a name a
+/// user creates may hold only letters, digits and `/_+=.@-`,
+/// <https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html>).
+fn owning_service(r: &Resource) -> Option<String> {
+    if let Some(service) = r.config.get("OwningService").and_then(Value::as_str) {
+        return Some(service.to_string());
+    }
+    r.name.split_once('!').map(|(service, _)| service.to_string())
 }
 
 /// The longest bucket name S3 accepts

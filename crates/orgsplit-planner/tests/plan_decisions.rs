@@ -225,3 +225,40 @@ fn roles_naming_each_other_are_ordered_by_trust_and_a_trust_cycle_is_manual() {
         );
     }
 }
+
+#[test]
+fn a_secret_another_service_owns_is_a_manual_item() {
+    let mut inv = inventory();
+    let secret = |name: &str, owner: Option<&str>| {
+        let config = match owner {
+            Some(service) => json!({"Description": "", "OwningService": service}),
+            None => json!({"Description": ""}),
+        };
+        let arn = format!("arn:aws:secretsmanager:us-east-1:{SRC}:secret:{name}-AbCdEf");
+        let region = Some("us-east-1".into());
+        Resource::new(
+            ResourceKind::Secret,
+            name,
+            arn,
+            region,
+            tags(&[("Environment", "prod")]),
+            config,
+            vec![],
+        )
+    };
+    inv.resources.push(secret("rds!db-0a1b2c3d-4e5f", Some("rds")));
+    inv.resources.push(secret("prod/reports/api-key", None));
+    let plan = plan_of(&config(), inv);
+    let step = |name: &str| {
+        plan.steps()
+            .find(|s| s.address.ends_with(&format!("secret:{name}")))
+            .unwrap_or_else(|| panic!("no step for secret {name}"))
+            .clone()
+    };
+    let owned = step("rds!db-0a1b2c3d-4e5f");
+    assert_eq!(owned.action, Action::Manual);
+    assert!(owned.notes.iter().any(|n| n.contains("managed by rds")), "{:?}", owned.notes);
+    let own = step("prod/reports/api-key");
+    assert_eq!(own.action, Action::Create);
+    assert_eq!(own.kind(), orgsplit_model::StepKind::Secret);
+}
