@@ -152,13 +152,24 @@ impl Executor<'_> {
                         org_lookup_done = true;
                         lookup_accounts(&aws, &plan, &mut ids).await?;
                     }
-                    let resolved = match placeholders::substitute(step, &ids) {
-                        Ok(s) => s,
-                        Err(missing) => {
-                            let why = format!(
+                    let resolved = placeholders::substitute(step, &ids)
+                        .map_err(|missing| {
+                            format!(
                                 "account {} does not exist yet: apply the OU that creates it first",
                                 missing.join(", ")
-                            );
+                            )
+                        })
+                        .and_then(|s| {
+                            placeholders::substitute_secret_arns(&s, &outputs).map_err(|missing| {
+                                format!(
+                                    "step {} recorded no secret ARN: run apply again so that it does",
+                                    missing.join(", ")
+                                )
+                            })
+                        });
+                    let resolved = match resolved {
+                        Ok(s) => s,
+                        Err(why) => {
                             block(reporter, &mut summary, &mut nodes[i], step, why);
                             progressed = true;
                             continue;

@@ -1,6 +1,10 @@
-//! `${account:NAME}`: an account the plan creates, replaced by its id once it exists.
+//! Placeholders in a step's inputs, replaced just before it runs: `${account:NAME}`, an
+//! account the plan creates, by its id once it exists; `${secret-arn:ADDRESS}`, a copied
+//! secret's full ARN, by what the `secret` step at ADDRESS recorded.
 
 use orgsplit_model::Step;
+use orgsplit_model::journal::{OutputKey, Outputs};
+use orgsplit_model::step::{SECRET_ARN_PLACEHOLDER, secret_arn_placeholder};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -50,15 +54,26 @@ fn replace(s: &str, ids: &BTreeMap<String, String>) -> String {
     out
 }
 
-fn replace_value(v: &Value, ids: &BTreeMap<String, String>) -> Value {
+fn replace_value(v: &Value, f: &impl Fn(&str) -> String) -> Value {
     match v {
-        Value::String(s) => Value::String(replace(s, ids)),
-        Value::Array(a) => Value::Array(a.iter().map(|x| replace_value(x, ids)).collect()),
+        Value::String(s) => Value::String(f(s)),
+        Value::Array(a) => Value::Array(a.iter().map(|x| replace_value(x, f)).collect()),
         Value::Object(o) => {
-            Value::Object(o.iter().map(|(k, x)| (replace(k, ids), replace_value(x, ids))).collect())
+            Value::Object(o.iter().map(|(k, x)| (f(k), replace_value(x, f))).collect())
         }
         other => other.clone(),
     }
+}
+
+/// The step with `f` applied to its account and to every string of its inputs. The typed
+/// inputs go through their JSON form: every string field is covered, and the replaced text
+/// is still the same shape.
+fn map_strings(step: &Step, f: impl Fn(&str) -> String) -> Step {
+    let mut out = step.clone();
+    out.account = f(&step.account);
+    out.spec = serde_json::from_value(replace_value(&spec_value(step), &f))
+        .expect("replacing placeholders keeps the inputs' shape");
+    out
 }
 
 /// The step with every placeholder replaced; the names without an id are the error.
@@ -68,13 +83,47 @@ pub fn substitute(step: &Step, ids: &BTreeMap<String, String>) -> Result<Step, V
     if !missing.is_empty() {
         return Err(missing);
     }
-    let mut out = step.clone();
-    out.account = replace(&step.account, ids);
-    // The typed inputs go through their JSON form: every string field is covered, and the
-    // replaced text is still the same shape.
-    out.spec = serde_json::from_value(replace_value(&spec_value(step), ids))
-        .expect("replacing placeholders keeps the inputs' shape");
-    Ok(out)
+    Ok(map_strings(step, |s| replace(s, ids)))
+}
+
+/// The addresses of the `secret` steps whose copy's ARN the step names by placeholder.
+pub fn secrets_in(step: &Step) -> BTreeSet<String> {
+    let mut addresses = BTreeSet::new();
+    walk(&spec_value(step), &mut |s| {
+        let mut rest = s;
+        while let Some(start) = rest.find(SECRET_ARN_PLACEHOLDER) {
+            let after = &rest[start + SECRET_ARN_PLACEHOLDER.len()..];
+            let Some(end) = after.find('}') else { break };
+            addresses.insert(after[..end].to_string());
+            rest = &after[end + 1..];
+        }
+    });
+    addresses
+}
+
+/// The step with every `${secret-arn:ADDRESS}` replaced by the ARN the `secret` step at
+/// ADDRESS recorded; the addresses with no recorded ARN are the error.
+pub fn substitute_secret_arns(
+    step: &Step,
+    outputs: &BTreeMap<String, Outputs>,
+) -> Result<Step, Vec<String>> {
+    let key = OutputKey::SecretArn.as_str();
+    let arns: BTreeMap<String, &str> = secrets_in(step)
+        .into_iter()
+        .filter_map(|a| Some((a.clone(), outputs.get(&a)?.get(key)?.as_str())))
+        .collect();
+    let missing: Vec<String> =
+        secrets_in(step).into_iter().filter(|a| !arns.contains_key(a)).collect();
+    if !missing.is_empty() {
+        return Err(missing);
+    }
+    Ok(map_strings(step, |s| {
+        let mut out = s.to_string();
+        for (address, arn) in &arns {
+            out = out.replace(&secret_arn_placeholder(address), arn);
+        }
+        out
+    }))
 }
 
 #[cfg(test)]
@@ -125,5 +174,31 @@ mod tests {
         assert_eq!(inputs.parameters["Trusted"], "arn:aws:iam::333333333333:root");
         assert_eq!(inputs.parameters["Role"], "arn:aws:iam::222222222222:role/x");
         assert!(inputs.auto_deployment);
+    }
+
+    #[test]
+    fn secret_arn_placeholders_take_the_recorded_arn() {
+        let address = "dev/dev-workloads/secret:dev/db";
+        let mut step = Step::new(
+            "dev/dev-workloads/iam-policy:read",
+            Action::Create,
+            "222222222222",
+            StepSpec::IamPolicy(orgsplit_model::step::ResourceCopy {
+                source_arn: "arn:aws:iam::111111111111:policy/read".into(),
+                name: "read".into(),
+                config: serde_json::json!({"Resource": format!("{}:password::", secret_arn_placeholder(address))}),
+                tags: BTreeMap::new(),
+            }),
+        );
+        step.notes.push("unchanged".into());
+        assert_eq!(secrets_in(&step), [address.to_string()].into());
+        let mut outputs = BTreeMap::new();
+        assert_eq!(substitute_secret_arns(&step, &outputs).unwrap_err(), vec![address.to_string()]);
+        let arn = "arn:aws:secretsmanager:us-east-1:222222222222:secret:dev/db-Zx9Qw1";
+        outputs.insert(address.to_string(), [("secret_arn".to_string(), arn.to_string())].into());
+        let done = substitute_secret_arns(&step, &outputs).unwrap();
+        let StepSpec::IamPolicy(copy) = &done.spec else { panic!("the kind changed") };
+        assert_eq!(copy.config["Resource"], format!("{arn}:password::"));
+        assert!(secrets_in(&done).is_empty());
     }
 }

@@ -197,7 +197,11 @@ fn prod_policies_are_copied_attached_and_versioned() {
     assert!(role.depends_on.contains(&policy.address));
     let arn = format!("arn:aws:iam::{target}:policy/prod-mailer-ses-send");
 
+    // The role's policy names the prod mailer's secret by full ARN: the secret comes first.
+    let secret = common::step(plan, "prod/prod-workloads/secret:prod/mailer/api-key");
+    assert!(role.depends_on.contains(&secret.address));
     let first = rt.block_on(async {
+        run(aws, plan, secret, ids).await;
         let p = run(aws, plan, policy, ids).await;
         let Outcome::Done { outputs, .. } = &p else { panic!("policy step waits") };
         assert_eq!(outputs.get("policy_arn"), Some(&arn));
@@ -205,7 +209,7 @@ fn prod_policies_are_copied_attached_and_versioned() {
         (changed(&p), changed(&r))
     });
     assert_eq!(first, (true, true));
-    rt.block_on(check_copies(aws, &[policy, role], &target));
+    rt.block_on(check_copies(aws, &[secret, policy, role], &target));
 
     emu.clear_requests();
     let second = rt.block_on(async {
@@ -239,7 +243,7 @@ fn prod_policies_are_copied_attached_and_versioned() {
     });
     assert_eq!(third, (true, true));
     rt.block_on(async {
-        check_copies(aws, &[policy, role], &target).await;
+        check_copies(aws, &[secret, policy, role], &target).await;
         let iam = aws.session(&target).await.unwrap().iam();
         let versions = iam.list_policy_versions().policy_arn(&arn).send().await.unwrap();
         assert!(versions.versions().len() <= 5, "{:?}", versions.versions());

@@ -11,14 +11,18 @@ use common::world::*;
 
 // ---- ECS task definitions, clusters, rules and schedules ---------------------------------------
 
-const DEV: [&str; 4] = [
+// The mail senders name their secret by full ARN: its copy comes first, and the copied task
+// definitions name the copy's own ARN.
+const DEV: [&str; 5] = [
+    "dev/dev-workloads/secret:dev/mailer/api-key",
     "dev/dev-workloads/ecs-cluster:batch",
     "dev/dev-workloads/ecs-taskdef:dev-api",
     "dev/dev-workloads/ecs-taskdef:dev-mail-sender",
     "dev/dev-workloads/schedule:default/dev-mail-hourly",
 ];
 
-const PROD: [&str; 4] = [
+const PROD: [&str; 5] = [
+    "prod/prod-workloads/secret:prod/mailer/api-key",
     "prod/prod-workloads/ecs-cluster:batch",
     "prod/prod-workloads/ecs-taskdef:prod-api",
     "prod/prod-workloads/ecs-taskdef:prod-mail-sender",
@@ -58,6 +62,11 @@ fn task_definitions_clusters_rules_and_schedules_point_at_the_target() {
         let dev_mail = check_task_definition(&dev, "dev-mail-sender", true).await;
         check_task_definition(&prod, "prod-api", false).await;
         let prod_mail = check_task_definition(&prod, "prod-mail-sender", true).await;
+        for (s, family) in [(&dev, "dev-mail-sender"), (&prod, "prod-mail-sender")] {
+            let secrets =
+                task_definition(s, family).await["containerDefinitions"][0]["secrets"].to_string();
+            assert!(secrets.contains(":secretsmanager:"), "{family} names no secret by ARN");
+        }
 
         let (expr, state, targets) = rule(&prod, "prod-nightly-mail").await;
         assert_eq!((expr.as_str(), state.as_str()), ("cron(0 2 * * ? *)", "ENABLED"));

@@ -107,9 +107,13 @@ pub async fn collect(session: &AccountSession, access_role: &str) -> Collected {
             references.push(Reference::new(b, "PermissionsBoundary"));
         }
         let trust = r.assume_role_policy_document().map_or(Value::Null, policy_document);
-        references.extend(role_references(&trust, account, "AssumeRolePolicyDocument"));
+        references.extend(document_references(&trust, account, "AssumeRolePolicyDocument"));
         for (policy, doc) in &inline {
-            references.extend(role_references(doc, account, &format!("InlinePolicies.{policy}")));
+            references.extend(document_references(
+                doc,
+                account,
+                &format!("InlinePolicies.{policy}"),
+            ));
         }
         let config = object([
             ("Path", json!(path)),
@@ -174,6 +178,7 @@ pub async fn collect(session: &AccountSession, access_role: &str) -> Collected {
             ("Document", document),
             ("DefaultVersionId", opt_str(default)),
         ]);
+        let references = document_references(&config["Document"], account, "Document");
         out.push(Resource::new(
             ResourceKind::IamPolicy,
             name,
@@ -181,17 +186,17 @@ pub async fn collect(session: &AccountSession, access_role: &str) -> Collected {
             None,
             policy_tags,
             config,
-            vec![],
+            references,
         ));
     }
     Ok(out)
 }
 
-/// Roles of this account a policy document names: `AWS` principals of a trust policy (IAM
-/// refuses a trust policy naming a role that does not exist yet: "Invalid principal in
-/// policy") and the resources of `iam:PassRole` statements. As references, they make the
-/// planner copy those roles first.
-fn role_references(doc: &Value, account: &str, at: &str) -> Vec<Reference> {
+/// Roles and secrets of this account a policy document names: `AWS` principals of a trust
+/// policy (IAM refuses a trust policy naming a role that does not exist yet: "Invalid
+/// principal in policy"), the resources of `iam:PassRole` statements, and secrets named by
+/// full ARN. As references, they make the planner copy those first.
+fn document_references(doc: &Value, account: &str, at: &str) -> Vec<Reference> {
     let statements = match doc.get("Statement") {
         Some(Value::Array(items)) => items.clone(),
         Some(one @ Value::Object(_)) => vec![one.clone()],
@@ -210,11 +215,23 @@ fn role_references(doc: &Value, account: &str, at: &str) -> Vec<Reference> {
         arn_account(arn) == Some(account)
             && arn.split(':').nth(5).is_some_and(|r| r.starts_with("role/") && !r.contains('*'))
     };
+    let is_secret = |arn: &str| {
+        arn_account(arn) == Some(account)
+            && arn.split(':').nth(2) == Some("secretsmanager")
+            && !arn.contains(['*', '?'])
+    };
     let mut out = Vec::new();
     for (i, st) in statements.iter().enumerate() {
         for arn in strings(st.get("Principal").and_then(|p| p.get("AWS"))) {
             if is_role(&arn) {
                 out.push(Reference::new(arn, format!("{at}.Statement[{i}].Principal.AWS")));
+            }
+        }
+        // A secret named by its full ARN: the copy's ARN has another random suffix, known
+        // once the secret is copied, so the secret comes first (a wildcard needs nothing).
+        for arn in strings(st.get("Resource")) {
+            if is_secret(&arn) {
+                out.push(Reference::new(arn, format!("{at}.Statement[{i}].Resource")));
             }
         }
         let passes = strings(st.get("Action")).iter().any(|a| {
@@ -247,13 +264,17 @@ mod tests {
     }
 
     #[test]
-    fn trust_principals_and_passed_roles_of_the_account_are_references() {
+    fn trust_principals_passed_roles_and_secrets_by_full_arn_are_references() {
         let doc = json!({"Statement": [
             {"Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::111111111111:role/deployer", "arn:aws:iam::222222222222:role/other", "arn:aws:iam::111111111111:root"]}, "Action": "sts:AssumeRole"},
             {"Effect": "Allow", "Action": ["iam:PassRole"], "Resource": ["arn:aws:iam::111111111111:role/app/task", "arn:aws:iam::111111111111:role/any-*"]},
-            {"Effect": "Deny", "Action": "iam:PassRole", "Resource": "arn:aws:iam::111111111111:role/denied"}
+            {"Effect": "Deny", "Action": "iam:PassRole", "Resource": "arn:aws:iam::111111111111:role/denied"},
+            {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": [
+                "arn:aws:secretsmanager:us-east-1:111111111111:secret:prod/db-AbC123",
+                "arn:aws:secretsmanager:us-east-1:111111111111:secret:prod/*",
+                "arn:aws:secretsmanager:us-east-1:222222222222:secret:x-AbC123"]}
         ]});
-        let refs: Vec<String> = role_references(&doc, "111111111111", "X")
+        let refs: Vec<String> = document_references(&doc, "111111111111", "X")
             .into_iter()
             .map(|r| format!("{} @ {}", r.arn, r.via))
             .collect();
@@ -262,6 +283,7 @@ mod tests {
             [
                 "arn:aws:iam::111111111111:role/deployer @ X.Statement[0].Principal.AWS",
                 "arn:aws:iam::111111111111:role/app/task @ X.Statement[1].Resource",
+                "arn:aws:secretsmanager:us-east-1:111111111111:secret:prod/db-AbC123 @ X.Statement[3].Resource",
             ]
         );
     }

@@ -129,7 +129,17 @@ fn inventories_the_demo_account() {
         .expect("prod-mail-sender seeded");
     for (j, s) in seeded["containers"][0]["secrets"].as_array().expect("secrets").iter().enumerate()
     {
-        let arn = s["valueFrom"].as_str().expect("valueFrom");
+        let from = s["valueFrom"].as_str().expect("valueFrom");
+        // "{secret-arn:NAME}": the seeder names the secret by its full ARN, random suffix and all.
+        let arn = match from.strip_prefix("{secret-arn:").and_then(|n| n.strip_suffix('}')) {
+            Some(name) => inv
+                .resources
+                .iter()
+                .find(|r| r.kind == ResourceKind::Secret && r.name == name)
+                .map(|r| r.arn.as_str())
+                .unwrap_or_else(|| panic!("secret {name} is not in the inventory")),
+            None => from,
+        };
         assert!(
             td.references.iter().any(|r| r.arn == arn
                 && r.via == format!("containerDefinitions[0].secrets[{j}].valueFrom")),

@@ -37,6 +37,9 @@ pub enum OutputKey {
     ClusterArn,
     Bucket,
     ScheduleArn,
+    /// `secret`: the copy's full ARN (its random suffix is the target's own); placeholders
+    /// `${secret-arn:ADDRESS}` resolve to it.
+    SecretArn,
 }
 
 impl OutputKey {
@@ -58,6 +61,7 @@ impl OutputKey {
             OutputKey::ClusterArn => "cluster_arn",
             OutputKey::Bucket => "bucket",
             OutputKey::ScheduleArn => "schedule_arn",
+            OutputKey::SecretArn => "secret_arn",
         }
     }
 }

@@ -98,6 +98,18 @@ pub fn scp_address(name: &str) -> String {
     format!("organization/scp:{name}")
 }
 
+/// The opening of a placeholder for the ARN of the secret a step copies: `${secret-arn:ADDRESS}`.
+/// Secrets Manager gives every secret a random six-character suffix, so the copy's full ARN
+/// is known only once the `secret` step at ADDRESS has created it; apply replaces the
+/// placeholder by that step's `secret_arn` output
+/// (<https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_iam-permissions.html#iam-resources>).
+pub const SECRET_ARN_PLACEHOLDER: &str = "${secret-arn:";
+
+/// The placeholder for the full ARN of the secret the step at `address` copies.
+pub fn secret_arn_placeholder(address: &str) -> String {
+    format!("{SECRET_ARN_PLACEHOLDER}{address}}}")
+}
+
 impl Action {
     /// `NoOp` for what exists already, `Create` for what does not.
     pub fn create_unless(exists: bool) -> Action {

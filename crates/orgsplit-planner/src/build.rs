@@ -252,11 +252,20 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
             if acc.workloads {
                 let copied_here = |arn: &str| index.resolve(arn).is_some_and(|i| goes_to(i, env));
                 let known = |arn: &str| index.resolve(arn).is_some();
+                // A secret another service owns is a manual item: no step records its ARN.
+                let secret_copy = |arn: &str| {
+                    let i = index.resolve(arn).filter(|&i| goes_to(i, env))?;
+                    let r = &resources[i];
+                    (r.kind == ResourceKind::Secret
+                        && crate::resource_step::owning_service(r).is_none())
+                    .then(|| (r.arn.clone(), format!("{prefix}/{}", r.label(&config.home_region))))
+                };
                 let rewriter = Rewriter {
                     source_account: &config.source_account_id,
                     target_account: &id,
                     is_copied: &copied_here,
                     is_known: &known,
+                    secret_copy: &secret_copy,
                 };
                 let mut copies = Vec::new();
                 let mut connection_regions = BTreeSet::new();

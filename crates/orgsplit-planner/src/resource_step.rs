@@ -204,7 +204,7 @@ pub(crate) fn resource_step(
 /// ListSecrets reports it, else the `SERVICE!` prefix such secrets' names carry (a name a
 /// user creates may hold only letters, digits and `/_+=.@-`,
 /// <https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html>).
-fn owning_service(r: &Resource) -> Option<String> {
+pub(crate) fn owning_service(r: &Resource) -> Option<String> {
     if let Some(service) = r.config.get("OwningService").and_then(Value::as_str) {
         return Some(service.to_string());
     }

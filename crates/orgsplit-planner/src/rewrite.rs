@@ -1,10 +1,11 @@
-//! Rewriting account ids inside a copied configuration.
+//! Rewriting account ids (and secrets' full ARNs) inside a copied configuration.
 //!
 //! An ARN (or account id) in the source account that names something the plan copies into
 //! the same target is rewritten to the target account; one that names something left in
 //! place (an ECR image, a resource not copied there, anything outside the source account)
 //! is kept, and a note says so.
 
+use orgsplit_model::step;
 use regex::Regex;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -35,6 +36,9 @@ pub struct Rewriter<'a> {
     pub is_copied: &'a dyn Fn(&str) -> bool,
     /// Whether an exact ARN names a resource of the inventory at all.
     pub is_known: &'a dyn Fn(&str) -> bool,
+    /// For an ARN naming a secret copied into this target: the source secret's full ARN and
+    /// the address of the step that copies it.
+    pub secret_copy: &'a dyn Fn(&str) -> Option<(String, String)>,
 }
 
 #[derive(Default)]
@@ -79,7 +83,14 @@ impl Rewriter<'_> {
             let follows = arn == root
                 || (self.is_copied)(arn)
                 || (arn.contains('*') && COPIED_SERVICES.contains(&service));
-            if follows {
+            if let Some((source_arn, address)) = (self.secret_copy)(arn).filter(|_| follows)
+                && let Some(rest) = arn.strip_prefix(source_arn.as_str())
+            {
+                // A full ARN ends in the source secret's random suffix, which the copy does
+                // not share: it names the copy by the ARN its step records. A partial ARN
+                // (no suffix) or a wildcard follows by account alone.
+                format!("{}{rest}", step::secret_arn_placeholder(&address))
+            } else if follows {
                 arn.replacen(self.source_account, self.target_account, 1)
             } else {
                 let why = if service == "ecr" {
@@ -108,14 +119,22 @@ mod tests {
 
     #[test]
     fn rewrites_what_follows_and_keeps_what_stays() {
-        let copied =
-            |arn: &str| arn.ends_with(":role/prod-task") || arn.ends_with("parameter/prod/a");
+        let copied = |arn: &str| {
+            arn.ends_with(":role/prod-task")
+                || arn.ends_with("parameter/prod/a")
+                || arn.contains(":secret:prod/db")
+        };
         let known = |arn: &str| copied(arn) || arn.contains("parameter/dev/");
         let rw = Rewriter {
             source_account: "111111111111",
             target_account: "${account:prod-workloads}",
             is_copied: &copied,
             is_known: &known,
+            secret_copy: &|arn: &str| {
+                let full = "arn:aws:secretsmanager:us-east-1:111111111111:secret:prod/db-AbC123";
+                (arn.starts_with(full) || arn.ends_with(":secret:prod/db"))
+                    .then(|| (full.to_string(), "prod/prod-workloads/secret:prod/db".to_string()))
+            },
         };
         let mut out = Rewritten::default();
         let v = rw.rewrite(
@@ -127,6 +146,8 @@ mod tests {
                 "policy": {"Resource": ["arn:aws:ssm:us-east-1:111111111111:parameter/prod/*", "arn:aws:sqs:us-east-1:111111111111:q"]},
                 "principal": "arn:aws:iam::111111111111:root",
                 "other": "arn:aws:iam::222222222222:role/x",
+                "full": "arn:aws:secretsmanager:us-east-1:111111111111:secret:prod/db-AbC123:password::",
+                "partial": "arn:aws:secretsmanager:us-east-1:111111111111:secret:prod/db",
                 "account": "111111111111",
                 "n": 3
             }),
@@ -149,6 +170,11 @@ mod tests {
         assert_eq!(v["policy"]["Resource"][1], "arn:aws:sqs:us-east-1:111111111111:q");
         assert_eq!(v["principal"], "arn:aws:iam::${account:prod-workloads}:root");
         assert_eq!(v["other"], "arn:aws:iam::222222222222:role/x");
+        assert_eq!(v["full"], "${secret-arn:prod/prod-workloads/secret:prod/db}:password::");
+        assert_eq!(
+            v["partial"],
+            "arn:aws:secretsmanager:us-east-1:${account:prod-workloads}:secret:prod/db"
+        );
         assert_eq!(v["account"], "${account:prod-workloads}");
         assert_eq!(v["n"], 3);
         let notes: Vec<&String> = out.notes.iter().collect();

@@ -195,6 +195,8 @@ async fn trusted_by(emu: &Emulator, account: &str, role: &str) -> Vec<String> {
 struct Checked {
     parameters: usize,
     task_definitions: usize,
+    /// Task-definition secrets named by full ARN that name the target's copy.
+    secret_arns: usize,
     roles: usize,
     terraform_roles: usize,
 }
@@ -288,11 +290,18 @@ async fn read_back(emu: &Emulator, plan: &Plan, journal: &str) -> Checked {
                         }
                         for c in td.container_definitions() {
                             for s in c.secrets() {
-                                assert!(
-                                    !s.value_from().contains(SOURCE_ACCOUNT),
-                                    "{family}: secret {}",
-                                    s.value_from()
-                                );
+                                let from = s.value_from();
+                                assert!(!from.contains(SOURCE_ACCOUNT), "{family}: secret {from}");
+                                // By full ARN: the copy's own (its random suffix differs from
+                                // the source's), or no task could start.
+                                if let Some((_, name)) = from.split_once(":secret:") {
+                                    let name = &name[..name.len() - 7];
+                                    let sm = target.secretsmanager(&region);
+                                    let copy = sm.describe_secret().secret_id(name).send().await;
+                                    let copy = copy.unwrap_or_else(|e| panic!("{name}: {e:?}"));
+                                    assert_eq!(copy.arn(), Some(from), "{family} names {from}");
+                                    checked.secret_arns += 1;
+                                }
                             }
                         }
                         checked.task_definitions += 1;
@@ -315,6 +324,7 @@ async fn read_back(emu: &Emulator, plan: &Plan, journal: &str) -> Checked {
     }
     assert!(checked.parameters >= 40, "{checked:?}");
     assert!(checked.task_definitions >= 4, "{checked:?}");
+    assert_eq!(checked.secret_arns, 2, "the dev and prod mail senders: {checked:?}");
     assert!(checked.roles >= 6, "{checked:?}");
     assert_eq!(checked.terraform_roles, 8);
     checked

@@ -187,6 +187,18 @@ def container_defs(td: dict, region: str) -> list[dict]:
     return out
 
 
+def with_secret_arns(v: Any, arns: dict[str, str]) -> Any:
+    if isinstance(v, str):
+        for name, arn in arns.items():
+            v = v.replace("{secret-arn:" + name + "}", arn)
+        return v
+    if isinstance(v, list):
+        return [with_secret_arns(x, arns) for x in v]
+    if isinstance(v, dict):
+        return {k: with_secret_arns(x, arns) for k, x in v.items()}
+    return v
+
+
 def seed_workloads(c: Clients, w: dict) -> dict:
     account = w["account"]
     region = w.get("region", "us-east-1")
@@ -201,12 +213,16 @@ def seed_workloads(c: Clients, w: dict) -> dict:
             kw["Tags"] = _tags(p["tags"])
         c("ssm", p.get("region", region)).put_parameter(**kw)
         count("ssm")
+    secret_arns: dict[str, str] = {}
     for s in w.get("secrets", []):
         kw = {"Name": s["name"], "SecretString": s["value"]}
         if s.get("tags"):
             kw["Tags"] = _tags(s["tags"])
-        c("secretsmanager", s.get("region", region)).create_secret(**kw)
+        secret_arns[s["name"]] = c("secretsmanager", s.get("region", region)).create_secret(**kw)["ARN"]
         count("secret")
+    # A secret's full ARN ends in a random suffix known only now: the scenario names it
+    # "{secret-arn:NAME}" (in task definitions and policies), replaced here.
+    w = with_secret_arns(w, secret_arns)
     for r in w.get("ecr_repositories", []):
         c("ecr", region).create_repository(repositoryName=r["name"], tags=_tags(r.get("tags")))
         count("ecr")

@@ -150,7 +150,10 @@ exp("iam-role", "codepipeline-service", "shared", region=None)  # dev and prod p
 for env in ("dev", "prod"):
     r = {"name": f"{env}-mail-sender-task", "trust": trust("ecs-tasks.amazonaws.com"),
          "inline_policies": {"read-params": {"Version": "2012-10-17", "Statement": [
-             {"Effect": "Allow", "Action": ["ssm:GetParameters"], "Resource": [pa(env, p) for p in mailer_params]}]}}}
+             {"Effect": "Allow", "Action": ["ssm:GetParameters"], "Resource": [pa(env, p) for p in mailer_params]},
+             # the secret by full ARN (random suffix): the copy must name the target's own
+             {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
+              "Resource": f"{{secret-arn:{env}/mailer/api-key}}"}]}}}
     if env == "prod":
         r["managed_policies"] = ["prod-mailer-ses-send"]
     roles.append(r)
@@ -170,7 +173,8 @@ for env in ("dev", "prod"):
             "containers": [{
                 "name": "mail-sender", "image": f"{IMAGE}:{tag}", "essential": True,
                 "environment": [{"name": "APP_ENV", "value": env}, {"name": "RELEASE", "value": tag}],
-                "secrets": [{"name": p.split("/")[-1], "valueFrom": pa(env, p)} for p in mailer_params],
+                "secrets": [{"name": p.split("/")[-1], "valueFrom": pa(env, p)} for p in mailer_params]
+                + [{"name": "MAILER_API_KEY", "valueFrom": f"{{secret-arn:{env}/mailer/api-key}}"}],
                 "log_group": f"/ecs/{env}-mail-sender",
             }],
         })

@@ -84,7 +84,10 @@ def classify_demo(sc):
             refs.append((src, ("ecr", repo)))
             refs.append((src, ("logs", cdef["log_group"])))
             for s in cdef["secrets"]:
-                refs.append((src, ("ssm", s["valueFrom"].split(":parameter", 1)[1])))
+                if s["valueFrom"].startswith("{secret-arn:"):
+                    refs.append((src, ("secret", s["valueFrom"][len("{secret-arn:"):-1])))
+                else:
+                    refs.append((src, ("ssm", s["valueFrom"].split(":parameter", 1)[1])))
     for s in w["services"]:
         src = ("ecs-service", f"{s['cluster']}/{s['name']}")
         refs += [(src, ("ecs-cluster", s["cluster"])), (src, ("ecs-taskdef", s["task_definition"]))]

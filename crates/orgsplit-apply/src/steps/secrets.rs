@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use super::support::{missing_tags, redact, verified};
 use crate::context::{Outcome, StepContext, StepError};
 use orgsplit_aws::Found;
+use orgsplit_model::journal::OutputKey;
 use orgsplit_model::step::ResourceCopy;
 
 type At<'a> = super::support::At<'a, Client>;
@@ -51,6 +52,8 @@ impl SecretValue {
 
 /// What the target holds besides the value.
 struct Live {
+    /// The copy's full ARN: its six-character suffix is the target's own.
+    arn: String,
     description: String,
     tags: BTreeMap<String, String>,
     scheduled_for_deletion: bool,
@@ -73,17 +76,15 @@ pub async fn run(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepE
         region,
         name,
     };
-    let changed = match describe(&at).await? {
-        None => {
-            create(&at, description, &value, &tags).await?;
-            true
-        }
-        Some(live) => reconcile(&at, &live, description, &value, &tags).await?,
+    let (changed, arn) = match describe(&at).await? {
+        None => (true, create(&at, description, &value, &tags).await?),
+        Some(live) => (reconcile(&at, &live, description, &value, &tags).await?, live.arn),
     };
     if changed {
         verify(&at, description, &value, &tags).await?;
     }
-    Ok(Outcome::changed(changed))
+    // What `${secret-arn:ADDRESS}` in later steps resolves to.
+    Ok(Outcome::changed(changed).with_output(OutputKey::SecretArn, arn))
 }
 
 async fn source_value(
@@ -126,6 +127,7 @@ async fn describe(at: &At<'_>) -> Result<Option<Live>, StepError> {
 
 fn live(out: &DescribeSecretOutput) -> Live {
     Live {
+        arn: out.arn().unwrap_or_default().to_string(),
         description: out.description().unwrap_or_default().to_string(),
         tags: out
             .tags()
@@ -141,7 +143,7 @@ async fn create(
     description: &str,
     value: &SecretValue,
     tags: &BTreeMap<String, String>,
-) -> Result<(), StepError> {
+) -> Result<String, StepError> {
     let mut req = at.client.create_secret().name(at.name).set_tags(Some(sdk_tags(tags)));
     if !description.is_empty() {
         req = req.description(description);
@@ -150,13 +152,15 @@ async fn create(
         SecretValue::Text(s) => req.secret_string(s.expose()),
         SecretValue::Binary(b) => req.secret_binary(SecretValue::blob(b)?),
     };
-    req.send().await.map_err(|e| {
+    let created = req.send().await.map_err(|e| {
         redact(
             call_error("secretsmanager", "CreateSecret", at.account, at.region, e),
             value.exposed(),
         )
     })?;
-    Ok(())
+    created.arn().map(str::to_string).ok_or_else(|| {
+        StepError::Failed(format!("secret {}: CreateSecret returned no ARN", at.name))
+    })
 }
 
 /// Brings an existing secret in line: value, description, tags. Tags found only in the

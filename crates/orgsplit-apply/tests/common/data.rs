@@ -16,17 +16,17 @@ pub use serde_json::Value;
 pub use std::collections::{BTreeMap, BTreeSet};
 
 pub const DATA_KINDS: [StepKind; 7] = [
-    StepKind::IamPolicy,
-    StepKind::IamRole,
     StepKind::SsmParameter,
     StepKind::Secret,
+    StepKind::IamPolicy,
+    StepKind::IamRole,
     StepKind::LogGroup,
     StepKind::S3Bucket,
     StepKind::EcrPullAccess,
 ];
 
-/// The steps of `account` (`dev/dev-workloads`) of the data kinds, policies before roles
-/// before the rest (the order their dependencies need).
+/// The steps of `account` (`dev/dev-workloads`) of the data kinds, secrets before policies
+/// before roles before the rest (the order their dependencies need).
 pub fn data_steps<'p>(plan: &'p Plan, prefix: &str) -> Vec<&'p Step> {
     let mut steps: Vec<&Step> = plan
         .steps()
@@ -38,8 +38,37 @@ pub fn data_steps<'p>(plan: &'p Plan, prefix: &str) -> Vec<&'p Step> {
 }
 
 pub async fn run(aws: &Aws, plan: &Plan, step: &Step, ids: &BTreeMap<String, String>) -> Outcome {
-    let cx = super::context(aws, plan, step, ids);
+    let mut cx = super::context(aws, plan, step, ids);
+    cx.outputs = secret_outputs(aws, plan, &cx.step, ids).await;
+    cx.step = orgsplit_apply::placeholders::substitute_secret_arns(&cx.step, &cx.outputs)
+        .unwrap_or_else(|missing| panic!("{}: no secret ARN for {missing:?}", step.address));
     run_step(&cx).await.unwrap_or_else(|e| panic!("{}: {e}", step.address))
+}
+
+/// The `secret_arn` outputs the executor would hand `step`: the ARN of each copied secret it
+/// names by placeholder, read back from the target (the secret step ran before it).
+async fn secret_outputs(
+    aws: &Aws,
+    plan: &Plan,
+    step: &Step,
+    ids: &BTreeMap<String, String>,
+) -> BTreeMap<String, orgsplit_model::journal::Outputs> {
+    let mut outputs = BTreeMap::new();
+    for address in orgsplit_apply::placeholders::secrets_in(step) {
+        let secret = orgsplit_apply::placeholders::substitute(super::step(plan, &address), ids)
+            .expect("the secret's account exists");
+        let session = aws.session(&secret.account).await.expect("session");
+        let described = session
+            .secretsmanager(region(&secret))
+            .describe_secret()
+            .secret_id(name(&secret))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{address} has not run: {e:?}"));
+        let arn = described.arn().expect("an ARN").to_string();
+        outputs.insert(address, [("secret_arn".to_string(), arn)].into());
+    }
+    outputs
 }
 
 pub fn name(step: &Step) -> &str {
@@ -53,8 +82,27 @@ pub fn region(step: &Step) -> &str {
 /// A source document as the target should hold it: the plan rewrites every source
 /// account id in the demo's copied roles (their ARNs name copied parameters, wildcards of
 /// copied services, or the account root).
-pub fn rewritten(doc: &Value, target: &str) -> Value {
-    serde_json::from_str(&doc.to_string().replace(SOURCE_ACCOUNT, target)).expect("json")
+/// A secret's full ARN (`secrets`: source ARN -> the copy's ARN) names the copy: its random
+/// suffix is the target's own.
+pub fn rewritten(doc: &Value, target: &str, secrets: &BTreeMap<String, String>) -> Value {
+    let mut text = doc.to_string();
+    for (source_arn, copy_arn) in secrets {
+        text = text.replace(source_arn, copy_arn);
+    }
+    serde_json::from_str(&text.replace(SOURCE_ACCOUNT, target)).expect("json")
+}
+
+/// Source secret ARN -> the copy's ARN, for the secrets `steps` copy into `target`.
+pub async fn secret_copies(aws: &Aws, steps: &[&Step], target: &str) -> BTreeMap<String, String> {
+    let dest = aws.session(target).await.expect("target session");
+    let mut out = BTreeMap::new();
+    for step in steps.iter().filter(|s| s.kind() == StepKind::Secret) {
+        let got = dest.secretsmanager(region(step)).describe_secret().secret_id(name(step));
+        let copy = got.send().await.unwrap_or_else(|e| panic!("{}: {e:?}", step.address));
+        let source_arn = step.spec.copy().expect("a copy").source_arn.clone();
+        out.insert(source_arn, copy.arn().expect("an ARN").to_string());
+    }
+    out
 }
 
 pub async fn parameter(session: &AccountSession, region: &str, name: &str) -> (String, String) {
@@ -190,6 +238,7 @@ pub async fn check_copies(aws: &Aws, steps: &[&Step], target: &str) {
     let source = aws.session(SOURCE_ACCOUNT).await.expect("source session");
     let dest = aws.session(target).await.expect("target session");
     let mut checked: BTreeMap<StepKind, usize> = BTreeMap::new();
+    let secrets = secret_copies(aws, steps, target).await;
     for step in steps {
         let region = region(step);
         match step.kind() {
@@ -207,13 +256,15 @@ pub async fn check_copies(aws: &Aws, steps: &[&Step], target: &str) {
                 let role = name(step);
                 assert_eq!(
                     trust_policy(&dest, role).await,
-                    rewritten(&trust_policy(&source, role).await, target),
+                    rewritten(&trust_policy(&source, role).await, target, &secrets),
                     "{}: trust policy",
                     step.address
                 );
                 let source_inline = inline_policies(&source, role).await;
-                let want: BTreeMap<String, Value> =
-                    source_inline.iter().map(|(k, v)| (k.clone(), rewritten(v, target))).collect();
+                let want: BTreeMap<String, Value> = source_inline
+                    .iter()
+                    .map(|(k, v)| (k.clone(), rewritten(v, target, &secrets)))
+                    .collect();
                 let got: BTreeMap<String, Value> = inline_policies(&dest, role)
                     .await
                     .into_iter()
@@ -252,7 +303,7 @@ pub async fn check_copies(aws: &Aws, steps: &[&Step], target: &str) {
                         v.policy_version().and_then(|v| v.document()).expect("doc"),
                     ));
                 }
-                assert_eq!(docs[1], rewritten(&docs[0], target), "{}", step.address);
+                assert_eq!(docs[1], rewritten(&docs[0], target, &secrets), "{}", step.address);
             }
             StepKind::LogGroup => {
                 assert_eq!(

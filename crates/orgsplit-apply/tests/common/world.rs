@@ -59,6 +59,8 @@ impl World {
     pub fn try_run(&mut self, address: &str) -> Result<Outcome, StepError> {
         let step = self.step(address);
         let mut cx = super::context(&self.aws, &self.plan, &step, &self.ids);
+        cx.step = orgsplit_apply::placeholders::substitute_secret_arns(&cx.step, &self.outputs)
+            .unwrap_or_else(|missing| panic!("{address}: run {missing:?} first"));
         cx.outputs = self.outputs.clone();
         let outcome = self.rt.block_on(run_step(&cx))?;
         if let Outcome::Done { outputs, .. } = &outcome {
@@ -273,6 +275,15 @@ pub async fn check_task_definition(
     assert!(!secrets.is_empty());
     for secret in secrets {
         let from = secret["valueFrom"].as_str().expect("valueFrom");
+        if from.starts_with("arn:aws:secretsmanager:") {
+            // Named by full ARN: the copy's own, random suffix included, so a task can start.
+            let name = from.rsplit_once(":secret:").expect("a secret ARN").1;
+            let name = &name[..name.len() - 7];
+            let copy = s.secretsmanager(REGION).describe_secret().secret_id(name).send().await;
+            let copy = copy.unwrap_or_else(|e| panic!("{family}: no copy of secret {name}: {e:?}"));
+            assert_eq!(Some(from), copy.arn(), "{family}: names a secret that is not the copy");
+            continue;
+        }
         assert!(
             from.starts_with(&format!("arn:aws:ssm:{REGION}:{target}:parameter/")),
             "{family}: secret points at {from}"
