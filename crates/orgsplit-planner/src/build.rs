@@ -48,6 +48,8 @@ pub enum BuildError {
         "OU {ou:?} names StackSet {name:?}, which is neither shipped nor a folder under stacksets/"
     )]
     UnknownStackSet { ou: String, name: String },
+    #[error("bucket {bucket:?}: {message}")]
+    BucketName { bucket: String, message: String },
 }
 
 /// What the planner has settled about one resource.
@@ -260,12 +262,19 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                         && crate::resource_step::owning_service(r).is_none())
                     .then(|| (r.arn.clone(), format!("{prefix}/{}", r.label(&config.home_region))))
                 };
+                let bucket_copy = |name: &str| {
+                    let arn = format!("arn:aws:s3:::{name}");
+                    let i = index.resolve(&arn).filter(|&i| goes_to(i, env))?;
+                    (resources[i].kind == ResourceKind::S3Bucket)
+                        .then(|| crate::buckets::bucket_copy_name(config, name, &id, env))
+                };
                 let rewriter = Rewriter {
                     source_account: &config.source_account_id,
                     target_account: &id,
                     is_copied: &copied_here,
                     is_known: &known,
                     secret_copy: &secret_copy,
+                    bucket_copy: &bucket_copy,
                 };
                 let mut copies = Vec::new();
                 let mut connection_regions = BTreeSet::new();
@@ -379,6 +388,18 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
     }
 
     crate::manual::propagate(&mut organization.steps, &mut ous);
+    let every_step = ous.iter().flat_map(|o| o.accounts.iter().flat_map(|a| a.steps.iter()));
+    crate::buckets::check_bucket_names(every_step)?;
+    for source in config.bucket_names.keys() {
+        if !resources.iter().any(|r| r.kind == ResourceKind::S3Bucket && &r.name == source) {
+            warnings.push(Warning {
+                subject: None,
+                message: format!(
+                    "[bucket_names] names bucket {source:?}, which the inventory does not have"
+                ),
+            });
+        }
+    }
 
     let mut entries = Vec::new();
     let mut unclassified = Vec::new();

@@ -4,6 +4,7 @@
 //! Architecture Invariant: no IO, no clock, no randomness, and no dependency on tokio or any
 //! `aws-sdk-*` crate. The same inputs give the same plan, byte for byte.
 
+mod buckets;
 pub mod build;
 pub mod classify;
 mod manual;

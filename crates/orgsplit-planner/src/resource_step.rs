@@ -6,6 +6,7 @@ use orgsplit_model::step::{self, StepSpec};
 use orgsplit_model::{Action, Resource, ResourceKind, Step};
 use serde_json::Value;
 
+use crate::buckets::bucket_copy_name;
 use crate::build::Placed;
 use crate::rewrite::{Rewriter, Rewritten};
 
@@ -96,7 +97,7 @@ pub(crate) fn resource_step(
         ResourceKind::Schedule => StepSpec::Schedule(copy),
         ResourceKind::S3Bucket => {
             // Bucket names are global: the copy cannot take the source's name while it exists.
-            let target_name = copy_bucket_name(&r.name, target);
+            let target_name = bucket_copy_name(config, &r.name, target, env);
             let objects = r.config.get("ObjectCount").and_then(Value::as_u64).unwrap_or(0);
             if objects > 0 && !config.copy_objects {
                 notes.push(format!("{objects} objects are not copied (copy_objects = false): copy them by hand if needed"));
@@ -209,54 +210,4 @@ pub(crate) fn owning_service(r: &Resource) -> Option<String> {
         return Some(service.to_string());
     }
     r.name.split_once('!').map(|(service, _)| service.to_string())
-}
-
-/// The longest bucket name S3 accepts
-/// (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html>).
-const MAX_BUCKET_NAME: usize = 63;
-/// An account id's length: a `${account:NAME}` placeholder resolves to one.
-const ACCOUNT_ID_LEN: usize = 12;
-
-/// The copy's name: `SOURCE-ACCOUNT` (bucket names are global), at most 63 characters. A source
-/// name too long for that keeps its first characters and gains a short digest of the whole
-/// name, so two long names that share a beginning still differ: `PREFIX-DIGEST6-ACCOUNT`.
-/// `target` is the account id, or the placeholder apply resolves to one.
-pub(crate) fn copy_bucket_name(source: &str, target: &str) -> String {
-    if source.len() + 1 + ACCOUNT_ID_LEN <= MAX_BUCKET_NAME {
-        return format!("{source}-{target}");
-    }
-    let hash = orgsplit_model::canonical::sha256_hex(source.as_bytes());
-    let digest = &hash.trim_start_matches("sha256:")[..6];
-    let keep = MAX_BUCKET_NAME - ACCOUNT_ID_LEN - digest.len() - 2;
-    // A label may not end in `.` or `-`, and `.-` is not allowed: cut those off the prefix.
-    let prefix = source[..keep].trim_end_matches(['.', '-']);
-    format!("{prefix}-{digest}-{target}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_short_name_gets_the_account_and_a_long_one_stays_within_63_characters() {
-        assert_eq!(copy_bucket_name("acme-state", "222222222222"), "acme-state-222222222222");
-        let at_the_limit = "a".repeat(50);
-        assert_eq!(copy_bucket_name(&at_the_limit, "222222222222").len(), 63);
-        let long = format!("{}.{}", "acme-terraform-state-of-the-payments-team", "x".repeat(21));
-        let copy = copy_bucket_name(&long, "222222222222");
-        assert_eq!(copy.len(), 63, "{copy}");
-        assert!(
-            copy.starts_with("acme-terraform-state-of-the-payments-team")
-                && copy.ends_with("-222222222222")
-        );
-        // Two long names with the same first 43 characters get different copies.
-        let other = format!("{}.{}", "acme-terraform-state-of-the-payments-team", "y".repeat(21));
-        assert_ne!(copy, copy_bucket_name(&other, "222222222222"));
-        // A cut that would leave `.` or `-` before the digest drops them.
-        let dotted = format!("{}.{}", "b".repeat(42), "c".repeat(30));
-        assert!(!copy_bucket_name(&dotted, "222222222222").contains(".-"));
-        // A placeholder resolves to 12 digits: the name is sized for that.
-        let placeholder = copy_bucket_name(&long, "${account:dev-workloads}");
-        assert_eq!(placeholder.replace("${account:dev-workloads}", "222222222222"), copy);
-    }
 }

@@ -15,6 +15,26 @@ static ARN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}):[^\s"',]*"#).expect("fixed pattern")
 });
 
+/// A bucket by ARN or `s3://` URL: the prefix, then the name up to the first character a
+/// bucket name cannot hold (a wildcard is taken in, so `acme-*` never matches bucket `acme`).
+static S3_REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(arn:aws[a-z-]*:s3:::|s3://)([a-z0-9.\-*?]+)").expect("fixed pattern")
+});
+
+/// Members whose string value is a bucket's bare name: artifact stores (`location`),
+/// environment variables (`value`), and the `Bucket`-like members of targets and actions.
+const BUCKET_NAME_KEYS: [&str; 9] = [
+    "location",
+    "value",
+    "bucket",
+    "Bucket",
+    "BucketName",
+    "bucketName",
+    "S3Bucket",
+    "s3Bucket",
+    "S3BucketName",
+];
+
 /// Services whose wildcard ARNs (`arn:aws:ssm:…:parameter/prod/*`) follow the copy.
 const COPIED_SERVICES: [&str; 9] = [
     "ssm",
@@ -39,6 +59,8 @@ pub struct Rewriter<'a> {
     /// For an ARN naming a secret copied into this target: the source secret's full ARN and
     /// the address of the step that copies it.
     pub secret_copy: &'a dyn Fn(&str) -> Option<(String, String)>,
+    /// For the name of a bucket copied into this target: the copy's name.
+    pub bucket_copy: &'a dyn Fn(&str) -> Option<String>,
 }
 
 #[derive(Default)]
@@ -48,19 +70,36 @@ pub struct Rewritten {
 
 impl Rewriter<'_> {
     pub fn rewrite(&self, value: &Value, out: &mut Rewritten) -> Value {
+        self.rewrite_at(value, None, out)
+    }
+
+    /// `key`: the member `value` is the value of (an array's items inherit it).
+    fn rewrite_at(&self, value: &Value, key: Option<&str>, out: &mut Rewritten) -> Value {
         match value {
-            Value::String(s) => Value::String(self.rewrite_str(s, out)),
+            Value::String(s) => {
+                // A bare bucket name is renamed only where a member holds a bucket name: a
+                // pipeline or rule may share a name with a bucket and is not one.
+                if key.is_some_and(|k| BUCKET_NAME_KEYS.contains(&k))
+                    && let Some(copy) = (self.bucket_copy)(s)
+                {
+                    out.notes.insert(renamed_note(s, &copy));
+                    return Value::String(copy);
+                }
+                Value::String(self.rewrite_str(s, out))
+            }
             Value::Array(items) => {
-                Value::Array(items.iter().map(|v| self.rewrite(v, out)).collect())
+                Value::Array(items.iter().map(|v| self.rewrite_at(v, key, out)).collect())
             }
-            Value::Object(map) => {
-                Value::Object(map.iter().map(|(k, v)| (k.clone(), self.rewrite(v, out))).collect())
-            }
+            Value::Object(map) => Value::Object(
+                map.iter().map(|(k, v)| (k.clone(), self.rewrite_at(v, Some(k), out))).collect(),
+            ),
             other => other.clone(),
         }
     }
 
     pub fn rewrite_str(&self, s: &str, out: &mut Rewritten) -> String {
+        let s = self.rename_buckets(s, out);
+        let s = s.as_str();
         if s == self.source_account {
             return self.target_account.to_string();
         }
@@ -108,6 +147,36 @@ impl Rewriter<'_> {
     }
 }
 
+impl Rewriter<'_> {
+    /// `arn:aws:s3:::NAME[/KEY]` and `s3://NAME[/KEY]` of a bucket copied into this account
+    /// name its copy (bucket names are global: the copy has another name). A bucket of the
+    /// inventory not copied here is left as it is, with a note.
+    fn rename_buckets(&self, s: &str, out: &mut Rewritten) -> String {
+        if !s.contains("arn:aws") && !s.contains("s3://") {
+            return s.to_string();
+        }
+        S3_REFERENCE
+            .replace_all(s, |caps: &regex::Captures<'_>| {
+                let (whole, prefix, name) = (&caps[0], &caps[1], &caps[2]);
+                if let Some(copy) = (self.bucket_copy)(name) {
+                    out.notes.insert(renamed_note(name, &copy));
+                    return format!("{prefix}{copy}");
+                }
+                if (self.is_known)(&format!("arn:aws:s3:::{name}")) {
+                    out.notes.insert(format!(
+                        "bucket {name} is not copied into this account: left naming the source bucket"
+                    ));
+                }
+                whole.to_string()
+            })
+            .into_owned()
+    }
+}
+
+fn renamed_note(source: &str, copy: &str) -> String {
+    format!("bucket {source} is copied as {copy}: references to it name the copy")
+}
+
 fn is_ecr_image(s: &str, account: &str) -> bool {
     s.strip_prefix(account).is_some_and(|rest| rest.starts_with(".dkr.ecr."))
 }
@@ -130,6 +199,9 @@ mod tests {
             target_account: "${account:prod-workloads}",
             is_copied: &copied,
             is_known: &known,
+            bucket_copy: &|name: &str| {
+                (name == "acme-state").then(|| "acme-state-${account:prod-workloads}".to_string())
+            },
             secret_copy: &|arn: &str| {
                 let full = "arn:aws:secretsmanager:us-east-1:111111111111:secret:prod/db-AbC123";
                 (arn.starts_with(full) || arn.ends_with(":secret:prod/db"))
@@ -148,6 +220,9 @@ mod tests {
                 "other": "arn:aws:iam::222222222222:role/x",
                 "full": "arn:aws:secretsmanager:us-east-1:111111111111:secret:prod/db-AbC123:password::",
                 "partial": "arn:aws:secretsmanager:us-east-1:111111111111:secret:prod/db",
+                "bucket": {"Resource": ["arn:aws:s3:::acme-state", "arn:aws:s3:::acme-state/*", "arn:aws:s3:::acme-*", "arn:aws:s3:::acme-state-old"]},
+                "environment": [{"name": "STATE_BUCKET", "value": "acme-state"}, {"name": "URL", "value": "s3://acme-state/env/prod"}],
+                "name": "acme-state",
                 "account": "111111111111",
                 "n": 3
             }),
@@ -170,6 +245,19 @@ mod tests {
         assert_eq!(v["policy"]["Resource"][1], "arn:aws:sqs:us-east-1:111111111111:q");
         assert_eq!(v["principal"], "arn:aws:iam::${account:prod-workloads}:root");
         assert_eq!(v["other"], "arn:aws:iam::222222222222:role/x");
+        let copy = "acme-state-${account:prod-workloads}";
+        assert_eq!(
+            v["bucket"]["Resource"],
+            json!([
+                format!("arn:aws:s3:::{copy}"),
+                format!("arn:aws:s3:::{copy}/*"),
+                "arn:aws:s3:::acme-*",
+                "arn:aws:s3:::acme-state-old"
+            ])
+        );
+        assert_eq!(v["environment"][0]["value"], copy);
+        assert_eq!(v["environment"][1]["value"], format!("s3://{copy}/env/prod"));
+        assert_eq!(v["name"], "acme-state", "a member that is not a bucket name is kept");
         assert_eq!(v["full"], "${secret-arn:prod/prod-workloads/secret:prod/db}:password::");
         assert_eq!(
             v["partial"],
@@ -178,7 +266,8 @@ mod tests {
         assert_eq!(v["account"], "${account:prod-workloads}");
         assert_eq!(v["n"], 3);
         let notes: Vec<&String> = out.notes.iter().collect();
-        assert_eq!(notes.len(), 3, "{notes:#?}");
+        assert_eq!(notes.len(), 4, "{notes:#?}");
+        assert!(notes.iter().any(|n| n.contains("bucket acme-state is copied as")));
         assert!(notes.iter().any(|n| n.contains("parameter/dev/b is not copied")));
         assert!(notes.iter().any(|n| n.contains(":q is not in the inventory")));
         assert!(notes.iter().any(|n| n.contains("mail-sender:1.4.2 stays")));

@@ -6,7 +6,7 @@
 use aws_sdk_codepipeline::Client;
 use aws_sdk_codepipeline::types::{PipelineDeclaration, Tag};
 use orgsplit_aws::sdk_json::{from_json, to_json};
-use orgsplit_model::step::{PipelineCopy, StepKind, StepSpec};
+use orgsplit_model::step::{PipelineCopy, StepKind};
 use orgsplit_pipelines::convert::{is_codestar_source, token_paths};
 use orgsplit_pipelines::grant::GrantError;
 use orgsplit_pipelines::{to_codestar, v1_github_sources};
@@ -110,8 +110,9 @@ async fn connection_arn(cx: &StepContext) -> Result<String, StepError> {
 }
 
 /// The declaration to create: the plan's (account ids rewritten), v1 sources converted,
-/// sources on another account's connection moved to this account's one, artifact buckets
-/// renamed to their copies, through the SDK's codec so it compares like a live one.
+/// sources on another account's connection moved to this account's one (artifact buckets
+/// already name their copies: the planner rewrote them), through the SDK's codec so it
+/// compares like a live one.
 fn wanted_declaration(
     cx: &StepContext,
     name: &str,
@@ -129,7 +130,6 @@ fn wanted_declaration(
     }
     let mut d = to_codestar(planned, connection, had_webhook);
     repoint_connections(&mut d, connection, &cx.step.account);
-    rename_buckets(cx, &mut d);
     if let Some(o) = d.as_object_mut() {
         o.remove("version");
     }
@@ -159,37 +159,6 @@ fn repoint_connections(d: &mut Value, connection: &str, account: &str) {
                 *arn = json!(connection);
             }
         }
-    }
-}
-
-/// Bucket names are global: an artifact bucket the plan copies into this account has its
-/// copy's name (the s3-bucket step's `target_name`).
-fn rename_buckets(cx: &StepContext, d: &mut Value) {
-    let Some(me) = cx.plan.steps().find(|s| s.address == cx.step.address) else {
-        return;
-    };
-    let copy_of = |bucket: &str| -> Option<String> {
-        cx.plan
-            .steps()
-            .filter(|s| s.account == me.account)
-            .find_map(|s| match &s.spec {
-                StepSpec::S3Bucket(b) if b.copy.name == bucket => Some(b.target_name.as_str()),
-                _ => None,
-            })
-            // The plan names a new account by placeholder; the step has its id.
-            .map(|t| t.replace(&me.account, &cx.step.account))
-    };
-    let rename = |store: &mut Value| {
-        let renamed = store.get("location").and_then(Value::as_str).and_then(copy_of);
-        if let Some(name) = renamed {
-            store["location"] = json!(name);
-        }
-    };
-    if let Some(store) = d.get_mut("artifactStore") {
-        rename(store);
-    }
-    if let Some(map) = d.get_mut("artifactStores").and_then(Value::as_object_mut) {
-        map.values_mut().for_each(rename);
     }
 }
 

@@ -92,10 +92,21 @@ pub fn rewritten(doc: &Value, target: &str, secrets: &BTreeMap<String, String>) 
     serde_json::from_str(&text.replace(SOURCE_ACCOUNT, target)).expect("json")
 }
 
-/// Source secret ARN -> the copy's ARN, for the secrets `steps` copy into `target`.
+/// What names a source resource -> what names its copy, for the secrets (full ARNs) and
+/// buckets (ARNs: bucket names are global) `steps` copy into `target`.
 pub async fn secret_copies(aws: &Aws, steps: &[&Step], target: &str) -> BTreeMap<String, String> {
     let dest = aws.session(target).await.expect("target session");
     let mut out = BTreeMap::new();
+    for step in steps {
+        if let StepSpec::S3Bucket(bucket) = &step.spec {
+            let copy = bucket.target_name.replace("${account:dev-workloads}", target);
+            let copy = copy.replace("${account:prod-workloads}", target);
+            out.insert(
+                format!("arn:aws:s3:::{}", bucket.copy.name),
+                format!("arn:aws:s3:::{copy}"),
+            );
+        }
+    }
     for step in steps.iter().filter(|s| s.kind() == StepKind::Secret) {
         let got = dest.secretsmanager(region(step)).describe_secret().secret_id(name(step));
         let copy = got.send().await.unwrap_or_else(|e| panic!("{}: {e:?}", step.address));

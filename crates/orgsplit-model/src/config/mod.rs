@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::kind::ResourceKind;
 
+mod buckets;
 mod raw;
 mod validate;
 
@@ -69,6 +70,28 @@ pub struct Config {
     pub rules: Vec<Rule>,
     pub guardrails: Guardrails,
     pub networks: BTreeMap<String, NetworkMapping>,
+    /// `[bucket_names]`: the copy's name of a source bucket, by source name, instead of the
+    /// generated `NAME-ACCOUNT`.
+    pub bucket_names: BTreeMap<String, BucketNameOverride>,
+}
+
+/// The name a bucket's copy takes, as `[bucket_names]` says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BucketNameOverride {
+    /// One name: for a bucket copied into one environment only (names are global).
+    One(String),
+    /// A name per environment the bucket is copied into.
+    PerEnvironment(BTreeMap<String, String>),
+}
+
+impl BucketNameOverride {
+    /// The copy's name in `environment`'s workloads account, if the override gives one.
+    pub fn for_environment(&self, environment: &str) -> Option<&str> {
+        match self {
+            BucketNameOverride::One(name) => Some(name),
+            BucketNameOverride::PerEnvironment(names) => names.get(environment).map(String::as_str),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

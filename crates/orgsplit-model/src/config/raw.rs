@@ -1,6 +1,7 @@
 //! The configuration as written: TOML with spans, so validation can name line and key.
 
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use toml::Spanned;
 
 #[derive(Deserialize)]
@@ -24,6 +25,16 @@ pub(super) struct RawConfig {
     pub(super) guardrails: Option<RawGuardrails>,
     #[serde(default, rename = "network")]
     pub(super) networks: Vec<Spanned<RawNetwork>>,
+    #[serde(default)]
+    pub(super) bucket_names: BTreeMap<String, Spanned<RawBucketName>>,
+}
+
+/// `[bucket_names]`: `"SOURCE" = "COPY"`, or `"SOURCE" = { ENV = "COPY", … }`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawBucketName {
+    One(String),
+    PerEnvironment(BTreeMap<String, String>),
 }
 
 #[derive(Deserialize)]

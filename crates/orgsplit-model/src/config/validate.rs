@@ -27,7 +27,7 @@ impl Cx<'_> {
         (line, column)
     }
 
-    fn err(
+    pub(super) fn err(
         &self,
         span: Range<usize>,
         key: impl Into<String>,
@@ -549,6 +549,8 @@ pub(super) fn validate(cx: &Cx<'_>, raw: RawConfig) -> Result<Config, ConfigErro
 
     let networks = networks(cx, &raw.networks, &environments)?;
 
+    let bucket_names = super::buckets::bucket_names(cx, &raw.bucket_names, &environments)?;
+
     Ok(Config {
         path: cx.path.to_path_buf(),
         digest: sha256_hex(cx.text.as_bytes()),
@@ -562,5 +564,6 @@ pub(super) fn validate(cx: &Cx<'_>, raw: RawConfig) -> Result<Config, ConfigErro
         rules,
         guardrails,
         networks,
+        bucket_names,
     })
 }

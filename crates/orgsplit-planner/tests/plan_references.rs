@@ -1,0 +1,179 @@
+//! References that follow the copy: a copied bucket's other name (generated, or from
+//! `[bucket_names]`) wherever the copied configurations name the bucket, and a secret named by
+//! full ARN through the placeholder its copy's ARN replaces at apply time.
+
+mod common;
+
+use common::*;
+
+fn bucket(name: &str, env: &str) -> Resource {
+    Resource::new(
+        ResourceKind::S3Bucket,
+        name,
+        format!("arn:aws:s3:::{name}"),
+        Some("us-east-1".into()),
+        tags(&[("Environment", env)]),
+        json!({"Region": "us-east-1", "Versioning": "Enabled"}),
+        vec![],
+    )
+}
+
+/// A prod role whose policy names `bucket` by ARN, and a secret by full ARN.
+fn prod_role(bucket: &str, secret_arn: &str) -> Resource {
+    let policy = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")]},
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret_arn}
+    ]});
+    Resource::new(
+        ResourceKind::IamRole,
+        "prod-reports-task",
+        format!("arn:aws:iam::{SRC}:role/prod-reports-task"),
+        None,
+        tags(&[("Environment", "prod")]),
+        json!({"AssumeRolePolicyDocument": {"Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+               "InlinePolicies": {"read": policy}}),
+        vec![Reference::new(secret_arn, "InlinePolicies.read.Statement[1].Resource")],
+    )
+}
+
+fn secret(name: &str) -> Resource {
+    Resource::new(
+        ResourceKind::Secret,
+        name,
+        format!("arn:aws:secretsmanager:us-east-1:{SRC}:secret:{name}-AbC123"),
+        Some("us-east-1".into()),
+        tags(&[]),
+        json!({"Description": ""}),
+        vec![],
+    )
+}
+
+fn step<'p>(plan: &'p Plan, suffix: &str) -> &'p Step {
+    plan.steps()
+        .find(|s| s.address.ends_with(suffix))
+        .unwrap_or_else(|| panic!("no step ending in {suffix}"))
+}
+
+fn with(extra: &str) -> Config {
+    Config::parse(Path::new("orgsplit.toml"), &format!("{EXAMPLE}\n{extra}\n")).unwrap()
+}
+
+fn inventory_with(resources: Vec<Resource>) -> Inventory {
+    let mut inv = inventory();
+    inv.resources.extend(resources);
+    inv
+}
+
+#[test]
+fn a_policy_naming_a_copied_bucket_names_the_copy() {
+    let source_secret =
+        format!("arn:aws:secretsmanager:us-east-1:{SRC}:secret:prod/reports-AbC123");
+    let inv = inventory_with(vec![
+        bucket("acme-reports", "prod"),
+        secret("prod/reports"),
+        prod_role("acme-reports", &source_secret),
+    ]);
+    let plan = plan_of(&config(), inv);
+    let role = step(&plan, "iam-role:prod-reports-task");
+    let text = copied_config(role).to_string();
+    let copy = "acme-reports-${account:prod-workloads}";
+    assert!(text.contains(&format!("arn:aws:s3:::{copy}\"")), "{text}");
+    assert!(text.contains(&format!("arn:aws:s3:::{copy}/*")), "{text}");
+    assert!(
+        !text.contains("arn:aws:s3:::acme-reports\""),
+        "the source bucket is still named: {text}"
+    );
+    assert!(
+        role.notes.iter().any(|n| n.contains("bucket acme-reports is copied as")),
+        "{:?}",
+        role.notes
+    );
+
+    // The secret by full ARN: its copy's ARN, known once the secret step has run.
+    let secret_step = step(&plan, "secret:prod/reports");
+    assert!(
+        text.contains(&format!("${{secret-arn:{}}}", secret_step.address)),
+        "the secret's full ARN is not a placeholder: {text}"
+    );
+    assert!(!text.contains("-AbC123"), "the source's suffix is still there: {text}");
+    assert!(role.depends_on.contains(&secret_step.address), "{:?}", role.depends_on);
+}
+
+#[test]
+fn bucket_names_in_the_config_name_the_copies_and_their_references() {
+    let config = with(
+        "[bucket_names]\n\"acme-reports\" = \"acme-reports-prod\"\n\"acme-state\" = { dev = \"acme-state-dev\", prod = \"acme-state-prod\" }\n\"acme-gone\" = \"acme-gone-prod\"",
+    );
+    let source_secret =
+        format!("arn:aws:secretsmanager:us-east-1:{SRC}:secret:prod/reports-AbC123");
+    let inv = inventory_with(vec![
+        bucket("acme-reports", "prod"),
+        bucket("acme-state", "shared"),
+        secret("prod/reports"),
+        prod_role("acme-reports", &source_secret),
+    ]);
+    let plan = plan_of(&config, inv);
+    let names: Vec<(String, String)> = plan
+        .steps()
+        .filter_map(|s| match &s.spec {
+            StepSpec::S3Bucket(b) => Some((s.address.clone(), b.target_name.clone())),
+            _ => None,
+        })
+        .collect();
+    for (suffix, want) in [
+        ("prod-workloads/s3:acme-reports", "acme-reports-prod"),
+        ("dev-workloads/s3:acme-state", "acme-state-dev"),
+        ("prod-workloads/s3:acme-state", "acme-state-prod"),
+    ] {
+        assert!(names.iter().any(|(a, n)| a.ends_with(suffix) && n == want), "{suffix}: {names:?}");
+    }
+    let text = copied_config(step(&plan, "iam-role:prod-reports-task")).to_string();
+    assert!(text.contains("arn:aws:s3:::acme-reports-prod/*"), "{text}");
+    assert!(
+        plan.warnings
+            .iter()
+            .any(|w| w.message.contains("\"acme-gone\", which the inventory does not have")),
+        "{:?}",
+        plan.warnings
+    );
+}
+
+#[test]
+fn one_name_for_a_bucket_copied_into_two_environments_is_refused() {
+    let config = with("[bucket_names]\n\"acme-state\" = \"acme-state-copy\"");
+    let mut inv = inventory_with(vec![bucket("acme-state", "shared")]);
+    inv.normalise();
+    let err = build_plan(PlanInput {
+        config: &config,
+        inventory: &inv,
+        stacksets: &baseline(),
+        created_at: "2026-11-23T09:30:00Z".into(),
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.starts_with("bucket \"acme-state\": its copy would be named \"acme-state-copy\""),
+        "{err}"
+    );
+    assert!(err.contains("bucket names are global"), "{err}");
+}
+
+#[test]
+fn a_bucket_name_s3_refuses_is_an_error_on_its_line() {
+    for (value, why) in [
+        ("\"Acme_State\"", "'A' is not allowed"),
+        ("\"ab\"", "2 characters"),
+        (
+            "{ dev = \"acme-state-dev\", qa = \"acme-state-qa\" }",
+            "\"qa\" is not an OU's environment",
+        ),
+        ("{ dev = \"acme-same\", prod = \"acme-same\" }", "bucket names are global"),
+    ] {
+        let text = format!("{EXAMPLE}\n[bucket_names]\n\"acme-state\" = {value}\n");
+        let err = Config::parse(Path::new("orgsplit.toml"), &text).unwrap_err();
+        let line = text.lines().count();
+        assert_eq!(err.line, line, "{value}: {err}");
+        assert!(err.key.starts_with("bucket_names.\"acme-state\""), "{value}: {err}");
+        assert!(err.message.contains(why), "{value}: {err}");
+    }
+}
