@@ -26,6 +26,17 @@ fn dev_workloads_copies_match_the_source_and_a_second_run_changes_nothing() {
     assert!(unchanged.is_empty(), "first run left unchanged: {unchanged:?}");
     println!("first run: {} steps, all changed", first.len());
     rt.block_on(check_copies(aws, &steps, &target));
+    // The comparison above means something: the demo's artifact bucket has every setting.
+    let source = rt.block_on(aws.session(SOURCE_ACCOUNT)).unwrap();
+    let settings = rt.block_on(bucket_settings(&source, "us-east-1", "acme-pipeline-artifacts"));
+    assert!(
+        settings.policy.is_some()
+            && settings.public_access.is_some()
+            && settings.ownership.is_some()
+            && settings.lifecycle.is_some()
+            && settings.cors.is_some(),
+        "{settings:?}"
+    );
 
     assert_second_run_is_a_no_op(&world, &steps, "dev-workloads");
 }

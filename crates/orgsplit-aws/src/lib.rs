@@ -14,6 +14,7 @@ pub mod organizations;
 mod pages;
 pub mod policy;
 pub mod retry;
+pub mod s3_config;
 pub mod sdk_json;
 pub mod shapes;
 pub mod targets;

@@ -196,7 +196,7 @@ pub async fn collect(session: &AccountSession, access_role: &str) -> Collected {
 /// policy (IAM refuses a trust policy naming a role that does not exist yet: "Invalid
 /// principal in policy"), the resources of `iam:PassRole` statements, and secrets named by
 /// full ARN. As references, they make the planner copy those first.
-fn document_references(doc: &Value, account: &str, at: &str) -> Vec<Reference> {
+pub(crate) fn document_references(doc: &Value, account: &str, at: &str) -> Vec<Reference> {
     let statements = match doc.get("Statement") {
         Some(Value::Array(items)) => items.clone(),
         Some(one @ Value::Object(_)) => vec![one.clone()],

@@ -5,16 +5,25 @@
 //! Calls, for `b` buckets and `o_k` objects in bucket `k`:
 //! `ListBuckets = max(1, ceil(b / 10000))`; `GetBucketLocation` = the buckets ListBuckets
 //! returned without `BucketRegion` (AWS includes it, so 0 there; the emulator does not, so
-//! `b` there); `GetBucketVersioning = b`, `GetBucketEncryption = b`,
-//! `ListObjectsV2 = Σ_k max(1, ceil(o_k / 1000))`.
+//! `b` there); `b` each of GetBucketVersioning, GetBucketEncryption, GetBucketPolicy,
+//! GetPublicAccessBlock, GetBucketOwnershipControls, GetBucketCors,
+//! GetBucketLifecycleConfiguration, GetBucketReplication, GetBucketNotificationConfiguration
+//! and GetBucketLogging; `ListObjectsV2 = Σ_k min(10, max(1, ceil(o_k / 1000)))` when
+//! objects are counted.
 
+use aws_sdk_s3::types::ServerSideEncryptionConfiguration;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use futures::stream::{self, StreamExt, TryStreamExt};
+use orgsplit_aws::s3_config::{
+    cors_json, lifecycle_json, ownership_json, public_access_block_json,
+};
+use orgsplit_aws::sdk_json::non_empty;
 use orgsplit_aws::{AccountSession, every_page};
 use orgsplit_model::{Resource, ResourceKind};
 use serde_json::{Value, json};
 
 use crate::InventoryError;
-use crate::util::{object, opt_str};
+use crate::util::{object, opt_str, policy_document};
 
 const CONCURRENCY: usize = 8;
 
@@ -47,11 +56,16 @@ pub async fn collect(
                 let region = match region {
                     Some(r) => r,
                     None => {
-                        let loc =
-                            s3.get_bucket_location().bucket(&name).send().await.map_err(
-                                session.error_of("s3", "GetBucketLocation", home_region),
-                            )?;
-                        location_region(loc.location_constraint().map(|c| c.as_str()))
+                        let loc = s3.get_bucket_location().bucket(&name).send();
+                        match read("GetBucketLocation", &[], loc).await {
+                            Ok(loc) => location_region(
+                                loc.as_ref()
+                                    .and_then(|l| l.location_constraint())
+                                    .map(|c| c.as_str()),
+                            ),
+                            // Where it is cannot be read: nothing else can be either.
+                            Err(why) => return Ok(unreadable_bucket(&name, home_region, why)),
+                        }
                     }
                 };
                 collect_bucket(session, &name, &region, count_objects).await
@@ -62,6 +76,31 @@ pub async fn collect(
         .await
 }
 
+/// At most this many ListObjectsV2 pages (1,000 keys each) per bucket: beyond that the
+/// count is a lower bound (`ObjectCountIsLowerBound`), so a bucket of millions of objects does
+/// not hold the inventory up.
+pub const MAX_OBJECT_PAGES: usize = 10;
+
+/// One Get call's answer: `Ok(None)` when S3 says the bucket has no such configuration
+/// (`absent`, its error codes for that), `Err("Op: Code")` when it cannot be read.
+async fn read<T, E: ProvideErrorMetadata>(
+    op: &'static str,
+    absent: &[&str],
+    call: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<Option<T>, String> {
+    match call.await {
+        Ok(out) => Ok(Some(out)),
+        Err(e) => match e.code() {
+            Some(code) if absent.contains(&code) => Ok(None),
+            Some(code) => Err(format!("{op}: {code}")),
+            None => Err(format!("{op}: {}", e.message().unwrap_or("no answer"))),
+        },
+    }
+}
+
+/// A bucket's configuration. A Get call that fails (a bucket policy denying the access role,
+/// an SCP) is recorded in `unreadable`, never the end of the inventory: the planner makes such
+/// a bucket a manual item.
 async fn collect_bucket(
     session: &AccountSession,
     name: &str,
@@ -69,78 +108,197 @@ async fn collect_bucket(
     count_objects: bool,
 ) -> Result<Resource, InventoryError> {
     let s3 = session.s3(region);
-    let versioning = async {
-        s3.get_bucket_versioning().bucket(name).send().await.map_err(session.error_of(
-            "s3",
-            "GetBucketVersioning",
-            region,
-        ))
-    };
-    let encryption = async {
-        match s3.get_bucket_encryption().bucket(name).send().await {
-            Ok(out) => Ok(out.server_side_encryption_configuration().map_or(Value::Null, |c| {
-                let rules: Vec<Value> = c
-                    .rules()
-                    .iter()
-                    .map(|r| {
-                        object([
-                            (
-                                "ApplyServerSideEncryptionByDefault",
-                                r.apply_server_side_encryption_by_default().map_or(
-                                    Value::Null,
-                                    |d| {
-                                        object([
-                                            ("SSEAlgorithm", json!(d.sse_algorithm().as_str())),
-                                            ("KMSMasterKeyID", opt_str(d.kms_master_key_id())),
-                                        ])
-                                    },
-                                ),
-                            ),
-                            ("BucketKeyEnabled", json!(r.bucket_key_enabled())),
-                        ])
-                    })
-                    .collect();
-                json!({ "Rules": rules })
-            })),
-            Err(e)
-                if aws_smithy_types::error::metadata::ProvideErrorMetadata::code(&e)
-                    == Some("ServerSideEncryptionConfigurationNotFoundError") =>
-            {
-                Ok(Value::Null)
+    let b = || name.to_string();
+    let (versioning, encryption, policy, public_access, ownership, cors, lifecycle) = futures::join!(
+        read("GetBucketVersioning", &[], s3.get_bucket_versioning().bucket(b()).send()),
+        read(
+            "GetBucketEncryption",
+            &["ServerSideEncryptionConfigurationNotFoundError"],
+            s3.get_bucket_encryption().bucket(b()).send()
+        ),
+        read("GetBucketPolicy", &["NoSuchBucketPolicy"], s3.get_bucket_policy().bucket(b()).send()),
+        read(
+            "GetPublicAccessBlock",
+            &["NoSuchPublicAccessBlockConfiguration"],
+            s3.get_public_access_block().bucket(b()).send()
+        ),
+        read(
+            "GetBucketOwnershipControls",
+            &["OwnershipControlsNotFoundError"],
+            s3.get_bucket_ownership_controls().bucket(b()).send()
+        ),
+        read(
+            "GetBucketCors",
+            &["NoSuchCORSConfiguration"],
+            s3.get_bucket_cors().bucket(b()).send()
+        ),
+        read(
+            "GetBucketLifecycleConfiguration",
+            &["NoSuchLifecycleConfiguration"],
+            s3.get_bucket_lifecycle_configuration().bucket(b()).send()
+        ),
+    );
+    let (replication, notifications, logging, objects) = futures::join!(
+        read(
+            "GetBucketReplication",
+            &["ReplicationConfigurationNotFoundError"],
+            s3.get_bucket_replication().bucket(b()).send()
+        ),
+        read(
+            "GetBucketNotificationConfiguration",
+            &[],
+            s3.get_bucket_notification_configuration().bucket(b()).send()
+        ),
+        read("GetBucketLogging", &[], s3.get_bucket_logging().bucket(b()).send()),
+        count(&s3, name, count_objects),
+    );
+    let mut unreadable = Vec::new();
+    macro_rules! ok {
+        ($read:expr) => {
+            match $read {
+                Ok(v) => v,
+                Err(why) => {
+                    tracing::warn!(bucket = name, "{why}: recorded as unreadable");
+                    unreadable.push(why);
+                    None
+                }
             }
-            Err(e) => Err(session.error_of("s3", "GetBucketEncryption", region)(e)),
+        };
+    }
+    let versioning = ok!(versioning);
+    let encryption = ok!(encryption).map_or(Value::Null, |out| {
+        out.server_side_encryption_configuration().map_or(Value::Null, encryption_json)
+    });
+    let policy = ok!(policy).and_then(|p| p.policy().map(policy_document)).unwrap_or(Value::Null);
+    let public_access = ok!(public_access).map_or(Value::Null, |p| {
+        p.public_access_block_configuration().map_or(Value::Null, public_access_block_json)
+    });
+    let ownership = ok!(ownership)
+        .map_or(Value::Null, |o| o.ownership_controls().map_or(Value::Null, ownership_json));
+    let cors = ok!(cors).map_or(Value::Null, |c| cors_json(c.cors_rules()));
+    let lifecycle = ok!(lifecycle).map_or(Value::Null, |l| lifecycle_json(l.rules()));
+    let replication = ok!(replication).map_or(Value::Null, |r| {
+        let destinations = r.replication_configuration().map(|c| {
+            c.rules().iter().filter_map(|r| r.destination().map(|d| json!(d.bucket()))).collect()
+        });
+        destinations.map_or(Value::Null, non_empty)
+    });
+    let notifications = ok!(notifications).map_or(Value::Null, |n| {
+        let mut to: Vec<Value> = Vec::new();
+        to.extend(n.topic_configurations().iter().map(|c| json!(c.topic_arn())));
+        to.extend(n.queue_configurations().iter().map(|c| json!(c.queue_arn())));
+        to.extend(
+            n.lambda_function_configurations().iter().map(|c| json!(c.lambda_function_arn())),
+        );
+        if n.event_bridge_configuration().is_some() {
+            to.push(json!("EventBridge"));
+        }
+        non_empty(to)
+    });
+    let logging = ok!(logging)
+        .and_then(|l| l.logging_enabled().map(|e| json!(e.target_bucket())))
+        .unwrap_or(Value::Null);
+    let (count, bytes, lower_bound) = match objects {
+        Ok(v) => v,
+        Err(why) => {
+            unreadable.push(why);
+            (Value::Null, Value::Null, false)
         }
     };
-    // Counted for the reader (the review, `copy_objects`); apply's staleness check does not
-    // count them: objects come and go by themselves (see orgsplit_model::inventory::VOLATILE).
-    let objects = async {
-        if !count_objects {
-            return Ok::<_, orgsplit_aws::AwsError>((Value::Null, Value::Null));
-        }
-        let objects = every_page!(s3.list_objects_v2().bucket(name).max_keys(1000), contents)
-            .map_err(session.error_of("s3", "ListObjectsV2", region))?;
-        let bytes: i64 = objects.iter().map(|o| o.size().unwrap_or(0)).sum();
-        Ok((json!(objects.len()), json!(bytes)))
-    };
-    let (versioning, encryption, (count, bytes)) =
-        futures::try_join!(versioning, encryption, objects)?;
     let config = object([
         ("Region", json!(region)),
-        ("Versioning", json!(versioning.status().map(|s| s.as_str()))),
-        ("MFADelete", json!(versioning.mfa_delete().map(|s| s.as_str()))),
+        ("Versioning", json!(versioning.as_ref().and_then(|v| v.status()).map(|s| s.as_str()))),
+        ("MFADelete", json!(versioning.as_ref().and_then(|v| v.mfa_delete()).map(|s| s.as_str()))),
         ("Encryption", encryption),
+        ("Policy", policy),
+        ("PublicAccessBlock", public_access),
+        ("OwnershipControls", ownership),
+        ("Cors", cors),
+        ("Lifecycle", lifecycle),
+        // Not copied (the plan notes them): where the bucket replicates, notifies and logs to.
+        ("ReplicationDestinations", replication),
+        ("NotificationDestinations", notifications),
+        ("LoggingTargetBucket", logging),
         ("ObjectCount", count),
         ("ObjectBytes", bytes),
+        ("ObjectCountIsLowerBound", if lower_bound { json!(true) } else { Value::Null }),
     ]);
-    Ok(Resource::new(
+    // Roles the policy names as principals: S3 refuses a policy naming a principal that does
+    // not exist ("Invalid principal in policy"), so they are copied first.
+    let references =
+        crate::iam::document_references(&config["Policy"], &session.account_id, "Policy");
+    let mut r = Resource::new(
         ResourceKind::S3Bucket,
         name,
         format!("arn:aws:s3:::{name}"),
         Some(region.to_string()),
         Default::default(),
         config,
+        references,
+    );
+    r.unreadable = unreadable;
+    Ok(r)
+}
+
+fn unreadable_bucket(name: &str, region: &str, why: String) -> Resource {
+    tracing::warn!(bucket = name, "{why}: recorded as unreadable");
+    let mut r = Resource::new(
+        ResourceKind::S3Bucket,
+        name,
+        format!("arn:aws:s3:::{name}"),
+        Some(region.to_string()),
+        Default::default(),
+        json!({}),
         vec![],
-    ))
+    );
+    r.unreadable = vec![why];
+    r
+}
+
+fn encryption_json(c: &ServerSideEncryptionConfiguration) -> Value {
+    let rules: Vec<Value> = c
+        .rules()
+        .iter()
+        .map(|r| {
+            let default = r.apply_server_side_encryption_by_default().map_or(Value::Null, |d| {
+                object([
+                    ("SSEAlgorithm", json!(d.sse_algorithm().as_str())),
+                    ("KMSMasterKeyID", opt_str(d.kms_master_key_id())),
+                ])
+            });
+            object([
+                ("ApplyServerSideEncryptionByDefault", default),
+                ("BucketKeyEnabled", json!(r.bucket_key_enabled())),
+            ])
+        })
+        .collect();
+    json!({ "Rules": rules })
+}
+
+/// The objects' count and bytes, from at most [`MAX_OBJECT_PAGES`] pages (and whether that
+/// cut the listing short); nulls when not asked to count. Counted for the reader (the review,
+/// `copy_objects`); apply's staleness check does not count them: objects come and go by
+/// themselves (see orgsplit_model::inventory::VOLATILE).
+async fn count(
+    s3: &aws_sdk_s3::Client,
+    name: &str,
+    count_objects: bool,
+) -> Result<(Value, Value, bool), String> {
+    if !count_objects {
+        return Ok((Value::Null, Value::Null, false));
+    }
+    let mut pages = s3.list_objects_v2().bucket(name).max_keys(1000).into_paginator().send();
+    let (mut objects, mut bytes, mut read_pages) = (0u64, 0i64, 0);
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| format!("ListObjectsV2: {}", e.code().unwrap_or("error")))?;
+        objects += page.contents().len() as u64;
+        bytes += page.contents().iter().map(|o| o.size().unwrap_or(0)).sum::<i64>();
+        read_pages += 1;
+        if read_pages == MAX_OBJECT_PAGES && page.is_truncated() == Some(true) {
+            return Ok((json!(objects), json!(bytes), true));
+        }
+    }
+    Ok((json!(objects), json!(bytes), false))
 }
 
 #[cfg(test)]

@@ -124,6 +124,10 @@ pub struct Resource {
     /// How many tags with the reserved `aws:` prefix were dropped from `tags` and `config`.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub reserved_tags_dropped: usize,
+    /// What could not be read (`GetBucketPolicy: AccessDenied`): `config` lacks it, so the
+    /// planner makes the resource a manual item rather than copy it incompletely.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<String>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -209,6 +213,7 @@ impl Resource {
             references,
             fingerprint: String::new(),
             reserved_tags_dropped,
+            unreadable: Vec::new(),
         };
         r.fingerprint = r.compute_fingerprint();
         r

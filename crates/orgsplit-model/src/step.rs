@@ -61,6 +61,12 @@ impl Step {
         self
     }
 
+    /// In `region`, or in none (a global resource).
+    pub fn in_region_opt(mut self, region: Option<&str>) -> Step {
+        self.region = region.map(str::to_string);
+        self
+    }
+
     /// Steps that must succeed first.
     pub fn after<S: Into<String>>(mut self, addresses: impl IntoIterator<Item = S>) -> Step {
         self.depends_on.extend(addresses.into_iter().map(Into::into));
@@ -80,6 +86,11 @@ impl Step {
 
     pub fn noting(mut self, note: impl Into<String>) -> Step {
         self.notes.push(note.into());
+        self
+    }
+
+    pub fn noting_all(mut self, notes: impl IntoIterator<Item = String>) -> Step {
+        self.notes.extend(notes);
         self
     }
 

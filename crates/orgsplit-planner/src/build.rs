@@ -404,6 +404,15 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
     let mut entries = Vec::new();
     let mut unclassified = Vec::new();
     for (i, r) in resources.iter().enumerate() {
+        if !r.unreadable.is_empty() {
+            warnings.push(Warning {
+                subject: Some(r.label(&config.home_region)),
+                message: format!(
+                    "could not be read ({}): a manual item, not a copy",
+                    r.unreadable.join(", ")
+                ),
+            });
+        }
         let entry = ResourceEntry {
             arn: r.arn.clone(),
             kind: r.kind,

@@ -99,9 +99,15 @@ pub(crate) fn resource_step(
             // Bucket names are global: the copy cannot take the source's name while it exists.
             let target_name = bucket_copy_name(config, &r.name, target, env);
             let objects = r.config.get("ObjectCount").and_then(Value::as_u64).unwrap_or(0);
+            let at_least = if r.config.get("ObjectCountIsLowerBound") == Some(&Value::Bool(true)) {
+                "at least "
+            } else {
+                ""
+            };
             if objects > 0 && !config.copy_objects {
-                notes.push(format!("{objects} objects are not copied (copy_objects = false): copy them by hand if needed"));
+                notes.push(format!("{at_least}{objects} objects are not copied (copy_objects = false): copy them by hand if needed"));
             }
+            notes.extend(bucket_not_copied(&r.config));
             notes.push(format!("bucket names are global: the copy is named {target_name}"));
             StepSpec::S3Bucket(step::BucketCopy {
                 copy,
@@ -188,6 +194,29 @@ pub(crate) fn resource_step(
         }
     };
     notes.extend(rewritten.notes);
+    if !r.unreadable.is_empty() && action != Action::Manual {
+        // A copy made from what could be read would silently lack the rest.
+        action = Action::Manual;
+        // What a copy would have done (its name, its rewrites) does not apply.
+        notes = vec![format!(
+            "could not be read ({}): let the access role read it and re-plan, or copy it by hand",
+            r.unreadable.join(", ")
+        )];
+        return Step::new(
+            address,
+            action,
+            &account,
+            StepSpec::Manual(step::Manual {
+                source_arn: r.arn.clone(),
+                started_at: None,
+                tags: Some(r.tags.clone()),
+            }),
+        )
+        .in_region_opt(r.region.as_deref())
+        .because(placed.reason.clone())
+        .reading(&r.arn)
+        .noting_all(notes);
+    }
     Step {
         address: address.to_string(),
         action,
@@ -199,6 +228,31 @@ pub(crate) fn resource_step(
         reason: placed.reason.clone(),
         notes,
     }
+}
+
+/// Notes for what a bucket copy leaves out: replication, event notifications and server
+/// access logging name resources orgsplit does not copy (other buckets, topics, queues,
+/// functions) or need a person's choice (EventBridge delivery).
+fn bucket_not_copied(config: &Value) -> Vec<String> {
+    let listed = |key: &str| -> Vec<String> {
+        let items = config.get(key).and_then(Value::as_array).into_iter().flatten();
+        items.filter_map(Value::as_str).map(str::to_string).collect()
+    };
+    let mut notes = Vec::new();
+    let replication = listed("ReplicationDestinations");
+    if !replication.is_empty() {
+        notes.push(format!("replication (to {}) is not copied: set it up in this account by hand (its role and destination too)", replication.join(", ")));
+    }
+    let notifications = listed("NotificationDestinations");
+    if !notifications.is_empty() {
+        notes.push(format!("event notifications (to {}) are not copied: set them up by hand once their destinations exist here", notifications.join(", ")));
+    }
+    if let Some(target) = config.get("LoggingTargetBucket").and_then(Value::as_str) {
+        notes.push(format!(
+            "server access logging (to bucket {target}) is not copied: set it up by hand"
+        ));
+    }
+    notes
 }
 
 /// The service that owns a secret, if another service created it: `OwningService` as

@@ -10,8 +10,14 @@ from typing import Callable
 # S3 GetBucketVersioning: AWS's response root is <VersioningConfiguration>
 # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketVersioning.html);
 # moto 5.2.5 answers <GetBucketVersioningResponse>, which the AWS SDK for Rust refuses to parse.
+# S3 GetBucketNotificationConfiguration: AWS's root is <NotificationConfiguration>
+# (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketNotificationConfiguration.html);
+# moto 5.2.5 answers <GetBucketNotificationResponse/>, refused the same way.
 _ROOTS = {
     ("s3", "GetBucketVersioning"): ("GetBucketVersioningResponse", "VersioningConfiguration"),
+    ("s3", "GetBucketNotificationConfiguration"): ("GetBucketNotificationResponse", "NotificationConfiguration"),
+    # the deprecated operation of the same method and path, which the request matcher may name
+    ("s3", "GetBucketNotification"): ("GetBucketNotificationResponse", "NotificationConfiguration"),
 }
 
 

@@ -70,7 +70,7 @@ def _load_model(service: str) -> dict | None:
                         req_q.setdefault(mem.get("locationName", mname), None)
                     elif loc == "header":
                         req_h.append(mem.get("locationName", mname).lower())
-                ops.append((http.get("method", "POST"), segs, req_q, req_h, op_name))
+                ops.append((http.get("method", "POST"), segs, req_q, req_h, op_name, bool(op.get("deprecated"))))
             model = {"protocol": raw["metadata"].get("protocol"), "ops": ops}
         except Exception:  # unknown service: no model
             model = None
@@ -87,7 +87,7 @@ def _match_rest(model: dict, method: str, path: str, query: dict[str, list[str]]
     if req_segs and req_segs[-1] == "" and len(req_segs) == 1:
         req_segs = []
     best = None
-    for m, segs, req_q, req_h, name in model["ops"]:
+    for m, segs, req_q, req_h, name, deprecated in model["ops"]:
         if m != method:
             continue
         ok = all(h in headers for h in req_h)
@@ -127,7 +127,9 @@ def _match_rest(model: dict, method: str, path: str, query: dict[str, list[str]]
         if rest and not (len(rest) == 1 and rest[0] == ""):
             continue
         nq = len([k for k in req_q if k != "x-id"]) + len(req_h)
-        score = (nq, literal, len(segs))
+        # Of two operations on the same method and path (S3's PutBucketLifecycle and
+        # PutBucketLifecycleConfiguration), the SDKs send the current one: it wins a tie.
+        score = (nq, literal, len(segs), not deprecated)
         if best is None or score > best[0]:
             best = (score, name)
     if best is None:

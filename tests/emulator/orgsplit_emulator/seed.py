@@ -312,6 +312,16 @@ def seed_workloads(c: Clients, w: dict) -> dict:
             s3.put_bucket_tagging(Bucket=b["name"], Tagging={"TagSet": _tags(b["tags"])})
         if b.get("versioning"):
             s3.put_bucket_versioning(Bucket=b["name"], VersioningConfiguration={"Status": "Enabled"})
+        if b.get("ownership"):
+            s3.put_bucket_ownership_controls(Bucket=b["name"], OwnershipControls={"Rules": [{"ObjectOwnership": b["ownership"]}]})
+        if b.get("public_access_block"):
+            s3.put_public_access_block(Bucket=b["name"], PublicAccessBlockConfiguration=b["public_access_block"])
+        if b.get("policy"):
+            s3.put_bucket_policy(Bucket=b["name"], Policy=json.dumps(b["policy"]))
+        if b.get("lifecycle"):
+            s3.put_bucket_lifecycle_configuration(Bucket=b["name"], LifecycleConfiguration={"Rules": b["lifecycle"]})
+        if b.get("cors"):
+            s3.put_bucket_cors(Bucket=b["name"], CORSConfiguration={"CORSRules": b["cors"]})
         if b.get("encryption"):
             s3.put_bucket_encryption(Bucket=b["name"], ServerSideEncryptionConfiguration={
                 "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs
 
 import regex
 
-from . import protocol
+from . import bucket_policies, protocol
 from .account_creation import AccountCreation
 from .regions import OPT_IN_REGIONS, Regions
 
@@ -60,6 +60,8 @@ DEFAULTS: dict[str, Any] = {
     # Naming and targeting rules moto does not check (StackSet names, bucket names, capacity
     # providers, SERVICE_MANAGED DeleteStackInstances, webhook deregistration).
     "naming": True,
+    # A bucket policy's explicit Deny refuses the bucket-level reads it names (bucket_policies.py).
+    "bucket_policies": True,
     "seed": None,
 }
 
@@ -224,6 +226,11 @@ class Strict:
                 keys += [k for k in parse_qs(environ["HTTP_X_AMZ_TAGGING"]) if k.lower().startswith("aws:")]
             if keys:
                 raise self._reserved_tag(proto, service, keys[0])
+        if service == "s3" and self._on("bucket_policies") and op in bucket_policies.READS:
+            bucket = environ.get("PATH_INFO", "/").strip("/").split("/")[0]
+            caller = bucket_policies.caller_role_arn(ctx["account"], protocol.parse_credential(environ)[0])
+            if bucket_policies.denies(bucket_policies.bucket_policy(ctx["account"], bucket), op, caller):
+                raise error("rest-xml", "s3", "AccessDenied", "Access Denied", status=403, kind="bucket_policies")
         handler = getattr(self, f"_{(service or '').replace('-', '_')}_{op}", None)
         if handler is not None:
             handler(ctx, proto, environ, body, params or {})

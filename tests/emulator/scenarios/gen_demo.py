@@ -223,8 +223,23 @@ exp("pipeline", "dev-api-build", "dev")
 exp("pipeline", "mail-sender-release", "prod")  # by its tag only
 
 buckets = [
-    {"name": "acme-pipeline-artifacts", "versioning": True},
+    # what a real artifact bucket carries: TLS only, the pipeline role by name, no public access
+    {"name": "acme-pipeline-artifacts", "versioning": True,
+     "policy": {"Version": "2012-10-17", "Statement": [
+         {"Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+          "Resource": ["arn:aws:s3:::acme-pipeline-artifacts", "arn:aws:s3:::acme-pipeline-artifacts/*"],
+          "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+         {"Sid": "Pipelines", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/codepipeline-service"},
+          "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::acme-pipeline-artifacts/*"}]},
+     "public_access_block": {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True},
+     "ownership": "BucketOwnerEnforced",
+     "lifecycle": [{"ID": "expire-artifacts", "Status": "Enabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": 30},
+                    "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}}],
+     "cors": [{"AllowedMethods": ["GET"], "AllowedOrigins": ["https://console.aws.amazon.com"], "MaxAgeSeconds": 3000}]},
     {"name": "acme-terraform-state", "tags": {"Environment": "shared"}, "versioning": True, "encryption": True,
+     "public_access_block": {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True},
+     "lifecycle": [{"ID": "old-state-versions", "Status": "Enabled", "Filter": {"Prefix": ""},
+                    "NoncurrentVersionExpiration": {"NoncurrentDays": 90}}],
      "objects": {
          "prod/pipelines.tfstate": {"tfstate": "pipelines", "pipelines": ["prod-api-release", "mail-sender-release"], "token_form": "raw"},
          "legacy/pipelines.tfstate": {"tfstate": "pipelines", "pipelines": ["dev-api-build"], "token_form": "hash"},

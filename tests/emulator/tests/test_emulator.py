@@ -427,3 +427,32 @@ def test_lambda_runtime_stand_in(fresh):
         raise AssertionError("accepted an unknown request id")
     except urllib.error.HTTPError as e:
         assert e.code == 400
+
+
+def test_s3_response_roots_are_aws_s(fresh):
+    """Roots moto gets wrong and the Rust SDK refuses: corrected to AWS's (corrections.py)."""
+    s3 = fresh.client("s3")
+    s3.create_bucket(Bucket="roots-bucket")
+    bodies = {}
+
+    def keep(http_response, model, **_):
+        bodies[model.name] = http_response.content.decode()
+
+    s3.meta.events.register("after-call.s3.*", keep)
+    s3.get_bucket_versioning(Bucket="roots-bucket")
+    s3.get_bucket_notification_configuration(Bucket="roots-bucket")
+    assert "<VersioningConfiguration" in bodies["GetBucketVersioning"], bodies
+    assert "<NotificationConfiguration" in bodies["GetBucketNotificationConfiguration"], bodies
+
+
+def test_rest_calls_are_named_by_the_current_operation_not_the_deprecated_one(fresh):
+    """PutBucketLifecycle and PutBucketLifecycleConfiguration share method and path; the SDKs
+    send the second, and its input has `Filter`, which the first's validation refuses."""
+    s3 = fresh.client("s3")
+    s3.create_bucket(Bucket="lifecycle-bucket")
+    fresh.admin("DELETE", "/_emulator/requests")
+    s3.put_bucket_lifecycle_configuration(Bucket="lifecycle-bucket", LifecycleConfiguration={"Rules": [
+        {"ID": "r", "Status": "Enabled", "Filter": {"Prefix": "logs/"}, "Expiration": {"Days": 30}}]})
+    s3.get_bucket_notification_configuration(Bucket="lifecycle-bucket")
+    _, log = fresh.admin("GET", "/_emulator/requests")
+    assert [e["operation"] for e in log] == ["PutBucketLifecycleConfiguration", "GetBucketNotificationConfiguration"]

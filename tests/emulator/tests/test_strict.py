@@ -326,3 +326,40 @@ def test_opt_in_regions_are_disabled_in_a_new_account_until_enabled(org):
     assert org.client("ssm", region="af-south-1", creds=creds).describe_parameters()["Parameters"] == []
     # accounts that existed before (seeded, the management account) have them enabled
     assert org.client("ssm", region="af-south-1").describe_parameters()["Parameters"] == []
+
+
+def test_a_bucket_policy_deny_refuses_the_reads_it_names(fresh):
+    """A policy that locks a bucket to one role refuses everyone else's reads, as AWS does."""
+    s3 = fresh.client("s3")
+    s3.create_bucket(Bucket="locked-bucket")
+    s3.create_bucket(Bucket="open-bucket")
+    s3.put_bucket_policy(Bucket="locked-bucket", Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": ["arn:aws:s3:::locked-bucket", "arn:aws:s3:::locked-bucket/*"],
+        "Condition": {"StringNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/data-admin"}}}]}))
+    for call in (lambda: s3.get_bucket_policy(Bucket="locked-bucket"),
+                 lambda: s3.get_bucket_versioning(Bucket="locked-bucket"),
+                 lambda: s3.list_objects_v2(Bucket="locked-bucket")):
+        with pytest.raises(ClientError) as e:
+            call()
+        assert e.value.response["Error"]["Code"] == "AccessDenied"
+    s3.get_bucket_versioning(Bucket="open-bucket")
+    _, log = fresh.admin("GET", "/_emulator/requests")
+    assert [e.get("refused") for e in log if e["operation"] == "GetBucketVersioning"] == ["bucket_policies", None]
+
+
+def test_bucket_policy_denies_follow_principal_action_and_condition():
+    from orgsplit_emulator.bucket_policies import denies
+
+    admin = "arn:aws:iam::111111111111:role/data-admin"
+    other = "arn:aws:iam::111111111111:role/OrganizationAccountAccessRole"
+    lock = json.dumps({"Statement": [{"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": ["s3:Get*"],
+                                      "Condition": {"ArnNotLike": {"aws:PrincipalArn": admin}}}]})
+    assert denies(lock, "GetBucketPolicy", other)
+    assert not denies(lock, "GetBucketPolicy", admin)
+    assert not denies(lock, "ListObjectsV2", other)  # s3:ListBucket is not s3:Get*
+    named = json.dumps({"Statement": {"Effect": "Deny", "Principal": {"AWS": [other]}, "Action": "s3:GetBucketPolicy"}})
+    assert denies(named, "GetBucketPolicy", other) and not denies(named, "GetBucketCors", other)
+    tls = json.dumps({"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                                     "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
+    assert not denies(tls, "GetBucketPolicy", other)  # a condition this layer does not evaluate

@@ -24,6 +24,7 @@ mod pipeline;
 mod propagation;
 mod regions;
 mod s3;
+mod s3_config;
 mod scheduler;
 mod secrets;
 mod ssm;

@@ -1,6 +1,7 @@
 //! `s3-bucket`: a bucket created under the plan's `target_name` (bucket names are global)
-//! with the configuration the inventory recorded: versioning, default encryption, tags.
-//! Objects are not copied.
+//! with the configuration the inventory recorded: versioning, default encryption, tags, and
+//! (`s3_config`) ownership, Block Public Access, policy, CORS and lifecycle. Objects are not
+//! copied.
 //!
 //! Every call after the bucket exists names the target account as the expected owner, so a
 //! bucket of that name owned by someone else is refused by S3 instead of being configured.
@@ -12,6 +13,7 @@ use aws_sdk_s3::types::{
     ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
     ServerSideEncryptionRule, Tag, Tagging, VersioningConfiguration,
 };
+use aws_smithy_runtime_api::client::result::SdkError;
 use orgsplit_aws::AwsError;
 use orgsplit_model::step::{BucketCopy, ResourceCopy};
 use serde_json::{Value, json};
@@ -35,6 +37,8 @@ struct Desired {
     /// Normalised rules ([`rule_json`]), `None` when the source had no configuration.
     encryption: Option<Vec<Value>>,
     tags: BTreeMap<String, String>,
+    /// Ownership, Block Public Access, policy, CORS, lifecycle.
+    settings: super::s3_config::Settings,
 }
 
 pub async fn run(cx: &StepContext, inputs: &BucketCopy) -> Result<Outcome, StepError> {
@@ -70,6 +74,7 @@ pub async fn run(cx: &StepContext, inputs: &BucketCopy) -> Result<Outcome, StepE
         changed |= ensure_encryption(&at, rules).await?;
     }
     changed |= ensure_tags(&at, &desired.tags).await?;
+    changed |= super::s3_config::ensure(&at, &desired.settings).await?;
     if changed {
         verify(&at, &desired).await?;
     }
@@ -94,6 +99,7 @@ fn desired(cx: &StepContext, copy: &ResourceCopy) -> Result<Desired, StepError> 
         versioning: cfg.get("Versioning").and_then(Value::as_str).map(str::to_string),
         encryption,
         tags: copy.tags.clone(),
+        settings: super::s3_config::Settings::of(cfg),
     })
 }
 
@@ -139,6 +145,25 @@ fn code(err: &AwsError) -> Option<&str> {
 async fn bucket_region(at: &At<'_>) -> Result<Option<String>, StepError> {
     let head =
         at.client.head_bucket().bucket(at.name).expected_bucket_owner(at.account).send().await;
+    // HeadBucket has no body: its status is all S3 says
+    // (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html>).
+    if let Err(SdkError::ServiceError(e)) = &head {
+        let why = match e.raw().status().as_u16() {
+            403 => {
+                "answered 403: the name is taken by another account (bucket names are global), or the access role may not read it"
+            }
+            301 => {
+                "answered 301: a bucket of that name exists in another Region, maybe another account's"
+            }
+            _ => "",
+        };
+        if !why.is_empty() {
+            return Err(StepError::Failed(format!(
+                "s3 bucket {}: HeadBucket {why}; give the copy another name in [bucket_names] and re-plan",
+                at.name
+            )));
+        }
+    }
     let Some(head) = head.map_err(at.error_of("HeadBucket")).found()? else {
         return Ok(None);
     };
@@ -372,6 +397,7 @@ async fn verify(at: &At<'_>, desired: &Desired) -> Result<(), StepError> {
     if !desired.tags.is_empty() && !missing_tags(&desired.tags, &live_tags(at).await?).is_empty() {
         differs.push("tags");
     }
+    differs.extend(super::s3_config::still_differing(at, &desired.settings).await?);
     verified(&format!("s3 bucket {}", at.name), &differs)
 }
 

@@ -231,6 +231,61 @@ pub async fn bucket_config(
     (versioning, encryption, tags)
 }
 
+/// A bucket's access and data-management settings, as the SDK returns them (`None`: absent).
+#[derive(Debug, PartialEq)]
+pub struct BucketSettings {
+    pub policy: Option<Value>,
+    pub public_access: Option<aws_sdk_s3::types::PublicAccessBlockConfiguration>,
+    pub ownership: Option<aws_sdk_s3::types::OwnershipControls>,
+    pub lifecycle: Option<Vec<aws_sdk_s3::types::LifecycleRule>>,
+    pub cors: Option<Vec<aws_sdk_s3::types::CorsRule>>,
+}
+
+pub async fn bucket_settings(
+    session: &AccountSession,
+    region: &str,
+    bucket: &str,
+) -> BucketSettings {
+    let s3 = session.s3(region);
+    BucketSettings {
+        policy: s3
+            .get_bucket_policy()
+            .bucket(bucket)
+            .send()
+            .await
+            .ok()
+            .and_then(|p| p.policy().map(document)),
+        public_access: s3
+            .get_public_access_block()
+            .bucket(bucket)
+            .send()
+            .await
+            .ok()
+            .and_then(|p| p.public_access_block_configuration().cloned()),
+        ownership: s3
+            .get_bucket_ownership_controls()
+            .bucket(bucket)
+            .send()
+            .await
+            .ok()
+            .and_then(|o| o.ownership_controls().cloned()),
+        lifecycle: s3
+            .get_bucket_lifecycle_configuration()
+            .bucket(bucket)
+            .send()
+            .await
+            .ok()
+            .map(|l| l.rules().to_vec()),
+        cors: s3
+            .get_bucket_cors()
+            .bucket(bucket)
+            .send()
+            .await
+            .ok()
+            .map(|c| c.cors_rules().to_vec()),
+    }
+}
+
 pub async fn repository_policy(source: &AccountSession, region: &str, repo: &str) -> Value {
     let request = source.ecr(region).get_repository_policy().repository_name(repo);
     let out = request.send().await.unwrap_or_else(|e| panic!("GetRepositoryPolicy {repo}: {e}"));
@@ -336,6 +391,18 @@ pub async fn check_copies(aws: &Aws, steps: &[&Step], target: &str) {
                 assert_eq!(te, se, "{}: encryption", step.address);
                 for (k, v) in &st {
                     assert_eq!(tt.get(k), Some(v), "{}: tag {k}", step.address);
+                }
+                // Policy (naming the copy and the target's roles), Block Public Access,
+                // ownership, lifecycle and CORS, as the source has them.
+                let mut want = bucket_settings(&source, region, name(step)).await;
+                want.policy = want.policy.map(|p| rewritten(&p, target, &secrets));
+                let got = bucket_settings(&dest, region, &bucket).await;
+                assert_eq!(got, want, "{}: bucket settings", step.address);
+                if want.policy.is_some() {
+                    println!(
+                        "{}: policy, block public access, ownership, lifecycle, cors as the source",
+                        step.address
+                    );
                 }
             }
             StepKind::EcrPullAccess => {

@@ -235,6 +235,14 @@ fn every_page_is_read_with_the_fewest_calls() {
         ("s3", "GetBucketLocation", 2), // moto's ListBuckets has no BucketRegion
         ("s3", "GetBucketVersioning", 2),
         ("s3", "GetBucketEncryption", 2),
+        ("s3", "GetBucketPolicy", 2),
+        ("s3", "GetPublicAccessBlock", 2),
+        ("s3", "GetBucketOwnershipControls", 2),
+        ("s3", "GetBucketCors", 2),
+        ("s3", "GetBucketLifecycleConfiguration", 2),
+        ("s3", "GetBucketReplication", 2),
+        ("s3", "GetBucketNotificationConfiguration", 2),
+        ("s3", "GetBucketLogging", 2),
         ("s3", "ListObjectsV2", ceil(OBJECTS, 1000) + 1),
     ];
     let mut wrong = Vec::new();
