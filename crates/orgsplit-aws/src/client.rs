@@ -390,6 +390,14 @@ service_clients! {
     cloudformation => aws_sdk_cloudformation, "cloudformation";
     sqs => aws_sdk_sqs, "sqs";
     lambda => aws_sdk_lambda, "lambda";
+    dynamodb => aws_sdk_dynamodb, "dynamodb";
+    sns => aws_sdk_sns, "sns";
+    rds => aws_sdk_rds, "rds";
+    stepfunctions => aws_sdk_sfn, "states";
+    apigateway => aws_sdk_apigateway, "apigateway";
+    apigatewayv2 => aws_sdk_apigatewayv2, "apigateway";
+    kinesis => aws_sdk_kinesis, "kinesis";
+    elasticache => aws_sdk_elasticache, "elasticache";
 }
 
 impl AccountSession {

@@ -4,7 +4,6 @@
 use futures::future::try_join_all;
 use orgsplit_aws::AccountSession;
 use orgsplit_model::{Resource, ResourceKind};
-use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::pin::Pin;
@@ -138,23 +137,8 @@ fn merge_sweep(
                 tracing::debug!(%arn, "tagged resource of a collected kind not in the listing");
                 continue;
             }
-            let service = arn.split(':').nth(2).unwrap_or("").to_string();
-            let resource_type = arn
-                .splitn(6, ':')
-                .nth(5)
-                .and_then(|r| r.split(['/', ':']).next())
-                .unwrap_or("")
-                .to_string();
             by_arn.insert(arn.clone(), usize::MAX);
-            others.push(Resource::new(
-                ResourceKind::Other,
-                &arn,
-                &arn,
-                Some(region.clone()),
-                tags,
-                json!({ "service": service, "resource_type": resource_type }),
-                vec![],
-            ));
+            others.push(crate::unmigrated::other(&arn, &region, tags));
         }
     }
     resources.extend(others);

@@ -20,6 +20,7 @@ mod scheduler;
 mod secretsmanager;
 mod ssm;
 mod tagging;
+mod unmigrated;
 mod util;
 
 use orgsplit_aws::{AccountSession, Aws, AwsError};
@@ -74,8 +75,20 @@ pub async fn inventory(
     let organization = collect_organization(&management).await?;
     reporter.collector_finished("organization", organization.accounts.len());
     let source = aws.session(&opts.source_account_id).await?;
-    let resources =
+    let mut resources =
         collect::collect_account(&source, opts, &aws.options().access_role, None, reporter).await?;
+    // Kinds orgsplit does not migrate, listed directly so untagged ones are seen too; a
+    // resource the Tagging API sweep found already is kept as found (with its tags).
+    let mut coverage = Vec::new();
+    let known: std::collections::BTreeSet<String> =
+        resources.iter().map(|r| r.arn.clone()).collect();
+    for region in &opts.regions {
+        reporter.collector_started(&format!("unmigrated@{region}"));
+        let (found, covered) = unmigrated::collect(&source, region).await;
+        reporter.collector_finished(&format!("unmigrated@{region}"), found.len());
+        resources.extend(found.into_iter().filter(|r| !known.contains(&r.arn)));
+        coverage.extend(covered);
+    }
     let mut inv = Inventory {
         format_version: INVENTORY_FORMAT_VERSION,
         orgsplit_version: ORGSPLIT_VERSION.to_string(),
@@ -84,6 +97,7 @@ pub async fn inventory(
         regions: opts.regions.clone(),
         organization,
         resources,
+        coverage,
     };
     inv.normalise();
     Ok(inv)

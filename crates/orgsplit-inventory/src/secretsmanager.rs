@@ -24,6 +24,18 @@ pub async fn collect(session: &AccountSession, region: &str) -> Collected {
             ("KmsKeyId", opt_str(s.kms_key_id())),
             ("LastChangedDate", time(s.last_changed_date())),
             ("RotationEnabled", json!(s.rotation_enabled().unwrap_or(false))),
+            ("RotationLambdaARN", opt_str(s.rotation_lambda_arn())),
+            (
+                "RotationRules",
+                s.rotation_rules().map_or(serde_json::Value::Null, |r| {
+                    object([
+                        ("AutomaticallyAfterDays", json!(r.automatically_after_days())),
+                        ("ScheduleExpression", opt_str(r.schedule_expression())),
+                    ])
+                }),
+            ),
+            // Set on every secret of a multi-Region set: a replica's primary is elsewhere.
+            ("PrimaryRegion", opt_str(s.primary_region())),
             // Set on a secret another service created and manages (RDS, Redshift, …).
             ("OwningService", opt_str(s.owning_service())),
         ]);

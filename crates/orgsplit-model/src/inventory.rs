@@ -23,12 +23,30 @@ pub struct Inventory {
     pub organization: OrganizationState,
     /// Sorted by (kind, region, name): the same account gives the same file.
     pub resources: Vec<Resource>,
+    /// The kinds orgsplit does not migrate that were listed directly (so an untagged one is
+    /// seen), per region, and the listings that failed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub coverage: Vec<Coverage>,
+}
+
+/// One direct listing of a kind orgsplit does not migrate, in one region.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+pub struct Coverage {
+    /// What was listed: `Lambda functions`, `DynamoDB tables`, …
+    pub listing: String,
+    pub region: String,
+    /// How many were found (0 when the listing failed).
+    pub found: usize,
+    /// Why the listing failed (`ListFunctions: AccessDeniedException`), if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl Inventory {
     /// Puts resources in their canonical order.
     pub fn normalise(&mut self) {
         self.resources.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        self.coverage.sort();
         self.organization.normalise();
     }
 

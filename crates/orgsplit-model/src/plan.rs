@@ -40,6 +40,10 @@ pub struct Plan {
     /// Resources no rule and no reference classified. Apply refuses while any remain.
     pub unclassified: Vec<ResourceEntry>,
     pub warnings: Vec<Warning>,
+    /// The inventory's direct listings of kinds orgsplit does not migrate (what the review
+    /// says was swept, and what could not be listed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub coverage: Vec<crate::inventory::Coverage>,
     /// `sha256:` of the canonical JSON of everything above.
     pub digest: String,
 }

@@ -465,6 +465,7 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
         resources: entries,
         unclassified,
         warnings,
+        coverage: inventory.coverage.clone(),
         digest: String::new(),
     };
     plan.seal();

@@ -87,7 +87,29 @@ pub(crate) fn resource_step(
                     tags: None,
                 })
             }
-            None => StepSpec::Secret(value_copy(copy)),
+            None if replica_of(r).is_some() => {
+                // A replica is written by Secrets Manager from its primary, never directly.
+                let primary = replica_of(r).unwrap_or_default();
+                action = Action::Manual;
+                notes.push(format!(
+                    "a replica of the secret in {primary}: copy the primary, then replicate it to this Region in the new account"
+                ));
+                StepSpec::Manual(step::Manual {
+                    source_arn: r.arn.clone(),
+                    started_at: None,
+                    tags: None,
+                })
+            }
+            None => {
+                if r.config.get("RotationEnabled") == Some(&Value::Bool(true)) {
+                    let function = r.config.get("RotationLambdaARN").and_then(Value::as_str);
+                    notes.push(format!(
+                        "rotation (by {}) is not copied: orgsplit does not migrate the rotation function; set rotation up in this account once it exists",
+                        function.unwrap_or("a Lambda function")
+                    ));
+                }
+                StepSpec::Secret(value_copy(copy))
+            }
         },
         ResourceKind::IamPolicy => StepSpec::IamPolicy(copy),
         ResourceKind::IamRole => StepSpec::IamRole(copy),
@@ -253,6 +275,12 @@ fn bucket_not_copied(config: &Value) -> Vec<String> {
         ));
     }
     notes
+}
+
+/// The Region of a replica secret's primary, when this secret is a replica.
+fn replica_of(r: &Resource) -> Option<String> {
+    let primary = r.config.get("PrimaryRegion").and_then(Value::as_str)?;
+    (r.region.as_deref() != Some(primary)).then(|| primary.to_string())
 }
 
 /// The service that owns a secret, if another service created it: `OwningService` as

@@ -172,6 +172,7 @@ pub fn render_review(plan: &Plan, options: &ReviewOptions) -> String {
             }
         }
     }
+    coverage(&mut out, plan, &p);
     let n = |a: Action| counts.get(&a).copied().unwrap_or(0);
     let _ = writeln!(
         out,
@@ -185,4 +186,36 @@ pub fn render_review(plan: &Plan, options: &ReviewOptions) -> String {
         n(Action::NoOp)
     );
     out
+}
+
+/// What the inventory saw beyond the migrated kinds: the kinds it listed directly (so an
+/// untagged one is a manual item too), the listings that failed, and what no listing sees.
+fn coverage(out: &mut String, plan: &Plan, p: &Painter) {
+    if plan.coverage.is_empty() {
+        return;
+    }
+    let mut listed: Vec<&str> = Vec::new();
+    let mut failed = Vec::new();
+    for c in &plan.coverage {
+        match &c.error {
+            None if !listed.contains(&c.listing.as_str()) => listed.push(&c.listing),
+            None => {}
+            Some(why) => failed.push(format!("{} in {} ({why})", c.listing, c.region)),
+        }
+    }
+    let _ = writeln!(out, "\n{}", p.bold("Coverage"));
+    let _ = writeln!(
+        out,
+        "  listed directly, tagged or not (manual items: orgsplit does not migrate them): {}",
+        listed.join(", ")
+    );
+    for f in &failed {
+        let _ =
+            writeln!(out, "  ! could not list {f}: resources of that kind are not in this plan");
+    }
+    let _ = writeln!(
+        out,
+        "  {}",
+        p.dim("not seen: resources of other kinds that never carried a tag (the Tagging API lists only tagged resources)")
+    );
 }

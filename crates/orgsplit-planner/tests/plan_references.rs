@@ -177,3 +177,30 @@ fn a_bucket_name_s3_refuses_is_an_error_on_its_line() {
         assert!(err.message.contains(why), "{value}: {err}");
     }
 }
+
+#[test]
+fn a_rotating_secret_is_copied_with_a_note_and_a_replica_is_a_manual_item() {
+    let mut rotating = secret("prod/db-rotating");
+    rotating.config = json!({"RotationEnabled": true,
+        "RotationLambdaARN": format!("arn:aws:lambda:us-east-1:{SRC}:function:prod-rotate-db"),
+        "PrimaryRegion": "us-east-1"});
+    let mut replica = secret("prod/db-replica");
+    replica.config = json!({"PrimaryRegion": "eu-west-1"});
+    let plan = plan_of(&config(), inventory_with(vec![rotating, replica]));
+    let copy = step(&plan, "secret:prod/db-rotating");
+    assert_eq!(copy.action, Action::Create);
+    assert!(
+        copy.notes
+            .iter()
+            .any(|n| n.contains("rotation (by arn:aws:lambda") && n.contains("not copied")),
+        "{:?}",
+        copy.notes
+    );
+    let manual = step(&plan, "secret:prod/db-replica");
+    assert_eq!(manual.action, Action::Manual);
+    assert!(
+        manual.notes.iter().any(|n| n.contains("a replica of the secret in eu-west-1")),
+        "{:?}",
+        manual.notes
+    );
+}

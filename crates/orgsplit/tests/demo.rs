@@ -93,6 +93,17 @@ fn demo_inventory_plan_show() {
     }
     assert!(review.contains("OU prod (environment prod, admin account prod-admin)"));
     assert!(review.contains("Plan: "));
+    // What was listed directly (the demo's never-tagged table and function are manual items
+    // above), and what no listing sees.
+    assert!(review.contains("listed directly, tagged or not"), "{review}");
+    assert!(review.contains("DynamoDB tables") && review.contains("Lambda functions"), "{review}");
+    assert!(review.contains("not seen: resources of other kinds that never carried a tag"));
+    for untagged in ["table/prod-orders-archive", "function:prod-thumbnailer"] {
+        assert!(
+            plan.resources.iter().any(|r| r.arn.ends_with(untagged)),
+            "{untagged} is not planned"
+        );
+    }
 
     // No secret, raw or hashed, anywhere.
     let mut haystack = String::new();

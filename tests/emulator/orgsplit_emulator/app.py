@@ -20,7 +20,7 @@ from .codestar import CodeStarConnections
 from .pipelines import PipelineLayer, call_app
 from .quotas import DEFAULT_QUOTAS, QUOTA_SOURCES
 from . import stacksets_access
-from . import budgets_extra
+from . import budgets_extra, ecr_pull_through
 from . import lambda_runtime_api
 from . import regions
 from . import strict as strictness
@@ -223,6 +223,7 @@ class EmulatorApp:
                 self.pipelines.reset()
                 self.org_access.reset()
                 self.lambda_api.reset()
+                ecr_pull_through.reset()
                 self.strict.reset_state()
             return self.moto_app(environ, start_response)
 
@@ -314,6 +315,8 @@ class EmulatorApp:
             settings = self.strict.get()
             return respond(sr, *self.strict.creation.list_statuses(
                 ctx, float(settings.get("account_create_seconds") or 0), int(settings.get("list_page_size") or 0)))
+        if service == "ecr" and operation in ecr_pull_through.OPERATIONS:
+            return respond(sr, *ecr_pull_through.handle(ctx))
         if service == "budgets" and operation in budgets_extra.OPERATIONS:
             status, headers, out = budgets_extra.handle(ctx)
             return respond(sr, status, headers, out)

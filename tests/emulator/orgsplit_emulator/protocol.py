@@ -180,7 +180,9 @@ def classify(environ: dict, body: bytes) -> dict:
             operation = parse_qs(body.decode("utf-8", "replace")).get("Action", [None])[0]
         protocol = "ec2" if service == "ec2" else "query"
     else:
-        model = _load_model(service) if service else None
+        # API Gateway v1 and v2 sign as `apigateway`; v2's paths start with /v2/.
+        model_name = "apigatewayv2" if service == "apigateway" and path.startswith("/v2/") else service
+        model = _load_model(model_name) if model_name else None
         if model:
             protocol = model["protocol"]
             headers = {k[5:].lower().replace("_", "-"): v for k, v in environ.items() if k.startswith("HTTP_")}

@@ -353,7 +353,22 @@ def seed_workloads(c: Clients, w: dict) -> dict:
             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
             KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}], Tags=_tags(t.get("tags")))
         count("other")
+    for f in w.get("lambda_functions", []):
+        c("lambda", region).create_function(
+            FunctionName=f["name"], Runtime="python3.12", Handler="index.handler",
+            Role=f"arn:aws:iam::{account}:role/{f['role']}", Code={"ZipFile": _zip_of("def handler(e, c):\n    return e\n")})
+        count("other")
     return {"counts": counts, "task_arns": task_arns}
+
+
+def _zip_of(source: str) -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("index.py", source)
+    return buf.getvalue()
 
 
 def seed_large(c: Clients, g: dict, scale: float, threads: int = 8) -> dict:

@@ -252,10 +252,14 @@ exp("s3", "acme-terraform-state", "shared")
 # ---------------------------------------------------------------- types orgsplit does not migrate
 others = {
     "sqs_queues": [{"name": "prod-mail-outbox", "tags": {"Environment": "prod", "team": "mail"}}],
-    "dynamodb_tables": [{"name": "dev-sessions", "tags": {"Environment": "dev"}}],
+    # never tagged: the Tagging API does not list these; the inventory's direct listings do
+    "dynamodb_tables": [{"name": "dev-sessions", "tags": {"Environment": "dev"}}, {"name": "prod-orders-archive"}],
+    "lambda_functions": [{"name": "prod-thumbnailer", "role": "ecs-task-execution"}],
 }
 exp("other", f"arn:aws:sqs:{REGION}:{ACCOUNT}:prod-mail-outbox", "prod", manual=True)
 exp("other", f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/dev-sessions", "dev", manual=True)
+exp("other", f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/prod-orders-archive", "prod", manual=True)
+exp("other", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:prod-thumbnailer", "prod", manual=True)
 
 import hashlib  # noqa: E402
 

@@ -456,3 +456,26 @@ def test_rest_calls_are_named_by_the_current_operation_not_the_deprecated_one(fr
     s3.get_bucket_notification_configuration(Bucket="lifecycle-bucket")
     _, log = fresh.admin("GET", "/_emulator/requests")
     assert [e["operation"] for e in log] == ["PutBucketLifecycleConfiguration", "GetBucketNotificationConfiguration"]
+
+
+def test_api_gateway_v1_and_v2_calls_are_named(fresh):
+    """Both sign as `apigateway`: v2's paths (/v2/apis) are named from v2's model."""
+    fresh.admin("DELETE", "/_emulator/requests")
+    fresh.client("apigateway").get_rest_apis()
+    fresh.client("apigatewayv2").get_apis()
+    _, log = fresh.admin("GET", "/_emulator/requests")
+    assert [(e["operation"], e["mutating"]) for e in log] == [("GetRestApis", False), ("GetApis", False)]
+
+
+def test_ecr_pull_through_cache_rules(fresh):
+    """Not in moto (500, which SDKs retry for half a minute): served by ecr_pull_through.py."""
+    ecr = fresh.client("ecr")
+    assert ecr.describe_pull_through_cache_rules()["pullThroughCacheRules"] == []
+    ecr.create_pull_through_cache_rule(ecrRepositoryPrefix="docker-hub", upstreamRegistryUrl="registry-1.docker.io")
+    rules = ecr.describe_pull_through_cache_rules()["pullThroughCacheRules"]
+    assert [r["ecrRepositoryPrefix"] for r in rules] == ["docker-hub"]
+    with pytest.raises(ClientError) as e:
+        ecr.create_pull_through_cache_rule(ecrRepositoryPrefix="docker-hub", upstreamRegistryUrl="registry-1.docker.io")
+    assert e.value.response["Error"]["Code"] == "PullThroughCacheRuleAlreadyExistsException"
+    ecr.delete_pull_through_cache_rule(ecrRepositoryPrefix="docker-hub")
+    assert ecr.describe_pull_through_cache_rules()["pullThroughCacheRules"] == []

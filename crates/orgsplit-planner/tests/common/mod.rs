@@ -174,6 +174,7 @@ pub fn inventory() -> Inventory {
             policies: vec![],
         },
         resources,
+        coverage: vec![],
     };
     inv.normalise();
     inv
