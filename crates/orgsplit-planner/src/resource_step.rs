@@ -62,6 +62,7 @@ pub(crate) fn resource_step(
         config: config_copy,
         tags: r.tags.clone(),
     };
+    let mut dropped_keys: Vec<String> = Vec::new();
     let value_copy = |copy| step::ValueCopy { copy, value: step::VALUE_READ_AT_APPLY.into() };
     let spec = match r.kind {
         ResourceKind::SsmParameter => {
@@ -73,34 +74,28 @@ pub(crate) fn resource_step(
             }
             StepSpec::SsmParameter(value_copy(copy))
         }
-        ResourceKind::Secret => match owning_service(r) {
+        ResourceKind::Secret => match (owning_service(r), replica_of(r)) {
             // Created and rotated by that service under a name users cannot create (`rds!…`):
-            // CreateSecret would refuse it.
-            Some(service) => {
+            // CreateSecret would refuse it. A replica is written by Secrets Manager from its
+            // primary, never directly.
+            (Some(_), _) | (None, Some(_)) => {
                 action = Action::Manual;
-                notes.push(format!(
-                    "managed by {service}: its secret is created and rotated by {service}; set up the same in this account through {service}"
-                ));
+                notes.push(match (owning_service(r), replica_of(r)) {
+                    (Some(service), _) => format!(
+                        "managed by {service}: its secret is created and rotated by {service}; set up the same in this account through {service}"
+                    ),
+                    (None, primary) => format!(
+                        "a replica of the secret in {}: copy the primary, then replicate it to this Region in the new account",
+                        primary.unwrap_or_default()
+                    ),
+                });
                 StepSpec::Manual(step::Manual {
                     source_arn: r.arn.clone(),
                     started_at: None,
                     tags: None,
                 })
             }
-            None if replica_of(r).is_some() => {
-                // A replica is written by Secrets Manager from its primary, never directly.
-                let primary = replica_of(r).unwrap_or_default();
-                action = Action::Manual;
-                notes.push(format!(
-                    "a replica of the secret in {primary}: copy the primary, then replicate it to this Region in the new account"
-                ));
-                StepSpec::Manual(step::Manual {
-                    source_arn: r.arn.clone(),
-                    started_at: None,
-                    tags: None,
-                })
-            }
-            None => {
+            (None, None) => {
                 if r.config.get("RotationEnabled") == Some(&Value::Bool(true)) {
                     let function = r.config.get("RotationLambdaARN").and_then(Value::as_str);
                     notes.push(format!(
@@ -130,6 +125,9 @@ pub(crate) fn resource_step(
                 notes.push(format!("{at_least}{objects} objects are not copied (copy_objects = false): copy them by hand if needed"));
             }
             notes.extend(bucket_not_copied(&r.config));
+            let mut copy = copy;
+            let key_notes = keys_of_the_target(&mut copy.config, &mut dropped_keys);
+            notes.extend(key_notes);
             notes.push(format!("bucket names are global: the copy is named {target_name}"));
             StepSpec::S3Bucket(step::BucketCopy {
                 copy,
@@ -215,7 +213,10 @@ pub(crate) fn resource_step(
             })
         }
     };
-    notes.extend(rewritten.notes);
+    // A key the copy no longer names needs no "left pointing at the source" note.
+    notes.extend(
+        rewritten.notes.into_iter().filter(|n| !dropped_keys.iter().any(|k| n.starts_with(k))),
+    );
     if !r.unreadable.is_empty() && action != Action::Manual {
         // A copy made from what could be read would silently lack the rest.
         action = Action::Manual;
@@ -273,6 +274,30 @@ fn bucket_not_copied(config: &Value) -> Vec<String> {
         notes.push(format!(
             "server access logging (to bucket {target}) is not copied: set it up by hand"
         ));
+    }
+    notes
+}
+
+/// Default encryption under a KMS key names the source account's key, which the target
+/// cannot use (S3 does not check the key on PutBucketEncryption: later writes fail). Until
+/// customer-managed keys are migrated, the copy uses the target account's AWS-managed
+/// `aws/s3` key (no key id), and a note says which key the source used
+/// (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html>).
+fn keys_of_the_target(config: &mut Value, dropped: &mut Vec<String>) -> Vec<String> {
+    let mut notes = Vec::new();
+    let rules = config.pointer_mut("/Encryption/Rules").and_then(Value::as_array_mut);
+    for rule in rules.into_iter().flatten() {
+        let Some(default) = rule.get_mut("ApplyServerSideEncryptionByDefault") else { continue };
+        let Some(key) = default.as_object_mut().and_then(|d| d.remove("KMSMasterKeyID")) else {
+            continue;
+        };
+        let key = key.as_str().unwrap_or_default().to_string();
+        dropped.push(key.clone());
+        if !(key.is_empty() || key.ends_with("alias/aws/s3")) {
+            notes.push(format!(
+                "encrypted in the source with KMS key {key}: keys are not migrated yet, so the copy uses this account's AWS-managed aws/s3 key; create a key and set it as the bucket's default if one is required"
+            ));
+        }
     }
     notes
 }

@@ -204,3 +204,25 @@ fn a_rotating_secret_is_copied_with_a_note_and_a_replica_is_a_manual_item() {
         manual.notes
     );
 }
+
+#[test]
+fn a_bucket_under_a_source_kms_key_is_copied_under_the_target_s_own_key() {
+    let mut encrypted = bucket("acme-prod-exports", "prod");
+    let key = format!("arn:aws:kms:us-east-1:{SRC}:key/1234abcd-12ab-34cd-56ef-1234567890ab");
+    encrypted.config["Encryption"] = json!({"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}, "BucketKeyEnabled": true}]});
+    let plan = plan_of(&config(), inventory_with(vec![encrypted]));
+    let copy = step(&plan, "s3:acme-prod-exports");
+    let rule = &copied_config(copy)["Encryption"]["Rules"][0];
+    assert_eq!(rule["ApplyServerSideEncryptionByDefault"], json!({"SSEAlgorithm": "aws:kms"}));
+    assert_eq!(rule["BucketKeyEnabled"], json!(true));
+    assert!(
+        copy.notes.iter().any(|n| n.contains(&key) && n.contains("aws/s3")),
+        "{:?}",
+        copy.notes
+    );
+    assert!(
+        !copy.notes.iter().any(|n| n.contains("left pointing at the source")),
+        "{:?}",
+        copy.notes
+    );
+}
