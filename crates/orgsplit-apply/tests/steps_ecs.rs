@@ -31,14 +31,20 @@ const PROD: [&str; 5] = [
 
 #[test]
 fn task_definitions_clusters_rules_and_schedules_point_at_the_target() {
-    let mut w = World::demo(&["dev-workloads", "prod-workloads"]);
-    // Without a [[network]] the demo's services are manual items, not steps to run.
+    // Without a [[network]] the demo's services and scheduled tasks are manual items: their
+    // tasks would run in the source account's subnets, which the targets do not have.
+    let without = World::demo(&["dev-workloads", "prod-workloads"]);
     for address in [
         "dev/dev-workloads/ecs-service:batch/dev-api",
         "prod/prod-workloads/ecs-service:batch/prod-api",
+        "dev/dev-workloads/schedule:default/dev-mail-hourly",
+        "prod/prod-workloads/events-rule:prod-nightly-mail",
     ] {
-        assert_eq!(w.step(address).action, Action::Manual, "{address}");
+        assert_eq!(without.step(address).action, Action::Manual, "{address}");
     }
+    drop(without);
+    let mut w = world_with_networks();
+    let dev_network = default_network(&w.emu, &w.ids["dev-workloads"]);
     let all: Vec<&str> = DEV.iter().chain(PROD.iter()).copied().collect();
     let first = w.run_all(&all);
     let unchanged: Vec<&String> = first.iter().filter(|(_, c)| !c).map(|(a, _)| a).collect();
@@ -80,6 +86,14 @@ fn task_definitions_clusters_rules_and_schedules_point_at_the_target() {
                 1
             )]
         );
+        // The scheduled task runs in the dev account's own subnets, not the source's.
+        let got =
+            dev.scheduler(REGION).get_schedule().group_name("default").name("dev-mail-hourly");
+        let got = got.send().await.expect("GetSchedule");
+        let vpc =
+            got.target().and_then(|t| t.ecs_parameters()).and_then(|e| e.network_configuration());
+        let subnets = vpc.and_then(|n| n.awsvpc_configuration()).map(|v| v.subnets().to_vec());
+        assert_eq!(subnets, Some(dev_network.0.clone()), "the schedule's subnets");
         let got = schedule(&dev, "default", "dev-mail-hourly").await;
         assert_eq!(
             got,
@@ -102,7 +116,7 @@ fn task_definitions_clusters_rules_and_schedules_point_at_the_target() {
 
 #[test]
 fn drift_in_task_definitions_rules_schedules_and_clusters_is_repaired() {
-    let mut w = World::demo(&["dev-workloads", "prod-workloads"]);
+    let mut w = world_with_networks();
     let all: Vec<&str> = DEV.iter().chain(PROD.iter()).copied().collect();
     w.run_all(&all);
     let (dev, prod) = (w.session("dev-workloads"), w.session("prod-workloads"));
@@ -267,17 +281,39 @@ fn default_network(emu: &Emulator, account: &str) -> (Vec<String>, String) {
     (subnets.into_iter().take(2).collect(), groups[0].clone())
 }
 
-/// The demo config with a `[[network]]` for dev, planned (the accounts exist by then).
-async fn plan_with_network(aws: &Aws, subnets: &[String], group: &str) -> Plan {
+/// The demo config with a `[[network]]` per (environment, subnets, security group), planned
+/// (the accounts exist by then).
+async fn plan_with_networks(aws: &Aws, networks: &[(&str, &[String], &str)]) -> Plan {
     let path = repo_root().join("plans/examples/orgsplit.toml");
-    let text = std::fs::read_to_string(&path).expect("demo config");
-    let quoted: Vec<String> = subnets.iter().map(|s| format!("{s:?}")).collect();
-    let text = format!(
-        "{text}\n[[network]]\nenvironment = \"dev\"\nsubnets = [{}]\nsecurity_groups = [{group:?}]\nassign_public_ip = false\n",
-        quoted.join(", ")
-    );
-    let config = Config::parse(&path, &text).expect("config with a network");
+    let mut text = std::fs::read_to_string(&path).expect("demo config");
+    for (env, subnets, group) in networks {
+        let quoted: Vec<String> = subnets.iter().map(|s| format!("{s:?}")).collect();
+        text.push_str(&format!(
+            "\n[[network]]\nenvironment = {env:?}\nsubnets = [{}]\nsecurity_groups = [{group:?}]\nassign_public_ip = false\n",
+            quoted.join(", ")
+        ));
+    }
+    let config = Config::parse(&path, &text).expect("config with networks");
     common::plan_for(aws, &config).await
+}
+
+/// The demo world with both workloads accounts and a `[[network]]` for dev and prod (their
+/// default VPCs): scheduled tasks and services are copies, not manual items.
+fn world_with_networks() -> World {
+    let emu = Emulator::start_with(Some("demo"));
+    emu.export_env();
+    let rt = orgsplit_testkit::runtime();
+    let (aws, ids) = rt.block_on(async {
+        let aws = common::aws(&emu).await;
+        let ids = create_accounts(&aws, &["dev-workloads", "prod-workloads"]).await;
+        (aws, ids)
+    });
+    let (dev_subnets, dev_group) = default_network(&emu, &ids["dev-workloads"]);
+    let (prod_subnets, prod_group) = default_network(&emu, &ids["prod-workloads"]);
+    let networks: [(&str, &[String], &str); 2] =
+        [("dev", &dev_subnets, &dev_group), ("prod", &prod_subnets, &prod_group)];
+    let plan = rt.block_on(plan_with_networks(&aws, &networks));
+    World { emu, rt, aws, plan, ids, outputs: BTreeMap::new() }
 }
 
 #[test]
@@ -292,7 +328,7 @@ fn a_service_runs_the_target_task_definition_on_the_configured_network() {
     });
     let dev_id = ids["dev-workloads"].clone();
     let (subnets, group) = default_network(&emu, &dev_id);
-    let plan = rt.block_on(plan_with_network(&aws, &subnets, &group));
+    let plan = rt.block_on(plan_with_networks(&aws, &[("dev", &subnets, &group)]));
     let mut w = World { emu, rt, aws, plan, ids, outputs: BTreeMap::new() };
     let address = "dev/dev-workloads/ecs-service:batch/dev-api";
     let step = w.step(address);

@@ -1,10 +1,10 @@
 //! The step for one resource in one workloads account: a copy of it (its kind's typed
 //! inputs), or a manual item with a note saying why.
 
-use orgsplit_model::config::Config;
+use orgsplit_model::config::{Config, NetworkMapping};
 use orgsplit_model::step::{self, StepSpec};
 use orgsplit_model::{Action, Resource, ResourceKind, Step};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::buckets::bucket_copy_name;
 use crate::build::Placed;
@@ -110,8 +110,21 @@ pub(crate) fn resource_step(
         ResourceKind::IamRole => StepSpec::IamRole(copy),
         ResourceKind::LogGroup => StepSpec::LogGroup(copy),
         ResourceKind::EcsTaskDefinition => StepSpec::EcsTaskDefinition(copy),
-        ResourceKind::EventsRule => StepSpec::EventsRule(copy),
-        ResourceKind::Schedule => StepSpec::Schedule(copy),
+        ResourceKind::EventsRule | ResourceKind::Schedule => {
+            let mut copy = copy;
+            let network = config.networks.get(env);
+            if set_networks(&mut copy.config, network) > 0 && network.is_none() {
+                // The source's subnets and security groups do not exist in the target: the
+                // scheduled task would fail to start every time.
+                action = Action::Manual;
+                notes.push(format!("runs ECS tasks in the source account's subnets and security groups, which do not exist in this account: add a [[network]] for environment {env} and re-plan, or create it by hand"));
+            }
+            if r.kind == ResourceKind::EventsRule {
+                StepSpec::EventsRule(copy)
+            } else {
+                StepSpec::Schedule(copy)
+            }
+        }
         ResourceKind::S3Bucket => {
             // Bucket names are global: the copy cannot take the source's name while it exists.
             let target_name = bucket_copy_name(config, &r.name, target, env);
@@ -276,6 +289,32 @@ fn bucket_not_copied(config: &Value) -> Vec<String> {
         ));
     }
     notes
+}
+
+/// Sets every `awsvpcConfiguration` in `config` (the ECS targets of a rule or schedule) to
+/// `network`, when there is one; returns how many there are.
+fn set_networks(config: &mut Value, network: Option<&NetworkMapping>) -> usize {
+    match config {
+        Value::Object(map) => {
+            let mut found = 0;
+            for (key, value) in map.iter_mut() {
+                if key == "awsvpcConfiguration" && value.is_object() {
+                    found += 1;
+                    if let Some(net) = network {
+                        value["Subnets"] = json!(net.subnets);
+                        value["SecurityGroups"] = json!(net.security_groups);
+                        value["AssignPublicIp"] =
+                            json!(if net.assign_public_ip { "ENABLED" } else { "DISABLED" });
+                    }
+                } else {
+                    found += set_networks(value, network);
+                }
+            }
+            found
+        }
+        Value::Array(items) => items.iter_mut().map(|v| set_networks(v, network)).sum(),
+        _ => 0,
+    }
 }
 
 /// Default encryption under a KMS key names the source account's key, which the target

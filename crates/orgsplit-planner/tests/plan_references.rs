@@ -226,3 +226,40 @@ fn a_bucket_under_a_source_kms_key_is_copied_under_the_target_s_own_key() {
         copy.notes
     );
 }
+
+#[test]
+fn a_scheduled_task_runs_on_the_configured_network_or_is_a_manual_item() {
+    let rule = Resource::new(
+        ResourceKind::EventsRule,
+        "prod-nightly-report",
+        format!("arn:aws:events:us-east-1:{SRC}:rule/prod-nightly-report"),
+        Some("us-east-1".into()),
+        tags(&[]),
+        json!({"Name": "prod-nightly-report", "ScheduleExpression": "cron(0 2 * * ? *)", "Targets": [{"Id": "t",
+            "Arn": format!("arn:aws:ecs:us-east-1:{SRC}:cluster/batch"),
+            "EcsParameters": {"TaskCount": 1, "NetworkConfiguration": {"awsvpcConfiguration": {
+                "Subnets": ["subnet-source1"], "SecurityGroups": ["sg-source1"], "AssignPublicIp": "DISABLED"}}}}]}),
+        vec![],
+    );
+    let without = plan_of(&config(), inventory_with(vec![rule.clone()]));
+    let manual = step(&without, "events-rule:prod-nightly-report");
+    assert_eq!(manual.action, Action::Manual);
+    assert!(
+        manual.notes.iter().any(|n| n.contains("add a [[network]] for environment prod")),
+        "{:?}",
+        manual.notes
+    );
+
+    let with = plan_of(
+        &with(
+            "[[network]]\nenvironment = \"prod\"\nsubnets = [\"subnet-target1\", \"subnet-target2\"]\nsecurity_groups = [\"sg-target1\"]\nassign_public_ip = true",
+        ),
+        inventory_with(vec![rule]),
+    );
+    let copy = step(&with, "events-rule:prod-nightly-report");
+    assert_eq!(copy.action, Action::Create);
+    assert_eq!(
+        copied_config(copy)["Targets"][0]["EcsParameters"]["NetworkConfiguration"]["awsvpcConfiguration"],
+        json!({"Subnets": ["subnet-target1", "subnet-target2"], "SecurityGroups": ["sg-target1"], "AssignPublicIp": "ENABLED"})
+    );
+}
