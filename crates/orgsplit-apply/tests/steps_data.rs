@@ -295,3 +295,24 @@ fn a_bucket_with_a_long_name_is_copied_under_a_name_s3_accepts() {
         println!("{LONG} ({} characters) copied as {name} ({})", LONG.len(), name.len());
     });
 }
+
+/// An advanced parameter's expiration policy is copied with it (read back with
+/// DescribeParameters in both accounts).
+#[test]
+fn a_parameter_keeps_its_tier_and_expiration_policy() {
+    let world = World::demo(&["prod-workloads", "prod-admin"]);
+    let (_, rt, aws, plan, ids) = world.parts();
+    let step = common::step(plan, "prod/prod-workloads/ssm:/prod/api/LAUNCH_BANNER");
+    rt.block_on(async {
+        assert!(changed(&run(aws, plan, step, ids).await));
+        let source = aws.session(SOURCE_ACCOUNT).await.unwrap();
+        let target = aws.session(&ids["prod-workloads"]).await.unwrap();
+        let want = parameter_policies(&source, "us-east-1", "/prod/api/LAUNCH_BANNER").await;
+        assert_eq!(want.0.as_deref(), Some("Advanced"));
+        assert_eq!(want.1.len(), 1, "the demo's parameter has one policy: {want:?}");
+        let got = parameter_policies(&target, "us-east-1", "/prod/api/LAUNCH_BANNER").await;
+        assert_eq!(got, want);
+        assert!(!changed(&run(aws, plan, step, ids).await), "a second run changed it");
+        println!("copied with {:?}", got.1);
+    });
+}

@@ -1,4 +1,5 @@
-//! IAM policy documents as IAM returns them: URL-encoded JSON (RFC 3986).
+//! IAM policy documents as IAM returns them: URL-encoded JSON (RFC 3986); SSM parameter
+//! policies as DescribeParameters returns them.
 
 use serde_json::Value;
 
@@ -10,6 +11,15 @@ pub fn policy_document(raw: &str) -> Value {
     }
     let decoded = percent_decode(raw);
     serde_json::from_str(&decoded).unwrap_or(Value::String(decoded))
+}
+
+/// A parameter's policies (expiration, notifications) as the JSON array PutParameter's
+/// `Policies` takes, or `Value::Null` when it has none
+/// (<https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-policies.html>).
+pub fn parameter_policies(policies: &[aws_sdk_ssm::types::ParameterInlinePolicy]) -> Value {
+    let texts: Vec<Value> =
+        policies.iter().filter_map(|p| p.policy_text()).map(policy_document).collect();
+    if texts.is_empty() { Value::Null } else { Value::Array(texts) }
 }
 
 fn percent_decode(s: &str) -> String {

@@ -26,6 +26,7 @@ pub async fn collect(session: &AccountSession, region: &str) -> Collected {
             ("Description", opt_str(p.description())),
             ("AllowedPattern", opt_str(p.allowed_pattern())),
             ("KeyId", opt_str(p.key_id())),
+            ("Policies", orgsplit_aws::policy::parameter_policies(p.policies())),
             ("Version", json!(p.version())),
             ("LastModifiedDate", time(p.last_modified_date())),
         ]);

@@ -4,6 +4,7 @@ Each entry names the AWS documentation it follows (also listed in docs/emulator-
 """
 from __future__ import annotations
 
+import json
 import re
 from typing import Callable
 
@@ -21,11 +22,36 @@ _ROOTS = {
 }
 
 
+def _parameter_policies(body: bytes) -> bytes:
+    """SSM DescribeParameters: AWS's `Policies[].PolicyText` is the policy's JSON and
+    `PolicyType` its `Type` (Expiration, ExpirationNotification, NoChangeNotification)
+    (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_ParameterInlinePolicy.html);
+    moto 5.2.5 answers a Python repr in both."""
+    import ast
+
+    doc = json.loads(body or b"{}")
+    for p in doc.get("Parameters", []):
+        for policy in p.get("Policies") or []:
+            try:
+                parsed = ast.literal_eval(policy.get("PolicyText", ""))
+            except (ValueError, SyntaxError):
+                continue
+            if isinstance(parsed, dict):
+                policy["PolicyText"] = json.dumps(parsed)
+                policy["PolicyType"] = parsed.get("Type", "")
+    return json.dumps(doc).encode()
+
+
+_JSON = {("ssm", "DescribeParameters"): _parameter_policies}
+
+
 def needs_correction(service: str, operation: str) -> bool:
-    return (service, operation) in _ROOTS
+    return (service, operation) in _ROOTS or (service, operation) in _JSON
 
 
 def correct(service: str, operation: str, body: bytes) -> bytes:
+    if (service, operation) in _JSON:
+        return _JSON[(service, operation)](body)
     wrong, right = _ROOTS[(service, operation)]
     text = body.decode("utf-8", "replace")
     text = re.sub(rf"<{wrong}(\s|>)", rf"<{right}\1", text, count=1)

@@ -209,6 +209,10 @@ def seed_workloads(c: Clients, w: dict) -> dict:
 
     for p in w.get("ssm_parameters", []):
         kw = {"Name": p["name"], "Value": p["value"], "Type": p["type"], "Overwrite": False}
+        if p.get("tier"):
+            kw["Tier"] = p["tier"]
+        if p.get("policies"):
+            kw["Policies"] = json.dumps(p["policies"])
         if p.get("tags"):
             kw["Tags"] = _tags(p["tags"])
         c("ssm", p.get("region", region)).put_parameter(**kw)

@@ -70,6 +70,10 @@ for env, host in (("dev", "smtp.dev.acme.internal"), ("prod", "email-smtp.us-eas
 param("/shared/vpc/ID", "vpc-0a1b2c3d4e5f60718", tags={"Environment": "shared"}, env="shared")
 param("/shared/registry/URL", f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com", env="shared")
 param("/shared/org/NAME", "acme", env="shared")
+# an advanced parameter with an expiration policy: the copy keeps the policy
+param("/prod/api/LAUNCH_BANNER", "winter-sale", env="prod")
+ssm[-1].update({"tier": "Advanced", "policies": [
+    {"Type": "Expiration", "Version": "1.0", "Attributes": {"Timestamp": "2030-01-31T00:00:00.000Z"}}]})
 param("/shared/observability/DATADOG_API_KEY", "dd-api-3f9a7c1e5b2d4f6a8c0e", "SecureString", env="shared")
 param("/shared/slack/WEBHOOK_URL", "https://hooks.slack.example/services/T0ACME/B0OPS/xYz123SecretPath", "SecureString", env="shared")
 param("/shared/sentry/DSN", "https://a1b2c3d4e5f6@o12345.ingest.sentry.example/67890", "SecureString", env="shared")

@@ -479,3 +479,13 @@ def test_ecr_pull_through_cache_rules(fresh):
     assert e.value.response["Error"]["Code"] == "PullThroughCacheRuleAlreadyExistsException"
     ecr.delete_pull_through_cache_rule(ecrRepositoryPrefix="docker-hub")
     assert ecr.describe_pull_through_cache_rules()["pullThroughCacheRules"] == []
+
+
+def test_parameter_policies_are_described_as_aws_does(fresh):
+    """moto answers PolicyText as a Python repr; AWS as the policy's JSON (corrections.py)."""
+    ssm = fresh.client("ssm")
+    policy = {"Type": "Expiration", "Version": "1.0", "Attributes": {"Timestamp": "2030-12-02T21:34:33.000Z"}}
+    ssm.put_parameter(Name="/p/expiring", Value="v", Type="String", Tier="Advanced", Policies=json.dumps([policy]))
+    got = ssm.describe_parameters()["Parameters"][0]["Policies"]
+    assert json.loads(got[0]["PolicyText"]) == policy
+    assert got[0]["PolicyType"] == "Expiration"

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use super::support::{missing_tags, redact, verified};
 use crate::context::{Outcome, StepContext, StepError};
 use orgsplit_aws::Found;
+use orgsplit_aws::policy::parameter_policies;
 use orgsplit_model::step::ResourceCopy;
 
 type At<'a> = super::support::At<'a, Client>;
@@ -29,6 +30,8 @@ struct Desired {
     description: String,
     tier: String,
     allowed_pattern: String,
+    /// Expiration and notification policies (a JSON array), when the source has any.
+    policies: Option<Value>,
 }
 
 /// The target's parameter as AWS returns it.
@@ -40,6 +43,7 @@ struct Live {
     description: String,
     tier: String,
     allowed_pattern: String,
+    policies: Value,
 }
 
 /// Where calls go, for error messages.
@@ -86,6 +90,7 @@ fn desired(cfg: &Value) -> Result<Desired, StepError> {
         description: field("Description").to_string(),
         tier: non_empty_or(field("Tier"), ParameterTier::Standard.as_str()),
         allowed_pattern: field("AllowedPattern").to_string(),
+        policies: cfg.get("Policies").filter(|p| p.is_array()).cloned(),
     })
 }
 
@@ -145,6 +150,7 @@ async fn read(at: &At<'_>) -> Result<Option<Live>, StepError> {
             ParameterTier::Standard.as_str(),
         ),
         allowed_pattern: meta.and_then(|m| m.allowed_pattern()).unwrap_or_default().into(),
+        policies: meta.map_or(Value::Null, |m| parameter_policies(m.policies())),
     }))
 }
 
@@ -168,6 +174,9 @@ fn differences(desired: &Desired, value: &Secret, live: &Live) -> Vec<&'static s
     }
     if live.allowed_pattern != desired.allowed_pattern {
         out.push("allowed pattern");
+    }
+    if desired.policies.as_ref().is_some_and(|p| p != &live.policies) {
+        out.push("policies");
     }
     out
 }
@@ -204,6 +213,10 @@ async fn put(
     }
     if !desired.allowed_pattern.is_empty() || live.is_some_and(|l| !l.allowed_pattern.is_empty()) {
         req = req.allowed_pattern(&desired.allowed_pattern);
+    }
+    if let Some(policies) = &desired.policies {
+        // Only an advanced parameter takes policies; a source with policies is advanced.
+        req = req.policies(policies.to_string());
     }
     req.send()
         .await
@@ -283,6 +296,7 @@ mod tests {
             description: String::new(),
             tier: "Standard".into(),
             allowed_pattern: String::new(),
+            policies: Value::Null,
         }
     }
 

@@ -124,6 +124,25 @@ pub async fn parameter(session: &AccountSession, region: &str, name: &str) -> (S
     (p.value().expect("value").to_string(), p.r#type().expect("type").as_str().to_string())
 }
 
+/// A parameter's tier and policies (as JSON), from DescribeParameters.
+pub async fn parameter_policies(
+    session: &AccountSession,
+    region: &str,
+    name: &str,
+) -> (Option<String>, Vec<Value>) {
+    let filter = aws_sdk_ssm::types::ParameterStringFilter::builder()
+        .key("Name")
+        .option("Equals")
+        .values(name)
+        .build()
+        .unwrap();
+    let request = session.ssm(region).describe_parameters().parameter_filters(filter);
+    let out = request.send().await.unwrap_or_else(|e| panic!("DescribeParameters {name}: {e}"));
+    let p = out.parameters().first().unwrap_or_else(|| panic!("no parameter {name}"));
+    let texts = p.policies().iter().filter_map(|p| p.policy_text()).map(document).collect();
+    (p.tier().map(|t| t.as_str().to_string()), texts)
+}
+
 pub async fn secret_value(session: &AccountSession, region: &str, id: &str) -> String {
     session
         .secretsmanager(region)
@@ -312,6 +331,11 @@ pub async fn check_copies(aws: &Aws, steps: &[&Step], target: &str) {
                 let want = parameter(&source, region, name(step)).await;
                 let got = parameter(&dest, region, name(step)).await;
                 assert_eq!(got, want, "{}: value or type differ", step.address);
+                let (want, got) = (
+                    parameter_policies(&source, region, name(step)).await,
+                    parameter_policies(&dest, region, name(step)).await,
+                );
+                assert_eq!(got, want, "{}: tier or policies differ", step.address);
             }
             StepKind::Secret => {
                 let want = secret_value(&source, region, name(step)).await;
