@@ -16,6 +16,14 @@ use serde_json::{Value, json};
 
 use crate::sdk_json::{non_empty, object, opt_str};
 
+/// The error codes S3 answers a Get call with when the bucket has no such configuration
+/// (one home: the inventory and apply both read them as "none").
+pub const NO_POLICY: &str = "NoSuchBucketPolicy";
+pub const NO_PUBLIC_ACCESS_BLOCK: &str = "NoSuchPublicAccessBlockConfiguration";
+pub const NO_OWNERSHIP_CONTROLS: &str = "OwnershipControlsNotFoundError";
+pub const NO_CORS: &str = "NoSuchCORSConfiguration";
+pub const NO_LIFECYCLE: &str = "NoSuchLifecycleConfiguration";
+
 /// The four Block Public Access switches.
 pub fn public_access_block_json(c: &PublicAccessBlockConfiguration) -> Value {
     json!({

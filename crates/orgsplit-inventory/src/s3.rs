@@ -15,7 +15,8 @@ use aws_sdk_s3::types::ServerSideEncryptionConfiguration;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use orgsplit_aws::s3_config::{
-    cors_json, lifecycle_json, ownership_json, public_access_block_json,
+    NO_CORS, NO_LIFECYCLE, NO_OWNERSHIP_CONTROLS, NO_POLICY, NO_PUBLIC_ACCESS_BLOCK, cors_json,
+    lifecycle_json, ownership_json, public_access_block_json,
 };
 use orgsplit_aws::sdk_json::non_empty;
 use orgsplit_aws::{AccountSession, every_page};
@@ -116,25 +117,21 @@ async fn collect_bucket(
             &["ServerSideEncryptionConfigurationNotFoundError"],
             s3.get_bucket_encryption().bucket(b()).send()
         ),
-        read("GetBucketPolicy", &["NoSuchBucketPolicy"], s3.get_bucket_policy().bucket(b()).send()),
+        read("GetBucketPolicy", &[NO_POLICY], s3.get_bucket_policy().bucket(b()).send()),
         read(
             "GetPublicAccessBlock",
-            &["NoSuchPublicAccessBlockConfiguration"],
+            &[NO_PUBLIC_ACCESS_BLOCK],
             s3.get_public_access_block().bucket(b()).send()
         ),
         read(
             "GetBucketOwnershipControls",
-            &["OwnershipControlsNotFoundError"],
+            &[NO_OWNERSHIP_CONTROLS],
             s3.get_bucket_ownership_controls().bucket(b()).send()
         ),
-        read(
-            "GetBucketCors",
-            &["NoSuchCORSConfiguration"],
-            s3.get_bucket_cors().bucket(b()).send()
-        ),
+        read("GetBucketCors", &[NO_CORS], s3.get_bucket_cors().bucket(b()).send()),
         read(
             "GetBucketLifecycleConfiguration",
-            &["NoSuchLifecycleConfiguration"],
+            &[NO_LIFECYCLE],
             s3.get_bucket_lifecycle_configuration().bucket(b()).send()
         ),
     );

@@ -11,7 +11,8 @@
 use aws_sdk_s3::Client;
 use aws_sdk_s3::types::{BucketLifecycleConfiguration, CorsConfiguration};
 use orgsplit_aws::s3_config::{
-    cors_json, cors_sdk, lifecycle_json, lifecycle_sdk, ownership_json, ownership_sdk,
+    NO_CORS, NO_LIFECYCLE, NO_OWNERSHIP_CONTROLS, NO_POLICY, NO_PUBLIC_ACCESS_BLOCK, cors_json,
+    cors_sdk, lifecycle_json, lifecycle_sdk, ownership_json, ownership_sdk,
     public_access_block_json, public_access_block_sdk,
 };
 use orgsplit_aws::{AwsError, policy::policy_document};
@@ -83,16 +84,14 @@ async fn live(at: &At<'_>) -> Result<Live, StepError> {
     let lifecycle = c.get_bucket_lifecycle_configuration().bucket(b).expected_bucket_owner(o);
     let lifecycle = lifecycle.send().await.map_err(at.error_of("GetBucketLifecycleConfiguration"));
     Ok(Live {
-        ownership: absent_is_none(ownership, "OwnershipControlsNotFoundError")?
+        ownership: absent_is_none(ownership, NO_OWNERSHIP_CONTROLS)?
             .and_then(|o| o.ownership_controls().map(ownership_json))
             .and_then(|v| v.as_str().map(str::to_string)),
-        public_access_block: absent_is_none(public, "NoSuchPublicAccessBlockConfiguration")?
+        public_access_block: absent_is_none(public, NO_PUBLIC_ACCESS_BLOCK)?
             .and_then(|p| p.public_access_block_configuration().map(public_access_block_json)),
-        policy: absent_is_none(policy, "NoSuchBucketPolicy")?
-            .and_then(|p| p.policy().map(policy_document)),
-        cors: absent_is_none(cors, "NoSuchCORSConfiguration")?.map(|c| cors_json(c.cors_rules())),
-        lifecycle: absent_is_none(lifecycle, "NoSuchLifecycleConfiguration")?
-            .map(|l| lifecycle_json(l.rules())),
+        policy: absent_is_none(policy, NO_POLICY)?.and_then(|p| p.policy().map(policy_document)),
+        cors: absent_is_none(cors, NO_CORS)?.map(|c| cors_json(c.cors_rules())),
+        lifecycle: absent_is_none(lifecycle, NO_LIFECYCLE)?.map(|l| lifecycle_json(l.rules())),
     })
 }
 
