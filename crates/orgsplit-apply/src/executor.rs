@@ -160,9 +160,9 @@ impl Executor<'_> {
                             )
                         })
                         .and_then(|s| {
-                            placeholders::substitute_secret_arns(&s, &outputs).map_err(|missing| {
+                            placeholders::substitute_outputs(&s, &outputs).map_err(|missing| {
                                 format!(
-                                    "step {} recorded no secret ARN: run apply again so that it does",
+                                    "step {} recorded no ARN: run apply again so that it does",
                                     missing.join(", ")
                                 )
                             })

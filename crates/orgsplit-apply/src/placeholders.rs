@@ -1,10 +1,11 @@
 //! Placeholders in a step's inputs, replaced just before it runs: `${account:NAME}`, an
 //! account the plan creates, by its id once it exists; `${secret-arn:ADDRESS}`, a copied
-//! secret's full ARN, by what the `secret` step at ADDRESS recorded.
+//! secret's full ARN, and `${kms-key-arn:ADDRESS}`, a copied KMS key's ARN, by what the step
+//! at ADDRESS recorded.
 
 use orgsplit_model::Step;
 use orgsplit_model::journal::{OutputKey, Outputs};
-use orgsplit_model::step::{SECRET_ARN_PLACEHOLDER, secret_arn_placeholder};
+use orgsplit_model::step::{KMS_KEY_ARN_PLACEHOLDER, SECRET_ARN_PLACEHOLDER};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -86,13 +87,20 @@ pub fn substitute(step: &Step, ids: &BTreeMap<String, String>) -> Result<Step, V
     Ok(map_strings(step, |s| replace(s, ids)))
 }
 
-/// The addresses of the `secret` steps whose copy's ARN the step names by placeholder.
-pub fn secrets_in(step: &Step) -> BTreeSet<String> {
+/// The placeholders for another step's output, with the output each one takes.
+const OUTPUT_PLACEHOLDERS: [(&str, OutputKey); 2] = [
+    (SECRET_ARN_PLACEHOLDER, OutputKey::SecretArn),
+    (KMS_KEY_ARN_PLACEHOLDER, OutputKey::KmsKeyArn),
+];
+
+/// The addresses of the steps whose output the step names by a placeholder opening with
+/// `opening`.
+fn addresses_in(step: &Step, opening: &str) -> BTreeSet<String> {
     let mut addresses = BTreeSet::new();
     walk(&spec_value(step), &mut |s| {
         let mut rest = s;
-        while let Some(start) = rest.find(SECRET_ARN_PLACEHOLDER) {
-            let after = &rest[start + SECRET_ARN_PLACEHOLDER.len()..];
+        while let Some(start) = rest.find(opening) {
+            let after = &rest[start + opening.len()..];
             let Some(end) = after.find('}') else { break };
             addresses.insert(after[..end].to_string());
             rest = &after[end + 1..];
@@ -101,26 +109,39 @@ pub fn secrets_in(step: &Step) -> BTreeSet<String> {
     addresses
 }
 
-/// The step with every `${secret-arn:ADDRESS}` replaced by the ARN the `secret` step at
-/// ADDRESS recorded; the addresses with no recorded ARN are the error.
-pub fn substitute_secret_arns(
+/// The addresses of the `secret` steps whose copy's ARN the step names by placeholder.
+pub fn secrets_in(step: &Step) -> BTreeSet<String> {
+    addresses_in(step, SECRET_ARN_PLACEHOLDER)
+}
+
+/// The addresses of the `kms-key` steps whose key's ARN the step names by placeholder.
+pub fn keys_in(step: &Step) -> BTreeSet<String> {
+    addresses_in(step, KMS_KEY_ARN_PLACEHOLDER)
+}
+
+/// The step with every `${secret-arn:ADDRESS}` and `${kms-key-arn:ADDRESS}` replaced by the
+/// ARN the step at ADDRESS recorded; the addresses with no recorded ARN are the error.
+pub fn substitute_outputs(
     step: &Step,
     outputs: &BTreeMap<String, Outputs>,
 ) -> Result<Step, Vec<String>> {
-    let key = OutputKey::SecretArn.as_str();
-    let arns: BTreeMap<String, &str> = secrets_in(step)
-        .into_iter()
-        .filter_map(|a| Some((a.clone(), outputs.get(&a)?.get(key)?.as_str())))
-        .collect();
-    let missing: Vec<String> =
-        secrets_in(step).into_iter().filter(|a| !arns.contains_key(a)).collect();
+    let mut replacements: Vec<(String, String)> = Vec::new();
+    let mut missing = Vec::new();
+    for (opening, key) in OUTPUT_PLACEHOLDERS {
+        for address in addresses_in(step, opening) {
+            match outputs.get(&address).and_then(|o| o.get(key.as_str())) {
+                Some(arn) => replacements.push((format!("{opening}{address}}}"), arn.clone())),
+                None => missing.push(address),
+            }
+        }
+    }
     if !missing.is_empty() {
         return Err(missing);
     }
     Ok(map_strings(step, |s| {
         let mut out = s.to_string();
-        for (address, arn) in &arns {
-            out = out.replace(&secret_arn_placeholder(address), arn);
+        for (placeholder, arn) in &replacements {
+            out = out.replace(placeholder, arn);
         }
         out
     }))
@@ -129,7 +150,9 @@ pub fn substitute_secret_arns(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use orgsplit_model::step::{Action, StackSet, StepSpec};
+    use orgsplit_model::step::{
+        Action, StackSet, StepSpec, kms_key_arn_placeholder, secret_arn_placeholder,
+    };
 
     #[test]
     fn placeholders_are_found_and_replaced_everywhere() {
@@ -177,8 +200,9 @@ mod tests {
     }
 
     #[test]
-    fn secret_arn_placeholders_take_the_recorded_arn() {
+    fn secret_and_key_placeholders_take_the_recorded_arns() {
         let address = "dev/dev-workloads/secret:dev/db";
+        let key_address = "dev/dev-workloads/kms:dev/app";
         let mut step = Step::new(
             "dev/dev-workloads/iam-policy:read",
             Action::Create,
@@ -186,19 +210,27 @@ mod tests {
             StepSpec::IamPolicy(orgsplit_model::step::ResourceCopy {
                 source_arn: "arn:aws:iam::111111111111:policy/read".into(),
                 name: "read".into(),
-                config: serde_json::json!({"Resource": format!("{}:password::", secret_arn_placeholder(address))}),
+                config: serde_json::json!({"Resource": [format!("{}:password::", secret_arn_placeholder(address)), kms_key_arn_placeholder(key_address)]}),
                 tags: BTreeMap::new(),
             }),
         );
         step.notes.push("unchanged".into());
         assert_eq!(secrets_in(&step), [address.to_string()].into());
+        assert_eq!(keys_in(&step), [key_address.to_string()].into());
         let mut outputs = BTreeMap::new();
-        assert_eq!(substitute_secret_arns(&step, &outputs).unwrap_err(), vec![address.to_string()]);
+        assert_eq!(
+            substitute_outputs(&step, &outputs).unwrap_err(),
+            vec![address.to_string(), key_address.to_string()]
+        );
         let arn = "arn:aws:secretsmanager:us-east-1:222222222222:secret:dev/db-Zx9Qw1";
+        let key = "arn:aws:kms:us-east-1:222222222222:key/k-2";
         outputs.insert(address.to_string(), [("secret_arn".to_string(), arn.to_string())].into());
-        let done = substitute_secret_arns(&step, &outputs).unwrap();
+        assert_eq!(substitute_outputs(&step, &outputs).unwrap_err(), vec![key_address.to_string()]);
+        outputs
+            .insert(key_address.to_string(), [("kms_key_arn".to_string(), key.to_string())].into());
+        let done = substitute_outputs(&step, &outputs).unwrap();
         let StepSpec::IamPolicy(copy) = &done.spec else { panic!("the kind changed") };
-        assert_eq!(copy.config["Resource"], format!("{arn}:password::"));
-        assert!(secrets_in(&done).is_empty());
+        assert_eq!(copy.config["Resource"], serde_json::json!([format!("{arn}:password::"), key]));
+        assert!(secrets_in(&done).is_empty() && keys_in(&done).is_empty());
     }
 }

@@ -398,6 +398,8 @@ service_clients! {
     apigatewayv2 => aws_sdk_apigatewayv2, "apigateway";
     kinesis => aws_sdk_kinesis, "kinesis";
     elasticache => aws_sdk_elasticache, "elasticache";
+    codebuild => aws_sdk_codebuild, "codebuild";
+    kms => aws_sdk_kms, "kms";
 }
 
 impl AccountSession {

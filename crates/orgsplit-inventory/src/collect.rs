@@ -9,8 +9,8 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::{
-    InventoryError, InventoryOptions, Reporter, ecr, ecs, events, iam, logs, pipelines, s3,
-    scheduler, secretsmanager, ssm, tagging,
+    InventoryError, InventoryOptions, Reporter, codebuild, ecr, ecs, events, iam, kms, logs,
+    pipelines, s3, scheduler, secretsmanager, ssm, tagging,
 };
 
 type Collected<'a> =
@@ -40,7 +40,13 @@ const REGIONAL: &[(&str, Regional)] = &[
     ("codepipeline", |s, r| Box::pin(pipelines::collect(s, r))),
     ("logs", |s, r| Box::pin(logs::collect(s, r))),
     ("ecr", |s, r| Box::pin(ecr::collect(s, r))),
+    ("kms", |s, r| Box::pin(kms::collect(s, r))),
+    ("codebuild", |s, r| Box::pin(codebuild::collect(s, r))),
 ];
+
+/// The collectors whose resources name KMS keys: where one runs, the KMS collector runs too,
+/// so those names resolve to the same key ARNs the inventory recorded.
+const NAMES_KEYS: [&str; 5] = ["ssm", "secretsmanager", "logs", "s3", "codebuild"];
 
 /// The collector that lists a kind (`None`: only the Tagging API sweep finds it).
 pub fn collector_of(kind: ResourceKind) -> Option<&'static str> {
@@ -58,6 +64,8 @@ pub fn collector_of(kind: ResourceKind) -> Option<&'static str> {
         ResourceKind::EventsRule => "events",
         ResourceKind::Schedule => "scheduler",
         ResourceKind::Pipeline => "codepipeline",
+        ResourceKind::KmsKey => "kms",
+        ResourceKind::CodeBuildProject => "codebuild",
         ResourceKind::Other => return None,
     })
 }
@@ -71,7 +79,8 @@ pub async fn collect_account(
     only: Option<&BTreeSet<&str>>,
     reporter: &dyn Reporter,
 ) -> Result<Vec<Resource>, InventoryError> {
-    let runs = |name: &str| only.is_none_or(|o| o.contains(name));
+    let names_keys = only.is_none_or(|o| NAMES_KEYS.iter().any(|c| o.contains(c)));
+    let runs = |name: &str| only.is_none_or(|o| o.contains(name)) || (name == "kms" && names_keys);
     let mut jobs: Vec<Collected<'_>> = Vec::new();
     for region in &opts.regions {
         let r = region.as_str();
@@ -100,6 +109,7 @@ pub async fn collect_account(
     let (collected, swept) = futures::try_join!(try_join_all(jobs), try_join_all(sweeps))?;
     let mut resources: Vec<Resource> = collected.into_iter().flatten().collect();
     merge_sweep(&mut resources, swept.into_iter().collect());
+    kms::resolve_key_references(&mut resources);
     Ok(resources)
 }
 

@@ -194,7 +194,7 @@ pub async fn collect(session: &AccountSession, access_role: &str) -> Collected {
 
 /// Roles and secrets of this account a policy document names: `AWS` principals of a trust
 /// policy (IAM refuses a trust policy naming a role that does not exist yet: "Invalid
-/// principal in policy"), the resources of `iam:PassRole` statements, and secrets named by
+/// principal in policy"), the resources of `iam:PassRole` statements, and secrets and KMS keys named by
 /// full ARN. As references, they make the planner copy those first.
 pub(crate) fn document_references(doc: &Value, account: &str, at: &str) -> Vec<Reference> {
     let statements = match doc.get("Statement") {
@@ -220,6 +220,14 @@ pub(crate) fn document_references(doc: &Value, account: &str, at: &str) -> Vec<R
             && arn.split(':').nth(2) == Some("secretsmanager")
             && !arn.contains(['*', '?'])
     };
+    // A KMS key is named in a policy by its key ARN only (an alias does not grant its use:
+    // <https://docs.aws.amazon.com/kms/latest/developerguide/cmks-in-iam-policies.html>).
+    let is_key = |arn: &str| {
+        arn_account(arn) == Some(account)
+            && arn.split(':').nth(2) == Some("kms")
+            && arn.split(':').nth(5).is_some_and(|r| r.starts_with("key/"))
+            && !arn.contains(['*', '?'])
+    };
     let mut out = Vec::new();
     for (i, st) in statements.iter().enumerate() {
         for arn in strings(st.get("Principal").and_then(|p| p.get("AWS"))) {
@@ -230,7 +238,7 @@ pub(crate) fn document_references(doc: &Value, account: &str, at: &str) -> Vec<R
         // A secret named by its full ARN: the copy's ARN has another random suffix, known
         // once the secret is copied, so the secret comes first (a wildcard needs nothing).
         for arn in strings(st.get("Resource")) {
-            if is_secret(&arn) {
+            if is_secret(&arn) || is_key(&arn) {
                 out.push(Reference::new(arn, format!("{at}.Statement[{i}].Resource")));
             }
         }

@@ -7,11 +7,13 @@
 //! Architecture Invariant: secret values (parameter values, secret strings, tokens) are
 //! never requested; a pipeline's masked `OAuthToken` is dropped before it is recorded.
 
+mod codebuild;
 mod collect;
 mod ecr;
 mod ecs;
 mod events;
 mod iam;
+mod kms;
 mod logs;
 mod organization;
 mod pipelines;

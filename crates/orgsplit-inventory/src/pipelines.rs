@@ -78,7 +78,7 @@ pub async fn collect(session: &AccountSession, region: &str) -> Collected {
 
     let mut out = Vec::new();
     for (name, arn, declaration, found) in described.into_iter().flatten() {
-        let references = declaration_references(&declaration);
+        let references = declaration_references(&declaration, region, &session.account_id);
         let config = object([
             ("declaration", declaration),
             ("webhooks", Value::Array(webhooks.remove(&name).unwrap_or_default())),
@@ -125,8 +125,9 @@ fn scrub_webhook(webhook: &mut Value) {
     }
 }
 
-/// The pipeline's role, its actions' roles and its artifact buckets.
-fn declaration_references(declaration: &Value) -> Vec<Reference> {
+/// The pipeline's role, its actions' roles, its artifact buckets and the CodeBuild projects
+/// its build actions run (by name, in the action's region).
+fn declaration_references(declaration: &Value, region: &str, account: &str) -> Vec<Reference> {
     let mut refs = Vec::new();
     if let Some(role) = declaration.get("roleArn").and_then(Value::as_str) {
         refs.push(Reference::new(role, "declaration.roleArn"));
@@ -157,6 +158,16 @@ fn declaration_references(declaration: &Value) -> Vec<Reference> {
                 refs.push(Reference::new(
                     role,
                     format!("declaration.stages[{i}].actions[{j}].roleArn"),
+                ));
+            }
+            if action.pointer("/actionTypeId/provider").and_then(Value::as_str) == Some("CodeBuild")
+                && let Some(project) =
+                    action.pointer("/configuration/ProjectName").and_then(Value::as_str)
+            {
+                let region = action.get("region").and_then(Value::as_str).unwrap_or(region);
+                refs.push(Reference::new(
+                    format!("arn:aws:codebuild:{region}:{account}:project/{project}"),
+                    format!("declaration.stages[{i}].actions[{j}].configuration.ProjectName"),
                 ));
             }
         }

@@ -24,7 +24,7 @@ use orgsplit_model::{Resource, ResourceKind};
 use serde_json::{Value, json};
 
 use crate::InventoryError;
-use crate::util::{object, opt_str, policy_document};
+use crate::util::{object, opt_str, policy_document, read};
 
 const CONCURRENCY: usize = 8;
 
@@ -81,23 +81,6 @@ pub async fn collect(
 /// count is a lower bound (`ObjectCountIsLowerBound`), so a bucket of millions of objects does
 /// not hold the inventory up.
 pub const MAX_OBJECT_PAGES: usize = 10;
-
-/// One Get call's answer: `Ok(None)` when S3 says the bucket has no such configuration
-/// (`absent`, its error codes for that), `Err("Op: Code")` when it cannot be read.
-async fn read<T, E: ProvideErrorMetadata>(
-    op: &'static str,
-    absent: &[&str],
-    call: impl std::future::Future<Output = Result<T, E>>,
-) -> Result<Option<T>, String> {
-    match call.await {
-        Ok(out) => Ok(Some(out)),
-        Err(e) => match e.code() {
-            Some(code) if absent.contains(&code) => Ok(None),
-            Some(code) => Err(format!("{op}: {code}")),
-            None => Err(format!("{op}: {}", e.message().unwrap_or("no answer"))),
-        },
-    }
-}
 
 /// A bucket's configuration. A Get call that fails (a bucket policy denying the access role,
 /// an SCP) is recorded in `unreadable`, never the end of the inventory: the planner makes such

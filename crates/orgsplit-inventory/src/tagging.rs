@@ -50,6 +50,8 @@ pub fn is_covered_service(arn: &str) -> bool {
         "s3" => !resource.contains('/'),
         "logs" => resource.starts_with("log-group:"),
         "ecr" => resource.starts_with("repository/"),
+        "kms" => resource.starts_with("key/"),
+        "codebuild" => resource.starts_with("project/"),
         _ => false,
     }
 }

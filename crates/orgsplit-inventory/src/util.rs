@@ -38,6 +38,23 @@ pub fn arn_account(arn: &str) -> Option<&str> {
     arn.strip_prefix("arn:")?.split(':').nth(3)
 }
 
+/// One Get call's answer: `Ok(None)` when the service says the bucket has no such configuration
+/// (`absent`: the codes it answers that with), `Err("Op: Code")` when it cannot be read.
+pub async fn read<T, E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(
+    op: &'static str,
+    absent: &[&str],
+    call: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<Option<T>, String> {
+    match call.await {
+        Ok(out) => Ok(Some(out)),
+        Err(e) => match e.code() {
+            Some(code) if absent.contains(&code) => Ok(None),
+            Some(code) => Err(format!("{op}: {code}")),
+            None => Err(format!("{op}: {}", e.message().unwrap_or("no answer"))),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

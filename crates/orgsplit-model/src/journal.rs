@@ -40,6 +40,8 @@ pub enum OutputKey {
     /// `secret`: the copy's full ARN (its random suffix is the target's own); placeholders
     /// `${secret-arn:ADDRESS}` resolve to it.
     SecretArn,
+    /// `kms-key`: the new key's ARN; placeholders `${kms-key-arn:ADDRESS}` resolve to it.
+    KmsKeyArn,
 }
 
 impl OutputKey {
@@ -62,6 +64,7 @@ impl OutputKey {
             OutputKey::Bucket => "bucket",
             OutputKey::ScheduleArn => "schedule_arn",
             OutputKey::SecretArn => "secret_arn",
+            OutputKey::KmsKeyArn => "kms_key_arn",
         }
     }
 }

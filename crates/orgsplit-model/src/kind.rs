@@ -38,13 +38,18 @@ pub enum ResourceKind {
     Schedule,
     #[serde(rename = "pipeline")]
     Pipeline,
+    /// A customer-managed KMS key (AWS-managed keys are the target's own and never copied).
+    #[serde(rename = "kms")]
+    KmsKey,
+    #[serde(rename = "codebuild")]
+    CodeBuildProject,
     /// Found only by the Resource Groups Tagging API sweep: a type orgsplit does not migrate.
     #[serde(rename = "other")]
     Other,
 }
 
 impl ResourceKind {
-    pub const ALL: [ResourceKind; 15] = [
+    pub const ALL: [ResourceKind; 17] = [
         Self::SsmParameter,
         Self::Secret,
         Self::IamPolicy,
@@ -59,6 +64,8 @@ impl ResourceKind {
         Self::EventsRule,
         Self::Schedule,
         Self::Pipeline,
+        Self::KmsKey,
+        Self::CodeBuildProject,
         Self::Other,
     ];
 
@@ -79,6 +86,8 @@ impl ResourceKind {
             Self::EventsRule => "events-rule",
             Self::Schedule => "schedule",
             Self::Pipeline => "pipeline",
+            Self::KmsKey => "kms",
+            Self::CodeBuildProject => "codebuild",
             Self::Other => "other",
         }
     }

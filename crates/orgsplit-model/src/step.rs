@@ -121,6 +121,19 @@ pub fn secret_arn_placeholder(address: &str) -> String {
     format!("{SECRET_ARN_PLACEHOLDER}{address}}}")
 }
 
+/// The opening of a placeholder for the ARN of the KMS key a `kms-key` step creates:
+/// `${kms-key-arn:ADDRESS}`. A new key's id is chosen by KMS, so its ARN is known only once
+/// the step has run; apply replaces the placeholder by that step's `kms_key_arn` output.
+/// IAM policies and the services' `KmsKeyId` members take the key's ARN (an alias ARN in an
+/// IAM policy's `Resource` does not grant use of the key:
+/// <https://docs.aws.amazon.com/kms/latest/developerguide/cmks-in-iam-policies.html>).
+pub const KMS_KEY_ARN_PLACEHOLDER: &str = "${kms-key-arn:";
+
+/// The placeholder for the ARN of the key the step at `address` creates.
+pub fn kms_key_arn_placeholder(address: &str) -> String {
+    format!("{KMS_KEY_ARN_PLACEHOLDER}{address}}}")
+}
+
 impl Action {
     /// `NoOp` for what exists already, `Create` for what does not.
     pub fn create_unless(exists: bool) -> Action {
@@ -208,6 +221,10 @@ pub enum StepKind {
     EventsRule,
     Schedule,
     CodestarConnection,
+    KmsKey,
+    /// Sets a copied key's policy once the principals it names exist.
+    KmsKeyPolicy,
+    CodeBuildProject,
     Pipeline,
     Manual,
 }
@@ -228,6 +245,8 @@ impl StepKind {
             ResourceKind::EventsRule => StepKind::EventsRule,
             ResourceKind::Schedule => StepKind::Schedule,
             ResourceKind::Pipeline => StepKind::Pipeline,
+            ResourceKind::KmsKey => StepKind::KmsKey,
+            ResourceKind::CodeBuildProject => StepKind::CodeBuildProject,
             ResourceKind::EcrRepository => StepKind::EcrPullAccess,
             ResourceKind::EcsTask | ResourceKind::Other => return None,
         })
@@ -261,6 +280,9 @@ pub enum StepSpec {
     EventsRule(ResourceCopy),
     Schedule(ResourceCopy),
     CodestarConnection(Connection),
+    KmsKey(KeyCopy),
+    KmsKeyPolicy(KeyPolicy),
+    CodeBuildProject(ResourceCopy),
     Pipeline(PipelineCopy),
     /// A person's work: apply never runs it, the review lists it.
     Manual(Manual),
@@ -292,6 +314,9 @@ impl StepSpec {
             StepSpec::EventsRule(_) => StepKind::EventsRule,
             StepSpec::Schedule(_) => StepKind::Schedule,
             StepSpec::CodestarConnection(_) => StepKind::CodestarConnection,
+            StepSpec::KmsKey(_) => StepKind::KmsKey,
+            StepSpec::KmsKeyPolicy(_) => StepKind::KmsKeyPolicy,
+            StepSpec::CodeBuildProject(_) => StepKind::CodeBuildProject,
             StepSpec::Pipeline(_) => StepKind::Pipeline,
             StepSpec::Manual(_) => StepKind::Manual,
         }
@@ -307,7 +332,9 @@ impl StepSpec {
             | StepSpec::EcsCluster(c)
             | StepSpec::EcsTaskDefinition(c)
             | StepSpec::EventsRule(c)
-            | StepSpec::Schedule(c) => Some(c),
+            | StepSpec::Schedule(c)
+            | StepSpec::CodeBuildProject(c) => Some(c),
+            StepSpec::KmsKey(k) => Some(&k.copy),
             StepSpec::S3Bucket(b) => Some(&b.copy),
             StepSpec::EcsService(s) => Some(&s.copy),
             StepSpec::Pipeline(p) => Some(&p.copy),
@@ -475,6 +502,30 @@ pub struct Network {
     pub subnets: Vec<String>,
     pub security_groups: Vec<String>,
     pub assign_public_ip: bool,
+}
+
+/// A customer-managed KMS key: created in the target with the source's description, usage,
+/// spec, aliases, rotation and (rewritten) key policy, as `config` holds them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct KeyCopy {
+    #[serde(flatten)]
+    pub copy: ResourceCopy,
+    /// Whether the key policy names principals this plan creates in the account: then the key
+    /// is created under AWS's default key policy (the account's IAM policies decide) and the
+    /// `kms-key-policy` step sets `config.Policy` once they exist, since KMS refuses a policy
+    /// naming a principal that does not exist, and those principals' own policies may need
+    /// the key's ARN first.
+    pub policy_later: bool,
+}
+
+/// Puts a copied key's policy, after the principals it names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct KeyPolicy {
+    /// `${kms-key-arn:ADDRESS}` of the key's step.
+    pub key_arn: String,
+    /// The key's aliases (for messages and the review).
+    pub name: String,
+    pub policy: Value,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

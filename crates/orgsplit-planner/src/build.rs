@@ -268,6 +268,12 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                     (resources[i].kind == ResourceKind::S3Bucket)
                         .then(|| crate::buckets::bucket_copy_name(config, name, &id, env))
                 };
+                let key_copy = |arn: &str| {
+                    let i = index.resolve(arn).filter(|&i| goes_to(i, env))?;
+                    let r = &resources[i];
+                    (r.kind == ResourceKind::KmsKey)
+                        .then(|| format!("{prefix}/{}", r.label(&config.home_region)))
+                };
                 let rewriter = Rewriter {
                     source_account: &config.source_account_id,
                     target_account: &id,
@@ -275,6 +281,7 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                     is_known: &known,
                     secret_copy: &secret_copy,
                     bucket_copy: &bucket_copy,
+                    key_copy: &key_copy,
                 };
                 let mut copies = Vec::new();
                 let mut connection_regions = BTreeSet::new();
@@ -292,6 +299,11 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                         })
                     };
                     let mut trust_cycle = Vec::new();
+                    // A key whose policy names principals copied here is created first, and
+                    // its policy set by a step of its own after them (see `KeyCopy`).
+                    let key_policy_later = r.kind == ResourceKind::KmsKey
+                        && crate::resource_step::key_policy_names_copies(r, &rewriter);
+                    let mut policy_after = Vec::new();
                     for &t in &classified.references[i] {
                         // A referenced resource comes first. Two roles that name each other
                         // are ordered by the trust direction only (a PassRole target may not
@@ -299,6 +311,18 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                         // either way.
                         let back = t == i || classified.references[t].contains(&i);
                         let waits = if t == i {
+                            false
+                        } else if resources[t].kind == ResourceKind::KmsKey {
+                            // Its users need its ARN, which only its step knows; its policy
+                            // waits for them instead (below).
+                            true
+                        } else if key_policy_later && trusts(i, t) {
+                            if goes_to(t, env) {
+                                policy_after.push(format!(
+                                    "{prefix}/{}",
+                                    resources[t].label(&config.home_region)
+                                ));
+                            }
                             false
                         } else if back {
                             trusts(i, t) && !trusts(t, i)
@@ -349,6 +373,21 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                     };
                     fingerprints.insert(r.arn.clone(), r.fingerprint.clone());
                     resource_steps[i].push(step.address.clone());
+                    if let StepSpec::KmsKey(key) = &step.spec
+                        && key.policy_later
+                        && step.action != Action::Manual
+                    {
+                        let label = r.label(&config.home_region);
+                        let policy = crate::resource_step::key_policy_step(
+                            &prefix,
+                            &label,
+                            &step,
+                            key,
+                            policy_after,
+                        );
+                        resource_steps[i].push(policy.address.clone());
+                        copies.push(policy);
+                    }
                     copies.push(step);
                 }
                 for region in connection_regions {

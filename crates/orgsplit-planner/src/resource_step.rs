@@ -63,17 +63,11 @@ pub(crate) fn resource_step(
         tags: r.tags.clone(),
     };
     let mut dropped_keys: Vec<String> = Vec::new();
+    let mut copy = copy;
+    notes.extend(keys_of_the_target(r.kind, &mut copy.config, &mut dropped_keys));
     let value_copy = |copy| step::ValueCopy { copy, value: step::VALUE_READ_AT_APPLY.into() };
     let spec = match r.kind {
-        ResourceKind::SsmParameter => {
-            if let Some(key) = r.config.get("KeyId").and_then(Value::as_str)
-                && !key.is_empty()
-                && key != "alias/aws/ssm"
-            {
-                notes.push(format!("encrypted in the source with {key}: the copy uses the target account's alias/aws/ssm"));
-            }
-            StepSpec::SsmParameter(value_copy(copy))
-        }
+        ResourceKind::SsmParameter => StepSpec::SsmParameter(value_copy(copy)),
         ResourceKind::Secret => match (owning_service(r), replica_of(r)) {
             // Created and rotated by that service under a name users cannot create (`rds!…`):
             // CreateSecret would refuse it. A replica is written by Secrets Manager from its
@@ -138,9 +132,6 @@ pub(crate) fn resource_step(
                 notes.push(format!("{at_least}{objects} objects are not copied (copy_objects = false): copy them by hand if needed"));
             }
             notes.extend(bucket_not_copied(&r.config));
-            let mut copy = copy;
-            let key_notes = keys_of_the_target(&mut copy.config, &mut dropped_keys);
-            notes.extend(key_notes);
             notes.push(format!("bucket names are global: the copy is named {target_name}"));
             StepSpec::S3Bucket(step::BucketCopy {
                 copy,
@@ -173,6 +164,52 @@ pub(crate) fn resource_step(
                 notes.push(format!("no [[network]] for environment {env}: create the service by hand, or add one and re-plan"));
             }
             StepSpec::EcsService(step::ServiceCopy { copy, network })
+        }
+        ResourceKind::KmsKey => {
+            let origin = r.config.get("Origin").and_then(Value::as_str).unwrap_or("AWS_KMS");
+            if origin != "AWS_KMS" {
+                // Key material KMS did not generate (imported, CloudHSM, an external key
+                // store) cannot be created again by CreateKey.
+                action = Action::Manual;
+                notes.push(format!("its key material comes from {origin}: create the key in this account the same way, with aliases {}, by hand", aliases_of(r).join(", ")));
+            }
+            if r.config.get("MultiRegion") == Some(&Value::Bool(true)) {
+                notes.push("a multi-Region key in the source: the copy is a single-Region key, and data encrypted under the source key cannot be decrypted with it".into());
+            }
+            if r.config.get("KeyState").and_then(Value::as_str) == Some("Disabled") {
+                notes.push("disabled in the source: the copy is created enabled, for the copies that use it".into());
+            }
+            notes.push(format!(
+                "a new key with the same aliases ({}): data encrypted under the source key stays readable only with the source key",
+                aliases_of(r).join(", ")
+            ));
+            let policy_later = key_policy_names_copies(r, rewriter);
+            if policy_later {
+                notes.push("created under the default key policy (this account's IAM policies decide); its own policy is set by the kms-key-policy step once the principals it names exist".into());
+            }
+            StepSpec::KmsKey(step::KeyCopy { copy, policy_later })
+        }
+        ResourceKind::CodeBuildProject => {
+            if let Some(members) = copy.config.as_object_mut()
+                && members.remove("hasWebhook").is_some()
+            {
+                notes.push("its source webhook is not copied: it is tied to the source provider's credentials; create it in this account once the source credentials exist".into());
+            }
+            let source_type = r.config.pointer("/source/type").and_then(Value::as_str);
+            if matches!(
+                source_type,
+                Some(
+                    "GITHUB" | "GITHUB_ENTERPRISE" | "BITBUCKET" | "GITLAB" | "GITLAB_SELF_MANAGED"
+                )
+            ) {
+                notes.push(format!("its {} source needs credentials in this account (a connection or imported source credentials) before a build can start", source_type.unwrap_or_default()));
+            }
+            if r.config.get("vpcConfig").is_some_and(|v| !v.is_null()) {
+                // The source's VPC, subnets and security groups do not exist in the target.
+                action = Action::Manual;
+                notes.push("runs builds in the source account's VPC, which does not exist in this account: create the project by hand with this account's VPC".into());
+            }
+            StepSpec::CodeBuildProject(copy)
         }
         ResourceKind::Pipeline => {
             notes.push(
@@ -317,28 +354,97 @@ fn set_networks(config: &mut Value, network: Option<&NetworkMapping>) -> usize {
     }
 }
 
-/// Default encryption under a KMS key names the source account's key, which the target
-/// cannot use (S3 does not check the key on PutBucketEncryption: later writes fail). Until
-/// customer-managed keys are migrated, the copy uses the target account's AWS-managed
-/// `aws/s3` key (no key id), and a note says which key the source used
-/// (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html>).
-fn keys_of_the_target(config: &mut Value, dropped: &mut Vec<String>) -> Vec<String> {
-    let mut notes = Vec::new();
+/// The objects of a copied configuration that may hold its KMS key member: the
+/// configuration itself, or a bucket's default-encryption rules.
+fn key_holders(kind: ResourceKind, config: &mut Value) -> Vec<&mut Value> {
+    if kind != ResourceKind::S3Bucket {
+        return vec![config];
+    }
     let rules = config.pointer_mut("/Encryption/Rules").and_then(Value::as_array_mut);
-    for rule in rules.into_iter().flatten() {
-        let Some(default) = rule.get_mut("ApplyServerSideEncryptionByDefault") else { continue };
-        let Some(key) = default.as_object_mut().and_then(|d| d.remove("KMSMasterKeyID")) else {
+    rules
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.pointer_mut("/ApplyServerSideEncryptionByDefault"))
+        .collect()
+}
+
+/// A customer-managed key copied into this account is named by its step's placeholder (the
+/// rewriter wrote `${kms-key-arn:…}`), and the copy uses it. Any other key still names the
+/// source account (a key not copied here, or not in the inventory): the target cannot use it
+/// (S3 does not even check on PutBucketEncryption: later writes fail), so the member is
+/// dropped, the copy uses this account's AWS-managed key of the service, and a note says which
+/// key the source used (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html>).
+/// AWS-managed keys were dropped by the inventory already: each account has its own.
+fn keys_of_the_target(
+    kind: ResourceKind,
+    config: &mut Value,
+    dropped: &mut Vec<String>,
+) -> Vec<String> {
+    let member = match kind {
+        ResourceKind::SsmParameter => "KeyId",
+        ResourceKind::Secret | ResourceKind::LogGroup => "KmsKeyId",
+        ResourceKind::CodeBuildProject => "encryptionKey",
+        ResourceKind::S3Bucket => "KMSMasterKeyID",
+        _ => return Vec::new(),
+    };
+    let mut notes = Vec::new();
+    for holder in key_holders(kind, config) {
+        let Some(members) = holder.as_object_mut() else { continue };
+        let Some(key) = members.get(member).and_then(Value::as_str).map(str::to_string) else {
             continue;
         };
-        let key = key.as_str().unwrap_or_default().to_string();
-        dropped.push(key.clone());
-        if !(key.is_empty() || key.ends_with("alias/aws/s3")) {
-            notes.push(format!(
-                "encrypted in the source with KMS key {key}: keys are not migrated yet, so the copy uses this account's AWS-managed aws/s3 key; create a key and set it as the bucket's default if one is required"
-            ));
+        if key.starts_with(step::KMS_KEY_ARN_PLACEHOLDER) {
+            continue;
         }
+        members.remove(member);
+        dropped.push(key.clone());
+        notes.push(format!(
+            "encrypted in the source with KMS key {key}, which is not copied into this account: the copy uses this account's AWS-managed key"
+        ));
     }
     notes
+}
+
+/// The step that sets a copied key's policy, after the key and the principals it names.
+/// `label` is the key's label (`kms:NAME`, `kms@REGION:NAME`) and `prefix` its account's
+/// address prefix: the step is `PREFIX/kms-policy:NAME`.
+pub(crate) fn key_policy_step(
+    prefix: &str,
+    label: &str,
+    key_step: &Step,
+    key: &step::KeyCopy,
+    principals: Vec<String>,
+) -> Step {
+    let name = key.copy.name.as_str();
+    let address = format!("{prefix}/kms-policy{}", label.strip_prefix("kms").unwrap_or(label));
+    let spec = StepSpec::KmsKeyPolicy(step::KeyPolicy {
+        key_arn: step::kms_key_arn_placeholder(&key_step.address),
+        name: name.to_string(),
+        policy: key.copy.config.get("Policy").cloned().unwrap_or(Value::Null),
+    });
+    let mut after = vec![key_step.address.clone()];
+    after.extend(principals);
+    after.sort();
+    after.dedup();
+    let mut step = Step::new(address, Action::Create, &key_step.account, spec)
+        .in_region_opt(key_step.region.as_deref())
+        .after(after)
+        .because(format!("the policy of key {name} names principals this plan creates"));
+    step.reads = key_step.reads.clone();
+    step
+}
+
+/// A key's aliases (`alias/…`).
+fn aliases_of(r: &Resource) -> Vec<String> {
+    let aliases = r.config.get("Aliases").and_then(Value::as_array).into_iter().flatten();
+    aliases.filter_map(Value::as_str).map(str::to_string).collect()
+}
+
+/// Whether a key's policy names, as principals, resources this plan copies into the account:
+/// KMS refuses a key policy naming a principal that does not exist yet
+/// (<https://docs.aws.amazon.com/kms/latest/APIReference/API_PutKeyPolicy.html>).
+pub(crate) fn key_policy_names_copies(r: &Resource, rewriter: &Rewriter<'_>) -> bool {
+    r.references.iter().any(|rf| rf.via.contains(".Principal.AWS") && (rewriter.is_copied)(&rf.arn))
 }
 
 /// The Region of a replica secret's primary, when this secret is a replica.

@@ -1,4 +1,5 @@
-//! Rewriting account ids (and secrets' full ARNs) inside a copied configuration.
+//! Rewriting account ids (and secrets' full ARNs, KMS keys' ARNs, renamed buckets) inside a
+//! copied configuration.
 //!
 //! An ARN (or account id) in the source account that names something the plan copies into
 //! the same target is rewritten to the target account; one that names something left in
@@ -36,7 +37,7 @@ const BUCKET_NAME_KEYS: [&str; 9] = [
 ];
 
 /// Services whose wildcard ARNs (`arn:aws:ssm:…:parameter/prod/*`) follow the copy.
-const COPIED_SERVICES: [&str; 9] = [
+const COPIED_SERVICES: [&str; 11] = [
     "ssm",
     "secretsmanager",
     "iam",
@@ -46,6 +47,8 @@ const COPIED_SERVICES: [&str; 9] = [
     "scheduler",
     "codepipeline",
     "codestar-connections",
+    "kms",
+    "codebuild",
 ];
 
 pub struct Rewriter<'a> {
@@ -61,6 +64,9 @@ pub struct Rewriter<'a> {
     pub secret_copy: &'a dyn Fn(&str) -> Option<(String, String)>,
     /// For the name of a bucket copied into this target: the copy's name.
     pub bucket_copy: &'a dyn Fn(&str) -> Option<String>,
+    /// For the ARN of a KMS key copied into this target: the address of the step that
+    /// creates it (KMS picks the new key's id, so only that step knows its ARN).
+    pub key_copy: &'a dyn Fn(&str) -> Option<String>,
 }
 
 #[derive(Default)]
@@ -122,7 +128,9 @@ impl Rewriter<'_> {
             let follows = arn == root
                 || (self.is_copied)(arn)
                 || (arn.contains('*') && COPIED_SERVICES.contains(&service));
-            if let Some((source_arn, address)) = (self.secret_copy)(arn).filter(|_| follows)
+            if let Some(address) = (self.key_copy)(arn).filter(|_| follows) {
+                step::kms_key_arn_placeholder(&address)
+            } else if let Some((source_arn, address)) = (self.secret_copy)(arn).filter(|_| follows)
                 && let Some(rest) = arn.strip_prefix(source_arn.as_str())
             {
                 // A full ARN ends in the source secret's random suffix, which the copy does
@@ -192,6 +200,7 @@ mod tests {
             arn.ends_with(":role/prod-task")
                 || arn.ends_with("parameter/prod/a")
                 || arn.contains(":secret:prod/db")
+                || arn.ends_with(":key/k-1")
         };
         let known = |arn: &str| copied(arn) || arn.contains("parameter/dev/");
         let rw = Rewriter {
@@ -206,6 +215,9 @@ mod tests {
                 let full = "arn:aws:secretsmanager:us-east-1:111111111111:secret:prod/db-AbC123";
                 (arn.starts_with(full) || arn.ends_with(":secret:prod/db"))
                     .then(|| (full.to_string(), "prod/prod-workloads/secret:prod/db".to_string()))
+            },
+            key_copy: &|arn: &str| {
+                arn.ends_with(":key/k-1").then(|| "prod/prod-workloads/kms:prod/app".to_string())
             },
         };
         let mut out = Rewritten::default();
@@ -224,6 +236,7 @@ mod tests {
                 "environment": [{"name": "STATE_BUCKET", "value": "acme-state"}, {"name": "URL", "value": "s3://acme-state/env/prod"}],
                 "name": "acme-state",
                 "account": "111111111111",
+                "key": "arn:aws:kms:us-east-1:111111111111:key/k-1",
                 "n": 3
             }),
             &mut out,
@@ -264,6 +277,7 @@ mod tests {
             "arn:aws:secretsmanager:us-east-1:${account:prod-workloads}:secret:prod/db"
         );
         assert_eq!(v["account"], "${account:prod-workloads}");
+        assert_eq!(v["key"], "${kms-key-arn:prod/prod-workloads/kms:prod/app}");
         assert_eq!(v["n"], 3);
         let notes: Vec<&String> = out.notes.iter().collect();
         assert_eq!(notes.len(), 4, "{notes:#?}");

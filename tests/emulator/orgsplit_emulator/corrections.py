@@ -42,7 +42,27 @@ def _parameter_policies(body: bytes) -> bytes:
     return json.dumps(doc).encode()
 
 
-_JSON = {("ssm", "DescribeParameters"): _parameter_policies}
+def _project_timeouts(body: bytes) -> bytes:
+    """CodeBuild BatchGetProjects (and CreateProject's answer): a project created without
+    timeouts has AWS's defaults, `timeoutInMinutes` 60 and `queuedTimeoutInMinutes` 480 (the
+    valid ranges are 5-2160 and 5-480)
+    (https://docs.aws.amazon.com/codebuild/latest/APIReference/API_CreateProject.html);
+    moto 5.2.5 answers 0 for both, which CreateProject itself then refuses."""
+    doc = json.loads(body or b"{}")
+    projects = doc.get("projects") or ([doc["project"]] if isinstance(doc.get("project"), dict) else [])
+    for project in projects:
+        if not project.get("timeoutInMinutes"):
+            project["timeoutInMinutes"] = 60
+        if not project.get("queuedTimeoutInMinutes"):
+            project["queuedTimeoutInMinutes"] = 480
+    return json.dumps(doc).encode()
+
+
+_JSON = {
+    ("ssm", "DescribeParameters"): _parameter_policies,
+    ("codebuild", "BatchGetProjects"): _project_timeouts,
+    ("codebuild", "CreateProject"): _project_timeouts,
+}
 
 
 def needs_correction(service: str, operation: str) -> bool:

@@ -162,6 +162,12 @@ def pipeline_decl(p: dict, account: str) -> dict:
                 "configuration": {"Owner": p["owner"], "Repo": p["repo"], "Branch": p["branch"], "OAuthToken": p["token"],
                                   "PollForSourceChanges": "true" if p.get("poll") else "false"},
                 "outputArtifacts": [{"name": "source_output"}], "inputArtifacts": []}]},
+            *([{"name": "Build", "actions": [{
+                "name": "Build",
+                "actionTypeId": {"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"},
+                "runOrder": 1, "configuration": {"ProjectName": p["build_project"]},
+                "outputArtifacts": [{"name": "build_output"}], "inputArtifacts": [{"name": "source_output"}]}]}]
+              if p.get("build_project") else []),
             {"name": "Approve", "actions": [{
                 "name": "Approve",
                 "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"},
@@ -187,15 +193,16 @@ def container_defs(td: dict, region: str) -> list[dict]:
     return out
 
 
-def with_secret_arns(v: Any, arns: dict[str, str]) -> Any:
+def with_placeholders(v: Any, kind: str, arns: dict[str, str]) -> Any:
+    """`v` with every "{KIND:NAME}" replaced by the ARN of NAME."""
     if isinstance(v, str):
         for name, arn in arns.items():
-            v = v.replace("{secret-arn:" + name + "}", arn)
+            v = v.replace("{" + kind + ":" + name + "}", arn)
         return v
     if isinstance(v, list):
-        return [with_secret_arns(x, arns) for x in v]
+        return [with_placeholders(x, kind, arns) for x in v]
     if isinstance(v, dict):
-        return {k: with_secret_arns(x, arns) for k, x in v.items()}
+        return {k: with_placeholders(x, kind, arns) for k, x in v.items()}
     return v
 
 
@@ -207,8 +214,23 @@ def seed_workloads(c: Clients, w: dict) -> dict:
     def count(k: str, n: int = 1) -> None:
         counts[k] = counts.get(k, 0) + n
 
+    # KMS keys first (parameters are encrypted under them); their policies once the roles exist.
+    key_arns: dict[str, str] = {}
+    for k in w.get("kms_keys", []):
+        kms = c("kms", k.get("region", region))
+        meta = kms.create_key(Description=k.get("description", ""), Tags=_tags(k.get("tags"), "TagKey", "TagValue"))["KeyMetadata"]
+        for alias in k["aliases"]:
+            kms.create_alias(AliasName=alias, TargetKeyId=meta["KeyId"])
+            key_arns[alias] = meta["Arn"]
+        if k.get("rotation"):
+            kms.enable_key_rotation(KeyId=meta["KeyId"])
+        count("kms")
+    # A key's ARN holds an id KMS chooses: the scenario names it "{kms-arn:ALIAS}".
+    w = with_placeholders(w, "kms-arn", key_arns)
     for p in w.get("ssm_parameters", []):
         kw = {"Name": p["name"], "Value": p["value"], "Type": p["type"], "Overwrite": False}
+        if p.get("key"):
+            kw["KeyId"] = p["key"]
         if p.get("tier"):
             kw["Tier"] = p["tier"]
         if p.get("policies"):
@@ -226,7 +248,7 @@ def seed_workloads(c: Clients, w: dict) -> dict:
         count("secret")
     # A secret's full ARN ends in a random suffix known only now: the scenario names it
     # "{secret-arn:NAME}" (in task definitions and policies), replaced here.
-    w = with_secret_arns(w, secret_arns)
+    w = with_placeholders(w, "secret-arn", secret_arns)
     for r in w.get("ecr_repositories", []):
         c("ecr", region).create_repository(repositoryName=r["name"], tags=_tags(r.get("tags")))
         count("ecr")
@@ -247,6 +269,19 @@ def seed_workloads(c: Clients, w: dict) -> dict:
         for pname, doc in (role.get("inline_policies") or {}).items():
             iam.put_role_policy(RoleName=role["name"], PolicyName=pname, PolicyDocument=json.dumps(doc))
         count("iam-role")
+    for k in w.get("kms_keys", []):
+        if k.get("policy"):
+            kms = c("kms", k.get("region", region))
+            kms.put_key_policy(KeyId=key_arns[k["aliases"][0]], PolicyName="default", Policy=json.dumps(k["policy"]))
+    for cb in w.get("codebuild_projects", []):
+        env = {"type": "LINUX_CONTAINER", "image": cb["image"], "computeType": "BUILD_GENERAL1_SMALL",
+               "environmentVariables": cb.get("variables", [])}
+        c("codebuild", region).create_project(
+            name=cb["name"], source={"type": "CODEPIPELINE", "location": "codepipeline"},
+            artifacts={"type": "CODEPIPELINE", "location": "codepipeline"}, environment=env,
+            serviceRole=f"arn:aws:iam::{account}:role/{cb['role']}",
+            logsConfig={"cloudWatchLogs": {"status": "ENABLED", "groupName": cb["log_group"]}})
+        count("codebuild")
     ecs = c("ecs", region)
     cluster_arns = {}
     for cl in w.get("ecs_clusters", []):

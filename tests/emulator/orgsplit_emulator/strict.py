@@ -17,7 +17,7 @@ from urllib.parse import parse_qs
 
 import regex
 
-from . import bucket_policies, protocol
+from . import bucket_policies, kms_keys, protocol
 from .account_creation import AccountCreation
 from .regions import OPT_IN_REGIONS, Regions
 
@@ -62,6 +62,10 @@ DEFAULTS: dict[str, Any] = {
     "naming": True,
     # A bucket policy's explicit Deny refuses the bucket-level reads it names (bucket_policies.py).
     "bucket_policies": True,
+    # Keys that encrypt must exist in the caller's account and Region; key policies name
+    # principals that exist (kms_keys.py):
+    # https://docs.aws.amazon.com/kms/latest/APIReference/API_PutKeyPolicy.html
+    "kms_keys": True,
     "seed": None,
 }
 
@@ -303,6 +307,47 @@ class Strict:
                     if not _role_exists(parts[4], name):
                         raise error(proto, "iam", "MalformedPolicyDocument",
                                     f'Invalid principal in policy: "AWS":"{arn}"', kind="trust_principals")
+
+    def _ssm_PutParameter(self, ctx, proto, environ, body, params) -> None:
+        key = params.get("KeyId")
+        if self._on("kms_keys") and key and params.get("Type") == "SecureString":
+            problem = kms_keys.key_problem(ctx["account"], ctx["region"], key)
+            if problem:
+                raise error(proto, "ssm", "InvalidKeyId", problem, kind="kms_keys")
+
+    def _secretsmanager_CreateSecret(self, ctx, proto, environ, body, params) -> None:
+        self._secret_key(ctx, proto, params.get("KmsKeyId"))
+
+    def _secretsmanager_UpdateSecret(self, ctx, proto, environ, body, params) -> None:
+        self._secret_key(ctx, proto, params.get("KmsKeyId"))
+
+    def _secret_key(self, ctx: dict, proto: str, key: str | None) -> None:
+        if self._on("kms_keys") and key:
+            problem = kms_keys.key_problem(ctx["account"], ctx["region"], key)
+            if problem:
+                # Secrets Manager's answer when it cannot use the key for the caller.
+                raise error(proto, "secretsmanager", "AccessDeniedException",
+                            f"Access to KMS is not allowed: {problem}", kind="kms_keys")
+
+    def _kms_CreateKey(self, ctx, proto, environ, body, params) -> None:
+        self._key_policy(proto, params.get("Policy"))
+
+    def _kms_PutKeyPolicy(self, ctx, proto, environ, body, params) -> None:
+        self._key_policy(proto, params.get("Policy"))
+
+    def _key_policy(self, proto: str, document: str | None) -> None:
+        if self._on("kms_keys") and kms_keys.invalid_principals(document, _role_exists):
+            raise error(proto, "kms", "MalformedPolicyDocumentException",
+                        "Policy contains a statement with one or more invalid principals.", kind="kms_keys")
+
+    def _codebuild_CreateProject(self, ctx, proto, environ, body, params) -> None:
+        # CodeBuild assumes the service role at CreateProject and refuses one it cannot.
+        role = params.get("serviceRole") or ""
+        parts = role.split(":")
+        if (self._on("trust_principals") and len(parts) == 6 and parts[5].startswith("role/")
+                and not _role_exists(parts[4], parts[5].rsplit("/", 1)[-1])):
+            raise error(proto, "codebuild", "InvalidInputException",
+                        f"CodeBuild is not authorized to perform: sts:AssumeRole on {role}", kind="trust_principals")
 
     def _codepipeline_CreatePipeline(self, ctx, proto, environ, body, params) -> None:
         self._young_pipeline_role(ctx, proto, params or _json(body))

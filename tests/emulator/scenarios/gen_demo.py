@@ -32,10 +32,12 @@ def exp(kind, name, env, region=REGION, manual=False, **extra):
 ssm = []
 
 
-def param(name, value, type_="String", tags=None, region=REGION, env=None):
+def param(name, value, type_="String", tags=None, region=REGION, env=None, key=None):
     p = {"name": name, "value": value, "type": type_, "region": region}
     if tags:
         p["tags"] = tags
+    if key:
+        p["key"] = key
     ssm.append(p)
     if type_ == "SecureString":
         secrets.append(value)
@@ -97,8 +99,14 @@ for env in ("dev", "prod"):
 # ---------------------------------------------------------------- ECR, logs
 ecr = [{"name": "mail-sender"}, {"name": "api"}]
 exp("ecr", "mail-sender", "shared")  # referenced by dev- and prod-mail-sender
+# under a customer-managed key (kms_keys below): the copy must be under the target's own key
+param("/prod/api/SIGNING_KEY", "prod-signing-Vq8Lm3Xz5Rt1Wk7Hn2", "SecureString", tags={"Environment": "prod"}, env="prod",
+      key="alias/prod/app")
+# read by the build project as a PARAMETER_STORE variable
+param("/shared/build/NPM_REGISTRY", "https://npm.acme.internal/", env="shared")
 exp("ecr", "api", "shared")  # referenced by dev-api and prod-api
-logs = []
+logs = [{"name": "/codebuild/api-build", "retention_days": 14}]
+exp("logs", "/codebuild/api-build", "shared")  # the shared build project's logs
 for env in ("dev", "prod"):
     for app in ("mail-sender", "api"):
         logs.append({"name": f"/ecs/{env}-{app}", "retention_days": 14 if env == "dev" else 90})
@@ -147,6 +155,12 @@ roles = [
          {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:GetBucketVersioning"],
           "Resource": ["arn:aws:s3:::acme-pipeline-artifacts", "arn:aws:s3:::acme-pipeline-artifacts/*"]}]}}},
 ]
+roles.append({"name": "codebuild-service", "trust": trust("codebuild.amazonaws.com"),
+              "inline_policies": {"build": {"Version": "2012-10-17", "Statement": [
+                  {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                   "Resource": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/codebuild/api-build:*"},
+                  {"Effect": "Allow", "Action": ["ssm:GetParameters"], "Resource": pa("shared", "build/NPM_REGISTRY")}]}}})
+exp("iam-role", "codebuild-service", "shared", region=None)  # the shared build project's role
 exp("iam-role", "ecs-task-execution", "shared", region=None)  # used by all four task definitions
 exp("iam-role", "ecs-events-invoke", "prod", region=None)  # only the prod-nightly-mail rule
 exp("iam-role", "scheduler-run-task", "dev", region=None)  # only the dev-mail-hourly schedule
@@ -160,8 +174,25 @@ for env in ("dev", "prod"):
               "Resource": f"{{secret-arn:{env}/mailer/api-key}}"}]}}}
     if env == "prod":
         r["managed_policies"] = ["prod-mailer-ses-send"]
+        # the key by its ARN (an alias does not grant use of a key in an IAM policy); the key's
+        # policy names this role back: the copy has to break that cycle
+        r["inline_policies"]["decrypt"] = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": "{kms-arn:alias/prod/app}"}]}
     roles.append(r)
     exp("iam-role", f"{env}-mail-sender-task", env, region=None)
+
+# ---------------------------------------------------------------- KMS
+kms_keys = [{
+    "aliases": ["alias/prod/app"], "description": "prod application secrets", "rotation": True,
+    "tags": {"Environment": "prod"},
+    # set once the roles exist: the account's IAM policies, and the prod mail sender may decrypt
+    "policy": {"Version": "2012-10-17", "Statement": [
+        {"Sid": "EnableIAMUserPermissions", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+         "Action": "kms:*", "Resource": "*"},
+        {"Sid": "MailSenderDecrypt", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/prod-mail-sender-task"},
+         "Action": ["kms:Decrypt", "kms:DescribeKey"], "Resource": "*"}]},
+}]
+exp("kms", "prod/app", "prod")
 
 # ---------------------------------------------------------------- ECS
 IMAGE = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/mail-sender"
@@ -222,6 +253,14 @@ pipelines = [
 ]
 for p in pipelines:
     p.update({"owner": "acme", "token": TOKEN, "role": "codepipeline-service", "artifact_bucket": "acme-pipeline-artifacts"})
+    if p["repo"] == "api":
+        p["build_project"] = "api-build"  # a Build stage: the project must exist in each target
+codebuild_projects = [{
+    "name": "api-build", "role": "codebuild-service", "image": "aws/codebuild/standard:7.0", "log_group": "/codebuild/api-build",
+    "variables": [{"name": "NPM_REGISTRY", "value": "/shared/build/NPM_REGISTRY", "type": "PARAMETER_STORE"},
+                  {"name": "NODE_ENV", "value": "production", "type": "PLAINTEXT"}],
+}]
+exp("codebuild", "api-build", "shared")  # built by the dev and prod api pipelines
 exp("pipeline", "prod-api-release", "prod")
 exp("pipeline", "dev-api-build", "dev")
 exp("pipeline", "mail-sender-release", "prod")  # by its tag only
@@ -284,6 +323,8 @@ doc = {
         "log_groups": logs,
         "iam_policies": policies,
         "iam_roles": roles,
+        "kms_keys": kms_keys,
+        "codebuild_projects": codebuild_projects,
         "ecs_clusters": clusters,
         "task_definitions": taskdefs,
         "services": services,

@@ -489,3 +489,17 @@ def test_parameter_policies_are_described_as_aws_does(fresh):
     got = ssm.describe_parameters()["Parameters"][0]["Policies"]
     assert json.loads(got[0]["PolicyText"]) == policy
     assert got[0]["PolicyType"] == "Expiration"
+
+
+def test_a_project_without_timeouts_has_aws_defaults(fresh):
+    """moto answers 0 for both timeouts, which CreateProject refuses; AWS: 60 and 480."""
+    iam, cb = fresh.client("iam"), fresh.client("codebuild")
+    iam.create_role(RoleName="build", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "codebuild.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
+    created = cb.create_project(
+        name="pr", source={"type": "CODEPIPELINE", "location": "x"}, artifacts={"type": "CODEPIPELINE", "location": "x"},
+        environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0", "computeType": "BUILD_GENERAL1_SMALL"},
+        serviceRole="arn:aws:iam::123456789012:role/build")["project"]
+    got = cb.batch_get_projects(names=["pr"])["projects"][0]
+    for project in (created, got):
+        assert (project["timeoutInMinutes"], project["queuedTimeoutInMinutes"]) == (60, 480)

@@ -9,7 +9,7 @@ from conftest import HERE, SHARED
 
 SCEN = os.path.join(os.path.dirname(HERE), "scenarios")
 KINDS = {"ssm", "secret", "iam-role", "iam-policy", "ecs-cluster", "ecs-taskdef", "ecs-service", "ecs-task", "events-rule",
-         "schedule", "pipeline", "s3", "logs", "ecr", "other"}
+         "schedule", "pipeline", "s3", "logs", "ecr", "kms", "codebuild", "other"}
 
 
 def load(name):
@@ -48,6 +48,8 @@ def classify_demo(sc):
         tags[("s3", b["name"])] = b.get("tags", {})
     for p in w["pipelines"]:
         tags[("pipeline", p["name"])] = p.get("tags", {})
+    for k in w.get("kms_keys", []):
+        tags[("kms", k["aliases"][0].removeprefix("alias/"))] = k.get("tags", {})
     for q in w.get("sqs_queues", []):
         tags[("other", f"arn:aws:sqs:us-east-1:{SHARED}:{q['name']}")] = q.get("tags", {})
     for t in w.get("dynamodb_tables", []):
@@ -100,6 +102,20 @@ def classify_demo(sc):
     for p in w["pipelines"]:
         src = ("pipeline", p["name"])
         refs += [(src, ("iam-role", p["role"])), (src, ("s3", p["artifact_bucket"]))]
+        if p.get("build_project"):
+            refs.append((src, ("codebuild", p["build_project"])))
+    for cb in w.get("codebuild_projects", []):
+        src = ("codebuild", cb["name"])
+        refs += [(src, ("iam-role", cb["role"])), (src, ("logs", cb["log_group"]))]
+        refs += [(src, ("ssm", v["value"])) for v in cb.get("variables", []) if v["type"] == "PARAMETER_STORE"]
+    for p in w["ssm_parameters"]:
+        if p.get("key"):
+            refs.append((("ssm", p["name"]), ("kms", p["key"].removeprefix("alias/"))))
+    for k in w.get("kms_keys", []):
+        for st in (k.get("policy") or {}).get("Statement", []):
+            principal = st["Principal"]["AWS"]
+            if ":role/" in principal:
+                refs.append((("kms", k["aliases"][0].removeprefix("alias/")), ("iam-role", principal.rsplit("/", 1)[1])))
     for r in w["iam_roles"]:
         for mp in r.get("managed_policies", []):
             refs.append((("iam-role", r["name"]), ("iam-policy", mp)))
@@ -186,6 +202,14 @@ def test_demo_seeded_and_every_expect_exists(demo):
             assert groups[0]["logGroupName"] == n and groups[0]["retentionInDays"] in (14, 90)
         elif k == "ecr":
             assert c("ecr", reg).describe_repositories(repositoryNames=[n])["repositories"][0]["repositoryName"] == n
+        elif k == "kms":
+            meta = c("kms", reg).describe_key(KeyId=f"alias/{n}")["KeyMetadata"]
+            assert meta["KeyManager"] == "CUSTOMER" and c("kms", reg).get_key_rotation_status(KeyId=meta["KeyId"])["KeyRotationEnabled"]
+            policy = json.loads(c("kms", reg).get_key_policy(KeyId=meta["KeyId"], PolicyName="default")["Policy"])
+            assert any(st["Principal"]["AWS"].endswith(":role/prod-mail-sender-task") for st in policy["Statement"])
+        elif k == "codebuild":
+            project = c("codebuild", reg).batch_get_projects(names=[n])["projects"][0]
+            assert project["serviceRole"].endswith(":role/codebuild-service")
         elif k == "other":
             pass  # checked through the tagging API below
     # the task definitions reference the full SSM ARNs of their env, one shared execution role
@@ -225,6 +249,11 @@ def test_demo_seeded_and_every_expect_exists(demo):
     assert f'"OAuthToken": "{hashed}"' in legacy and token not in legacy
     assert "OAuthToken" not in net
     assert s3.get_bucket_tagging(Bucket="acme-terraform-state")["TagSet"] == [{"Key": "Environment", "Value": "shared"}]
+    # the signing key is under the customer-managed key; the api pipelines build with api-build
+    p = c("ssm").describe_parameters(ParameterFilters=[{"Key": "Name", "Values": ["/prod/api/SIGNING_KEY"]}])["Parameters"][0]
+    assert p["KeyId"] == "alias/prod/app"
+    build = c("codepipeline").get_pipeline(name="prod-api-release")["pipeline"]["stages"][1]["actions"][0]
+    assert build["configuration"]["ProjectName"] == "api-build"
     # SecureString values are the seeded secrets
     v = c("ssm").get_parameter(Name="/prod/mailer/SMTP_PASSWORD", WithDecryption=True)["Parameter"]["Value"]
     assert v in sc["secrets"]

@@ -363,3 +363,61 @@ def test_bucket_policy_denies_follow_principal_action_and_condition():
     tls = json.dumps({"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*",
                                      "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
     assert not denies(tls, "GetBucketPolicy", other)  # a condition this layer does not evaluate
+
+
+def test_a_key_that_encrypts_must_exist_in_the_callers_account_and_region(org):
+    """SSM and Secrets Manager encrypt with the caller's credentials: moto stores any KeyId."""
+    kms, ssm, sm = org.client("kms"), org.client("ssm"), org.client("secretsmanager")
+    key = kms.create_key(Description="app")["KeyMetadata"]
+    kms.create_alias(AliasName="alias/prod/app", TargetKeyId=key["KeyId"])
+    other_account = key["Arn"].replace(":123456789012:", ":210987654321:")
+    for bad in ("alias/prod/missing", "1234abcd-0000-0000-0000-000000000000", other_account):
+        with pytest.raises(ClientError) as e:
+            ssm.put_parameter(Name="/p/x", Value="v", Type="SecureString", KeyId=bad)
+        assert code(e) == "InvalidKeyId", bad
+        with pytest.raises(ClientError) as e:
+            sm.create_secret(Name="s-x", SecretString="v", KmsKeyId=bad)
+        assert code(e) == "AccessDeniedException", bad
+    for good in (key["Arn"], key["KeyId"], "alias/prod/app", "alias/aws/ssm"):
+        ssm.put_parameter(Name="/p/x", Value="v", Type="SecureString", KeyId=good, Overwrite=True)
+    sm.create_secret(Name="s-x", SecretString="v", KmsKeyId=key["Arn"])
+    kms.disable_key(KeyId=key["KeyId"])
+    with pytest.raises(ClientError) as e:
+        ssm.put_parameter(Name="/p/y", Value="v", Type="SecureString", KeyId=key["Arn"])
+    assert code(e) == "InvalidKeyId"
+    assert last_entry(org, "PutParameter").get("refused") == "kms_keys"
+
+
+def test_a_key_policy_names_principals_that_exist(org):
+    kms, iam = org.client("kms"), org.client("iam")
+    policy = lambda role: json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::123456789012:role/{role}"}, "Action": "kms:Decrypt", "Resource": "*"}]})
+    with pytest.raises(ClientError) as e:
+        kms.create_key(Policy=policy("not-yet"))
+    assert code(e) == "MalformedPolicyDocumentException"
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    with pytest.raises(ClientError) as e:
+        kms.put_key_policy(KeyId=key, PolicyName="default", Policy=policy("not-yet"))
+    assert code(e) == "MalformedPolicyDocumentException"
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    iam.create_role(RoleName="not-yet", AssumeRolePolicyDocument=trust)
+    kms.put_key_policy(KeyId=key, PolicyName="default", Policy=policy("not-yet"))
+
+
+def test_a_codebuild_project_needs_its_service_role(org):
+    cb, iam = org.client("codebuild"), org.client("iam")
+    project = dict(name="api-build", source={"type": "CODEPIPELINE", "location": "x"},
+                   artifacts={"type": "CODEPIPELINE", "location": "x"},
+                   environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
+                                "computeType": "BUILD_GENERAL1_SMALL"},
+                   serviceRole="arn:aws:iam::123456789012:role/build")
+    with pytest.raises(ClientError) as e:
+        cb.create_project(**project)
+    assert code(e) == "InvalidInputException" and "sts:AssumeRole" in str(e.value)
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "codebuild.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    iam.create_role(RoleName="build", AssumeRolePolicyDocument=trust)
+    cb.create_project(**project)
+    assert cb.batch_get_projects(names=["api-build"])["projects"][0]["serviceRole"].endswith(":role/build")

@@ -28,6 +28,8 @@ fn service_of(kind: StepKind) -> Option<&'static str> {
         StepKind::Schedule => "scheduler",
         StepKind::CodestarConnection => "codestar-connections",
         StepKind::Pipeline => "codepipeline",
+        StepKind::KmsKey | StepKind::KmsKeyPolicy => "kms",
+        StepKind::CodeBuildProject => "codebuild",
         _ => return None,
     })
 }
@@ -169,6 +171,12 @@ async fn probe(session: &AccountSession, service: &str, region: &str) -> Result<
             .await
             .map(drop)
             .map_err(|e| code(&e)),
+        "kms" => {
+            session.kms(region).list_keys().limit(1).send().await.map(drop).map_err(|e| code(&e))
+        }
+        "codebuild" => {
+            session.codebuild(region).list_projects().send().await.map(drop).map_err(|e| code(&e))
+        }
         _ => Ok(()),
     }
 }

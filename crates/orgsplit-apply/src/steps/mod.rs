@@ -9,6 +9,7 @@ use orgsplit_model::StepSpec;
 
 mod account_ready;
 mod budget;
+mod codebuild;
 mod connection;
 pub(crate) mod ecr;
 mod ecs;
@@ -18,6 +19,7 @@ mod events;
 mod iam;
 mod iam_policy;
 mod iam_role;
+mod kms;
 mod logs;
 mod organizations;
 mod pipeline;
@@ -59,6 +61,9 @@ pub async fn run(cx: &StepContext) -> Result<Outcome, StepError> {
         StepSpec::EventsRule(i) => events::run(cx, i).await,
         StepSpec::Schedule(i) => scheduler::run(cx, i).await,
         StepSpec::CodestarConnection(i) => connection::run(cx, i).await,
+        StepSpec::KmsKey(i) => kms::key(cx, i).await,
+        StepSpec::KmsKeyPolicy(i) => kms::policy(cx, i).await,
+        StepSpec::CodeBuildProject(i) => codebuild::run(cx, i).await,
         StepSpec::Pipeline(i) => pipeline::run(cx, i).await,
         StepSpec::Manual(_) => {
             Err(StepError::Failed("a manual item is done by a person, not by apply".into()))

@@ -1,6 +1,7 @@
 //! `secret`: a Secrets Manager secret copied with its current value, read from the source
-//! account at apply time, encrypted in the target with the target's default key (the
-//! source's customer managed key does not exist there).
+//! account at apply time, encrypted in the target under the copy of the source's
+//! customer-managed key (`KmsKeyId`, the copied key's ARN), or the target's own
+//! `aws/secretsmanager` key when the source used that one.
 
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
@@ -63,6 +64,7 @@ pub async fn run(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepE
     let name = copy.name.as_str();
     let source_id = copy.source_arn.as_str();
     let description = copy.config.get("Description").and_then(Value::as_str).unwrap_or_default();
+    let kms_key = copy.config.get("KmsKeyId").and_then(Value::as_str);
     let tags = copy.tags.clone();
     let region = cx.region();
     let value = source_value(cx, source_id, name).await?;
@@ -77,7 +79,7 @@ pub async fn run(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepE
         name,
     };
     let (changed, arn) = match describe(&at).await? {
-        None => (true, create(&at, description, &value, &tags).await?),
+        None => (true, create(&at, kms_key, description, &value, &tags).await?),
         Some(live) => (reconcile(&at, &live, description, &value, &tags).await?, live.arn),
     };
     if changed {
@@ -140,11 +142,17 @@ fn live(out: &DescribeSecretOutput) -> Live {
 
 async fn create(
     at: &At<'_>,
+    kms_key: Option<&str>,
     description: &str,
     value: &SecretValue,
     tags: &BTreeMap<String, String>,
 ) -> Result<String, StepError> {
-    let mut req = at.client.create_secret().name(at.name).set_tags(Some(sdk_tags(tags)));
+    let mut req = at
+        .client
+        .create_secret()
+        .name(at.name)
+        .set_kms_key_id(kms_key.map(str::to_string))
+        .set_tags(Some(sdk_tags(tags)));
     if !description.is_empty() {
         req = req.description(description);
     }

@@ -32,6 +32,9 @@ struct Desired {
     allowed_pattern: String,
     /// Expiration and notification policies (a JSON array), when the source has any.
     policies: Option<Value>,
+    /// The ARN of the customer-managed key a SecureString is encrypted under (the copied
+    /// key); `None`: the account's AWS-managed `alias/aws/ssm`.
+    key_id: Option<String>,
 }
 
 /// The target's parameter as AWS returns it.
@@ -44,6 +47,7 @@ struct Live {
     tier: String,
     allowed_pattern: String,
     policies: Value,
+    key_id: String,
 }
 
 /// Where calls go, for error messages.
@@ -91,6 +95,11 @@ fn desired(cfg: &Value) -> Result<Desired, StepError> {
         tier: non_empty_or(field("Tier"), ParameterTier::Standard.as_str()),
         allowed_pattern: field("AllowedPattern").to_string(),
         policies: cfg.get("Policies").filter(|p| p.is_array()).cloned(),
+        key_id: cfg
+            .get("KeyId")
+            .and_then(Value::as_str)
+            .filter(|k| !k.is_empty() && kind == ParameterType::SecureString.as_str())
+            .map(str::to_string),
     })
 }
 
@@ -151,6 +160,7 @@ async fn read(at: &At<'_>) -> Result<Option<Live>, StepError> {
         ),
         allowed_pattern: meta.and_then(|m| m.allowed_pattern()).unwrap_or_default().into(),
         policies: meta.map_or(Value::Null, |m| parameter_policies(m.policies())),
+        key_id: meta.and_then(|m| m.key_id()).unwrap_or_default().into(),
     }))
 }
 
@@ -178,7 +188,17 @@ fn differences(desired: &Desired, value: &Secret, live: &Live) -> Vec<&'static s
     if desired.policies.as_ref().is_some_and(|p| p != &live.policies) {
         out.push("policies");
     }
+    if desired.key_id.as_deref().is_some_and(|k| !same_key(k, &live.key_id)) {
+        out.push("key");
+    }
     out
+}
+
+/// Whether the key a parameter reports (`KeyId`: the id, ARN or alias it was written with)
+/// is the key ARN `wanted`.
+fn same_key(wanted: &str, live: &str) -> bool {
+    !live.is_empty()
+        && (wanted == live || wanted.rsplit_once("key/").is_some_and(|(_, id)| id == live))
 }
 
 /// The tier to write: AWS never turns an advanced parameter back into a standard one, so
@@ -190,8 +210,9 @@ fn tier(desired: &Desired, live: Option<&Live>) -> String {
     }
 }
 
-/// PutParameter, without a KeyId (the target's default key) and without tags (AWS refuses
-/// Tags together with Overwrite).
+/// PutParameter, with the copied key's ARN as KeyId when the source used a customer-managed
+/// key (else none: the target's `alias/aws/ssm`), and without tags (AWS refuses Tags
+/// together with Overwrite).
 async fn put(
     at: &At<'_>,
     desired: &Desired,
@@ -206,7 +227,8 @@ async fn put(
         .r#type(ParameterType::from(desired.kind.as_str()))
         .data_type(&desired.data_type)
         .tier(ParameterTier::from(tier(desired, live).as_str()))
-        .overwrite(live.is_some());
+        .overwrite(live.is_some())
+        .set_key_id(desired.key_id.clone());
     // Sent empty only to clear what the target has: PutParameter keeps them otherwise.
     if !desired.description.is_empty() || live.is_some_and(|l| !l.description.is_empty()) {
         req = req.description(&desired.description);
@@ -297,7 +319,22 @@ mod tests {
             tier: "Standard".into(),
             allowed_pattern: String::new(),
             policies: Value::Null,
+            key_id: "alias/aws/ssm".into(),
         }
+    }
+
+    #[test]
+    fn a_parameter_under_another_key_differs_by_its_key() {
+        let arn = "arn:aws:kms:us-east-1:222222222222:key/k-2";
+        let d = desired(&json!({"Type": "SecureString", "KeyId": arn})).unwrap();
+        assert_eq!(differences(&d, &Secret::new("a"), &live("a")), vec!["key"]);
+        let mut under_it = live("a");
+        for named in [arn, "k-2"] {
+            under_it.key_id = named.into();
+            assert!(differences(&d, &Secret::new("a"), &under_it).is_empty(), "{named}");
+        }
+        let plain = desired(&json!({"Type": "String", "KeyId": arn})).unwrap();
+        assert_eq!(plain.key_id, None, "only a SecureString has a key");
     }
 
     #[test]

@@ -40,8 +40,9 @@ pub fn data_steps<'p>(plan: &'p Plan, prefix: &str) -> Vec<&'p Step> {
 pub async fn run(aws: &Aws, plan: &Plan, step: &Step, ids: &BTreeMap<String, String>) -> Outcome {
     let mut cx = super::context(aws, plan, step, ids);
     cx.outputs = secret_outputs(aws, plan, &cx.step, ids).await;
-    cx.step = orgsplit_apply::placeholders::substitute_secret_arns(&cx.step, &cx.outputs)
-        .unwrap_or_else(|missing| panic!("{}: no secret ARN for {missing:?}", step.address));
+    cx.outputs.extend(key_outputs(aws, plan, &cx.step, ids).await);
+    cx.step = orgsplit_apply::placeholders::substitute_outputs(&cx.step, &cx.outputs)
+        .unwrap_or_else(|missing| panic!("{}: no ARN for {missing:?}", step.address));
     run_step(&cx).await.unwrap_or_else(|e| panic!("{}: {e}", step.address))
 }
 
@@ -67,6 +68,36 @@ async fn secret_outputs(
             .unwrap_or_else(|e| panic!("{address} has not run: {e:?}"));
         let arn = described.arn().expect("an ARN").to_string();
         outputs.insert(address, [("secret_arn".to_string(), arn)].into());
+    }
+    outputs
+}
+
+/// The `kms_key_arn` outputs the executor would hand `step`: the ARN of each copied key it
+/// names by placeholder, found in the target by the key's first alias (its step ran first).
+async fn key_outputs(
+    aws: &Aws,
+    plan: &Plan,
+    step: &Step,
+    ids: &BTreeMap<String, String>,
+) -> BTreeMap<String, orgsplit_model::journal::Outputs> {
+    let mut outputs = BTreeMap::new();
+    for address in orgsplit_apply::placeholders::keys_in(step) {
+        let key = orgsplit_apply::placeholders::substitute(super::step(plan, &address), ids)
+            .expect("the key's account exists");
+        let copy = key.spec.copy().expect("a key copy");
+        let alias = copy.config["Aliases"][0].as_str().expect("a copied key has an alias");
+        let session = aws.session(&key.account).await.expect("session");
+        let kms = session.kms(region(&key));
+        let aliases = kms.list_aliases().send().await.expect("ListAliases");
+        let id = aliases
+            .aliases()
+            .iter()
+            .find(|a| a.alias_name() == Some(alias))
+            .and_then(|a| a.target_key_id())
+            .unwrap_or_else(|| panic!("{address} has not run: no {alias}"));
+        let described = kms.describe_key().key_id(id).send().await.expect("DescribeKey");
+        let arn = described.key_metadata().and_then(|m| m.arn()).expect("an ARN").to_string();
+        outputs.insert(address, [("kms_key_arn".to_string(), arn)].into());
     }
     outputs
 }

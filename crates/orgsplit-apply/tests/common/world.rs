@@ -59,7 +59,7 @@ impl World {
     pub fn try_run(&mut self, address: &str) -> Result<Outcome, StepError> {
         let step = self.step(address);
         let mut cx = super::context(&self.aws, &self.plan, &step, &self.ids);
-        cx.step = orgsplit_apply::placeholders::substitute_secret_arns(&cx.step, &self.outputs)
+        cx.step = orgsplit_apply::placeholders::substitute_outputs(&cx.step, &self.outputs)
             .unwrap_or_else(|missing| panic!("{address}: run {missing:?} first"));
         cx.outputs = self.outputs.clone();
         let outcome = self.rt.block_on(run_step(&cx))?;

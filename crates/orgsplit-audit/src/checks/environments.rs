@@ -83,6 +83,7 @@ fn is_workload(r: &Resource) -> bool {
         | ResourceKind::EcsTaskDefinition
         | ResourceKind::EcsService
         | ResourceKind::EcsTask
+        | ResourceKind::CodeBuildProject
         | ResourceKind::Pipeline => true,
         ResourceKind::EventsRule => {
             r.config.get("ManagedBy").is_none_or(Value::is_null)
