@@ -97,10 +97,15 @@ pub async fn precheck(
         let read: Vec<&ResourceEntry> =
             plan.resources.iter().filter(|r| resources.contains(&r.arn.as_str())).collect();
         let kinds: BTreeSet<ResourceKind> = read.iter().map(|r| r.kind).collect();
+        // A secret's replicas are listed in their own Regions, and a primary's fingerprint
+        // covers where they are: secrets are read in every Region of the plan.
         let regions: Vec<String> = plan
             .regions
             .iter()
-            .filter(|region| read.iter().any(|r| r.region.as_ref() == Some(*region)))
+            .filter(|region| {
+                kinds.contains(&ResourceKind::Secret)
+                    || read.iter().any(|r| r.region.as_ref() == Some(*region))
+            })
             .cloned()
             .collect();
         let source = aws.session(&plan.source_account_id).await?;

@@ -211,8 +211,12 @@ fn prod_policies_are_copied_attached_and_versioned() {
     // The role's policy names the prod mailer's secret by full ARN: the secret comes first.
     let secret = common::step(plan, "prod/prod-workloads/secret:prod/mailer/api-key");
     assert!(role.depends_on.contains(&secret.address));
+    // ... and the signing key by its ARN: the key's copy comes first too.
+    let key = common::step(plan, "prod/prod-workloads/kms:prod/app");
+    assert!(role.depends_on.contains(&key.address));
     let first = rt.block_on(async {
         run(aws, plan, secret, ids).await;
+        run(aws, plan, key, ids).await;
         let p = run(aws, plan, policy, ids).await;
         let Outcome::Done { outputs, .. } = &p else { panic!("policy step waits") };
         assert_eq!(outputs.get("policy_arn"), Some(&arn));
@@ -220,7 +224,7 @@ fn prod_policies_are_copied_attached_and_versioned() {
         (changed(&p), changed(&r))
     });
     assert_eq!(first, (true, true));
-    rt.block_on(check_copies(aws, &[secret, policy, role], &target));
+    rt.block_on(check_copies(aws, &[secret, key, policy, role], &target));
 
     emu.clear_requests();
     let second = rt.block_on(async {
@@ -254,7 +258,7 @@ fn prod_policies_are_copied_attached_and_versioned() {
     });
     assert_eq!(third, (true, true));
     rt.block_on(async {
-        check_copies(aws, &[secret, policy, role], &target).await;
+        check_copies(aws, &[secret, key, policy, role], &target).await;
         let iam = aws.session(&target).await.unwrap().iam();
         let versions = iam.list_policy_versions().policy_arn(&arn).send().await.unwrap();
         assert!(versions.versions().len() <= 5, "{:?}", versions.versions());

@@ -110,6 +110,7 @@ pub async fn collect_account(
     let mut resources: Vec<Resource> = collected.into_iter().flatten().collect();
     merge_sweep(&mut resources, swept.into_iter().collect());
     kms::resolve_key_references(&mut resources);
+    secretsmanager::link_replicas(&mut resources);
     Ok(resources)
 }
 

@@ -135,7 +135,12 @@ fn inventories_the_demo_account() {
             Some(name) => inv
                 .resources
                 .iter()
-                .find(|r| r.kind == ResourceKind::Secret && r.name == name)
+                .find(|r| {
+                    // the primary, not its eu-west-1 replica
+                    r.kind == ResourceKind::Secret
+                        && r.name == name
+                        && r.region.as_deref() == Some("us-east-1")
+                })
                 .map(|r| r.arn.as_str())
                 .unwrap_or_else(|| panic!("secret {name} is not in the inventory")),
             None => from,

@@ -353,6 +353,19 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                         depends_on.push(connection_address(&prefix, &region, &config.home_region));
                         connection_regions.insert(region);
                     }
+                    // A replica secret: its primary's copy (in this account) replicates it.
+                    let primary_step = crate::resource_step::replica_of(r)
+                        .filter(|_| r.kind == ResourceKind::Secret)
+                        .and_then(|primary_region| {
+                            resources.iter().enumerate().find(|(j, p)| {
+                                p.kind == ResourceKind::Secret
+                                    && p.name == r.name
+                                    && p.region.as_deref() == Some(primary_region.as_str())
+                                    && goes_to(*j, env)
+                            })
+                        })
+                        .map(|(_, p)| format!("{prefix}/{}", p.label(&config.home_region)));
+                    depends_on.extend(primary_step.clone());
                     depends_on.sort();
                     depends_on.dedup();
                     let step = resource_step(
@@ -365,6 +378,7 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                         &rewriter,
                         config,
                         env,
+                        primary_step.as_deref(),
                     );
                     let step = if trust_cycle.is_empty() {
                         step

@@ -36,6 +36,7 @@ pub(crate) fn resource_step(
     rewriter: &Rewriter<'_>,
     config: &Config,
     env: &str,
+    primary_step: Option<&str>,
 ) -> Step {
     let mut rewritten = Rewritten::default();
     let mut notes: Vec<String> = Vec::new();
@@ -69,9 +70,19 @@ pub(crate) fn resource_step(
     let spec = match r.kind {
         ResourceKind::SsmParameter => StepSpec::SsmParameter(value_copy(copy)),
         ResourceKind::Secret => match (owning_service(r), replica_of(r)) {
+            (None, Some(primary)) if primary_step.is_some() => {
+                // Secrets Manager writes a replica from its primary: the primary's copy
+                // replicates to this Region, and this step checks the replica and records its
+                // ARN for what names it.
+                notes.push(format!(
+                    "a replica of the secret in {primary}: the copy of its primary ({}) replicates it here",
+                    primary_step.unwrap_or_default()
+                ));
+                StepSpec::Secret(value_copy(copy))
+            }
             // Created and rotated by that service under a name users cannot create (`rds!…`):
-            // CreateSecret would refuse it. A replica is written by Secrets Manager from its
-            // primary, never directly.
+            // CreateSecret would refuse it. A replica whose primary is not copied here cannot
+            // be written directly.
             (Some(_), _) | (None, Some(_)) => {
                 action = Action::Manual;
                 notes.push(match (owning_service(r), replica_of(r)) {
@@ -79,7 +90,7 @@ pub(crate) fn resource_step(
                         "managed by {service}: its secret is created and rotated by {service}; set up the same in this account through {service}"
                     ),
                     (None, primary) => format!(
-                        "a replica of the secret in {}: copy the primary, then replicate it to this Region in the new account",
+                        "a replica of the secret in {}, whose primary is not copied into this account: copy the primary, then replicate it to this Region in the new account",
                         primary.unwrap_or_default()
                     ),
                 });
@@ -90,6 +101,11 @@ pub(crate) fn resource_step(
                 })
             }
             (None, None) => {
+                let replicas = r.config.get("ReplicaRegions").and_then(Value::as_array);
+                if let Some(regions) = replicas.filter(|r| !r.is_empty()) {
+                    let regions: Vec<&str> = regions.iter().filter_map(Value::as_str).collect();
+                    notes.push(format!("replicated to {} as in the source", regions.join(", ")));
+                }
                 if r.config.get("RotationEnabled") == Some(&Value::Bool(true)) {
                     let function = r.config.get("RotationLambdaARN").and_then(Value::as_str);
                     notes.push(format!(
@@ -387,6 +403,16 @@ fn keys_of_the_target(
         ResourceKind::S3Bucket => "KMSMasterKeyID",
         _ => return Vec::new(),
     };
+    // What each service uses without a key id: the account's own AWS-managed key of the
+    // service (CloudWatch Logs encrypts a group without a key on its own).
+    let default = match kind {
+        ResourceKind::SsmParameter => "this account's AWS-managed alias/aws/ssm key",
+        ResourceKind::Secret => "this account's AWS-managed aws/secretsmanager key",
+        ResourceKind::S3Bucket | ResourceKind::CodeBuildProject => {
+            "this account's AWS-managed aws/s3 key"
+        }
+        _ => "CloudWatch Logs' own encryption",
+    };
     let mut notes = Vec::new();
     for holder in key_holders(kind, config) {
         let Some(members) = holder.as_object_mut() else { continue };
@@ -397,9 +423,15 @@ fn keys_of_the_target(
             continue;
         }
         members.remove(member);
+        // No key, or an AWS-managed one (`alias/aws/ssm`, by name or ARN): the target's own
+        // serves (the inventory drops these; a hand-written inventory may not).
+        let alias = key.rsplit(':').next().unwrap_or(&key);
+        if key.is_empty() || alias.starts_with("alias/aws/") {
+            continue;
+        }
         dropped.push(key.clone());
         notes.push(format!(
-            "encrypted in the source with KMS key {key}, which is not copied into this account: the copy uses this account's AWS-managed key"
+            "encrypted in the source with KMS key {key}, which is not copied into this account: the copy uses {default}"
         ));
     }
     notes
@@ -448,7 +480,7 @@ pub(crate) fn key_policy_names_copies(r: &Resource, rewriter: &Rewriter<'_>) -> 
 }
 
 /// The Region of a replica secret's primary, when this secret is a replica.
-fn replica_of(r: &Resource) -> Option<String> {
+pub(crate) fn replica_of(r: &Resource) -> Option<String> {
     let primary = r.config.get("PrimaryRegion").and_then(Value::as_str)?;
     (r.region.as_deref() != Some(primary)).then(|| primary.to_string())
 }

@@ -199,6 +199,15 @@ struct Checked {
     secret_arns: usize,
     roles: usize,
     terraform_roles: usize,
+    /// SecureStrings under a customer-managed key read back under the target's own key of
+    /// the same alias.
+    cmk_parameters: usize,
+    /// Copied key policies naming the target's own roles.
+    key_policies: usize,
+    /// Pipeline build actions whose project exists in the target.
+    build_projects: usize,
+    /// Secrets replicated in the target to the Regions of their source's replicas.
+    replicated_secrets: usize,
 }
 
 /// Reads the new accounts through the AWS API and compares with the source.
@@ -269,6 +278,32 @@ async fn read_back(emu: &Emulator, plan: &Plan, journal: &str) -> Checked {
                         );
                         assert_eq!(want.r#type(), got.r#type(), "type of {name}");
                         checked.parameters += 1;
+                        checked.cmk_parameters +=
+                            same_key_alias(&source, &target, &region, name).await as usize;
+                    }
+                    StepKind::Secret => {
+                        let copy = step.spec.copy().unwrap();
+                        let Some(wanted) = copy.config.get("ReplicaRegions") else { continue };
+                        let sm = target.secretsmanager(&region);
+                        let got = sm.describe_secret().secret_id(&copy.name).send().await.unwrap();
+                        let regions: Vec<&str> =
+                            got.replication_status().iter().filter_map(|r| r.region()).collect();
+                        assert_eq!(json!(regions), *wanted, "replicas of {}", copy.name);
+                        for r in &regions {
+                            let replica = target.secretsmanager(r);
+                            let found =
+                                replica.describe_secret().secret_id(&copy.name).send().await;
+                            assert_eq!(found.unwrap().primary_region(), Some(region.as_str()));
+                        }
+                        checked.replicated_secrets += 1;
+                    }
+                    StepKind::KmsKeyPolicy => {
+                        key_policy_names_the_copies(&target, &region, step, id).await;
+                        checked.key_policies += 1;
+                    }
+                    StepKind::Pipeline => {
+                        checked.build_projects +=
+                            build_projects_exist(&target, &region, step, id).await;
                     }
                     StepKind::EcsTaskDefinition => {
                         let family = step.spec.name().unwrap();
@@ -327,5 +362,112 @@ async fn read_back(emu: &Emulator, plan: &Plan, journal: &str) -> Checked {
     assert_eq!(checked.secret_arns, 2, "the dev and prod mail senders: {checked:?}");
     assert!(checked.roles >= 6, "{checked:?}");
     assert_eq!(checked.terraform_roles, 8);
+    assert_eq!(checked.cmk_parameters, 1, "/prod/api/SIGNING_KEY: {checked:?}");
+    assert_eq!(checked.key_policies, 1, "alias/prod/app in prod: {checked:?}");
+    assert_eq!(checked.build_projects, 2, "the dev and prod api pipelines: {checked:?}");
+    assert_eq!(checked.replicated_secrets, 1, "prod/mailer/api-key to eu-west-1: {checked:?}");
     checked
+}
+
+/// For a parameter the source encrypts under a customer-managed key: the target's copy is
+/// under a key of the target account with the same alias, and decrypts there (the value was
+/// compared by the caller). Returns whether the source's key was customer-managed.
+async fn same_key_alias(
+    source: &orgsplit_aws::AccountSession,
+    target: &orgsplit_aws::AccountSession,
+    region: &str,
+    name: &str,
+) -> bool {
+    let key_of = |s: &orgsplit_aws::AccountSession| {
+        let c = s.ssm(region);
+        let name = name.to_string();
+        async move {
+            let filter = aws_sdk_ssm::types::ParameterStringFilter::builder()
+                .key("Name")
+                .values(name)
+                .build()
+                .unwrap();
+            let out = c.describe_parameters().parameter_filters(filter).send().await.unwrap();
+            out.parameters()[0].key_id().map(str::to_string)
+        }
+    };
+    let Some(source_key) = key_of(source).await.filter(|k| !k.starts_with("alias/aws/")) else {
+        return false;
+    };
+    let aliases_of = |s: &orgsplit_aws::AccountSession, key: String| {
+        let kms = s.kms(region);
+        async move {
+            let meta = kms.describe_key().key_id(&key).send().await.unwrap();
+            let meta = meta.key_metadata().unwrap().clone();
+            let aliases = kms.list_aliases().key_id(meta.key_id()).send().await.unwrap();
+            let names = aliases.aliases().iter().filter_map(|a| a.alias_name().map(str::to_string));
+            (meta.arn().unwrap().to_string(), names.collect::<Vec<_>>())
+        }
+    };
+    let target_key = key_of(target).await.unwrap_or_else(|| panic!("{name}: no key in the target"));
+    let (source_arn, source_aliases) = aliases_of(source, source_key).await;
+    let (target_arn, target_aliases) = aliases_of(target, target_key).await;
+    assert!(target_arn.contains(&format!(":{}:", target.account_id)), "{name}: {target_arn}");
+    assert_ne!(source_arn, target_arn, "{name} must not stay under the source key");
+    assert_eq!(source_aliases, target_aliases, "{name}: aliases of its key");
+    true
+}
+
+/// A copied key policy names the target's roles, never the source account; the role it names
+/// grants itself the key by the target key's ARN.
+async fn key_policy_names_the_copies(
+    target: &orgsplit_aws::AccountSession,
+    region: &str,
+    step: &orgsplit_model::Step,
+    id: &str,
+) {
+    let orgsplit_model::StepSpec::KmsKeyPolicy(input) = &step.spec else { unreachable!() };
+    let kms = target.kms(region);
+    let alias = format!("alias/{}", input.name);
+    let meta = kms.describe_key().key_id(&alias).send().await.unwrap();
+    let arn = meta.key_metadata().unwrap().arn().unwrap().to_string();
+    let got = kms.get_key_policy().key_id(&arn).policy_name("default").send().await.unwrap();
+    let policy: Value = serde_json::from_str(got.policy().unwrap()).unwrap();
+    assert!(!policy.to_string().contains(SOURCE_ACCOUNT), "{alias}: {policy}");
+    let role = format!("arn:aws:iam::{id}:role/prod-mail-sender-task");
+    assert!(policy.to_string().contains(&role), "{alias} names {role}: {policy}");
+    let decrypt = target
+        .iam()
+        .get_role_policy()
+        .role_name("prod-mail-sender-task")
+        .policy_name("decrypt")
+        .send()
+        .await
+        .unwrap();
+    let decrypt = policy_document(decrypt.policy_document());
+    assert_eq!(decrypt["Statement"][0]["Resource"], json!(arn), "the role names the copy");
+}
+
+/// Every CodeBuild project a copied pipeline builds with exists in the target, with a service
+/// role of the target account. Returns how many build actions were checked.
+async fn build_projects_exist(
+    target: &orgsplit_aws::AccountSession,
+    region: &str,
+    step: &orgsplit_model::Step,
+    id: &str,
+) -> usize {
+    let name = step.spec.name().unwrap();
+    let got = target.codepipeline(region).get_pipeline().name(name).send().await.unwrap();
+    let mut found = 0;
+    for stage in got.pipeline().unwrap().stages() {
+        for action in stage.actions() {
+            if action.action_type_id().map(|t| t.provider()) != Some("CodeBuild") {
+                continue;
+            }
+            let project = &action.configuration().unwrap()["ProjectName"];
+            let out = target.codebuild(region).batch_get_projects().names(project).send().await;
+            let out = out.unwrap();
+            let p =
+                out.projects().first().unwrap_or_else(|| panic!("{name}: no project {project}"));
+            let role = p.service_role().unwrap();
+            assert!(role.contains(&format!(":{id}:")), "{project}: role {role}");
+            found += 1;
+        }
+    }
+    found
 }

@@ -242,6 +242,8 @@ def seed_workloads(c: Clients, w: dict) -> dict:
     secret_arns: dict[str, str] = {}
     for s in w.get("secrets", []):
         kw = {"Name": s["name"], "SecretString": s["value"]}
+        if s.get("replica_regions"):
+            kw["AddReplicaRegions"] = [{"Region": r} for r in s["replica_regions"]]
         if s.get("tags"):
             kw["Tags"] = _tags(s["tags"])
         secret_arns[s["name"]] = c("secretsmanager", s.get("region", region)).create_secret(**kw)["ARN"]

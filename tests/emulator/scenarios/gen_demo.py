@@ -95,6 +95,10 @@ for env in ("dev", "prod"):
     sm.append({"name": f"{env}/mailer/api-key", "value": v, "region": REGION})
     secrets.append(v)
     exp("secret", f"{env}/mailer/api-key", env)
+# prod's key is replicated to eu-west-1 (disaster recovery): the replica is listed there too,
+# and the copy must be replicated the same way
+sm[-1]["replica_regions"] = ["eu-west-1"]
+exp("secret", "prod/mailer/api-key", "prod", region="eu-west-1")
 
 # ---------------------------------------------------------------- ECR, logs
 ecr = [{"name": "mail-sender"}, {"name": "api"}]

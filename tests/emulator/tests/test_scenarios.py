@@ -249,6 +249,10 @@ def test_demo_seeded_and_every_expect_exists(demo):
     assert f'"OAuthToken": "{hashed}"' in legacy and token not in legacy
     assert "OAuthToken" not in net
     assert s3.get_bucket_tagging(Bucket="acme-terraform-state")["TagSet"] == [{"Key": "Environment", "Value": "shared"}]
+    # prod's mailer key is replicated to eu-west-1, where it is listed as a replica
+    replica = c("secretsmanager", "eu-west-1").describe_secret(SecretId="prod/mailer/api-key")
+    assert replica["PrimaryRegion"] == "us-east-1"
+    assert [r["Region"] for r in c("secretsmanager").describe_secret(SecretId="prod/mailer/api-key")["ReplicationStatus"]] == ["eu-west-1"]
     # the signing key is under the customer-managed key; the api pipelines build with api-build
     p = c("ssm").describe_parameters(ParameterFilters=[{"Key": "Name", "Values": ["/prod/api/SIGNING_KEY"]}])["Parameters"][0]
     assert p["KeyId"] == "alias/prod/app"

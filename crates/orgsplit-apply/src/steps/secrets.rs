@@ -6,7 +6,7 @@
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
 use aws_sdk_secretsmanager::primitives::Blob;
-use aws_sdk_secretsmanager::types::Tag;
+use aws_sdk_secretsmanager::types::{ReplicaRegionType, Tag};
 use aws_smithy_types::base64;
 use orgsplit_aws::call_error;
 use orgsplit_model::Secret;
@@ -58,9 +58,14 @@ struct Live {
     description: String,
     tags: BTreeMap<String, String>,
     scheduled_for_deletion: bool,
+    /// The Regions the secret is replicated to.
+    replicas: Vec<String>,
 }
 
 pub async fn run(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepError> {
+    if copy.config.get("PrimaryRegion").and_then(Value::as_str).is_some_and(|p| p != cx.region()) {
+        return replica(cx, copy).await;
+    }
     let name = copy.name.as_str();
     let source_id = copy.source_arn.as_str();
     let description = copy.config.get("Description").and_then(Value::as_str).unwrap_or_default();
@@ -78,15 +83,72 @@ pub async fn run(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepE
         region,
         name,
     };
-    let (changed, arn) = match describe(&at).await? {
+    let (mut changed, arn) = match describe(&at).await? {
         None => (true, create(&at, kms_key, description, &value, &tags).await?),
         Some(live) => (reconcile(&at, &live, description, &value, &tags).await?, live.arn),
     };
+    let replicas = replica_regions(&copy.config);
+    changed |= ensure_replicas(&at, &replicas).await?;
     if changed {
-        verify(&at, description, &value, &tags).await?;
+        verify(&at, description, &value, &tags, &replicas).await?;
     }
     // What `${secret-arn:ADDRESS}` in later steps resolves to.
     Ok(Outcome::changed(changed).with_output(OutputKey::SecretArn, arn))
+}
+
+/// A replica: Secrets Manager writes it from its primary, whose step (run first) replicated
+/// it here. This step finds it and records its ARN for the steps that name it.
+async fn replica(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepError> {
+    let region = cx.region();
+    let session = cx.session().await?;
+    let client = session.secretsmanager(region);
+    let at = At {
+        service: "secretsmanager",
+        client: &client,
+        account: &session.account_id,
+        region,
+        name: &copy.name,
+    };
+    let Some(live) = describe(&at).await? else {
+        return Err(StepError::Failed(format!(
+            "secret {}: its replica in {region} does not exist yet; the step that copies its primary replicates it: run apply again",
+            copy.name
+        )));
+    };
+    Ok(Outcome::unchanged().with_output(OutputKey::SecretArn, live.arn))
+}
+
+/// The Regions the plan replicates the secret to.
+fn replica_regions(config: &Value) -> Vec<String> {
+    let regions = config.get("ReplicaRegions").and_then(Value::as_array).into_iter().flatten();
+    regions.filter_map(Value::as_str).map(str::to_string).collect()
+}
+
+/// Replicates the secret to the Regions it is not in yet (replicas found only in the target
+/// are kept). The replica is encrypted under the Region's `aws/secretsmanager` key.
+async fn ensure_replicas(at: &At<'_>, wanted: &[String]) -> Result<bool, StepError> {
+    if wanted.is_empty() {
+        return Ok(false);
+    }
+    let live = describe(at).await?.map(|l| l.replicas).unwrap_or_default();
+    let missing: Vec<ReplicaRegionType> = wanted
+        .iter()
+        .filter(|r| !live.contains(r))
+        .map(|r| ReplicaRegionType::builder().region(r).build())
+        .collect();
+    if missing.is_empty() {
+        return Ok(false);
+    }
+    at.client
+        .replicate_secret_to_regions()
+        .secret_id(at.name)
+        .set_add_replica_regions(Some(missing))
+        .send()
+        .await
+        .map_err(|e| {
+            call_error("secretsmanager", "ReplicateSecretToRegions", at.account, at.region, e)
+        })?;
+    Ok(true)
 }
 
 async fn source_value(
@@ -137,6 +199,11 @@ fn live(out: &DescribeSecretOutput) -> Live {
             .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().into())))
             .collect(),
         scheduled_for_deletion: out.deleted_date().is_some(),
+        replicas: out
+            .replication_status()
+            .iter()
+            .filter_map(|r| r.region().map(str::to_string))
+            .collect(),
     }
 }
 
@@ -240,6 +307,7 @@ async fn verify(
     description: &str,
     value: &SecretValue,
     tags: &BTreeMap<String, String>,
+    replicas: &[String],
 ) -> Result<(), StepError> {
     let Some(live) = describe(at).await? else {
         return Err(StepError::Verify(format!(
@@ -259,6 +327,9 @@ async fn verify(
     }
     if live.scheduled_for_deletion {
         differs.push("scheduled deletion");
+    }
+    if replicas.iter().any(|r| !live.replicas.contains(r)) {
+        differs.push("replica Regions");
     }
     verified(&format!("secret {}", at.name), &differs)
 }

@@ -123,8 +123,9 @@ pub fn rewritten(doc: &Value, target: &str, secrets: &BTreeMap<String, String>) 
     serde_json::from_str(&text.replace(SOURCE_ACCOUNT, target)).expect("json")
 }
 
-/// What names a source resource -> what names its copy, for the secrets (full ARNs) and
-/// buckets (ARNs: bucket names are global) `steps` copy into `target`.
+/// What names a source resource -> what names its copy, for the secrets (full ARNs), KMS keys
+/// (key ARNs: the id is the new key's) and buckets (ARNs: bucket names are global) `steps`
+/// copy into `target`.
 pub async fn secret_copies(aws: &Aws, steps: &[&Step], target: &str) -> BTreeMap<String, String> {
     let dest = aws.session(target).await.expect("target session");
     let mut out = BTreeMap::new();
@@ -143,6 +144,14 @@ pub async fn secret_copies(aws: &Aws, steps: &[&Step], target: &str) -> BTreeMap
         let copy = got.send().await.unwrap_or_else(|e| panic!("{}: {e:?}", step.address));
         let source_arn = step.spec.copy().expect("a copy").source_arn.clone();
         out.insert(source_arn, copy.arn().expect("an ARN").to_string());
+    }
+    for step in steps.iter().filter(|s| s.kind() == StepKind::KmsKey) {
+        let copy = step.spec.copy().expect("a copy");
+        let alias = copy.config["Aliases"][0].as_str().expect("an alias");
+        let got = dest.kms(region(step)).describe_key().key_id(alias).send().await;
+        let got = got.unwrap_or_else(|e| panic!("{}: {e:?}", step.address));
+        let arn = got.key_metadata().and_then(|m| m.arn()).expect("an ARN");
+        out.insert(copy.source_arn.clone(), arn.to_string());
     }
     out
 }
