@@ -82,6 +82,15 @@ impl Rewriter<'_> {
     /// `key`: the member `value` is the value of (an array's items inherit it).
     fn rewrite_at(&self, value: &Value, key: Option<&str>, out: &mut Rewritten) -> Value {
         match value {
+            Value::String(s) if key == Some("Input") && s.trim_start().starts_with(['{', '[']) => {
+                // A rule's or schedule's `Input` is JSON in a string (container overrides with
+                // environment values, …): rewritten as JSON, so the members inside it follow
+                // the copy like any others, then written back as a string.
+                match serde_json::from_str::<Value>(s) {
+                    Ok(inner) => Value::String(self.rewrite_at(&inner, None, out).to_string()),
+                    Err(_) => Value::String(self.rewrite_str(s, out)),
+                }
+            }
             Value::String(s) => {
                 // A bare bucket name is renamed only where a member holds a bucket name: a
                 // pipeline or rule may share a name with a bucket and is not one.
@@ -237,6 +246,7 @@ mod tests {
                 "name": "acme-state",
                 "account": "111111111111",
                 "key": "arn:aws:kms:us-east-1:111111111111:key/k-1",
+                "Targets": [{"Input": "{\"containerOverrides\":[{\"name\":\"app\",\"environment\":[{\"name\":\"BUCKET\",\"value\":\"acme-state\"}]}]}"}],
                 "n": 3
             }),
             &mut out,
@@ -278,6 +288,9 @@ mod tests {
         );
         assert_eq!(v["account"], "${account:prod-workloads}");
         assert_eq!(v["key"], "${kms-key-arn:prod/prod-workloads/kms:prod/app}");
+        let input: Value =
+            serde_json::from_str(v["Targets"][0]["Input"].as_str().unwrap()).unwrap();
+        assert_eq!(input["containerOverrides"][0]["environment"][0]["value"], copy, "inside Input");
         assert_eq!(v["n"], 3);
         let notes: Vec<&String> = out.notes.iter().collect();
         assert_eq!(notes.len(), 4, "{notes:#?}");

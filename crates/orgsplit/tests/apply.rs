@@ -204,6 +204,8 @@ struct Checked {
     cmk_parameters: usize,
     /// Copied key policies naming the target's own roles.
     key_policies: usize,
+    /// Log groups under the target's own copy of their key.
+    cmk_log_groups: usize,
     /// Pipeline build actions whose project exists in the target.
     build_projects: usize,
     /// Secrets replicated in the target to the Regions of their source's replicas.
@@ -297,6 +299,20 @@ async fn read_back(emu: &Emulator, plan: &Plan, journal: &str) -> Checked {
                         }
                         checked.replicated_secrets += 1;
                     }
+                    StepKind::LogGroup => {
+                        let copy = step.spec.copy().unwrap();
+                        if copy.config.get("KmsKeyId").is_none() {
+                            continue;
+                        }
+                        let logs = target.logs(&region);
+                        let got = logs.describe_log_groups().log_group_name_prefix(&copy.name);
+                        let got = got.send().await.unwrap();
+                        let key = got.log_groups()[0].kms_key_id().unwrap().to_string();
+                        let alias = target.kms(&region).describe_key().key_id("alias/prod/app");
+                        let alias = alias.send().await.unwrap();
+                        assert_eq!(Some(key.as_str()), alias.key_metadata().unwrap().arn());
+                        checked.cmk_log_groups += 1;
+                    }
                     StepKind::KmsKeyPolicy => {
                         key_policy_names_the_copies(&target, &region, step, id).await;
                         checked.key_policies += 1;
@@ -364,6 +380,7 @@ async fn read_back(emu: &Emulator, plan: &Plan, journal: &str) -> Checked {
     assert_eq!(checked.terraform_roles, 8);
     assert_eq!(checked.cmk_parameters, 1, "/prod/api/SIGNING_KEY: {checked:?}");
     assert_eq!(checked.key_policies, 1, "alias/prod/app in prod: {checked:?}");
+    assert_eq!(checked.cmk_log_groups, 1, "/ecs/prod-api: {checked:?}");
     assert_eq!(checked.build_projects, 2, "the dev and prod api pipelines: {checked:?}");
     assert_eq!(checked.replicated_secrets, 1, "prod/mailer/api-key to eu-west-1: {checked:?}");
     checked

@@ -255,7 +255,12 @@ def seed_workloads(c: Clients, w: dict) -> dict:
         c("ecr", region).create_repository(repositoryName=r["name"], tags=_tags(r.get("tags")))
         count("ecr")
     for lg in w.get("log_groups", []):
-        c("logs", region).create_log_group(logGroupName=lg["name"], **({"tags": lg["tags"]} if lg.get("tags") else {}))
+        kw = {"logGroupName": lg["name"]}
+        if lg.get("tags"):
+            kw["tags"] = lg["tags"]
+        if lg.get("kms"):
+            kw["kmsKeyId"] = lg["kms"]
+        c("logs", region).create_log_group(**kw)
         if lg.get("retention_days"):
             c("logs", region).put_retention_policy(logGroupName=lg["name"], retentionInDays=lg["retention_days"])
         count("logs")

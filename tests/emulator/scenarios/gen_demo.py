@@ -114,6 +114,8 @@ exp("logs", "/codebuild/api-build", "shared")  # the shared build project's logs
 for env in ("dev", "prod"):
     for app in ("mail-sender", "api"):
         logs.append({"name": f"/ecs/{env}-{app}", "retention_days": 14 if env == "dev" else 90})
+        if (env, app) == ("prod", "api"):
+            logs[-1]["kms"] = "{kms-arn:alias/prod/app}"  # CreateLogGroup takes the key's ARN
         exp("logs", f"/ecs/{env}-{app}", env)
 
 
@@ -194,7 +196,10 @@ kms_keys = [{
         {"Sid": "EnableIAMUserPermissions", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
          "Action": "kms:*", "Resource": "*"},
         {"Sid": "MailSenderDecrypt", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/prod-mail-sender-task"},
-         "Action": ["kms:Decrypt", "kms:DescribeKey"], "Resource": "*"}]},
+         "Action": ["kms:Decrypt", "kms:DescribeKey"], "Resource": "*"},
+        # /ecs/prod-api is encrypted under it: CloudWatch Logs must be allowed to use it
+        {"Sid": "CloudWatchLogs", "Effect": "Allow", "Principal": {"Service": f"logs.{REGION}.amazonaws.com"},
+         "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"], "Resource": "*"}]},
 }]
 exp("kms", "prod/app", "prod")
 

@@ -108,12 +108,15 @@ def classify_demo(sc):
         src = ("codebuild", cb["name"])
         refs += [(src, ("iam-role", cb["role"])), (src, ("logs", cb["log_group"]))]
         refs += [(src, ("ssm", v["value"])) for v in cb.get("variables", []) if v["type"] == "PARAMETER_STORE"]
+    for lg in w["log_groups"]:
+        if lg.get("kms"):
+            refs.append((("logs", lg["name"]), ("kms", "prod/app")))
     for p in w["ssm_parameters"]:
         if p.get("key"):
             refs.append((("ssm", p["name"]), ("kms", p["key"].removeprefix("alias/"))))
     for k in w.get("kms_keys", []):
         for st in (k.get("policy") or {}).get("Statement", []):
-            principal = st["Principal"]["AWS"]
+            principal = st["Principal"].get("AWS", "")
             if ":role/" in principal:
                 refs.append((("kms", k["aliases"][0].removeprefix("alias/")), ("iam-role", principal.rsplit("/", 1)[1])))
     for r in w["iam_roles"]:
@@ -256,6 +259,8 @@ def test_demo_seeded_and_every_expect_exists(demo):
     # the signing key is under the customer-managed key; the api pipelines build with api-build
     p = c("ssm").describe_parameters(ParameterFilters=[{"Key": "Name", "Values": ["/prod/api/SIGNING_KEY"]}])["Parameters"][0]
     assert p["KeyId"] == "alias/prod/app"
+    group = c("logs").describe_log_groups(logGroupNamePrefix="/ecs/prod-api")["logGroups"][0]
+    assert group["kmsKeyId"] == c("kms").describe_key(KeyId="alias/prod/app")["KeyMetadata"]["Arn"]
     build = c("codepipeline").get_pipeline(name="prod-api-release")["pipeline"]["stages"][1]["actions"][0]
     assert build["configuration"]["ProjectName"] == "api-build"
     # SecureString values are the seeded secrets

@@ -1,5 +1,6 @@
-//! `log-group`: a CloudWatch Logs log group with its retention and tags (events are not
-//! copied). A source KMS key is not carried over: it does not exist in the target.
+//! `log-group`: a CloudWatch Logs log group with its retention, KMS key and tags (events are
+//! not copied). The key is the copy of the source's customer-managed key (the planner wrote
+//! its `${kms-key-arn:…}`), or none: a key not copied into the account was dropped at plan time.
 
 use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::types::LogGroupClass;
@@ -16,12 +17,14 @@ type At<'a> = super::support::At<'a, Client>;
 struct Live {
     retention: Option<i32>,
     class: Option<String>,
+    kms_key: Option<String>,
 }
 
 pub async fn run(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepError> {
     let name = copy.name.as_str();
     let retention = retention(&copy.config)?;
     let class = copy.config.get("LogGroupClass").and_then(Value::as_str);
+    let kms_key = copy.config.get("KmsKeyId").and_then(Value::as_str);
     let tags = copy.tags.clone();
     let region = cx.region();
     let session = cx.session().await?;
@@ -37,12 +40,14 @@ pub async fn run(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepE
     let live = match describe(&at).await? {
         Some(live) => live,
         None => {
-            create(&at, class, &tags).await?;
+            create(&at, class, kms_key, &tags).await?;
             changed = true;
             // Read, not assumed: an earlier run may have created it with a retention.
-            describe(&at)
-                .await?
-                .unwrap_or(Live { retention: None, class: class.map(str::to_string) })
+            describe(&at).await?.unwrap_or(Live {
+                retention: None,
+                class: class.map(str::to_string),
+                kms_key: kms_key.map(str::to_string),
+            })
         }
     };
     if let Some(wanted) = class
@@ -57,9 +62,22 @@ pub async fn run(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepE
         set_retention(&at, retention).await?;
         changed = true;
     }
+    if let Some(key) = kms_key
+        && live.kms_key.as_deref() != Some(key)
+    {
+        // The key's policy must let CloudWatch Logs use it: the source's did, for the source.
+        at.client
+            .associate_kms_key()
+            .log_group_name(name)
+            .kms_key_id(key)
+            .send()
+            .await
+            .map_err(at.error_of("AssociateKmsKey"))?;
+        changed = true;
+    }
     changed |= ensure_tags(&at, &arn, &tags).await?;
     if changed {
-        verify(&at, &arn, retention, &tags).await?;
+        verify(&at, &arn, retention, kms_key, &tags).await?;
     }
     Ok(Outcome::changed(changed))
 }
@@ -87,6 +105,7 @@ async fn describe(at: &At<'_>) -> Result<Option<Live>, StepError> {
             return Ok(Some(Live {
                 retention: g.retention_in_days(),
                 class: g.log_group_class().map(|c| c.as_str().to_string()),
+                kms_key: g.kms_key_id().map(str::to_string),
             }));
         }
     }
@@ -96,12 +115,14 @@ async fn describe(at: &At<'_>) -> Result<Option<Live>, StepError> {
 async fn create(
     at: &At<'_>,
     class: Option<&str>,
+    kms_key: Option<&str>,
     tags: &BTreeMap<String, String>,
 ) -> Result<(), StepError> {
     let mut req = at
         .client
         .create_log_group()
         .log_group_name(at.name)
+        .set_kms_key_id(kms_key.map(str::to_string))
         .set_log_group_class(class.map(LogGroupClass::from));
     if !tags.is_empty() {
         req = req.set_tags(Some(hash_map(tags)));
@@ -186,6 +207,7 @@ async fn verify(
     at: &At<'_>,
     arn: &str,
     retention: Option<i32>,
+    kms_key: Option<&str>,
     tags: &BTreeMap<String, String>,
 ) -> Result<(), StepError> {
     let Some(live) = describe(at).await? else {
@@ -197,6 +219,9 @@ async fn verify(
     let mut differs = Vec::new();
     if live.retention != retention {
         differs.push("retention");
+    }
+    if kms_key.is_some_and(|k| live.kms_key.as_deref() != Some(k)) {
+        differs.push("KMS key");
     }
     if !tags.is_empty() && !missing_tags(tags, &live_tags(at, arn).await?).is_empty() {
         differs.push("tags");
