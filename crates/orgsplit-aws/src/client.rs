@@ -400,6 +400,7 @@ service_clients! {
     elasticache => aws_sdk_elasticache, "elasticache";
     codebuild => aws_sdk_codebuild, "codebuild";
     kms => aws_sdk_kms, "kms";
+    cloudtrail => aws_sdk_cloudtrail, "cloudtrail";
 }
 
 impl AccountSession {

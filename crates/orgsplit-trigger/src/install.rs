@@ -1,7 +1,7 @@
 //! `orgsplit trigger install --target-arn ARN`: the EventBridge rule in the management
-//! account (home region) that sends exactly the events the trigger handles to a Lambda
-//! function or an SQS queue, and the permission that lets EventBridge deliver there.
-//! Each piece is read first and written only when missing or different.
+//! account, in us-east-1 whatever the home Region, that sends exactly the events the trigger
+//! handles to a Lambda function or an SQS queue, and the permission that lets EventBridge
+//! deliver there. Each piece is read first and written only when missing or different.
 
 use orgsplit_aws::{AccountSession, call_error};
 use serde_json::{Value, json};
@@ -9,6 +9,10 @@ use serde_json::{Value, json};
 use crate::event::{CONTROL_TOWER_EVENTS, ORGANIZATIONS_EVENTS};
 
 pub const RULE_NAME: &str = "orgsplit-new-account";
+/// Where Organizations' events reach EventBridge: global services deliver their events to
+/// us-east-1 only, so a rule anywhere else never matches one
+/// (<https://repost.aws/knowledge-center/use-eventbridge-rule-across-regions>).
+pub const EVENTS_REGION: &str = "us-east-1";
 pub const TARGET_ID: &str = "orgsplit-trigger";
 /// The statement (queue policy) or statement id (function policy) orgsplit adds.
 pub const PERMISSION_ID: &str = "orgsplit-trigger-events";
@@ -61,6 +65,11 @@ impl Target {
             Target::Lambda { arn } | Target::Sqs { arn, .. } => arn,
         }
     }
+
+    /// The Region the function or queue is in.
+    pub fn region(&self) -> &str {
+        self.arn().split(':').nth(3).unwrap_or_default()
+    }
 }
 
 /// What `install` changed.
@@ -78,6 +87,9 @@ pub enum InstallError {
     Aws(Box<orgsplit_aws::AwsError>),
     #[error("{0}")]
     Target(String),
+    /// The target is in a Region the rule cannot deliver from.
+    #[error("{0}")]
+    Region(String),
 }
 
 impl From<orgsplit_aws::AwsError> for InstallError {
@@ -86,11 +98,17 @@ impl From<orgsplit_aws::AwsError> for InstallError {
     }
 }
 
-pub async fn install(
-    mgmt: &AccountSession,
-    region: &str,
-    target: &Target,
-) -> Result<Installed, InstallError> {
+/// Installs the rule in [`EVENTS_REGION`]. A rule's Lambda or SQS target must be in the rule's
+/// Region (only event buses can be cross-Region targets), so a target elsewhere is refused.
+pub async fn install(mgmt: &AccountSession, target: &Target) -> Result<Installed, InstallError> {
+    let region = EVENTS_REGION;
+    if target.region() != region {
+        return Err(InstallError::Region(format!(
+            "{} is in {}: Organizations' events reach EventBridge in {region} only, and a rule's function or queue must be in the rule's Region",
+            target.arn(),
+            target.region()
+        )));
+    }
     let account = mgmt.account_id.as_str();
     let events = mgmt.events(region);
     let pattern = event_pattern();

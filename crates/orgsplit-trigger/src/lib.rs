@@ -5,7 +5,8 @@
 //! - [`event`]: parsing the events (pure).
 //! - [`handle`]: one event to one account's reconcile.
 //! - [`sqs`]: events taken from an SQS queue; [`lambda`]: the Lambda runtime adapter.
-//! - [`install`]: the EventBridge rule and its target's permission.
+//! - [`install`]: the EventBridge rule and its target's permission; [`trail`]: whether a trail
+//!   delivers the Organizations events the rule matches.
 //!
 //! Architecture Invariant: one event never lists the organization's accounts: the calls
 //! are bounded by the number of OUs and StackSets configured. Nothing here prints.
@@ -15,6 +16,7 @@ pub mod handle;
 pub mod install;
 pub mod lambda;
 pub mod sqs;
+pub mod trail;
 
 pub use event::{AccountEvent, Event, EventError, EventKind, parse, parse_value};
 pub use handle::{Handled, Reconciled, TriggerError, handle};

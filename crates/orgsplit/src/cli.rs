@@ -234,8 +234,13 @@ pub enum TriggerCommand {
     /// Create the EventBridge rule (management account, home region) that sends the handled
     /// events to a Lambda function or an SQS queue.
     Install {
+        /// The Lambda function or SQS queue, in us-east-1 (where Organizations' events arrive).
         #[arg(long, value_name = "ARN")]
         target_arn: String,
+        /// Install even when no CloudTrail trail logs management events in us-east-1 (without
+        /// one, MoveAccount never reaches the rule).
+        #[arg(long)]
+        no_trail_check: bool,
     },
     /// Run the handler under the AWS Lambda runtime API (chosen by itself when
     /// AWS_LAMBDA_RUNTIME_API is set and no command is given).

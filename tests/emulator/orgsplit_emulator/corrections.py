@@ -58,7 +58,21 @@ def _project_timeouts(body: bytes) -> bytes:
     return json.dumps(doc).encode()
 
 
+def _default_event_selectors(body: bytes) -> bytes:
+    """CloudTrail GetEventSelectors: "By default, trails created without specific event
+    selectors will be configured to log all read and write management events, and no data
+    events", and GetEventSelectors answers that selector
+    (https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_EventSelector.html);
+    moto 5.2.5 answers no selector at all for such a trail."""
+    doc = json.loads(body or b"{}")
+    if not doc.get("EventSelectors") and not doc.get("AdvancedEventSelectors"):
+        doc["EventSelectors"] = [{"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": [],
+                                  "ExcludeManagementEventSources": []}]
+    return json.dumps(doc).encode()
+
+
 _JSON = {
+    ("cloudtrail", "GetEventSelectors"): _default_event_selectors,
     ("ssm", "DescribeParameters"): _parameter_policies,
     ("codebuild", "BatchGetProjects"): _project_timeouts,
     ("codebuild", "CreateProject"): _project_timeouts,

@@ -503,3 +503,15 @@ def test_a_project_without_timeouts_has_aws_defaults(fresh):
     got = cb.batch_get_projects(names=["pr"])["projects"][0]
     for project in (created, got):
         assert (project["timeoutInMinutes"], project["queuedTimeoutInMinutes"]) == (60, 480)
+
+
+def test_a_trail_without_selectors_logs_management_events_as_on_aws(fresh):
+    """moto answers no selector; AWS the default one: all read and write management events."""
+    fresh.client("s3").create_bucket(Bucket="trail-logs")
+    ct = fresh.client("cloudtrail")
+    ct.create_trail(Name="org-trail", S3BucketName="trail-logs", IsMultiRegionTrail=True)
+    got = ct.get_event_selectors(TrailName="org-trail")["EventSelectors"]
+    assert got == [{"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": [],
+                    "ExcludeManagementEventSources": []}]
+    ct.put_event_selectors(TrailName="org-trail", EventSelectors=[{"ReadWriteType": "ReadOnly", "IncludeManagementEvents": True}])
+    assert ct.get_event_selectors(TrailName="org-trail")["EventSelectors"][0]["ReadWriteType"] == "ReadOnly"

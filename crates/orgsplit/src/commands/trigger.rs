@@ -1,7 +1,8 @@
 //! `orgsplit trigger handle | install | serve-lambda`.
 
-use orgsplit_trigger::install::{Target, install};
+use orgsplit_trigger::install::{EVENTS_REGION, Target, install};
 use orgsplit_trigger::sqs::{ConsumeOptions, MessageOutcome, consume};
+use orgsplit_trigger::trail::TrailCheck;
 use orgsplit_trigger::{Handled, TriggerError, handle, parse};
 use serde_json::json;
 use std::io::Read;
@@ -31,7 +32,9 @@ pub async fn run(
                 None => one(g, event.as_deref().unwrap_or("-"), printer).await,
             }
         }
-        TriggerCommand::Install { target_arn } => install_cmd(g, &target_arn, printer).await,
+        TriggerCommand::Install { target_arn, no_trail_check } => {
+            install_cmd(g, &target_arn, !no_trail_check, printer).await
+        }
         TriggerCommand::ServeLambda => serve(g).await,
     }
 }
@@ -172,17 +175,42 @@ async fn queue(
 async fn install_cmd(
     g: &GlobalArgs,
     target_arn: &str,
+    trail_check: bool,
     printer: &Printer,
 ) -> Result<ExitStatus, CliError> {
     let target =
         Target::parse(target_arn).map_err(|e| CliError::invalid(format!("--target-arn {e}")))?;
+    let region = EVENTS_REGION;
+    if target.region() != region {
+        return Err(CliError::invalid(format!(
+            "--target-arn {target_arn}: in {}, not {region}, where Organizations' events arrive",
+            target.region()
+        ))
+        .hint(format!("deploy the trigger's function or queue in {region} (whatever home_region is), or route events from {region} to an event bus in your Region yourself and consume them there")));
+    }
     let config = load_config(g)?;
     let aws = aws(g, &config).await?;
     let (caller, _) = aws.caller().await?;
     let mgmt = aws.session(&caller).await?;
-    let region = config.home_region.clone();
-    let done = install(&mgmt, &region, &target).await.map_err(|e| match e {
+    if trail_check {
+        match orgsplit_trigger::trail::check(&mgmt, region).await? {
+            TrailCheck::Logging(trail) => tracing::info!(%trail, "a trail logs management events"),
+            TrailCheck::Missing(why_not) => {
+                let seen = if why_not.is_empty() {
+                    "no trail at all".to_string()
+                } else {
+                    why_not.join("; ")
+                };
+                return Err(CliError::refused(format!(
+                    "no CloudTrail trail logs management events in {region} ({seen}): MoveAccount would never reach the trigger"
+                ))
+                .hint(format!("create a multi-Region (or {region}) trail logging write management events and start it, or an organization trail; --no-trail-check installs anyway")));
+            }
+        }
+    }
+    let done = install(&mgmt, &target).await.map_err(|e| match e {
         orgsplit_trigger::install::InstallError::Aws(a) => (*a).into(),
+        orgsplit_trigger::install::InstallError::Region(m) => CliError::invalid(m),
         other => CliError::failure(other.to_string()),
     })?;
     printer.data(&match g.output {

@@ -5,6 +5,89 @@ use super::*;
 /// The new-account trigger's EventBridge rule.
 const RULE: &str = "orgsplit-new-account";
 
+/// Trigger install with home_region eu-west-1: refused (exit 3) while no trail logs management
+/// events in us-east-1, and a target outside us-east-1 is refused (exit 2); once a trail logs
+/// there, the rule is made in us-east-1, never in the home Region.
+pub(super) fn install_puts_the_rule_in_us_east_1_and_needs_a_trail(s: &mut Scenario) {
+    fields!(s; emu, rt, m; );
+    let home = tempfile::tempdir().unwrap();
+    let config = std::fs::read_to_string(s.dir.path().join("orgsplit.toml")).unwrap();
+    let config = config
+        .replace("home_region = \"us-east-1\"", "home_region = \"eu-west-1\"")
+        .replace("regions = [\"us-east-1\"]", "regions = [\"eu-west-1\"]");
+    assert!(config.contains("home_region = \"eu-west-1\""));
+    std::fs::write(home.path().join("orgsplit.toml"), config).unwrap();
+    let d = home.path();
+    let queue_arn = rt.block_on(async {
+        let sqs = m.sqs(REGION);
+        sqs.create_queue().queue_name("orgsplit-eu-events").send().await.unwrap();
+        format!("arn:aws:sqs:{REGION}:{MANAGEMENT_ACCOUNT}:orgsplit-eu-events")
+    });
+    let install = |extra: &[&str]| {
+        let mut args = vec!["trigger", "install", "--target-arn", &queue_arn];
+        args.extend(extra);
+        orgsplit(emu, d, &args)
+    };
+    emu.clear_requests();
+    let refused = install(&[]);
+    assert_eq!(refused.code, Some(3), "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("no CloudTrail trail logs management events in us-east-1 (no trail at all)"),
+        "{}",
+        refused.stderr
+    );
+    assert!(refused.stderr.contains("--no-trail-check"), "{}", refused.stderr);
+    let elsewhere = orgsplit(
+        emu,
+        d,
+        &[
+            "trigger",
+            "install",
+            "--target-arn",
+            &format!("arn:aws:sqs:eu-west-1:{MANAGEMENT_ACCOUNT}:q"),
+        ],
+    );
+    assert_eq!(elsewhere.code, Some(2), "{}", elsewhere.stderr);
+    assert!(elsewhere.stderr.contains("not us-east-1"), "{}", elsewhere.stderr);
+    assert_eq!(emu.mutating_requests(), Vec::<Value>::new(), "a refused install");
+
+    // A logging trail of eu-west-1 only, and a multi-Region one not logging yet: still
+    // refused, the latter named with its reason; once it logs: installed in us-east-1.
+    rt.block_on(async {
+        m.s3("us-east-1").create_bucket().bucket("acme-org-trail").send().await.unwrap();
+        let eu = m.cloudtrail("eu-west-1");
+        eu.create_trail().name("eu-only").s3_bucket_name("acme-org-trail").send().await.unwrap();
+        eu.start_logging().name("eu-only").send().await.unwrap();
+        let ct = m.cloudtrail(REGION);
+        ct.create_trail()
+            .name("org-trail")
+            .s3_bucket_name("acme-org-trail")
+            .is_multi_region_trail(true)
+            .send()
+            .await
+            .unwrap();
+    });
+    let not_logging = install(&[]);
+    assert_eq!(not_logging.code, Some(3), "{}", not_logging.stderr);
+    // A trail of eu-west-1 alone is not even listed in us-east-1 (DescribeTrails shows a
+    // Region's trails and the multi-Region ones).
+    assert!(not_logging.stderr.contains("(org-trail: not logging"), "{}", not_logging.stderr);
+    rt.block_on(async {
+        m.cloudtrail(REGION).start_logging().name("org-trail").send().await.unwrap();
+    });
+    let installed = install(&[]);
+    assert_eq!(installed.code, Some(0), "{}", installed.stderr);
+    assert!(installed.stdout.contains("(us-east-1)"), "{}", installed.stdout);
+    rt.block_on(async {
+        let rule = m.events(REGION).describe_rule().name(RULE).send().await.unwrap();
+        assert!(rule.arn().unwrap().starts_with("arn:aws:events:us-east-1:"));
+        let home = m.events("eu-west-1").describe_rule().name(RULE).send().await;
+        assert!(home.is_err(), "no rule in the home Region: {home:?}");
+    });
+}
+
 /// Trigger install with an SQS target: an event on the bus is handled from the queue.
 pub(super) fn sqs_target_delivers_events_from_the_bus(s: &mut Scenario) {
     let d = s.dir.path();

@@ -252,6 +252,10 @@ const STAGES: &[Stage] = &[
         single_events::an_account_moved_to_the_root_loses_its_instances,
     ),
     (
+        "trigger install with home_region eu-west-1: the rule goes to us-east-1, after a trail",
+        delivery::install_puts_the_rule_in_us_east_1_and_needs_a_trail,
+    ),
+    (
         "trigger install with an SQS target: an event on the bus is handled from the queue",
         delivery::sqs_target_delivers_events_from_the_bus,
     ),
