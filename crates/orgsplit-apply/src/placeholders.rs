@@ -176,6 +176,7 @@ mod tests {
                     ),
                 ]
                 .into(),
+                operation: Default::default(),
             }),
             account: "${account:dev-workloads}".into(),
             region: None,

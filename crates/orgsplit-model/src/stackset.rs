@@ -1,5 +1,6 @@
 //! What the planner needs to know of a StackSet from the `stacksets/` catalog.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -17,6 +18,73 @@ pub struct StackSetSpec {
     pub capabilities: Vec<String>,
     /// Template parameter -> where its value comes from.
     pub parameters: BTreeMap<String, ParameterSource>,
+    /// How CloudFormation runs this StackSet's operations (`[operation]` in `stackset.toml`).
+    pub operation: OperationPreferences,
+}
+
+/// How a StackSet operation (an update, instances created or deleted) proceeds across
+/// accounts and Regions: CloudFormation's `StackSetOperationPreferences`, as percentages so that
+/// they hold for an OU of any size
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperationPreferences.html>).
+/// Without them AWS acts on one account at a time and stops at the first failure, so an update
+/// of an OU of 100 accounts takes 100 deployments end to end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OperationPreferences {
+    /// Accounts acted on at once, as a percentage of the operation's accounts (1-100; AWS
+    /// rounds down, and acts on at least one).
+    pub max_concurrent_percentage: u8,
+    /// Accounts per Region that may fail before the operation stops there (0-100%).
+    pub failure_tolerance_percentage: u8,
+    /// Regions one after another, or all at once.
+    pub region_concurrency: RegionConcurrency,
+    /// `SOFT_FAILURE_TOLERANCE` keeps the concurrency whatever fails (AWS's default,
+    /// `STRICT_FAILURE_TOLERANCE`, caps it at the failure tolerance + 1 account).
+    pub concurrency_mode: ConcurrencyMode,
+}
+
+impl Default for OperationPreferences {
+    /// Every account of the OU at once, stopping once more than 10% of them failed, every
+    /// Region at once: an OU of 100 accounts is one wave of deployments.
+    fn default() -> Self {
+        OperationPreferences {
+            max_concurrent_percentage: 100,
+            failure_tolerance_percentage: 10,
+            region_concurrency: RegionConcurrency::Parallel,
+            concurrency_mode: ConcurrencyMode::SoftFailureTolerance,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RegionConcurrency {
+    Sequential,
+    Parallel,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ConcurrencyMode {
+    StrictFailureTolerance,
+    SoftFailureTolerance,
+}
+
+impl RegionConcurrency {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegionConcurrency::Sequential => "SEQUENTIAL",
+            RegionConcurrency::Parallel => "PARALLEL",
+        }
+    }
+}
+
+impl ConcurrencyMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConcurrencyMode::StrictFailureTolerance => "STRICT_FAILURE_TOLERANCE",
+            ConcurrencyMode::SoftFailureTolerance => "SOFT_FAILURE_TOLERANCE",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -400,6 +400,10 @@ pub struct StackSet {
     pub permission_model: String,
     pub auto_deployment: bool,
     pub parameters: BTreeMap<String, String>,
+    /// How its operations run across accounts and Regions (plans written before this field
+    /// read AWS's defaults as orgsplit's).
+    #[serde(default)]
+    pub operation: crate::stackset::OperationPreferences,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -431,6 +435,8 @@ pub struct StackSetInstances {
     pub account: String,
     pub ou: String,
     pub regions: Vec<String>,
+    #[serde(default)]
+    pub operation: crate::stackset::OperationPreferences,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

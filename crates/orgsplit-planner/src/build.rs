@@ -156,6 +156,7 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                 permission_model: "SERVICE_MANAGED".into(),
                 auto_deployment: true,
                 parameters,
+                operation: spec.operation,
             });
             let address = format!("{}/stackset:{}", ou.name, name);
             let stacksets = ou.stacksets.join(", ");
@@ -225,6 +226,7 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                     account: id.clone(),
                     ou: ou.name.clone(),
                     regions: vec![config.home_region.clone()],
+                    operation: spec.operation,
                 });
                 let address = format!("{prefix}/stackset-instances:{name}");
                 steps.push(

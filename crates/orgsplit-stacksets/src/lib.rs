@@ -7,7 +7,9 @@
 pub mod reconcile;
 pub mod template;
 
-use orgsplit_model::stackset::{ParameterSource, StackSetSpec};
+use orgsplit_model::stackset::{
+    ConcurrencyMode, OperationPreferences, ParameterSource, RegionConcurrency, StackSetSpec,
+};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -52,6 +54,18 @@ struct StackSetToml {
     capabilities: Vec<String>,
     #[serde(default)]
     parameters: BTreeMap<String, ParameterToml>,
+    #[serde(default)]
+    operation: Option<OperationToml>,
+}
+
+/// `[operation]`: every key optional, the others keep orgsplit's defaults.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OperationToml {
+    max_concurrent_percentage: Option<u8>,
+    failure_tolerance_percentage: Option<u8>,
+    region_concurrency: Option<RegionConcurrency>,
+    concurrency_mode: Option<ConcurrencyMode>,
 }
 
 #[derive(Deserialize)]
@@ -94,6 +108,28 @@ fn parse(
         }
         parameters.insert(key, source);
     }
+    let mut operation = OperationPreferences::default();
+    if let Some(op) = raw.operation {
+        if let Some(p) = op.max_concurrent_percentage {
+            if !(1..=100).contains(&p) {
+                return Err(invalid(format!(
+                    "operation.max_concurrent_percentage: {p} is not between 1 and 100"
+                )));
+            }
+            operation.max_concurrent_percentage = p;
+        }
+        if let Some(p) = op.failure_tolerance_percentage {
+            if p > 100 {
+                return Err(invalid(format!(
+                    "operation.failure_tolerance_percentage: {p} is not between 0 and 100"
+                )));
+            }
+            operation.failure_tolerance_percentage = p;
+        }
+        operation.region_concurrency =
+            op.region_concurrency.unwrap_or(operation.region_concurrency);
+        operation.concurrency_mode = op.concurrency_mode.unwrap_or(operation.concurrency_mode);
+    }
     Ok(StackSetSpec {
         template: name.to_string(),
         description: raw.description,
@@ -101,6 +137,7 @@ fn parse(
         template_body: template.to_string(),
         capabilities: raw.capabilities,
         parameters,
+        operation,
     })
 }
 
@@ -205,5 +242,37 @@ mod tests {
             err.contains("parameters.Missing: the template declares no such parameter"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn operation_preferences_default_and_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        write_shipped(dir.path()).unwrap();
+        let shipped = resolve(dir.path(), &["baseline".to_string()]).unwrap().remove(0);
+        assert_eq!(shipped.spec.operation, OperationPreferences::default());
+        let toml_path = dir.path().join("baseline/stackset.toml");
+        let base = std::fs::read_to_string(&toml_path).unwrap();
+        let with = |operation: &str| {
+            std::fs::write(&toml_path, format!("{base}\n[operation]\n{operation}\n")).unwrap();
+            resolve(dir.path(), &["baseline".to_string()])
+        };
+        let set =
+            with("max_concurrent_percentage = 25\nregion_concurrency = \"SEQUENTIAL\"").unwrap();
+        let op = set[0].spec.operation;
+        assert_eq!(op.max_concurrent_percentage, 25);
+        assert_eq!(op.region_concurrency, RegionConcurrency::Sequential);
+        assert_eq!(op.failure_tolerance_percentage, 10, "the others keep their defaults");
+        for (bad, says) in [
+            (
+                "max_concurrent_percentage = 0",
+                "operation.max_concurrent_percentage: 0 is not between 1 and 100",
+            ),
+            ("failure_tolerance_percentage = 101", "operation.failure_tolerance_percentage: 101"),
+            ("concurrency_mode = \"FAST\"", "unknown variant `FAST`"),
+            ("max_concurrent_count = 3", "unknown field `max_concurrent_count`"),
+        ] {
+            let err = with(bad).unwrap_err().to_string();
+            assert!(err.contains(says) && err.contains("stackset.toml"), "{bad}: {err}");
+        }
     }
 }

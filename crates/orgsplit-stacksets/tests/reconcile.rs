@@ -99,7 +99,32 @@ fn baseline(ou: &str, admin: &str, org_id: &str) -> DesiredStackSet {
         ]),
         auto_deployment: true,
         regions: vec![REGION.to_string()],
+        operation: entry.spec.operation,
     }
+}
+
+/// The preferences every operation on `stackset` ran with, as DescribeStackSetOperation
+/// answers them (`MaxConcurrentPercentage/FailureTolerancePercentage/Region…/Mode`).
+async fn operation_preferences(aws: &Aws, stackset: &str) -> Vec<String> {
+    let cfn = aws.session(MANAGEMENT_ACCOUNT).await.unwrap().cloudformation(REGION);
+    let ops = cfn.list_stack_set_operations().stack_set_name(stackset).send().await.unwrap();
+    let mut out = Vec::new();
+    for summary in ops.summaries() {
+        let id = summary.operation_id().unwrap();
+        let got = cfn.describe_stack_set_operation().stack_set_name(stackset).operation_id(id);
+        let got = got.send().await.unwrap();
+        let p = got.stack_set_operation().and_then(|o| o.operation_preferences());
+        out.push(p.map_or("none".to_string(), |p| {
+            format!(
+                "{:?}/{:?}/{}/{}",
+                p.max_concurrent_percentage(),
+                p.failure_tolerance_percentage(),
+                p.region_concurrency_type().map_or("-", |r| r.as_str()),
+                p.concurrency_mode().map_or("-", |m| m.as_str())
+            )
+        }));
+    }
+    out
 }
 
 fn desired(o: &Org) -> Vec<OuStackSets> {
@@ -192,6 +217,9 @@ fn an_account_trusts_exactly_its_ous_admin_before_and_after_a_move() {
         }
         let instances = instance_accounts(&aws, "orgsplit-baseline-dev").await;
         assert_eq!(instances, [(o.member.clone(), "CURRENT".to_string())]);
+        // The instance was created with the shipped preferences (stackset.toml's defaults).
+        let ran = operation_preferences(&aws, "orgsplit-baseline-dev").await;
+        assert_eq!(ran, ["Some(100)/Some(10)/PARALLEL/SOFT_FAILURE_TOLERANCE"]);
     });
     assert_second_run_is_quiet(&rt, &emu, &aws, &o);
 

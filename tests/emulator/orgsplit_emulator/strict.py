@@ -17,7 +17,7 @@ from urllib.parse import parse_qs
 
 import regex
 
-from . import bucket_policies, kms_keys, protocol
+from . import bucket_policies, kms_keys, protocol, stackset_preferences
 from .account_creation import AccountCreation
 from .regions import OPT_IN_REGIONS, Regions
 
@@ -167,6 +167,7 @@ class Strict:
     def reset_state(self) -> None:
         self.regions = Regions(lambda account: account in self.accounts_created)
         self.creation = AccountCreation()
+        self.stackset_preferences = stackset_preferences.Preferences()
         with self.lock:
             self.accounts_created: dict[str, float] = {}  # account id -> when CreateAccount answered
             self.roles_created: dict[tuple[str, str], float] = {}  # (account, role name) -> when
@@ -473,6 +474,10 @@ class Strict:
             if name:
                 with self.lock:
                     self.roles_created[(ctx["account"], name)] = now
+        elif service == "cloudformation" and op in stackset_preferences.WRITES:
+            self.stackset_preferences.record(ctx["account"], ctx["body"], out)
+        elif service == "cloudformation" and op == "DescribeStackSetOperation":
+            return self.stackset_preferences.rewrite(ctx["account"], out)
         elif service == "iam" and op == "CreateServiceLinkedRole":
             if _form(ctx["body"], {}).get("AWSServiceName") == "ecs.amazonaws.com":
                 with self.lock:
@@ -502,7 +507,9 @@ class Strict:
                                         ("organizations", "ListAccounts"), ("organizations", "ListAccountsForParent"),
                                         ("organizations", "ListChildren"),
                                         ("organizations", "ListRoots"), ("iam", "CreateRole"),
-                                        ("iam", "CreateServiceLinkedRole")}
+                                        ("iam", "CreateServiceLinkedRole"),
+                                        ("cloudformation", "DescribeStackSetOperation")} or (
+            service == "cloudformation" and operation in stackset_preferences.WRITES)
 
 
 # ---------------------------------------------------------------------- moto state lookups

@@ -421,3 +421,19 @@ def test_a_codebuild_project_needs_its_service_role(org):
     iam.create_role(RoleName="build", AssumeRolePolicyDocument=trust)
     cb.create_project(**project)
     assert cb.batch_get_projects(names=["api-build"])["projects"][0]["serviceRole"].endswith(":role/build")
+
+
+def test_a_stack_set_operation_answers_the_preferences_it_ran_with(org):
+    """moto drops OperationPreferences; AWS answers them in DescribeStackSetOperation."""
+    cfn = org.client("cloudformation")
+    template = json.dumps({"Resources": {"T": {"Type": "AWS::SNS::Topic"}}})
+    cfn.create_stack_set(StackSetName="orgsplit-baseline-dev", TemplateBody=template)
+    prefs = {"RegionConcurrencyType": "PARALLEL", "FailureTolerancePercentage": 10,
+             "MaxConcurrentPercentage": 100, "ConcurrencyMode": "SOFT_FAILURE_TOLERANCE"}
+    op = cfn.update_stack_set(StackSetName="orgsplit-baseline-dev", TemplateBody=template,
+                              OperationPreferences=prefs)["OperationId"]
+    got = cfn.describe_stack_set_operation(StackSetName="orgsplit-baseline-dev", OperationId=op)
+    assert got["StackSetOperation"]["OperationPreferences"] == prefs
+    plain = cfn.update_stack_set(StackSetName="orgsplit-baseline-dev", TemplateBody=template)["OperationId"]
+    got = cfn.describe_stack_set_operation(StackSetName="orgsplit-baseline-dev", OperationId=plain)
+    assert "OperationPreferences" not in got["StackSetOperation"]

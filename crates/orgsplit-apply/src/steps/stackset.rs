@@ -56,6 +56,7 @@ fn desired(cx: &StepContext, inputs: &StackSet) -> Result<DesiredStackSet, StepE
         parameters: parameters(inputs)?,
         auto_deployment: inputs.auto_deployment,
         regions: vec![cx.region().to_string()],
+        operation: inputs.operation,
     })
 }
 
@@ -99,7 +100,7 @@ pub async fn instances(cx: &StepContext, inputs: &StackSetInstances) -> Result<O
             "account {account} is in {parent}, not in OU {ou} ({ou_id}): its account-move step must succeed first"
         )));
     }
-    let target = Target { stackset, ou_id: &ou_id, account, regions };
+    let target = Target { stackset, ou_id: &ou_id, account, regions, operation: &inputs.operation };
     let created = reconcile::ensure_instances(&mgmt, region, target).await.map_err(step_error)?;
     let roles = reconcile::verify_trust(
         &cx.aws,

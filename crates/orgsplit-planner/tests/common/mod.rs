@@ -192,6 +192,7 @@ pub fn baseline() -> Vec<StackSetSpec> {
             ("OrganizationId".to_string(), ParameterSource::OrganizationId),
         ]
         .into(),
+        operation: Default::default(),
     }]
 }
 

@@ -112,6 +112,7 @@ pub async fn desired_with(
                 }),
                 auto_deployment: true,
                 regions: vec![config.home_region.clone()],
+                operation: entry.spec.operation,
             });
         }
         out.ous.push(OuStackSets { ou_name: ou.name.clone(), ou_id, stacksets });

@@ -12,9 +12,11 @@ use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::operation::create_stack_instances::CreateStackInstancesOutput;
 use aws_sdk_cloudformation::operation::delete_stack_instances::DeleteStackInstancesOutput;
 use aws_sdk_cloudformation::types::{
-    AccountFilterType, CallAs, DeploymentTargets, StackInstanceStatus,
+    AccountFilterType, CallAs, ConcurrencyMode, DeploymentTargets, RegionConcurrencyType,
+    StackInstanceStatus, StackSetOperationPreferences,
 };
 use orgsplit_aws::{AccountSession, AwsError, ErrorClass, call_error, every_page};
+use orgsplit_model::stackset::OperationPreferences;
 use std::collections::BTreeSet;
 
 /// One stack instance of the account.
@@ -41,6 +43,7 @@ pub struct Target<'a> {
     pub ou_id: &'a str,
     pub account: &'a str,
     pub regions: &'a [String],
+    pub operation: &'a OperationPreferences,
 }
 
 /// The StackSet's instances in `account` (none when the StackSet does not exist).
@@ -150,6 +153,7 @@ async fn create(
         .stack_set_name(target.stackset)
         .deployment_targets(one_account_of(target.ou_id, target.account))
         .set_regions(Some(regions.to_vec()))
+        .operation_preferences(sdk_preferences(target.operation))
         .call_as(CallAs::SelfValue)
         .send()
         .await
@@ -191,6 +195,7 @@ pub async fn remove_instances(
     stackset: &str,
     ou_id: &str,
     account: &str,
+    operation: &OperationPreferences,
 ) -> Result<Vec<String>, ReconcileError> {
     let cfn = mgmt.cloudformation(region);
     let scope = OperationScope { account: &mgmt.account_id, region, stackset };
@@ -222,7 +227,8 @@ pub async fn remove_instances(
             .filter(|i| i.ou_id.as_deref().unwrap_or(ou_id) == ou)
             .map(|i| i.region.clone())
             .collect();
-        let sent = delete(&cfn, &scope, one_account_of(ou, account), &stage_regions).await;
+        let sent =
+            delete(&cfn, &scope, one_account_of(ou, account), &stage_regions, operation).await;
         let Some(out) = busy.attempt(&scope, "the instance deletion", sent).await? else {
             continue;
         };
@@ -238,15 +244,27 @@ async fn delete(
     scope: &OperationScope<'_>,
     targets: DeploymentTargets,
     regions: &[String],
+    operation: &OperationPreferences,
 ) -> Result<DeleteStackInstancesOutput, AwsError> {
     let call = cfn
         .delete_stack_instances()
         .stack_set_name(scope.stackset)
         .set_regions(Some(regions.to_vec()))
+        .operation_preferences(sdk_preferences(operation))
         .retain_stacks(false)
         .call_as(CallAs::SelfValue)
         .deployment_targets(targets);
     call.send().await.map_err(|e| {
         call_error("cloudformation", "DeleteStackInstances", scope.account, scope.region, e)
     })
+}
+
+/// The SDK's form of the preferences.
+pub(crate) fn sdk_preferences(p: &OperationPreferences) -> StackSetOperationPreferences {
+    StackSetOperationPreferences::builder()
+        .max_concurrent_percentage(i32::from(p.max_concurrent_percentage))
+        .failure_tolerance_percentage(i32::from(p.failure_tolerance_percentage))
+        .region_concurrency_type(RegionConcurrencyType::from(p.region_concurrency.as_str()))
+        .concurrency_mode(ConcurrencyMode::from(p.concurrency_mode.as_str()))
+        .build()
 }

@@ -23,6 +23,7 @@ pub use stackset::{
 pub use trust::{ADMIN_PARAMETER, Expected, ORGANIZATION_PARAMETER, check_policy, verify_trust};
 
 use orgsplit_aws::{AccountSession, Aws, AwsError, organizations};
+use orgsplit_model::stackset::OperationPreferences;
 use std::collections::BTreeMap;
 
 /// A StackSet as one OU wants it.
@@ -40,6 +41,8 @@ pub struct DesiredStackSet {
     pub auto_deployment: bool,
     /// Where its instances go (orgsplit's home region).
     pub regions: Vec<String>,
+    /// How its operations run across accounts and Regions.
+    pub operation: OperationPreferences,
 }
 
 /// One OU and the StackSets every account of it gets.
@@ -154,7 +157,9 @@ pub async fn reconcile_account(
     let parent = parent_of(&mgmt, account_id).await?;
     for ou in desired.iter().filter(|o| o.ou_id != parent) {
         for s in &ou.stacksets {
-            let removed = remove_instances(&mgmt, &region, &s.name, &ou.ou_id, account_id).await?;
+            let removed =
+                remove_instances(&mgmt, &region, &s.name, &ou.ou_id, account_id, &s.operation)
+                    .await?;
             report.instances_removed.extend(removed.iter().map(|r| format!("{} {r}", s.name)));
         }
     }
@@ -182,8 +187,13 @@ async fn ensure_in_account(
         StackSetChange::Updated(_) => report.stacksets_updated.push(s.name.clone()),
         StackSetChange::Unchanged => {}
     }
-    let target =
-        Target { stackset: &s.name, ou_id: &ou.ou_id, account: account_id, regions: &s.regions };
+    let target = Target {
+        stackset: &s.name,
+        ou_id: &ou.ou_id,
+        account: account_id,
+        regions: &s.regions,
+        operation: &s.operation,
+    };
     let created = ensure_instances(mgmt, region, target).await?;
     report.instances_created.extend(created.iter().map(|r| format!("{} {r}", s.name)));
     let trust_region = s.regions.first().map_or(region, String::as_str);

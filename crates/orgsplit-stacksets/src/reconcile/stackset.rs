@@ -200,7 +200,10 @@ async fn update(
 ) -> Result<(), ReconcileError> {
     let scope = OperationScope { account: &mgmt.account_id, region, stackset: &desired.name };
     let out = start_when_free(&scope, "the update", || async {
-        stackset_members!(cfn.update_stack_set(), desired).send().await.map_err(|e| {
+        let request = stackset_members!(cfn.update_stack_set(), desired);
+        let request =
+            request.operation_preferences(super::instances::sdk_preferences(&desired.operation));
+        request.send().await.map_err(|e| {
             call_error("cloudformation", "UpdateStackSet", &mgmt.account_id, region, e)
         })
     })
