@@ -176,6 +176,21 @@ impl Emulator {
             .unwrap_or_default()
     }
 
+    /// Like [`Emulator::lambda_invoke`], with only `deadline_seconds` left to each invocation
+    /// (Lambda-Runtime-Deadline-Ms) instead of the function's 900.
+    pub fn lambda_invoke_with_deadline(
+        &self,
+        payloads: &[Value],
+        deadline_seconds: f64,
+    ) -> Vec<String> {
+        let body = serde_json::json!({"payloads": payloads, "deadline_seconds": deadline_seconds});
+        let got = self.admin(reqwest::Method::POST, "lambda/invocations", Some(body));
+        got["request_ids"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    }
+
     /// What the function answered: `{"results": [{"request_id", "state", "body"}], "init_errors"}`.
     pub fn lambda_results(&self) -> Value {
         self.admin(reqwest::Method::GET, "lambda/results", None)

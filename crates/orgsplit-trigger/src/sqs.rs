@@ -106,6 +106,11 @@ pub async fn consume(
         for m in messages {
             let message_id = m.message_id().unwrap_or_default().to_string();
             let body = m.body().unwrap_or_default();
+            // A message of the function's on-failure destination holds the event it failed on.
+            let unwrapped = serde_json::from_str::<serde_json::Value>(body)
+                .map(crate::lambda::unwrap_destination)
+                .map(|v| v.to_string());
+            let body = unwrapped.as_deref().unwrap_or(body);
             let outcome = match parse(body) {
                 Err(e) => MessageOutcome::Malformed {
                     message_id: message_id.clone(),

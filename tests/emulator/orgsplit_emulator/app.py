@@ -408,9 +408,15 @@ class EmulatorApp:
                                                       "traceback": traceback.format_exc()}, 500)
             return json_response(start_response, result)
         elif path == "lambda/invocations" and method == "POST":
-            if not isinstance(payload, list):
-                raise ValueError("body must be a JSON list of invocation payloads")
-            return json_response(start_response, {"request_ids": self.lambda_api.enqueue(payload)})
+            # A list of payloads (each with the function's 900 s), or
+            # {"payloads": [...], "deadline_seconds": N} for invocations with N seconds left.
+            deadline = None
+            if isinstance(payload, dict):
+                deadline = payload.get("deadline_seconds")
+                payload = payload.get("payloads")
+            if not isinstance(payload, list) or not (deadline is None or isinstance(deadline, (int, float))):
+                raise ValueError('body must be a JSON list of invocation payloads, or {"payloads": [...], "deadline_seconds": N}')
+            return json_response(start_response, {"request_ids": self.lambda_api.enqueue(payload, deadline)})
         elif path == "lambda/results" and method == "GET":
             return json_response(start_response, self.lambda_api.snapshot())
         elif path == "quotas" and method == "GET":

@@ -3,7 +3,9 @@
 
 A function process started with AWS_LAMBDA_RUNTIME_API=127.0.0.1:PORT polls
 `GET /2018-06-01/runtime/invocation/next`; the test queues invocations through
-`POST /_emulator/lambda/invocations` (a JSON list of payloads, answered with their request ids)
+`POST /_emulator/lambda/invocations` (a JSON list of payloads, or `{"payloads": [...],
+"deadline_seconds": N}` for invocations with N seconds left instead of the function's 900,
+answered with their request ids)
 and reads what the function answered from `GET /_emulator/lambda/results`. `next` waits up to
 `WAIT_SECONDS` for an invocation, then answers 204-free AWS style: it simply keeps the request
 open, as Lambda does; here it gives up with a 504 after the wait so a stopped test does not pin
@@ -32,7 +34,7 @@ FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:orgsplit-trigger"
 class LambdaRuntimeApi:
     def __init__(self) -> None:
         self.cond = threading.Condition()
-        self.queue: deque[tuple[str, Any]] = deque()
+        self.queue: deque[tuple[str, Any, float]] = deque()
         self.results: dict[str, dict] = {}
         self.init_errors: list[Any] = []
 
@@ -42,12 +44,12 @@ class LambdaRuntimeApi:
             self.results.clear()
             self.init_errors.clear()
 
-    def enqueue(self, payloads: list[Any]) -> list[str]:
+    def enqueue(self, payloads: list[Any], deadline_seconds: float | None = None) -> list[str]:
         ids = []
         with self.cond:
             for p in payloads:
                 rid = str(uuid.uuid4())
-                self.queue.append((rid, p))
+                self.queue.append((rid, p, 900.0 if deadline_seconds is None else float(deadline_seconds)))
                 self.results[rid] = {"request_id": rid, "state": "queued"}
                 ids.append(rid)
             self.cond.notify_all()
@@ -67,12 +69,12 @@ class LambdaRuntimeApi:
                     if left <= 0:
                         return 504, {"Content-Type": "application/json"}, b'{"errorMessage": "no invocation"}'
                     self.cond.wait(left)
-                rid, payload = self.queue.popleft()
+                rid, payload, seconds = self.queue.popleft()
                 self.results[rid]["state"] = "running"
             headers = {
                 "Content-Type": "application/json",
                 "Lambda-Runtime-Aws-Request-Id": rid,
-                "Lambda-Runtime-Deadline-Ms": str(int((time.time() + 900) * 1000)),
+                "Lambda-Runtime-Deadline-Ms": str(int((time.time() + seconds) * 1000)),
                 "Lambda-Runtime-Invoked-Function-Arn": FUNCTION_ARN,
                 "Lambda-Runtime-Trace-Id": f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0",
             }

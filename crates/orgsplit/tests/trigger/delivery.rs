@@ -251,28 +251,23 @@ pub(super) fn the_lambda_runtime_serves_invocations(s: &mut Scenario) {
         lambda.env(k, v);
     }
     let mut child = lambda.spawn().unwrap();
+    // With less time left than the handler keeps in hand, it stops before starting: the direct
+    // event fails (Lambda retries it), the SQS record is reported for its queue to redeliver,
+    // and nothing is changed.
+    let c_batch = json!({"Records": [
+        {"messageId": "late-1", "eventSource": "aws:sqs", "body": direct.to_string()}
+    ]});
+    let late = emu.lambda_invoke_with_deadline(&[direct.clone(), c_batch], 5.0);
+    let late = wait_for(emu, &mut child, &late);
+    assert_eq!(late[0]["state"], "error", "{late:?}");
+    assert!(late[0]["body"].to_string().contains("before the invocation's deadline"), "{late:?}");
+    assert_eq!(late[1]["state"], "response", "{late:?}");
+    assert_eq!(late[1]["body"]["batchItemFailures"], json!([{"itemIdentifier": "late-1"}]));
+    assert_eq!(late[1]["body"]["results"][0]["outcome"], "retried", "{late:?}");
+    assert_eq!(rt.block_on(trusted(aws, &c)), None, "a stopped handler changed nothing");
+
     let ids = emu.lambda_invoke(&[direct, batch]);
-    let started = Instant::now();
-    let results = loop {
-        let r = emu.lambda_results();
-        let done: Vec<Value> = r["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|x| ids.contains(&x["request_id"].as_str().unwrap().to_string()))
-            .filter(|x| x["state"] == "response" || x["state"] == "error")
-            .cloned()
-            .collect();
-        if done.len() == ids.len() {
-            break done;
-        }
-        if started.elapsed() > Duration::from_secs(120) || child.try_wait().unwrap().is_some() {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!("the Lambda runtime answered {r} ({})", String::from_utf8_lossy(&out.stderr));
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let results = wait_for(emu, &mut child, &ids);
     let _ = child.kill();
     let _ = child.wait();
     for r in &results {
@@ -286,5 +281,32 @@ pub(super) fn the_lambda_runtime_serves_invocations(s: &mut Scenario) {
     assert_eq!(outcomes.len(), 2, "{results:?}");
     assert!(outcomes.contains(&"reconciled".to_string()), "{results:?}");
     assert!(outcomes.contains(&"ignored".to_string()), "{results:?}");
+    assert_eq!(results[1]["body"]["batchItemFailures"], json!([]), "{results:?}");
     assert_eq!(rt.block_on(trusted(aws, &c)), Some(only(prod_admin)));
+}
+
+/// The function's answers to the invocations `ids`, in that order, once all are in.
+fn wait_for(emu: &Emulator, child: &mut std::process::Child, ids: &[String]) -> Vec<Value> {
+    let started = Instant::now();
+    loop {
+        let r = emu.lambda_results();
+        let done: Vec<Value> = r["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| ids.contains(&x["request_id"].as_str().unwrap().to_string()))
+            .filter(|x| x["state"] == "response" || x["state"] == "error")
+            .cloned()
+            .collect();
+        if done.len() == ids.len() {
+            let mut done = done;
+            done.sort_by_key(|x| ids.iter().position(|i| x["request_id"] == i.as_str()));
+            return done;
+        }
+        if started.elapsed() > Duration::from_secs(120) || child.try_wait().unwrap().is_some() {
+            let _ = child.kill();
+            panic!("the Lambda runtime answered {r}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
