@@ -92,9 +92,7 @@ impl Aws {
                 "no credentials provider: set AWS_PROFILE, --profile or AWS_ACCESS_KEY_ID".into(),
             ));
         }
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
-            .build_https();
+        let http = https_client_with_env_proxy();
         Ok(Aws {
             inner: Arc::new(Inner {
                 base,
@@ -317,6 +315,25 @@ impl ProvideCredentials for CachedCredentials {
     {
         aws_credential_types::provider::future::ProvideCredentials::new(self.get())
     }
+}
+
+/// The HTTPS client every AWS client shares, honouring `HTTPS_PROXY`, `HTTP_PROXY` and
+/// `NO_PROXY` (either case) as the AWS CLI and the other SDKs do: the smithy client's own
+/// `build_https` leaves proxies off
+/// (<https://docs.aws.amazon.com/sdkref/latest/guide/feature-proxy.html>).
+fn https_client_with_env_proxy() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::{Connector, proxy::ProxyConfig};
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
+        let mut builder = Connector::builder();
+        builder.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            builder.set_sleep_impl(components.sleep_impl());
+        }
+        builder
+            .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+            .proxy_config(ProxyConfig::from_env())
+            .build()
+    })
 }
 
 /// Credentials for one account; hands out clients per region.
