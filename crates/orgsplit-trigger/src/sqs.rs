@@ -5,10 +5,17 @@
 //! could do better with it; the error is logged with the message id). A message whose
 //! reconcile failed is left in the queue: it comes back after its visibility timeout, and
 //! the queue's redrive policy, if any, moves it aside after too many attempts.
+//!
+//! A reconcile can outlast the queue's visibility timeout (a StackSet operation takes minutes):
+//! messages are taken one at a time, and the one in hand is kept invisible
+//! (`ChangeMessageVisibility` every third of the timeout) until it is handled, so that no other
+//! consumer takes it meanwhile. A delete that fails is a warning, not the end of the run: the
+//! message comes back and is handled again, which changes nothing the second time.
 
 use orgsplit_aws::{AccountSession, Aws, call_error};
 use orgsplit_model::Config;
 use orgsplit_stacksets::Entry;
+use std::time::Duration;
 
 use crate::event::parse;
 use crate::handle::{Handled, TriggerError, handle};
@@ -82,16 +89,16 @@ pub async fn consume(
     let (account, region) = queue_location(queue_url, &config.home_region)?;
     let session: AccountSession = aws.session(&account).await?;
     let sqs = session.sqs(&region);
+    let visibility = visibility_timeout(&sqs, queue_url, &account, &region).await?;
     let mut out = Consumed::default();
     loop {
-        let room = opts.max_messages.map_or(10, |m| m.saturating_sub(out.outcomes.len()).min(10));
-        if room == 0 {
+        if opts.max_messages.is_some_and(|m| out.outcomes.len() >= m) {
             break;
         }
         let got = sqs
             .receive_message()
             .queue_url(queue_url)
-            .max_number_of_messages(i32::try_from(room).unwrap_or(10))
+            .max_number_of_messages(1)
             .wait_time_seconds(opts.wait_seconds)
             .send()
             .await
@@ -111,32 +118,88 @@ pub async fn consume(
                 .map(crate::lambda::unwrap_destination)
                 .map(|v| v.to_string());
             let body = unwrapped.as_deref().unwrap_or(body);
+            let receipt = m.receipt_handle().unwrap_or_default();
             let outcome = match parse(body) {
                 Err(e) => MessageOutcome::Malformed {
                     message_id: message_id.clone(),
                     error: e.to_string(),
                 },
-                Ok(event) => match handle(aws, config, catalog, &event).await {
-                    Ok(handled) => {
-                        MessageOutcome::Handled { message_id: message_id.clone(), handled }
+                Ok(event) => {
+                    let work = handle(aws, config, catalog, &event);
+                    let kept = keep_invisible(&sqs, queue_url, receipt, visibility);
+                    let handled = tokio::select! {
+                        handled = work => handled,
+                        () = kept => unreachable!("keeping a message invisible never ends"),
+                    };
+                    match handled {
+                        Ok(handled) => {
+                            MessageOutcome::Handled { message_id: message_id.clone(), handled }
+                        }
+                        Err(error) => {
+                            MessageOutcome::Failed { message_id: message_id.clone(), error }
+                        }
                     }
-                    Err(error) => MessageOutcome::Failed { message_id: message_id.clone(), error },
-                },
+                }
             };
-            if !matches!(outcome, MessageOutcome::Failed { .. })
-                && let Some(receipt) = m.receipt_handle()
-            {
-                sqs.delete_message()
-                    .queue_url(queue_url)
-                    .receipt_handle(receipt)
-                    .send()
-                    .await
-                    .map_err(|e| call_error("sqs", "DeleteMessage", &account, &region, e))?;
+            if !matches!(outcome, MessageOutcome::Failed { .. }) && !receipt.is_empty() {
+                let deleted =
+                    sqs.delete_message().queue_url(queue_url).receipt_handle(receipt).send().await;
+                if let Err(e) = deleted {
+                    let e = call_error("sqs", "DeleteMessage", &account, &region, e);
+                    tracing::warn!(%message_id, error = %e, "handled, but not deleted: it comes back and is handled again (a no-op)");
+                }
             }
             out.outcomes.push(outcome);
         }
     }
     Ok(out)
+}
+
+/// The queue's visibility timeout (how long a received message stays hidden).
+async fn visibility_timeout(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    account: &str,
+    region: &str,
+) -> Result<Duration, QueueError> {
+    let got = sqs
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout)
+        .send()
+        .await
+        .map_err(|e| call_error("sqs", "GetQueueAttributes", account, region, e))?;
+    let seconds = got
+        .attributes()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout))
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(30);
+    Ok(Duration::from_secs(seconds.max(1)))
+}
+
+/// Keeps the message hidden: every third of the visibility timeout, hides it for a whole
+/// timeout again (at most 12 hours in all, SQS's limit). Runs until dropped.
+async fn keep_invisible(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    receipt: &str,
+    timeout: Duration,
+) {
+    let every = (timeout / 3).max(Duration::from_millis(500));
+    loop {
+        tokio::time::sleep(every).await;
+        let extended = sqs
+            .change_message_visibility()
+            .queue_url(queue_url)
+            .receipt_handle(receipt)
+            .visibility_timeout(i32::try_from(timeout.as_secs()).unwrap_or(43_200))
+            .send()
+            .await;
+        if let Err(e) = extended {
+            let e = call_error("sqs", "ChangeMessageVisibility", "", "", e);
+            tracing::warn!(error = %e, "could not keep the message hidden: another consumer may take it too");
+        }
+    }
 }
 
 #[cfg(test)]

@@ -96,9 +96,12 @@ pub(super) fn sqs_target_delivers_events_from_the_bus(s: &mut Scenario) {
     // and is handled from there.
     let (queue_url, queue_arn) = rt.block_on(async {
         let sqs = m.sqs(REGION);
+        // A visibility timeout shorter than a reconcile: the consumer must keep the message
+        // hidden while it works, or it would come back and be handled twice.
         let url = sqs
             .create_queue()
             .queue_name("orgsplit-events")
+            .attributes(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout, "2")
             .send()
             .await
             .unwrap()
@@ -139,9 +142,16 @@ pub(super) fn sqs_target_delivers_events_from_the_bus(s: &mut Scenario) {
         m.events(REGION).put_events().entries(entry).send().await.unwrap();
         b
     });
+    emu.clear_requests();
     let consumed =
         orgsplit(emu, d, &["trigger", "handle", "--queue-url", &queue_url, "--wait-seconds", "2"]);
     assert_eq!(consumed.code, Some(0), "{}", consumed.stderr);
+    let kept_hidden = emu
+        .requests()
+        .iter()
+        .filter(|r| r["operation"] == "ChangeMessageVisibility" && r["status"] == 200)
+        .count();
+    assert!(kept_hidden >= 1, "the message in hand was never kept hidden");
     assert!(
         consumed.stdout.contains(
             "Handled 1 messages: 1 reconciled (1 changed), 0 ignored, 0 malformed, 0 failed."
