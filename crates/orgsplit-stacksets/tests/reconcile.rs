@@ -307,3 +307,60 @@ fn drift_is_repaired_and_a_role_trusting_anyone_is_reported() {
         "{text}"
     );
 }
+
+#[test]
+fn a_backfill_deploys_an_ou_in_one_operation_per_stackset_and_region() {
+    let emu = Emulator::start_with(Some("org-only"));
+    emu.export_env();
+    let rt = runtime();
+    let aws = rt.block_on(aws(&emu));
+    let o = rt.block_on(organization(&aws));
+    // Six accounts in dev with nothing deployed (the member is the sixth).
+    let root = rt.block_on(async {
+        let org = aws.session(MANAGEMENT_ACCOUNT).await.unwrap().organizations();
+        org.list_roots().send().await.unwrap().roots()[0].id().unwrap().to_string()
+    });
+    let mut accounts = vec![o.member.clone()];
+    for i in 0..5 {
+        let a = rt.block_on(create_account(&aws, &format!("team-{i}")));
+        rt.block_on(move_account(&aws, &a, &root, &o.dev));
+        accounts.push(a);
+    }
+    emu.clear_requests();
+    let done = rt.block_on(reconcile::backfill(&aws, &desired(&o), Some("dev"))).unwrap();
+    assert!(done.failed.is_empty(), "{:?}", done.failed);
+    assert_eq!(done.operations, 1, "one CreateStackInstances for the whole OU");
+    let creates =
+        emu.requests().iter().filter(|r| r["operation"] == "CreateStackInstances").count();
+    assert_eq!(creates, 1, "per account it would be {}", accounts.len());
+    assert_eq!(done.accounts.len(), accounts.len());
+    rt.block_on(async {
+        let mut deployed: Vec<String> = instance_accounts(&aws, "orgsplit-baseline-dev")
+            .await
+            .into_iter()
+            .filter(|(_, status)| status == "CURRENT")
+            .map(|(a, _)| a)
+            .collect();
+        deployed.sort();
+        accounts.sort();
+        assert_eq!(deployed, accounts);
+        for a in &accounts {
+            assert_trusts_exactly(
+                &trust_of(&aws, a, "terraform-apply").await,
+                &o.dev_admin,
+                &o.org_id,
+            );
+        }
+    });
+    for r in &done.accounts {
+        assert_eq!(r.instances_created, ["orgsplit-baseline-dev us-east-1"], "{r:?}");
+        assert_eq!(r.roles_verified.len(), 2, "{r:?}");
+    }
+    // Again: nothing to deploy, nothing written, every account verified again.
+    emu.clear_requests();
+    let again = rt.block_on(reconcile::backfill(&aws, &desired(&o), None)).unwrap();
+    assert_eq!(again.operations, 0);
+    assert!(again.accounts.iter().all(|r| !r.changed()), "{:?}", again.accounts);
+    let mutating: Vec<_> = emu.requests().into_iter().filter(|r| r["mutating"] == true).collect();
+    assert!(mutating.is_empty(), "a second backfill wrote: {mutating:?}");
+}

@@ -178,9 +178,13 @@ pub enum Command {
     /// Reconcile accounts with their OU's StackSets (every account of the configured OUs when
     /// none is given): the OU's StackSets deployed, other OUs' removed, roles' trust verified.
     Reconcile {
-        /// An account id (repeatable).
+        /// An account id (repeatable). Without one, every account of the configured OUs is
+        /// backfilled, in one StackSet operation per StackSet and region (per 500 accounts).
         #[arg(long = "account", value_name = "ID")]
         accounts: Vec<String>,
+        /// Backfill only the accounts of this OU (by name).
+        #[arg(long, value_name = "NAME", conflicts_with = "accounts")]
+        ou: Option<String>,
     },
     /// The new-account trigger: reconcile the account an Organizations or Control Tower event
     /// names with its OU's StackSets.

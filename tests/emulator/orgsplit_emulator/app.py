@@ -320,11 +320,13 @@ class EmulatorApp:
         if service == "budgets" and operation in budgets_extra.OPERATIONS:
             status, headers, out = budgets_extra.handle(ctx)
             return respond(sr, status, headers, out)
-        if service == "cloudformation" and operation == "DeleteStackInstances":
+        if service == "cloudformation" and operation in ("DeleteStackInstances", "CreateStackInstances"):
             from urllib.parse import parse_qs
 
             form = {k: v[0] for k, v in parse_qs(ctx["body"].decode("utf-8", "replace")).items()}
-            handled = stacksets_access.delete_instances_by_targets(ctx, form)
+            serve = (stacksets_access.delete_instances_by_targets if operation == "DeleteStackInstances"
+                     else stacksets_access.create_instances_by_targets)
+            handled = serve(ctx, form)
             if handled is not None:
                 return respond(sr, *handled)
         if service == "cloudformation" and operation in stacksets_access.OPERATIONS:

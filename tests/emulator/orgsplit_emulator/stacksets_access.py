@@ -71,6 +71,45 @@ def _ou_accounts(backend, ou_id: str) -> set[str]:
     return out
 
 
+def _targeted_accounts(org, form: dict[str, str]) -> tuple[list[str], set[str]]:
+    """The OUs a request targets, and the accounts AccountFilterType picks."""
+    ous = [v for k, v in sorted(form.items()) if k.startswith("DeploymentTargets.OrganizationalUnitIds.member.")]
+    listed = {v for k, v in form.items() if k.startswith("DeploymentTargets.Accounts.member.")}
+    in_ous: set[str] = set()
+    for ou in ous:
+        in_ous |= _ou_accounts(org, ou)
+    mode = form.get("DeploymentTargets.AccountFilterType", "NONE")
+    accounts = {"INTERSECTION": in_ous & listed, "DIFFERENCE": in_ous - listed,
+                "UNION": in_ous | listed}.get(mode, in_ous if ous else listed)
+    return ous, accounts
+
+
+def create_instances_by_targets(ctx: dict, form: dict[str, str]):
+    """Serves a CreateStackInstances that names OU DeploymentTargets: moto deploys to every
+    account of the OUs whatever AccountFilterType says; AWS deploys to the accounts the filter
+    picks (INTERSECTION: the listed accounts of the OUs; DIFFERENCE: the OUs' accounts but the
+    listed ones; UNION: both; NONE: the OUs' accounts). None when no OU is named."""
+    from moto.cloudformation.models import cloudformation_backends
+    from moto.organizations.models import organizations_backends
+
+    if not any(k.startswith("DeploymentTargets.OrganizationalUnitIds.member.") for k in form):
+        return None
+    org = organizations_backends[ctx["account"]]["aws"]
+    _, accounts = _targeted_accounts(org, form)
+    regions = [v for k, v in sorted(form.items()) if k.startswith("Regions.member.")]
+    backend = cloudformation_backends[ctx["account"]][ctx["region"]]
+    stackset = backend.describe_stack_set(form.get("StackSetName", ""))
+    # No OU left for moto to expand: exactly the accounts picked.
+    operation_id = stackset.create_stack_instances(
+        accounts=sorted(accounts), regions=regions, deployment_targets={"OrganizationalUnitIds": []}, parameters=[])
+    body = (
+        f'<CreateStackInstancesResponse xmlns="{_NS}"><CreateStackInstancesResult>'
+        f"<OperationId>{operation_id}</OperationId></CreateStackInstancesResult>"
+        f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata></CreateStackInstancesResponse>"
+    )
+    return 200, [("Content-Type", "text/xml")], body.encode()
+
+
 def delete_instances_by_targets(ctx: dict, form: dict[str, str]):
     """Serves a DeleteStackInstances that names DeploymentTargets; None when it names none
     (moto's own handler then takes the account-id form)."""

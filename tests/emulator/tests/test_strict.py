@@ -437,3 +437,30 @@ def test_a_stack_set_operation_answers_the_preferences_it_ran_with(org):
     plain = cfn.update_stack_set(StackSetName="orgsplit-baseline-dev", TemplateBody=template)["OperationId"]
     got = cfn.describe_stack_set_operation(StackSetName="orgsplit-baseline-dev", OperationId=plain)
     assert "OperationPreferences" not in got["StackSetOperation"]
+
+
+def test_stack_instances_go_to_the_accounts_the_filter_picks(org):
+    """moto deploys to every account of the OUs whatever AccountFilterType says; AWS to the
+    accounts the filter picks (DeploymentTargets)."""
+    o, cfn = org.client("organizations"), org.client("cloudformation")
+    root = o.list_roots()["Roots"][0]["Id"]
+    ou = o.create_organizational_unit(ParentId=root, Name="dev")["OrganizationalUnit"]["Id"]
+    accounts = []
+    for i in range(3):
+        a = org.create_account(f"aws+dev{i}@example.com", f"dev-{i}")["AccountId"]
+        o.move_account(AccountId=a, SourceParentId=root, DestinationParentId=ou)
+        accounts.append(a)
+    template = json.dumps({"Resources": {"T": {"Type": "AWS::SNS::Topic"}}})
+    cfn.activate_organizations_access()
+    for name, targets, wanted in [
+        ("orgsplit-only-one", {"OrganizationalUnitIds": [ou], "Accounts": [accounts[0], "999999999999"],
+                               "AccountFilterType": "INTERSECTION"}, {accounts[0]}),
+        ("orgsplit-all-but-one", {"OrganizationalUnitIds": [ou], "Accounts": [accounts[0]],
+                                  "AccountFilterType": "DIFFERENCE"}, set(accounts[1:])),
+        ("orgsplit-whole-ou", {"OrganizationalUnitIds": [ou]}, set(accounts)),
+    ]:
+        cfn.create_stack_set(StackSetName=name, TemplateBody=template, PermissionModel="SERVICE_MANAGED",
+                             AutoDeployment={"Enabled": True, "RetainStacksOnAccountRemoval": False})
+        cfn.create_stack_instances(StackSetName=name, DeploymentTargets=targets, Regions=["us-east-1"])
+        got = {s["Account"] for s in cfn.list_stack_instances(StackSetName=name)["Summaries"]}
+        assert got == wanted, name

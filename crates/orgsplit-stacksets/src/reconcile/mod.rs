@@ -9,12 +9,14 @@
 //! Calls for one account are bounded by the number of StackSets, never by the size of the
 //! organization: one ListParents, per StackSet one Describe/List, and the writes needed.
 
+mod backfill;
 mod desired;
 mod instances;
 mod stackset;
 mod trust;
 mod wait;
 
+pub use backfill::{ACCOUNTS_PER_OPERATION, Backfill, backfill};
 pub use desired::{AdminLookup, Desired, accounts_of, desired, desired_with};
 pub use instances::{Instance, Target, ensure_instances, list_instances, remove_instances};
 pub use stackset::{

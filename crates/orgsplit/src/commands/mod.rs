@@ -26,7 +26,9 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<ExitStatus, CliError> {
             apply::run(&g, &plan, &ou, yes, concurrency, &printer).await
         }
         Command::Status { plan } => status::run(&g, &plan, &printer),
-        Command::Reconcile { accounts } => reconcile::run(&g, &accounts, &printer).await,
+        Command::Reconcile { accounts, ou } => {
+            reconcile::run(&g, &accounts, ou.as_deref(), &printer).await
+        }
         Command::Trigger { command } => trigger::run(&g, command, &printer).await,
         Command::Pipelines { command } => pipelines::run(&g, command, &printer).await,
         Command::Audit { accounts, fail_on } => audit::run(&g, &accounts, fail_on, &printer).await,
