@@ -48,8 +48,9 @@ def key_problem(account: str, region: str, key: str) -> str | None:
     return None
 
 
-def invalid_principals(document: str | None, role_exists) -> list[str]:
-    """The role principals of a key policy that do not exist."""
+def role_principals(document: str | None) -> list[str]:
+    """The role ARNs (`arn:aws:iam::ACCOUNT:role/...`) a policy document names as `AWS`
+    principals; none for a document that is not JSON."""
     if not document:
         return []
     try:
@@ -59,13 +60,18 @@ def invalid_principals(document: str | None, role_exists) -> list[str]:
     statements = doc.get("Statement") if isinstance(doc, dict) else None
     if isinstance(statements, dict):
         statements = [statements]
-    missing = []
+    roles = []
     for st in statements or []:
         principal = st.get("Principal") if isinstance(st, dict) else None
         aws = principal.get("AWS") if isinstance(principal, dict) else None
         for arn in [aws] if isinstance(aws, str) else (aws or []):
             parts = arn.split(":") if isinstance(arn, str) else []
             if len(parts) == 6 and parts[2] == "iam" and parts[5].startswith("role/"):
-                if not role_exists(parts[4], parts[5].rsplit("/", 1)[-1]):
-                    missing.append(arn)
-    return missing
+                roles.append(arn)
+    return roles
+
+
+def invalid_principals(document: str | None, role_exists) -> list[str]:
+    """The role principals of a key policy that do not exist."""
+    return [arn for arn in role_principals(document)
+            if not role_exists(arn.split(":")[4], arn.split(":")[5].rsplit("/", 1)[-1])]

@@ -289,25 +289,13 @@ class Strict:
         self._check_trust(ctx, proto, params.get("PolicyDocument") or _form(body, environ).get("PolicyDocument"))
 
     def _check_trust(self, ctx: dict, proto: str, document: str | None) -> None:
-        if not self._on("trust_principals") or not document:
+        if not self._on("trust_principals"):
             return
-        try:
-            doc = json.loads(document)
-        except ValueError:
-            return
-        statements = doc.get("Statement") if isinstance(doc, dict) else None
-        if isinstance(statements, dict):
-            statements = [statements]
-        for st in statements or []:
-            principal = st.get("Principal") if isinstance(st, dict) else None
-            aws = principal.get("AWS") if isinstance(principal, dict) else None
-            for arn in [aws] if isinstance(aws, str) else (aws or []):
-                parts = arn.split(":") if isinstance(arn, str) else []
-                if len(parts) == 6 and parts[2] == "iam" and parts[5].startswith("role/"):
-                    name = parts[5].rsplit("/", 1)[-1]
-                    if not _role_exists(parts[4], name):
-                        raise error(proto, "iam", "MalformedPolicyDocument",
-                                    f'Invalid principal in policy: "AWS":"{arn}"', kind="trust_principals")
+        for arn in kms_keys.role_principals(document):
+            parts = arn.split(":")
+            if not _role_exists(parts[4], parts[5].rsplit("/", 1)[-1]):
+                raise error(proto, "iam", "MalformedPolicyDocument",
+                            f'Invalid principal in policy: "AWS":"{arn}"', kind="trust_principals")
 
     def _ssm_PutParameter(self, ctx, proto, environ, body, params) -> None:
         key = params.get("KeyId")

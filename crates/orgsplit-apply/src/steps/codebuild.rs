@@ -128,15 +128,12 @@ fn tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
 }
 
-async fn create(
-    at: &At<'_>,
-    p: &Project,
-    wanted_tags: &BTreeMap<String, String>,
-) -> Result<(), StepError> {
-    let sent = propagation::retry(SERVICE_ROLE, || {
-        at.client
-            .create_project()
-            .name(at.name)
+/// The members CreateProject and UpdateProject share, set from the planned project (two
+/// request builders of the same shape, as `stackset_members!` does for StackSets).
+macro_rules! project_members {
+    ($request:expr, $project:expr) => {{
+        let p: &Project = $project;
+        $request
             .set_description(p.description().map(str::to_string))
             .set_source(p.source().cloned())
             .set_secondary_sources(non_empty(p.secondary_sources()))
@@ -154,6 +151,16 @@ async fn create(
             .set_file_system_locations(non_empty(p.file_system_locations()))
             .set_build_batch_config(p.build_batch_config().cloned())
             .set_concurrent_build_limit(p.concurrent_build_limit())
+    }};
+}
+
+async fn create(
+    at: &At<'_>,
+    p: &Project,
+    wanted_tags: &BTreeMap<String, String>,
+) -> Result<(), StepError> {
+    let sent = propagation::retry(SERVICE_ROLE, || {
+        project_members!(at.client.create_project().name(at.name), p)
             .set_tags((!wanted_tags.is_empty()).then(|| tags(wanted_tags)))
             .send()
     })
@@ -175,27 +182,7 @@ async fn create(
 
 async fn update(at: &At<'_>, p: &Project) -> Result<(), StepError> {
     propagation::retry(SERVICE_ROLE, || {
-        at.client
-            .update_project()
-            .name(at.name)
-            .set_description(p.description().map(str::to_string))
-            .set_source(p.source().cloned())
-            .set_secondary_sources(non_empty(p.secondary_sources()))
-            .set_source_version(p.source_version().map(str::to_string))
-            .set_secondary_source_versions(non_empty(p.secondary_source_versions()))
-            .set_artifacts(p.artifacts().cloned())
-            .set_secondary_artifacts(non_empty(p.secondary_artifacts()))
-            .set_cache(p.cache().cloned())
-            .set_environment(p.environment().cloned())
-            .set_service_role(p.service_role().map(str::to_string))
-            .set_timeout_in_minutes(p.timeout_in_minutes())
-            .set_queued_timeout_in_minutes(p.queued_timeout_in_minutes())
-            .set_encryption_key(p.encryption_key().map(str::to_string))
-            .set_logs_config(p.logs_config().cloned())
-            .set_file_system_locations(non_empty(p.file_system_locations()))
-            .set_build_batch_config(p.build_batch_config().cloned())
-            .set_concurrent_build_limit(p.concurrent_build_limit())
-            .send()
+        project_members!(at.client.update_project().name(at.name), p).send()
     })
     .await
     .map_err(at.error_of("UpdateProject"))?;

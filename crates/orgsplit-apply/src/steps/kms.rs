@@ -58,7 +58,7 @@ pub async fn key(cx: &StepContext, input: &KeyCopy) -> Result<Outcome, StepError
     };
 
     let mut changed = false;
-    let live = match by_alias(&at, &aliases[0]).await? {
+    let live = match describe(&at, &aliases[0]).await? {
         Some(live) => live,
         None => match orphan(&at, &copy.source_arn).await? {
             Some(live) => live,
@@ -165,10 +165,6 @@ async fn describe(at: &At<'_>, key_id: &str) -> Result<Option<Live>, StepError> 
         Err(e) if e.code() == Some("NotFoundException") => Ok(None),
         Err(e) => Err(at.err("DescribeKey", e).into()),
     }
-}
-
-async fn by_alias(at: &At<'_>, alias: &str) -> Result<Option<Live>, StepError> {
-    describe(at, alias).await
 }
 
 /// A key an earlier run created but never aliased: the customer-managed key tagged
