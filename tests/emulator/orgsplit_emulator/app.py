@@ -17,6 +17,8 @@ from . import protocol
 from . import validation
 from . import corrections
 from .codestar import CodeStarConnections
+from . import ram
+from .ram import Ram
 from .pipelines import PipelineLayer, call_app
 from .quotas import DEFAULT_QUOTAS, QUOTA_SOURCES
 from . import stacksets_access
@@ -200,7 +202,11 @@ class EmulatorApp:
         # every request-model violation since start (DELETE /_emulator/requests keeps them)
         self.violations = RequestLog()
         self.codestar = CodeStarConnections()
+        self.ram = Ram(self.codestar.owner)
+        self.codestar.is_shared = self.ram.is_shared
         self.pipelines = PipelineLayer()
+        self.pipelines.connection_visible = lambda arn, account: (
+            self.codestar.owner(arn) == account or self.ram.is_shared(arn, account))
         self.org_access = stacksets_access.OrganizationsAccess()
         self.lambda_api = lambda_runtime_api.LambdaRuntimeApi()
         self.strict = strictness.Strict()
@@ -220,6 +226,7 @@ class EmulatorApp:
         if path.startswith("/moto-api"):
             if path.rstrip("/") == "/moto-api/reset" and environ.get("REQUEST_METHOD") == "POST":
                 self.codestar.reset()
+                self.ram.reset()
                 self.pipelines.reset()
                 self.org_access.reset()
                 self.lambda_api.reset()
@@ -300,6 +307,9 @@ class EmulatorApp:
         if service in ("codestar-connections", "codeconnections") or (
                 (environ.get("HTTP_X_AMZ_TARGET") or "").startswith(("CodeStar_connections_20191201.", "CodeConnections_20231201."))):
             status, headers, out = self.codestar.handle(ctx)
+            return respond(sr, status, headers, out)
+        if service == "ram" and operation in ram.OPERATIONS:
+            status, headers, out = self.ram.handle(ctx)
             return respond(sr, status, headers, out)
         if service == "codepipeline" and info["protocol"] == "json":
             handled = self.pipelines.handle(ctx, environ, self.moto_app)

@@ -1,6 +1,17 @@
 """CodeStar Connections (CodeStar_connections_20191201) and CodeConnections (CodeConnections_20231201).
 
-One store for both APIs, per account and region. Shapes follow botocore's service-2.json.
+One store for both APIs, per account. Shapes follow botocore's service-2.json.
+
+Connections are global: "Although the connection ARN format reflects the Region name where it
+was created, the resource is not constrained to any Region ... You only have to create a
+connection once, and then you can use it in any AWS Region ... When you list connection resources
+in the console or CLI, the list shows all connection resources associated with your account
+across all Regions" (Developer Tools console guide, "Global resources in AWS CodeConnections").
+Updates (delete, tags) are made in the Region where it was created.
+
+A connection shared through AWS RAM (only `codeconnections` ones can be) is readable from the
+accounts it is shared with; any other account gets ResourceNotFoundException, as for a connection
+that does not exist. `ListConnections` lists the caller's own connections only.
 """
 from __future__ import annotations
 
@@ -23,6 +34,13 @@ class CodeStarConnections:
         self.lock = threading.Lock()
         # arn -> {"conn": {...}, "tags": [...], "account":..., "region":...}; insertion ordered
         self.items: dict[str, dict] = {}
+        # set by the app: callable(arn, account) -> whether RAM shares the connection with it
+        self.is_shared = lambda arn, account: False
+
+    def owner(self, arn: str) -> str | None:
+        """The owning account of a connection (lock-free: RAM asks while holding its own lock)."""
+        item = self._find(arn)
+        return item["account"] if item else None
 
     def reset(self) -> None:
         with self.lock:
@@ -53,12 +71,17 @@ class CodeStarConnections:
         account, region = ctx["account"], ctx["region"]
         prefix = "codeconnections" if ctx["service"] == "codeconnections" else "codestar-connections"
 
-        def lookup(arn_field: str):
+        def lookup(arn_field: str, write: bool = False):
             arn = req.get(arn_field)
             if not arn:
                 return None, json_error("ValidationException", f"1 validation error detected: Value null at '{arn_field}' failed to satisfy constraint: Member must not be null")
             item = self._find(arn)
-            if item is None or item["account"] != account or item["region"] != region:
+            if item is None:
+                return None, json_error("ResourceNotFoundException", f"Resource not found: {arn}")
+            mine = item["account"] == account
+            if write and not (mine and item["region"] == region):
+                return None, json_error("ResourceNotFoundException", f"Resource not found: {arn}")
+            if not mine and not self.is_shared(item["conn"]["ConnectionArn"], account):
                 return None, json_error("ResourceNotFoundException", f"Resource not found: {arn}")
             return item, None
 
@@ -97,7 +120,7 @@ class CodeStarConnections:
                 ptype = req.get("ProviderTypeFilter")
                 host = req.get("HostArnFilter")
                 conns = [dict(i["conn"]) for i in self.items.values()
-                         if i["account"] == account and i["region"] == region
+                         if i["account"] == account
                          and (not ptype or i["conn"]["ProviderType"] == ptype)
                          and (not host or i["conn"].get("HostArn") == host)]
                 max_results = req.get("MaxResults") or 50
@@ -117,13 +140,13 @@ class CodeStarConnections:
                     out["NextToken"] = str(start + max_results)
                 return _ok(out)
             if op == "DeleteConnection":
-                item, err = lookup("ConnectionArn")
+                item, err = lookup("ConnectionArn", write=True)
                 if err:
                     return err
                 del self.items[item["conn"]["ConnectionArn"]]
                 return _ok({})
             if op == "TagResource":
-                item, err = lookup("ResourceArn")
+                item, err = lookup("ResourceArn", write=True)
                 if err:
                     return err
                 tags = {t["Key"]: t.get("Value", "") for t in item["tags"]}
@@ -134,7 +157,7 @@ class CodeStarConnections:
                 item["tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
                 return _ok({})
             if op == "UntagResource":
-                item, err = lookup("ResourceArn")
+                item, err = lookup("ResourceArn", write=True)
                 if err:
                     return err
                 drop = set(req.get("TagKeys") or [])

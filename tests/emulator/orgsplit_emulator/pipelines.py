@@ -67,6 +67,9 @@ class PipelineLayer:
         self.registered: set[tuple[str, str, str]] = set()
         # set by the app: whether the strict "naming" behaviour is on
         self.strict_on: Callable[[], bool] = lambda: True
+        # set by the app: callable(connection_arn, account) -> the account owns the connection
+        # or it is shared with it through RAM
+        self.connection_visible: Callable[[str, str], bool] = lambda arn, account: True
 
     @property
     def strict_webhooks(self) -> bool:
@@ -90,6 +93,10 @@ class PipelineLayer:
                 return getattr(self, "_" + op)(ctx["account"], ctx["region"], req)
         if op in ("GetPipeline", "CreatePipeline", "UpdatePipeline"):
             body = ctx["body"]
+            if op in ("CreatePipeline", "UpdatePipeline"):
+                refused = self._unusable_connection(ctx["account"], body)
+                if refused is not None:
+                    return refused
             if op == "UpdatePipeline":
                 body = self._unmask_update(ctx, body)
             status, headers, out = call_app(moto_app, environ, body)
@@ -102,6 +109,27 @@ class PipelineLayer:
                 except (json.JSONDecodeError, AttributeError):
                     pass
             return status, headers, out
+        return None
+
+    def _unusable_connection(self, account: str, body: bytes):
+        """A CodeStarSourceConnection action may name only a connection of the pipeline's own
+        account or one shared with it through AWS RAM ("You can use your shared connection with
+        resources in AWS that you manage for third-party source connections, such as in
+        CodePipeline", Developer Tools console guide, "Share connections with AWS accounts").
+        Any other one cannot be used: refused here, where AWS would fail the source action."""
+        try:
+            doc = json.loads(body)
+            stages = doc["pipeline"].get("stages") or []
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
+            return None
+        for stage in stages:
+            for action in stage.get("actions") or []:
+                t = action.get("actionTypeId") or {}
+                arn = (action.get("configuration") or {}).get("ConnectionArn")
+                if t.get("provider") == "CodeStarSourceConnection" and arn and not self.connection_visible(arn, account):
+                    return json_error("InvalidActionDeclarationException",
+                                      f"Action {action.get('name')!r} in stage {stage.get('name')!r}: connection {arn} "
+                                      f"is not a connection of account {account} or shared with it")
         return None
 
     def _unmask_update(self, ctx: dict, body: bytes) -> bytes:

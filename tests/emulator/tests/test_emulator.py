@@ -148,9 +148,12 @@ def test_codestar_connections_crud(fresh):
     assert fresh.admin("POST", "/_emulator/connections/available", {"arn": arns[0]})[0] == 200
     assert cs.get_connection(ConnectionArn=arns[0])["Connection"]["ConnectionStatus"] == "AVAILABLE"
     assert fresh.admin("POST", "/_emulator/connections/available", {"arn": arns[0] + "x"})[0] == 404
-    # per region / account isolation
+    # global: readable and listed from every Region; updated only in its own
+    eu = fresh.client("codestar-connections", region="eu-west-1")
+    assert eu.get_connection(ConnectionArn=arns[0])["Connection"]["ConnectionStatus"] == "AVAILABLE"
+    assert len(eu.list_connections(ProviderTypeFilter="GitHub")["Connections"]) == 5
     with pytest.raises(cs.exceptions.ResourceNotFoundException):
-        fresh.client("codestar-connections", region="eu-west-1").get_connection(ConnectionArn=arns[0])
+        eu.tag_resource(ResourceArn=arns[0], Tags=[{"Key": "a", "Value": "b"}])
     # newer CodeConnections API on the same store
     cc = fresh.client("codeconnections")
     assert cc.get_connection(ConnectionArn=arns[0])["Connection"]["ConnectionStatus"] == "AVAILABLE"
@@ -161,6 +164,93 @@ def test_codestar_connections_crud(fresh):
     with pytest.raises(cs.exceptions.ResourceNotFoundException) as e:
         cs.get_connection(ConnectionArn=arns[1])
     assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_ram_shares_codeconnections_within_the_organization(fresh):
+    org = fresh.client("organizations")
+    org.create_organization(FeatureSet="ALL")
+    member = fresh.create_account("member@example.com", "member")["AccountId"]
+    other = fresh.create_account("other@example.com", "other")["AccountId"]
+    cc = fresh.client("codeconnections")
+    new = cc.create_connection(ProviderType="GitHub", ConnectionName="org-github")["ConnectionArn"]
+    old = fresh.client("codestar-connections").create_connection(ProviderType="GitHub", ConnectionName="old")["ConnectionArn"]
+    ram = fresh.client("ram")
+    m_creds = fresh.assume(member)
+    m_cc = fresh.client("codeconnections", creds=m_creds, region="eu-west-1")
+    # not shared: the member cannot see it
+    with pytest.raises(ClientError) as e:
+        m_cc.get_connection(ConnectionArn=new)
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    # sharing with the organization is off: refused
+    with pytest.raises(ClientError) as e:
+        ram.create_resource_share(name="s", resourceArns=[new], principals=[member], allowExternalPrincipals=False)
+    assert e.value.response["Error"]["Code"] == "OperationNotPermittedException"
+    # only the management account enables it
+    with pytest.raises(ClientError) as e:
+        fresh.client("ram", creds=m_creds).enable_sharing_with_aws_organization()
+    assert e.value.response["Error"]["Code"] == "OperationNotPermittedException"
+    assert ram.enable_sharing_with_aws_organization()["returnValue"] is True
+    assert "ram.amazonaws.com" in [s["ServicePrincipal"] for s in org.list_aws_service_access_for_organization()["EnabledServicePrincipals"]]
+    # codestar-connections ARNs cannot be shared; outsiders cannot be principals
+    with pytest.raises(ClientError) as e:
+        ram.create_resource_share(name="s", resourceArns=[old], principals=[member], allowExternalPrincipals=False)
+    assert e.value.response["Error"]["Code"] == "InvalidParameterException"
+    with pytest.raises(ClientError) as e:
+        ram.create_resource_share(name="s", resourceArns=[new], principals=["999999999999"], allowExternalPrincipals=False)
+    assert e.value.response["Error"]["Code"] == "OperationNotPermittedException"
+    share = ram.create_resource_share(name="s", resourceArns=[new], principals=[member],
+                                      allowExternalPrincipals=False)["resourceShare"]["resourceShareArn"]
+    assert m_cc.get_connection(ConnectionArn=new)["Connection"]["ConnectionName"] == "org-github"
+    assert m_cc.list_connections()["Connections"] == []
+    m_ram = fresh.client("ram", creds=m_creds)
+    assert [r["arn"] for r in m_ram.list_resources(resourceOwner="OTHER-ACCOUNTS")["resources"]] == [new]
+    assert [s["name"] for s in m_ram.get_resource_shares(resourceOwner="OTHER-ACCOUNTS")["resourceShares"]] == ["s"]
+    # the other account is not a principal until associated
+    o_cc = fresh.client("codeconnections", creds=fresh.assume(other))
+    with pytest.raises(ClientError):
+        o_cc.get_connection(ConnectionArn=new)
+    ram.associate_resource_share(resourceShareArn=share, principals=[other])
+    assert o_cc.get_connection(ConnectionArn=new)["Connection"]["ConnectionArn"] == new
+    got = ram.get_resource_share_associations(associationType="PRINCIPAL", resourceShareArns=[share])
+    assert sorted(a["associatedEntity"] for a in got["resourceShareAssociations"]) == sorted([member, other])
+    # only the owner shares it; the member cannot re-share
+    with pytest.raises(ClientError) as e:
+        m_ram.create_resource_share(name="x", resourceArns=[new], principals=[other], allowExternalPrincipals=False)
+    assert e.value.response["Error"]["Code"] == "OperationNotPermittedException"
+    ram.disassociate_resource_share(resourceShareArn=share, principals=[other])
+    with pytest.raises(ClientError):
+        o_cc.get_connection(ConnectionArn=new)
+
+
+def test_pipelines_use_only_own_or_shared_connections(fresh):
+    org = fresh.client("organizations")
+    org.create_organization(FeatureSet="ALL")
+    member = fresh.create_account("member@example.com", "member")["AccountId"]
+    new = fresh.client("codeconnections").create_connection(ProviderType="GitHub", ConnectionName="g")["ConnectionArn"]
+    creds = fresh.assume(member)
+    iam = fresh.client("iam", creds=creds)
+    iam.create_role(RoleName="cp", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "codepipeline.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
+    fresh.client("s3", creds=creds).create_bucket(Bucket="member-artifacts")
+    decl = {"name": "p", "roleArn": f"arn:aws:iam::{member}:role/cp",
+            "artifactStore": {"type": "S3", "location": "member-artifacts"},
+            "stages": [{"name": "Source", "actions": [{"name": "S", "actionTypeId": {
+                "category": "Source", "owner": "AWS", "provider": "CodeStarSourceConnection", "version": "1"},
+                "configuration": {"ConnectionArn": new, "FullRepositoryId": "o/r", "BranchName": "main"},
+                "outputArtifacts": [{"name": "src"}]}]},
+                {"name": "Deploy", "actions": [{"name": "D", "actionTypeId": {
+                    "category": "Deploy", "owner": "AWS", "provider": "S3", "version": "1"},
+                    "configuration": {"BucketName": "member-artifacts", "Extract": "true"},
+                    "inputArtifacts": [{"name": "src"}]}]}]}
+    cp = fresh.client("codepipeline", creds=creds)
+    time.sleep(2.1)  # the strict emulator's IAM propagation delay for the new role
+    with pytest.raises(ClientError) as e:
+        cp.create_pipeline(pipeline=decl)
+    assert e.value.response["Error"]["Code"] == "InvalidActionDeclarationException", e.value.response["Error"]
+    ram = fresh.client("ram")
+    ram.enable_sharing_with_aws_organization()
+    ram.create_resource_share(name="s", resourceArns=[new], principals=[member], allowExternalPrincipals=False)
+    assert cp.create_pipeline(pipeline=decl)["pipeline"]["name"] == "p"
 
 
 def _pipeline(cp, iam, name="p1", token="ghp_" + "a" * 36):
