@@ -42,13 +42,21 @@ def main():
             iam = client("iam", creds=creds)
             roles = [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"] != "OrganizationAccountAccessRole"]
             counts = {"parameters": 0, "secrets": 0, "task definitions": 0, "log groups": 0, "pipelines": 0}
+            sources = set()
             for region in REGIONS:
                 pages = client("ssm", region, creds).get_paginator("describe_parameters").paginate(MaxResults=50)
                 counts["parameters"] += sum(len(p["Parameters"]) for p in pages)
                 counts["secrets"] += len(client("secretsmanager", region, creds).list_secrets()["SecretList"])
                 counts["task definitions"] += len(client("ecs", region, creds).list_task_definition_families(status="ACTIVE")["families"])
                 counts["log groups"] += len(client("logs", region, creds).describe_log_groups()["logGroups"])
-                counts["pipelines"] += len(client("codepipeline", region, creds).list_pipelines()["pipelines"])
+                cp = client("codepipeline", region, creds)
+                for p in cp.list_pipelines()["pipelines"]:
+                    counts["pipelines"] += 1
+                    for stage in cp.get_pipeline(name=p["name"])["pipeline"]["stages"]:
+                        for action in stage["actions"]:
+                            arn = action.get("configuration", {}).get("ConnectionArn")
+                            if arn:
+                                sources.add(arn)
             buckets = [b["Name"] for b in client("s3", creds=creds).list_buckets()["Buckets"]]
             budgets = client("budgets", creds=creds).describe_budgets(AccountId=acct["Id"]).get("Budgets", [])
             admin = trust_of(iam, "terraform-apply") if "terraform-apply" in roles else []
@@ -58,6 +66,9 @@ def main():
             held = [f"{v} {k}" for k, v in counts.items() if v] + ([f"{len(buckets)} buckets"] if buckets else [])
             print("  " + (", ".join(held) or "no workloads (an admin account)"))
             print(f"  roles: {', '.join(sorted(roles))}")
+            for arn in sorted(sources):
+                owner = arn.split(":")[4]
+                print(f"  pipelines' GitHub connection: {arn} (of {names.get(owner, '?')} {owner}, shared through AWS RAM)")
             print(f"  budgets: {', '.join(b['BudgetName'] + ' ' + b['BudgetLimit']['Amount'] + ' ' + b['BudgetLimit']['Unit'] for b in budgets) or 'none'}")
 
 

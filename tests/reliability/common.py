@@ -203,14 +203,14 @@ def member_accounts(aws: Aws) -> list[dict]:
 
 
 def pending_connections(aws: Aws) -> list[str]:
-    """ARNs of every PENDING CodeStar connection in the organization's accounts."""
+    """ARNs of every PENDING connection in the organization's accounts (connections are global:
+    each is listed from every Region, so once per account is enough)."""
     arns = []
     for a in org_accounts(aws):
-        for region in REGIONS:
-            c = aws.client("codestar-connections", a["Id"], region)
-            for conn in pages(c, "list_connections", "Connections"):
-                if conn.get("ConnectionStatus") == "PENDING":
-                    arns.append(conn["ConnectionArn"])
+        c = aws.client("codeconnections", a["Id"], REGIONS[0])
+        for conn in pages(c, "list_connections", "Connections"):
+            if conn.get("ConnectionStatus") == "PENDING" and conn["ConnectionArn"] not in arns:
+                arns.append(conn["ConnectionArn"])
     return arns
 
 
@@ -735,7 +735,7 @@ def snap_region(aws: Aws, account: str, region: str) -> dict:
         "events": snap_events(c("events")),
         "scheduler": snap_scheduler(c("scheduler")),
         "pipelines": snap_pipelines(c("codepipeline")),
-        "connections": snap_connections(c("codestar-connections")),
+        "connections": snap_connections(c("codeconnections")),
     }
 
 

@@ -21,17 +21,37 @@ use crate::{ApplyError, steps};
 
 pub const DEFAULT_CONCURRENCY: usize = 8;
 
-/// The steps `apply --ou OU` runs: the organization's, then the OU's own and its accounts'.
+/// The steps `apply --ou OU` runs: the organization's that the OU needs (its steps depend on
+/// them, directly or through each other: an OU without pipelines does not wait on the
+/// organization's connection handshake), then the OU's own and its accounts'.
 pub fn select<'p>(plan: &'p Plan, ou: &str) -> Result<Vec<&'p Step>, ApplyError> {
     let ou_plan = plan.ou(ou).ok_or_else(|| ApplyError::UnknownOu {
         ou: ou.to_string(),
         known: plan.ous.iter().map(|o| o.name.clone()).collect(),
     })?;
+    let own: Vec<&Step> =
+        ou_plan.steps.iter().chain(ou_plan.accounts.iter().flat_map(|a| a.steps.iter())).collect();
+    let mut needed: std::collections::BTreeSet<&str> =
+        own.iter().flat_map(|s| s.depends_on.iter().map(String::as_str)).collect();
+    // What the needed organization steps need in turn (a handful of steps: a fixed point).
+    loop {
+        let before = needed.len();
+        let more: Vec<&str> = plan
+            .organization
+            .iter()
+            .filter(|s| needed.contains(s.address.as_str()))
+            .flat_map(|s| s.depends_on.iter().map(String::as_str))
+            .collect();
+        needed.extend(more);
+        if needed.len() == before {
+            break;
+        }
+    }
     Ok(plan
         .organization
         .iter()
-        .chain(ou_plan.steps.iter())
-        .chain(ou_plan.accounts.iter().flat_map(|a| a.steps.iter()))
+        .filter(|s| needed.contains(s.address.as_str()))
+        .chain(own)
         .collect())
 }
 

@@ -1,6 +1,7 @@
-//! The CodeStar connection and pipelines against the emulator's demo scenario: the
-//! connection waits for the GitHub handshake, then each pipeline is re-created on it and read
-//! back in the target account.
+//! The organization's connection and pipelines against the emulator's demo scenario: the
+//! connection (in the management account) waits for the GitHub handshake, is shared with the
+//! target account through AWS RAM, then each pipeline is re-created on it and read back in
+//! the target account.
 #![allow(clippy::print_stdout)]
 
 mod common;
@@ -9,7 +10,9 @@ use common::world::*;
 
 // ---- the connection and pipelines ----------------------------------------------------------------
 
-const CONNECTION: &str = "prod/prod-workloads/codestar-connection:orgsplit-github";
+const CONNECTION: &str = "organization/connection:orgsplit-github";
+const RAM_SHARING: &str = "organization/org-trusted-access:ram";
+const SHARE: &str = "prod/prod-workloads/connection-share:orgsplit-github";
 const PIPELINES: [&str; 2] = [
     "prod/prod-workloads/pipeline:prod-api-release",
     "prod/prod-workloads/pipeline:mail-sender-release",
@@ -51,13 +54,20 @@ fn the_connection_waits_for_the_handshake_then_pipelines_use_it() {
     let mut w = World::demo(&["prod-workloads"]);
     let prod = w.session("prod-workloads");
     let target = w.ids["prod-workloads"].clone();
+    let (mgmt_id, source_id) =
+        (w.plan.management_account_id.clone(), w.plan.source_account_id.clone());
+    let mgmt = w.rt.block_on(w.aws.session(&mgmt_id)).expect("management session");
+    let source = w.rt.block_on(w.aws.session(&source_id)).expect("source session");
     for p in PIPELINES {
         let step = w.step(p);
         assert_eq!(step.kind(), StepKind::Pipeline);
         assert!(step.depends_on.iter().any(|d| d == CONNECTION), "{p}: {:?}", step.depends_on);
+        assert!(step.depends_on.iter().any(|d| d == SHARE), "{p}: {:?}", step.depends_on);
     }
+    assert_eq!(w.step(CONNECTION).account, mgmt_id, "the connection is the management account's");
+    assert_eq!(w.step(SHARE).account, mgmt_id, "its owner shares it");
 
-    // First run: created PENDING, the step waits with the console page.
+    // First run: created PENDING in the management account, the step waits with the console page.
     let url = "https://console.aws.amazon.com/codesuite/settings/connections?region=us-east-1";
     match w.run(CONNECTION) {
         Outcome::Waiting { message, url: got } => {
@@ -69,22 +79,27 @@ fn the_connection_waits_for_the_handshake_then_pipelines_use_it() {
         }
         done => panic!("a new connection is done: {done:?}"),
     }
-    let listed = w.rt.block_on(connections(&prod));
+    let listed = w.rt.block_on(connections(&mgmt));
     assert_eq!(listed.len(), 1, "{listed:?}");
     let (name, arn, status) = listed[0].clone();
     assert_eq!((name.as_str(), status.as_str()), ("orgsplit-github", "PENDING"));
+    assert!(
+        arn.starts_with(&format!("arn:aws:codeconnections:us-east-1:{mgmt_id}:connection/")),
+        "{arn}"
+    );
+    assert!(w.rt.block_on(connections(&prod)).is_empty(), "no connection of its own in the target");
 
     // A pipeline cannot be made before the connection is done, and tries nothing.
     w.emu.clear_requests();
     let early = w.try_run(PIPELINES[0]).expect_err("a pipeline on a pending connection");
-    assert!(early.to_string().contains("codestar-connection"), "{early}");
+    assert!(early.to_string().contains("connection"), "{early}");
     assert!(w.emu.mutating_requests().is_empty());
 
     // Second run while pending: still waiting, nothing created.
     w.emu.clear_requests();
     assert!(matches!(w.run(CONNECTION), Outcome::Waiting { .. }));
     assert!(w.emu.mutating_requests().is_empty(), "{:#?}", w.emu.mutating_requests());
-    assert_eq!(w.rt.block_on(connections(&prod)).len(), 1);
+    assert_eq!(w.rt.block_on(connections(&mgmt)).len(), 1);
 
     // The handshake, then the same connection is done.
     w.emu.mark_connection_available(&arn);
@@ -92,9 +107,41 @@ fn the_connection_waits_for_the_handshake_then_pipelines_use_it() {
     assert!(!changed(&done));
     assert_eq!(output(&done, "connection_arn"), arn);
     assert_eq!(
-        w.rt.block_on(connections(&prod)),
+        w.rt.block_on(connections(&mgmt)),
         vec![("orgsplit-github".to_string(), arn.clone(), "AVAILABLE".to_string())]
     );
+
+    // Not shared yet: the target cannot read it, so no pipeline of its can use it.
+    assert!(!w.rt.block_on(can_read(&prod, &arn)), "an unshared account reads the connection");
+    // Shared through RAM (sharing with the organization enabled first), then readable there.
+    assert!(changed(&w.run(RAM_SHARING)));
+    assert!(changed(&w.run(SHARE)));
+    assert!(w.rt.block_on(can_read(&prod, &arn)), "the shared connection is not readable");
+    assert!(!w.rt.block_on(can_read(&source, &arn)), "the source account was never given it");
+    w.rt.block_on(async {
+        let ram = mgmt.ram(REGION);
+        let shares = ram
+            .get_resource_shares()
+            .resource_owner(aws_sdk_ram::types::ResourceOwner::SelfValue)
+            .send()
+            .await
+            .expect("GetResourceShares");
+        let names: Vec<_> = shares.resource_shares().iter().filter_map(|s| s.name()).collect();
+        assert_eq!(names, ["orgsplit-github"]);
+        let principals = ram
+            .get_resource_share_associations()
+            .association_type(aws_sdk_ram::types::ResourceShareAssociationType::Principal)
+            .send()
+            .await
+            .expect("GetResourceShareAssociations");
+        let got: Vec<_> = principals
+            .resource_share_associations()
+            .iter()
+            .filter_map(|a| a.associated_entity())
+            .collect();
+        assert_eq!(got, [target.as_str()]);
+    });
+    w.assert_second_run_is_a_no_op(&[RAM_SHARING, SHARE], "sharing");
 
     // The pipeline role: the emulator checks that it exists and trusts CodePipeline.
     ensure_pipeline_role(&mut w, &prod);
@@ -121,8 +168,8 @@ fn the_connection_waits_for_the_handshake_then_pipelines_use_it() {
             tags.tags()
         );
     });
-    println!("pipelines converted to CodeStarSourceConnection on {arn}");
-    let mut again = vec![CONNECTION];
+    println!("pipelines converted to CodeStarSourceConnection on the shared {arn}");
+    let mut again = vec![CONNECTION, RAM_SHARING, SHARE];
     again.extend(PIPELINES);
     w.assert_second_run_is_a_no_op(&again, "connection and pipelines");
 
@@ -153,6 +200,18 @@ fn the_connection_waits_for_the_handshake_then_pipelines_use_it() {
         );
     });
     w.assert_second_run_is_a_no_op(&again, "pipelines after repair");
+}
+
+/// Whether the account can read the connection (it owns it, or it is shared with it).
+async fn can_read(s: &AccountSession, arn: &str) -> bool {
+    match s.codeconnections(REGION).get_connection().connection_arn(arn).send().await {
+        Ok(_) => true,
+        Err(e) => {
+            let code = aws_sdk_iam::error::ProvideErrorMetadata::code(&e);
+            assert_eq!(code, Some("ResourceNotFoundException"), "{e:?}");
+            false
+        }
+    }
 }
 
 async fn pipeline_arn(s: &AccountSession, name: &str) -> String {

@@ -400,7 +400,8 @@ service_clients! {
     events => aws_sdk_eventbridge, "events";
     scheduler => aws_sdk_scheduler, "scheduler";
     codepipeline => aws_sdk_codepipeline, "codepipeline";
-    codestar_connections => aws_sdk_codestarconnections, "codestar-connections";
+    codeconnections => aws_sdk_codeconnections, "codeconnections";
+    ram => aws_sdk_ram, "ram";
     logs => aws_sdk_cloudwatchlogs, "logs";
     ecr => aws_sdk_ecr, "ecr";
     tagging => aws_sdk_resourcegroupstagging, "tagging";

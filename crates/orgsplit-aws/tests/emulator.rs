@@ -62,21 +62,21 @@ async fn throttling_is_classified_as_throttling_and_retried() {
 }
 
 #[tokio::test]
-async fn codestar_connections_through_the_sdk() {
+async fn codeconnections_through_the_sdk() {
     let emu = Emulator::start();
     let aws = aws(&emu, 3).await;
-    let client = aws.session(MANAGEMENT_ACCOUNT).await.unwrap().codestar_connections("us-east-1");
+    let client = aws.session(MANAGEMENT_ACCOUNT).await.unwrap().codeconnections("us-east-1");
     let created = client
         .create_connection()
         .connection_name("orgsplit-github")
-        .provider_type(aws_sdk_codestarconnections::types::ProviderType::Github)
+        .provider_type(aws_sdk_codeconnections::types::ProviderType::Github)
         .send()
         .await
         .unwrap();
     let arn = created.connection_arn().to_string();
     assert!(
         arn.starts_with(&format!(
-            "arn:aws:codestar-connections:us-east-1:{MANAGEMENT_ACCOUNT}:connection/"
+            "arn:aws:codeconnections:us-east-1:{MANAGEMENT_ACCOUNT}:connection/"
         )),
         "{arn}"
     );

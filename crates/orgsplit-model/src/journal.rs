@@ -21,7 +21,7 @@ pub enum OutputKey {
     OuId,
     /// `scp`: the policy's id (its attachments need it).
     PolicyId,
-    /// `codestar-connection`: the connection's ARN (pipelines in its region use it).
+    /// `connection`: the organization's connection's ARN (every pipeline uses it).
     ConnectionArn,
     StacksetId,
     /// `stack-set-instances`: the Regions deployed, comma-separated.

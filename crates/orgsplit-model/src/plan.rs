@@ -13,7 +13,7 @@ use crate::canonical::{canonical_json, sha256_hex};
 use crate::kind::ResourceKind;
 pub use crate::step::{Action, Step, StepKind, StepSpec};
 
-pub const PLAN_FORMAT_VERSION: u32 = 1;
+pub const PLAN_FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Plan {

@@ -19,6 +19,9 @@ use std::fmt;
 
 use crate::kind::ResourceKind;
 
+mod organization;
+pub use organization::*;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Step {
     /// Stable across re-plans of the same inputs: `prod/prod-workloads/ssm:/prod/app/DB_URL`.
@@ -220,7 +223,10 @@ pub enum StepKind {
     EcsService,
     EventsRule,
     Schedule,
-    CodestarConnection,
+    /// The organization's GitHub connection (CodeConnections), in its owner's account.
+    Connection,
+    /// Shares the connection with one account through AWS RAM.
+    ConnectionShare,
     KmsKey,
     /// Sets a copied key's policy once the principals it names exist.
     KmsKeyPolicy,
@@ -279,7 +285,8 @@ pub enum StepSpec {
     EcsService(ServiceCopy),
     EventsRule(ResourceCopy),
     Schedule(ResourceCopy),
-    CodestarConnection(Connection),
+    Connection(Connection),
+    ConnectionShare(ConnectionShare),
     KmsKey(KeyCopy),
     KmsKeyPolicy(KeyPolicy),
     CodeBuildProject(ResourceCopy),
@@ -313,7 +320,8 @@ impl StepSpec {
             StepSpec::EcsService(_) => StepKind::EcsService,
             StepSpec::EventsRule(_) => StepKind::EventsRule,
             StepSpec::Schedule(_) => StepKind::Schedule,
-            StepSpec::CodestarConnection(_) => StepKind::CodestarConnection,
+            StepSpec::Connection(_) => StepKind::Connection,
+            StepSpec::ConnectionShare(_) => StepKind::ConnectionShare,
             StepSpec::KmsKey(_) => StepKind::KmsKey,
             StepSpec::KmsKeyPolicy(_) => StepKind::KmsKeyPolicy,
             StepSpec::CodeBuildProject(_) => StepKind::CodeBuildProject,
@@ -349,103 +357,10 @@ impl StepSpec {
             StepSpec::Ou(o) => Some(&o.name),
             StepSpec::Scp(s) => Some(&s.name),
             StepSpec::Budget(b) => Some(&b.name),
-            StepSpec::CodestarConnection(c) => Some(&c.name),
+            StepSpec::Connection(c) => Some(&c.name),
             other => other.copy().map(|c| c.name.as_str()),
         }
     }
-}
-
-/// Trusted access for a service: CloudFormation StackSets (no principal: activated through
-/// CloudFormation), or the named service principal (through Organizations).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct TrustedAccess {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service_principal: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Scp {
-    pub name: String,
-    pub description: String,
-    /// The policy document.
-    pub content: Value,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Ou {
-    pub name: String,
-    pub parent_id: String,
-    /// Known when the OU exists already.
-    pub ou_id: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct ScpAttachment {
-    /// The SCP's name.
-    pub policy: String,
-    /// The OU's name.
-    pub ou: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct StackSet {
-    pub stackset_name: String,
-    /// The template folder's name under `stacksets/`.
-    pub template: String,
-    pub template_digest: String,
-    pub template_body: String,
-    pub description: String,
-    pub capabilities: Vec<String>,
-    /// Always `SERVICE_MANAGED`: instances follow the OU.
-    pub permission_model: String,
-    pub auto_deployment: bool,
-    pub parameters: BTreeMap<String, String>,
-    /// How its operations run across accounts and Regions (plans written before this field
-    /// read AWS's defaults as orgsplit's).
-    #[serde(default)]
-    pub operation: crate::stackset::OperationPreferences,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Account {
-    pub name: String,
-    pub email: String,
-    /// Known when the account exists already.
-    pub account_id: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct AccountMove {
-    /// An account id, or `${account:NAME}`.
-    pub account: String,
-    /// The OU's name.
-    pub to_ou: String,
-    pub from_parent_id: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct RegionOptIn {
-    pub account: String,
-    pub region: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct StackSetInstances {
-    pub stackset_name: String,
-    pub account: String,
-    pub ou: String,
-    pub regions: Vec<String>,
-    #[serde(default)]
-    pub operation: crate::stackset::OperationPreferences,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Budget {
-    pub name: String,
-    /// Decimal text, as the Budgets API takes amounts (`"500"`, `"99.5"`).
-    pub amount_usd: String,
-    pub email: String,
-    pub threshold_percent: u32,
 }
 
 /// The source account's ECR repository stays; its policy lets the target account pull.
@@ -457,10 +372,24 @@ pub struct EcrPullAccess {
     pub actions: Vec<String>,
 }
 
+/// A CodeConnections connection, found by name or created (PENDING until a person completes
+/// the provider's handshake in the console).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Connection {
     pub name: String,
     pub provider_type: String,
+}
+
+/// The connection of the step at `connection` shared with `account` through the AWS RAM
+/// resource share `share_name` of the connection's owner (the step's account), in the
+/// connection's Region.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ConnectionShare {
+    pub share_name: String,
+    /// The connection step's address: its output is the connection's ARN.
+    pub connection: String,
+    /// The account given access: an id, or `${account:NAME}` for one the plan creates.
+    pub account: String,
 }
 
 /// What every copy step has: the source resource, its configuration as AWS describes it

@@ -1,6 +1,6 @@
 //! Config validation: every rejection names file, line and key.
 
-use orgsplit_model::config::{AdminAccount, Config};
+use orgsplit_model::config::{AdminAccount, Config, ConnectionOwner};
 use std::path::Path;
 
 const EXAMPLE: &str = include_str!("../../../plans/examples/orgsplit.toml");
@@ -34,7 +34,22 @@ fn the_example_config_is_valid() {
     );
     assert_eq!(c.rules[0].describe(), "rule 1: tag Environment in [prod, production]");
     assert_eq!(c.guardrails.max_task_hours, 24);
+    assert_eq!(c.connection.owner, ConnectionOwner::Management);
+    assert_eq!(c.connection.name, "orgsplit-github");
     assert!(c.digest.starts_with("sha256:"));
+}
+
+#[test]
+fn the_connection_owner_may_be_the_source_or_an_account_id() {
+    let c = parse(&edited("owner = \"management\"", "owner = \"source\"")).unwrap();
+    assert_eq!(c.connection.owner, ConnectionOwner::Source);
+    let c = parse(&edited("owner = \"management\"", "owner = \"444444444444\"")).unwrap();
+    assert_eq!(c.connection.owner, ConnectionOwner::Account("444444444444".into()));
+    // Without the table: the management account and the default name.
+    let start = EXAMPLE.find("[connection]").unwrap();
+    let c = parse(&EXAMPLE[..start]).unwrap();
+    assert_eq!(c.connection.owner, ConnectionOwner::Management);
+    assert_eq!(c.connection.name, orgsplit_model::config::DEFAULT_CONNECTION_NAME);
 }
 
 #[test]
@@ -114,6 +129,14 @@ fn other_semantic_errors() {
             "guardrails.budget_email",
         ),
         ("max_task_hours = 24 ", "max_task_hours = 0 ", "guardrails.max_task_hours"),
+        ("owner = \"management\"", "owner = \"tooling\"", "connection.owner"),
+        ("owner = \"management\"", "owner = \"12345\"", "connection.owner"),
+        ("name = \"orgsplit-github\"", "name = \"\"", "connection.name"),
+        (
+            "name = \"orgsplit-github\"",
+            "name = \"ccccccccccccccccccccccccccccccccc\"",
+            "connection.name",
+        ),
         (
             "name = \"prod\"\nenvironment = \"prod\"",
             "name = \"dev\"\nenvironment = \"prod\"",

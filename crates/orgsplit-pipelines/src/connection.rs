@@ -1,14 +1,21 @@
-//! CodeStar connections: looked up by name before anything is created, created PENDING,
-//! and made AVAILABLE only by a person completing the GitHub handshake in the console
-//! ("Update a pending connection", Developer Tools console guide). Shared by apply's
-//! connection step and `pipelines migrate --create-connection`.
+//! Connections (AWS CodeConnections, formerly CodeStar Connections): looked up by name
+//! before anything is created, created PENDING, and made AVAILABLE only by a person
+//! completing the GitHub handshake in the console ("Update a pending connection", Developer
+//! Tools console guide). Shared by apply's connection step and `pipelines migrate
+//! --create-connection`.
+//!
+//! New connections are made with the CodeConnections API, so their ARNs are
+//! `arn:aws:codeconnections:…`: only those can be shared through AWS RAM ("Connection sharing
+//! is not supported for codestar-connections resources", "Share connections with AWS
+//! accounts"). The same API reads and uses older `codestar-connections` ARNs. A connection is
+//! global: made once, usable in every Region ("Global resources in AWS CodeConnections").
 
-use aws_sdk_codestarconnections::Client;
-use aws_sdk_codestarconnections::types::{Connection, ConnectionStatus, ProviderType};
+use aws_sdk_codeconnections::Client;
+use aws_sdk_codeconnections::types::{Connection, ConnectionStatus, ProviderType};
 
 use orgsplit_aws::{AwsError, call_error, every_page};
 
-const CONNECTIONS: &str = "codestar-connections";
+const CONNECTIONS: &str = "codeconnections";
 
 /// Where pending connections are completed (documented without the region; the console
 /// takes the usual `region` parameter to open the right one).
@@ -29,6 +36,11 @@ pub struct ConnectionInfo {
 impl ConnectionInfo {
     pub fn is_available(&self) -> bool {
         self.status == ConnectionStatus::Available.as_str()
+    }
+
+    /// Whether AWS RAM can share it: a `codeconnections` ARN, not a `codestar-connections` one.
+    pub fn is_shareable(&self) -> bool {
+        is_shareable(&self.arn)
     }
 
     fn from_sdk(c: &Connection) -> Self {
@@ -56,14 +68,21 @@ impl From<AwsError> for ConnectionError {
     }
 }
 
+/// Whether AWS RAM can share the connection of that ARN.
+pub fn is_shareable(arn: &str) -> bool {
+    arn.split(':').nth(2) == Some("codeconnections")
+}
+
 /// The connection of that name and provider; when there are several (connections made by
-/// hand can share a name), the most usable one, then the first by ARN.
+/// hand can share a name), the most usable one, then the first by ARN. With `shareable`,
+/// only `codeconnections` ones count.
 pub async fn find(
     client: &Client,
     account: &str,
     region: &str,
     name: &str,
     provider: &str,
+    shareable: bool,
 ) -> Result<Option<ConnectionInfo>, ConnectionError> {
     let request = client
         .list_connections()
@@ -75,6 +94,7 @@ pub async fn find(
         .iter()
         .filter(|c| c.connection_name() == Some(name))
         .map(ConnectionInfo::from_sdk)
+        .filter(|c| !shareable || c.is_shareable())
         .collect();
     found.sort_by_key(|c| {
         let rank = match c.status.as_str() {
@@ -135,15 +155,16 @@ pub async fn create(
     Ok(got)
 }
 
-/// The connection of that name, created when there is none.
+/// The connection of that name, created when there is none (`shareable`: as [`find`]).
 pub async fn find_or_create(
     client: &Client,
     account: &str,
     region: &str,
     name: &str,
     provider: &str,
+    shareable: bool,
 ) -> Result<(ConnectionInfo, bool), ConnectionError> {
-    match find(client, account, region, name, provider).await? {
+    match find(client, account, region, name, provider, shareable).await? {
         Some(c) => Ok((c, false)),
         None => Ok((create(client, account, region, name, provider).await?, true)),
     }
@@ -159,5 +180,12 @@ mod tests {
             console_url("eu-west-1"),
             "https://console.aws.amazon.com/codesuite/settings/connections?region=eu-west-1"
         );
+    }
+
+    #[test]
+    fn only_codeconnections_arns_are_shareable() {
+        assert!(is_shareable("arn:aws:codeconnections:us-east-1:111111111111:connection/x"));
+        assert!(is_shareable("arn:aws-cn:codeconnections:cn-north-1:111111111111:connection/x"));
+        assert!(!is_shareable("arn:aws:codestar-connections:us-east-1:111111111111:connection/x"));
     }
 }

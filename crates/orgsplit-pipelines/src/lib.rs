@@ -6,8 +6,8 @@
 //!   in a new account; `migrate` uses it in place.
 //! - [`tfstate`]: the streaming Terraform state scanner. Pure: it reads what it is handed.
 //! - [`scan`], [`migrate`], [`rollback`]: the `orgsplit pipelines` commands' AWS work.
-//! - [`connection`], [`grant`]: the CodeStar connection and the role's permission to use
-//!   it, shared with apply.
+//! - [`connection`], [`grant`], [`share`]: the connection, the role's permission to use it,
+//!   and its AWS RAM share with the accounts that use it, shared with apply.
 //!
 //! Architecture Invariant: `convert` and `tfstate` do no IO of their own and know no
 //! clock. A token read from the environment is a `Secret`; no value found under a token
@@ -21,6 +21,7 @@ pub mod migrate;
 pub mod rollback;
 pub mod scan;
 pub mod selection;
+pub mod share;
 pub mod tfstate;
 
 pub use convert::{V1Source, to_codestar, v1_github_sources};

@@ -10,7 +10,7 @@ use orgsplit_model::plan::{
 use orgsplit_model::stackset::{ParameterContext, StackSetSpec};
 use orgsplit_model::step::{self, StepSpec};
 use orgsplit_model::{Action, ORGSPLIT_VERSION, Plan, ResourceKind};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::classify::{UNCLASSIFIED, classify};
 use crate::organization::organization_steps;
@@ -26,8 +26,6 @@ pub const GUARDRAIL_SCP: &str = "orgsplit-guardrails";
 pub const TERRAFORM_APPLY_ROLE: &str = "terraform-apply";
 /// The organization's shape is one live object for the staleness check.
 pub const ORGANIZATION_KEY: &str = "organization";
-/// The connection a new account's pipelines use.
-pub const CONNECTION_NAME: &str = "orgsplit-github";
 
 pub struct PlanInput<'a> {
     pub config: &'a Config,
@@ -50,6 +48,10 @@ pub enum BuildError {
     UnknownStackSet { ou: String, name: String },
     #[error("bucket {bucket:?}: {message}")]
     BucketName { bucket: String, message: String },
+    #[error(
+        "[connection] owner {owner:?} is neither the management account nor an account of the organization"
+    )]
+    ConnectionOwner { owner: String },
 }
 
 /// What the planner has settled about one resource.
@@ -95,6 +97,7 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
 
     // ---- Organization ------------------------------------------------------------------
     let mut organization = organization_steps(config, org);
+    let mut connection = crate::connection::OrgConnection::new(config, org)?;
 
     // ---- Which resources go where -----------------------------------------------------------
     let environments: Vec<&str> = config.environments();
@@ -286,7 +289,7 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                     key_copy: &key_copy,
                 };
                 let mut copies = Vec::new();
-                let mut connection_regions = BTreeSet::new();
+                let mut share_address = None;
                 for (i, r) in resources.iter().enumerate() {
                     if !goes_to(i, env) {
                         continue;
@@ -351,9 +354,19 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                         depends_on.push(format!("{prefix}/region-opt-in:{region}"));
                     }
                     if r.kind == ResourceKind::Pipeline {
-                        let region = r.region.clone().unwrap_or_else(|| config.home_region.clone());
-                        depends_on.push(connection_address(&prefix, &region, &config.home_region));
-                        connection_regions.insert(region);
+                        let share = share_address.get_or_insert_with(|| {
+                            let s = connection.share_step(
+                                &prefix,
+                                &id,
+                                &move_address,
+                                &config.home_region,
+                            );
+                            let address = s.address.clone();
+                            copies.push(s);
+                            address
+                        });
+                        depends_on.push(share.clone());
+                        depends_on.push(connection.address.clone());
                     }
                     // A replica secret: its primary's copy (in this account) replicates it.
                     let primary_step = crate::resource_step::replica_of(r)
@@ -406,20 +419,6 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                     }
                     copies.push(step);
                 }
-                for region in connection_regions {
-                    let spec = StepSpec::CodestarConnection(step::Connection {
-                        name: CONNECTION_NAME.into(),
-                        provider_type: "GitHub".into(),
-                    });
-                    let address = connection_address(&prefix, &region, &config.home_region);
-                    copies.push(
-                        Step::new(address, Action::Create, &id, spec)
-                            .in_region(&region)
-                            .after([&move_address])
-                            .because("pipelines move to CodeStar Connections (no token to revoke)")
-                            .noting("waits for a person: the GitHub handshake is completed in the console"),
-                    );
-                }
                 copies.sort_by(|a, b| {
                     (a.kind(), &a.region, &a.address).cmp(&(b.kind(), &b.region, &b.address))
                 });
@@ -442,6 +441,7 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
         });
     }
 
+    organization.steps.extend(connection.organization_steps(config, org));
     crate::manual::propagate(&mut organization.steps, &mut ous);
     let every_step = ous.iter().flat_map(|o| o.accounts.iter().flat_map(|a| a.steps.iter()));
     crate::buckets::check_bucket_names(every_step)?;
@@ -525,12 +525,4 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
     };
     plan.seal();
     Ok(plan)
-}
-
-fn connection_address(prefix: &str, region: &str, home: &str) -> String {
-    if region == home {
-        format!("{prefix}/codestar-connection:{CONNECTION_NAME}")
-    } else {
-        format!("{prefix}/codestar-connection@{region}:{CONNECTION_NAME}")
-    }
 }

@@ -7,6 +7,7 @@
 mod buckets;
 pub mod build;
 pub mod classify;
+mod connection;
 mod manual;
 mod organization;
 pub mod refs;

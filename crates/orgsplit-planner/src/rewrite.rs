@@ -37,7 +37,7 @@ const BUCKET_NAME_KEYS: [&str; 9] = [
 ];
 
 /// Services whose wildcard ARNs (`arn:aws:ssm:…:parameter/prod/*`) follow the copy.
-const COPIED_SERVICES: [&str; 11] = [
+const COPIED_SERVICES: [&str; 12] = [
     "ssm",
     "secretsmanager",
     "iam",
@@ -47,6 +47,7 @@ const COPIED_SERVICES: [&str; 11] = [
     "scheduler",
     "codepipeline",
     "codestar-connections",
+    "codeconnections",
     "kms",
     "codebuild",
 ];

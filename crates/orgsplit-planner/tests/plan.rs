@@ -103,17 +103,29 @@ fn pipelines_wait_on_a_connection_and_drop_their_v1_webhooks() {
         step.notes
     );
     assert!(!step.notes.iter().any(|n| n.contains(":webhook:")), "{:?}", step.notes);
-    assert!(
-        step.depends_on
-            .contains(&"prod/prod-workloads/codestar-connection:orgsplit-github".to_string())
-    );
-    let conn = plan
+    for needed in [
+        "organization/connection:orgsplit-github",
+        "prod/prod-workloads/connection-share:orgsplit-github",
+    ] {
+        assert!(step.depends_on.contains(&needed.to_string()), "{needed}: {:?}", step.depends_on);
+    }
+    // One connection for the organization, in the management account, shared with prod.
+    let connections: Vec<_> =
+        plan.steps().filter(|s| s.kind() == orgsplit_model::StepKind::Connection).collect();
+    assert_eq!(connections.len(), 1, "one connection for the whole split");
+    assert_eq!(connections[0].address, "organization/connection:orgsplit-github");
+    assert_eq!(connections[0].action, Action::Create);
+    assert_eq!(connections[0].account, plan.management_account_id);
+    let share = plan
         .steps()
-        .find(|s| s.address == "prod/prod-workloads/codestar-connection:orgsplit-github")
+        .find(|s| s.address == "prod/prod-workloads/connection-share:orgsplit-github")
         .unwrap();
-    assert_eq!(conn.action, Action::Create);
+    assert_eq!(share.account, plan.management_account_id);
+    assert!(share.depends_on.contains(&"organization/org-trusted-access:ram".to_string()));
+    let StepSpec::ConnectionShare(inputs) = &share.spec else { panic!("{share:?}") };
+    assert_eq!(inputs.account, "${account:prod-workloads}");
     assert!(
-        plan.steps().all(|s| s.address != "dev/dev-workloads/codestar-connection:orgsplit-github"),
+        plan.steps().all(|s| s.address != "dev/dev-workloads/connection-share:orgsplit-github"),
         "dev has no pipeline"
     );
 }
@@ -139,8 +151,14 @@ fn the_plan_is_deterministic_and_its_digest_verifies() {
         Plan::from_json(&a[..a.len() / 2]),
         Err(orgsplit_model::PlanError::Malformed(_))
     ));
-    let v2 = a.replacen("\"format_version\": 1", "\"format_version\": 2", 1);
-    assert!(matches!(Plan::from_json(&v2), Err(orgsplit_model::PlanError::UnknownVersion { .. })));
+    let current = format!("\"format_version\": {}", orgsplit_model::plan::PLAN_FORMAT_VERSION);
+    let next = format!("\"format_version\": {}", orgsplit_model::plan::PLAN_FORMAT_VERSION + 1);
+    assert!(a.contains(&current));
+    let future = a.replacen(&current, &next, 1);
+    assert!(matches!(
+        Plan::from_json(&future),
+        Err(orgsplit_model::PlanError::UnknownVersion { .. })
+    ));
 }
 
 #[test]

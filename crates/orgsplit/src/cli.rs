@@ -266,22 +266,26 @@ pub enum PipelinesCommand {
         #[arg(long, value_name = "VAR")]
         token_env: Option<String>,
     },
-    /// Convert v1 GitHub sources to CodeStarSourceConnection, in place.
+    /// Convert v1 GitHub sources to CodeStarSourceConnection (CodeConnections), in place.
     Migrate {
         /// The account whose pipelines are converted (default: the source account).
         #[arg(long, value_name = "ID")]
         account: Option<String>,
-        /// An existing connection (of that account, in the pipelines' region).
+        /// An existing connection: of that account, or shared with it through AWS RAM.
         #[arg(
             long,
             value_name = "ARN",
-            required_unless_present = "create_connection",
-            conflicts_with = "create_connection"
+            required_unless_present_any = ["create_connection", "org_connection"],
+            conflicts_with_all = ["create_connection", "org_connection"]
         )]
         connection_arn: Option<String>,
-        /// Find or create the connection of that name in each region with pipelines to convert.
-        #[arg(long, value_name = "NAME")]
+        /// Find or create a connection of that name in that account (one serves every region).
+        #[arg(long, value_name = "NAME", conflicts_with = "org_connection")]
         create_connection: Option<String>,
+        /// Use the organization's connection (`[connection]` in the config): found or created
+        /// in its owner's account and shared with that account through AWS RAM.
+        #[arg(long)]
+        org_connection: bool,
         /// Only these pipelines (repeatable; default: every pipeline with a v1 GitHub source).
         #[arg(long = "pipeline", value_name = "NAME")]
         pipelines: Vec<String>,

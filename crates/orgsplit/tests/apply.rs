@@ -193,6 +193,9 @@ async fn trusted_by(emu: &Emulator, account: &str, role: &str) -> Vec<String> {
 #[derive(Debug, Default)]
 #[allow(dead_code)]
 struct Checked {
+    /// Every connection ARN a copied pipeline's source uses, and how many sources.
+    pipeline_connections: std::collections::BTreeSet<String>,
+    connection_sources: usize,
     parameters: usize,
     task_definitions: usize,
     /// Task-definition secrets named by full ARN that name the target's copy.
@@ -320,6 +323,20 @@ async fn read_back(emu: &Emulator, plan: &Plan, journal: &str) -> Checked {
                     StepKind::Pipeline => {
                         checked.build_projects +=
                             build_projects_exist(&target, &region, step, id).await;
+                        let name = step.spec.name().unwrap();
+                        let got = target.codepipeline(&region).get_pipeline().name(name);
+                        let got = orgsplit_aws::sdk_json::to_json(
+                            got.send().await.unwrap().pipeline().unwrap(),
+                        );
+                        for stage in got["stages"].as_array().unwrap() {
+                            for action in stage["actions"].as_array().unwrap() {
+                                if let Some(arn) = action["configuration"]["ConnectionArn"].as_str()
+                                {
+                                    checked.pipeline_connections.insert(arn.to_string());
+                                    checked.connection_sources += 1;
+                                }
+                            }
+                        }
                     }
                     StepKind::EcsTaskDefinition => {
                         let family = step.spec.name().unwrap();
@@ -383,7 +400,42 @@ async fn read_back(emu: &Emulator, plan: &Plan, journal: &str) -> Checked {
     assert_eq!(checked.cmk_log_groups, 1, "/ecs/prod-api: {checked:?}");
     assert_eq!(checked.build_projects, 2, "the dev and prod api pipelines: {checked:?}");
     assert_eq!(checked.replicated_secrets, 1, "prod/mailer/api-key to eu-west-1: {checked:?}");
+    one_shared_connection(&aws, plan, &ids, &checked).await;
     checked
+}
+
+/// Every copied pipeline (dev's and prod's) reads back on the organization's one
+/// `codeconnections` connection, owned by the management account: one handshake for the
+/// whole split. No other account holds a connection of its own, and the source account,
+/// which it is not shared with, cannot read it.
+async fn one_shared_connection(
+    aws: &orgsplit_aws::Aws,
+    plan: &Plan,
+    ids: &BTreeMap<String, String>,
+    checked: &Checked,
+) {
+    let mgmt = &plan.management_account_id;
+    assert!(checked.connection_sources >= 3, "{checked:?}");
+    assert_eq!(checked.pipeline_connections.len(), 1, "{checked:?}");
+    let arn = checked.pipeline_connections.first().unwrap();
+    let prefix = format!("arn:aws:codeconnections:us-east-1:{mgmt}:connection/");
+    assert!(arn.starts_with(&prefix), "{arn}");
+    let mut owned = 0;
+    let accounts = ids.values().chain([mgmt, &plan.source_account_id]);
+    for id in accounts {
+        let s = aws.session(id).await.unwrap();
+        let listed = s.codeconnections("us-east-1").list_connections().send().await.unwrap();
+        owned += listed.connections().len();
+    }
+    assert_eq!(owned, 1, "one connection in the whole organization, one handshake");
+    let source = aws.session(&plan.source_account_id).await.unwrap();
+    let unshared = source.codeconnections("us-east-1").get_connection().connection_arn(arn);
+    let err = unshared.send().await.expect_err("the source account reads an unshared connection");
+    assert_eq!(
+        aws_sdk_iam::error::ProvideErrorMetadata::code(&err),
+        Some("ResourceNotFoundException"),
+        "{err:?}"
+    );
 }
 
 /// For a parameter the source encrypts under a customer-managed key: the target's copy is

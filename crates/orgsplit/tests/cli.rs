@@ -170,7 +170,11 @@ fn plan_from_a_file_then_show_and_the_plan_file_checks() {
 
     std::fs::write(
         dir.path().join("future.json"),
-        text.replacen("\"format_version\": 1", "\"format_version\": 9", 1),
+        text.replacen(
+            &format!("\"format_version\": {}", orgsplit_model::plan::PLAN_FORMAT_VERSION),
+            "\"format_version\": 9",
+            1,
+        ),
     )
     .unwrap();
     let out = orgsplit(dir.path()).args(["show", "future.json"]).output().unwrap();

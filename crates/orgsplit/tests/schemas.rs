@@ -117,10 +117,9 @@ fn files_the_demo_writes_match_their_schemas() {
     assert_eq!(first.code, Some(3), "waits on the handshake: {}", first.stderr);
     for line in first.stdout.lines() {
         let event: Value = serde_json::from_str(line).unwrap_or(Value::Null);
-        if let Some(arn) = event["message"]
-            .as_str()
-            .and_then(|m| m.split(['(', ')', ' ']).find(|w| w.starts_with("arn:aws:codestar")))
-        {
+        if let Some(arn) = event["message"].as_str().and_then(|m| {
+            m.split(['(', ')', ' ']).find(|w| w.starts_with("arn:aws:codeconnections:"))
+        }) {
             emu.mark_connection_available(arn);
         }
     }

@@ -306,7 +306,12 @@ class EmulatorApp:
         # our own services
         if service in ("codestar-connections", "codeconnections") or (
                 (environ.get("HTTP_X_AMZ_TARGET") or "").startswith(("CodeStar_connections_20191201.", "CodeConnections_20231201."))):
-            status, headers, out = self.codestar.handle(ctx)
+            if info["protocol"] == "cbor":
+                # The AWS SDK for Rust speaks smithy-rpc-v2-cbor to CodeConnections (boto3 JSON).
+                cbor_ctx = dict(ctx, body=protocol.cbor_request_as_json(ctx["body"]))
+                status, headers, out = protocol.json_response_as_cbor(self.codestar.handle(cbor_ctx))
+            else:
+                status, headers, out = self.codestar.handle(ctx)
             return respond(sr, status, headers, out)
         if service == "ram" and operation in ram.OPERATIONS:
             status, headers, out = self.ram.handle(ctx)

@@ -210,6 +210,8 @@ def _req_id() -> str:
 
 def error_response(protocol: str, service: str | None, kind: str, status_hint: int | None = None) -> tuple[int, list[tuple[str, str]], bytes]:
     """kind: 'throttle' or '5xx'. Returns (status, headers, body)."""
+    if protocol == "cbor":
+        return json_response_as_cbor(error_response("json", service, kind, status_hint))
     rid = _req_id()
     if kind == "throttle":
         if service == "s3":
@@ -249,6 +251,28 @@ def error_response(protocol: str, service: str | None, kind: str, status_hint: i
     return status, [("Content-Type", "application/x-amz-json-1.1" if protocol == "json" else "application/json"),
                     ("x-amzn-RequestId", rid), ("x-amzn-ErrorType", code)], json.dumps(
         {"__type": code, "message": msg}).encode()
+
+
+def cbor_request_as_json(body: bytes) -> bytes:
+    """A smithy-rpc-v2-cbor request body as the JSON our handlers read (an empty body is `{}`)."""
+    import cbor2
+
+    return json.dumps(cbor2.loads(body) if body else {}).encode()
+
+
+def json_response_as_cbor(response: tuple[int, list[tuple[str, str]], bytes]) -> tuple[int, list[tuple[str, str]], bytes]:
+    """A JSON answer of ours re-encoded for smithy-rpc-v2-cbor: the same map (errors keep
+    `__type` and `message`), `Content-Type: application/cbor` and the `smithy-protocol: rpc-v2-cbor`
+    header the protocol requires of every response
+    (https://smithy.io/2.0/additional-specs/protocols/smithy-rpc-v2.html). The shapes served this
+    way (CodeConnections) hold no timestamps, which CBOR would tag."""
+    import cbor2
+
+    status, headers, body = response
+    doc = json.loads(body) if body else {}
+    headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
+    headers += [("Content-Type", "application/cbor"), ("smithy-protocol", "rpc-v2-cbor")]
+    return status, headers, cbor2.dumps(doc)
 
 
 def json_error(code: str, message: str, status: int = 400) -> tuple[int, list[tuple[str, str]], bytes]:

@@ -253,8 +253,8 @@ def test_webhook_deregistration_needs_the_v1_github_action(fresh):
     source = decl["stages"][0]["actions"][0]
     source["actionTypeId"] = {"category": "Source", "owner": "AWS", "provider": "CodeStarSourceConnection",
                               "version": "1"}
-    source["configuration"] = {"ConnectionArn": "arn:aws:codestar-connections:us-east-1:123456789012:connection/x",
-                               "FullRepositoryId": "acme/api", "BranchName": "main"}
+    connection = fresh.client("codeconnections").create_connection(ProviderType="GitHub", ConnectionName="c")["ConnectionArn"]
+    source["configuration"] = {"ConnectionArn": connection, "FullRepositoryId": "acme/api", "BranchName": "main"}
     cp.update_pipeline(pipeline=decl)
     with pytest.raises(ClientError) as e:
         cp.deregister_webhook_with_third_party(webhookName="wh")

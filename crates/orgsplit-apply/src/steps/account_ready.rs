@@ -26,7 +26,7 @@ fn service_of(kind: StepKind) -> Option<&'static str> {
         StepKind::EcsCluster | StepKind::EcsTaskDefinition | StepKind::EcsService => "ecs",
         StepKind::EventsRule => "events",
         StepKind::Schedule => "scheduler",
-        StepKind::CodestarConnection => "codestar-connections",
+        StepKind::Connection => "codeconnections",
         StepKind::Pipeline => "codepipeline",
         StepKind::KmsKey | StepKind::KmsKeyPolicy => "kms",
         StepKind::CodeBuildProject => "codebuild",
@@ -155,8 +155,8 @@ async fn probe(session: &AccountSession, service: &str, region: &str) -> Result<
             .await
             .map(drop)
             .map_err(|e| code(&e)),
-        "codestar-connections" => session
-            .codestar_connections(region)
+        "codeconnections" => session
+            .codeconnections(region)
             .list_connections()
             .max_results(1)
             .send()

@@ -1,7 +1,7 @@
 //! CodePipeline pipelines, re-created in the target account with their v1 GitHub sources
-//! (an OAuth token in the pipeline) converted to CodeStar Connections sources on the
-//! account's connection, whose ARN the connection step put in its outputs. The pipeline's
-//! role is granted `UseConnection` on it by an inline policy.
+//! (an OAuth token in the pipeline) converted to connection sources on the organization's
+//! connection (shared with the account through AWS RAM), whose ARN the connection step put
+//! in its outputs. The pipeline's role is granted `UseConnection` on it by an inline policy.
 
 use aws_sdk_codepipeline::Client;
 use aws_sdk_codepipeline::types::{PipelineDeclaration, Tag};
@@ -73,16 +73,15 @@ pub async fn run(cx: &StepContext, inputs: &PipelineCopy) -> Result<Outcome, Ste
 }
 
 /// The connection step's output; the connection must still be AVAILABLE (a pipeline on a
-/// pending connection would fail its first run).
+/// pending connection would fail its first run), read from the pipeline's own account (the
+/// organization's connection is shared with it, so it reads there only once shared).
 async fn connection_arn(cx: &StepContext) -> Result<String, StepError> {
     let address = cx
         .step
         .depends_on
         .iter()
-        .find(|a| {
-            cx.plan.steps().any(|s| &s.address == *a && s.kind() == StepKind::CodestarConnection)
-        })
-        .ok_or_else(|| input_error("depends_on", "no codestar-connection step among them"))?;
+        .find(|a| cx.plan.steps().any(|s| &s.address == *a && s.kind() == StepKind::Connection))
+        .ok_or_else(|| input_error("depends_on", "no connection step among them"))?;
     let arn = cx.output(address, OutputKey::ConnectionArn).ok_or_else(|| {
         StepError::Failed(format!(
             "{address} has not succeeded yet: the connection must be AVAILABLE first"
@@ -91,12 +90,12 @@ async fn connection_arn(cx: &StepContext) -> Result<String, StepError> {
     let got = cx
         .session()
         .await?
-        .codestar_connections(cx.region())
+        .codeconnections(cx.region())
         .get_connection()
         .connection_arn(arn)
         .send()
         .await
-        .map_err(cx.error_of("codestar-connections", "GetConnection"))?;
+        .map_err(cx.error_of("codeconnections", "GetConnection"))?;
     let status =
         got.connection().and_then(|c| c.connection_status()).map(|s| s.as_str().to_string());
     if status.as_deref() != Some("AVAILABLE") {
@@ -138,8 +137,8 @@ fn wanted_declaration(
     Ok(to_json(&sdk))
 }
 
-/// A CodeStar source already on a connection of another account (connections are not
-/// shared across accounts) is moved to this account's connection.
+/// A connection source on a connection of another account (the source account's, which is
+/// not shared with this one) is moved to the organization's connection.
 fn repoint_connections(d: &mut Value, connection: &str, account: &str) {
     let stages = d.get_mut("stages").and_then(Value::as_array_mut);
     for stage in stages.into_iter().flatten() {

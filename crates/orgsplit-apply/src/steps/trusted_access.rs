@@ -7,6 +7,7 @@ use crate::context::{Outcome, StepContext, StepError};
 use orgsplit_model::step::TrustedAccess;
 
 const ORG: &str = "organizations";
+use orgsplit_pipelines::share::RAM_PRINCIPAL;
 const GLOBAL: &str = "global";
 
 /// StackSets' trusted access with Organizations, activated through CloudFormation: "we
@@ -19,6 +20,9 @@ pub async fn trusted_access(
     inputs: &TrustedAccess,
 ) -> Result<Outcome, StepError> {
     let session = cx.session().await?;
+    if inputs.service_principal.as_deref() == Some(RAM_PRINCIPAL) {
+        return ram_sharing(cx, &session).await;
+    }
     if let Some(principal) = &inputs.service_principal {
         return service_access(&session, principal).await;
     }
@@ -72,4 +76,13 @@ async fn service_access(session: &AccountSession, principal: &str) -> Result<Out
         )));
     }
     Ok(Outcome::changed(true))
+}
+
+/// Sharing with the organization in AWS RAM (see `orgsplit_pipelines::share`).
+async fn ram_sharing(cx: &StepContext, session: &AccountSession) -> Result<Outcome, StepError> {
+    match orgsplit_pipelines::share::enable_org_sharing(session, cx.region()).await {
+        Ok(changed) => Ok(Outcome::changed(changed)),
+        Err(orgsplit_pipelines::connection::ConnectionError::Aws(a)) => Err(StepError::Aws(a)),
+        Err(other) => Err(StepError::Verify(other.to_string())),
+    }
 }

@@ -224,7 +224,7 @@ pub async fn role_policy(s: &AccountSession, role: &str, policy: &str) -> Option
 }
 
 pub async fn connections(s: &AccountSession) -> Vec<(String, String, String)> {
-    s.codestar_connections(REGION)
+    s.codeconnections(REGION)
         .list_connections()
         .send()
         .await

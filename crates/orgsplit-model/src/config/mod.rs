@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use crate::kind::ResourceKind;
 
 mod buckets;
+mod connection;
+pub use connection::{DEFAULT_CONNECTION_NAME, RAM_PRINCIPAL};
 mod raw;
 mod validate;
 
@@ -73,6 +75,29 @@ pub struct Config {
     /// `[bucket_names]`: the copy's name of a source bucket, by source name, instead of the
     /// generated `NAME-ACCOUNT`.
     pub bucket_names: BTreeMap<String, BucketNameOverride>,
+    /// `[connection]`: the organization's one GitHub connection.
+    pub connection: ConnectionConfig,
+}
+
+/// The organization's GitHub connection: created once in its owner's account, shared
+/// through AWS RAM with every account whose pipelines use it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionConfig {
+    pub owner: ConnectionOwner,
+    /// 1 to 32 characters; `orgsplit-github` by default.
+    pub name: String,
+}
+
+/// Which account owns the connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectionOwner {
+    /// The organization's management account (the default): it outlives the split, and
+    /// orgsplit already acts there.
+    Management,
+    /// The shared source account.
+    Source,
+    /// Another account of the organization (a shared-services or tooling account).
+    Account(String),
 }
 
 /// The name a bucket's copy takes, as `[bucket_names]` says.

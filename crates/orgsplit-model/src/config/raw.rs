@@ -27,6 +27,18 @@ pub(super) struct RawConfig {
     pub(super) networks: Vec<Spanned<RawNetwork>>,
     #[serde(default)]
     pub(super) bucket_names: BTreeMap<String, Spanned<RawBucketName>>,
+    #[serde(default)]
+    pub(super) connection: Option<Spanned<RawConnection>>,
+}
+
+/// `[connection]`: `owner = "management" | "source" | "ACCOUNT_ID"`, `name = "…"`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConnection {
+    #[serde(default)]
+    pub(super) owner: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) name: Option<Spanned<String>>,
 }
 
 /// `[bucket_names]`: `"SOURCE" = "COPY"`, or `"SOURCE" = { ENV = "COPY", … }`.

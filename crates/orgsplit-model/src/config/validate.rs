@@ -551,6 +551,8 @@ pub(super) fn validate(cx: &Cx<'_>, raw: RawConfig) -> Result<Config, ConfigErro
 
     let bucket_names = super::buckets::bucket_names(cx, &raw.bucket_names, &environments)?;
 
+    let connection = super::connection::connection(cx, raw.connection)?;
+
     Ok(Config {
         path: cx.path.to_path_buf(),
         digest: sha256_hex(cx.text.as_bytes()),
@@ -565,5 +567,6 @@ pub(super) fn validate(cx: &Cx<'_>, raw: RawConfig) -> Result<Config, ConfigErro
         guardrails,
         networks,
         bucket_names,
+        connection,
     })
 }

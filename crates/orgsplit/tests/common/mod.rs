@@ -95,7 +95,7 @@ pub fn apply_ou(emu: &Emulator, dir: &Path, plan: &str, ou: &str, log: &mut Vec<
         let message = event["message"].as_str().unwrap();
         let arn = message
             .split(['(', ')', ' '])
-            .find(|w| w.starts_with("arn:aws:codestar-connections:"))
+            .find(|w| w.starts_with("arn:aws:codeconnections:"))
             .unwrap_or_else(|| panic!("no connection ARN in {message}"));
         assert!(event["url"].as_str().unwrap().starts_with("https://console.aws.amazon.com/"));
         emu.mark_connection_available(arn);

@@ -23,7 +23,7 @@ use common::{Run, aws_for, command, output};
 use orgsplit_aws::AccountSession;
 use orgsplit_aws::policy::policy_document;
 use orgsplit_testkit::runtime;
-use orgsplit_testkit::{Emulator, SOURCE_ACCOUNT, scenario};
+use orgsplit_testkit::{Emulator, MANAGEMENT_ACCOUNT, SOURCE_ACCOUNT, scenario};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -33,6 +33,7 @@ const REGION: &str = "us-east-1";
 const CONNECTION: &str = "github-acme";
 const EU: &str = "eu-west-1";
 const EU_PIPELINE: &str = "eu-api-build";
+const ORG_PIPELINE: &str = "org-api-build";
 
 /// A token reference as scanned: resource address, form, whether it is the token.
 type Found = (String, String, Value);
@@ -176,7 +177,7 @@ const STAGES: &[Stage] = &[
         migrate::migrate_dry_run_and_refusals_change_nothing,
     ),
     (
-        "migrate: a PENDING connection is created once per region, nothing else changes",
+        "migrate: a PENDING connection is created once (for both regions), nothing else changes",
         migrate::migrate_waits_for_pending_connections,
     ),
     (
@@ -196,6 +197,10 @@ const STAGES: &[Stage] = &[
         rollback::rollback_refuses_a_pipeline_changed_since,
     ),
     ("migrate by connection ARN", migrate::migrate_by_connection_arn),
+    (
+        "migrate onto the organization's connection, shared through AWS RAM",
+        migrate::migrate_onto_the_organization_connection,
+    ),
     (
         "no token, hashed token or webhook secret in any output or saved file",
         no_secret_in_any_output_or_saved_file,

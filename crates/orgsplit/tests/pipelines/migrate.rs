@@ -9,20 +9,7 @@ pub(super) fn migrate_dry_run_and_refusals_change_nothing(s: &mut Scenario) {
     fields!(s; emu, rt, src; log);
     // A fourth pipeline in the other configured region, on the same role, started by hand
     // (no polling, no webhook): its own connection, and DetectChanges false.
-    rt.block_on(async {
-        let mut decl = before_decl(src, "dev-api-build").await;
-        decl["name"] = json!(EU_PIPELINE);
-        decl["stages"][0]["actions"][0]["configuration"] = json!({
-            "Owner": "acme", "Repo": "eu-api", "Branch": "main", "PollForSourceChanges": "false",
-            "OAuthToken": token});
-        decl.as_object_mut().unwrap().remove("version");
-        let sdk = orgsplit_aws::sdk_json::from_json(
-            &decl,
-            aws_sdk_codepipeline::types::PipelineDeclaration::deserialize,
-        )
-        .unwrap();
-        src.codepipeline(EU).create_pipeline().pipeline(sdk).send().await.unwrap();
-    });
+    rt.block_on(v1_pipeline_like_dev_api_build(src, EU, EU_PIPELINE, "eu-api", token));
 
     // ---- migrate: dry run and refusals change nothing.
     emu.clear_requests();
@@ -56,7 +43,7 @@ pub(super) fn migrate_dry_run_and_refusals_change_nothing(s: &mut Scenario) {
     assert_eq!(emu.mutating_requests(), Vec::<Value>::new(), "refusals wrote");
 }
 
-/// Migrate: a PENDING connection is created once per region, nothing else changes.
+/// Migrate: a PENDING connection is created once (connections are global), nothing else changes.
 pub(super) fn migrate_waits_for_pending_connections(s: &mut Scenario) {
     let d = s.dir.path();
     fields!(s; emu, rt, src, pipelines; log, connection_arn, eu_connection, before);
@@ -86,12 +73,12 @@ pub(super) fn migrate_waits_for_pending_connections(s: &mut Scenario) {
         .collect();
     assert_eq!(
         ops,
-        ["CreateConnection", "CreateConnection"],
-        "while PENDING: one connection per region"
+        ["CreateConnection"],
+        "while PENDING: one connection, global, for both regions"
     );
     let connection_in = |region: &'static str| {
         rt.block_on(async {
-            let got = src.codestar_connections(region).list_connections().send().await.unwrap();
+            let got = src.codeconnections(region).list_connections().send().await.unwrap();
             let c: Vec<_> = got
                 .connections()
                 .iter()
@@ -103,6 +90,8 @@ pub(super) fn migrate_waits_for_pending_connections(s: &mut Scenario) {
     };
     *connection_arn = connection_in(REGION);
     *eu_connection = connection_in(EU);
+    assert_eq!(eu_connection, connection_arn, "the same connection, listed from either region");
+    assert!(connection_arn.starts_with("arn:aws:codeconnections:us-east-1:"), "{connection_arn}");
     *before = rt.block_on(async {
         let mut out = Vec::new();
         for p in pipelines {
@@ -247,4 +236,84 @@ pub(super) fn migrate_by_connection_arn(s: &mut Scenario) {
         assert_eq!(source_action(&now)["configuration"]["ConnectionArn"], json!(connection_arn));
         assert_eq!(webhooks_of(src, "prod-api-release").await, Vec::<String>::new());
     });
+}
+
+/// Migrate onto the organization's connection (`--org-connection`): a new v1 pipeline of the
+/// source account ends on the management account's `codeconnections` connection, shared with
+/// the source account through AWS RAM; one handshake, then a second run writes nothing.
+pub(super) fn migrate_onto_the_organization_connection(s: &mut Scenario) {
+    let d = s.dir.path();
+    let token = s.token.clone();
+    fields!(s; emu, rt, src; log);
+    rt.block_on(v1_pipeline_like_dev_api_build(src, REGION, ORG_PIPELINE, "org-api", &token));
+    let args = ["pipelines", "migrate", "--org-connection", "--pipeline", ORG_PIPELINE, "--yes"];
+    let pending = orgsplit(emu, d, None, &args);
+    assert_eq!(pending.code, Some(3), "{}{}", pending.stdout, pending.stderr);
+    let mgmt_prefix = format!("arn:aws:codeconnections:us-east-1:{MANAGEMENT_ACCOUNT}:connection/");
+    let arn = pending
+        .stderr
+        .split(['(', ')', ' '])
+        .find(|w| w.starts_with(&mgmt_prefix))
+        .unwrap_or_else(|| panic!("no management-account connection in {}", pending.stderr))
+        .to_string();
+    log.push(pending);
+    emu.mark_connection_available(&arn);
+    let done = orgsplit(emu, d, None, &args);
+    assert_eq!(done.code, Some(0), "{}{}", done.stdout, done.stderr);
+    log.push(done);
+    rt.block_on(async {
+        let now = declaration(src, ORG_PIPELINE).await;
+        let action = source_action(&now);
+        assert_eq!(action["actionTypeId"]["provider"], "CodeStarSourceConnection");
+        assert_eq!(action["configuration"]["ConnectionArn"], json!(arn));
+        // The source account reads it (shared), and owns no connection of that name.
+        let cc = src.codeconnections(REGION);
+        cc.get_connection().connection_arn(&arn).send().await.expect("shared with the source");
+        let own = cc.list_connections().send().await.unwrap();
+        assert!(
+            own.connections().iter().all(|c| c.connection_name() != Some("orgsplit-github")),
+            "the source account made a connection of its own"
+        );
+        let policy = src
+            .iam()
+            .get_role_policy()
+            .role_name("codepipeline-service")
+            .policy_name("orgsplit-use-connection")
+            .send()
+            .await
+            .unwrap();
+        let policy = policy_document(policy.policy_document());
+        let resources = policy["Statement"][0]["Resource"].as_array().unwrap().clone();
+        assert!(resources.contains(&json!(arn)), "{policy}");
+    });
+    emu.clear_requests();
+    let again = orgsplit(emu, d, None, &args);
+    assert_eq!(again.code, Some(0), "{}{}", again.stdout, again.stderr);
+    assert_eq!(emu.mutating_requests(), Vec::<Value>::new(), "a second --org-connection run");
+    log.push(again);
+}
+
+/// A new pipeline in `region` shaped like `dev-api-build` (same role and stages), whose source
+/// is a v1 GitHub action on `acme/REPO@main` started by hand (no polling, no webhook).
+async fn v1_pipeline_like_dev_api_build(
+    src: &AccountSession,
+    region: &str,
+    name: &str,
+    repo: &str,
+    token: &str,
+) {
+    let mut decl = before_decl(src, "dev-api-build").await;
+    decl["name"] = json!(name);
+    decl["stages"][0]["actions"][0]["actionTypeId"] = json!({
+        "category": "Source", "owner": "ThirdParty", "provider": "GitHub", "version": "1"});
+    decl["stages"][0]["actions"][0]["configuration"] = json!({
+        "Owner": "acme", "Repo": repo, "Branch": "main", "PollForSourceChanges": "false",
+        "OAuthToken": token});
+    decl.as_object_mut().unwrap().remove("version");
+    let sdk = orgsplit_aws::sdk_json::from_json(
+        &decl,
+        aws_sdk_codepipeline::types::PipelineDeclaration::deserialize,
+    )
+    .unwrap();
+    src.codepipeline(region).create_pipeline().pipeline(sdk).send().await.unwrap();
 }

@@ -9,7 +9,7 @@ use orgsplit_aws::{AccountSession, Aws};
 use orgsplit_model::{Config, Secret};
 use orgsplit_pipelines::PipelinesError;
 use orgsplit_pipelines::connection::{self, ConnectionInfo};
-use orgsplit_pipelines::grant::{arn_account, arn_region};
+use orgsplit_pipelines::grant::arn_region;
 use orgsplit_pipelines::migrate::{self, Migrated, SavedDeclaration};
 use orgsplit_pipelines::scan::{self, PipelineScan, StateReport, StateSource};
 use orgsplit_pipelines::selection::{self, ConnectionChoice};
@@ -41,16 +41,18 @@ pub async fn run(
             account,
             connection_arn,
             create_connection,
+            org_connection,
             pipelines,
             dry_run,
             yes,
         } => {
-            let choice = match (connection_arn, create_connection) {
-                (Some(arn), _) => ConnectionChoice::Arn(arn),
-                (None, Some(name)) => ConnectionChoice::Create(name),
-                (None, None) => {
+            let choice = match (connection_arn, create_connection, org_connection) {
+                (Some(arn), _, _) => ConnectionChoice::Arn(arn),
+                (None, Some(name), _) => ConnectionChoice::Create(name),
+                (None, None, true) => ConnectionChoice::Organization,
+                (None, None, false) => {
                     return Err(CliError::invalid(
-                        "pipelines migrate: --connection-arn ARN or --create-connection NAME is required",
+                        "pipelines migrate: --connection-arn ARN, --create-connection NAME or --org-connection is required",
                     ));
                 }
             };

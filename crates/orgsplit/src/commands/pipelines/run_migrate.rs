@@ -1,4 +1,4 @@
-//! `orgsplit pipelines migrate`: v1 GitHub sources to CodeStar Connections.
+//! `orgsplit pipelines migrate`: v1 GitHub sources to CodeConnections sources.
 
 use super::*;
 use crate::report::Batch;
@@ -20,14 +20,8 @@ pub(super) async fn migrate_cmd(
             && arn_region(arn).is_some();
         if !ok {
             return Err(CliError::invalid(format!(
-                "--connection-arn {arn}: not a CodeStar connection ARN (arn:aws:codestar-connections:REGION:ACCOUNT:connection/ID)"
+                "--connection-arn {arn}: not a connection ARN (arn:aws:codeconnections:REGION:ACCOUNT:connection/ID)"
             )));
-        }
-        if arn_account(arn) != Some(account.as_str()) {
-            return Err(CliError::invalid(format!(
-                "--connection-arn {arn}: the connection is not in account {account}, whose pipelines are converted"
-            ))
-            .hint("a pipeline can only use a connection of its own account"));
         }
     }
     if let ConnectionChoice::Create(name) = &choice
@@ -63,22 +57,6 @@ pub(super) async fn migrate_cmd(
     let mut regions: Vec<String> = selected.iter().map(|p| p.region.clone()).collect();
     regions.sort();
     regions.dedup();
-    if let ConnectionChoice::Arn(arn) = &choice {
-        let region = arn_region(arn).unwrap_or_default();
-        let elsewhere: Vec<String> = selected
-            .iter()
-            .filter(|p| p.region != region)
-            .map(|p| format!("{} ({})", p.name, p.region))
-            .collect();
-        if !elsewhere.is_empty() {
-            return Err(CliError::invalid(format!(
-                "--connection-arn {arn}: the connection is in {region}, but {} {} elsewhere",
-                elsewhere.join(", "),
-                if elsewhere.len() == 1 { "is" } else { "are" }
-            ))
-            .hint("a pipeline's source uses a connection of its own region: choose pipelines with --pipeline, or use --create-connection NAME (one connection per region)"));
-        }
-    }
     if selected.is_empty() {
         printer.data(&match g.output {
             Output::Json => json!({"account": account, "dry_run": dry_run, "pipelines": []}).to_string(),
@@ -97,11 +75,17 @@ pub(super) async fn migrate_cmd(
     // An existing connection is read before anything is asked or changed.
     let given = match &choice {
         ConnectionChoice::Arn(_) => Some(
-            selection::resolve_connections(&session, &choice, &regions, false)
+            selection::resolve_connections(&session, &choice, &regions, &config.home_region, false)
                 .await
                 .map_err(pipelines_error)?,
         ),
         ConnectionChoice::Create(_) => None,
+        // Read (not made) before anything is asked: a dry run shows it, or that it is to be made.
+        ConnectionChoice::Organization => {
+            let org = OrgConnection::resolve(&aws, &config).await?;
+            let found = org.find().await?;
+            Some(regions.iter().map(|r| (r.clone(), found.clone())).collect())
+        }
     };
     if let Some(c) = given.as_ref().and_then(|m| m.values().flatten().next())
         && c.provider != "GitHub"
@@ -114,9 +98,15 @@ pub(super) async fn migrate_cmd(
     if dry_run {
         let connections = match given {
             Some(c) => c,
-            None => selection::resolve_connections(&session, &choice, &regions, false)
-                .await
-                .map_err(pipelines_error)?,
+            None => selection::resolve_connections(
+                &session,
+                &choice,
+                &regions,
+                &config.home_region,
+                false,
+            )
+            .await
+            .map_err(pipelines_error)?,
         };
         return dry_run_report(g, &account, &selected, &connections, printer);
     }
@@ -133,14 +123,27 @@ pub(super) async fn migrate_cmd(
         yes,
         printer,
     )?;
-    let connections = match given {
-        Some(c) => c,
-        None => selection::resolve_connections(&session, &choice, &regions, true)
-            .await
-            .map_err(pipelines_error)?,
+    let connections = match (&choice, given) {
+        (ConnectionChoice::Organization, _) => {
+            let org = OrgConnection::resolve(&aws, &config).await?;
+            let arn = org.find_create_and_share(&account).await?;
+            let shared = ConnectionChoice::Arn(arn);
+            selection::resolve_connections(&session, &shared, &regions, &config.home_region, false)
+                .await
+                .map_err(pipelines_error)?
+        }
+        (_, Some(c)) => c,
+        (_, None) => {
+            selection::resolve_connections(&session, &choice, &regions, &config.home_region, true)
+                .await
+                .map_err(pipelines_error)?
+        }
     };
-    let waiting: Vec<&ConnectionInfo> =
+    // One connection serves every region: each is listed once.
+    let mut waiting: Vec<&ConnectionInfo> =
         connections.values().flatten().filter(|c| !c.is_available()).collect();
+    waiting.sort_by(|a, b| a.arn.cmp(&b.arn));
+    waiting.dedup_by(|a, b| a.arn == b.arn);
     if !waiting.is_empty() {
         let listed: Vec<String> = waiting
             .iter()
@@ -298,4 +301,72 @@ fn dry_run_report(
         Output::Text => text,
     });
     Ok(ExitStatus::Success)
+}
+
+/// `--org-connection`: the organization's connection (`[connection]`), in its owner's account.
+struct OrgConnection {
+    aws: Aws,
+    owner: String,
+    name: String,
+    region: String,
+}
+
+impl OrgConnection {
+    async fn resolve(aws: &Aws, config: &Config) -> Result<OrgConnection, CliError> {
+        use orgsplit_model::config::ConnectionOwner;
+        let owner = match &config.connection.owner {
+            // orgsplit runs as the management account.
+            ConnectionOwner::Management => aws.caller().await?.0,
+            ConnectionOwner::Source => config.source_account_id.clone(),
+            ConnectionOwner::Account(id) => id.clone(),
+        };
+        Ok(OrgConnection {
+            aws: aws.clone(),
+            owner,
+            name: config.connection.name.clone(),
+            region: config.home_region.clone(),
+        })
+    }
+
+    async fn find(&self) -> Result<Option<ConnectionInfo>, CliError> {
+        let owner = session(&self.aws, &self.owner).await?;
+        let client = owner.codeconnections(&self.region);
+        connection::find(&client, &self.owner, &self.region, &self.name, "GitHub", true)
+            .await
+            .map_err(|e| pipelines_error(e.into()))
+    }
+
+    /// Found or created in the owner's account, then shared with `account` (sharing with the
+    /// organization enabled first, from the management account): its ARN.
+    async fn find_create_and_share(&self, account: &str) -> Result<String, CliError> {
+        let owner = session(&self.aws, &self.owner).await?;
+        let client = owner.codeconnections(&self.region);
+        let (found, _) = connection::find_or_create(
+            &client,
+            &self.owner,
+            &self.region,
+            &self.name,
+            "GitHub",
+            true,
+        )
+        .await
+        .map_err(|e| pipelines_error(e.into()))?;
+        if account != self.owner {
+            let mgmt = session(&self.aws, &self.aws.caller().await?.0).await?;
+            orgsplit_pipelines::share::enable_org_sharing(&mgmt, &self.region)
+                .await
+                .map_err(|e| pipelines_error(e.into()))?;
+            orgsplit_pipelines::share::ensure_shared(
+                &owner.ram(&self.region),
+                &self.owner,
+                &self.region,
+                &self.name,
+                &found.arn,
+                account,
+            )
+            .await
+            .map_err(|e| pipelines_error(e.into()))?;
+        }
+        Ok(found.arn)
+    }
 }

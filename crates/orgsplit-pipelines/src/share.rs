@@ -1,0 +1,194 @@
+//! Sharing the organization's connection through AWS RAM: one resource share in the
+//! connection owner's account, in the connection's Region, holding the connection and every
+//! account whose pipelines use it.
+//!
+//! AWS facts this relies on:
+//! - Only `codeconnections` connections can be shared; a share's consumers use the connection
+//!   "with resources in AWS that you manage for third-party source connections, such as in
+//!   CodePipeline" (Developer Tools console guide, "Share connections with AWS accounts").
+//! - Within an organization whose sharing is enabled (`EnableSharingWithAwsOrganization`,
+//!   from the management account), principals get access without invitations (RAM user guide,
+//!   "Using shared AWS resources"); orgsplit shares only with accounts of the organization
+//!   (`allowExternalPrincipals = false`).
+//! - A resource share exists in one Region; it is looked up there by name
+//!   (`GetResourceShares` with `resourceOwner = SELF`), so a second run, or a run after a crash
+//!   right after `CreateResourceShare`, adds to the same share instead of making another.
+
+use aws_sdk_ram::Client;
+use aws_sdk_ram::types::{ResourceOwner, ResourceShareAssociationType, ResourceShareStatus};
+
+use orgsplit_aws::{AccountSession, AwsError, call_error};
+
+use crate::connection::ConnectionError;
+
+const RAM: &str = "ram";
+pub use orgsplit_model::config::RAM_PRINCIPAL;
+
+/// Sharing with the organization in AWS RAM, so that the accounts a resource is shared with
+/// get it without invitations; `session` is the management account's. Enabled through RAM,
+/// not Organizations: "This operation creates a service-linked role called
+/// AWSServiceRoleForResourceAccessManager ... You must call this operation from an IAM role or
+/// user in the organization's management account" (RAM API reference,
+/// EnableSharingWithAwsOrganization); the Terraform AWS provider's
+/// `aws_ram_sharing_with_organization` says the same against enabling `ram.amazonaws.com` in
+/// `aws_organizations_organization`. It turns on trusted access for `ram.amazonaws.com`, which
+/// is how it is read back. Returns whether it was off.
+pub async fn enable_org_sharing(
+    session: &AccountSession,
+    region: &str,
+) -> Result<bool, ConnectionError> {
+    let enabled = || async {
+        let principals = orgsplit_aws::organizations::service_principals(session).await?;
+        Ok::<bool, AwsError>(principals.iter().any(|p| p == RAM_PRINCIPAL))
+    };
+    if enabled().await? {
+        return Ok(false);
+    }
+    session.ram(region).enable_sharing_with_aws_organization().send().await.map_err(|e| {
+        call_error(RAM, "EnableSharingWithAwsOrganization", &session.account_id, region, e)
+    })?;
+    if !enabled().await? {
+        return Err(ConnectionError::Verify {
+            arn: RAM_PRINCIPAL.into(),
+            message: "not enabled after EnableSharingWithAwsOrganization".into(),
+        });
+    }
+    Ok(true)
+}
+
+/// What sharing did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shared {
+    pub share_arn: String,
+    /// A share, or an association, was written.
+    pub changed: bool,
+}
+
+/// The connection shared with `account` through the owner's share `share_name`, created or
+/// completed as needed, then read back: the share must hold both.
+pub async fn ensure_shared(
+    client: &Client,
+    owner: &str,
+    region: &str,
+    share_name: &str,
+    connection_arn: &str,
+    account: &str,
+) -> Result<Shared, ConnectionError> {
+    let existing = find_share(client, owner, region, share_name).await?;
+    let (share_arn, mut changed) = match existing {
+        Some(arn) => (arn, false),
+        None => {
+            let out = client
+                .create_resource_share()
+                .name(share_name)
+                .allow_external_principals(false)
+                .resource_arns(connection_arn)
+                .principals(account)
+                .send()
+                .await
+                .map_err(|e| call_error(RAM, "CreateResourceShare", owner, region, e))?;
+            let arn = out
+                .resource_share()
+                .and_then(|s| s.resource_share_arn())
+                .unwrap_or_default()
+                .to_string();
+            (arn, true)
+        }
+    };
+    let (resources, principals) = associations(client, owner, region, &share_arn).await?;
+    let missing_resource = !resources.iter().any(|r| r == connection_arn);
+    let missing_principal = !principals.iter().any(|p| p == account);
+    if missing_resource || missing_principal {
+        let mut call = client.associate_resource_share().resource_share_arn(&share_arn);
+        if missing_resource {
+            call = call.resource_arns(connection_arn);
+        }
+        if missing_principal {
+            call = call.principals(account);
+        }
+        call.send()
+            .await
+            .map_err(|e| call_error(RAM, "AssociateResourceShare", owner, region, e))?;
+        changed = true;
+        let (resources, principals) = associations(client, owner, region, &share_arn).await?;
+        if !resources.iter().any(|r| r == connection_arn)
+            || !principals.iter().any(|p| p == account)
+        {
+            return Err(ConnectionError::Verify {
+                arn: connection_arn.to_string(),
+                message: format!(
+                    "resource share {share_arn} does not hold it and account {account} after AssociateResourceShare"
+                ),
+            });
+        }
+    }
+    Ok(Shared { share_arn, changed })
+}
+
+/// The ARN of the caller's active share of that name in the Region.
+async fn find_share(
+    client: &Client,
+    owner: &str,
+    region: &str,
+    share_name: &str,
+) -> Result<Option<String>, AwsError> {
+    let mut token = None;
+    loop {
+        let out = client
+            .get_resource_shares()
+            .resource_owner(ResourceOwner::SelfValue)
+            .name(share_name)
+            .resource_share_status(ResourceShareStatus::Active)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| call_error(RAM, "GetResourceShares", owner, region, e))?;
+        if let Some(s) = out.resource_shares().iter().find(|s| s.name() == Some(share_name)) {
+            return Ok(s.resource_share_arn().map(str::to_string));
+        }
+        token = out.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(None);
+        }
+    }
+}
+
+/// The share's associated resources and principals (associated or being associated).
+async fn associations(
+    client: &Client,
+    owner: &str,
+    region: &str,
+    share_arn: &str,
+) -> Result<(Vec<String>, Vec<String>), AwsError> {
+    let mut out = (Vec::new(), Vec::new());
+    for kind in [ResourceShareAssociationType::Resource, ResourceShareAssociationType::Principal] {
+        let mut token = None;
+        loop {
+            let page = client
+                .get_resource_share_associations()
+                .association_type(kind.clone())
+                .resource_share_arns(share_arn)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| call_error(RAM, "GetResourceShareAssociations", owner, region, e))?;
+            for a in page.resource_share_associations() {
+                let live =
+                    a.status().is_some_and(|s| matches!(s.as_str(), "ASSOCIATED" | "ASSOCIATING"));
+                if let (true, Some(entity)) = (live, a.associated_entity()) {
+                    let list = if kind == ResourceShareAssociationType::Resource {
+                        &mut out.0
+                    } else {
+                        &mut out.1
+                    };
+                    list.push(entity.to_string());
+                }
+            }
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
