@@ -221,6 +221,7 @@ def main() -> int:
     ap.add_argument("--orgsplit", type=Path, default=ROOT / "target" / "release" / "orgsplit")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
+    args.orgsplit = args.orgsplit.resolve()
     if not args.orgsplit.exists():
         sys.exit(f"{args.orgsplit} not found: cargo build --release --bin orgsplit")
     # Every account of the two OUs (the admin and workloads accounts already have theirs).
