@@ -43,7 +43,7 @@ pub fn v1_github_sources_of(account: &AccountFacts) -> Vec<Finding> {
                     }
                 ),
                 format!(
-                    "orgsplit pipelines migrate --account {} --pipeline {} --create-connection NAME",
+                    "orgsplit pipelines migrate --account {} --pipeline {} --org-connection",
                     account.account_id, p.name
                 ),
             )
