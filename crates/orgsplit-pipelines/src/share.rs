@@ -125,6 +125,48 @@ pub async fn ensure_shared(
     Ok(Shared { share_arn, changed })
 }
 
+/// How long a connection just shared is waited for in the account it was shared with. An
+/// association is made asynchronously (its status goes through `ASSOCIATING`, RAM API
+/// reference, ResourceShareAssociation), and Terraform users wait after a successful
+/// association for shared resources to "propagate across AWS accounts"; until access arrives,
+/// `GetConnection` there answers `ResourceNotFoundException`, as for a connection that does not
+/// exist. No documented bound: three minutes, like orgsplit's other propagation waits.
+pub const SHARE_PROPAGATION: std::time::Duration = std::time::Duration::from_secs(3 * 60);
+
+/// Reads the connection from the account it was shared with (`consumer`, that account's
+/// client), waiting out the share's propagation ([`SHARE_PROPAGATION`], backoff from 250 ms to
+/// 5 s); `Ok(false)` when it is still not readable then.
+pub async fn wait_until_readable(
+    consumer: &aws_sdk_codeconnections::Client,
+    account: &str,
+    region: &str,
+    arn: &str,
+) -> Result<bool, AwsError> {
+    let started = std::time::Instant::now();
+    let mut delay = std::time::Duration::from_millis(250);
+    loop {
+        match consumer.get_connection().connection_arn(arn).send().await {
+            Ok(out) => return Ok(out.connection().and_then(|c| c.connection_arn()) == Some(arn)),
+            Err(e) => {
+                let err = call_error("codeconnections", "GetConnection", account, region, e);
+                if !err.is_not_found() {
+                    return Err(err);
+                }
+                if started.elapsed() >= SHARE_PROPAGATION {
+                    return Ok(false);
+                }
+                tracing::info!(
+                    account,
+                    waited_ms = started.elapsed().as_millis() as u64,
+                    "waiting for the shared connection to reach the account"
+                );
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(5));
+            }
+        }
+    }
+}
+
 /// The ARN of the caller's active share of that name in the Region.
 async fn find_share(
     client: &Client,

@@ -12,7 +12,6 @@
 use orgsplit_pipelines::connection::{ConnectionError, find_or_create};
 
 use crate::context::{Outcome, StepContext, StepError};
-use crate::steps::propagation::{SHARED_CONNECTION, retry};
 use orgsplit_model::journal::OutputKey;
 use orgsplit_model::step::{Connection, ConnectionShare};
 
@@ -85,12 +84,10 @@ pub async fn share(cx: &StepContext, inputs: &ConnectionShare) -> Result<Outcome
     .await
     .map_err(step_error)?;
     let consumer = cx.aws.session(account).await?.codeconnections(cx.region());
-    let got = retry(SHARED_CONNECTION, || consumer.get_connection().connection_arn(arn).send())
-        .await
-        .map_err(|e| {
-            orgsplit_aws::call_error("codeconnections", "GetConnection", account, cx.region(), e)
-        })?;
-    if got.connection().and_then(|c| c.connection_arn()) != Some(arn) {
+    let readable =
+        orgsplit_pipelines::share::wait_until_readable(&consumer, account, cx.region(), arn)
+            .await?;
+    if !readable {
         return Err(StepError::Verify(format!(
             "account {account} does not read connection {arn} back through resource share {}",
             shared.share_arn

@@ -34,11 +34,6 @@ pub const PIPELINE_ROLE: Propagating = Propagating {
     code: "InvalidStructureException",
     message: "not authorized to perform AssumeRole",
 };
-/// A connection read from an account it was just shared with through AWS RAM: access
-/// follows the association (RAM's own operations are eventually consistent too), and until
-/// then the connection is as unknown to the account as one that does not exist.
-pub const SHARED_CONNECTION: Propagating =
-    Propagating { code: "ResourceNotFoundException", message: "" };
 /// IAM trust policy naming a principal role that IAM does not see yet.
 pub const TRUST_PRINCIPAL: Propagating =
     Propagating { code: "MalformedPolicyDocument", message: "Invalid principal" };

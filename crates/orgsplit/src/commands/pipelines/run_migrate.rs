@@ -366,6 +366,20 @@ impl OrgConnection {
             )
             .await
             .map_err(|e| pipelines_error(e.into()))?;
+            let consumer = session(&self.aws, account).await?.codeconnections(&self.region);
+            let readable = orgsplit_pipelines::share::wait_until_readable(
+                &consumer,
+                account,
+                &self.region,
+                &found.arn,
+            )
+            .await?;
+            if !readable {
+                return Err(CliError::failure(format!(
+                    "connection {} was shared with account {account}, which still cannot read it: run migrate again in a few minutes",
+                    found.arn
+                )));
+            }
         }
         Ok(found.arn)
     }
