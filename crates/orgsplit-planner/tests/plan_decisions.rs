@@ -262,3 +262,39 @@ fn a_secret_another_service_owns_is_a_manual_item() {
     assert_eq!(own.action, Action::Create);
     assert_eq!(own.kind(), orgsplit_model::StepKind::Secret);
 }
+
+/// `[connection] owner`: the connection step acts in the owner's account, and an id outside
+/// the organization is refused before anything is planned.
+#[test]
+fn the_connection_lives_in_its_owners_account() {
+    let with_owner = |owner: &str| {
+        let text = EXAMPLE.replacen("owner = \"management\"", &format!("owner = \"{owner}\""), 1);
+        Config::parse(Path::new("orgsplit.toml"), &text).unwrap()
+    };
+    let inv = inventory();
+    let connection_account = |plan: &Plan| {
+        let steps: Vec<_> =
+            plan.steps().filter(|s| s.kind() == orgsplit_model::StepKind::Connection).collect();
+        assert_eq!(steps.len(), 1, "one connection for the organization");
+        steps[0].account.clone()
+    };
+    let plan = plan_of(&with_owner("source"), inv.clone());
+    assert_eq!(connection_account(&plan), SRC);
+    for share in plan.steps().filter(|s| s.kind() == orgsplit_model::StepKind::ConnectionShare) {
+        assert_eq!(share.account, SRC, "{}: the owner shares it", share.address);
+    }
+    let plan = plan_of(&with_owner("management"), inv.clone());
+    assert_eq!(connection_account(&plan), plan.management_account_id);
+
+    let mut normalised = inv.clone();
+    normalised.normalise();
+    let outsider = with_owner("999999999999");
+    let refused = build_plan(PlanInput {
+        config: &outsider,
+        inventory: &normalised,
+        stacksets: &baseline(),
+        created_at: "2026-11-23T09:30:00Z".into(),
+    })
+    .expect_err("an owner outside the organization");
+    assert!(refused.to_string().contains("999999999999"), "{refused}");
+}
