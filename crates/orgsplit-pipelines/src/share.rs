@@ -17,7 +17,7 @@
 use aws_sdk_ram::Client;
 use aws_sdk_ram::types::{ResourceOwner, ResourceShareAssociationType, ResourceShareStatus};
 
-use orgsplit_aws::{AccountSession, AwsError, call_error};
+use orgsplit_aws::{AccountSession, AwsError, call_error, every_page};
 
 use crate::connection::ConnectionError;
 
@@ -174,25 +174,17 @@ async fn find_share(
     region: &str,
     share_name: &str,
 ) -> Result<Option<String>, AwsError> {
-    let mut token = None;
-    loop {
-        let out = client
-            .get_resource_shares()
-            .resource_owner(ResourceOwner::SelfValue)
-            .name(share_name)
-            .resource_share_status(ResourceShareStatus::Active)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| call_error(RAM, "GetResourceShares", owner, region, e))?;
-        if let Some(s) = out.resource_shares().iter().find(|s| s.name() == Some(share_name)) {
-            return Ok(s.resource_share_arn().map(str::to_string));
-        }
-        token = out.next_token().map(str::to_string);
-        if token.is_none() {
-            return Ok(None);
-        }
-    }
+    let request = client
+        .get_resource_shares()
+        .resource_owner(ResourceOwner::SelfValue)
+        .name(share_name)
+        .resource_share_status(ResourceShareStatus::Active);
+    let shares = every_page!(request, resource_shares)
+        .map_err(|e| call_error(RAM, "GetResourceShares", owner, region, e))?;
+    Ok(shares
+        .iter()
+        .find(|s| s.name() == Some(share_name))
+        .and_then(|s| s.resource_share_arn().map(str::to_string)))
 }
 
 /// The share's associated resources and principals (associated or being associated).
@@ -202,35 +194,25 @@ async fn associations(
     region: &str,
     share_arn: &str,
 ) -> Result<(Vec<String>, Vec<String>), AwsError> {
-    let mut out = (Vec::new(), Vec::new());
-    for kind in [ResourceShareAssociationType::Resource, ResourceShareAssociationType::Principal] {
-        let mut token = None;
-        loop {
-            let page = client
-                .get_resource_share_associations()
-                .association_type(kind.clone())
-                .resource_share_arns(share_arn)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| call_error(RAM, "GetResourceShareAssociations", owner, region, e))?;
-            for a in page.resource_share_associations() {
-                let live =
-                    a.status().is_some_and(|s| matches!(s.as_str(), "ASSOCIATED" | "ASSOCIATING"));
-                if let (true, Some(entity)) = (live, a.associated_entity()) {
-                    let list = if kind == ResourceShareAssociationType::Resource {
-                        &mut out.0
-                    } else {
-                        &mut out.1
-                    };
-                    list.push(entity.to_string());
-                }
-            }
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
-            }
-        }
-    }
-    Ok(out)
+    let live = |kind: ResourceShareAssociationType| async move {
+        let request = client
+            .get_resource_share_associations()
+            .association_type(kind)
+            .resource_share_arns(share_arn);
+        let found = every_page!(request, resource_share_associations)
+            .map_err(|e| call_error(RAM, "GetResourceShareAssociations", owner, region, e))?;
+        Ok::<Vec<String>, AwsError>(
+            found
+                .iter()
+                .filter(|a| {
+                    a.status().is_some_and(|s| matches!(s.as_str(), "ASSOCIATED" | "ASSOCIATING"))
+                })
+                .filter_map(|a| a.associated_entity().map(str::to_string))
+                .collect(),
+        )
+    };
+    Ok((
+        live(ResourceShareAssociationType::Resource).await?,
+        live(ResourceShareAssociationType::Principal).await?,
+    ))
 }

@@ -27,16 +27,14 @@ pub(crate) struct OrgConnection {
 
 impl OrgConnection {
     pub(crate) fn new(config: &Config, org: &OrganizationState) -> Result<Self, BuildError> {
-        let owner = match &config.connection.owner {
-            ConnectionOwner::Management => org.management_account_id.clone(),
-            ConnectionOwner::Source => config.source_account_id.clone(),
-            ConnectionOwner::Account(id) => {
-                if id != &org.management_account_id && !org.accounts.iter().any(|a| &a.id == id) {
-                    return Err(BuildError::ConnectionOwner { owner: id.clone() });
-                }
-                id.clone()
-            }
-        };
+        let management = org.management_account_id.as_str();
+        let owner = config.connection.owner_id(management, &config.source_account_id).to_string();
+        if let ConnectionOwner::Account(id) = &config.connection.owner
+            && id != management
+            && !org.accounts.iter().any(|a| &a.id == id)
+        {
+            return Err(BuildError::ConnectionOwner { owner: id.clone() });
+        }
         let name = config.connection.name.clone();
         Ok(OrgConnection {
             address: format!("organization/connection:{name}"),

@@ -88,6 +88,17 @@ pub struct ConnectionConfig {
     pub name: String,
 }
 
+impl ConnectionConfig {
+    /// The owner's account id, given the organization's management account.
+    pub fn owner_id<'a>(&'a self, management: &'a str, source: &'a str) -> &'a str {
+        match &self.owner {
+            ConnectionOwner::Management => management,
+            ConnectionOwner::Source => source,
+            ConnectionOwner::Account(id) => id,
+        }
+    }
+}
+
 /// Which account owns the connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConnectionOwner {

@@ -161,15 +161,7 @@ pub(super) fn migrate_converts_every_pipeline_after_the_handshake(s: &mut Scenar
                 "****"
             );
         }
-        let policy = src
-            .iam()
-            .get_role_policy()
-            .role_name("codepipeline-service")
-            .policy_name("orgsplit-use-connection")
-            .send()
-            .await
-            .unwrap();
-        let policy = policy_document(policy.policy_document());
+        let policy = use_connection_policy(src).await;
         let st = &policy["Statement"][0];
         assert_eq!(st["Effect"], "Allow");
         assert_eq!(
@@ -274,15 +266,7 @@ pub(super) fn migrate_onto_the_organization_connection(s: &mut Scenario) {
             own.connections().iter().all(|c| c.connection_name() != Some("orgsplit-github")),
             "the source account made a connection of its own"
         );
-        let policy = src
-            .iam()
-            .get_role_policy()
-            .role_name("codepipeline-service")
-            .policy_name("orgsplit-use-connection")
-            .send()
-            .await
-            .unwrap();
-        let policy = policy_document(policy.policy_document());
+        let policy = use_connection_policy(src).await;
         let resources = policy["Statement"][0]["Resource"].as_array().unwrap().clone();
         assert!(resources.contains(&json!(arn)), "{policy}");
     });
@@ -316,4 +300,17 @@ async fn v1_pipeline_like_dev_api_build(
     )
     .unwrap();
     src.codepipeline(region).create_pipeline().pipeline(sdk).send().await.unwrap();
+}
+
+/// The pipeline role's `orgsplit-use-connection` policy document.
+async fn use_connection_policy(src: &AccountSession) -> Value {
+    let got = src
+        .iam()
+        .get_role_policy()
+        .role_name("codepipeline-service")
+        .policy_name("orgsplit-use-connection")
+        .send()
+        .await
+        .unwrap();
+    policy_document(got.policy_document())
 }

@@ -313,13 +313,9 @@ struct OrgConnection {
 
 impl OrgConnection {
     async fn resolve(aws: &Aws, config: &Config) -> Result<OrgConnection, CliError> {
-        use orgsplit_model::config::ConnectionOwner;
-        let owner = match &config.connection.owner {
-            // orgsplit runs as the management account.
-            ConnectionOwner::Management => aws.caller().await?.0,
-            ConnectionOwner::Source => config.source_account_id.clone(),
-            ConnectionOwner::Account(id) => id.clone(),
-        };
+        // orgsplit runs as the management account.
+        let management = aws.caller().await?.0;
+        let owner = config.connection.owner_id(&management, &config.source_account_id).to_string();
         Ok(OrgConnection {
             aws: aws.clone(),
             owner,
