@@ -19,6 +19,7 @@ use crate::error::{AwsError, call_error, error_chain};
 use crate::limiter::{
     CallCounter, CallKey, LimitedHttpClient, OperationLimiters, RateLimiter, RateTable,
 };
+use orgsplit_model::arn::{DEFAULT_PARTITION, partition_of};
 
 #[derive(Debug, Clone)]
 pub struct AwsOptions {
@@ -120,7 +121,7 @@ impl Aws {
         self.inner
             .caller
             .get_or_try_init(|| async {
-                let sts = self.base_session("unknown").sts();
+                let sts = self.base_session("unknown", DEFAULT_PARTITION).sts();
                 let out = sts.get_caller_identity().send().await.map_err(|e| {
                     call_error("sts", "GetCallerIdentity", "caller", &self.inner.opts.region, e)
                 })?;
@@ -133,10 +134,17 @@ impl Aws {
             .cloned()
     }
 
-    fn base_session(&self, account_id: &str) -> AccountSession {
+    /// The caller's partition, read from its ARN (`arn:aws-cn:sts::…` is `aws-cn`).
+    pub async fn partition(&self) -> Result<String, AwsError> {
+        let (_, arn) = self.caller().await?;
+        Ok(partition_of(&arn).unwrap_or(DEFAULT_PARTITION).to_string())
+    }
+
+    fn base_session(&self, account_id: &str, partition: &str) -> AccountSession {
         AccountSession {
             aws: self.clone(),
             account_id: account_id.to_string(),
+            partition: partition.to_string(),
             sdk: self.inner.base.clone(),
         }
     }
@@ -149,11 +157,12 @@ impl Aws {
             return Ok(s.clone());
         }
         let (caller, _) = self.caller().await?;
+        let partition = self.partition().await?;
         let session = if caller == account_id {
-            self.base_session(account_id)
+            self.base_session(account_id, &partition)
         } else {
             let role_arn =
-                format!("arn:aws:iam::{account_id}:role/{}", self.inner.opts.access_role);
+                format!("arn:{partition}:iam::{account_id}:role/{}", self.inner.opts.access_role);
             let provider = AssumeRoleProvider::builder(role_arn.clone())
                 .session_name("orgsplit")
                 .configure(&self.inner.base)
@@ -167,7 +176,7 @@ impl Aws {
                 .to_builder()
                 .credentials_provider(SharedCredentialsProvider::new(provider))
                 .build();
-            AccountSession { aws: self.clone(), account_id: account_id.to_string(), sdk }
+            AccountSession { aws: self.clone(), account_id: account_id.to_string(), partition, sdk }
         };
         self.inner
             .sessions
@@ -222,10 +231,11 @@ impl Aws {
     /// Whether `account_id` joined the organization within [`YOUNG_ACCOUNT`] (false when the
     /// caller cannot tell: not the management account, or the account is not a member).
     async fn joined_recently(&self, account_id: &str) -> bool {
-        let Ok((caller, _)) = self.caller().await else {
+        let Ok((caller, arn)) = self.caller().await else {
             return false;
         };
-        let org = self.base_session(&caller).organizations();
+        let partition = partition_of(&arn).unwrap_or(DEFAULT_PARTITION);
+        let org = self.base_session(&caller, partition).organizations();
         let Ok(out) = org.describe_account().account_id(account_id).send().await else {
             return false;
         };
@@ -341,6 +351,9 @@ fn https_client_with_env_proxy() -> aws_smithy_runtime_api::client::http::Shared
 pub struct AccountSession {
     aws: Aws,
     pub account_id: String,
+    /// The caller's partition (`aws`, `aws-cn`, `aws-us-gov`): every ARN built for this
+    /// account uses it (an organization lives in one partition).
+    pub partition: String,
     sdk: SdkConfig,
 }
 

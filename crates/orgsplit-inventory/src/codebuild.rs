@@ -60,7 +60,7 @@ pub async fn collect(session: &AccountSession, region: &str) -> Collected {
                     members.insert("hasWebhook".into(), Value::Bool(true));
                 }
             }
-            let references = project_references(&config, region, account);
+            let references = project_references(&config, &session.partition, region, account);
             out.push(Resource::new(
                 ResourceKind::CodeBuildProject,
                 name,
@@ -77,7 +77,12 @@ pub async fn collect(session: &AccountSession, region: &str) -> Collected {
 
 /// The service role, the parameters and secrets environment variables name, the log group,
 /// and the buckets of S3 sources and artifacts.
-fn project_references(config: &Value, region: &str, account: &str) -> Vec<Reference> {
+fn project_references(
+    config: &Value,
+    partition: &str,
+    region: &str,
+    account: &str,
+) -> Vec<Reference> {
     let mut refs = Vec::new();
     if let Some(role) = config.get("serviceRole").and_then(Value::as_str) {
         refs.push(Reference::new(role, "serviceRole"));
@@ -91,7 +96,7 @@ fn project_references(config: &Value, region: &str, account: &str) -> Vec<Refere
                 let name = value.split(":parameter").nth(1).unwrap_or(value);
                 let sep = if name.starts_with('/') { "" } else { "/" };
                 refs.push(Reference::new(
-                    format!("arn:aws:ssm:{region}:{account}:parameter{sep}{name}"),
+                    format!("arn:{partition}:ssm:{region}:{account}:parameter{sep}{name}"),
                     via,
                 ));
             }
@@ -102,7 +107,7 @@ fn project_references(config: &Value, region: &str, account: &str) -> Vec<Refere
                     value.splitn(8, ':').take(7).collect::<Vec<_>>().join(":")
                 } else {
                     let id = value.split(':').next().unwrap_or(value);
-                    format!("arn:aws:secretsmanager:{region}:{account}:secret:{id}")
+                    format!("arn:{partition}:secretsmanager:{region}:{account}:secret:{id}")
                 };
                 refs.push(Reference::new(arn, via));
             }
@@ -113,7 +118,7 @@ fn project_references(config: &Value, region: &str, account: &str) -> Vec<Refere
         config.pointer("/logsConfig/cloudWatchLogs/groupName").and_then(Value::as_str)
     {
         refs.push(Reference::new(
-            format!("arn:aws:logs:{region}:{account}:log-group:{group}"),
+            format!("arn:{partition}:logs:{region}:{account}:log-group:{group}"),
             "logsConfig.cloudWatchLogs.groupName",
         ));
     }
@@ -123,7 +128,7 @@ fn project_references(config: &Value, region: &str, account: &str) -> Vec<Refere
             && let Some(location) = part.get("location").and_then(Value::as_str)
         {
             let bucket = location.split('/').next().unwrap_or(location);
-            refs.push(Reference::new(format!("arn:aws:s3:::{bucket}"), via));
+            refs.push(Reference::new(format!("arn:{partition}:s3:::{bucket}"), via));
         }
     }
     refs
@@ -147,7 +152,7 @@ mod tests {
             "logsConfig": {"cloudWatchLogs": {"status": "ENABLED", "groupName": "/codebuild/api"}},
             "artifacts": {"type": "S3", "location": "acme-builds"}
         });
-        let refs: Vec<String> = project_references(&config, "us-east-1", "111111111111")
+        let refs: Vec<String> = project_references(&config, "aws", "us-east-1", "111111111111")
             .into_iter()
             .map(|r| r.arn)
             .collect();

@@ -168,7 +168,7 @@ async fn collect_task_definitions(session: &AccountSession, region: &str) -> Col
                 let fields: Vec<&'static str> =
                     ECS_TASK_DEFINITION_REGISTRABLE.iter().copied().chain(["revision"]).collect();
                 let config = pick(&to_json(td), &fields);
-                let references = taskdef_references(&config, region, account);
+                let references = taskdef_references(&config, &session.partition, region, account);
                 Ok::<_, InventoryError>(Some(Resource::new(
                     ResourceKind::EcsTaskDefinition,
                     td.family().unwrap_or(&family),
@@ -259,22 +259,22 @@ async fn collect_tasks(
 }
 
 /// A role given by name or ARN, as an ARN.
-fn role_arn(role: &str, account: &str) -> String {
+fn role_arn(role: &str, partition: &str, account: &str) -> String {
     if role.starts_with("arn:") {
         role.to_string()
     } else {
-        format!("arn:aws:iam::{account}:role/{role}")
+        format!("arn:{partition}:iam::{account}:role/{role}")
     }
 }
 
 /// A container secret's `valueFrom`: a Secrets Manager or SSM ARN as is, a bare parameter
 /// name (same region and account) as its ARN.
-fn value_from_arn(value_from: &str, region: &str, account: &str) -> String {
+fn value_from_arn(value_from: &str, partition: &str, region: &str, account: &str) -> String {
     if value_from.starts_with("arn:") {
         value_from.to_string()
     } else {
         let sep = if value_from.starts_with('/') { "" } else { "/" };
-        format!("arn:aws:ssm:{region}:{account}:parameter{sep}{value_from}")
+        format!("arn:{partition}:ssm:{region}:{account}:parameter{sep}{value_from}")
     }
 }
 
@@ -300,17 +300,22 @@ pub(crate) fn ecr_repository_arn(image: &str) -> Option<String> {
         Some(i) => &repo[..last + i],
         None => repo,
     };
-    let partition = if host.ends_with(".com.cn") { "aws-cn" } else { "aws" };
+    let partition = orgsplit_model::arn::partition_of_region(region);
     Some(format!("arn:{partition}:ecr:{region}:{account}:repository/{repo}"))
 }
 
 /// What a task definition uses: its roles, its containers' secrets (SSM parameters or
 /// Secrets Manager secrets), private-registry credentials, log groups and ECR repositories.
-fn taskdef_references(config: &Value, region: &str, account: &str) -> Vec<Reference> {
+fn taskdef_references(
+    config: &Value,
+    partition: &str,
+    region: &str,
+    account: &str,
+) -> Vec<Reference> {
     let mut refs = Vec::new();
     for key in ["executionRoleArn", "taskRoleArn"] {
         if let Some(role) = config.get(key).and_then(Value::as_str) {
-            refs.push(Reference::new(role_arn(role, account), key));
+            refs.push(Reference::new(role_arn(role, partition, account), key));
         }
     }
     let containers = config
@@ -329,7 +334,7 @@ fn taskdef_references(config: &Value, region: &str, account: &str) -> Vec<Refere
         for (j, s) in secrets.into_iter().flatten().enumerate() {
             if let Some(v) = s.get("valueFrom").and_then(Value::as_str) {
                 refs.push(Reference::new(
-                    value_from_arn(v, region, account),
+                    value_from_arn(v, partition, region, account),
                     format!("{at}.secrets[{j}].valueFrom"),
                 ));
             }
@@ -338,7 +343,7 @@ fn taskdef_references(config: &Value, region: &str, account: &str) -> Vec<Refere
             c.pointer("/repositoryCredentials/credentialsParameter").and_then(Value::as_str)
         {
             refs.push(Reference::new(
-                value_from_arn(p, region, account),
+                value_from_arn(p, partition, region, account),
                 format!("{at}.repositoryCredentials.credentialsParameter"),
             ));
         }
@@ -350,7 +355,7 @@ fn taskdef_references(config: &Value, region: &str, account: &str) -> Vec<Refere
             let group_region =
                 options.get("awslogs-region").and_then(Value::as_str).unwrap_or(region);
             refs.push(Reference::new(
-                format!("arn:aws:logs:{group_region}:{account}:log-group:{group}"),
+                format!("arn:{partition}:logs:{group_region}:{account}:log-group:{group}"),
                 format!("{at}.logConfiguration.options.awslogs-group"),
             ));
         }
@@ -358,7 +363,7 @@ fn taskdef_references(config: &Value, region: &str, account: &str) -> Vec<Refere
         for (j, s) in log_secrets.into_iter().flatten().enumerate() {
             if let Some(v) = s.get("valueFrom").and_then(Value::as_str) {
                 refs.push(Reference::new(
-                    value_from_arn(v, region, account),
+                    value_from_arn(v, partition, region, account),
                     format!("{at}.logConfiguration.secretOptions[{j}].valueFrom"),
                 ));
             }
@@ -431,6 +436,15 @@ mod tests {
             ecr_repository_arn("111111111111.dkr.ecr.us-east-1.amazonaws.com/api").as_deref(),
             Some("arn:aws:ecr:us-east-1:111111111111:repository/api")
         );
+        // Other partitions: the Region says which.
+        assert_eq!(
+            ecr_repository_arn("111111111111.dkr.ecr.cn-north-1.amazonaws.com.cn/api:1").as_deref(),
+            Some("arn:aws-cn:ecr:cn-north-1:111111111111:repository/api")
+        );
+        assert_eq!(
+            ecr_repository_arn("111111111111.dkr.ecr.us-gov-west-1.amazonaws.com/api:1").as_deref(),
+            Some("arn:aws-us-gov:ecr:us-gov-west-1:111111111111:repository/api")
+        );
         assert_eq!(ecr_repository_arn("nginx:1.25"), None);
         assert_eq!(ecr_repository_arn("public.ecr.aws/nginx/nginx:1"), None);
         assert_eq!(ecr_repository_arn("localhost:5000/x"), None);
@@ -451,7 +465,7 @@ mod tests {
                 "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/app", "awslogs-region": "us-east-1"}}
             }]
         });
-        let refs = taskdef_references(&config, "us-east-1", "111111111111");
+        let refs = taskdef_references(&config, "aws", "us-east-1", "111111111111");
         let got: Vec<(&str, &str)> =
             refs.iter().map(|r| (r.arn.as_str(), r.via.as_str())).collect();
         assert_eq!(

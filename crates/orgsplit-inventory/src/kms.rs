@@ -26,6 +26,7 @@ pub const AWS_ALIAS_PREFIX: &str = "alias/aws/";
 
 pub async fn collect(session: &AccountSession, region: &str) -> Collected {
     let account = session.account_id.as_str();
+    let partition = session.partition.as_str();
     let kms = session.kms(region);
     let keys = every_page!(kms.list_keys().limit(1000), keys)
         .map_err(session.error_of("kms", "ListKeys", region))?;
@@ -65,7 +66,7 @@ pub async fn collect(session: &AccountSession, region: &str) -> Collected {
         let arn = meta
             .arn()
             .map(str::to_string)
-            .unwrap_or_else(|| format!("arn:aws:kms:{region}:{account}:key/{id}"));
+            .unwrap_or_else(|| format!("arn:{partition}:kms:{region}:{account}:key/{id}"));
         let mut unreadable = Vec::new();
         let (policy, rotation, tags) = futures::join!(
             read(

@@ -96,6 +96,7 @@ pub async fn inventory(
         orgsplit_version: ORGSPLIT_VERSION.to_string(),
         created_at: opts.created_at.clone(),
         source_account_id: opts.source_account_id.clone(),
+        partition: source.partition.clone(),
         regions: opts.regions.clone(),
         organization,
         resources,

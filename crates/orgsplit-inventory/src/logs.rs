@@ -11,6 +11,7 @@ use crate::util::{Collected, object, opt_str};
 
 pub async fn collect(session: &AccountSession, region: &str) -> Collected {
     let account = session.account_id.as_str();
+    let partition = session.partition.as_str();
     let request = session.logs(region).describe_log_groups().limit(50);
     let error_of = session.error_of("logs", "DescribeLogGroups", region);
     let groups = every_page!(request, log_groups).map_err(error_of)?;
@@ -20,7 +21,7 @@ pub async fn collect(session: &AccountSession, region: &str) -> Collected {
             continue;
         };
         // Built, not taken from `arn`: that one ends in `:*` (the log streams).
-        let arn = format!("arn:aws:logs:{region}:{account}:log-group:{name}");
+        let arn = format!("arn:{partition}:logs:{region}:{account}:log-group:{name}");
         let config = object([
             ("RetentionInDays", json!(g.retention_in_days())),
             ("KmsKeyId", opt_str(g.kms_key_id())),

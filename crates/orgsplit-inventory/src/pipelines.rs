@@ -78,7 +78,8 @@ pub async fn collect(session: &AccountSession, region: &str) -> Collected {
 
     let mut out = Vec::new();
     for (name, arn, declaration, found) in described.into_iter().flatten() {
-        let references = declaration_references(&declaration, region, &session.account_id);
+        let references =
+            declaration_references(&declaration, &session.partition, region, &session.account_id);
         let config = object([
             ("declaration", declaration),
             ("webhooks", Value::Array(webhooks.remove(&name).unwrap_or_default())),
@@ -127,7 +128,12 @@ fn scrub_webhook(webhook: &mut Value) {
 
 /// The pipeline's role, its actions' roles, its artifact buckets and the CodeBuild projects
 /// its build actions run (by name, in the action's region).
-fn declaration_references(declaration: &Value, region: &str, account: &str) -> Vec<Reference> {
+fn declaration_references(
+    declaration: &Value,
+    partition: &str,
+    region: &str,
+    account: &str,
+) -> Vec<Reference> {
     let mut refs = Vec::new();
     if let Some(role) = declaration.get("roleArn").and_then(Value::as_str) {
         refs.push(Reference::new(role, "declaration.roleArn"));
@@ -136,7 +142,7 @@ fn declaration_references(declaration: &Value, region: &str, account: &str) -> V
         && declaration.pointer("/artifactStore/type").and_then(Value::as_str) != Some("other")
     {
         refs.push(Reference::new(
-            format!("arn:aws:s3:::{bucket}"),
+            format!("arn:{partition}:s3:::{bucket}"),
             "declaration.artifactStore.location",
         ));
     }
@@ -144,7 +150,7 @@ fn declaration_references(declaration: &Value, region: &str, account: &str) -> V
         for (region, store) in stores {
             if let Some(bucket) = store.get("location").and_then(Value::as_str) {
                 refs.push(Reference::new(
-                    format!("arn:aws:s3:::{bucket}"),
+                    format!("arn:{partition}:s3:::{bucket}"),
                     format!("declaration.artifactStores.{region}.location"),
                 ));
             }
@@ -166,7 +172,7 @@ fn declaration_references(declaration: &Value, region: &str, account: &str) -> V
             {
                 let region = action.get("region").and_then(Value::as_str).unwrap_or(region);
                 refs.push(Reference::new(
-                    format!("arn:aws:codebuild:{region}:{account}:project/{project}"),
+                    format!("arn:{partition}:codebuild:{region}:{account}:project/{project}"),
                     format!("declaration.stages[{i}].actions[{j}].configuration.ProjectName"),
                 ));
             }

@@ -65,7 +65,9 @@ pub async fn collect(
                                     .map(|c| c.as_str()),
                             ),
                             // Where it is cannot be read: nothing else can be either.
-                            Err(why) => return Ok(unreadable_bucket(&name, home_region, why)),
+                            Err(why) => {
+                                return Ok(unreadable_bucket(session, &name, home_region, why));
+                            }
                         }
                     }
                 };
@@ -210,7 +212,7 @@ async fn collect_bucket(
     let mut r = Resource::new(
         ResourceKind::S3Bucket,
         name,
-        format!("arn:aws:s3:::{name}"),
+        format!("arn:{}:s3:::{name}", session.partition),
         Some(region.to_string()),
         Default::default(),
         config,
@@ -220,12 +222,12 @@ async fn collect_bucket(
     Ok(r)
 }
 
-fn unreadable_bucket(name: &str, region: &str, why: String) -> Resource {
+fn unreadable_bucket(session: &AccountSession, name: &str, region: &str, why: String) -> Resource {
     tracing::warn!(bucket = name, "{why}: recorded as unreadable");
     let mut r = Resource::new(
         ResourceKind::S3Bucket,
         name,
-        format!("arn:aws:s3:::{name}"),
+        format!("arn:{}:s3:::{name}", session.partition),
         Some(region.to_string()),
         Default::default(),
         json!({}),

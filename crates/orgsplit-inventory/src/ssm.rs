@@ -9,6 +9,7 @@ use crate::util::{Collected, object, opt_str, time};
 
 pub async fn collect(session: &AccountSession, region: &str) -> Collected {
     let account = session.account_id.as_str();
+    let partition = session.partition.as_str();
     let request = session.ssm(region).describe_parameters().max_results(50);
     let error_of = session.error_of("ssm", "DescribeParameters", region);
     let parameters = every_page!(request, parameters).map_err(error_of)?;
@@ -17,7 +18,7 @@ pub async fn collect(session: &AccountSession, region: &str) -> Collected {
         let Some(name) = p.name() else { continue };
         let arn = p.arn().map(str::to_string).unwrap_or_else(|| {
             let sep = if name.starts_with('/') { "" } else { "/" };
-            format!("arn:aws:ssm:{region}:{account}:parameter{sep}{name}")
+            format!("arn:{partition}:ssm:{region}:{account}:parameter{sep}{name}")
         });
         let config = object([
             ("Type", json!(p.r#type().map(|t| t.as_str()))),

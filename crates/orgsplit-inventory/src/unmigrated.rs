@@ -28,6 +28,7 @@ fn failed<E: ProvideErrorMetadata>(op: &'static str) -> impl Fn(E) -> String {
 /// Every listing of one region, by what it lists.
 fn listings<'a>(s: &'a AccountSession, region: &'a str) -> Vec<(&'static str, Listed<'a>)> {
     let account = s.account_id.as_str();
+    let partition = s.partition.as_str();
     vec![
         (
             "Lambda functions",
@@ -44,7 +45,7 @@ fn listings<'a>(s: &'a AccountSession, region: &'a str) -> Vec<(&'static str, Li
                 let found = found.map_err(failed("ListTables"))?;
                 Ok(found
                     .iter()
-                    .map(|t| format!("arn:aws:dynamodb:{region}:{account}:table/{t}"))
+                    .map(|t| format!("arn:{partition}:dynamodb:{region}:{account}:table/{t}"))
                     .collect())
             }),
         ),
@@ -58,7 +59,7 @@ fn listings<'a>(s: &'a AccountSession, region: &'a str) -> Vec<(&'static str, Li
                 Ok(found
                     .iter()
                     .filter_map(name)
-                    .map(|q| format!("arn:aws:sqs:{region}:{account}:{q}"))
+                    .map(|q| format!("arn:{partition}:sqs:{region}:{account}:{q}"))
                     .collect())
             }),
         ),
@@ -100,7 +101,7 @@ fn listings<'a>(s: &'a AccountSession, region: &'a str) -> Vec<(&'static str, Li
             Box::pin(async move {
                 let found = every_page!(s.apigateway(region).get_rest_apis(), items);
                 let found = found.map_err(failed("GetRestApis"))?;
-                let arn = |id: &str| format!("arn:aws:apigateway:{region}::/restapis/{id}");
+                let arn = |id: &str| format!("arn:{partition}:apigateway:{region}::/restapis/{id}");
                 Ok(found.iter().filter_map(|a| a.id().map(arn)).collect())
             }),
         ),
@@ -110,7 +111,7 @@ fn listings<'a>(s: &'a AccountSession, region: &'a str) -> Vec<(&'static str, Li
                 // GetApis has no paginator in the SDK: one page of up to 500 is read.
                 let found = s.apigatewayv2(region).get_apis().max_results("500").send().await;
                 let found = found.map_err(failed("GetApis"))?;
-                let arn = |id: &str| format!("arn:aws:apigateway:{region}::/apis/{id}");
+                let arn = |id: &str| format!("arn:{partition}:apigateway:{region}::/apis/{id}");
                 Ok(found.items().iter().filter_map(|a| a.api_id().map(arn)).collect())
             }),
         ),
@@ -150,8 +151,9 @@ fn listings<'a>(s: &'a AccountSession, region: &'a str) -> Vec<(&'static str, Li
                 );
                 let found = found.map_err(failed("DescribePullThroughCacheRules"))?;
                 // A rule has no ARN: orgsplit names it by its repository prefix.
-                let id =
-                    |p: &str| format!("arn:aws:ecr:{region}:{account}:pull-through-cache-rule/{p}");
+                let id = |p: &str| {
+                    format!("arn:{partition}:ecr:{region}:{account}:pull-through-cache-rule/{p}")
+                };
                 Ok(found.iter().filter_map(|r| r.ecr_repository_prefix().map(id)).collect())
             }),
         ),

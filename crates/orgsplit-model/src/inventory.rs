@@ -19,6 +19,11 @@ pub struct Inventory {
     /// RFC 3339, UTC. An input (the collector's clock), never read by the planner.
     pub created_at: String,
     pub source_account_id: String,
+    /// The organization's partition (`aws`, `aws-cn`, `aws-us-gov`), from the caller's
+    /// identity: the planner builds every ARN in it. An inventory written before it was
+    /// recorded is `aws`, as every ARN in it is.
+    #[serde(default = "default_partition")]
+    pub partition: String,
     pub regions: Vec<String>,
     pub organization: OrganizationState,
     /// Sorted by (kind, region, name): the same account gives the same file.
@@ -40,6 +45,10 @@ pub struct Coverage {
     /// Why the listing failed (`ListFunctions: AccessDeniedException`), if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+fn default_partition() -> String {
+    crate::arn::DEFAULT_PARTITION.to_string()
 }
 
 impl Inventory {

@@ -5,6 +5,7 @@
 //! and depends on neither tokio nor any `aws-sdk-*` crate. Everything here is a pure
 //! function of its inputs (the clock is an input, never read).
 
+pub mod arn;
 pub mod bucket_name;
 pub mod canonical;
 pub mod config;

@@ -268,7 +268,7 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                     .then(|| (r.arn.clone(), format!("{prefix}/{}", r.label(&config.home_region))))
                 };
                 let bucket_copy = |name: &str| {
-                    let arn = format!("arn:aws:s3:::{name}");
+                    let arn = format!("arn:{}:s3:::{name}", inventory.partition);
                     let i = index.resolve(&arn).filter(|&i| goes_to(i, env))?;
                     (resources[i].kind == ResourceKind::S3Bucket)
                         .then(|| crate::buckets::bucket_copy_name(config, name, &id, env))
@@ -280,6 +280,7 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                         .then(|| format!("{prefix}/{}", r.label(&config.home_region)))
                 };
                 let rewriter = Rewriter {
+                    partition: &inventory.partition,
                     source_account: &config.source_account_id,
                     target_account: &id,
                     is_copied: &copied_here,

@@ -106,9 +106,12 @@ pub fn guardrail_policy(config: &Config) -> Value {
             "Resource": "*",
             "Condition": {
                 "ForAnyValue:StringEquals": { "aws:TagKeys": config.guardrails.protected_tag_keys },
+                // Any partition: "each of the six colon-delimited components of the ARN is
+                // checked separately and each can include a multi-character match wildcard"
+                // (ArnLike), so one policy serves `aws`, `aws-cn` and `aws-us-gov`.
                 "ArnNotLike": { "aws:PrincipalARN": [
-                    format!("arn:aws:iam::*:role/{TERRAFORM_APPLY_ROLE}"),
-                    format!("arn:aws:iam::*:role/{}", config.access_role),
+                    format!("arn:*:iam::*:role/{TERRAFORM_APPLY_ROLE}"),
+                    format!("arn:*:iam::*:role/{}", config.access_role),
                 ] }
             }
         }));

@@ -6,6 +6,7 @@
 //! place (an ECR image, a resource not copied there, anything outside the source account)
 //! is kept, and a note says so.
 
+use orgsplit_model::arn::{DEFAULT_PARTITION, partition_of};
 use orgsplit_model::step;
 use regex::Regex;
 use serde_json::Value;
@@ -53,6 +54,8 @@ const COPIED_SERVICES: [&str; 12] = [
 ];
 
 pub struct Rewriter<'a> {
+    /// The organization's partition: a bucket named by `s3://` is looked up by its ARN in it.
+    pub partition: &'a str,
     pub source_account: &'a str,
     /// The target account id, or `${account:NAME}`.
     pub target_account: &'a str,
@@ -134,7 +137,8 @@ impl Rewriter<'_> {
                 return arn.to_string();
             }
             let service = arn.split(':').nth(2).unwrap_or("");
-            let root = format!("arn:aws:iam::{}:root", self.source_account);
+            let partition = partition_of(arn).unwrap_or(DEFAULT_PARTITION);
+            let root = format!("arn:{partition}:iam::{}:root", self.source_account);
             let follows = arn == root
                 || (self.is_copied)(arn)
                 || (arn.contains('*') && COPIED_SERVICES.contains(&service));
@@ -180,7 +184,7 @@ impl Rewriter<'_> {
                     out.notes.insert(renamed_note(name, &copy));
                     return format!("{prefix}{copy}");
                 }
-                if (self.is_known)(&format!("arn:aws:s3:::{name}")) {
+                if (self.is_known)(&format!("arn:{}:s3:::{name}", self.partition)) {
                     out.notes.insert(format!(
                         "bucket {name} is not copied into this account: left naming the source bucket"
                     ));
@@ -214,6 +218,7 @@ mod tests {
         };
         let known = |arn: &str| copied(arn) || arn.contains("parameter/dev/");
         let rw = Rewriter {
+            partition: "aws",
             source_account: "111111111111",
             target_account: "${account:prod-workloads}",
             is_copied: &copied,

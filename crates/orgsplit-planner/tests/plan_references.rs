@@ -263,3 +263,27 @@ fn a_scheduled_task_runs_on_the_configured_network_or_is_a_manual_item() {
         json!({"Subnets": ["subnet-target1", "subnet-target2"], "SecurityGroups": ["sg-target1"], "AssignPublicIp": "ENABLED"})
     );
 }
+
+#[test]
+fn an_aws_cn_inventory_is_planned_in_aws_cn() {
+    let source_secret =
+        format!("arn:aws:secretsmanager:us-east-1:{SRC}:secret:prod/reports-AbC123");
+    let mut role = prod_role("acme-reports", &source_secret);
+    role.config["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] =
+        json!({"AWS": format!("arn:aws:iam::{SRC}:root")});
+    let inv = inventory_with(vec![bucket("acme-reports", "prod"), secret("prod/reports"), role]);
+    // The same account in China: every ARN in `aws-cn`, as the inventory reads them there.
+    let text = serde_json::to_string(&inv).unwrap().replace("arn:aws:", "arn:aws-cn:");
+    let mut inv: Inventory = serde_json::from_str(&text).unwrap();
+    inv.partition = "aws-cn".into();
+    let plan = plan_of(&config(), inv);
+    let role = copied_config(step(&plan, "iam-role:prod-reports-task")).to_string();
+    let copy = "acme-reports-${account:prod-workloads}";
+    assert!(role.contains(&format!("arn:aws-cn:s3:::{copy}/*")), "{role}");
+    assert!(
+        role.contains("\"arn:aws-cn:iam::${account:prod-workloads}:root\""),
+        "the source account's root does not follow the copy: {role}"
+    );
+    let whole = serde_json::to_string(&plan).unwrap();
+    assert!(!whole.contains("arn:aws:"), "an `aws` ARN in an aws-cn plan");
+}

@@ -28,18 +28,7 @@ pub struct Pseudo {
 
 impl Pseudo {
     pub fn partition(&self) -> &'static str {
-        partition_of_region(&self.region)
-    }
-}
-
-/// The partition a region belongs to (`aws`, `aws-cn`, `aws-us-gov`).
-pub fn partition_of_region(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
+        orgsplit_model::arn::partition_of_region(&self.region)
     }
 }
 

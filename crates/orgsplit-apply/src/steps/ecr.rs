@@ -55,8 +55,7 @@ fn grant_statement(inputs: &EcrPullAccess) -> Result<Value, StepError> {
             message: format!("{grant:?} is not an account id"),
         });
     }
-    let partition = inputs.source_arn.split(':').nth(1).filter(|p| !p.is_empty()).unwrap_or("aws");
-    Ok(pull_statement(grant, partition, actions))
+    Ok(pull_statement(grant, &super::support::partition(&inputs.source_arn), actions))
 }
 
 /// The repository-policy statement that lets the principals of account `grant` pull with

@@ -5,6 +5,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use orgsplit_aws::AwsError;
 use orgsplit_model::Secret;
+use orgsplit_model::arn::{DEFAULT_PARTITION, partition_of};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -103,7 +104,7 @@ pub fn missing_tags(
 
 /// The partition of the resource being copied (`aws`, `aws-cn`, …), from its source ARN.
 pub fn partition(source_arn: &str) -> String {
-    source_arn.split(':').nth(1).filter(|p| !p.is_empty()).unwrap_or("aws").to_string()
+    partition_of(source_arn).unwrap_or(DEFAULT_PARTITION).to_string()
 }
 
 /// An AWS error for a call that carried a secret value: a validation message can quote it.

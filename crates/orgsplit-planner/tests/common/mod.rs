@@ -156,6 +156,7 @@ pub fn inventory() -> Inventory {
         orgsplit_version: "test".into(),
         created_at: "2026-11-23T09:00:00Z".into(),
         source_account_id: SRC.into(),
+        partition: "aws".into(),
         regions: vec!["us-east-1".into(), "eu-west-1".into()],
         organization: OrganizationState {
             id: "o-example".into(),

@@ -5,6 +5,7 @@ use super::ReconcileError;
 use crate::template::{self, Pseudo};
 use orgsplit_aws::policy::policy_document;
 use orgsplit_aws::{Aws, call_error};
+use orgsplit_model::arn::partition_of;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -67,12 +68,7 @@ pub async fn verify_trust(
                 problem: "GetRole returned no role".into(),
             });
         };
-        let partition = live
-            .arn()
-            .split(':')
-            .nth(1)
-            .filter(|p| !p.is_empty())
-            .unwrap_or_else(|| pseudo.partition());
+        let partition = partition_of(live.arn()).unwrap_or_else(|| pseudo.partition());
         let document =
             live.assume_role_policy_document().map(policy_document).unwrap_or(Value::Null);
         let expected = Expected {

@@ -240,7 +240,8 @@ fn dry_run_report(
         match connections.get(region).and_then(Option::as_ref) {
             Some(c) => c.arn.clone(),
             None => format!(
-                "arn:aws:codestar-connections:{region}:{account}:connection/(created by migrate)"
+                "arn:{}:codeconnections:{region}:{account}:connection/(created by migrate)",
+                orgsplit_model::arn::partition_of_region(region)
             ),
         }
     };
