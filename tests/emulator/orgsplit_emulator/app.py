@@ -212,6 +212,7 @@ class EmulatorApp:
         self.lambda_api = lambda_runtime_api.LambdaRuntimeApi()
         self.strict = strictness.Strict()
         self.pipelines.strict_on = lambda: bool(self.strict.get().get("naming"))
+        self.ram.propagation_seconds = lambda: float(self.strict.get().get("ram_share_propagation_seconds") or 0)
         self.auto_deploy = AutoDeploy(lambda: float(self.strict.get().get("stackset_auto_deployment_seconds") or 0))
 
     # ------------------------------------------------------------------ WSGI

@@ -71,6 +71,10 @@ DEFAULTS: dict[str, Any] = {
     # StackSet answer OperationInProgressException (stackset_auto_deploy.py):
     # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-orgs-manage-auto-deployment.html
     "stackset_auto_deployment_seconds": 2.0,
+    # A RAM principal association is ASSOCIATING, and the shared resource not yet usable by that
+    # account, this long (ram.py):
+    # https://docs.aws.amazon.com/ram/latest/APIReference/API_ResourceShareAssociation.html
+    "ram_share_propagation_seconds": 2.0,
     "seed": None,
 }
 
