@@ -55,6 +55,7 @@ from datetime import timedelta
 from typing import Callable
 from urllib.parse import parse_qs
 
+from .stacksets_access import members
 from .strict import error
 
 # Every operation the service model lists OperationInProgressException for.
@@ -68,17 +69,6 @@ Key = tuple  # (administrator account, Region, StackSet id)
 
 def _form(body: bytes) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
-
-
-def members(form: dict[str, str], prefix: str) -> list[str]:
-    """The values of a query-protocol list (`PREFIX.member.N`), in N order."""
-    found = []
-    for k, v in form.items():
-        if k.startswith(prefix + ".member."):
-            tail = k[len(prefix) + 8:]
-            if tail.isdigit():
-                found.append((int(tail), v))
-    return [v for _, v in sorted(found)]
 
 
 def _backend(account: str, region: str):
@@ -256,7 +246,7 @@ class AutoDeploy:
                 auto = getattr(stackset, "auto_deployment", None) or {}
                 if stackset is None or stackset.status != "ACTIVE" or not auto.get("Enabled"):
                     continue
-                still = set().union(*[r for ou, r in targets.items() if ou in after]) if targets else set()
+                still = set().union(*[r for ou, r in targets.items() if ou in after])
                 left = set().union(*[r for ou, r in targets.items() if ou in before and ou not in after]) - still
                 joined = set().union(*[r for ou, r in targets.items() if ou in after and ou not in before])
                 if left:
