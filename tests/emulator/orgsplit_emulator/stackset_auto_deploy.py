@@ -36,7 +36,8 @@ each StackSet come from CreateStackInstances with OU targets (whatever AccountFi
 forgotten by a DeleteStackInstances of the whole OU (no account filter); a MoveAccount that takes
 an account into (out of) a target OU or one of its children starts a CREATE (DELETE) operation
 in moto's operation list: RUNNING for `stackset_auto_deployment_seconds`, then SUCCEEDED, with
-the instances created (deleted) only then. A later one on the same StackSet is QUEUED behind it.
+the instances created (deleted) only then. A later one on the same StackSet is QUEUED behind it,
+and the creates a move causes are QUEUED until the deletes it causes (in other StackSets) ended.
 Completion is lazy: `settle()` runs before every request. ListStackInstances shows a new
 instance once its operation has SUCCEEDED (AWS may list it earlier as OUTDATED while it runs; a
 reader that waits for the operation sees the same end state on both).
@@ -110,21 +111,34 @@ class AutoDeploy:
 
     # ------------------------------------------------------------------ time
     def settle(self) -> None:
-        """Ends every automatic operation whose time has come (lazily, on the next request)."""
+        """Starts and ends the automatic operations whose time has come, as if they had run on
+        their own (lazily: on the next request, with the times they would have had)."""
         with self.lock:
             if not self.queues:
                 return
             now, seconds = time.monotonic(), float(self.seconds() or 0)
-            for key, queue in list(self.queues.items()):
-                while queue and now >= queue[0]["start"] + seconds:
-                    head = queue.pop(0)
-                    end = head["start"] + seconds
-                    self._complete(key, head, end)
-                    if queue:  # the next one starts when this one ended
-                        queue[0]["start"] = end
-                        queue[0]["op"]["Status"] = "RUNNING"
-                if not queue:
-                    del self.queues[key]
+            progress = True
+            while progress:
+                progress = False
+                for key, queue in list(self.queues.items()):
+                    head = queue[0]
+                    if head["start"] is None:
+                        # QUEUED: it starts when its StackSet is free and the deletes the same
+                        # move caused (in other StackSets) have ended.
+                        if any(d["end"] is None for d in head["after"]):
+                            continue
+                        head["start"] = max([head["free"]] + [d["end"] for d in head["after"]])
+                        head["op"]["Status"] = "RUNNING"
+                    if now < head["start"] + seconds:
+                        continue
+                    head["end"] = head["start"] + seconds
+                    self._complete(key, head, head["end"])
+                    queue.pop(0)
+                    if queue:
+                        queue[0]["free"] = max(queue[0]["free"], head["end"])
+                    else:
+                        del self.queues[key]
+                    progress = True
 
     def _complete(self, key: Key, item: dict, end: float) -> None:
         op = item["op"]
@@ -150,15 +164,20 @@ class AutoDeploy:
         except Exception:  # e.g. a resource of the template already exists in the account
             op["Status"] = "FAILED"
 
-    def _start(self, key: Key, stackset, action: str, account: str, regions: list[str], retain: bool) -> None:
+    def _start(self, key: Key, stackset, action: str, account: str, regions: list[str], retain: bool,
+               after: list[dict]) -> dict:
+        """Adds an automatic operation to the StackSet's queue: RUNNING at once when nothing is
+        before it (on the StackSet, or in `after`), else QUEUED."""
         queue = self.queues.setdefault(key, [])
-        status = "QUEUED" if queue else "RUNNING"
-        op = stackset._create_operation(operation_id=str(uuid.uuid4()), action=action, status=status,
-                                        accounts=[account], regions=regions)
+        waits = bool(queue) or any(d["end"] is None for d in after)
+        op = stackset._create_operation(operation_id=str(uuid.uuid4()), action=action,
+                                        status="QUEUED" if waits else "RUNNING", accounts=[account], regions=regions)
         op.pop("EndTimestamp", None)  # moto sets one at once; AWS only when it has ended
         now = time.monotonic()
-        queue.append({"op": op, "action": action, "account": account, "regions": regions, "retain": retain,
-                      "created": now, "start": now})
+        item = {"op": op, "action": action, "account": account, "regions": regions, "retain": retain,
+                "after": after, "created": now, "free": now, "start": None if waits else now, "end": None}
+        queue.append(item)
+        return item
 
     # ------------------------------------------------------------------ before moto
     def refuse_if_busy(self, ctx: dict) -> None:
@@ -238,6 +257,8 @@ class AutoDeploy:
         except KeyError:
             return
         before, after = _ancestry(org, source), _ancestry(org, destination)
+        deletes: list[dict] = []
+        creates: list[tuple] = []
         with self.lock:
             for key, targets in list(self.targets.items()):
                 if key[0] != admin:
@@ -250,7 +271,12 @@ class AutoDeploy:
                 left = set().union(*[r for ou, r in targets.items() if ou in before and ou not in after]) - still
                 joined = set().union(*[r for ou, r in targets.items() if ou in after and ou not in before])
                 if left:
-                    self._start(key, stackset, "DELETE", account, sorted(left),
-                                bool(auto.get("RetainStacksOnAccountRemoval")))
+                    deletes.append(self._start(key, stackset, "DELETE", account, sorted(left),
+                                               bool(auto.get("RetainStacksOnAccountRemoval")), []))
                 if joined:
-                    self._start(key, stackset, "CREATE", account, sorted(joined), False)
+                    creates.append((key, stackset, sorted(joined)))
+            # "runs a delete operation to remove the StackSet1 instance from AccountA and queues a
+            # create operation that adds the StackSet2 instance" (User Guide): the creates of a
+            # move wait for its deletes, so the old baseline's resources are gone first.
+            for key, stackset, regions in creates:
+                self._start(key, stackset, "CREATE", account, regions, False, list(deletes))

@@ -161,6 +161,30 @@ def test_a_child_ou_of_a_target_counts_and_moves_between_targets_queue(org):
     assert {a for a, _ in instances(cfn, "orgsplit-nested")} == {org.ids["first"]}
 
 
+def test_a_move_between_target_ous_deletes_first_and_queues_the_create(org):
+    """StackSet1 targets OU1, StackSet2 OU2: moving an account from OU1 to OU2 "runs a delete
+    operation ... and queues a create operation" (User Guide, automatic deployments)."""
+    auto = {"Enabled": True, "RetainStacksOnAccountRemoval": False}
+    cfn = stackset(org, "orgsplit-baseline-dev", auto)
+    stackset(org, "orgsplit-baseline-prod", auto, {"OrganizationalUnitIds": [org.ids["prod"]]})
+    move(org, org.ids["first"], "dev", "prod")
+    dev = operations(cfn, "orgsplit-baseline-dev")[-1]
+    prod = operations(cfn, "orgsplit-baseline-prod")[-1]
+    assert (dev["Action"], dev["Status"], prod["Action"], prod["Status"]) == ("DELETE", "RUNNING", "CREATE", "QUEUED")
+    with pytest.raises(ClientError) as e:  # a queued operation holds its StackSet too
+        cfn.update_stack_set(StackSetName="orgsplit-baseline-prod", TemplateBody=TEMPLATE)
+    assert code(e) == "OperationInProgressException"
+    assert wait_operation(cfn, "orgsplit-baseline-dev", dev["OperationId"])["Status"] == "SUCCEEDED"
+    assert cfn.describe_stack_set_operation(StackSetName="orgsplit-baseline-prod", OperationId=prod["OperationId"])[
+        "StackSetOperation"]["Status"] in ("RUNNING", "SUCCEEDED")
+    created = wait_operation(cfn, "orgsplit-baseline-prod", prod["OperationId"])
+    assert created["Status"] == "SUCCEEDED"
+    ended = cfn.describe_stack_set_operation(StackSetName="orgsplit-baseline-dev", OperationId=dev["OperationId"])
+    assert created["EndTimestamp"] > ended["StackSetOperation"]["EndTimestamp"]
+    assert instances(cfn, "orgsplit-baseline-dev") == []
+    assert instances(cfn, "orgsplit-baseline-prod") == sorted((org.ids["first"], r) for r in REGIONS)
+
+
 @pytest.mark.parametrize("retain", [False, True])
 def test_leaving_the_target_ou_deletes_unless_retained(org, retain):
     org.admin("POST", "/_emulator/strict", {"stackset_auto_deployment_seconds": 0})
