@@ -22,6 +22,7 @@ from .ram import Ram
 from .pipelines import PipelineLayer, call_app
 from .quotas import DEFAULT_QUOTAS, QUOTA_SOURCES
 from . import stacksets_access
+from .stackset_auto_deploy import AutoDeploy
 from . import budgets_extra, ecr_pull_through
 from . import lambda_runtime_api
 from . import regions
@@ -211,6 +212,8 @@ class EmulatorApp:
         self.lambda_api = lambda_runtime_api.LambdaRuntimeApi()
         self.strict = strictness.Strict()
         self.pipelines.strict_on = lambda: bool(self.strict.get().get("naming"))
+        self.ram.propagation_seconds = lambda: float(self.strict.get().get("ram_share_propagation_seconds") or 0)
+        self.auto_deploy = AutoDeploy(lambda: float(self.strict.get().get("stackset_auto_deployment_seconds") or 0))
 
     # ------------------------------------------------------------------ WSGI
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -232,7 +235,11 @@ class EmulatorApp:
                 self.lambda_api.reset()
                 ecr_pull_through.reset()
                 self.strict.reset_state()
+                self.auto_deploy.reset()
             return self.moto_app(environ, start_response)
+
+        # Automatic StackSet operations whose time has come end before anything reads them.
+        self.auto_deploy.settle()
 
         body = _read_body(environ)
         info = protocol.classify(environ, body)
@@ -283,9 +290,10 @@ class EmulatorApp:
                     entry["violation"] = r.violation
                     self.violations.add(dict(entry))
                 return respond(start_response, r.status, r.headers, r.body)
-            if self.strict.wants_observe(service, operation):
+            if self.strict.wants_observe(service, operation) or self.auto_deploy.wants_observe(service, operation):
                 status, headers, out = call_app(lambda env, s: self._dispatch(env, s, ctx, info), environ, body)
                 out = self.strict.observe(ctx, status, out)
+                out = self.auto_deploy.observe(ctx, status, out)
                 entry["status"] = status
                 return respond(start_response, status, headers, out)
         return self._dispatch(environ, sr, ctx, info)
@@ -299,6 +307,7 @@ class EmulatorApp:
                 status, headers, out = validation.validation_error(proto, ctx["service"], violations)
                 raise strictness.Refusal("validation", status, headers, out, violations)
         self.strict.before(ctx, proto, environ, body, params)
+        self.auto_deploy.refuse_if_busy(ctx)
         self.strict.concurrent_modification(ctx, proto)
 
     def _dispatch(self, environ: dict, sr: Callable, ctx: dict, info: dict) -> Iterable[bytes]:

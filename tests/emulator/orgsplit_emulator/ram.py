@@ -17,6 +17,18 @@ part of RAM orgsplit uses, as AWS documents it:
   organization while sharing is not enabled (OperationNotPermittedException) rather than model
   invitations: orgsplit always enables it first.
 - A resource share lives in one Region; shares and associations are read in that Region.
+- Associations are asynchronous: ResourceShareAssociation status is one of "ASSOCIATING |
+  ASSOCIATED | FAILED | DISASSOCIATING | DISASSOCIATED" (RAM API reference,
+  https://docs.aws.amazon.com/ram/latest/APIReference/API_ResourceShareAssociation.html), and
+  the shared resource reaches the account only some time after a successful association
+  (Terraform users meet "Resource not available after aws_ram_principal_association",
+  https://github.com/hashicorp/terraform-provider-aws/issues/11902, and the provider waits up to
+  3 minutes for ASSOCIATED, https://github.com/hashicorp/terraform-provider-aws/issues/23359).
+  Here an association (principal or resource) is ASSOCIATING for `propagation_seconds` (strict
+  setting `ram_share_propagation_seconds`; 0: at once), then ASSOCIATED; until both the
+  resource's and the account's associations are ASSOCIATED the account is refused the resource as
+  if it were not shared (GetConnection, CodePipeline) and does not see the share (GetResourceShares
+  and ListResources with OTHER-ACCOUNTS).
 
 `is_shared(arn, account)` is what the connection store and CodePipeline ask.
 """
@@ -24,6 +36,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from datetime import datetime, timezone
 
@@ -68,6 +81,8 @@ class Ram:
         # callable(arn) -> owner account or None: the connection store's view
         self.connection_owner = connection_exists
         self.shares: dict[str, dict] = {}
+        # set by the app: seconds an association stays ASSOCIATING
+        self.propagation_seconds = lambda: 0.0
 
     def reset(self) -> None:
         with self.lock:
@@ -76,8 +91,20 @@ class Ram:
     # ------------------------------------------------------------------ what others ask
     def is_shared(self, arn: str, account: str) -> bool:
         with self.lock:
-            return any(s["status"] == "ACTIVE" and arn in s["resources"] and account in s["principals"]
+            return any(s["status"] == "ACTIVE" and arn in s["resources"] and self._reached(s, account, arn)
                        for s in self.shares.values())
+
+    def _status(self, s: dict, entity: str) -> str:
+        """ASSOCIATING while the association made at `since[entity]` propagates, then ASSOCIATED."""
+        since = s["since"].get(entity)
+        if since is not None and time.monotonic() - since < float(self.propagation_seconds() or 0):
+            return "ASSOCIATING"
+        return "ASSOCIATED"
+
+    def _reached(self, s: dict, account: str, arn: str | None = None) -> bool:
+        """Whether the share has reached `account` (and, with `arn`, that resource in it)."""
+        return (account in s["principals"] and self._status(s, account) == "ASSOCIATED"
+                and (arn is None or self._status(s, arn) == "ASSOCIATED"))
 
     # ------------------------------------------------------------------ API
     def handle(self, ctx: dict):
@@ -159,7 +186,8 @@ class Ram:
         arn = f"arn:aws:ram:{region}:{account}:resource-share/{uuid.uuid4()}"
         s = {"arn": arn, "name": name, "owner": account, "region": region, "allowExternal": allow_external,
              "status": "ACTIVE", "tags": list(req.get("tags") or []), "created": _now(), "updated": _now(),
-             "resources": resources, "principals": principals}
+             "resources": resources, "principals": principals,
+             "since": {e: time.monotonic() for e in resources + principals}}  # entity -> when associated
         self.shares[arn] = s
         return _ok({"resourceShare": self._describe(s), "clientToken": req.get("clientToken") or str(uuid.uuid4())})
 
@@ -169,7 +197,7 @@ class Ram:
             return json_error("InvalidParameterException", f"{owner} is not a valid resource owner")
         shares = [s for s in self.shares.values() if s["region"] == region and s["status"] != "DELETED"
                   and ((owner == "SELF" and s["owner"] == account)
-                       or (owner == "OTHER-ACCOUNTS" and account in s["principals"]))]
+                       or (owner == "OTHER-ACCOUNTS" and self._reached(s, account)))]
         if req.get("name"):
             shares = [s for s in shares if s["name"] == req["name"]]
         if req.get("resourceShareArns"):
@@ -191,10 +219,12 @@ class Ram:
         for r in resources:
             if r not in s["resources"]:
                 s["resources"].append(r)
+                s["since"][r] = time.monotonic()
             out.append(self._association(s, r, "RESOURCE"))
         for p in principals:
             if p not in s["principals"]:
                 s["principals"].append(p)
+                s["since"][p] = time.monotonic()
             out.append(self._association(s, p, "PRINCIPAL"))
         s["updated"] = _now()
         return _ok({"resourceShareAssociations": out, "clientToken": req.get("clientToken") or str(uuid.uuid4())})
@@ -207,10 +237,12 @@ class Ram:
         for r in req.get("resourceArns") or []:
             if r in s["resources"]:
                 s["resources"].remove(r)
+                s["since"].pop(r, None)
             out.append(dict(self._association(s, r, "RESOURCE"), status="DISASSOCIATED"))
         for p in req.get("principals") or []:
             if p in s["principals"]:
                 s["principals"].remove(p)
+                s["since"].pop(p, None)
             out.append(dict(self._association(s, p, "PRINCIPAL"), status="DISASSOCIATED"))
         return _ok({"resourceShareAssociations": out})
 
@@ -227,7 +259,7 @@ class Ram:
         external = kind == "PRINCIPAL" and not (org is not None and (
             org.master_account_id == entity or any(a.id == entity for a in backend.accounts)))
         return {"resourceShareArn": s["arn"], "resourceShareName": s["name"], "associatedEntity": entity,
-                "associationType": kind, "status": "ASSOCIATED", "external": external,
+                "associationType": kind, "status": self._status(s, entity), "external": external,
                 "creationTime": s["created"], "lastUpdatedTime": s["updated"]}
 
     def _GetResourceShareAssociations(self, account, region, req):
@@ -249,7 +281,10 @@ class Ram:
                     continue
                 if req.get("resourceArn") and kind == "RESOURCE" and e != req["resourceArn"]:
                     continue
-                out.append(self._association(s, e, kind))
+                association = self._association(s, e, kind)
+                if req.get("associationStatus") and association["status"] != req["associationStatus"]:
+                    continue
+                out.append(association)
         return _ok({"resourceShareAssociations": out})
 
     def _ListResources(self, account, region, req):
@@ -262,10 +297,12 @@ class Ram:
                 continue
             if owner == "SELF" and s["owner"] != account:
                 continue
-            if owner == "OTHER-ACCOUNTS" and account not in s["principals"]:
+            if owner == "OTHER-ACCOUNTS" and not self._reached(s, account):
                 continue
             for r in s["resources"]:
                 if req.get("resourceArns") and r not in req["resourceArns"]:
+                    continue
+                if owner == "OTHER-ACCOUNTS" and not self._reached(s, account, r):
                     continue
                 out.append({"arn": r, "type": "codeconnections:Connections", "resourceShareArn": s["arn"],
                             "status": "AVAILABLE", "resourceRegionScope": "REGIONAL",

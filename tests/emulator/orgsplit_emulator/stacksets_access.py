@@ -64,6 +64,17 @@ def _enable_trusted_access(account: str) -> None:
 # NONE (or absent): every account of the OUs (and their child OUs); INTERSECTION: the listed
 # accounts only (see below); DIFFERENCE: the OUs' accounts but the listed ones; UNION: both.
 
+def members(form: dict[str, str], prefix: str) -> list[str]:
+    """The values of a query-protocol list (`PREFIX.member.N`), in N order."""
+    found = []
+    for k, v in form.items():
+        if k.startswith(prefix + ".member."):
+            tail = k[len(prefix) + len(".member."):]
+            if tail.isdigit():
+                found.append((int(tail), v))
+    return [v for _, v in sorted(found)]
+
+
 def _ou_accounts(backend, ou_id: str) -> set[str]:
     out = {a.id for a in backend.accounts if a.parent_id == ou_id}
     for child in [o for o in backend.ou if getattr(o, "parent_id", None) == ou_id]:
@@ -73,8 +84,8 @@ def _ou_accounts(backend, ou_id: str) -> set[str]:
 
 def _targeted_accounts(org, form: dict[str, str]) -> tuple[list[str], set[str]]:
     """The OUs a request targets, and the accounts AccountFilterType picks."""
-    ous = [v for k, v in sorted(form.items()) if k.startswith("DeploymentTargets.OrganizationalUnitIds.member.")]
-    listed = {v for k, v in form.items() if k.startswith("DeploymentTargets.Accounts.member.")}
+    ous = members(form, "DeploymentTargets.OrganizationalUnitIds")
+    listed = set(members(form, "DeploymentTargets.Accounts"))
     in_ous: set[str] = set()
     for ou in ous:
         in_ous |= _ou_accounts(org, ou)
@@ -92,11 +103,11 @@ def create_instances_by_targets(ctx: dict, form: dict[str, str]):
     from moto.cloudformation.models import cloudformation_backends
     from moto.organizations.models import organizations_backends
 
-    if not any(k.startswith("DeploymentTargets.OrganizationalUnitIds.member.") for k in form):
+    if not members(form, "DeploymentTargets.OrganizationalUnitIds"):
         return None
     org = organizations_backends[ctx["account"]]["aws"]
     _, accounts = _targeted_accounts(org, form)
-    regions = [v for k, v in sorted(form.items()) if k.startswith("Regions.member.")]
+    regions = members(form, "Regions")
     backend = cloudformation_backends[ctx["account"]][ctx["region"]]
     stackset = backend.describe_stack_set(form.get("StackSetName", ""))
     # No OU left for moto to expand: exactly the accounts picked.
@@ -113,8 +124,8 @@ def create_instances_by_targets(ctx: dict, form: dict[str, str]):
 def delete_instances_by_targets(ctx: dict, form: dict[str, str]):
     """Serves a DeleteStackInstances that names DeploymentTargets; None when it names none
     (moto's own handler then takes the account-id form)."""
-    ous = [v for k, v in sorted(form.items()) if k.startswith("DeploymentTargets.OrganizationalUnitIds.member.")]
-    listed = [v for k, v in sorted(form.items()) if k.startswith("DeploymentTargets.Accounts.member.")]
+    ous = members(form, "DeploymentTargets.OrganizationalUnitIds")
+    listed = members(form, "DeploymentTargets.Accounts")
     if not ous and not listed:
         return None
     from moto.cloudformation.models import cloudformation_backends
@@ -130,7 +141,7 @@ def delete_instances_by_targets(ctx: dict, form: dict[str, str]):
     # count whatever their parent is now.
     accounts = {"INTERSECTION": set(listed), "DIFFERENCE": in_ous - set(listed),
                 "UNION": in_ous | set(listed)}.get(mode, in_ous if ous else set(listed))
-    regions = [v for k, v in sorted(form.items()) if k.startswith("Regions.member.")]
+    regions = members(form, "Regions")
     backend = cloudformation_backends[ctx["account"]][ctx["region"]]
     stackset = backend.describe_stack_set(form.get("StackSetName", ""))
     stackset.delete_stack_instances(sorted(accounts), regions)

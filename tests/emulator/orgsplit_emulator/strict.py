@@ -66,6 +66,15 @@ DEFAULTS: dict[str, Any] = {
     # principals that exist (kms_keys.py):
     # https://docs.aws.amazon.com/kms/latest/APIReference/API_PutKeyPolicy.html
     "kms_keys": True,
+    # An automatic deployment (an account joining or leaving an OU a StackSet with AutoDeployment
+    # targets) is a StackSet operation: RUNNING this long, and meanwhile other operations on that
+    # StackSet answer OperationInProgressException (stackset_auto_deploy.py):
+    # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-orgs-manage-auto-deployment.html
+    "stackset_auto_deployment_seconds": 2.0,
+    # A RAM principal association is ASSOCIATING, and the shared resource not yet usable by that
+    # account, this long (ram.py):
+    # https://docs.aws.amazon.com/ram/latest/APIReference/API_ResourceShareAssociation.html
+    "ram_share_propagation_seconds": 2.0,
     "seed": None,
 }
 
