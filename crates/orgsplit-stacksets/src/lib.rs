@@ -30,6 +30,11 @@ pub const SHIPPED: &[Shipped] = &[Shipped {
 /// The trigger's own template (a plain CloudFormation stack in the management account, not a
 /// StackSet): `orgsplit init` writes it beside the StackSets, where docs/trigger.md says it is.
 pub const TRIGGER_TEMPLATE: &str = include_str!("../../../stacksets/trigger/template.yaml");
+/// The trigger's Control Tower part: a stack in Control Tower's home Region forwarding its
+/// lifecycle events to us-east-1 (what `trigger install` makes with
+/// `[trigger] control_tower_home_region`).
+pub const TRIGGER_CONTROL_TOWER_FORWARD_TEMPLATE: &str =
+    include_str!("../../../stacksets/trigger-control-tower-forward/template.yaml");
 
 /// The names of the StackSets shipped with orgsplit.
 pub fn shipped_names() -> Vec<&'static str> {
@@ -193,13 +198,18 @@ pub fn write_shipped(dir: &Path) -> Result<Vec<PathBuf>, CatalogError> {
             written.push(path);
         }
     }
-    let folder = dir.join("trigger");
-    std::fs::create_dir_all(&folder)
-        .map_err(|source| CatalogError::Io { path: folder.clone(), source })?;
-    let path = folder.join("template.yaml");
-    std::fs::write(&path, TRIGGER_TEMPLATE)
-        .map_err(|source| CatalogError::Io { path: path.clone(), source })?;
-    written.push(path);
+    for (name, text) in [
+        ("trigger", TRIGGER_TEMPLATE),
+        ("trigger-control-tower-forward", TRIGGER_CONTROL_TOWER_FORWARD_TEMPLATE),
+    ] {
+        let folder = dir.join(name);
+        std::fs::create_dir_all(&folder)
+            .map_err(|source| CatalogError::Io { path: folder.clone(), source })?;
+        let path = folder.join("template.yaml");
+        std::fs::write(&path, text)
+            .map_err(|source| CatalogError::Io { path: path.clone(), source })?;
+        written.push(path);
+    }
     Ok(written)
 }
 

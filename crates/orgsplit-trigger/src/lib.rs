@@ -5,13 +5,15 @@
 //! - [`event`]: parsing the events (pure).
 //! - [`handle`]: one event to one account's reconcile.
 //! - [`sqs`]: events taken from an SQS queue; [`lambda`]: the Lambda runtime adapter.
-//! - [`install`]: the EventBridge rule and its target's permission; [`trail`]: whether a trail
+//! - [`install`]: the EventBridge rule and its target's permission; [`forward`]: Control Tower's
+//!   events forwarded from its home Region to us-east-1; [`trail`]: whether a trail
 //!   delivers the Organizations events the rule matches.
 //!
 //! Architecture Invariant: one event never lists the organization's accounts: the calls
 //! are bounded by the number of OUs and StackSets configured. Nothing here prints.
 
 pub mod event;
+pub mod forward;
 pub mod handle;
 pub mod install;
 pub mod lambda;

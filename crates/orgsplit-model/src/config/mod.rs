@@ -77,6 +77,17 @@ pub struct Config {
     pub bucket_names: BTreeMap<String, BucketNameOverride>,
     /// `[connection]`: the organization's one GitHub connection.
     pub connection: ConnectionConfig,
+    /// `[trigger]`: where the new-account trigger's events come from.
+    pub trigger: TriggerConfig,
+}
+
+/// `[trigger]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TriggerConfig {
+    /// Control Tower's home Region, when the organization has a landing zone: its lifecycle
+    /// events (`CreateManagedAccount`, `UpdateManagedAccount`) are delivered there only, so
+    /// `trigger install` forwards them to us-east-1 from there.
+    pub control_tower_home_region: Option<String>,
 }
 
 /// The organization's GitHub connection: created once in its owner's account, shared

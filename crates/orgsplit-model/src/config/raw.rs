@@ -29,6 +29,16 @@ pub(super) struct RawConfig {
     pub(super) bucket_names: BTreeMap<String, Spanned<RawBucketName>>,
     #[serde(default)]
     pub(super) connection: Option<Spanned<RawConnection>>,
+    #[serde(default)]
+    pub(super) trigger: Option<RawTrigger>,
+}
+
+/// `[trigger]`: `control_tower_home_region = "REGION"`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTrigger {
+    #[serde(default)]
+    pub(super) control_tower_home_region: Option<Spanned<String>>,
 }
 
 /// `[connection]`: `owner = "management" | "source" | "ACCOUNT_ID"`, `name = "…"`.

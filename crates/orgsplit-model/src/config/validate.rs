@@ -553,6 +553,17 @@ pub(super) fn validate(cx: &Cx<'_>, raw: RawConfig) -> Result<Config, ConfigErro
 
     let connection = super::connection::connection(cx, raw.connection)?;
 
+    let trigger = match raw.trigger.and_then(|t| t.control_tower_home_region) {
+        Some(r) if !is_region(r.get_ref()) => {
+            return Err(cx.err(
+                r.span(),
+                "trigger.control_tower_home_region",
+                format!("{} is not an AWS region", quote(r.get_ref())),
+            ));
+        }
+        r => TriggerConfig { control_tower_home_region: r.map(Spanned::into_inner) },
+    };
+
     Ok(Config {
         path: cx.path.to_path_buf(),
         digest: sha256_hex(cx.text.as_bytes()),
@@ -568,5 +579,6 @@ pub(super) fn validate(cx: &Cx<'_>, raw: RawConfig) -> Result<Config, ConfigErro
         networks,
         bucket_names,
         connection,
+        trigger,
     })
 }

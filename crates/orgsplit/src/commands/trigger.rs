@@ -1,5 +1,6 @@
 //! `orgsplit trigger handle | install | serve-lambda`.
 
+use orgsplit_trigger::forward::{FORWARD_RULE_NAME, forward};
 use orgsplit_trigger::install::{EVENTS_REGION, Target, install};
 use orgsplit_trigger::sqs::{ConsumeOptions, MessageOutcome, consume};
 use orgsplit_trigger::trail::TrailCheck;
@@ -208,17 +209,34 @@ async fn install_cmd(
             }
         }
     }
-    let done = install(&mgmt, &target).await.map_err(|e| match e {
+    let install_error = |e| match e {
         orgsplit_trigger::install::InstallError::Aws(a) => (*a).into(),
         orgsplit_trigger::install::InstallError::Region(m) => CliError::invalid(m),
         other => CliError::failure(other.to_string()),
-    })?;
+    };
+    let done = install(&mgmt, &target).await.map_err(install_error)?;
+    // Control Tower's events arrive in its home Region only: forwarded from there, unless
+    // that is us-east-1 already.
+    let forwarded = match config.trigger.control_tower_home_region.as_deref() {
+        Some(ct) if ct != region => Some(forward(&mgmt, ct).await.map_err(install_error)?),
+        _ => None,
+    };
     printer.data(&match g.output {
         Output::Json => serde_json::to_string_pretty(&json!({
             "rule": orgsplit_trigger::install::RULE_NAME, "region": region, "target": target_arn, "result": done,
+            "control_tower_forward": forwarded,
         }))
         .expect("json"),
         Output::Text => {
+            let forward_line = forwarded.as_ref().map(|f| {
+                format!(
+                    "{} rule {FORWARD_RULE_NAME} ({}) in account {caller} ({}) -> {region} default event bus: {}\n",
+                    if f.changed() { "~" } else { " " },
+                    f.rule_arn,
+                    f.region,
+                    if f.changed() { "written (rule, target, execution role)" } else { "already in place" }
+                )
+            });
             let changed = done.rule_written || done.target_written || done.permission_written;
             format!(
                 "{} rule {} ({}) in account {caller} ({region}) -> {target_arn}: {}\n",
@@ -239,7 +257,7 @@ async fn install_cmd(
                 } else {
                     "already in place".to_string()
                 }
-            )
+            ) + &forward_line.unwrap_or_default()
         }
     });
     Ok(ExitStatus::Success)

@@ -152,10 +152,12 @@ pub(super) fn sqs_target_delivers_events_from_the_bus(s: &mut Scenario) {
         .filter(|r| r["operation"] == "ChangeMessageVisibility" && r["status"] == 200)
         .count();
     assert!(kept_hidden >= 1, "the message in hand was never kept hidden");
+    // The StackSet's auto-deployment deploys to an account joining its OU by itself (a
+    // StackSet operation of its own): the reconcile either waits it out and finds the
+    // instances there, or makes them; either way the account ends trusting its admin.
     assert!(
-        consumed.stdout.contains(
-            "Handled 1 messages: 1 reconciled (1 changed), 0 ignored, 0 malformed, 0 failed."
-        ),
+        consumed.stdout.contains("Handled 1 messages: 1 reconciled (")
+            && consumed.stdout.contains(" 0 ignored, 0 malformed, 0 failed."),
         "{}",
         consumed.stdout
     );
@@ -267,6 +269,9 @@ pub(super) fn the_lambda_runtime_serves_invocations(s: &mut Scenario) {
     let c_batch = json!({"Records": [
         {"messageId": "late-1", "eventSource": "aws:sqs", "body": direct.to_string()}
     ]});
+    // (The account's instances may be there already: its move into prod started the
+    // StackSet's auto-deployment. What the handler did is read from the request log.)
+    emu.clear_requests();
     let late = emu.lambda_invoke_with_deadline(&[direct.clone(), c_batch], 5.0);
     let late = wait_for(emu, &mut child, &late);
     assert_eq!(late[0]["state"], "error", "{late:?}");
@@ -274,7 +279,7 @@ pub(super) fn the_lambda_runtime_serves_invocations(s: &mut Scenario) {
     assert_eq!(late[1]["state"], "response", "{late:?}");
     assert_eq!(late[1]["body"]["batchItemFailures"], json!([{"itemIdentifier": "late-1"}]));
     assert_eq!(late[1]["body"]["results"][0]["outcome"], "retried", "{late:?}");
-    assert_eq!(rt.block_on(trusted(aws, &c)), None, "a stopped handler changed nothing");
+    assert_eq!(emu.mutating_requests(), Vec::<Value>::new(), "a stopped handler changed nothing");
 
     let ids = emu.lambda_invoke(&[direct, batch]);
     let results = wait_for(emu, &mut child, &ids);

@@ -16,6 +16,7 @@ macro_rules! fields {
 
 #[path = "../common/mod.rs"]
 mod common;
+mod control_tower;
 mod delivery;
 mod single_events;
 
@@ -258,6 +259,10 @@ const STAGES: &[Stage] = &[
     (
         "trigger install with an SQS target: an event on the bus is handled from the queue",
         delivery::sqs_target_delivers_events_from_the_bus,
+    ),
+    (
+        "Control Tower in eu-west-1: its events are forwarded to us-east-1 and handled",
+        control_tower::control_tower_events_are_forwarded_from_its_home_region,
     ),
     (
         "a Lambda target replaces the rule's target; only the rule may invoke the function",
