@@ -167,3 +167,16 @@ fn a_syntax_error_has_a_line() {
     let e = parse("version = 1\nhome_region = \"us-east-1\nregions = []\n").unwrap_err();
     assert_eq!(e.line, 2, "{e}");
 }
+
+#[test]
+fn the_control_tower_home_region_is_a_region() {
+    assert_eq!(parse(EXAMPLE).unwrap().trigger.control_tower_home_region, None);
+    let text = format!("{EXAMPLE}\n[trigger]\ncontrol_tower_home_region = \"eu-west-1\"\n");
+    let c = parse(&text).unwrap();
+    assert_eq!(c.trigger.control_tower_home_region.as_deref(), Some("eu-west-1"));
+    let text = format!("{EXAMPLE}\n[trigger]\ncontrol_tower_home_region = \"Ireland\"\n");
+    let e = parse(&text).unwrap_err();
+    assert_eq!(e.key, "trigger.control_tower_home_region");
+    assert_eq!(e.line, line_of(&text, "control_tower_home_region = \"Ireland\""));
+    assert!(e.to_string().contains("\"Ireland\" is not an AWS region"), "{e}");
+}
