@@ -17,9 +17,11 @@ operation cover the OU and hid the cost). For each: StackSet operations (CreateS
 calls) per (StackSet, Region), API calls by service, wall time, and every account read back
 through boto3: its `terraform-apply` role trusts exactly its OU's admin account.
 
-Setup (not measured): `orgsplit plan` and `apply --ou` of both OUs (the OUs, the baseline
-StackSets, the admin and workloads accounts), then the N accounts created and moved into the OUs
-with the seeder's User-Agent (neither logged nor throttled).
+Setup (not measured): the two OUs and the N accounts created and moved into them with the
+seeder's User-Agent (neither logged nor throttled), then `orgsplit plan` and `apply --ou` of both
+OUs (the baseline StackSets with auto-deployment, the admin and workloads accounts). The accounts
+are there before the StackSets, so the StackSets' auto-deployment (which the emulator runs, as
+AWS does, for accounts that join a targeted OU) does not cover them: the backfill's case.
 
 Exits 1 when the backfill needs more than 2 operations per (StackSet, Region) or an account is
 not verified.
@@ -110,15 +112,12 @@ def must(p: subprocess.CompletedProcess, what: str, codes=(0,)) -> None:
 
 
 def setup(url: str, binary: Path, work: Path, count: int) -> dict[str, list[str]]:
-    """The OUs with their StackSets, then `count` accounts without instances: OU -> ids."""
-    (work / "orgsplit.toml").write_text(CONFIG)
-    must(run(binary, work, url, "inventory", "--out", "inventory.json"), "inventory")
-    must(run(binary, work, url, "plan", "--inventory", "inventory.json", "--out", "plan.json"), "plan")
-    for ou in OUS:
-        must(run(binary, work, url, "apply", "plan.json", "--ou", ou, "--yes"), f"apply --ou {ou}")
+    """`count` accounts in the OUs, then the OUs' StackSets (so the accounts have no instances:
+    auto-deployment covers only accounts that join an OU after its StackSet targets it, as on
+    AWS): OU -> ids."""
     org = client(url, "organizations")
     root = org.list_roots()["Roots"][0]["Id"]
-    ou_ids = {o["Name"]: o["Id"] for o in org.list_organizational_units_for_parent(ParentId=root)["OrganizationalUnits"]}
+    ou_ids = {ou: org.create_organizational_unit(ParentId=root, Name=ou)["OrganizationalUnit"]["Id"] for ou in OUS}
 
     def make(i: int) -> tuple[str, str]:
         ou = OUS[i % len(OUS)]
@@ -138,6 +137,13 @@ def setup(url: str, binary: Path, work: Path, count: int) -> dict[str, list[str]
     with ThreadPoolExecutor(8) as pool:
         for ou, account in pool.map(make, range(count)):
             out[ou].append(account)
+    # The OUs exist already: the plan keeps them and makes the StackSets, their instances in
+    # the configured accounts only (INTERSECTION), and the admin and workloads accounts.
+    (work / "orgsplit.toml").write_text(CONFIG)
+    must(run(binary, work, url, "inventory", "--out", "inventory.json"), "inventory")
+    must(run(binary, work, url, "plan", "--inventory", "inventory.json", "--out", "plan.json"), "plan")
+    for ou in OUS:
+        must(run(binary, work, url, "apply", "plan.json", "--ou", ou, "--yes"), f"apply --ou {ou}")
     return out
 
 
