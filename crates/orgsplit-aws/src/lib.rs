@@ -19,6 +19,12 @@ pub mod sdk_json;
 pub mod shapes;
 pub mod targets;
 
+/// Log filter directives for the SDK's own logs, added to the default filter: its
+/// AssumeRole provider warns at each refusal ("STS refused to grant assume role"), which is
+/// expected while a new account's access role is not yet assumable; [`Aws::session`] waits
+/// that out and names a role that never becomes assumable itself.
+pub const SDK_LOG_DIRECTIVES: &str = "aws_config::sts::assume_role=error";
+
 pub use client::{AccountSession, Aws, AwsOptions};
 pub use error::{AwsError, ErrorClass, Found, call_error, classify, classify_code, error_chain};
 pub use limiter::{CallCounter, CallKey, RateLimiter, RateTable};

@@ -108,10 +108,9 @@ fn init_logging(g: &cli::GlobalArgs) {
     };
     // Whatever RUST_LOG asks, the SDK's HTTP layers stay above trace: at trace they log
     // request bodies, which carry parameter values and tokens.
-    // The SDK's AssumeRole provider warns at each refusal ("STS refused to grant assume
-    // role"), which is expected while a new account's access role is not yet assumable:
-    // `orgsplit_aws` waits that out and names a role that never becomes assumable itself.
-    let filter = std::env::var("RUST_LOG").map(|f| format!("{f},aws_smithy_runtime=debug,aws_smithy_runtime_api=debug,aws_smithy_http_client=debug,hyper=debug,hyper_util=debug")).unwrap_or_else(|_| format!("warn,aws_config::sts::assume_role=error,orgsplit={ours},orgsplit_inventory={ours},orgsplit_aws={ours},orgsplit_planner={ours},orgsplit_apply={ours},orgsplit_stacksets={ours},orgsplit_pipelines={ours},orgsplit_trigger={ours},orgsplit_audit={ours}"));
+    // Plus what orgsplit_aws quiets of the SDK's own logs (expected refusals while a new
+    // account's access role is not yet assumable).
+    let filter = std::env::var("RUST_LOG").map(|f| format!("{f},aws_smithy_runtime=debug,aws_smithy_runtime_api=debug,aws_smithy_http_client=debug,hyper=debug,hyper_util=debug")).unwrap_or_else(|_| format!("warn,{},orgsplit={ours},orgsplit_inventory={ours},orgsplit_aws={ours},orgsplit_planner={ours},orgsplit_apply={ours},orgsplit_stacksets={ours},orgsplit_pipelines={ours},orgsplit_trigger={ours},orgsplit_audit={ours}", orgsplit_aws::SDK_LOG_DIRECTIVES));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
