@@ -18,7 +18,7 @@ use orgsplit_aws::{AccountSession, call_error};
 use serde_json::{Value, json};
 
 use crate::event::CONTROL_TOWER_EVENTS;
-use crate::install::{EVENTS_REGION, InstallError};
+use crate::install::{EVENTS_REGION, InstallError, ensure_rule, ensure_target};
 
 pub const FORWARD_RULE_NAME: &str = "orgsplit-control-tower-forward";
 pub const FORWARD_ROLE_NAME: &str = "orgsplit-control-tower-forward";
@@ -85,71 +85,25 @@ pub async fn forward(mgmt: &AccountSession, region: &str) -> Result<Forwarded, I
 
     let events = mgmt.events(region);
     let pattern = forward_pattern();
-    let existing = match events.describe_rule().name(FORWARD_RULE_NAME).send().await {
-        Ok(r) => Some(r),
-        Err(e) => {
-            let err = call_error("events", "DescribeRule", account, region, e);
-            if !err.is_not_found() {
-                return Err(err.into());
-            }
-            None
-        }
-    };
-    let same = existing.as_ref().is_some_and(|r| {
-        r.event_pattern().and_then(|p| serde_json::from_str::<Value>(p).ok()).as_ref()
-            == Some(&pattern)
-            && r.state().map(|s| s.as_str()) == Some("ENABLED")
-    });
-    out.rule_arn = match existing.as_ref().and_then(|r| r.arn()) {
-        Some(arn) if same => arn.to_string(),
-        _ => {
-            let put = events
-                .put_rule()
-                .name(FORWARD_RULE_NAME)
-                .event_pattern(pattern.to_string())
-                .state(aws_sdk_eventbridge::types::RuleState::Enabled)
-                .description("orgsplit: forward Control Tower's account events to us-east-1, where the new-account trigger's rule is")
-                .send()
-                .await
-                .map_err(|e| call_error("events", "PutRule", account, region, e))?;
-            out.rule_written = true;
-            put.rule_arn().unwrap_or_default().to_string()
-        }
-    };
-
-    let targets = events
-        .list_targets_by_rule()
-        .rule(FORWARD_RULE_NAME)
-        .send()
-        .await
-        .map_err(|e| call_error("events", "ListTargetsByRule", account, region, e))?;
-    let in_place = targets.targets().iter().any(|t| {
-        t.id() == FORWARD_TARGET_ID && t.arn() == bus && t.role_arn() == Some(&out.role_arn)
-    });
-    if !in_place {
-        let t = aws_sdk_eventbridge::types::Target::builder()
-            .id(FORWARD_TARGET_ID)
-            .arn(&bus)
-            .role_arn(&out.role_arn)
-            .build()
-            .map_err(|e| InstallError::Target(e.to_string()))?;
-        let put = events
-            .put_targets()
-            .rule(FORWARD_RULE_NAME)
-            .targets(t)
-            .send()
-            .await
-            .map_err(|e| call_error("events", "PutTargets", account, region, e))?;
-        if put.failed_entry_count() > 0 {
-            let why: Vec<&str> =
-                put.failed_entries().iter().filter_map(|f| f.error_message()).collect();
-            return Err(InstallError::Target(format!(
-                "PutTargets refused {bus} as {FORWARD_RULE_NAME}'s target: {}",
-                why.join("; ")
-            )));
-        }
-        out.target_written = true;
-    }
+    (out.rule_arn, out.rule_written) = ensure_rule(
+        &events,
+        account,
+        region,
+        FORWARD_RULE_NAME,
+        &pattern,
+        "orgsplit: forward Control Tower's account events to us-east-1, where the new-account trigger's rule is",
+    )
+    .await?;
+    out.target_written = ensure_target(
+        &events,
+        account,
+        region,
+        FORWARD_RULE_NAME,
+        FORWARD_TARGET_ID,
+        &bus,
+        Some(&out.role_arn),
+    )
+    .await?;
     Ok(out)
 }
 

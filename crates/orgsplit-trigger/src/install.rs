@@ -114,73 +114,17 @@ pub async fn install(mgmt: &AccountSession, target: &Target) -> Result<Installed
     let pattern = event_pattern();
     let mut out = Installed::default();
 
-    let existing = match events.describe_rule().name(RULE_NAME).send().await {
-        Ok(r) => Some(r),
-        Err(e) => {
-            let err = call_error("events", "DescribeRule", account, region, e);
-            if !err.is_not_found() {
-                return Err(err.into());
-            }
-            None
-        }
-    };
-    let same = existing.as_ref().is_some_and(|r| {
-        r.event_pattern().and_then(|p| serde_json::from_str::<Value>(p).ok()).as_ref()
-            == Some(&pattern)
-            && r.state().map(|s| s.as_str()) == Some("ENABLED")
-    });
-    out.rule_arn = match existing.as_ref().and_then(|r| r.arn()) {
-        Some(arn) if same => arn.to_string(),
-        _ => {
-            let put = events
-                .put_rule()
-                .name(RULE_NAME)
-                .event_pattern(pattern.to_string())
-                .state(aws_sdk_eventbridge::types::RuleState::Enabled)
-                .description("orgsplit: reconcile an account with its OU's StackSets when it is created in or moved to an OU")
-                .send()
-                .await
-                .map_err(|e| call_error("events", "PutRule", account, region, e))?;
-            out.rule_written = true;
-            put.rule_arn().unwrap_or_default().to_string()
-        }
-    };
-
-    let targets = events
-        .list_targets_by_rule()
-        .rule(RULE_NAME)
-        .send()
-        .await
-        .map_err(|e| call_error("events", "ListTargetsByRule", account, region, e))?;
-    let has_target =
-        targets.targets().iter().any(|t| t.id() == TARGET_ID && t.arn() == target.arn());
-    if !has_target {
-        let t = aws_sdk_eventbridge::types::Target::builder()
-            .id(TARGET_ID)
-            .arn(target.arn())
-            .build()
-            .map_err(|e| InstallError::Target(e.to_string()))?;
-        let put = events
-            .put_targets()
-            .rule(RULE_NAME)
-            .targets(t)
-            .send()
-            .await
-            .map_err(|e| call_error("events", "PutTargets", account, region, e))?;
-        if put.failed_entry_count() > 0 {
-            let why = put
-                .failed_entries()
-                .iter()
-                .filter_map(|f| f.error_message())
-                .collect::<Vec<_>>()
-                .join("; ");
-            return Err(InstallError::Target(format!(
-                "PutTargets refused {}: {why}",
-                target.arn()
-            )));
-        }
-        out.target_written = true;
-    }
+    (out.rule_arn, out.rule_written) = ensure_rule(
+        &events,
+        account,
+        region,
+        RULE_NAME,
+        &pattern,
+        "orgsplit: reconcile an account with its OU's StackSets when it is created in or moved to an OU",
+    )
+    .await?;
+    out.target_written =
+        ensure_target(&events, account, region, RULE_NAME, TARGET_ID, target.arn(), None).await?;
 
     out.permission_written = match target {
         Target::Sqs { arn, account: queue_account, region: queue_region, name } => {
@@ -194,6 +138,95 @@ pub async fn install(mgmt: &AccountSession, target: &Target) -> Result<Installed
         Target::Lambda { arn } => allow_lambda(mgmt, region, arn, &out.rule_arn).await?,
     };
     Ok(out)
+}
+
+/// The enabled rule `name` with `pattern`, read first and put only when missing, different
+/// or disabled: its ARN and whether it was written.
+pub(crate) async fn ensure_rule(
+    events: &aws_sdk_eventbridge::Client,
+    account: &str,
+    region: &str,
+    name: &str,
+    pattern: &Value,
+    description: &str,
+) -> Result<(String, bool), InstallError> {
+    let existing = match events.describe_rule().name(name).send().await {
+        Ok(r) => Some(r),
+        Err(e) => {
+            let err = call_error("events", "DescribeRule", account, region, e);
+            if !err.is_not_found() {
+                return Err(err.into());
+            }
+            None
+        }
+    };
+    let same = existing.as_ref().is_some_and(|r| {
+        r.event_pattern().and_then(|p| serde_json::from_str::<Value>(p).ok()).as_ref()
+            == Some(pattern)
+            && r.state().map(|s| s.as_str()) == Some("ENABLED")
+    });
+    if let Some(arn) = existing.as_ref().and_then(|r| r.arn()).filter(|_| same) {
+        return Ok((arn.to_string(), false));
+    }
+    let put = events
+        .put_rule()
+        .name(name)
+        .event_pattern(pattern.to_string())
+        .state(aws_sdk_eventbridge::types::RuleState::Enabled)
+        .description(description)
+        .send()
+        .await
+        .map_err(|e| call_error("events", "PutRule", account, region, e))?;
+    Ok((put.rule_arn().unwrap_or_default().to_string(), true))
+}
+
+/// The rule's target `id` sending to `arn` (through `role_arn` when given), put only when
+/// missing or different: whether it was written. PutTargets reports refusals per entry, in
+/// a successful response, so those are errors too.
+pub(crate) async fn ensure_target(
+    events: &aws_sdk_eventbridge::Client,
+    account: &str,
+    region: &str,
+    rule: &str,
+    id: &str,
+    arn: &str,
+    role_arn: Option<&str>,
+) -> Result<bool, InstallError> {
+    let targets = events
+        .list_targets_by_rule()
+        .rule(rule)
+        .send()
+        .await
+        .map_err(|e| call_error("events", "ListTargetsByRule", account, region, e))?;
+    let in_place = targets
+        .targets()
+        .iter()
+        .any(|t| t.id() == id && t.arn() == arn && t.role_arn() == role_arn);
+    if in_place {
+        return Ok(false);
+    }
+    let t = aws_sdk_eventbridge::types::Target::builder()
+        .id(id)
+        .arn(arn)
+        .set_role_arn(role_arn.map(str::to_string))
+        .build()
+        .map_err(|e| InstallError::Target(e.to_string()))?;
+    let put = events
+        .put_targets()
+        .rule(rule)
+        .targets(t)
+        .send()
+        .await
+        .map_err(|e| call_error("events", "PutTargets", account, region, e))?;
+    if put.failed_entry_count() > 0 {
+        let why: Vec<&str> =
+            put.failed_entries().iter().filter_map(|f| f.error_message()).collect();
+        return Err(InstallError::Target(format!(
+            "PutTargets refused {arn} as {rule}'s target: {}",
+            why.join("; ")
+        )));
+    }
+    Ok(true)
 }
 
 /// The queue policy statement that lets the rule send messages.
