@@ -74,8 +74,9 @@ fn task_definitions_clusters_rules_and_schedules_point_at_the_target() {
             assert!(secrets.contains(":secretsmanager:"), "{family} names no secret by ARN");
         }
 
+        // The source's rule and schedule are ENABLED; their copies wait for cutover.
         let (expr, state, targets) = rule(&prod, "prod-nightly-mail").await;
-        assert_eq!((expr.as_str(), state.as_str()), ("cron(0 2 * * ? *)", "ENABLED"));
+        assert_eq!((expr.as_str(), state.as_str()), ("cron(0 2 * * ? *)", "DISABLED"));
         assert_eq!(
             targets,
             vec![(
@@ -99,7 +100,7 @@ fn task_definitions_clusters_rules_and_schedules_point_at_the_target() {
             got,
             (
                 "rate(1 hour)".to_string(),
-                "ENABLED".to_string(),
+                "DISABLED".to_string(),
                 format!("arn:aws:ecs:{REGION}:{dev_id}:cluster/batch"),
                 format!("arn:aws:iam::{dev_id}:role/scheduler-run-task"),
                 dev_mail.clone()
@@ -123,8 +124,9 @@ fn drift_in_task_definitions_rules_schedules_and_clusters_is_repaired() {
     let (dev_id, prod_id) = (w.ids["dev-workloads"].clone(), w.ids["prod-workloads"].clone());
     let dev_mail_1 = format!("arn:aws:ecs:{REGION}:{dev_id}:task-definition/dev-mail-sender:1");
 
-    // By hand: the task definition deregistered, the rule rescheduled and its target
-    // changed, the schedule disabled, the cluster's container insights switched on.
+    // By hand: the task definition deregistered, the rule rescheduled (PutRule without a
+    // State: ENABLED) and its target changed, the schedule enabled, the cluster's container
+    // insights switched on. A copy's state is cutover's: the repair keeps it.
     w.rt.block_on(async {
         dev.ecs(REGION)
             .deregister_task_definition()
@@ -174,7 +176,7 @@ fn drift_in_task_definitions_rules_schedules_and_clusters_is_repaired() {
             .schedule_expression("rate(1 hour)")
             .set_flexible_time_window(current.flexible_time_window().cloned())
             .set_target(current.target().cloned())
-            .state(aws_sdk_scheduler::types::ScheduleState::Disabled)
+            .state(aws_sdk_scheduler::types::ScheduleState::Enabled)
             .send()
             .await
             .expect("UpdateSchedule");
@@ -217,8 +219,8 @@ fn drift_in_task_definitions_rules_schedules_and_clusters_is_repaired() {
         assert_eq!(td["status"], "ACTIVE");
         let (_, state, _, _, taskdef) = schedule(&dev, "default", "dev-mail-hourly").await;
         assert_eq!((state.as_str(), taskdef.as_str()), ("ENABLED", dev_mail_2.as_str()));
-        let (expr, _, targets) = rule(&prod, "prod-nightly-mail").await;
-        assert_eq!(expr, "cron(0 2 * * ? *)");
+        let (expr, state, targets) = rule(&prod, "prod-nightly-mail").await;
+        assert_eq!((expr.as_str(), state.as_str()), ("cron(0 2 * * ? *)", "ENABLED"));
         assert_eq!(targets.len(), 1);
         assert_eq!(targets[0].4, 1, "task count back to the source's");
         assert_eq!(
@@ -355,7 +357,7 @@ fn a_service_runs_the_target_task_definition_on_the_configured_network() {
         svc["taskDefinition"],
         json!(format!("arn:aws:ecs:{REGION}:{dev_id}:task-definition/dev-api:1"))
     );
-    assert_eq!(svc["desiredCount"], 1);
+    assert_eq!(svc["desiredCount"], 0, "a copy waits for cutover (the source's is 1)");
     assert_eq!(svc["launchType"], "FARGATE");
     let vpc = &svc["networkConfiguration"]["awsvpcConfiguration"];
     assert_eq!(vpc["subnets"], json!(subnets));
@@ -365,18 +367,31 @@ fn a_service_runs_the_target_task_definition_on_the_configured_network() {
     println!("service created on {subnets:?} / {group} with dev-api:1");
     w.assert_second_run_is_a_no_op(&steps, "service");
 
-    // By hand: scaled up. The next run scales it back to the source's count.
+    // By hand: scaled up, and moved onto other subnets. The next run repairs the network and
+    // keeps the count: a copy's desired count is cutover's.
+    let public = aws_sdk_ecs::types::AwsVpcConfiguration::builder()
+        .set_subnets(Some(subnets.clone()))
+        .security_groups(group.clone())
+        .assign_public_ip(aws_sdk_ecs::types::AssignPublicIp::Enabled)
+        .build()
+        .expect("awsvpc configuration");
     w.rt.block_on(
         dev.ecs(REGION)
             .update_service()
             .cluster("batch")
             .service("dev-api")
             .desired_count(4)
+            .network_configuration(
+                aws_sdk_ecs::types::NetworkConfiguration::builder()
+                    .awsvpc_configuration(public)
+                    .build(),
+            )
             .send(),
     )
     .expect("UpdateService");
-    assert!(changed(&w.run(address)), "the scaled service was not repaired");
+    assert!(changed(&w.run(address)), "the service's network was not repaired");
     let svc = w.rt.block_on(service(&dev, "batch", "dev-api"));
-    assert_eq!(svc["desiredCount"], 1);
+    assert_eq!(svc["networkConfiguration"]["awsvpcConfiguration"]["assignPublicIp"], "DISABLED");
+    assert_eq!(svc["desiredCount"], 4, "apply changed a copy's desired count");
     w.assert_second_run_is_a_no_op(&steps, "service after repair");
 }

@@ -285,14 +285,18 @@ impl Resource {
 
 /// Members of a resource's recorded configuration that change by themselves, with no one
 /// changing what orgsplit copies: objects written to a bucket, a secret rotated (its value is
-/// read at apply time), a parameter written again (likewise), a service scaled, a standalone
-/// task's progress. They are kept in the inventory for the reader and left out of the
-/// fingerprint.
+/// read at apply time), a parameter written again (likewise), a service scaled, a rule or
+/// schedule enabled or disabled, a standalone task's progress. They are kept in the inventory
+/// for the reader and left out of the fingerprint. A service's desired count and a rule's or
+/// schedule's state are not copied either: copies are created quiesced, and `cutover` moves
+/// the live values over.
 pub const VOLATILE: &[(ResourceKind, &[&str])] = &[
     (ResourceKind::S3Bucket, &["ObjectCount", "ObjectBytes"]),
     (ResourceKind::Secret, &["LastChangedDate"]),
     (ResourceKind::SsmParameter, &["Version", "LastModifiedDate"]),
     (ResourceKind::EcsService, &["desiredCount"]),
+    (ResourceKind::EventsRule, &["State"]),
+    (ResourceKind::Schedule, &["State"]),
     (ResourceKind::EcsTask, &["startedAt", "lastStatus"]),
 ];
 

@@ -1,7 +1,8 @@
 //! Staleness is a change in what a step copies, not in what moves by itself. Between plan and
-//! apply, objects written to a copied bucket and a copied secret given a new value do not stop
-//! apply, and the copy holds the secret's current value; a log group's retention changed (a
-//! member the copy carries) stops the OU's apply with exit 3 and changes nothing.
+//! apply, objects written to a copied bucket, a copied secret given a new value and a rule and
+//! a schedule disabled (their state is cutover's, not copied) do not stop apply, and the copy
+//! holds the secret's current value; a log group's retention changed (a member the copy
+//! carries) stops the OU's apply with exit 3, naming only it, and changes nothing.
 
 mod common;
 
@@ -13,6 +14,8 @@ const SECRET: &str = "dev/mailer/api-key";
 const ROTATED: &str = "dev-mailer-apikey-rotated-after-the-plan";
 /// Retention 90 days in the demo.
 const LOG_GROUP: &str = "/ecs/prod-mail-sender";
+const RULE: &str = "prod-nightly-mail";
+const SCHEDULE: &str = "dev-mail-hourly";
 
 #[test]
 fn what_moves_by_itself_does_not_stop_apply_and_a_copied_change_does() {
@@ -22,13 +25,28 @@ fn what_moves_by_itself_does_not_stop_apply_and_a_copied_change_does() {
     log.extend(inventory_and_plan(&emu, d));
     let rt = runtime();
 
-    // After the plan: a shared bucket written to, the dev secret rotated.
+    // After the plan: a shared bucket written to, the dev secret rotated, the prod rule and
+    // the dev schedule disabled.
     rt.block_on(async {
         let source = aws_for(&emu).await.session(SOURCE_ACCOUNT).await.unwrap();
         let put = source.s3(REGION).put_object().bucket("acme-terraform-state").key("new.tfstate");
         put.body(b"{}".to_vec().into()).send().await.expect("PutObject");
         let rotate = source.secretsmanager(REGION).put_secret_value().secret_id(SECRET);
         rotate.secret_string(ROTATED).send().await.expect("PutSecretValue");
+        let disable = source.events(REGION).disable_rule().name(RULE);
+        disable.send().await.expect("DisableRule");
+        let scheduler = source.scheduler(REGION);
+        let live = scheduler.get_schedule().name(SCHEDULE).send().await.expect("GetSchedule");
+        scheduler
+            .update_schedule()
+            .name(SCHEDULE)
+            .set_schedule_expression(live.schedule_expression().map(str::to_string))
+            .set_flexible_time_window(live.flexible_time_window().cloned())
+            .set_target(live.target().cloned())
+            .state(aws_sdk_scheduler::types::ScheduleState::Disabled)
+            .send()
+            .await
+            .expect("UpdateSchedule");
     });
     apply_ou(&emu, d, "plan.json", "dev", &mut log);
     let copied = rt.block_on(async {
@@ -53,5 +71,6 @@ fn what_moves_by_itself_does_not_stop_apply_and_a_copied_change_does() {
     assert_eq!(refused.code, Some(3), "{}", refused.stderr);
     assert!(refused.stderr.contains("plan is stale"), "{}", refused.stderr);
     assert!(refused.stderr.contains(LOG_GROUP), "{}", refused.stderr);
+    assert!(!refused.stderr.contains(RULE), "a disabled rule counted as stale: {}", refused.stderr);
     assert_eq!(emu.mutating_requests(), Vec::<serde_json::Value>::new(), "a refused apply wrote");
 }

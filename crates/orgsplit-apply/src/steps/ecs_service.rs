@@ -1,6 +1,12 @@
 //! ECS services, created in the target account from the inventory's JSON (see `ecs.rs`)
 //! with the environment's `[[network]]`, on the latest ACTIVE revision of their task
 //! definition's family there.
+//!
+//! A copy is created quiesced, at a desired count of 0, and apply never changes its desired
+//! count afterwards: the source keeps serving until `orgsplit cutover` scales the copy up to
+//! the source's count and the source down (a copy started by apply would run the
+//! environment's workload twice). UpdateService leaves a member it is not sent unchanged
+//! (ECS API Reference, UpdateService), so apply's repairs send no desired count.
 
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{
@@ -27,7 +33,6 @@ pub async fn service(cx: &StepContext, inputs: &ServiceCopy) -> Result<Outcome, 
         cluster,
         name,
         task_definition: &task_definition,
-        desired_count: planned.service.desired_count(),
         network: &planned.network,
     };
     let live = describe_service(cx, &ecs, cluster, name).await?;
@@ -112,13 +117,15 @@ async fn converge_service(
     Ok(true)
 }
 
-/// What a service copy holds to: the target's latest task definition of the family, the
-/// source's desired count, and the environment's network from the config.
+/// The desired count a copy is created with: none of its tasks run before cutover.
+pub const QUIESCED_DESIRED_COUNT: i32 = 0;
+
+/// What a service copy holds to: the target's latest task definition of the family and the
+/// environment's network from the config. Its desired count is cutover's.
 struct WantedService<'a> {
     cluster: &'a str,
     name: &'a str,
     task_definition: &'a str,
-    desired_count: i32,
     network: &'a NetworkConfiguration,
 }
 
@@ -206,7 +213,7 @@ async fn create_service(
         .cluster(w.cluster)
         .service_name(w.name)
         .task_definition(w.task_definition)
-        .desired_count(w.desired_count)
+        .desired_count(QUIESCED_DESIRED_COUNT)
         .set_launch_type(want.launch_type().cloned())
         .set_capacity_provider_strategy(non_empty(want.capacity_provider_strategy()))
         .set_platform_version(want.platform_version().map(str::to_string))
@@ -236,7 +243,6 @@ async fn update_service(
         .cluster(w.cluster)
         .service(w.name)
         .task_definition(w.task_definition)
-        .desired_count(w.desired_count)
         .network_configuration(w.network.clone())
         .send()
         .await
@@ -244,13 +250,10 @@ async fn update_service(
     Ok(())
 }
 
-/// The first of task definition, desired count and network that differs.
+/// The first of task definition and network that differs.
 fn service_difference(w: &WantedService<'_>, live: &Service) -> Option<&'static str> {
     if live.task_definition() != Some(w.task_definition) {
         return Some("taskDefinition");
-    }
-    if live.desired_count() != w.desired_count {
-        return Some("desiredCount");
     }
     if network_key(live.network_configuration()) != network_key(Some(w.network)) {
         return Some("networkConfiguration");

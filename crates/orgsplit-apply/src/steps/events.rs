@@ -6,6 +6,12 @@
 //! An ECS target's `TaskDefinitionArn` is pinned to the latest ACTIVE revision of its
 //! family in the target account: EventBridge documents the member only as "the ARN of the
 //! task definition", so a revision-less ARN is not relied upon.
+//!
+//! A copy is created `DISABLED` and apply never changes its state afterwards: the source's
+//! rule keeps firing until `orgsplit cutover` enables the copy and disables the source. PutRule
+//! replaces the whole rule ("If you omit arguments in PutRule, the old values for those
+//! arguments are not kept", EventBridge API Reference, PutRule; an omitted State is ENABLED),
+//! so a repair re-sends the copy's live state.
 
 use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::operation::describe_rule::DescribeRuleOutput;
@@ -23,15 +29,20 @@ use orgsplit_model::journal::OutputKey;
 use orgsplit_model::step::ResourceCopy;
 
 const EVENTS: &str = "events";
+/// The state a copy is created in: it fires only after cutover.
+pub const QUIESCED_STATE: &str = "DISABLED";
 
 pub async fn run(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepError> {
     let name = copy.name.as_str();
     let config = &copy.config;
-    let want = WantedRule::from_config(config)?;
+    let mut want = WantedRule::from_config(config)?;
     let targets = wanted_targets(cx, config).await?;
     let events = cx.session().await?.events(cx.region());
 
     let live = describe_rule(cx, &events, name, &want.bus).await?;
+    if let Some(state) = live.as_ref().and_then(|l| l.state()) {
+        want.state = state.as_str().to_string();
+    }
     let mut changed = false;
     if live.as_ref().is_none_or(|l| want.difference(l).is_some()) {
         put_rule(cx, &events, name, &want).await?;
@@ -61,6 +72,7 @@ struct WantedRule {
     /// Parsed: patterns are compared as JSON, not as text.
     pattern: Option<Value>,
     pattern_text: Option<String>,
+    /// [`QUIESCED_STATE`] for a new copy, the live state for an existing one.
     state: String,
     description: Option<String>,
     role: Option<String>,
@@ -96,7 +108,7 @@ impl WantedRule {
             schedule: s("ScheduleExpression"),
             pattern,
             pattern_text,
-            state: s("State").unwrap_or_else(|| "ENABLED".into()),
+            state: QUIESCED_STATE.into(),
             description: s("Description"),
             role: s("RoleArn"),
         })
@@ -380,9 +392,10 @@ mod tests {
             "EventPattern": "{\"source\": [\"aws.ec2\"]}", "State": "ENABLED"
         }))
         .unwrap();
+        assert_eq!(want.state, QUIESCED_STATE, "the source's state is not copied");
         let live = DescribeRuleOutput::builder()
             .event_pattern("{\"source\":[\"aws.ec2\"]}")
-            .state(RuleState::Enabled)
+            .state(RuleState::Disabled)
             .build();
         assert_eq!(want.difference(&live), None);
         let other =

@@ -2,6 +2,12 @@
 //! target account, in a schedule group of the same name (created when missing). Like
 //! EventBridge rules, targets are the inventory's PascalCase JSON, built and read back
 //! field by field (this SDK has no schema codec) and compared as that JSON.
+//!
+//! A copy is created `DISABLED` and apply never changes its state afterwards: the source's
+//! schedule keeps firing until `orgsplit cutover` switches them. UpdateSchedule replaces every
+//! member ("if you do not set an optional field in your request, that field will be set to its
+//! system-default value", Scheduler API Reference, UpdateSchedule; State's is ENABLED), so a
+//! repair re-sends the copy's live state.
 
 use aws_sdk_scheduler::Client;
 use aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput;
@@ -24,6 +30,8 @@ use orgsplit_model::step::ResourceCopy;
 
 const SCHEDULER: &str = "scheduler";
 const DEFAULT_GROUP: &str = "default";
+/// The state a copy is created in: it fires only after cutover.
+pub const QUIESCED_STATE: &str = "DISABLED";
 
 /// AWS's retry policy for a target that names none.
 const DEFAULT_RETRY: (i32, i32) = (185, 86_400);
@@ -33,12 +41,17 @@ pub async fn run(cx: &StepContext, copy: &ResourceCopy) -> Result<Outcome, StepE
     let group = config.get("GroupName").and_then(Value::as_str).unwrap_or(DEFAULT_GROUP);
     let full = copy.name.as_str();
     let name = full.strip_prefix(&format!("{group}/")).unwrap_or(full);
-    let want = Wanted::from_config(cx, config).await?;
-    let want_json = want.json();
+    let mut want = Wanted::from_config(cx, config).await?;
     let scheduler = cx.session().await?.scheduler(cx.region());
 
     let mut changed = ensure_group(cx, &scheduler, group).await?;
     let live = get_schedule(cx, &scheduler, group, name).await?;
+    want.state = Some(match &live {
+        // A schedule without a state is ENABLED, AWS's default.
+        Some(l) => l.state().cloned().unwrap_or(ScheduleState::Enabled),
+        None => ScheduleState::from(QUIESCED_STATE),
+    });
+    let want_json = want.json();
     let differs = live.as_ref().is_none_or(|l| difference(&want_json, l).is_some());
     if differs {
         put(cx, &scheduler, (group, name), &want, live.is_some()).await?;
@@ -106,7 +119,8 @@ impl Wanted {
             timezone: s("ScheduleExpressionTimezone"),
             window: window_from_json(config.get("FlexibleTimeWindow"))?,
             target: target_from_json(&target)?,
-            state: s("State").map(|v| ScheduleState::from(v.as_str())),
+            // Set by `run`: quiesced for a new copy, the live state for an existing one.
+            state: None,
             description: s("Description"),
             kms_key: s("KmsKeyArn"),
             // A start in the past has passed in the source too; AWS refuses one more than
