@@ -1,0 +1,185 @@
+"""What orgsplit's cutover and cleanup meet on AWS and moto 5.2.5 leaves out or settles at once
+(docs/design/cutover.md, section 6; docs/emulator-gaps.md, "Strict by default")."""
+import json
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
+from test_emulator import _pipeline
+
+
+def code(exc_info):
+    return exc_info.value.response["Error"]["Code"]
+
+
+def status_of(exc_info):
+    return exc_info.value.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def wait_for(check, seconds=10.0):
+    """Polls `check()` until it is truthy (as a client polls AWS), at most `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.1)
+
+
+# ---------------------------------------------------------------------------------------- ECS
+STABLE = 1.0  # ecs_service_stable_seconds in these tests
+
+
+@pytest.fixture
+def ecs(fresh):
+    fresh.admin("POST", "/_emulator/strict", {"ecs_service_linked_role": False, "ecs_service_stable_seconds": STABLE})
+    client = fresh.client("ecs")
+    client.create_cluster(clusterName="batch")
+    for image in ("app:1", "app:2"):
+        client.register_task_definition(family="app", containerDefinitions=[
+            {"name": "app", "image": image, "memory": 128, "essential": True}])
+    yield client
+    fresh.admin("DELETE", "/_emulator/strict")
+
+
+def describe(ecs, name):
+    return ecs.describe_services(cluster="batch", services=[name])["services"][0]
+
+
+def steady(svc):
+    """The services-stable waiter's acceptor (botocore ecs waiters-2.json, ServicesStable)."""
+    return len(svc["deployments"]) == 1 and svc["runningCount"] == svc["desiredCount"]
+
+
+def test_a_new_service_runs_its_tasks_only_after_a_while(ecs):
+    created = ecs.create_service(cluster="batch", serviceName="api", taskDefinition="app:1", desiredCount=2)["service"]
+    assert created["runningCount"] == 0 and created["desiredCount"] == 2
+    [deployment] = created["deployments"]
+    assert deployment["status"] == "PRIMARY" and deployment["rolloutState"] == "IN_PROGRESS"
+    assert deployment["runningCount"] == 0 and deployment["desiredCount"] == 2
+    svc = describe(ecs, "api")
+    assert svc["runningCount"] == 0 and not steady(svc)
+    svc = wait_for(lambda: (lambda s: s if steady(s) else None)(describe(ecs, "api")), STABLE + 2)
+    assert svc, describe(ecs, "api")
+    [done] = svc["deployments"]
+    assert done["id"] == deployment["id"] and done["rolloutState"] == "COMPLETED" and done["runningCount"] == 2
+    assert svc["status"] == "ACTIVE" and svc["runningCount"] == 2
+
+
+def test_scaling_moves_the_running_count_later_within_the_same_deployment(ecs):
+    ecs.create_service(cluster="batch", serviceName="api", taskDefinition="app:1", desiredCount=0)
+    first = wait_for(lambda: (lambda s: s if s["deployments"][0]["rolloutState"] == "COMPLETED" else None)(
+        describe(ecs, "api")), STABLE + 2)
+    assert first and steady(first)
+    up = ecs.update_service(cluster="batch", service="api", desiredCount=3)["service"]
+    # Scaling is not a deployment: the one deployment takes the new desired count; the tasks come later.
+    assert up["desiredCount"] == 3 and up["runningCount"] == 0 and not steady(up)
+    [d] = up["deployments"]
+    assert d["id"] == first["deployments"][0]["id"] and d["desiredCount"] == 3
+    assert wait_for(lambda: steady(describe(ecs, "api")), STABLE + 2)
+    assert describe(ecs, "api")["runningCount"] == 3
+    # and back down: the tasks stop later too
+    down = ecs.update_service(cluster="batch", service="api", desiredCount=0)["service"]
+    assert down["runningCount"] == 3 and not steady(down)
+    assert wait_for(lambda: steady(describe(ecs, "api")), STABLE + 2)
+    assert describe(ecs, "api")["runningCount"] == 0
+
+
+def test_a_new_task_definition_is_a_new_deployment_and_the_old_one_stays_active_until_done(ecs):
+    ecs.create_service(cluster="batch", serviceName="api", taskDefinition="app:1", desiredCount=2)
+    assert wait_for(lambda: steady(describe(ecs, "api")), STABLE + 2)
+    old = describe(ecs, "api")["deployments"][0]
+    # a family name resolves to its latest ACTIVE revision, answered as the revision's ARN
+    upd = ecs.update_service(cluster="batch", service="api", taskDefinition="app")["service"]
+    assert upd["taskDefinition"].endswith(":task-definition/app:2")
+    assert upd["runningCount"] == 2 and not steady(upd)
+    primary, active = upd["deployments"]
+    assert primary["status"] == "PRIMARY" and primary["rolloutState"] == "IN_PROGRESS"
+    assert primary["taskDefinition"].endswith("app:2") and primary["runningCount"] == 0 and primary["id"] != old["id"]
+    assert active["status"] == "ACTIVE" and active["id"] == old["id"] and active["runningCount"] == 2
+    assert len(describe(ecs, "api")["deployments"]) == 2
+    assert wait_for(lambda: steady(describe(ecs, "api")), STABLE + 2)
+    [done] = describe(ecs, "api")["deployments"]
+    assert done["id"] == primary["id"] and done["rolloutState"] == "COMPLETED" and done["taskDefinition"].endswith("app:2")
+
+
+def test_a_named_service_whose_tasks_fail_ends_its_deployment_failed(fresh, ecs):
+    ecs.create_service(cluster="batch", serviceName="api", taskDefinition="app:1", desiredCount=2)
+    assert wait_for(lambda: steady(describe(ecs, "api")), STABLE + 2)
+    fresh.admin("POST", "/_emulator/strict", {"ecs_deployment_fail": ["api"]})
+    ecs.update_service(cluster="batch", service="api", taskDefinition="app:2")
+    time.sleep(STABLE + 0.3)
+    svc = describe(ecs, "api")
+    primary, active = svc["deployments"]
+    assert primary["rolloutState"] == "FAILED" and primary["runningCount"] == 0 and primary["failedTasks"] > 0
+    assert active["status"] == "ACTIVE" and active["runningCount"] == 2
+    assert svc["runningCount"] == 2 and not steady(svc)
+    # a new service of a listed name never runs a task
+    fresh.admin("POST", "/_emulator/strict", {"ecs_deployment_fail": ["api", "api3"]})
+    ecs.create_service(cluster="batch", serviceName="api2", taskDefinition="app:1", desiredCount=1)
+    ecs.create_service(cluster="batch", serviceName="api3", taskDefinition="app:1", desiredCount=1)
+    fresh.admin("POST", "/_emulator/strict", {"ecs_deployment_fail": ["api", "api2", "api3"]})
+    time.sleep(STABLE + 0.3)
+    assert describe(ecs, "api3")["deployments"][0]["rolloutState"] == "FAILED"
+    assert describe(ecs, "api3")["runningCount"] == 0
+    # the setting is read when the change starts: api2's deployment began before it named api2
+    assert steady(describe(ecs, "api2"))
+    # scaling up a failing service: the one deployment stays as it was, the tasks never come
+    ecs.update_service(cluster="batch", service="api2", desiredCount=3)
+    time.sleep(STABLE + 0.3)
+    svc = describe(ecs, "api2")
+    assert svc["runningCount"] == 1 and svc["deployments"][0]["rolloutState"] == "COMPLETED" and not steady(svc)
+    status, body = fresh.admin("POST", "/_emulator/strict", {"ecs_deployment_fail": "api"})
+    assert status == 400 and "list" in body["error"]
+
+
+def test_deleting_a_service_drains_it_first(ecs):
+    ecs.create_service(cluster="batch", serviceName="api", taskDefinition="app:1", desiredCount=1)
+    with pytest.raises(ClientError) as e:
+        ecs.create_service(cluster="batch", serviceName="api", taskDefinition="app:2", desiredCount=1)
+    assert code(e) == "InvalidParameterException" and "not idempotent" in str(e.value)
+    with pytest.raises(ClientError) as e:
+        ecs.delete_service(cluster="batch", service="api")
+    assert code(e) == "InvalidParameterException" and "scaled above 0" in str(e.value)
+    ecs.update_service(cluster="batch", service="api", desiredCount=0)
+    deleted = ecs.delete_service(cluster="batch", service="api")["service"]
+    assert deleted["status"] == "DRAINING"
+    assert describe(ecs, "api")["status"] == "DRAINING"
+    assert ecs.list_services(cluster="batch")["serviceArns"] == []
+    with pytest.raises(ClientError) as e:
+        ecs.update_service(cluster="batch", service="api", desiredCount=1)
+    assert code(e) == "ServiceNotActiveException"
+    with pytest.raises(ClientError) as e:
+        ecs.create_service(cluster="batch", serviceName="api", taskDefinition="app:1", desiredCount=0)
+    assert code(e) == "InvalidParameterException" and "Draining" in str(e.value)
+    assert wait_for(lambda: describe(ecs, "api")["status"] == "INACTIVE", STABLE + 2)
+    assert describe(ecs, "api")["runningCount"] == 0
+    again = ecs.create_service(cluster="batch", serviceName="api", taskDefinition="app:1", desiredCount=0)["service"]
+    assert again["status"] == "ACTIVE"
+    assert len(ecs.list_services(cluster="batch")["serviceArns"]) == 1
+
+
+def test_force_delete_of_a_running_service_drains_its_tasks(ecs):
+    ecs.create_service(cluster="batch", serviceName="api", taskDefinition="app:1", desiredCount=1)
+    assert wait_for(lambda: steady(describe(ecs, "api")), STABLE + 2)
+    assert ecs.delete_service(cluster="batch", service="api", force=True)["service"]["status"] == "DRAINING"
+    assert wait_for(lambda: describe(ecs, "api")["status"] == "INACTIVE", STABLE + 2)
+
+
+def test_zero_seconds_makes_services_stable_at_once_and_seeded_services_are_stable(fresh, ecs):
+    fresh.admin("POST", "/_emulator/strict", {"ecs_service_stable_seconds": 0})
+    created = ecs.create_service(cluster="batch", serviceName="api", taskDefinition="app:1", desiredCount=2)["service"]
+    assert steady(created) and created["deployments"][0]["rolloutState"] == "COMPLETED"
+    assert steady(ecs.update_service(cluster="batch", service="api", desiredCount=4)["service"])
+    assert ecs.update_service(cluster="batch", service="api", desiredCount=0)["service"]["runningCount"] == 0
+    assert ecs.delete_service(cluster="batch", service="api")["service"]["status"] == "INACTIVE"
+
+
+def test_reset_forgets_deployments_in_progress(fresh, ecs):
+    ecs.create_service(cluster="batch", serviceName="api", taskDefinition="app:1", desiredCount=2)
+    fresh.moto_api("reset", {})
+    fresh.admin("POST", "/_emulator/strict", {"ecs_service_linked_role": False})
+    client = fresh.client("ecs")
+    client.create_cluster(clusterName="batch")
+    assert client.list_services(cluster="batch")["serviceArns"] == []
