@@ -183,3 +183,33 @@ def test_reset_forgets_deployments_in_progress(fresh, ecs):
     client = fresh.client("ecs")
     client.create_cluster(clusterName="batch")
     assert client.list_services(cluster="batch")["serviceArns"] == []
+
+
+# ----------------------------------------------------------------------- ECS task definitions
+def test_task_definition_families_resolve_to_their_latest_active_revision(ecs):
+    ecs.register_task_definition(family="app", containerDefinitions=[
+        {"name": "app", "image": "app:3", "memory": 128, "essential": True}])
+    ecs.register_task_definition(family="old", containerDefinitions=[
+        {"name": "old", "image": "old:1", "memory": 128, "essential": True}])
+    dereg = ecs.deregister_task_definition(taskDefinition="app:3")
+    assert dereg["taskDefinition"]["status"] == "INACTIVE" and dereg["taskDefinition"]["revision"] == 3
+    ecs.deregister_task_definition(taskDefinition="old:1")
+    td = ecs.describe_task_definition(taskDefinition="app")["taskDefinition"]
+    assert td["revision"] == 2 and td["status"] == "ACTIVE"
+    # a named revision is described whatever its status
+    assert ecs.describe_task_definition(taskDefinition="app:3")["taskDefinition"]["status"] == "INACTIVE"
+    with pytest.raises(ClientError) as e:
+        ecs.describe_task_definition(taskDefinition="old")
+    assert code(e) == "ClientException" and "Unable to describe task definition" in str(e.value)
+    assert ecs.list_task_definition_families(status="ACTIVE")["families"] == ["app"]
+    assert ecs.list_task_definition_families(status="INACTIVE")["families"] == ["old"]
+    assert sorted(ecs.list_task_definition_families(status="ALL")["families"]) == ["app", "old"]
+    assert sorted(ecs.list_task_definition_families()["families"]) == ["app", "old"]
+    assert ecs.list_task_definition_families(status="ACTIVE", familyPrefix="o")["families"] == []
+    active = ecs.list_task_definitions(familyPrefix="app", status="ACTIVE")["taskDefinitionArns"]
+    assert [a.rsplit(":", 1)[1] for a in active] == ["1", "2"]
+    inactive = ecs.list_task_definitions(status="INACTIVE")["taskDefinitionArns"]
+    assert sorted(a.rsplit("/", 1)[1] for a in inactive) == ["app:3", "old:1"]
+    # a service created from a family name runs the latest ACTIVE revision
+    svc = ecs.create_service(cluster="batch", serviceName="api", taskDefinition="app", desiredCount=0)["service"]
+    assert svc["taskDefinition"].endswith("app:2")
