@@ -213,3 +213,67 @@ def test_task_definition_families_resolve_to_their_latest_active_revision(ecs):
     # a service created from a family name runs the latest ACTIVE revision
     svc = ecs.create_service(cluster="batch", serviceName="api", taskDefinition="app", desiredCount=0)["service"]
     assert svc["taskDefinition"].endswith("app:2")
+
+
+# --------------------------------------------------------------------------- CodePipeline
+def test_stage_transitions_are_disabled_enabled_and_shown_in_the_pipeline_state(fresh):
+    cp = fresh.client("codepipeline")
+    _pipeline(cp, fresh.client("iam"))
+    state = cp.get_pipeline_state(name="p1")
+    assert state["pipelineName"] == "p1" and state["pipelineVersion"] == 1
+    assert state["created"] and state["updated"]
+    source, approve = state["stageStates"]
+    assert source["stageName"] == "Source" and "inboundTransitionState" not in source
+    assert approve["stageName"] == "Approve" and approve["inboundTransitionState"] == {"enabled": True}
+    reason = "Moved by orgsplit to account 222222222222 (OU dev)"
+    cp.disable_stage_transition(pipelineName="p1", stageName="Approve", transitionType="Inbound", reason=reason)
+    held = cp.get_pipeline_state(name="p1")["stageStates"][1]["inboundTransitionState"]
+    assert held["enabled"] is False and held["disabledReason"] == reason
+    assert held["lastChangedBy"].startswith("arn:aws:") and held["lastChangedAt"]
+    # disabling again keeps it disabled with the new reason; an Outbound hold is kept apart
+    cp.disable_stage_transition(pipelineName="p1", stageName="Approve", transitionType="Inbound", reason="Again")
+    cp.disable_stage_transition(pipelineName="p1", stageName="Source", transitionType="Outbound", reason="Out")
+    assert cp.get_pipeline_state(name="p1")["stageStates"][1]["inboundTransitionState"]["disabledReason"] == "Again"
+    cp.enable_stage_transition(pipelineName="p1", stageName="Approve", transitionType="Inbound")
+    released = cp.get_pipeline_state(name="p1")["stageStates"][1]["inboundTransitionState"]
+    assert released["enabled"] is True and "disabledReason" not in released and released["lastChangedAt"]
+
+
+def test_stage_transition_errors(fresh):
+    cp = fresh.client("codepipeline")
+    _pipeline(cp, fresh.client("iam"))
+    for call in (lambda: cp.get_pipeline_state(name="nope"),
+                 lambda: cp.enable_stage_transition(pipelineName="nope", stageName="Approve", transitionType="Inbound"),
+                 lambda: cp.disable_stage_transition(pipelineName="nope", stageName="Approve", transitionType="Inbound",
+                                                     reason="r")):
+        with pytest.raises(ClientError) as e:
+            call()
+        assert code(e) == "PipelineNotFoundException"
+    with pytest.raises(ClientError) as e:
+        cp.disable_stage_transition(pipelineName="p1", stageName="Deploy", transitionType="Inbound", reason="r")
+    assert code(e) == "StageNotFoundException"
+    with pytest.raises(ClientError) as e:
+        cp.enable_stage_transition(pipelineName="p1", stageName="Deploy", transitionType="Inbound")
+    assert code(e) == "StageNotFoundException"
+    # the reason's pattern has no ':' '/' '_' ',' (DisabledReason in the service model)
+    with pytest.raises(ClientError) as e:
+        cp.disable_stage_transition(pipelineName="p1", stageName="Approve", transitionType="Inbound",
+                                    reason="moved to account: 222222222222")
+    assert code(e) == "ValidationException"
+    with pytest.raises(ClientError) as e:
+        cp.disable_stage_transition(pipelineName="p1", stageName="Approve", transitionType="Inbound", reason="x" * 301)
+    assert code(e) == "ValidationException"
+
+
+def test_a_deleted_pipeline_takes_its_transitions_with_it(fresh):
+    cp, iam = fresh.client("codepipeline"), fresh.client("iam")
+    decl, _ = _pipeline(cp, iam)
+    cp.disable_stage_transition(pipelineName="p1", stageName="Approve", transitionType="Inbound", reason="held")
+    cp.delete_pipeline(name="p1")
+    cp.create_pipeline(pipeline=decl)
+    assert cp.get_pipeline_state(name="p1")["stageStates"][1]["inboundTransitionState"]["enabled"] is True
+    cp.disable_stage_transition(pipelineName="p1", stageName="Approve", transitionType="Inbound", reason="held")
+    fresh.moto_api("reset", {})
+    decl, _ = _pipeline(fresh.client("codepipeline"), fresh.client("iam"))
+    assert fresh.client("codepipeline").get_pipeline_state(name="p1")["stageStates"][1]["inboundTransitionState"][
+        "enabled"] is True
