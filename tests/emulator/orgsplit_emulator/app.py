@@ -23,7 +23,7 @@ from .pipelines import PipelineLayer, call_app
 from .quotas import DEFAULT_QUOTAS, QUOTA_SOURCES
 from . import stacksets_access
 from .stackset_auto_deploy import AutoDeploy
-from . import budgets_extra, ecr_pull_through
+from . import budgets_extra, delete_conflicts, ecr_pull_through
 from .ecs_services import EcsServices
 from . import lambda_runtime_api
 from . import regions
@@ -315,6 +315,7 @@ class EmulatorApp:
         self.strict.before(ctx, proto, environ, body, params)
         self.auto_deploy.refuse_if_busy(ctx)
         self.ecs_services.before(ctx, proto)
+        delete_conflicts.before(ctx, proto, settings)
         self.strict.concurrent_modification(ctx, proto)
 
     def _dispatch(self, environ: dict, sr: Callable, ctx: dict, info: dict) -> Iterable[bytes]:

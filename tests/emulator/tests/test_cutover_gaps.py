@@ -277,3 +277,74 @@ def test_a_deleted_pipeline_takes_its_transitions_with_it(fresh):
     decl, _ = _pipeline(fresh.client("codepipeline"), fresh.client("iam"))
     assert fresh.client("codepipeline").get_pipeline_state(name="p1")["stageStates"][1]["inboundTransitionState"][
         "enabled"] is True
+
+
+# ------------------------------------------------------------------------------------ IAM
+def _policy(iam, name="p"):
+    doc = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket",
+                                                               "Resource": "*"}]})
+    return iam.create_policy(PolicyName=name, PolicyDocument=doc)["Policy"]["Arn"], doc
+
+
+def test_a_managed_policy_in_use_or_with_versions_cannot_be_deleted(fresh):
+    iam = fresh.client("iam")
+    arn, doc = _policy(iam)
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    iam.create_role(RoleName="r", AssumeRolePolicyDocument=trust)
+    iam.create_user(UserName="u")
+    iam.create_group(GroupName="g")
+    for attach, detach in ((lambda: iam.attach_role_policy(RoleName="r", PolicyArn=arn),
+                            lambda: iam.detach_role_policy(RoleName="r", PolicyArn=arn)),
+                           (lambda: iam.attach_user_policy(UserName="u", PolicyArn=arn),
+                            lambda: iam.detach_user_policy(UserName="u", PolicyArn=arn)),
+                           (lambda: iam.attach_group_policy(GroupName="g", PolicyArn=arn),
+                            lambda: iam.detach_group_policy(GroupName="g", PolicyArn=arn))):
+        attach()
+        with pytest.raises(ClientError) as e:
+            iam.delete_policy(PolicyArn=arn)
+        assert code(e) == "DeleteConflict" and status_of(e) == 409
+        assert "Cannot delete a policy attached to entities" in str(e.value)
+        detach()
+    # a permissions boundary is a use too
+    iam.put_role_permissions_boundary(RoleName="r", PermissionsBoundary=arn)
+    with pytest.raises(ClientError) as e:
+        iam.delete_policy(PolicyArn=arn)
+    assert code(e) == "DeleteConflict"
+    iam.delete_role_permissions_boundary(RoleName="r")
+    # versions other than the default one must go first
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=doc, SetAsDefault=True)
+    with pytest.raises(ClientError) as e:
+        iam.delete_policy(PolicyArn=arn)
+    assert code(e) == "DeleteConflict" and "more than one version" in str(e.value)
+    iam.delete_policy_version(PolicyArn=arn, VersionId="v1")
+    iam.delete_policy(PolicyArn=arn)
+    assert [p["Arn"] for p in iam.list_policies(Scope="Local")["Policies"]] == []
+    # the switch gives moto's own behaviour back
+    fresh.admin("POST", "/_emulator/strict", {"delete_conflicts": False})
+    arn, _ = _policy(iam, "q")
+    iam.attach_role_policy(RoleName="r", PolicyArn=arn)
+    iam.delete_policy(PolicyArn=arn)
+    fresh.admin("DELETE", "/_emulator/strict")
+
+
+def test_a_role_in_use_cannot_be_deleted(fresh):
+    """Already moto's behaviour, kept: DeleteRole needs its policies and instance profiles gone."""
+    iam = fresh.client("iam")
+    arn, _ = _policy(iam)
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    iam.create_role(RoleName="r", AssumeRolePolicyDocument=trust)
+    iam.put_role_policy(RoleName="r", PolicyName="inline", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+    iam.attach_role_policy(RoleName="r", PolicyArn=arn)
+    iam.create_instance_profile(InstanceProfileName="ip")
+    iam.add_role_to_instance_profile(InstanceProfileName="ip", RoleName="r")
+    for undo in (lambda: iam.delete_role_policy(RoleName="r", PolicyName="inline"),
+                 lambda: iam.detach_role_policy(RoleName="r", PolicyArn=arn),
+                 lambda: iam.remove_role_from_instance_profile(InstanceProfileName="ip", RoleName="r")):
+        with pytest.raises(ClientError) as e:
+            iam.delete_role(RoleName="r")
+        assert code(e) == "DeleteConflict" and status_of(e) == 409
+        undo()
+    iam.delete_role(RoleName="r")
