@@ -348,3 +348,66 @@ def test_a_role_in_use_cannot_be_deleted(fresh):
         assert code(e) == "DeleteConflict" and status_of(e) == 409
         undo()
     iam.delete_role(RoleName="r")
+
+
+# ---------------------------------------------------------------------------- EventBridge
+def test_enabling_or_disabling_a_missing_rule_is_not_found(fresh):
+    events = fresh.client("events")
+    for call in (events.enable_rule, events.disable_rule):
+        with pytest.raises(ClientError) as e:
+            call(Name="missing")
+        assert code(e) == "ResourceNotFoundException"
+    # deleting a rule that is not there succeeds (DeleteRule has no ResourceNotFoundException)
+    events.delete_rule(Name="missing")
+    events.put_rule(Name="nightly", ScheduleExpression="cron(0 3 * * ? *)")
+    events.put_targets(Rule="nightly", Targets=[{"Id": "1", "Arn": "arn:aws:sqs:us-east-1:123456789012:q"}])
+    with pytest.raises(ClientError) as e:
+        events.delete_rule(Name="nightly")
+    assert code(e) == "ValidationException" and "targets" in str(e.value)
+    events.disable_rule(Name="nightly")
+    assert events.describe_rule(Name="nightly")["State"] == "DISABLED"
+    events.remove_targets(Rule="nightly", Ids=["1"])
+    events.delete_rule(Name="nightly")
+
+
+# ------------------------------------------------------------------------ Secrets Manager
+def test_secret_deletion_rules(fresh):
+    sm = fresh.client("secretsmanager")
+    sm.create_secret(Name="prod/db", SecretString="pw", AddReplicaRegions=[{"Region": "eu-west-1"}])["ARN"]
+    with pytest.raises(ClientError) as e:
+        sm.delete_secret(SecretId="prod/db", RecoveryWindowInDays=7)
+    assert code(e) == "InvalidParameterException" and "replica regions" in str(e.value)
+    with pytest.raises(ClientError) as e:
+        fresh.client("secretsmanager", region="eu-west-1").delete_secret(SecretId="prod/db", RecoveryWindowInDays=7)
+    assert code(e) == "InvalidParameterException" and "replica" in str(e.value)
+    sm.remove_regions_from_replication(SecretId="prod/db", RemoveReplicaRegions=["eu-west-1"])
+    for days in (6, 31):
+        with pytest.raises(ClientError) as e:
+            sm.delete_secret(SecretId="prod/db", RecoveryWindowInDays=days)
+        assert code(e) == "InvalidParameterException" and "between 7 and 30" in str(e.value)
+    deleted = sm.delete_secret(SecretId="prod/db", RecoveryWindowInDays=7)
+    assert deleted["DeletionDate"]
+    assert sm.describe_secret(SecretId="prod/db")["DeletedDate"]
+    with pytest.raises(ClientError) as e:
+        sm.get_secret_value(SecretId="prod/db")
+    assert code(e) == "InvalidRequestException"
+    sm.restore_secret(SecretId="prod/db")
+    assert sm.get_secret_value(SecretId="prod/db")["SecretString"] == "pw"
+
+
+# ------------------------------------------------------------------------------------ S3
+def test_a_versioned_bucket_with_versions_or_delete_markers_is_not_empty(fresh):
+    s3 = fresh.client("s3")
+    s3.create_bucket(Bucket="acme-prod-artifacts")
+    s3.put_bucket_versioning(Bucket="acme-prod-artifacts", VersioningConfiguration={"Status": "Enabled"})
+    v1 = s3.put_object(Bucket="acme-prod-artifacts", Key="k", Body=b"1")["VersionId"]
+    v2 = s3.put_object(Bucket="acme-prod-artifacts", Key="k", Body=b"2")["VersionId"]
+    marker = s3.delete_object(Bucket="acme-prod-artifacts", Key="k")["VersionId"]
+    assert s3.list_objects_v2(Bucket="acme-prod-artifacts")["KeyCount"] == 0
+    for version in (v1, v2, marker):
+        with pytest.raises(ClientError) as e:
+            s3.delete_bucket(Bucket="acme-prod-artifacts")
+        assert code(e) == "BucketNotEmpty" and status_of(e) == 409
+        s3.delete_object(Bucket="acme-prod-artifacts", Key="k", VersionId=version)
+    s3.delete_bucket(Bucket="acme-prod-artifacts")
+    assert "acme-prod-artifacts" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
