@@ -370,6 +370,23 @@ def test_enabling_or_disabling_a_missing_rule_is_not_found(fresh):
     events.delete_rule(Name="nightly")
 
 
+# ------------------------------------------------------------------------------ Scheduler
+def test_a_schedule_without_state_is_enabled(fresh):
+    sch = fresh.client("scheduler")
+    target = {"Arn": "arn:aws:sqs:us-east-1:123456789012:q", "RoleArn": "arn:aws:iam::123456789012:role/r"}
+    sch.create_schedule(Name="hourly", ScheduleExpression="rate(1 hour)", Target=target,
+                        FlexibleTimeWindow={"Mode": "OFF"})
+    assert sch.get_schedule(Name="hourly")["State"] == "ENABLED"
+    sch.update_schedule(Name="hourly", ScheduleExpression="rate(1 hour)", Target=target,
+                        FlexibleTimeWindow={"Mode": "OFF"}, State="DISABLED")
+    assert sch.get_schedule(Name="hourly")["State"] == "DISABLED"
+    # UpdateSchedule replaces every member: State left out is the system default, ENABLED
+    sch.update_schedule(Name="hourly", ScheduleExpression="rate(1 hour)", Target=target,
+                        FlexibleTimeWindow={"Mode": "OFF"})
+    assert sch.get_schedule(Name="hourly")["State"] == "ENABLED"
+    assert [s["Name"] for s in sch.list_schedules(State="ENABLED")["Schedules"]] == ["hourly"]
+
+
 # ------------------------------------------------------------------------ Secrets Manager
 def test_secret_deletion_rules(fresh):
     sm = fresh.client("secretsmanager")
