@@ -28,7 +28,7 @@ def wait_for(check, seconds=10.0):
 
 
 # ---------------------------------------------------------------------------------------- ECS
-STABLE = 1.0  # ecs_service_stable_seconds in these tests
+STABLE = 2.0  # ecs_service_stable_seconds in these tests
 
 
 @pytest.fixture
