@@ -23,7 +23,8 @@ from .pipelines import PipelineLayer, call_app
 from .quotas import DEFAULT_QUOTAS, QUOTA_SOURCES
 from . import stacksets_access
 from .stackset_auto_deploy import AutoDeploy
-from . import budgets_extra, ecr_pull_through
+from . import budgets_extra, delete_conflicts, ecr_pull_through
+from .ecs_services import EcsServices
 from . import lambda_runtime_api
 from . import regions
 from . import strict as strictness
@@ -214,6 +215,7 @@ class EmulatorApp:
         self.pipelines.strict_on = lambda: bool(self.strict.get().get("naming"))
         self.ram.propagation_seconds = lambda: float(self.strict.get().get("ram_share_propagation_seconds") or 0)
         self.auto_deploy = AutoDeploy(lambda: float(self.strict.get().get("stackset_auto_deployment_seconds") or 0))
+        self.ecs_services = EcsServices(self.strict.get)
 
     # ------------------------------------------------------------------ WSGI
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -236,10 +238,12 @@ class EmulatorApp:
                 ecr_pull_through.reset()
                 self.strict.reset_state()
                 self.auto_deploy.reset()
+                self.ecs_services.reset()
             return self.moto_app(environ, start_response)
 
         # Automatic StackSet operations whose time has come end before anything reads them.
         self.auto_deploy.settle()
+        self.ecs_services.settle()
 
         body = _read_body(environ)
         info = protocol.classify(environ, body)
@@ -290,10 +294,12 @@ class EmulatorApp:
                     entry["violation"] = r.violation
                     self.violations.add(dict(entry))
                 return respond(start_response, r.status, r.headers, r.body)
-            if self.strict.wants_observe(service, operation) or self.auto_deploy.wants_observe(service, operation):
+            if (self.strict.wants_observe(service, operation) or self.auto_deploy.wants_observe(service, operation)
+                    or self.ecs_services.wants_observe(service, operation)):
                 status, headers, out = call_app(lambda env, s: self._dispatch(env, s, ctx, info), environ, body)
                 out = self.strict.observe(ctx, status, out)
                 out = self.auto_deploy.observe(ctx, status, out)
+                out = self.ecs_services.observe(ctx, status, out)
                 entry["status"] = status
                 return respond(start_response, status, headers, out)
         return self._dispatch(environ, sr, ctx, info)
@@ -308,6 +314,8 @@ class EmulatorApp:
                 raise strictness.Refusal("validation", status, headers, out, violations)
         self.strict.before(ctx, proto, environ, body, params)
         self.auto_deploy.refuse_if_busy(ctx)
+        self.ecs_services.before(ctx, proto)
+        delete_conflicts.before(ctx, proto, settings)
         self.strict.concurrent_modification(ctx, proto)
 
     def _dispatch(self, environ: dict, sr: Callable, ctx: dict, info: dict) -> Iterable[bytes]:

@@ -1,4 +1,4 @@
-"""CodePipeline additions: webhooks (moto has none) and OAuthToken masking as AWS does."""
+"""CodePipeline additions: webhooks and stage transitions (moto has neither), OAuthToken masking as AWS does."""
 from __future__ import annotations
 
 import copy
@@ -9,7 +9,8 @@ import threading
 import uuid
 from typing import Callable
 
-from .protocol import json_error
+from . import stage_transitions
+from .protocol import json_error, parse_credential
 
 MASK = "****"
 
@@ -65,6 +66,7 @@ class PipelineLayer:
         self.lock = threading.Lock()
         self.webhooks: dict[tuple[str, str], dict[str, dict]] = {}
         self.registered: set[tuple[str, str, str]] = set()
+        self.transitions = stage_transitions.StageTransitions()
         # set by the app: whether the strict "naming" behaviour is on
         self.strict_on: Callable[[], bool] = lambda: True
         # set by the app: callable(connection_arn, account) -> the account owns the connection
@@ -79,6 +81,7 @@ class PipelineLayer:
         with self.lock:
             self.webhooks = {}
             self.registered = set()
+        self.transitions.reset()
 
     # ------------------------------------------------------------ dispatch
     def handle(self, ctx: dict, environ: dict, moto_app: Callable):
@@ -91,6 +94,21 @@ class PipelineLayer:
                 return json_error("SerializationException", "Request body is not valid JSON")
             with self.lock:
                 return getattr(self, "_" + op)(ctx["account"], ctx["region"], req)
+        if op in stage_transitions.OPERATIONS:
+            try:
+                req = json.loads(ctx["body"] or b"{}")
+            except json.JSONDecodeError:
+                return json_error("SerializationException", "Request body is not valid JSON")
+            caller = stage_transitions.caller_arn(ctx["account"], parse_credential(environ)[0])
+            return self.transitions.handle(op, ctx["account"], ctx["region"], req, caller)
+        if op == "DeletePipeline":
+            status, headers, out = call_app(moto_app, environ, ctx["body"])
+            if status == 200:
+                try:
+                    self.transitions.forget(ctx["account"], ctx["region"], json.loads(ctx["body"] or b"{}").get("name"))
+                except (json.JSONDecodeError, AttributeError):
+                    pass
+            return status, headers, out
         if op in ("GetPipeline", "CreatePipeline", "UpdatePipeline"):
             body = ctx["body"]
             if op in ("CreatePipeline", "UpdatePipeline"):

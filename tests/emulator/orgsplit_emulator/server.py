@@ -25,11 +25,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
-    from . import accounts, ecs_tasks
+    from . import accounts, ecs_services, ecs_task_definitions, ecs_tasks, scheduler_state
     from .app import EmulatorApp
 
     accounts.install()
     ecs_tasks.install()
+    ecs_services.install()
+    ecs_task_definitions.install()
+    scheduler_state.install()
 
     class Handler(MotoRequestHandler):
         def make_environ(self):  # type: ignore[no-untyped-def]

@@ -75,6 +75,17 @@ DEFAULTS: dict[str, Any] = {
     # account, this long (ram.py):
     # https://docs.aws.amazon.com/ram/latest/APIReference/API_ResourceShareAssociation.html
     "ram_share_propagation_seconds": 2.0,
+    # An ECS Create/UpdateService runs its tasks (and a new deployment completes) this long
+    # after the change; a DeleteService is DRAINING this long before INACTIVE (ecs_services.py):
+    # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Deployment.html
+    "ecs_service_stable_seconds": 2.0,
+    # Services (by name) whose tasks never start: a new deployment ends FAILED, as with the
+    # deployment circuit breaker (ecs_services.py):
+    # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentCircuitBreaker.html
+    "ecs_deployment_fail": [],
+    # Deletes AWS refuses while something still uses the resource (delete_conflicts.py):
+    # https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeletePolicy.html
+    "delete_conflicts": True,
     "seed": None,
 }
 
@@ -198,6 +209,9 @@ class Strict:
             if isinstance(default, bool):
                 if not isinstance(v, bool):
                     raise ValueError(f"{k} must be true or false")
+            elif isinstance(default, list):
+                if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+                    raise ValueError(f"{k} must be a list of names")
             elif isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
                 raise ValueError(f"{k} must be a number >= 0")
             elif k == "list_page_size" and v != int(v):
