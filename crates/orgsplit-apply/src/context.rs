@@ -115,7 +115,22 @@ impl StepContext {
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
     {
-        let (account, region) = (self.step.account.clone(), self.region().to_string());
+        self.error_in(&self.step.account, service, operation)
+    }
+
+    /// As [`StepContext::error_of`], for a call in `account` (cutover acts in the source
+    /// account and in the copy's).
+    pub fn error_in<E, R>(
+        &self,
+        account: &str,
+        service: &'static str,
+        operation: &'static str,
+    ) -> impl FnOnce(SdkError<E, R>) -> AwsError + use<E, R>
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let (account, region) = (account.to_string(), self.region().to_string());
         move |e| orgsplit_aws::call_error(service, operation, &account, &region, e)
     }
 

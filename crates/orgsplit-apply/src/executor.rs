@@ -6,7 +6,7 @@
 //! on a person blocks its dependents the same way, and the rest of the OU goes on.
 
 use orgsplit_aws::Aws;
-use orgsplit_model::journal::{JournalEvent, OutputKey, Outputs, StepState};
+use orgsplit_model::journal::{JournalEvent, OutputKey, Outputs, RunCommand, StepState};
 use orgsplit_model::{Action, Plan, Step, StepSpec};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -118,7 +118,11 @@ impl Executor<'_> {
         reporter.run_started(&ou, &selected.iter().collect::<Vec<_>>());
         journal.append(
             orgsplit_model::journal::RUN_ADDRESS,
-            JournalEvent::RunStarted { ou: ou.clone(), pid: std::process::id() },
+            JournalEvent::RunStarted {
+                ou: ou.clone(),
+                pid: std::process::id(),
+                command: RunCommand::Apply,
+            },
         )?;
 
         let states = journal.states();
@@ -267,7 +271,11 @@ impl Executor<'_> {
         summary.elapsed = started.elapsed();
         journal.append(
             orgsplit_model::journal::RUN_ADDRESS,
-            JournalEvent::RunFinished { ou, outcome: summary.outcome().to_string() },
+            JournalEvent::RunFinished {
+                ou,
+                outcome: summary.outcome().to_string(),
+                command: RunCommand::Apply,
+            },
         )?;
         Ok(summary)
     }
@@ -407,7 +415,7 @@ fn account_name(step: &Step) -> Option<&str> {
 
 /// Account ids known without asking AWS: the plan's existing accounts and the journal's
 /// created ones.
-fn known_account_ids(
+pub(crate) fn known_account_ids(
     plan: &Plan,
     states: &BTreeMap<String, StepState>,
 ) -> BTreeMap<String, String> {
@@ -431,7 +439,7 @@ fn known_account_ids(
 }
 
 /// Accounts another OU's apply created: found by e-mail in the organization.
-async fn lookup_accounts(
+pub(crate) async fn lookup_accounts(
     aws: &Aws,
     plan: &Plan,
     ids: &mut BTreeMap<String, String>,

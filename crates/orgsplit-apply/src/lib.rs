@@ -7,6 +7,7 @@
 //! is idempotent (check, then act, then read back).
 
 pub mod context;
+pub mod cutover;
 pub mod events;
 mod executor;
 pub mod journal;
@@ -50,6 +51,10 @@ pub enum ApplyError {
     Unclassified { count: usize, first: String },
     #[error("plan is stale: {} live objects changed since it was made (first: {} {})", objects.len(), objects[0].key, objects[0].change)]
     Stale { objects: Vec<StaleObject> },
+    #[error("OU {ou} is not fully applied: {pending} steps have not succeeded (first: {first})")]
+    NotApplied { ou: String, pending: usize, first: String },
+    #[error("the last {command} of OU {ou} did not finish")]
+    Unfinished { ou: String, command: &'static str },
     #[error("internal error: {0}")]
     Internal(String),
 }

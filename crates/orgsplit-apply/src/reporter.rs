@@ -48,6 +48,12 @@ impl StepStatus {
 /// The progress group a step belongs to: `organization`, an OU's name for the OU's own
 /// steps, or an account's name (a progress bar each).
 pub fn group_of(address: &str) -> &str {
+    // Cutover's actions (`cutover/GENERATION/COPY-ADDRESS/PHASE`) go with their copy.
+    let address = ["cutover/", "rollback/"]
+        .iter()
+        .find_map(|p| address.strip_prefix(p))
+        .and_then(|rest| rest.split_once('/'))
+        .map_or(address, |(_, copy)| copy);
     let mut parts = address.splitn(3, '/');
     let first = parts.next().unwrap_or(address);
     match (parts.next(), parts.next()) {

@@ -44,7 +44,7 @@ fn task_definitions_clusters_rules_and_schedules_point_at_the_target() {
     }
     drop(without);
     let mut w = world_with_networks();
-    let dev_network = default_network(&w.emu, &w.ids["dev-workloads"]);
+    let dev_network = w.emu.default_network(&w.ids["dev-workloads"]);
     let all: Vec<&str> = DEV.iter().chain(PROD.iter()).copied().collect();
     let first = w.run_all(&all);
     let unchanged: Vec<&String> = first.iter().filter(|(_, c)| !c).map(|(a, _)| a).collect();
@@ -241,48 +241,6 @@ fn drift_in_task_definitions_rules_schedules_and_clusters_is_repaired() {
 
 // ---- ECS services ------------------------------------------------------------------------------
 
-/// The default VPC's subnets and default security group of an account, through the EC2
-/// query API (orgsplit has no EC2 client: services take their network from the config).
-fn default_network(emu: &Emulator, account: &str) -> (Vec<String>, String) {
-    let call = |body: &str| -> String {
-        std::thread::scope(|scope| {
-            scope
-                .spawn(|| {
-                    reqwest::blocking::Client::new()
-                        .post(&emu.url)
-                        .header("content-type", "application/x-www-form-urlencoded")
-                        .header("x-moto-account-id", account)
-                        .header(
-                            "authorization",
-                            format!("AWS4-HMAC-SHA256 Credential=testing/20260101/{REGION}/ec2/aws4_request, SignedHeaders=host, Signature=0"),
-                        )
-                        .body(body.to_string())
-                        .send()
-                        .and_then(|r| r.text())
-                        .expect("EC2 call")
-                })
-                .join()
-                .expect("EC2 thread")
-        })
-    };
-    let values = |xml: &str, tag: &str| -> Vec<String> {
-        xml.split(&format!("<{tag}>"))
-            .skip(1)
-            .filter_map(|s| s.split('<').next())
-            .map(str::to_string)
-            .collect()
-    };
-    let subnets = values(&call("Action=DescribeSubnets&Version=2016-11-15"), "subnetId");
-    let groups = values(
-        &call(
-            "Action=DescribeSecurityGroups&Version=2016-11-15&Filter.1.Name=group-name&Filter.1.Value.1=default",
-        ),
-        "groupId",
-    );
-    assert!(!subnets.is_empty() && !groups.is_empty(), "no default network in {account}");
-    (subnets.into_iter().take(2).collect(), groups[0].clone())
-}
-
 /// The demo config with a `[[network]]` per (environment, subnets, security group), planned
 /// (the accounts exist by then).
 async fn plan_with_networks(aws: &Aws, networks: &[(&str, &[String], &str)]) -> Plan {
@@ -310,8 +268,8 @@ fn world_with_networks() -> World {
         let ids = create_accounts(&aws, &["dev-workloads", "prod-workloads"]).await;
         (aws, ids)
     });
-    let (dev_subnets, dev_group) = default_network(&emu, &ids["dev-workloads"]);
-    let (prod_subnets, prod_group) = default_network(&emu, &ids["prod-workloads"]);
+    let (dev_subnets, dev_group) = emu.default_network(&ids["dev-workloads"]);
+    let (prod_subnets, prod_group) = emu.default_network(&ids["prod-workloads"]);
     let networks: [(&str, &[String], &str); 2] =
         [("dev", &dev_subnets, &dev_group), ("prod", &prod_subnets, &prod_group)];
     let plan = rt.block_on(plan_with_networks(&aws, &networks));
@@ -329,7 +287,7 @@ fn a_service_runs_the_target_task_definition_on_the_configured_network() {
         (aws, ids)
     });
     let dev_id = ids["dev-workloads"].clone();
-    let (subnets, group) = default_network(&emu, &dev_id);
+    let (subnets, group) = emu.default_network(&dev_id);
     let plan = rt.block_on(plan_with_networks(&aws, &[("dev", &subnets, &group)]));
     let mut w = World { emu, rt, aws, plan, ids, outputs: BTreeMap::new() };
     let address = "dev/dev-workloads/ecs-service:batch/dev-api";

@@ -42,6 +42,11 @@ pub enum OutputKey {
     SecretArn,
     /// `kms-key`: the new key's ARN; placeholders `${kms-key-arn:ADDRESS}` resolve to it.
     KmsKeyArn,
+    /// Cutover's `target-up`: the source service's desired count it scaled the copy to
+    /// (rollback scales the source back to it).
+    DesiredCount,
+    /// Cutover's `target-on`: the source rule's or schedule's state before the switch.
+    PriorState,
 }
 
 impl OutputKey {
@@ -65,8 +70,63 @@ impl OutputKey {
             OutputKey::ScheduleArn => "schedule_arn",
             OutputKey::SecretArn => "secret_arn",
             OutputKey::KmsKeyArn => "kms_key_arn",
+            OutputKey::DesiredCount => "desired_count",
+            OutputKey::PriorState => "prior_state",
         }
     }
+}
+
+/// The command a run of the journal was: one journal and one lock serve them all.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunCommand {
+    #[default]
+    Apply,
+    Cutover,
+    Rollback,
+}
+
+impl RunCommand {
+    pub fn is_apply(&self) -> bool {
+        matches!(self, RunCommand::Apply)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunCommand::Apply => "apply",
+            RunCommand::Cutover => "cutover",
+            RunCommand::Rollback => "rollback",
+        }
+    }
+}
+
+/// How many runs of `command` for OU `ou` finished with outcome `succeeded`.
+pub fn finished_runs(records: &[JournalRecord], ou: &str, command: RunCommand) -> usize {
+    records
+        .iter()
+        .filter(|r| {
+            matches!(&r.event, JournalEvent::RunFinished { ou: o, outcome, command: c }
+                if o == ou && *c == command && outcome == "succeeded")
+        })
+        .count()
+}
+
+/// Whether the last run of OU `ou` of any command other than apply was `command` and has not
+/// finished (started, then killed or still running).
+pub fn unfinished_run(records: &[JournalRecord], ou: &str, command: RunCommand) -> bool {
+    let mut open = false;
+    for r in records {
+        match &r.event {
+            JournalEvent::RunStarted { ou: o, command: c, .. } if o == ou && !c.is_apply() => {
+                open = *c == command;
+            }
+            JournalEvent::RunFinished { ou: o, command: c, .. } if o == ou && *c == command => {
+                open = false;
+            }
+            _ => {}
+        }
+    }
+    open
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,15 +147,21 @@ pub const RUN_ADDRESS: &str = "-";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
 pub enum JournalEvent {
-    /// A run of `apply --ou OU` began (address [`RUN_ADDRESS`]).
+    /// A run of `apply`, `cutover` or `cutover --rollback` of OU `ou` began (address
+    /// [`RUN_ADDRESS`]).
     RunStarted {
         ou: String,
         pid: u32,
+        /// Absent (apply) in journals written before cutover existed, and for apply.
+        #[serde(default, skip_serializing_if = "RunCommand::is_apply")]
+        command: RunCommand,
     },
     /// A run ended (address [`RUN_ADDRESS`]); `outcome` is `succeeded`, `failed` or `waiting`.
     RunFinished {
         ou: String,
         outcome: String,
+        #[serde(default, skip_serializing_if = "RunCommand::is_apply")]
+        command: RunCommand,
     },
     /// The step is about to act. A `started` with nothing after it was interrupted.
     Started,
@@ -189,7 +255,10 @@ mod tests {
     #[test]
     fn records_fold_into_the_latest_state_and_round_trip_as_json_lines() {
         let records = vec![
-            rec(RUN_ADDRESS, JournalEvent::RunStarted { ou: "dev".into(), pid: 7 }),
+            rec(
+                RUN_ADDRESS,
+                JournalEvent::RunStarted { ou: "dev".into(), pid: 7, command: RunCommand::Apply },
+            ),
             rec("a", JournalEvent::Started),
             rec("b", JournalEvent::Started),
             rec(
@@ -220,5 +289,37 @@ mod tests {
         let mut again = records.clone();
         again.push(rec("a", JournalEvent::Started));
         assert_eq!(starts_after_success(&again), vec!["a".to_string()]);
+    }
+
+    #[test]
+    fn run_records_name_their_command_and_old_lines_read_as_apply() {
+        let old = r#"{"time":"t","plan_digest":"d","address":"-","event":"run-finished","ou":"dev","outcome":"succeeded"}"#;
+        let read: JournalRecord = serde_json::from_str(old).unwrap();
+        assert!(matches!(read.event, JournalEvent::RunFinished { command: RunCommand::Apply, .. }));
+        assert_eq!(serde_json::to_string(&read).unwrap(), old, "apply's lines are unchanged");
+        let run = |event| rec(RUN_ADDRESS, event);
+        let started = |command| JournalEvent::RunStarted { ou: "dev".into(), pid: 1, command };
+        let finished = |command, outcome: &str| JournalEvent::RunFinished {
+            ou: "dev".into(),
+            outcome: outcome.into(),
+            command,
+        };
+        let mut records = vec![
+            run(started(RunCommand::Rollback)),
+            run(finished(RunCommand::Rollback, "succeeded")),
+            run(started(RunCommand::Rollback)),
+            run(finished(RunCommand::Rollback, "failed")),
+            run(started(RunCommand::Rollback)),
+        ];
+        let line = serde_json::to_string(&records[0]).unwrap();
+        assert!(line.contains(r#""command":"rollback""#), "{line}");
+        assert_eq!(finished_runs(&records, "dev", RunCommand::Rollback), 1);
+        assert_eq!(finished_runs(&records, "prod", RunCommand::Rollback), 0);
+        assert!(unfinished_run(&records, "dev", RunCommand::Rollback));
+        records.push(run(started(RunCommand::Cutover)));
+        assert!(!unfinished_run(&records, "dev", RunCommand::Rollback), "a cutover began since");
+        assert!(unfinished_run(&records, "dev", RunCommand::Cutover));
+        records.push(run(started(RunCommand::Apply)));
+        assert!(unfinished_run(&records, "dev", RunCommand::Cutover), "apply runs do not count");
     }
 }

@@ -26,6 +26,15 @@ pub struct Emulator {
     violations_expected: bool,
 }
 
+/// A plain HTTP client for the emulator's admin endpoints and raw calls (blocking: use it on a
+/// plain thread, never inside a test's async runtime).
+fn http() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(300))
+        .build()
+        .expect("http client")
+}
+
 impl Emulator {
     /// Starts an empty emulator.
     pub fn start() -> Emulator {
@@ -84,11 +93,7 @@ impl Emulator {
         let (status, text) = std::thread::scope(|scope| {
             scope
                 .spawn(|| {
-                    let http = reqwest::blocking::Client::builder()
-                        .timeout(Duration::from_secs(300))
-                        .build()
-                        .expect("http client");
-                    let mut req = http.request(method.clone(), &url);
+                    let mut req = http().request(method.clone(), &url);
                     if let Some(b) = &body {
                         req = req.json(b);
                     }
@@ -152,6 +157,49 @@ impl Emulator {
 
     pub fn set_faults(&self, faults: Value) {
         self.admin(reqwest::Method::POST, "faults", Some(faults));
+    }
+
+    /// The default VPC's subnets and default security group of an account, through the EC2
+    /// query API (orgsplit has no EC2 client: services take their network from the config).
+    pub fn default_network(&self, account: &str) -> (Vec<String>, String) {
+        let (emu, region) = (self, "us-east-1");
+        let call = |body: &str| -> String {
+            std::thread::scope(|scope| {
+                scope
+                    .spawn(|| {
+                        http()
+                            .post(&emu.url)
+                            .header("content-type", "application/x-www-form-urlencoded")
+                            .header("x-moto-account-id", account)
+                            .header(
+                                "authorization",
+                                format!("AWS4-HMAC-SHA256 Credential=testing/20260101/{region}/ec2/aws4_request, SignedHeaders=host, Signature=0"),
+                            )
+                            .body(body.to_string())
+                            .send()
+                            .and_then(|r| r.text())
+                            .expect("EC2 call")
+                    })
+                    .join()
+                    .expect("EC2 thread")
+            })
+        };
+        let values = |xml: &str, tag: &str| -> Vec<String> {
+            xml.split(&format!("<{tag}>"))
+                .skip(1)
+                .filter_map(|s| s.split('<').next())
+                .map(str::to_string)
+                .collect()
+        };
+        let subnets = values(&call("Action=DescribeSubnets&Version=2016-11-15"), "subnetId");
+        let groups = values(
+            &call(
+                "Action=DescribeSecurityGroups&Version=2016-11-15&Filter.1.Name=group-name&Filter.1.Value.1=default",
+            ),
+            "groupId",
+        );
+        assert!(!subnets.is_empty() && !groups.is_empty(), "no default network in {account}");
+        (subnets.into_iter().take(2).collect(), groups[0].clone())
     }
 
     pub fn mark_connection_available(&self, arn: &str) {

@@ -173,6 +173,27 @@ pub enum Command {
         #[arg(long, value_name = "N", default_value_t = orgsplit_apply::DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(usize))]
         concurrency: usize,
     },
+    /// Switch an applied OU's services, rules and schedules from the shared account to their
+    /// copies (or back, with --rollback). Resumable like apply.
+    Cutover {
+        plan: PathBuf,
+        /// The OU to cut over.
+        #[arg(long, value_name = "NAME")]
+        ou: String,
+        /// Restore the shared account's services, rules and schedules and quiesce the copies,
+        /// from what the cutover recorded.
+        #[arg(long)]
+        rollback: bool,
+        /// Do not ask for confirmation (required when stdin is not a terminal).
+        #[arg(long)]
+        yes: bool,
+        /// Copies switched at once, at most.
+        #[arg(long, value_name = "N", default_value_t = orgsplit_apply::DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(usize))]
+        concurrency: usize,
+        /// How long a service may take to become steady before its switch fails.
+        #[arg(long, value_name = "M", default_value_t = 15, value_parser = clap::value_parser!(u64))]
+        wait_minutes: u64,
+    },
     /// Per OU, account and step: the state recorded in the plan's journal.
     Status { plan: PathBuf },
     /// Reconcile accounts with their OU's StackSets (every account of the configured OUs when

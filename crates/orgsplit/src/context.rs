@@ -1,5 +1,6 @@
 //! What most commands need: the config, and AWS access built from it and the flags.
 
+use orgsplit_apply::{ApplyError, JournalError, LockError};
 use orgsplit_aws::{Aws, AwsOptions};
 use orgsplit_inventory::InventoryOptions;
 use orgsplit_model::plan::PlanError;
@@ -165,4 +166,66 @@ pub async fn live_inventory(
     let result = orgsplit_inventory::inventory(&aws, &opts, &progress).await;
     progress.finish();
     Ok((result?, aws.counter().total()))
+}
+
+/// AWS access for a plan: its home region and access role, the flags' profile and endpoint.
+pub async fn plan_aws(g: &GlobalArgs, plan: &Plan) -> Result<Aws, CliError> {
+    let mut opts = AwsOptions::new(g.region.clone().unwrap_or_else(|| plan.home_region.clone()));
+    opts.profile = g.profile.clone();
+    opts.endpoint_url = g.endpoint_url.clone();
+    opts.access_role = plan.access_role.clone();
+    Ok(Aws::load(opts).await?)
+}
+
+/// The first 12 hex digits of a digest, for messages.
+pub fn short(digest: &str) -> &str {
+    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+    &hex[..hex.len().min(12)]
+}
+
+pub fn lock_error(e: LockError) -> CliError {
+    match e {
+        LockError::Held { .. } => CliError::refused(e.to_string()).hint(
+            "wait for it to finish; only one apply, cutover or cleanup of a plan runs at a time",
+        ),
+        LockError::Io { .. } => CliError::failure(e.to_string()),
+    }
+}
+
+pub fn journal_error(e: JournalError) -> CliError {
+    match e {
+        JournalError::Malformed { .. } => CliError::invalid(e.to_string())
+            .hint("the journal is written by apply only; restore it or move it away to start over"),
+        JournalError::OtherPlan { .. } => CliError::refused(e.to_string()).hint(
+            "apply the plan that journal belongs to, or move the journal away if that plan is abandoned",
+        ),
+        JournalError::Io { .. } => CliError::failure(e.to_string()),
+    }
+}
+
+/// The exit status of each refusal apply and cutover share.
+pub fn apply_error(e: ApplyError) -> CliError {
+    let message = e.to_string();
+    match e {
+        ApplyError::UnknownOu { .. } => CliError::invalid(message),
+        ApplyError::WrongCaller { .. } => CliError::refused(message)
+            .hint("use the management account's credentials the plan was made with (--profile)"),
+        ApplyError::WrongOrganization { .. } => CliError::refused(message)
+            .hint("this plan belongs to another organization: re-run `orgsplit plan` here"),
+        ApplyError::Unclassified { .. } => CliError::refused(message)
+            .hint("add [[rule]]s that classify them (or environment = \"ignore\") and re-run `orgsplit plan`"),
+        ApplyError::Stale { .. } => CliError::refused(message)
+            .hint("plan is stale: re-run `orgsplit plan` and review it again"),
+        ApplyError::Journal(j) => journal_error(j),
+        ApplyError::Lock(l) => lock_error(l),
+        ApplyError::Aws(a) => (*a).into(),
+        ApplyError::Inventory(i) => (*i).into(),
+        ApplyError::NotApplied { .. } => CliError::refused(message)
+            .hint("finish the OU's apply first: orgsplit apply PLAN --ou NAME"),
+        ApplyError::Unfinished { command: "rollback", .. } => CliError::refused(message)
+            .hint("finish it first: orgsplit cutover PLAN --ou NAME --rollback"),
+        ApplyError::Unfinished { .. } => CliError::refused(message)
+            .hint("finish it first by running the same command again"),
+        ApplyError::Internal(_) => CliError::failure(message),
+    }
 }

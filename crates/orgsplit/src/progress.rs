@@ -185,3 +185,14 @@ impl orgsplit_apply::Reporter for NdjsonReporter {
         self.printer.data(&event.to_line());
     }
 }
+
+/// The progress of apply and cutover: NDJSON events with `--output json`, else the bars.
+pub fn step_reporter(
+    output: crate::cli::Output,
+    printer: &crate::printer::Printer,
+) -> Box<dyn orgsplit_apply::Reporter> {
+    match output {
+        crate::cli::Output::Json => Box::new(NdjsonReporter::new(*printer)),
+        crate::cli::Output::Text => Box::new(ApplyProgress::new(printer.progress)),
+    }
+}

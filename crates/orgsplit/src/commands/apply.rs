@@ -1,21 +1,17 @@
 //! `orgsplit apply PLAN --ou NAME [--yes] [--concurrency N]`.
 
 use orgsplit_apply::events::{ApplyEvent, SummaryEvent};
-use orgsplit_apply::{
-    ApplyError, Executor, Journal, JournalError, LockError, PlanLock, RunSummary, StepStatus,
-    journal_path, precheck,
-};
-use orgsplit_aws::{Aws, AwsOptions};
+use orgsplit_apply::{Executor, Journal, PlanLock, RunSummary, StepStatus, journal_path, precheck};
 use orgsplit_model::journal::StepState;
 use orgsplit_model::{Action, Plan};
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::cli::{GlobalArgs, Output};
-use crate::context::read_plan;
+use crate::context::{apply_error, journal_error, lock_error, plan_aws, read_plan, short};
 use crate::exit::{CliError, ExitStatus};
 use crate::printer::Printer;
-use crate::progress::{ApplyProgress, NdjsonReporter};
+use crate::progress::step_reporter;
 
 pub async fn run(
     g: &GlobalArgs,
@@ -59,10 +55,7 @@ pub async fn run(
         confirm(&plan, ou, to_run, yes, printer)?;
     }
 
-    let reporter: Box<dyn orgsplit_apply::Reporter> = match g.output {
-        Output::Json => Box::new(NdjsonReporter::new(*printer)),
-        Output::Text => Box::new(ApplyProgress::new(printer.progress)),
-    };
+    let reporter = step_reporter(g.output, printer);
     let summary = Executor {
         aws: aws.clone(),
         plan: Arc::new(plan.clone()),
@@ -77,20 +70,6 @@ pub async fn run(
     drop(reporter);
     report(g, printer, ou, &summary, aws.counter().total());
     outcome(ou, &summary)
-}
-
-/// AWS access for a plan: its home region and access role, the flags' profile and endpoint.
-pub async fn plan_aws(g: &GlobalArgs, plan: &Plan) -> Result<Aws, CliError> {
-    let mut opts = AwsOptions::new(g.region.clone().unwrap_or_else(|| plan.home_region.clone()));
-    opts.profile = g.profile.clone();
-    opts.endpoint_url = g.endpoint_url.clone();
-    opts.access_role = plan.access_role.clone();
-    Ok(Aws::load(opts).await?)
-}
-
-fn short(digest: &str) -> &str {
-    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
-    &hex[..hex.len().min(12)]
 }
 
 /// Steps that change something and have not succeeded yet.
@@ -188,43 +167,4 @@ fn outcome(ou: &str, s: &RunSummary) -> Result<ExitStatus, CliError> {
         .hint("do what the waiting steps say, then run the same apply again"));
     }
     Ok(ExitStatus::Success)
-}
-
-fn lock_error(e: LockError) -> CliError {
-    match e {
-        LockError::Held { .. } => CliError::refused(e.to_string())
-            .hint("wait for it to finish; only one apply of a plan runs at a time"),
-        LockError::Io { .. } => CliError::failure(e.to_string()),
-    }
-}
-
-fn journal_error(e: JournalError) -> CliError {
-    match e {
-        JournalError::Malformed { .. } => CliError::invalid(e.to_string())
-            .hint("the journal is written by apply only; restore it or move it away to start over"),
-        JournalError::OtherPlan { .. } => CliError::refused(e.to_string()).hint(
-            "apply the plan that journal belongs to, or move the journal away if that plan is abandoned",
-        ),
-        JournalError::Io { .. } => CliError::failure(e.to_string()),
-    }
-}
-
-pub fn apply_error(e: ApplyError) -> CliError {
-    let message = e.to_string();
-    match e {
-        ApplyError::UnknownOu { .. } => CliError::invalid(message),
-        ApplyError::WrongCaller { .. } => CliError::refused(message)
-            .hint("use the management account's credentials the plan was made with (--profile)"),
-        ApplyError::WrongOrganization { .. } => CliError::refused(message)
-            .hint("this plan belongs to another organization: re-run `orgsplit plan` here"),
-        ApplyError::Unclassified { .. } => CliError::refused(message)
-            .hint("add [[rule]]s that classify them (or environment = \"ignore\") and re-run `orgsplit plan`"),
-        ApplyError::Stale { .. } => CliError::refused(message)
-            .hint("plan is stale: re-run `orgsplit plan` and review it again"),
-        ApplyError::Journal(j) => journal_error(j),
-        ApplyError::Lock(l) => lock_error(l),
-        ApplyError::Aws(a) => (*a).into(),
-        ApplyError::Inventory(i) => (*i).into(),
-        ApplyError::Internal(_) => CliError::failure(message),
-    }
 }

@@ -1,5 +1,6 @@
 mod apply;
 mod audit;
+mod cutover;
 mod init;
 mod inventory;
 mod pipelines;
@@ -24,6 +25,10 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<ExitStatus, CliError> {
         Command::Show { plan, ou } => show::run(&g, &plan, ou.as_deref(), &printer),
         Command::Apply { plan, ou, yes, concurrency } => {
             apply::run(&g, &plan, &ou, yes, concurrency, &printer).await
+        }
+        Command::Cutover { plan, ou, rollback, yes, concurrency, wait_minutes } => {
+            let options = cutover::Options { rollback, yes, concurrency, wait_minutes };
+            cutover::run(&g, &plan, &ou, options, &printer).await
         }
         Command::Status { plan } => status::run(&g, &plan, &printer),
         Command::Reconcile { accounts, ou } => {
