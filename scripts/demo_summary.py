@@ -30,6 +30,29 @@ def trust_of(iam, role):
     return sorted({p for s in doc["Statement"] for p in ([s["Principal"]["AWS"]] if isinstance(s["Principal"].get("AWS"), str) else s["Principal"].get("AWS", []))})
 
 
+SOURCE = "111111111111"
+
+
+def running(creds=None):
+    """What fires or runs in an account: its rules' and schedules' states, its services' desired
+    counts, and its pipelines whose second stage takes runs."""
+    out = {"rules ENABLED": 0, "rules DISABLED": 0, "schedules ENABLED": 0, "schedules DISABLED": 0,
+           "pipelines held": 0, "pipelines running": 0}
+    for region in REGIONS:
+        for r in client("events", region, creds).list_rules()["Rules"]:
+            if not r.get("ManagedBy"):
+                out[f"rules {r['State'].split('_')[0]}"] += 1
+        sched = client("scheduler", region, creds)
+        for s in sched.list_schedules()["Schedules"]:
+            out[f"schedules {s['State']}"] += 1
+        cp = client("codepipeline", region, creds)
+        for p in cp.list_pipelines()["pipelines"]:
+            stages = cp.get_pipeline_state(name=p["name"])["stageStates"]
+            enabled = len(stages) < 2 or stages[1].get("inboundTransitionState", {}).get("enabled", True)
+            out["pipelines running" if enabled else "pipelines held"] += 1
+    return ", ".join(f"{v} {k}" for k, v in out.items() if v) or "nothing"
+
+
 def main():
     org = client("organizations")
     names = {a["Id"]: a["Name"] for a in org.list_accounts()["Accounts"]}
@@ -70,6 +93,10 @@ def main():
                 owner = arn.split(":")[4]
                 print(f"  pipelines' GitHub connection: {arn} (of {names.get(owner, '?')} {owner}, shared through AWS RAM)")
             print(f"  budgets: {', '.join(b['BudgetName'] + ' ' + b['BudgetLimit']['Amount'] + ' ' + b['BudgetLimit']['Unit'] for b in budgets) or 'none'}")
+            if counts["parameters"] or counts["pipelines"]:
+                print(f"  running: {running(creds)}")
+    print(f"Shared (source) account {SOURCE}")
+    print(f"  running: {running(assume(SOURCE))}")
 
 
 if __name__ == "__main__":

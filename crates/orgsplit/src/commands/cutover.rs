@@ -123,8 +123,10 @@ fn review(ou: &str, command: RunCommand, chains: &[Chain], source: &str) -> Stri
             })
             .collect::<Vec<_>>()
             .join(", then ");
-        let copy = chain.copy.address.splitn(3, '/').nth(2).unwrap_or(&chain.copy.address);
-        out.push_str(&format!("  ~ {copy} in {}: {what}\n", chain.copy.account));
+        // `OU/ACCOUNT-NAME/KIND:NAME`: the account by its name (its id may not be known yet).
+        let mut parts = chain.copy.address.splitn(3, '/').skip(1);
+        let (account, copy) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        out.push_str(&format!("  ~ {copy} in {account}: {what}\n"));
     }
     if chains.is_empty() {
         out.push_str("  (no copied services, rules, schedules or pipelines: nothing to switch)\n");
