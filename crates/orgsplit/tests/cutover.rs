@@ -1,7 +1,8 @@
 //! `orgsplit cutover` on the demo, read back through the AWS API in both accounts: apply
 //! leaves every copy quiesced; cutover runs each copy at the source's count or state, then
-//! stops the source, and holds each source pipeline's stage after its source stage; a second cutover changes nothing; `--rollback` restores the source and
-//! quiesces the copy; a cutover after it switches again (generation 2). An OU not yet applied
+//! stops the source, and holds each source pipeline's stage after its source stage; a second
+//! cutover changes nothing; `--rollback` restores the source and quiesces the copy; a cutover after it switches again (a new generation). A copy whose tasks
+//! never start fails its chain (exit 1) and leaves its source running. An OU not yet applied
 //! is refused with exit 3 and nothing written.
 
 mod common;
@@ -9,7 +10,7 @@ mod common;
 use common::{apply_ou, aws_for, demo_world, inventory_and_plan, orgsplit};
 use orgsplit_aws::AccountSession;
 use orgsplit_testkit::{Emulator, SOURCE_ACCOUNT, runtime};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const REGION: &str = "us-east-1";
 
@@ -178,6 +179,36 @@ fn cutover_switches_copies_on_then_sources_off_and_rollback_restores_the_source(
     assert_eq!(unconfirmed.code, Some(3), "{}", unconfirmed.stderr);
     assert_eq!(mutating(&emu), Vec::<String>::new(), "an unconfirmed cutover wrote");
 
+    // A copy whose tasks never start: its chain fails once the wait runs out (exit 1) and its
+    // source keeps running; the OU's other chains switch. Rolled back, fixed, cut over again.
+    emu.set_strict(json!({"ecs_deployment_fail": ["prod-api"]}));
+    let failed = orgsplit(
+        &emu,
+        d,
+        &["cutover", "plan2.json", "--wait-minutes", "1", "--ou", "prod", "--yes"],
+    );
+    assert_eq!(failed.code, Some(1), "{}{}", failed.stdout, failed.stderr);
+    assert!(failed.stderr.contains("batch/prod-api"), "{}", failed.stderr);
+    // A FAILED rollout (the circuit breaker) ends the wait at once; without one, the timeout.
+    assert!(failed.stderr.contains("steady"), "{}", failed.stderr);
+    let [source, _, prod] = states(&emu);
+    assert_eq!(source.prod_api, (2, 2, 1), "the source stopped although its copy never ran");
+    assert_eq!((prod.prod_api.0, prod.prod_api.1), (2, 0), "the copy asked for 2, runs none");
+    assert_eq!((source.prod_rule.as_str(), prod.prod_rule.as_str()), ("DISABLED", "ENABLED"));
+    emu.set_strict(json!({"ecs_deployment_fail": []}));
+    let back = orgsplit(
+        &emu,
+        d,
+        &["cutover", "plan2.json", "--wait-minutes", "2", "--ou", "prod", "--rollback", "--yes"],
+    );
+    assert_eq!(back.code, Some(0), "rollback: {}{}", back.stdout, back.stderr);
+    let [source, _, prod] = states(&emu);
+    assert_eq!(desired(&source).1, 2, "source after the rollback of a failed cutover");
+    assert_eq!(source.prod_rule, "ENABLED", "the rule back to its recorded state");
+    assert_eq!(desired(&prod), (-1, 0, "", "DISABLED"), "prod copies quiesced again");
+    let released = vec![("dev-api-build", Some(true)), ("prod-api-release", Some(true))];
+    assert_eq!(transitions(&emu), released, "prod's pipeline released");
+
     emu.clear_requests();
     for ou in ["dev", "prod"] {
         let run = orgsplit(
@@ -241,7 +272,8 @@ fn cutover_switches_copies_on_then_sources_off_and_rollback_restores_the_source(
     assert!(again.stdout.contains("0 changed"), "{}", again.stdout);
     assert_eq!(mutating(&emu), Vec::<String>::new(), "a second cutover wrote");
 
-    // Rollback of prod: the source back to its recorded count and state, the copy quiesced.
+    // Rollback of prod (generation 2): the source back to its recorded count and state, the
+    // copy quiesced.
     let back = orgsplit(
         &emu,
         d,
@@ -261,7 +293,7 @@ fn cutover_switches_copies_on_then_sources_off_and_rollback_restores_the_source(
     // The copy's tasks stop in their own time (desired 0 is the switch).
     assert_eq!(desired(&prod), (-1, 0, "", "DISABLED"), "prod copies after rollback");
 
-    // A cutover after the rollback is a new generation: it switches again.
+    // A cutover after the rollback is a new generation (3): it switches again.
     let second = orgsplit(
         &emu,
         d,
@@ -285,7 +317,7 @@ fn cutover_switches_copies_on_then_sources_off_and_rollback_restores_the_source(
         .filter_map(|e| e["address"].as_str().map(str::to_string))
         .collect();
     assert!(
-        addresses.iter().any(|a| a.starts_with("cutover/2/prod/prod-workloads/ecs-service:")),
+        addresses.iter().any(|a| a.starts_with("cutover/3/prod/prod-workloads/ecs-service:")),
         "{addresses:?}"
     );
     let [source, _, prod] = states(&emu);

@@ -100,7 +100,10 @@ async fn live(
         })
 }
 
-/// Sets the desired count when it differs; whether it did.
+/// Sets the desired count when it differs; whether it did. A service whose last deployment
+/// FAILED (the circuit breaker stopped launching its tasks) gets a new deployment with it
+/// (`forceNewDeployment`): a changed count alone does not start one, and a run after the
+/// cause was fixed must try again, not wait on the failed one.
 async fn scale(
     sw: &Switch,
     ecs: &Client,
@@ -109,10 +112,17 @@ async fn scale(
     count: i32,
     side: Side,
 ) -> Result<bool, StepError> {
-    if live(sw, ecs, cluster, name, side).await?.desired_count() == count {
+    let service = live(sw, ecs, cluster, name, side).await?;
+    let failed = count > 0 && matches!(steadiness(&service), Steadiness::Failed(_));
+    if service.desired_count() == count && !failed {
         return Ok(false);
     }
-    let request = ecs.update_service().cluster(cluster).service(name).desired_count(count);
+    let request = ecs
+        .update_service()
+        .cluster(cluster)
+        .service(name)
+        .desired_count(count)
+        .set_force_new_deployment(failed.then_some(true));
     request.send().await.map_err(sw.cx.error_in(sw.account(side), ECS, "UpdateService"))?;
     Ok(true)
 }
@@ -130,9 +140,11 @@ pub(super) fn steadiness(s: &Service) -> Steadiness {
         return Steadiness::Failed(format!("status {}", s.status().unwrap_or("unknown")));
     }
     let deployments = s.deployments();
-    if let Some(failed) =
-        deployments.iter().find(|d| d.rollout_state().map(|r| r.as_str()) == Some("FAILED"))
-    {
+    // Only the PRIMARY deployment's rollout counts: an older one may have FAILED before a
+    // new deployment replaced it.
+    if let Some(failed) = deployments.iter().find(|d| {
+        d.status() == Some("PRIMARY") && d.rollout_state().map(|r| r.as_str()) == Some("FAILED")
+    }) {
         return Steadiness::Failed(format!(
             "deployment {} FAILED: {}",
             failed.id().unwrap_or("?"),

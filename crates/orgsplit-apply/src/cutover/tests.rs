@@ -35,6 +35,8 @@ fn a_service_is_steady_with_one_completed_primary_deployment_and_every_task_runn
     }
     let failed = service(0, 2, &[("PRIMARY", Some("FAILED"))]);
     assert!(matches!(steadiness(&failed), Steadiness::Failed(m) if m.contains("FAILED")));
+    let replaced = service(0, 2, &[("PRIMARY", Some("IN_PROGRESS")), ("ACTIVE", Some("FAILED"))]);
+    assert!(matches!(steadiness(&replaced), Steadiness::Moving(_)), "an old FAILED deployment");
     let draining = Service::builder().status("DRAINING").build();
     assert!(matches!(steadiness(&draining), Steadiness::Failed(m) if m.contains("DRAINING")));
 }
