@@ -2,7 +2,9 @@
 //! (DisableStageTransition, Inbound), so a push still reaches the source pipeline but nothing
 //! builds or deploys from it any more; the copy, on the organization's connection, does.
 //! Rollback releases it (EnableStageTransition) only when cutover found it enabled: a
-//! transition a person had disabled stays disabled.
+//! transition a person had disabled stays disabled. A transition disabled with orgsplit's
+//! own reason counts as found enabled: a hold killed between its call and its record is
+//! recognised when it runs again (and by a rollback that finds no record).
 //!
 //! The first stage of a pipeline is its source stage, which has no inbound transition
 //! (CodePipeline User Guide, "Disable or enable transitions"); a pipeline of one stage has
@@ -36,12 +38,17 @@ pub(super) async fn act(sw: &Switch) -> Result<Outcome, StepError> {
     };
     let state = client.get_pipeline_state().name(name).send().await;
     let state = state.map_err(sw.cx.error_in(account, PIPELINE, "GetPipelineState"))?;
-    let enabled = state
+    let transition = state
         .stage_states()
         .iter()
         .find(|s| s.stage_name() == Some(stage.as_str()))
-        .and_then(|s| s.inbound_transition_state())
-        .is_none_or(|t| t.enabled());
+        .and_then(|s| s.inbound_transition_state());
+    let enabled = transition.is_none_or(|t| t.enabled());
+    // Held by orgsplit's own reason: this action (or its interrupted run, killed between the
+    // call and its record) found the transition enabled. The reason is the only mark: the
+    // state read after the call cannot tell who disabled it.
+    let ours = reason(&sw.cx.step.account, sw.cx.step.address.as_str());
+    let held_by_us = !enabled && transition.and_then(|t| t.disabled_reason()) == Some(ours.as_str());
     match sw.phase {
         Phase::SourceHold => {
             if enabled {
@@ -50,17 +57,20 @@ pub(super) async fn act(sw: &Switch) -> Result<Outcome, StepError> {
                     .pipeline_name(name)
                     .stage_name(&stage)
                     .transition_type(StageTransitionType::Inbound)
-                    .reason(reason(&sw.cx.step.account, sw.cx.step.address.as_str()))
+                    .reason(&ours)
                     .send()
                     .await
                     .map_err(sw.cx.error_in(account, PIPELINE, "DisableStageTransition"))?;
             }
-            let prior = if enabled { ENABLED } else { DISABLED };
+            let prior = if enabled || held_by_us { ENABLED } else { DISABLED };
             Ok(Outcome::changed(enabled).with_output(OutputKey::PriorState, prior))
         }
         Phase::SourceRelease => {
-            let was_enabled =
-                sw.forward.get(OutputKey::PriorState.as_str()).map(String::as_str) == Some(ENABLED);
+            // Without a record (the hold was interrupted), orgsplit's reason says it held it.
+            let was_enabled = match sw.forward.get(OutputKey::PriorState.as_str()) {
+                Some(prior) => prior == ENABLED,
+                None => held_by_us,
+            };
             if !was_enabled || enabled {
                 return Ok(Outcome::unchanged());
             }
