@@ -190,6 +190,45 @@ def snap_pipelines(c: Any) -> dict:
     return out
 
 
+def snap_pipeline_states(c: Any) -> dict:
+    """Each pipeline's stages, each with whether its inbound transition takes runs and the
+    reason given when it does not (GetPipelineState): what cutover's `source-hold` changes."""
+    out = {}
+    for p in pages(c, "list_pipelines", "pipelines"):
+        stages = c.get_pipeline_state(name=p["name"]).get("stageStates", [])
+        out[p["name"]] = [[s.get("stageName"), (s.get("inboundTransitionState") or {}).get("enabled", True),
+                           (s.get("inboundTransitionState") or {}).get("disabledReason")] for s in stages]
+    return out
+
+
+def snap_switches(aws: Aws, account: str) -> dict:
+    """What `orgsplit cutover` switches, as one account shows it, per region: each ECS service's
+    desired count and status, each EventBridge rule's and Scheduler schedule's state, each
+    pipeline's transitions. The snapshot reads this for the source account, whose other
+    resources no command changes (the member accounts' full snapshot has it all)."""
+    out = {}
+    for region in REGIONS:
+        ecs = aws.client("ecs", account, region)
+        services = {}
+        for cluster in pages(ecs, "list_clusters", "clusterArns"):
+            arns = pages(ecs, "list_services", "serviceArns", cluster=cluster)
+            for i in range(0, len(arns), 10):
+                for s in ecs.describe_services(cluster=cluster, services=arns[i:i + 10])["services"]:
+                    name = f"{cluster.rsplit('/', 1)[-1]}/{s['serviceName']}"
+                    services[name] = {"desiredCount": s.get("desiredCount"), "status": s.get("status")}
+        sched = aws.client("scheduler", account, region)
+        schedules = {f"{g['Name']}/{s['Name']}": s.get("State")
+                     for g in pages(sched, "list_schedule_groups", "ScheduleGroups")
+                     for s in pages(sched, "list_schedules", "Schedules", GroupName=g["Name"])}
+        out[region] = {
+            "ecs_services": services,
+            "rules": {r["Name"]: r.get("State") for r in pages(aws.client("events", account, region), "list_rules", "Rules")},
+            "schedules": schedules,
+            "pipeline_states": snap_pipeline_states(aws.client("codepipeline", account, region)),
+        }
+    return out
+
+
 def snap_connections(c: Any) -> dict:
     out: dict[str, dict] = {}
     for conn in pages(c, "list_connections", "Connections"):
@@ -218,6 +257,7 @@ def snap_region(aws: Aws, account: str, region: str) -> dict:
         "events": snap_events(c("events")),
         "scheduler": snap_scheduler(c("scheduler")),
         "pipelines": snap_pipelines(c("codepipeline")),
+        "pipeline_states": snap_pipeline_states(c("codepipeline")),
         "connections": snap_connections(c("codeconnections")),
     }
 
@@ -306,6 +346,7 @@ def snapshot(aws: Aws) -> dict:
     snap["organization"]["emails_used_twice"] = sorted({e for e in emails if emails.count(e) > 1})
     snap["stacksets"] = snap_stacksets(aws)
     snap["source_ecr_policies"] = snap_source_ecr(aws)
+    snap["source"] = snap_switches(aws, SOURCE)
     members = member_accounts(aws)
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
         per = dict(zip([a["Email"] for a in members], pool.map(lambda a: snap_account(aws, a["Id"]), members)))
