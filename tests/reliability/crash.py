@@ -1,8 +1,10 @@
 """Crash and resume (docs/reliability.md): `kill -9` of `orgsplit apply` at random moments,
 then `apply` again, until each OU's apply ends by itself; the final state must equal an
-uninterrupted run's, nothing may exist twice, and the journal must stay consistent.
+uninterrupted run's, nothing may exist twice, and the journal must stay consistent. Then the
+same for `orgsplit cutover` and `cutover --rollback` (crash_cutover.py).
 
-Two phases, each on fresh emulators, each judged against one uninterrupted reference run:
+The apply phase has two parts, each on fresh emulators, each judged against one uninterrupted
+reference run:
 
 1. random kills (the target's measurement, docs/reliability.md): each apply is killed after a delay drawn
    uniformly from [0, T_ou], T_ou = the reference's apply time for that OU, until at least
@@ -12,7 +14,14 @@ Two phases, each on fresh emulators, each judged against one uninterrupted refer
    reference: as soon as the journal shows a step of that kind started, after a delay drawn
    from [0, that kind's longest reference step time].
 
-Usage: tests/reliability/crash [--kills 25] [--targeted-rounds 2] [--seed N] [--json FILE] [--keep]
+The cutover phase (see crash_cutover.py) runs cutover dev, cutover prod, rollback prod and
+cutover prod again on the applied demo with its ECS services copied, with random kills
+(--cutover-kills, at most --cutover-kills-per-command per command and run) and
+--cutover-targeted-rounds targeted rounds. `--phase apply` or `--phase cutover` runs one phase.
+
+Usage: tests/reliability/crash [--phase all|apply|cutover] [--kills 25] [--targeted-rounds 2]
+       [--cutover-kills 25] [--cutover-kills-per-command 2] [--cutover-targeted-rounds 2]
+       [--seed N] [--json FILE] [--keep] [--orgsplit BIN]
 """
 from __future__ import annotations
 
