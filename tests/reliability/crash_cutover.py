@@ -23,7 +23,10 @@ cutover dev, cutover prod, rollback prod, cutover prod again (generation 2).
    at once, and a short one would end beside a longer target):
    a delay drawn from [0, that kind's longest reference time] after the journal shows an action
    of that kind `started` (for `target-up`, mid steady-state wait), and, for a chain's first
-   phase, also right after its `succeeded` (between the two phases).
+   phase, also right after its `succeeded` (between the two phases). Before those, a pipeline's
+   hold and release are killed right after the emulator's request log shows their write
+   (DisableStageTransition, EnableStageTransition in the source account), before their
+   `succeeded`: they read the very transition they change.
 """
 from __future__ import annotations
 
@@ -45,6 +48,8 @@ from kills import JournalTail, Kills
 SEQUENCE = [("cutover dev", "dev", False), ("cutover prod", "prod", False),
             ("rollback prod", "prod", True), ("cutover prod again", "prod", False)]
 WAIT_MINUTES = "5"
+# The emulator's latency on orgsplit's calls while a `write:` target waits (cutover_once).
+WRITE_LATENCY_MS = 200
 # The phase that opens a chain: its `succeeded` is a second target (kill between the phases).
 FIRST_PHASES = ("target-up", "target-on", "source-up", "source-on")
 
@@ -77,6 +82,7 @@ class World:
     plan_doc: dict
     setup_seconds: float = 0.0
     service_steps: list[str] = field(default_factory=list)
+    emu: c.Emulator | None = None
 
 
 def add_networks(ws: c.Workspace, aws: c.Aws) -> None:
@@ -119,7 +125,7 @@ def applied_world(bin: Path, emu: c.Emulator, root: Path, name: str) -> World:
             raise RuntimeError(f"{name}: setup apply --ou {ou} of plan2.json: {r.outcome} {r.problem}")
     doc = c.load_plan(plan2)
     services = [s["address"] for s in c.change_steps(doc, c.OUS) if s["kind"] == "ecs-service"]
-    return World(ws, aws, plan2, doc, time.monotonic() - t0, services)
+    return World(ws, aws, plan2, doc, time.monotonic() - t0, services, emu)
 
 
 # ----------------------------------------------------------------------------- one command
@@ -138,10 +144,18 @@ def cutover_once(w: World, ou: str, rollback: bool, tag: str, kill_after: float 
                  trigger: tuple[str, str, float] | None = None, timeout: float = 900) -> c.ApplyRun:
     """One cutover (or rollback) process. `kill_after`: SIGKILL after that many seconds;
     `trigger` (kind, event, delay): SIGKILL `delay` s after the journal shows an action of
-    that kind with that event (`started` or `succeeded`) in this run. `killed` is true only
-    when the process died of the SIGKILL."""
+    that kind with that event (`started` or `succeeded`) in this run, or, for the event
+    `write:OPERATION`, as soon as the emulator's request log shows that call answered 200 in
+    the source account: the action's write is done, its `succeeded` not yet written. To make
+    that window wider than the harness's polling, every call orgsplit makes once the run has
+    started (its `run-started`, after the prechecks) is delayed by WRITE_LATENCY_MS (the
+    emulator's latency fault, nothing else), until the kill. `killed` is true only when the
+    process died of the SIGKILL."""
     before = len(c.read_journal(w.plan)[0])
     tail = JournalTail(w.plan)
+    watch_requests = trigger is not None and trigger[1].startswith("write:")
+    if watch_requests:
+        w.emu.clear_requests()
     t0 = time.monotonic()
     proc, out, err = start_cutover(w.ws, w.plan, ou, rollback, tag)
     if trigger is None:
@@ -151,11 +165,18 @@ def cutover_once(w: World, ou: str, rollback: bool, tag: str, kill_after: float 
             proc.send_signal(signal.SIGKILL)
     else:
         kind, event, delay = trigger
-        fired = None
+        fired, slowed = None, False
         while proc.poll() is None and time.monotonic() - t0 < timeout:
             now = time.monotonic()
-            if fired is None and any(r.get("event") == event and action_kind(r.get("address", "")) == kind
-                                     for r in tail.new()):
+            if fired is None and watch_requests:
+                if not slowed and any(r.get("event") == "run-started" for r in tail.new()):
+                    w.emu.set_faults({"latency_ms": WRITE_LATENCY_MS})
+                    slowed = True
+                if slowed and any(r.get("operation") == event[len("write:"):] and r.get("account") == c.SOURCE
+                                  and r.get("status") == 200 for r in w.emu.requests()):
+                    fired = now
+            elif fired is None and any(r.get("event") == event and action_kind(r.get("address", "")) == kind
+                                       for r in tail.new()):
                 fired = now
             if fired is not None and now - fired >= delay:
                 proc.send_signal(signal.SIGKILL)
@@ -163,6 +184,8 @@ def cutover_once(w: World, ou: str, rollback: bool, tag: str, kill_after: float 
             time.sleep(0.002)
         if proc.poll() is None and fired is None:
             proc.send_signal(signal.SIGKILL)  # timed out
+        if slowed:
+            w.emu.clear_faults()
     proc.wait()
     run = c.finish_apply(proc, out, err, ou, t0, killed=proc.returncode == -signal.SIGKILL)
     run.journal_before = before
@@ -395,6 +418,11 @@ def targets(ref: dict, label: str) -> list[tuple[str, str, float]]:
         second = k.split(" ")[-1] not in FIRST_PHASES + ("source-hold", "source-release")
         return (second, ref["kind_longest_s"].get(k, 0.0), kinds.index(k))
 
+    # A pipeline's hold (or release) reads the very transition it writes: a kill between its
+    # write and its `succeeded` comes first, on the emulator's request log.
+    for kind, op in (("pipeline source-hold", "DisableStageTransition"), ("pipeline source-release", "EnableStageTransition")):
+        if kind in kinds:
+            out.append((kind, f"write:{op}", 0.0))
     for kind in sorted(kinds, key=key):
         longest = max(ref["kind_longest_s"].get(kind, 0.0), 0.02)
         out.append((kind, "started", longest))
@@ -438,6 +466,8 @@ def targeted_run(n: int, bin: Path, root: Path, ref: dict, rng: random.Random, k
                     continue
                 flying = {action_kind(a) for a in c.in_flight(c.read_journal(w.plan)[0][run.journal_before:])}
                 tally["hit" if event == "succeeded" or kind in flying else "ended before"] += 1
+                if event.startswith("write:"):
+                    c.log(f"   ({target}: fired on the request log, {sorted(a for a in c.in_flight(c.read_journal(w.plan)[0][run.journal_before:]) if action_kind(a) == kind)} in flight)")
                 kills.record(w.plan, run, ActionKinds(), {"phase": "cutover-targeted", "run": n, "command": label,
                                                           "target": target, "delay_s": round(delay, 3)})
             if ended and res.runs[-1].rc == c.EXIT_OK:
