@@ -1,8 +1,10 @@
 """Crash and resume (docs/reliability.md): `kill -9` of `orgsplit apply` at random moments,
 then `apply` again, until each OU's apply ends by itself; the final state must equal an
-uninterrupted run's, nothing may exist twice, and the journal must stay consistent.
+uninterrupted run's, nothing may exist twice, and the journal must stay consistent. Then the
+same for `orgsplit cutover` and `cutover --rollback` (crash_cutover.py).
 
-Two phases, each on fresh emulators, each judged against one uninterrupted reference run:
+The apply phase has two parts, each on fresh emulators, each judged against one uninterrupted
+reference run:
 
 1. random kills (the target's measurement, docs/reliability.md): each apply is killed after a delay drawn
    uniformly from [0, T_ou], T_ou = the reference's apply time for that OU, until at least
@@ -12,7 +14,14 @@ Two phases, each on fresh emulators, each judged against one uninterrupted refer
    reference: as soon as the journal shows a step of that kind started, after a delay drawn
    from [0, that kind's longest reference step time].
 
-Usage: tests/reliability/crash [--kills 25] [--targeted-rounds 2] [--seed N] [--json FILE] [--keep]
+The cutover phase (see crash_cutover.py) runs cutover dev, cutover prod, rollback prod and
+cutover prod again on the applied demo with its ECS services copied, with random kills
+(--cutover-kills, at most --cutover-kills-per-command per command and run) and
+--cutover-targeted-rounds targeted rounds. `--phase apply` or `--phase cutover` runs one phase.
+
+Usage: tests/reliability/crash [--phase all|apply|cutover] [--kills 25] [--targeted-rounds 2]
+       [--cutover-kills 25] [--cutover-kills-per-command 2] [--cutover-targeted-rounds 2]
+       [--seed N] [--json FILE] [--keep] [--orgsplit BIN]
 """
 from __future__ import annotations
 
@@ -26,43 +35,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import common as c
-
-
-class Kills:
-    """What was in flight at each kill, per phase."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.by_kind: collections.Counter[str] = collections.Counter()
-        self.nothing_in_flight = 0
-        self.in_flight_sizes: list[int] = []
-        self.moments: list[dict] = []
-        self.torn = 0
-
-    def record(self, plan: Path, run: c.ApplyRun, kinds: dict[str, str], where: dict) -> None:
-        self.count += 1
-        records, _, torn = c.read_journal(plan)
-        self.torn += int(torn)
-        flying = c.in_flight(records[run.journal_before:])
-        flying_kinds = sorted({kinds.get(a, "?") for a in flying})
-        self.in_flight_sizes.append(len(flying))
-        if not flying:
-            self.nothing_in_flight += 1
-        self.by_kind.update(flying_kinds)
-        self.moments.append(where | {"after_s": round(run.seconds, 3), "in_flight": sorted(flying), "torn_tail": torn})
-        target = f" (target {where['target']})" if where.get("target") else ""
-        c.log(f"   kill {self.count}: {where.get('ou')}{target} after {run.seconds:.2f} s, {len(flying)} steps in flight"
-              + (f" ({', '.join(flying_kinds)})" if flying else ""))
-
-    def figures(self) -> dict:
-        return {
-            "kills": self.count,
-            "in_flight_by_kind": dict(sorted(self.by_kind.items())),
-            "kills_with_no_step_in_flight": self.nothing_in_flight,
-            "steps_in_flight_per_kill": dict(sorted(collections.Counter(self.in_flight_sizes).items())),
-            "torn_journal_tails_seen": self.torn,
-            "moments": self.moments,
-        }
+import crash_cutover
+from kills import Kills
 
 
 def judge(n: int, phase: str, ref: dict, snap: dict, records: list, bad: list, torn: bool, rows: list,
@@ -221,19 +195,9 @@ def targeted_run(n: int, bin: Path, root: Path, ref: dict, rng: random.Random, k
     return judge(n, "targeted", ref, snap, records, bad, torn, rows, plan_doc, results, kills.count - before)
 
 
-def main() -> int:
-    ap = c.base_args(__doc__)
-    ap.add_argument("--kills", type=int, default=25, help="random kills that hit a running apply, at least (default 25)")
-    ap.add_argument("--targeted-rounds", type=int, default=2, help="rounds of one kill per step kind (default 2; 0: none)")
-    ap.add_argument("--seed", type=int, default=None, help="seed of the kill moments (default: drawn, printed)")
-    ap.add_argument("--max-emulators", type=int, default=15, help="give up the random phase after this many runs")
-    args = ap.parse_args()
-    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 2**31)
-    rng = random.Random(seed)
-    c.log(f"crash suite: seed {seed}, target {args.kills} random kills, {args.targeted_rounds} targeted rounds")
-    root = c.workdir(args, "crash")
+def apply_phase(args, bin: Path, root: Path, rng: random.Random) -> tuple[dict, list[str]]:
+    """The apply phase: its figures and the targets it missed."""
     started = time.monotonic()
-    bin = c.frozen_binary(root, args.orgsplit)
     ref = c.reference_run(bin, root)
 
     random_kills, targeted_kills = Kills(), Kills()
@@ -249,10 +213,6 @@ def main() -> int:
     all_kinds = ref["change_kinds"]
     hit = set(random_kills.by_kind) | set(targeted_kills.by_kind)
     figures = {
-        "suite": "crash",
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "commit": c.git_head(),
-        "seed": seed,
         "kills": random_kills.count,
         "kills_target": args.kills,
         "random": random_kills.figures(),
@@ -288,13 +248,64 @@ def main() -> int:
                 + (f"{len(extra)} of them succeed in the uninterrupted run: {', '.join(extra)}" if extra
                    else "all of them fail in the uninterrupted run too (not a crash effect)"))
     missed += [f"reference run: {p}" for p in ref["problems"]]
+    return figures, missed
+
+
+def main() -> int:
+    ap = c.base_args(__doc__)
+    ap.add_argument("--phase", choices=("all", "apply", "cutover"), default="all",
+                    help="run the apply phase, the cutover phase, or both (default all)")
+    ap.add_argument("--kills", type=int, default=25, help="random kills that hit a running apply, at least (default 25)")
+    ap.add_argument("--targeted-rounds", type=int, default=2, help="rounds of one kill per step kind (default 2; 0: none)")
+    ap.add_argument("--cutover-kills", type=int, default=25,
+                    help="random kills that hit a running cutover or rollback, at least (default 25)")
+    ap.add_argument("--cutover-kills-per-command", type=int, default=2,
+                    help="random kills of one cutover command per crash run, at most; its next run is not killed (default 2)")
+    ap.add_argument("--cutover-targeted-rounds", type=int, default=2,
+                    help="rounds of one kill per command and action kind (default 2; 0: none)")
+    ap.add_argument("--seed", type=int, default=None, help="seed of the kill moments (default: drawn, printed)")
+    ap.add_argument("--max-emulators", type=int, default=15, help="give up a phase's random kills after this many runs")
+    args = ap.parse_args()
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 2**31)
+    c.log(f"crash suite: seed {seed}, phase {args.phase}; apply: target {args.kills} random kills, "
+          f"{args.targeted_rounds} targeted rounds; cutover: target {args.cutover_kills} random kills, "
+          f"{args.cutover_targeted_rounds} targeted rounds")
+    root = c.workdir(args, "crash")
+    started = time.monotonic()
+    bin = c.frozen_binary(root, args.orgsplit)
+    figures = {
+        "suite": "crash",
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "commit": c.git_head(),
+        "seed": seed,
+        "phase": args.phase,
+    }
+    missed: list[str] = []
+    if args.phase in ("all", "apply"):
+        figures["apply"], m = apply_phase(args, bin, root, random.Random(seed))
+        missed += m
+    if args.phase in ("all", "cutover"):
+        # Its own RNG from the same seed: `--phase cutover` draws the moments the full suite does.
+        figures["cutover"], m = crash_cutover.phase(bin, root, random.Random(f"cutover-{seed}"), args.cutover_kills,
+                                                    args.cutover_targeted_rounds, args.max_emulators,
+                                                    args.cutover_kills_per_command)
+        missed += m
+    figures["elapsed_s"] = round(time.monotonic() - started, 1)
     print_figures(figures)
     return c.finish(args, root, figures, missed)
 
 
 def print_figures(f: dict) -> None:
+    print(f"crash suite  seed {f['seed']}  commit {f['commit']}  {f['date']}  phase {f['phase']}")
+    if "apply" in f:
+        print_apply_figures(f["apply"])
+    if "cutover" in f:
+        crash_cutover.print_figures(f["cutover"])
+    print(f"  elapsed: {f['elapsed_s']} s")
+
+
+def print_apply_figures(f: dict) -> None:
     r, t = f["random"], f["targeted"]
-    print(f"crash suite  seed {f['seed']}  commit {f['commit']}  {f['date']}")
     print(f"  random kills that hit a running apply: {f['kills']} (target >= {f['kills_target']}); "
           f"targeted kills: {t['kills']}; {f['crash_runs']} crash runs, {f['apply_processes']} apply processes")
     print(f"  random kills, step kinds in flight (kills per kind): {r['in_flight_by_kind']}")
@@ -313,7 +324,7 @@ def print_figures(f: dict) -> None:
     ref = f["reference"]
     print(f"  reference run: {ref['elapsed']:.1f} s ({c.fmt_secs(ref['ou_seconds'])}), {ref['api_calls']} API calls, "
           f"steps not succeeded: {sorted(ref['unsucceeded']) or 'none'}")
-    print(f"  elapsed: {f['elapsed_s']} s")
+    print(f"  apply phase elapsed: {f['elapsed_s']} s")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ Usage: tests/reliability/faults-pipelines [--runs 1] [--seed N] [--json FILE] [-
 from __future__ import annotations
 
 import collections
+import hashlib
 import json
 import sys
 import time
@@ -38,7 +39,7 @@ def secrets(token: str) -> list[str]:
     """The token, its sha256 (the `hash-` form's tail) and the demo's webhook secrets."""
     s = json.loads((c.ROOT / "tests/emulator/scenarios/demo.json").read_text())
     hooks = [p["webhook"]["secret"] for p in s["workloads"]["pipelines"] if p.get("webhook")]
-    return [token, c.hashlib.sha256(token.encode()).hexdigest(), *hooks]
+    return [token, hashlib.sha256(token.encode()).hexdigest(), *hooks]
 
 
 def leaks(text: str, token: str) -> bool:
