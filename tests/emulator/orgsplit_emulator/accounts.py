@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import threading
 
+from .patching import install_once
+
 PINS: dict[str, str] = {"aws+shared@example.com": "111111111111"}
 _local = threading.local()
 _lock = threading.Lock()
@@ -39,6 +41,7 @@ def _used_ids() -> set[str]:
     return used
 
 
+@install_once
 def install() -> None:
     from moto.organizations import models, utils
 

@@ -58,10 +58,10 @@ import threading
 import time
 from typing import Any, Callable
 
+from .patching import install_once
 from .strict import Refusal, error
 
 OPERATIONS = ("CreateService", "UpdateService", "DeleteService")
-_installed = False
 
 
 def _backend(account: str, region: str):
@@ -82,12 +82,10 @@ def _new_id() -> str:
     return f"ecs-svc/{mock_random.randint(0, 32**12)}"
 
 
+@install_once
 def install() -> None:
     """Services moto creates are steady at once (the seeder's; a client's go through
     `EcsServices.observe`), and ListServices leaves out services that are not ACTIVE."""
-    global _installed
-    if _installed:
-        return
     from moto.ecs import models
 
     original_init = models.Service.__init__
@@ -108,7 +106,6 @@ def install() -> None:
         return [a for a in arns if status.get(a, "ACTIVE") == "ACTIVE"]
 
     models.EC2ContainerServiceBackend.list_services = list_services
-    _installed = True
 
 
 def _req(body: bytes) -> dict:

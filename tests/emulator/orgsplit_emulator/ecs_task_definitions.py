@@ -23,13 +23,11 @@ corrections, not strict settings: they apply to every client, the seeder include
 """
 from __future__ import annotations
 
-_installed = False
+from .patching import install_once
 
 
+@install_once
 def install() -> None:
-    global _installed
-    if _installed:
-        return
     from moto.ecs import models, responses
     from moto.ecs.exceptions import TaskDefinitionNotFoundException
 
@@ -59,4 +57,3 @@ def install() -> None:
         return ActionResult({"families": families})
 
     responses.EC2ContainerServiceResponse.list_task_definition_families = list_task_definition_families
-    _installed = True

@@ -14,18 +14,16 @@ from __future__ import annotations
 
 import datetime
 
-_installed = False
+from .patching import install_once
 
 
 def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
 
 
+@install_once
 def install() -> None:
     """Stamps every task moto creates with `started_at` (serialised as `startedAt`)."""
-    global _installed
-    if _installed:
-        return
     from moto.ecs import models
     from moto.moto_api import state_manager
 
@@ -38,7 +36,6 @@ def install() -> None:
         self.created_at = self.started_at
 
     models.Task.__init__ = init
-    _installed = True
 
 
 def backdate(account: str, region: str, task_arn: str, hours: float) -> None:

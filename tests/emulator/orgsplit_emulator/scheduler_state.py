@@ -11,13 +11,11 @@ correction for every client, the seeder too.
 """
 from __future__ import annotations
 
-_installed = False
+from .patching import install_once
 
 
+@install_once
 def install() -> None:
-    global _installed
-    if _installed:
-        return
     from moto.scheduler import models
 
     original = models.Schedule.update
@@ -28,4 +26,3 @@ def install() -> None:
             self.state = "ENABLED"
 
     models.Schedule.update = update
-    _installed = True
