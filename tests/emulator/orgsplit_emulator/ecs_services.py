@@ -36,7 +36,10 @@ AWS, and what this module does for every client but the seeder:
   transitioned to either STOPPING or STOPPED status, the service status moves from DRAINING to
   INACTIVE" (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeleteService.html).
   AWS goes through DRAINING "if there are still running tasks that require cleanup"; here every
-  deletion is DRAINING for `ecs_service_stable_seconds`, which a client must handle anyway.
+  deletion is DRAINING for `ecs_service_stable_seconds`, which a client must handle anyway. A
+  DeleteService of a service already DRAINING or INACTIVE succeeds and answers it as it is (seen
+  on AWS: aws/aws-cli#1334 for DRAINING, aws/aws-sdk-js#4189 for INACTIVE); moto marked it
+  INACTIVE, and this layer used to start a new drain.
   "If you attempt to create a new service with the same name as an existing service in either
   ACTIVE or DRAINING status, you receive an error" (same page): InvalidParameterException,
   "Creation of service was not idempotent." / "Unable to Start a service that is still
@@ -153,8 +156,9 @@ class EcsServices:
 
     # ------------------------------------------------------------------ before moto
     def before(self, ctx: dict, proto: str) -> None:
-        """Refuses what AWS refuses; remembers the service as it was before an UpdateService."""
-        if ctx["service"] != "ecs" or ctx["operation"] not in ("CreateService", "UpdateService"):
+        """Refuses what AWS refuses; remembers the service as it was before an UpdateService or
+        a DeleteService."""
+        if ctx["service"] != "ecs" or ctx["operation"] not in OPERATIONS:
             return
         req = _req(ctx["body"])
         try:
@@ -165,6 +169,9 @@ class EcsServices:
         except Exception:
             return  # moto answers an unknown cluster itself
         if svc is None:
+            return
+        if ctx["operation"] == "DeleteService":
+            ctx["ecs_delete_status"] = (svc, svc.status)
             return
         if ctx["operation"] == "CreateService":
             if svc.status == "ACTIVE":
@@ -200,7 +207,11 @@ class EcsServices:
             elif op == "UpdateService" and ctx.get("ecs_before", {}).get("svc") is svc:
                 self._updated(key, svc, ctx["ecs_before"], req, ctx["account"], ctx["region"])
             elif op == "DeleteService":
-                self._deleted(key, svc)
+                prior = ctx.get("ecs_delete_status")
+                if prior is not None and prior[0] is svc and prior[1] != "ACTIVE":
+                    svc.status = prior[1]  # DRAINING or INACTIVE already: answered as it is
+                else:
+                    self._deleted(key, svc)
         return self._rewrite(out, svc)
 
     def _fails(self, svc) -> bool:

@@ -25,13 +25,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
-    from . import accounts, ecs_services, ecs_task_definitions, ecs_tasks, scheduler_state
+    from . import (accounts, ecs_clusters, ecs_services, ecs_task_definitions, ecs_tasks, scheduler_state)
     from .app import EmulatorApp
 
     accounts.install()
     ecs_tasks.install()
     ecs_services.install()
     ecs_task_definitions.install()
+    ecs_clusters.install()
     scheduler_state.install()
 
     class Handler(MotoRequestHandler):
