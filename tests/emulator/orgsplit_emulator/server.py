@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
-    from . import (accounts, ecs_clusters, ecs_services, ecs_task_definitions, ecs_tasks, scheduler_state)
+    from . import (accounts, ecs_clusters, ecs_services, ecs_task_definitions, ecs_tasks, scheduler_state, secrets_deletion)
     from .app import EmulatorApp
 
     accounts.install()
@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     ecs_task_definitions.install()
     ecs_clusters.install()
     scheduler_state.install()
+    secrets_deletion.install()
 
     class Handler(MotoRequestHandler):
         def make_environ(self):  # type: ignore[no-untyped-def]
