@@ -25,7 +25,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
-    from . import (accounts, ecs_clusters, ecs_services, ecs_task_definitions, ecs_tasks, s3_suspended_deletes, scheduler_state, secrets_deletion)
+    from . import (accounts, ecs_clusters, ecs_services, ecs_task_definitions, ecs_tasks, s3_suspended_deletes,
+                   scheduler_groups, scheduler_state, secrets_deletion)
     from .app import EmulatorApp
 
     accounts.install()
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     ecs_task_definitions.install()
     ecs_clusters.install()
     scheduler_state.install()
+    scheduler_groups.install()
     secrets_deletion.install()
     s3_suspended_deletes.install()
 
