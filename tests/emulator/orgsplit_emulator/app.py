@@ -154,6 +154,41 @@ class RequestLog:
             self.entries = []
 
 
+# Operations that delete (or detach) something: their log entries name what they delete.
+DELETING = ("Delete", "Deregister", "Remove", "Detach")
+
+
+def deleted_resource(service: str | None, operation: str | None, proto: str, environ: dict, body: bytes) -> dict | None:
+    """What a deleting request names, for the request log: its string members (and lists of
+    strings) in the body, path or query string, as the service model names them (`RoleName`,
+    `Bucket`, `SecretId`, `cluster` + `service`, `Rule` + `Ids`…). Left out: flags and numbers
+    (`ForceDeleteWithoutRecovery`, `RecoveryWindowInDays`, `force`), idempotency tokens (the SDKs
+    fill them at random), headers (`ExpectedBucketOwner`, checksums), members the model marks
+    sensitive. None for other operations, or when the request cannot be read."""
+    if not service or not operation or not operation.startswith(DELETING):
+        return None
+    from .validation_parse import operation_model
+
+    if proto == "cbor":
+        proto, body = "json", protocol.cbor_request_as_json(body)
+    params = validation.parse_request(service, operation, proto, environ, body)
+    op = operation_model(service, operation)
+    if not isinstance(params, dict) or op is None or op.input_shape is None:
+        return None
+    out: dict = {}
+    for name, shape in op.input_shape.members.items():
+        value = params.get(name)
+        if value is None or shape.serialization.get("location") == "header" \
+                or shape.metadata.get("idempotencyToken") or shape.metadata.get("sensitive"):
+            continue
+        if shape.type_name == "string" and isinstance(value, str):
+            out[name] = value
+        elif shape.type_name == "list" and shape.member.type_name == "string" and not shape.member.metadata.get("sensitive") \
+                and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            out[name] = list(value)
+    return out
+
+
 def account_for(environ: dict, access_key: str | None) -> str:
     hdr = environ.get("HTTP_X_MOTO_ACCOUNT_ID")
     if hdr:
@@ -259,6 +294,9 @@ class EmulatorApp:
             "status": None,
         }
         if not internal:
+            resource = deleted_resource(service, operation, info["protocol"], environ, body)
+            if resource is not None:
+                entry["resource"] = resource
             self.log.add(entry)
         if self.faults.latency_ms and not internal:
             time.sleep(self.faults.latency_ms / 1000.0)
