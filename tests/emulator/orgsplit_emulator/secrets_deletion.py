@@ -2,7 +2,8 @@
 
 AWS (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DeleteSecret.html and
 the InvalidRequestException shape: "A parameter value is not valid for the current state of the
-resource. Possible causes: The secret is scheduled for deletion. ..."):
+resource. Possible causes: The secret is scheduled for deletion. ...",
+https://docs.aws.amazon.com/botocore/latest/reference/services/secretsmanager/client/exceptions/InvalidRequestException.html):
 
 - CreateSecret of a name that is scheduled for deletion: InvalidRequestException "You can't
   create this secret because a secret with this name is already scheduled for deletion." (AWS's

@@ -84,7 +84,8 @@ DEFAULTS: dict[str, Any] = {
     # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentCircuitBreaker.html
     "ecs_deployment_fail": [],
     # Deletes AWS refuses while something still uses the resource (delete_conflicts.py):
-    # https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeletePolicy.html
+    # https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeletePolicy.html,
+    # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeleteCluster.html
     "delete_conflicts": True,
     "seed": None,
 }
