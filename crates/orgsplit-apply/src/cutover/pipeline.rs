@@ -48,7 +48,8 @@ pub(super) async fn act(sw: &Switch) -> Result<Outcome, StepError> {
     // call and its record) found the transition enabled. The reason is the only mark: the
     // state read after the call cannot tell who disabled it.
     let ours = reason(&sw.cx.step.account, sw.cx.step.address.as_str());
-    let held_by_us = !enabled && transition.and_then(|t| t.disabled_reason()) == Some(ours.as_str());
+    let held_by_us =
+        !enabled && transition.and_then(|t| t.disabled_reason()) == Some(ours.as_str());
     match sw.phase {
         Phase::SourceHold => {
             if enabled {

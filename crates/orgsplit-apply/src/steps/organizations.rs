@@ -121,15 +121,19 @@ pub async fn account(cx: &StepContext, inputs: &step::Account) -> Result<Outcome
     let session = cx.session().await?;
     let name = inputs.name.as_str();
     let email = inputs.email.as_str();
-    if let Some(id) =
-        organizations::accounts_by_email(&session).await?.get(&email.to_ascii_lowercase())
+    // A creation already in flight (an earlier run was interrupted after CreateAccount):
+    // wait for it rather than asking a second time. Read before ListAccounts: a creation
+    // that finishes between the two reads is then in the second one. In the other order it
+    // could finish after ListAccounts and before ListCreateAccountStatus, be in neither, and
+    // a second account would be created (found by the crash suite).
+    let in_flight = in_progress_request(&session, name).await?;
+    if in_flight.is_none()
+        && let Some(id) =
+            organizations::accounts_by_email(&session).await?.get(&email.to_ascii_lowercase())
     {
         return Ok(Outcome::unchanged().with_output(OutputKey::AccountId, id.clone()));
     }
     let org = session.organizations();
-    // A creation already in flight (an earlier run was interrupted after CreateAccount):
-    // wait for it rather than asking a second time.
-    let in_flight = in_progress_request(&session, name).await?;
     let (request, changed) = match in_flight {
         Some(r) => (r, false),
         None => {
