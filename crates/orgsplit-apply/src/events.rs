@@ -27,7 +27,7 @@ pub struct StepEvent {
     /// Why the step failed (`failed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// What the step waits for (`waiting`).
+    /// What the step waits for (`waiting`), or why it is kept (`kept`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// Where a person acts (`waiting`, when there is such a page).
@@ -57,6 +57,9 @@ pub enum StatusLabel {
     Waiting,
     #[serde(rename = "blocked")]
     Blocked,
+    /// Cleanup left it in place on purpose.
+    #[serde(rename = "kept")]
+    Kept,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -72,6 +75,9 @@ pub struct SummaryEvent {
     pub waiting: usize,
     pub blocked: usize,
     pub manual: usize,
+    /// Left in place on purpose (cleanup).
+    #[serde(default)]
+    pub kept: usize,
     pub api_calls: u64,
     pub elapsed_seconds: f64,
     /// Account name -> id, as known at the end of the run.
@@ -97,6 +103,7 @@ impl StepEvent {
                 event.url = url.clone();
             }
             StepStatus::Blocked { by } => event.blocked_by = Some(by.clone()),
+            StepStatus::Kept { why } => event.message = Some(why.clone()),
             _ => {}
         }
         event
@@ -114,6 +121,7 @@ impl StatusLabel {
             StepStatus::Failed { .. } => StatusLabel::Failed,
             StepStatus::Waiting { .. } => StatusLabel::Waiting,
             StepStatus::Blocked { .. } => StatusLabel::Blocked,
+            StepStatus::Kept { .. } => StatusLabel::Kept,
         }
     }
 }
@@ -131,6 +139,7 @@ impl SummaryEvent {
             waiting: s.waiting(),
             blocked: s.blocked(),
             manual: n(|x| matches!(x, StepStatus::Manual)),
+            kept: n(|x| matches!(x, StepStatus::Kept { .. })),
             api_calls,
             elapsed_seconds: s.elapsed.as_secs_f64(),
             accounts: s.account_ids.clone(),
@@ -160,6 +169,7 @@ mod tests {
             StepStatus::Failed { error: "e".into() },
             StepStatus::Waiting { message: "m".into(), url: None },
             StepStatus::Blocked { by: "b".into() },
+            StepStatus::Kept { why: "k".into() },
         ];
         for status in statuses {
             assert_eq!(serde_json::to_value(StatusLabel::of(&status)).unwrap(), status.label());

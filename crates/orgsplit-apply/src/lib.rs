@@ -6,6 +6,7 @@
 //! Architecture Invariant: every mutating step is journaled before and after it runs, and
 //! is idempotent (check, then act, then read back).
 
+pub mod cleanup;
 pub mod context;
 pub mod cutover;
 pub mod events;
@@ -53,6 +54,14 @@ pub enum ApplyError {
     Stale { objects: Vec<StaleObject> },
     #[error("OU {ou} is not fully applied: {pending} steps have not succeeded (first: {first})")]
     NotApplied { ou: String, pending: usize, first: String },
+    #[error(
+        "the cutover of OU {ou} is not complete: {pending} actions have not succeeded (first: {first})"
+    )]
+    NotCutOver { ou: String, pending: usize, first: String },
+    #[error(
+        "the cleanup of OU {ou} has begun: the shared account's copies of its resources may be gone"
+    )]
+    CleanupBegan { ou: String },
     #[error("the last {command} of OU {ou} did not finish")]
     Unfinished { ou: String, command: &'static str },
     #[error("internal error: {0}")]

@@ -87,6 +87,21 @@ pub fn substitute(step: &Step, ids: &BTreeMap<String, String>) -> Result<Step, V
     Ok(map_strings(step, |s| replace(s, ids)))
 }
 
+/// The step with its account ids and the ARNs other steps recorded filled in, or why it
+/// cannot be (cutover and cleanup act on copies an apply made).
+pub fn resolve(
+    step: &Step,
+    ids: &BTreeMap<String, String>,
+    outputs: &BTreeMap<String, Outputs>,
+) -> Result<Step, String> {
+    substitute(step, ids)
+        .map_err(|m| format!("account {} is not known: apply the OU", m.join(", ")))
+        .and_then(|s| {
+            substitute_outputs(&s, outputs)
+                .map_err(|m| format!("step {} recorded no ARN", m.join(", ")))
+        })
+}
+
 /// The placeholders for another step's output, with the output each one takes.
 const OUTPUT_PLACEHOLDERS: [(&str, OutputKey); 2] = [
     (SECRET_ARN_PLACEHOLDER, OutputKey::SecretArn),

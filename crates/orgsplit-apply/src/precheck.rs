@@ -6,7 +6,7 @@
 //! succeeded step that changed the organization (an OU, an account, the SCP), the
 //! organization's fingerprint can no longer match and is not compared; each step checks the
 //! live state before it acts instead. The same holds for a source-account object a
-//! succeeded step changed (an ECR repository's policy).
+//! succeeded step changed (an ECR repository's policy), and for one cleanup deleted.
 
 use orgsplit_aws::Aws;
 use orgsplit_inventory::{InventoryOptions, collect_kinds, collect_organization};
@@ -160,6 +160,18 @@ fn changed_by_this_plan(plan: &Plan, journal: &BTreeMap<String, StepState>) -> B
         }
         if step.account == plan.source_account_id {
             keys.extend(step.reads.iter().cloned());
+        }
+    }
+    // A source a cleanup of this plan deleted, or may have (interrupted, failed), is gone by
+    // this plan's own hand (`cleanup/ARN`).
+    for (address, state) in journal {
+        if let Some(arn) = address.strip_prefix("cleanup/")
+            && matches!(
+                state,
+                StepState::Succeeded { .. } | StepState::Interrupted | StepState::Failed { .. }
+            )
+        {
+            keys.insert(arn.to_string());
         }
     }
     keys

@@ -28,6 +28,11 @@ pub enum StepStatus {
     Blocked {
         by: String,
     },
+    /// Left in place on purpose (cleanup: a KMS key, a log group without `--delete-logs`,
+    /// a shared resource whose other OUs are not cleaned up yet): why.
+    Kept {
+        why: String,
+    },
 }
 
 impl StepStatus {
@@ -41,6 +46,7 @@ impl StepStatus {
             StepStatus::Failed { .. } => "failed",
             StepStatus::Waiting { .. } => "waiting",
             StepStatus::Blocked { .. } => "blocked",
+            StepStatus::Kept { .. } => "kept",
         }
     }
 }
@@ -48,6 +54,10 @@ impl StepStatus {
 /// The progress group a step belongs to: `organization`, an OU's name for the OU's own
 /// steps, or an account's name (a progress bar each).
 pub fn group_of(address: &str) -> &str {
+    // Cleanup's (`cleanup/ARN`) act in the shared account.
+    if address.starts_with("cleanup/") {
+        return "source";
+    }
     // Cutover's actions (`cutover/GENERATION/COPY-ADDRESS/PHASE`) go with their copy.
     let address = ["cutover/", "rollback/"]
         .iter()

@@ -19,6 +19,7 @@ use crate::error::{AwsError, call_error, error_chain};
 use crate::limiter::{
     CallCounter, CallKey, LimitedHttpClient, OperationLimiters, RateLimiter, RateTable,
 };
+use crate::read_only::{ReadOnlyInterceptor, RefusedWrites};
 use orgsplit_model::arn::{DEFAULT_PARTITION, partition_of};
 
 #[derive(Debug, Clone)]
@@ -61,6 +62,8 @@ impl AwsOptions {
 #[derive(Clone)]
 pub struct Aws {
     inner: Arc<Inner>,
+    /// Set on a read-only copy ([`Aws::read_only`]): its clients refuse every write.
+    read_only: Option<Arc<RefusedWrites>>,
 }
 
 struct Inner {
@@ -105,7 +108,15 @@ impl Aws {
                 caller: OnceCell::new(),
                 sessions: Mutex::new(HashMap::new()),
             }),
+            read_only: None,
         })
+    }
+
+    /// The same access (credentials, sessions, limits, counts), with clients that refuse
+    /// every call but reads and record what they refused.
+    pub fn read_only(&self) -> (Aws, Arc<RefusedWrites>) {
+        let refused = Arc::new(RefusedWrites::default());
+        (Aws { inner: self.inner.clone(), read_only: Some(refused.clone()) }, refused)
     }
 
     pub fn options(&self) -> &AwsOptions {
@@ -154,7 +165,8 @@ impl Aws {
     /// once, clearly).
     pub async fn session(&self, account_id: &str) -> Result<AccountSession, AwsError> {
         if let Some(s) = self.inner.sessions.lock().expect("sessions lock").get(account_id) {
-            return Ok(s.clone());
+            // Sessions are shared by the read-only copy; its clients are its own.
+            return Ok(AccountSession { aws: self.clone(), ..s.clone() });
         }
         let (caller, _) = self.caller().await?;
         let partition = self.partition().await?;
@@ -183,7 +195,7 @@ impl Aws {
             .lock()
             .expect("sessions lock")
             .insert(account_id.to_string(), session.clone());
-        Ok(session)
+        Ok(AccountSession { aws: self.clone(), ..session })
     }
 
     /// The first credentials of a member-account session. AssumeRole into an account that
@@ -368,9 +380,12 @@ macro_rules! service_clients {
                         .http_client(self.http_client(region, $service))
                         .retry_partition(self.retry_partition(region, $service))
                         .retry_config(self.retry_config())
-                        .retry_classifier(crate::retry::RetryDocumentedCodes)
-                        .build();
-                    $krate::Client::from_conf(conf)
+                        .retry_classifier(crate::retry::RetryDocumentedCodes);
+                    let conf = match &self.aws.read_only {
+                        Some(refused) => conf.interceptor(ReadOnlyInterceptor(refused.clone())),
+                        None => conf,
+                    };
+                    $krate::Client::from_conf(conf.build())
                 }
             )*
         }
@@ -389,9 +404,12 @@ macro_rules! global_service_clients {
                         .http_client(self.http_client(&region, $service))
                         .retry_partition(self.retry_partition(&region, $service))
                         .retry_config(self.retry_config())
-                        .retry_classifier(crate::retry::RetryDocumentedCodes)
-                        .build();
-                    $krate::Client::from_conf(conf)
+                        .retry_classifier(crate::retry::RetryDocumentedCodes);
+                    let conf = match &self.aws.read_only {
+                        Some(refused) => conf.interceptor(ReadOnlyInterceptor(refused.clone())),
+                        None => conf,
+                    };
+                    $krate::Client::from_conf(conf.build())
                 }
             )*
         }

@@ -84,6 +84,7 @@ pub enum RunCommand {
     Apply,
     Cutover,
     Rollback,
+    Cleanup,
 }
 
 impl RunCommand {
@@ -96,6 +97,7 @@ impl RunCommand {
             RunCommand::Apply => "apply",
             RunCommand::Cutover => "cutover",
             RunCommand::Rollback => "rollback",
+            RunCommand::Cleanup => "cleanup",
         }
     }
 }

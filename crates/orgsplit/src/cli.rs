@@ -194,6 +194,26 @@ pub enum Command {
         #[arg(long, value_name = "M", default_value_t = 15, value_parser = clap::value_parser!(u64))]
         wait_minutes: u64,
     },
+    /// Delete from the shared account what the OU's apply copied, once its cutover is
+    /// complete, each delete after its copy verified equal to its source. Resumable.
+    Cleanup {
+        plan: PathBuf,
+        /// The OU to clean up.
+        #[arg(long, value_name = "NAME")]
+        ou: String,
+        /// Do not ask for confirmation (required when stdin is not a terminal).
+        #[arg(long)]
+        yes: bool,
+        /// Delete the copied log groups too (kept by default: their history is not copied).
+        #[arg(long)]
+        delete_logs: bool,
+        /// Days a deleted secret can still be restored (RestoreSecret): 7 to 30.
+        #[arg(long, value_name = "DAYS", default_value_t = orgsplit_apply::cleanup::DEFAULT_RECOVERY_WINDOW_DAYS, value_parser = clap::value_parser!(i64))]
+        recovery_window_days: i64,
+        /// Deletes at once, at most.
+        #[arg(long, value_name = "N", default_value_t = orgsplit_apply::DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(usize))]
+        concurrency: usize,
+    },
     /// Per OU, account and step: the state recorded in the plan's journal.
     Status { plan: PathBuf },
     /// Reconcile accounts with their OU's StackSets (every account of the configured OUs when

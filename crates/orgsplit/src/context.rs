@@ -177,6 +177,28 @@ pub async fn plan_aws(g: &GlobalArgs, plan: &Plan) -> Result<Aws, CliError> {
     Ok(Aws::load(opts).await?)
 }
 
+/// The plan's AWS access, once the caller, the organization and the staleness of the OU's
+/// sources are checked (cutover and cleanup; apply says more about what it found).
+pub async fn checked_aws(
+    g: &GlobalArgs,
+    plan: &Plan,
+    ou: &str,
+    journal: &orgsplit_apply::Journal,
+    printer: &crate::printer::Printer,
+) -> Result<Aws, CliError> {
+    let aws = plan_aws(g, plan).await?;
+    printer.status(&format!("checking the plan against the live organization (OU {ou})"));
+    let checked =
+        orgsplit_apply::precheck(&aws, plan, ou, &journal.states()).await.map_err(apply_error)?;
+    printer.status(&format!(
+        "plan {} is current ({} live objects compared); caller {}",
+        short(&plan.digest),
+        checked.compared,
+        checked.caller_arn
+    ));
+    Ok(aws)
+}
+
 /// The first 12 hex digits of a digest, for messages.
 pub fn short(digest: &str) -> &str {
     let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
@@ -226,6 +248,11 @@ pub fn apply_error(e: ApplyError) -> CliError {
             .hint("finish it first: orgsplit cutover PLAN --ou NAME --rollback"),
         ApplyError::Unfinished { .. } => CliError::refused(message)
             .hint("finish it first by running the same command again"),
+        ApplyError::NotCutOver { .. } => CliError::refused(message)
+            .hint("cut the OU over first: orgsplit cutover PLAN --ou NAME"),
+        ApplyError::CleanupBegan { .. } => CliError::refused(message).hint(
+            "the copies run the OU now; to go back, re-plan from the copies' accounts",
+        ),
         ApplyError::Internal(_) => CliError::failure(message),
     }
 }

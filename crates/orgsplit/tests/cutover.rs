@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{apply_ou, aws_for, demo_world, inventory_and_plan, orgsplit};
+use common::{add_networks, apply_ou, aws_for, demo_world, inventory_and_plan, orgsplit};
 use orgsplit_aws::AccountSession;
 use orgsplit_testkit::{Emulator, SOURCE_ACCOUNT, runtime};
 use serde_json::{Value, json};
@@ -85,28 +85,6 @@ async fn read_partial(s: &AccountSession, dev: bool, prod: bool) -> Switched {
 
 fn switched(dev_api: (i32, i32, usize), prod_api: (i32, i32, usize), s: &str, r: &str) -> Switched {
     Switched { dev_api, prod_api, dev_schedule: s.into(), prod_rule: r.into() }
-}
-
-/// A `[[network]]` per environment in the config: the new workload accounts' default VPC.
-fn add_networks(emu: &Emulator, dir: &std::path::Path) {
-    let ids = runtime().block_on(async {
-        let aws = aws_for(emu).await;
-        let (caller, _) = aws.caller().await.unwrap();
-        let mgmt = aws.session(&caller).await.unwrap();
-        orgsplit_aws::organizations::accounts_by_email(&mgmt).await.unwrap()
-    });
-    let path = dir.join("orgsplit.toml");
-    let mut text = std::fs::read_to_string(&path).unwrap();
-    for env in ["dev", "prod"] {
-        let (subnets, group) =
-            emu.default_network(&ids[&format!("aws+{env}-workloads@example.com")]);
-        let quoted: Vec<String> = subnets.iter().map(|s| format!("{s:?}")).collect();
-        text.push_str(&format!(
-            "\n[[network]]\nenvironment = {env:?}\nsubnets = [{}]\nsecurity_groups = [{group:?}]\n",
-            quoted.join(", ")
-        ));
-    }
-    std::fs::write(path, text).unwrap();
 }
 
 /// The services' desired counts, the schedule's and the rule's state.

@@ -158,6 +158,14 @@ pub fn check_ready(
         RunCommand::Rollback => RunCommand::Cutover,
         _ => RunCommand::Rollback,
     };
+    // A rollback needs the sources cleanup deletes: once a cleanup of the OU started, the
+    // way back is apply's copies, not the shared account.
+    let cleanup_began = records.iter().any(|r| {
+        matches!(&r.event, JournalEvent::RunStarted { ou: o, command: RunCommand::Cleanup, .. } if o == ou)
+    });
+    if command == RunCommand::Rollback && cleanup_began {
+        return Err(ApplyError::CleanupBegan { ou: ou.to_string() });
+    }
     if command == RunCommand::Cutover && unfinished_run(records, ou, other) {
         return Err(ApplyError::Unfinished { ou: ou.to_string(), command: other.as_str() });
     }
@@ -165,7 +173,7 @@ pub fn check_ready(
 }
 
 /// Each action's journaled outputs, by address, of those that succeeded.
-fn succeeded_outputs(
+pub(crate) fn succeeded_outputs(
     states: &BTreeMap<String, StepState>,
 ) -> BTreeMap<String, orgsplit_model::journal::Outputs> {
     states

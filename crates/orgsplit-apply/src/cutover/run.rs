@@ -94,12 +94,7 @@ impl Cutover<'_> {
         let mut slots: Vec<Slot> = chains
             .iter()
             .map(|chain| {
-                let resolved = placeholders::substitute(&chain.copy, &ids)
-                    .map_err(|m| format!("account {} is not known: apply the OU", m.join(", ")))
-                    .and_then(|s| {
-                        placeholders::substitute_outputs(&s, &done)
-                            .map_err(|m| format!("step {} recorded no ARN", m.join(", ")))
-                    });
+                let resolved = placeholders::resolve(&chain.copy, &ids, &done);
                 let first = chain.address(RunCommand::Cutover, generation, forward_first(chain));
                 let forward = done.get(&first).cloned().unwrap_or_default();
                 Slot { resolved, next: 0, running: false, stopped: false, forward }

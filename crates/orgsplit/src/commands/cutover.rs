@@ -2,14 +2,14 @@
 
 use orgsplit_apply::cutover::{self, Chain, Cutover, CutoverOptions, Phase};
 use orgsplit_apply::events::{ApplyEvent, SummaryEvent};
-use orgsplit_apply::{Journal, PlanLock, RunSummary, StepStatus, journal_path, precheck};
+use orgsplit_apply::{Journal, PlanLock, RunSummary, StepStatus, journal_path};
 use orgsplit_model::journal::{RunCommand, StepState};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cli::{GlobalArgs, Output};
-use crate::context::{apply_error, journal_error, lock_error, plan_aws, read_plan, short};
+use crate::context::{apply_error, checked_aws, journal_error, lock_error, read_plan};
 use crate::exit::{CliError, ExitStatus};
 use crate::printer::Printer;
 use crate::progress::step_reporter;
@@ -45,15 +45,7 @@ pub async fn run(
     .map_err(lock_error)?;
     let mut journal = Journal::open(&journal_path(path), &plan.digest).map_err(journal_error)?;
     cutover::check_ready(&plan, ou, command, journal.records()).map_err(apply_error)?;
-    let aws = plan_aws(g, &plan).await?;
-    printer.status(&format!("checking the plan against the live organization (OU {ou})"));
-    let checked = precheck(&aws, &plan, ou, &journal.states()).await.map_err(apply_error)?;
-    printer.status(&format!(
-        "plan {} is current ({} live objects compared); caller {}",
-        short(&plan.digest),
-        checked.compared,
-        checked.caller_arn
-    ));
+    let aws = checked_aws(g, &plan, ou, &journal, printer).await?;
 
     let chains = cutover::chains(&plan, ou, command).map_err(apply_error)?;
     let generation = cutover::generation(journal.records(), ou);

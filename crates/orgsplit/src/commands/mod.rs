@@ -1,5 +1,6 @@
 mod apply;
 mod audit;
+mod cleanup;
 mod cutover;
 mod init;
 mod inventory;
@@ -29,6 +30,10 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<ExitStatus, CliError> {
         Command::Cutover { plan, ou, rollback, yes, concurrency, wait_minutes } => {
             let options = cutover::Options { rollback, yes, concurrency, wait_minutes };
             cutover::run(&g, &plan, &ou, options, &printer).await
+        }
+        Command::Cleanup { plan, ou, yes, delete_logs, recovery_window_days, concurrency } => {
+            let options = cleanup::Options { yes, delete_logs, recovery_window_days, concurrency };
+            cleanup::run(&g, &plan, &ou, options, &printer).await
         }
         Command::Status { plan } => status::run(&g, &plan, &printer),
         Command::Reconcile { accounts, ou } => {

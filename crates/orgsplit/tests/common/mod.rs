@@ -110,3 +110,25 @@ pub fn apply_ou(emu: &Emulator, dir: &Path, plan: &str, ou: &str, log: &mut Vec<
     );
     log.push(again);
 }
+
+/// A `[[network]]` per environment in the config: the new workload accounts' default VPC.
+pub fn add_networks(emu: &Emulator, dir: &std::path::Path) {
+    let ids = orgsplit_testkit::runtime().block_on(async {
+        let aws = aws_for(emu).await;
+        let (caller, _) = aws.caller().await.unwrap();
+        let mgmt = aws.session(&caller).await.unwrap();
+        orgsplit_aws::organizations::accounts_by_email(&mgmt).await.unwrap()
+    });
+    let path = dir.join("orgsplit.toml");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    for env in ["dev", "prod"] {
+        let (subnets, group) =
+            emu.default_network(&ids[&format!("aws+{env}-workloads@example.com")]);
+        let quoted: Vec<String> = subnets.iter().map(|s| format!("{s:?}")).collect();
+        text.push_str(&format!(
+            "\n[[network]]\nenvironment = {env:?}\nsubnets = [{}]\nsecurity_groups = [{group:?}]\n",
+            quoted.join(", ")
+        ));
+    }
+    std::fs::write(path, text).unwrap();
+}
