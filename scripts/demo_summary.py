@@ -53,6 +53,40 @@ def running(creds=None):
     return ", ".join(f"{v} {k}" for k, v in out.items() if v) or "nothing"
 
 
+def holdings(creds):
+    """What the shared account still holds of the kinds orgsplit moves, by kind."""
+    out = {}
+    add = lambda kind, names: out.setdefault(kind, []).extend(names)
+    for region in REGIONS:
+        pages = client("ssm", region, creds).get_paginator("describe_parameters").paginate(MaxResults=50)
+        add("parameters", [p["Name"] for page in pages for p in page["Parameters"]])
+        add("secrets", [x["Name"] for x in client("secretsmanager", region, creds).list_secrets()["SecretList"]])
+        ecs = client("ecs", region, creds)
+        add("task definitions", ecs.list_task_definition_families(status="ACTIVE")["families"])
+        for cluster in ecs.list_clusters()["clusterArns"]:
+            add("clusters", [cluster.split("/")[-1]])
+            add("services", [a.split("/")[-1] for a in ecs.list_services(cluster=cluster)["serviceArns"]])
+        add("log groups", [g["logGroupName"] for g in client("logs", region, creds).describe_log_groups()["logGroups"]])
+        add("rules", [r["Name"] for r in client("events", region, creds).list_rules()["Rules"] if not r.get("ManagedBy")])
+        add("schedules", [x["Name"] for x in client("scheduler", region, creds).list_schedules()["Schedules"]])
+        add("pipelines", [p["name"] for p in client("codepipeline", region, creds).list_pipelines()["pipelines"]])
+        add("build projects", client("codebuild", region, creds).list_projects()["projects"])
+        add("ECR repositories", [r["repositoryName"] for r in client("ecr", region, creds).describe_repositories()["repositories"]])
+        kms = client("kms", region, creds)
+        keys = [k["KeyId"] for k in kms.list_keys()["Keys"]]
+        add("KMS keys", [k for k in keys if kms.describe_key(KeyId=k)["KeyMetadata"]["KeyManager"] == "CUSTOMER"
+                         and kms.describe_key(KeyId=k)["KeyMetadata"]["KeyState"] == "Enabled"])
+        add("DynamoDB tables (manual items)", client("dynamodb", region, creds).list_tables()["TableNames"])
+        add("SQS queues (manual items)", [u.rsplit("/", 1)[-1] for u in client("sqs", region, creds).list_queues().get("QueueUrls", [])])
+        add("Lambda functions (manual items)", [f["FunctionName"] for f in client("lambda", region, creds).list_functions()["Functions"]])
+    iam = client("iam", creds=creds)
+    add("roles", [r["RoleName"] for r in iam.list_roles()["Roles"]
+                  if r["RoleName"] != "OrganizationAccountAccessRole" and not r["Path"].startswith("/aws-service-role/")])
+    add("policies", [p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"]])
+    add("buckets", [b["Name"] for b in client("s3", creds=creds).list_buckets()["Buckets"]])
+    return {k: sorted(v) for k, v in out.items() if v}
+
+
 def main():
     org = client("organizations")
     names = {a["Id"]: a["Name"] for a in org.list_accounts()["Accounts"]}
@@ -96,7 +130,13 @@ def main():
             if counts["parameters"] or counts["pipelines"]:
                 print(f"  running: {running(creds)}")
     print(f"Shared (source) account {SOURCE}")
-    print(f"  running: {running(assume(SOURCE))}")
+    creds = assume(SOURCE)
+    print(f"  running: {running(creds)}")
+    held = holdings(creds)
+    for kind, items in held.items():
+        print(f"  still holds {len(items)} {kind}: {', '.join(items)}")
+    if not held:
+        print("  holds none of the kinds orgsplit moves")
 
 
 if __name__ == "__main__":

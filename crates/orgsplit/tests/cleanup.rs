@@ -2,7 +2,8 @@
 //! cutover is complete; a copy changed by hand stops its own delete (exit 3, named, its value
 //! nowhere in the output) while the rest goes; shared resources stay until the last OU is
 //! cleaned up; a bucket that holds objects is kept (exit 3) until a person empties it; the
-//! shared account ends holding none of what was copied.
+//! shared account ends holding none of what was copied, and once a person has done the manual
+//! items, the audit finds no mixed environments there.
 
 mod common;
 
@@ -253,4 +254,44 @@ fn cleanup_deletes_what_each_ou_copied_and_shared_resources_after_the_last_ou() 
     assert_eq!(last.code, Some(0), "{}{}", last.stdout, last.stderr);
     let left = source_names(&emu);
     assert_eq!(left, BTreeSet::new(), "the shared account still holds copied resources");
+
+    // What is left is the person's: the tagged manual items (moved by hand; here deleted) and
+    // the KMS key cleanup kept (its deletion scheduled). Then the audit finds no mixed
+    // environments in the shared account.
+    runtime().block_on(async {
+        let region = "us-east-1";
+        source.dynamodb(region).delete_table().table_name("dev-sessions").send().await.unwrap();
+        let sqs = source.sqs(region);
+        let url = sqs.get_queue_url().queue_name("prod-mail-outbox").send().await.unwrap();
+        sqs.delete_queue().queue_url(url.queue_url().unwrap()).send().await.unwrap();
+        let kms = source.kms(region);
+        for key in kms.list_keys().send().await.unwrap().keys() {
+            let meta = kms.describe_key().key_id(key.key_id().unwrap()).send().await.unwrap();
+            let meta = meta.key_metadata().unwrap();
+            if meta.key_manager().map(|m| m.as_str()) == Some("CUSTOMER") {
+                let id = meta.key_id();
+                kms.schedule_key_deletion()
+                    .key_id(id)
+                    .pending_window_in_days(30)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    });
+    let audit = orgsplit(&emu, d, &["audit", "--output", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&audit.stdout).expect("audit JSON");
+    let mixed: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "mixed-environments")
+        .collect();
+    assert_eq!(mixed, Vec::<&serde_json::Value>::new(), "{}", audit.stderr);
+    let source_audited = report["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["account_id"] == SOURCE_ACCOUNT && a["audited"] == true);
+    assert!(source_audited, "the shared account was not audited: {}", audit.stdout);
 }
