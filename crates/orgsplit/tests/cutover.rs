@@ -301,4 +301,19 @@ fn cutover_switches_copies_on_then_sources_off_and_rollback_restores_the_source(
     let [source, _, prod] = states(&emu);
     assert_eq!((source.prod_api.0, source.prod_rule.as_str()), (0, "DISABLED"));
     assert_eq!((prod.prod_api.0, prod.prod_rule.as_str()), (2, "ENABLED"));
+
+    // A plan made after the cutover (its own journal, nothing switched in it yet): applying
+    // and cutting it over keeps the running copies running; a source at 0 whose copy runs
+    // is switched already, and its copy is not scaled to the source's 0.
+    let replanned = orgsplit(&emu, d, &["plan", "--out", "plan3.json"]);
+    assert_eq!(replanned.code, Some(0), "{}", replanned.stderr);
+    apply_ou(&emu, d, "plan3.json", "dev", &mut log);
+    let args = ["cutover", "plan3.json", "--wait-minutes", "2", "--ou", "dev", "--yes"];
+    let third = orgsplit(&emu, d, &args);
+    assert_eq!(third.code, Some(0), "{}{}", third.stdout, third.stderr);
+    assert!(third.stderr.contains("~ ecs-service:batch/dev-api"), "{}", third.stderr);
+    let [source, dev, _] = states(&emu);
+    assert_eq!(desired(&source).0, 0, "the source stays at 0");
+    assert_eq!(dev.dev_api, (1, 1, 1), "a cutover of a later plan stopped the running copy");
+    assert_eq!(dev.dev_schedule, "ENABLED");
 }

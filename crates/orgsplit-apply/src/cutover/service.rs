@@ -31,6 +31,17 @@ pub(super) async fn act(sw: &Switch) -> Result<Outcome, StepError> {
     match sw.phase {
         Phase::TargetUp => {
             let n = live(sw, &source, cluster, name, Side::Source).await?.desired_count();
+            // A source at 0 whose copy runs was switched already: by a cutover of another
+            // plan of the same organization (a re-plan after cutover), or by hand. Scaling
+            // the copy to the source's 0 would stop the environment: the copy keeps its
+            // count, and that is what a rollback would give back to the source.
+            if n == 0 {
+                let running = live(sw, &target, cluster, name, Side::Target).await?.desired_count();
+                if running > 0 {
+                    return Ok(Outcome::unchanged()
+                        .with_output(OutputKey::DesiredCount, running.to_string()));
+                }
+            }
             let changed = scale(sw, &target, cluster, name, n, Side::Target).await?;
             wait_steady(sw, &target, cluster, name, Side::Target).await?;
             Ok(Outcome::changed(changed).with_output(OutputKey::DesiredCount, n.to_string()))
