@@ -31,17 +31,6 @@ async fn service(s: &AccountSession, name: &str) -> (i32, i32, usize) {
     (svc.desired_count(), svc.running_count(), svc.deployments().len())
 }
 
-async fn read(s: &AccountSession) -> Switched {
-    let schedule = s.scheduler(REGION).get_schedule().name("dev-mail-hourly").send().await;
-    let rule = s.events(REGION).describe_rule().name("prod-nightly-mail").send().await;
-    Switched {
-        dev_api: service(s, "dev-api").await,
-        prod_api: service(s, "prod-api").await,
-        dev_schedule: schedule.expect("GetSchedule").state().unwrap().as_str().to_string(),
-        prod_rule: rule.expect("DescribeRule").state().unwrap().as_str().to_string(),
-    }
-}
-
 /// The source, dev-workloads and prod-workloads, each as it shows what cutover moves (the
 /// dev copy has no prod service, and the other way round: those read as the source's).
 fn states(emu: &Emulator) -> [Switched; 3] {
@@ -60,9 +49,6 @@ fn states(emu: &Emulator) -> [Switched; 3] {
 
 /// Reads what the account holds: dev's workloads, prod's, or both (the source).
 async fn read_partial(s: &AccountSession, dev: bool, prod: bool) -> Switched {
-    if dev && prod {
-        return read(s).await;
-    }
     let none = (-1, -1, 0);
     let mut out = Switched {
         dev_api: none,

@@ -185,9 +185,16 @@ pub(crate) fn succeeded_outputs(
         .collect()
 }
 
-/// Whether any record names an address under `prefix` (a chain that started at all).
-fn touched(records: &[JournalRecord], prefix: &str) -> bool {
-    records.iter().any(|r| r.address.starts_with(prefix) && r.event == JournalEvent::Started)
+/// The copies (their copy-step addresses) whose cutover of `generation` started at all: one
+/// pass over the journal, however many chains.
+fn touched(records: &[JournalRecord], generation: usize) -> std::collections::BTreeSet<&str> {
+    let prefix = format!("{}/{generation}/", RunCommand::Cutover.as_str());
+    records
+        .iter()
+        .filter(|r| r.event == JournalEvent::Started)
+        .filter_map(|r| r.address.strip_prefix(prefix.as_str()))
+        .filter_map(|rest| rest.rsplit_once('/').map(|(copy, _phase)| copy))
+        .collect()
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use tokio::task::JoinSet;
 
-use super::{Chain, CutoverOptions, Phase, chains, generation, succeeded_outputs, touched};
+use super::{Chain, CutoverOptions, Phase, succeeded_outputs, touched};
 use crate::context::{Outcome, Shared, StepContext, StepError};
 use crate::executor::{known_account_ids, lookup_accounts};
 use crate::journal::Journal;
@@ -22,6 +22,10 @@ pub struct Cutover<'a> {
     pub ou: String,
     /// [`RunCommand::Cutover`] or [`RunCommand::Rollback`].
     pub command: RunCommand,
+    /// From [`super::chains`], in their order.
+    pub chains: Vec<Chain>,
+    /// From [`super::generation`], read from the same journal.
+    pub generation: usize,
     pub concurrency: usize,
     pub options: CutoverOptions,
     pub journal: &'a mut Journal,
@@ -77,10 +81,18 @@ struct Slot {
 impl Cutover<'_> {
     pub async fn run(self) -> Result<RunSummary, ApplyError> {
         let started = Instant::now();
-        let Cutover { aws, plan, ou, command, concurrency, options, journal, reporter } = self;
-        let records = journal.records().to_vec();
-        let generation = generation(&records, &ou);
-        let chains = chains(&plan, &ou, command)?;
+        let Cutover {
+            aws,
+            plan,
+            ou,
+            command,
+            chains,
+            generation,
+            concurrency,
+            options,
+            journal,
+            reporter,
+        } = self;
         let states = journal.states();
         let done = succeeded_outputs(&states);
         let mut ids = known_account_ids(&plan, &states);
@@ -125,13 +137,9 @@ impl Cutover<'_> {
         };
         // A rollback of a copy its cutover never touched has nothing to undo.
         if command == RunCommand::Rollback {
+            let touched = touched(journal.records(), generation);
             for (chain, slot) in chains.iter().zip(slots.iter_mut()) {
-                let prefix = format!(
-                    "{}/{generation}/{}/",
-                    RunCommand::Cutover.as_str(),
-                    chain.copy.address
-                );
-                if !touched(&records, &prefix) {
+                if !touched.contains(chain.copy.address.as_str()) {
                     for &phase in &chain.phases {
                         finish(
                             &mut summary,

@@ -92,3 +92,25 @@ fn each_finished_rollback_starts_a_new_generation() {
     assert_eq!(generation(&records, "dev"), 2);
     assert_eq!(generation(&records, "prod"), 1);
 }
+
+#[test]
+fn a_copy_is_touched_when_an_action_of_its_generation_started() {
+    let rec = |address: &str, event| JournalRecord {
+        time: "t".into(),
+        plan_digest: "d".into(),
+        address: address.into(),
+        event,
+    };
+    let records = vec![
+        rec(
+            "cutover/1/dev/dev-workloads/ecs-service:batch/dev-api/target-up",
+            JournalEvent::Started,
+        ),
+        rec("cutover/2/prod/prod-workloads/events-rule:nightly/target-on", JournalEvent::Started),
+        rec("rollback/1/dev/dev-workloads/schedule:default/x/source-on", JournalEvent::Started),
+    ];
+    let one: Vec<&str> = touched(&records, 1).into_iter().collect();
+    assert_eq!(one, ["dev/dev-workloads/ecs-service:batch/dev-api"]);
+    let two: Vec<&str> = touched(&records, 2).into_iter().collect();
+    assert_eq!(two, ["prod/prod-workloads/events-rule:nightly"]);
+}

@@ -77,6 +77,8 @@ pub async fn run(
         plan: Arc::new(plan.clone()),
         ou: ou.to_string(),
         command,
+        chains,
+        generation,
         concurrency: o.concurrency,
         options: CutoverOptions {
             steady_timeout: Duration::from_secs(o.wait_minutes * 60),
