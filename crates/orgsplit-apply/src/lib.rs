@@ -24,7 +24,7 @@ pub use context::{Outcome, Shared, StepContext, StepError};
 pub use executor::{DEFAULT_CONCURRENCY, Executor, RunSummary, select};
 pub use journal::{Journal, JournalError, journal_path};
 pub use lock::{LockError, PlanLock, lock_path};
-pub use precheck::{Precheck, StaleObject, precheck};
+pub use precheck::{Precheck, StaleObject, precheck, precheck_copies};
 pub use reporter::{NoReporter, Reporter, StepStatus, group_of};
 pub use steps::ecr::pull_statement as ecr_pull_statement;
 pub use steps::run as run_step;

@@ -43,6 +43,28 @@ pub async fn precheck(
     ou: &str,
     journal: &BTreeMap<String, StepState>,
 ) -> Result<Precheck, ApplyError> {
+    checked(aws, plan, ou, journal, false).await
+}
+
+/// As [`precheck`], also comparing the sources of the OU's `no-op` copy steps: cleanup
+/// deletes those sources too (their copies existed when the plan was made), so a source
+/// changed since then must stop it as any other.
+pub async fn precheck_copies(
+    aws: &Aws,
+    plan: &Plan,
+    ou: &str,
+    journal: &BTreeMap<String, StepState>,
+) -> Result<Precheck, ApplyError> {
+    checked(aws, plan, ou, journal, true).await
+}
+
+async fn checked(
+    aws: &Aws,
+    plan: &Plan,
+    ou: &str,
+    journal: &BTreeMap<String, StepState>,
+    with_no_op: bool,
+) -> Result<Precheck, ApplyError> {
     let steps = select(plan, ou)?;
     let (caller, caller_arn) = aws.caller().await?;
     if caller != plan.management_account_id {
@@ -72,7 +94,11 @@ pub async fn precheck(
     // Manual items are done by a person; only what apply itself acts on must be current.
     let reads: BTreeSet<&str> = steps
         .iter()
-        .filter(|s| !matches!(s.action, Action::NoOp | Action::Manual))
+        .filter(|s| match s.action {
+            Action::Manual => false,
+            Action::NoOp => with_no_op,
+            _ => true,
+        })
         .flat_map(|s| s.reads.iter().map(String::as_str))
         .collect();
     for key in &reads {

@@ -178,18 +178,25 @@ pub async fn plan_aws(g: &GlobalArgs, plan: &Plan) -> Result<Aws, CliError> {
 }
 
 /// The plan's AWS access, once the caller, the organization and the staleness of the OU's
-/// sources are checked (cutover and cleanup; apply says more about what it found).
+/// sources are checked (cutover and cleanup; apply says more about what it found). Cleanup
+/// (`with_no_op`) checks the sources of `no-op` copies too: it deletes them.
 pub async fn checked_aws(
     g: &GlobalArgs,
     plan: &Plan,
     ou: &str,
     journal: &orgsplit_apply::Journal,
+    with_no_op: bool,
     printer: &crate::printer::Printer,
 ) -> Result<Aws, CliError> {
     let aws = plan_aws(g, plan).await?;
     printer.status(&format!("checking the plan against the live organization (OU {ou})"));
-    let checked =
-        orgsplit_apply::precheck(&aws, plan, ou, &journal.states()).await.map_err(apply_error)?;
+    let states = journal.states();
+    let checked = if with_no_op {
+        orgsplit_apply::precheck_copies(&aws, plan, ou, &states).await
+    } else {
+        orgsplit_apply::precheck(&aws, plan, ou, &states).await
+    };
+    let checked = checked.map_err(apply_error)?;
     printer.status(&format!(
         "plan {} is current ({} live objects compared); caller {}",
         short(&plan.digest),

@@ -134,6 +134,47 @@ fn cleanup_deletes_what_each_ou_copied_and_shared_resources_after_the_last_ou() 
         assert_eq!(run.code, Some(0), "cutover {ou}: {}{}", run.stdout, run.stderr);
     }
 
+    // A source changed since the plan (a tag added): refused before any delete, as stale,
+    // until it is as planned again.
+    let (source, prod_account) = sessions(&emu);
+    let tag = |add: bool| {
+        runtime().block_on(async {
+            let ssm = source.ssm("us-east-1");
+            let id = "/dev/api/LOG_LEVEL";
+            let kind = aws_sdk_ssm::types::ResourceTypeForTagging::Parameter;
+            if add {
+                let t =
+                    aws_sdk_ssm::types::Tag::builder().key("late").value("edit").build().unwrap();
+                ssm.add_tags_to_resource()
+                    .resource_type(kind)
+                    .resource_id(id)
+                    .tags(t)
+                    .send()
+                    .await
+                    .unwrap();
+            } else {
+                ssm.remove_tags_from_resource()
+                    .resource_type(kind)
+                    .resource_id(id)
+                    .tag_keys("late")
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    tag(true);
+    emu.clear_requests();
+    let stale = cleanup(&emu, d, "dev");
+    assert_eq!(stale.code, Some(3), "{}{}", stale.stdout, stale.stderr);
+    assert!(
+        stale.stderr.contains("plan is stale") && stale.stderr.contains("/dev/api/LOG_LEVEL"),
+        "{}",
+        stale.stderr
+    );
+    assert!(emu.mutating_requests().is_empty(), "a stale cleanup wrote");
+    tag(false);
+
     // dev: its own resources go; what prod copied too (shared) stays, listed with `!`.
     let dev = cleanup(&emu, d, "dev");
     assert_eq!(dev.code, Some(0), "{}{}", dev.stdout, dev.stderr);
@@ -166,7 +207,6 @@ fn cleanup_deletes_what_each_ou_copied_and_shared_resources_after_the_last_ou() 
     assert!(after_dev.contains("ecs-service:batch/prod-api"), "prod's own resources stay");
 
     // The secret is recoverable for the default 30 days; no rollback once cleanup began.
-    let (source, prod_account) = sessions(&emu);
     let deleted_in = runtime().block_on(async {
         let sm = source.secretsmanager("us-east-1");
         let d = sm.describe_secret().secret_id("dev/mailer/api-key").send().await.unwrap();

@@ -105,8 +105,8 @@ pub fn removals(
     records: &[JournalRecord],
     options: CleanupOptions,
 ) -> Result<Vec<Removal>, ApplyError> {
-    // A `no-op` copy step is a copy that existed and equalled its source when the plan was
-    // made (a plan made after an earlier apply): its source goes too, once verified.
+    // A `no-op` copy step is a copy that was in place when the plan was made: its source
+    // goes too, once verified (and `precheck_copies` checks that source for staleness).
     let copied = |a: Action| matches!(a, Action::Create | Action::Update | Action::NoOp);
     let mine: BTreeSet<&str> = select(plan, ou)?
         .into_iter()

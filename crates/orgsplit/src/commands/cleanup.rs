@@ -49,7 +49,7 @@ pub async fn run(
     .map_err(lock_error)?;
     let mut journal = Journal::open(&journal_path(path), &plan.digest).map_err(journal_error)?;
     cleanup::check_ready(&plan, ou, journal.records()).map_err(apply_error)?;
-    let aws = checked_aws(g, &plan, ou, &journal, printer).await?;
+    let aws = checked_aws(g, &plan, ou, &journal, true, printer).await?;
 
     let removals = cleanup::removals(&plan, ou, journal.records(), options).map_err(apply_error)?;
     let states = journal.states();

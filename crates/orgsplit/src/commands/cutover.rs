@@ -45,7 +45,7 @@ pub async fn run(
     .map_err(lock_error)?;
     let mut journal = Journal::open(&journal_path(path), &plan.digest).map_err(journal_error)?;
     cutover::check_ready(&plan, ou, command, journal.records()).map_err(apply_error)?;
-    let aws = checked_aws(g, &plan, ou, &journal, printer).await?;
+    let aws = checked_aws(g, &plan, ou, &journal, false, printer).await?;
 
     let chains = cutover::chains(&plan, ou, command).map_err(apply_error)?;
     let generation = cutover::generation(journal.records(), ou);
