@@ -294,6 +294,15 @@ fn cleanup_deletes_what_each_ou_copied_and_shared_resources_after_the_last_ou() 
     assert_eq!(last.code, Some(0), "{}{}", last.stdout, last.stderr);
     let left = source_names(&emu);
     assert_eq!(left, BTreeSet::new(), "the shared account still holds copied resources");
+    // `status` lists the derived actions from the journal, per command and OU.
+    let status = orgsplit(&emu, d, &["status", "plan2.json"]);
+    assert_eq!(status.code, Some(0), "{}", status.stderr);
+    for line in ["OU dev cutover (generation 1): ", "OU prod cutover (generation 1): "] {
+        assert!(status.stdout.contains(line), "{line}: {}", status.stdout);
+    }
+    let cleaned = status.stdout.lines().find(|l| l.starts_with("cleanup of the shared account: "));
+    let cleaned = cleaned.unwrap_or_else(|| panic!("{}", status.stdout));
+    assert!(!cleaned.contains("waiting") && !cleaned.contains("failed"), "{cleaned}");
 
     // What is left is the person's: the tagged manual items (moved by hand; here deleted) and
     // the KMS key cleanup kept (its deletion scheduled). Then the audit finds no mixed

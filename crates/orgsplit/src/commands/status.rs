@@ -95,6 +95,46 @@ pub fn run(g: &GlobalArgs, path: &Path, printer: &Printer) -> Result<ExitStatus,
         let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
         text.push_str(&format!("{title}: {}\n{details}", summary.join(", ")));
     }
+    // Cutover, rollback and cleanup actions are derived, not planned: they are listed from the
+    // journal, per command, OU and generation (cleanup's act in the shared account).
+    let mut derived: std::collections::BTreeMap<String, Vec<(&String, &StepState)>> =
+        Default::default();
+    for (address, state) in &states {
+        let title = match address.split('/').collect::<Vec<_>>().as_slice() {
+            ["cleanup", ..] => "cleanup of the shared account".to_string(),
+            [command @ ("cutover" | "rollback"), generation, ou, ..] => {
+                format!("OU {ou} {command} (generation {generation})")
+            }
+            _ => continue,
+        };
+        derived.entry(title).or_default().push((address, state));
+    }
+    for (title, actions) in &derived {
+        let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+        let mut details = String::new();
+        for (address, state) in actions {
+            let (label, detail) = match state {
+                StepState::Succeeded { changed: true, .. } => ("done", None),
+                StepState::Succeeded { changed: false, .. } => ("done (was in place)", None),
+                StepState::Interrupted => ("interrupted", None),
+                StepState::Failed { error } => ("failed", Some(error.clone())),
+                StepState::Waiting { message, .. } => ("waiting", Some(message.clone())),
+            };
+            *counts.entry(label).or_default() += 1;
+            if let Some(d) = &detail {
+                details.push_str(&format!("    {label}: {address}: {d}\n"));
+            }
+            rows.push(json!({
+                "address": address,
+                "group": group_of(address),
+                "action": null,
+                "state": label,
+                "detail": detail,
+            }));
+        }
+        let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        text.push_str(&format!("{title}: {}\n{details}", summary.join(", ")));
+    }
     match g.output {
         Output::Json => printer.data(
             &serde_json::to_string_pretty(
