@@ -82,7 +82,15 @@ class World:
     person: dict | None = None  # what the person's step did
 
     def drain(self) -> None:
-        self.deletes += [r for r in self.w.emu.requests() if r.get("resource") is not None]
+        """Keeps the log's deletes and clears it, once no call is in flight: a killed process's
+        last call may still be answered after its death (up to 5 s)."""
+        deadline = time.monotonic() + 5
+        while True:
+            log = self.w.emu.requests()
+            if all(r.get("status") is not None for r in log) or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        self.deletes += [r for r in log if r.get("resource") is not None]
         self.w.emu.clear_requests()
 
 
@@ -203,7 +211,9 @@ def world_state(cw: World) -> dict:
 
 
 def succeeded_removals(records: list[dict]) -> list[str]:
-    return sorted({r["address"] for r in cleanup_records(records) if r.get("event") == "succeeded"})
+    """Addresses, secret ARN suffixes as labels (moto draws them)."""
+    return sorted(set(snapshot.normalise([r["address"] for r in cleanup_records(records)
+                                          if r.get("event") == "succeeded"], {})))
 
 
 def judge(n: int, phase: str, ref: dict, cw: World, state: dict, results: list[cc.CommandResult], kills: int) -> dict:

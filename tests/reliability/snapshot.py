@@ -502,5 +502,9 @@ def snap_source(aws: Aws) -> dict:
         b["object_versions"], b["delete_markers"] = len(got.get("Versions", [])), len(got.get("DeleteMarkers", []))
     for r in out["iam"]["roles"].values():
         r["attached"].sort()
-    labels = {a["Id"]: f"<{a['Email']}>" for a in org_accounts(aws)}
+    accounts = org_accounts(aws)
+    labels = {a["Id"]: f"<{a['Email']}>" for a in accounts}
+    for a in accounts:
+        if a["Id"] != MANAGEMENT:
+            labels.update(network_labels(aws, a))  # the services' and rules' subnets and groups
     return normalise(strip_volatile(out), labels)
