@@ -291,8 +291,8 @@ def reference(bin: Path, root: Path) -> dict:
             start, n = len(c.read_journal(cw.w.plan)[0]), len(cw.deletes)
             res = run_cleanup(cw, label, ou, f"ref-{i}")
             per_command[label] = c.read_journal(cw.w.plan)[0][start:]
-            ops[label] = sorted({r["operation"] for r in cw.deletes[n:] if r.get("account") == c.SOURCE
-                                 and 200 <= (r.get("status") or 0) < 300})
+            ops[label] = list(dict.fromkeys(r["operation"] for r in cw.deletes[n:] if r.get("account") == c.SOURCE
+                                            and 200 <= (r.get("status") or 0) < 300))  # in order of arrival
             return res
 
         results = run_sequence(cw, command)
@@ -354,15 +354,16 @@ def random_run(n: int, bin: Path, root: Path, ref: dict, rng: random.Random, kil
 
 
 def targets(ref: dict, label: str) -> list[tuple[str, str, float]]:
-    """(kind, event, delay bound) per target of one command: a secret's removal right after its
-    `started`, a role's mid teardown, then each delete operation right after its first 2xx."""
+    """(kind, event, delay bound) per target of one command: each delete operation right after
+    its first 2xx, in the order they first arrive in the reference (a run killed there leaves
+    the later ones to do: a command lasts about a second), then a secret's removal right after
+    its `started` and a role's mid teardown."""
     kinds = ref["removal_kinds"].get(label, {})
-    out = []
+    out = [("*", f"write:{op}", 0.0) for op in ref["delete_operations"].get(label, [])]
     if "secretsmanager secret" in kinds:
         out.append(("secretsmanager secret", "started", 0.0))
     if "iam role" in kinds:
         out.append(("iam role", "started", max(ref["kind_longest_s"].get("iam role", 0.0), 0.02)))
-    out += [("*", f"write:{op}", 0.0) for op in ref["delete_operations"].get(label, [])]
     return out
 
 
