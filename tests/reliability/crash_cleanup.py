@@ -16,12 +16,13 @@ cleanup prod (which also deletes the shared resources: dev's cleanup succeeded).
    = the reference's time for that command, at most --cleanup-kills-per-command times per
    crash run, then runs until it ends by itself; crash runs go on until --cleanup-kills kills
    hit a running cleanup.
-2. Targeted kills, per round and command: right after the journal shows a `started` of a
-   secret's removal (`cleanup/arn:aws:secretsmanager:…`), a delay from [0, longest] after a
-   role's removal started (mid role teardown), and, for each delete operation the reference's
-   command made in the source account (DeleteParameter, DeleteSecret, DetachRolePolicy,
-   DeleteRole, DeregisterTaskDefinition…), as soon as the emulator's request log shows its
-   first 2xx: between a delete and its `succeeded` record. As in the cutover phase, every call
+2. Targeted kills, per round and command: for each delete operation the reference's command
+   made in the source account (DeleteParameter, DeleteSecret, DetachRolePolicy, DeleteRole,
+   DeregisterTaskDefinition…), in the order they first arrived, a kill as soon as the
+   emulator's request log shows its first 2xx: between a delete and its `succeeded` record;
+   then right after the journal shows a `started` of a secret's removal
+   (`cleanup/arn:aws:secretsmanager:…`), and a delay from [0, longest] after a role's removal
+   started (mid role teardown). As in the cutover phase, every call
    is delayed by WRITE_LATENCY_MS once the run has started, until the kill, to widen that
    window beyond the harness's polling.
 
