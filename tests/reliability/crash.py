@@ -17,10 +17,14 @@ reference run:
 The cutover phase (see crash_cutover.py) runs cutover dev, cutover prod, rollback prod and
 cutover prod again on the applied demo with its ECS services copied, with random kills
 (--cutover-kills, at most --cutover-kills-per-command per command and run) and
---cutover-targeted-rounds targeted rounds. `--phase apply` or `--phase cutover` runs one phase.
+--cutover-targeted-rounds targeted rounds. The cleanup phase (see crash_cleanup.py) runs cleanup
+dev, the person's step, cleanup prod after cutover of both OUs, with random kills
+(--cleanup-kills, at most --cleanup-kills-per-command per command and run) and
+--cleanup-targeted-rounds targeted rounds. `--phase apply|cutover|cleanup` runs one phase.
 
-Usage: tests/reliability/crash [--phase all|apply|cutover] [--kills 25] [--targeted-rounds 2]
+Usage: tests/reliability/crash [--phase all|apply|cutover|cleanup] [--kills 25] [--targeted-rounds 2]
        [--cutover-kills 25] [--cutover-kills-per-command 2] [--cutover-targeted-rounds 2]
+       [--cleanup-kills 25] [--cleanup-kills-per-command 3] [--cleanup-targeted-rounds 1]
        [--seed N] [--json FILE] [--keep] [--orgsplit BIN]
 """
 from __future__ import annotations
@@ -35,6 +39,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import common as c
+import crash_cleanup
 import crash_cutover
 from kills import Kills
 
@@ -253,8 +258,8 @@ def apply_phase(args, bin: Path, root: Path, rng: random.Random) -> tuple[dict, 
 
 def main() -> int:
     ap = c.base_args(__doc__)
-    ap.add_argument("--phase", choices=("all", "apply", "cutover"), default="all",
-                    help="run the apply phase, the cutover phase, or both (default all)")
+    ap.add_argument("--phase", choices=("all", "apply", "cutover", "cleanup"), default="all",
+                    help="run the apply, the cutover or the cleanup phase, or all three (default all)")
     ap.add_argument("--kills", type=int, default=25, help="random kills that hit a running apply, at least (default 25)")
     ap.add_argument("--targeted-rounds", type=int, default=2, help="rounds of one kill per step kind (default 2; 0: none)")
     ap.add_argument("--cutover-kills", type=int, default=25,
@@ -263,13 +268,20 @@ def main() -> int:
                     help="random kills of one cutover command per crash run, at most; its next run is not killed (default 2)")
     ap.add_argument("--cutover-targeted-rounds", type=int, default=2,
                     help="rounds of one kill per command and action kind (default 2; 0: none)")
+    ap.add_argument("--cleanup-kills", type=int, default=25,
+                    help="random kills that hit a running cleanup, at least (default 25)")
+    ap.add_argument("--cleanup-kills-per-command", type=int, default=3,
+                    help="random kills of one cleanup command per crash run, at most (default 3)")
+    ap.add_argument("--cleanup-targeted-rounds", type=int, default=1,
+                    help="rounds of targeted cleanup kills (default 1; 0: none)")
     ap.add_argument("--seed", type=int, default=None, help="seed of the kill moments (default: drawn, printed)")
     ap.add_argument("--max-emulators", type=int, default=15, help="give up a phase's random kills after this many runs")
     args = ap.parse_args()
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 2**31)
     c.log(f"crash suite: seed {seed}, phase {args.phase}; apply: target {args.kills} random kills, "
           f"{args.targeted_rounds} targeted rounds; cutover: target {args.cutover_kills} random kills, "
-          f"{args.cutover_targeted_rounds} targeted rounds")
+          f"{args.cutover_targeted_rounds} targeted rounds; cleanup: target {args.cleanup_kills} random kills, "
+          f"{args.cleanup_targeted_rounds} targeted rounds")
     root = c.workdir(args, "crash")
     started = time.monotonic()
     bin = c.frozen_binary(root, args.orgsplit)
@@ -290,6 +302,11 @@ def main() -> int:
                                                     args.cutover_targeted_rounds, args.max_emulators,
                                                     args.cutover_kills_per_command)
         missed += m
+    if args.phase in ("all", "cleanup"):
+        figures["cleanup"], m = crash_cleanup.phase(bin, root, random.Random(f"cleanup-{seed}"), args.cleanup_kills,
+                                                    args.cleanup_targeted_rounds, args.max_emulators,
+                                                    args.cleanup_kills_per_command)
+        missed += m
     figures["elapsed_s"] = round(time.monotonic() - started, 1)
     print_figures(figures)
     return c.finish(args, root, figures, missed)
@@ -301,6 +318,8 @@ def print_figures(f: dict) -> None:
         print_apply_figures(f["apply"])
     if "cutover" in f:
         crash_cutover.print_figures(f["cutover"])
+    if "cleanup" in f:
+        crash_cleanup.print_figures(f["cleanup"])
     print(f"  elapsed: {f['elapsed_s']} s")
 
 

@@ -208,15 +208,17 @@ class CommandResult:
 def run_command(w: World, label: str, ou: str, rollback: bool, tag: str,
                 kill_delay: Callable[[], float | None] = lambda: None,
                 on_kill: Callable[[c.ApplyRun], None] = lambda r: None,
-                result: CommandResult | None = None, max_kills: int = 0, max_runs: int = 60) -> CommandResult:
+                result: CommandResult | None = None, max_kills: int = 0, max_runs: int = 60,
+                once: Callable[[str, float | None], c.ApplyRun] | None = None) -> CommandResult:
     """The command until it ends by itself: the first `max_kills` runs get the delay
     `kill_delay` draws, the next none. Exit 0 is `succeeded`; any other exit of a run that was
     not killed ends the flow as `failed` (the harness never hides a failure by running the
-    command again)."""
+    command again). `once(tag, kill_after)` runs one process (default: cutover_once)."""
     res = result or CommandResult(label)
+    once = once or (lambda t, k: cutover_once(w, ou, rollback, t, kill_after=k))
     for n in range(max_runs):
         delay = kill_delay() if n < max_kills else None
-        run = cutover_once(w, ou, rollback, f"{tag}-{n}", kill_after=delay)
+        run = once(f"{tag}-{n}", delay)
         res.runs.append(run)
         if run.killed:
             on_kill(run)

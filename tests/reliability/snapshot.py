@@ -479,3 +479,32 @@ def duplicates(snap: dict, ref: dict | None = None) -> list[str]:
                 rs = rr["secrets"].get(name) if rr else None
                 more(f"{email} {region}: secret {name} versions", s["versions"], rs["versions"] if rs else None)
     return out
+
+
+def snap_source(aws: Aws) -> dict:
+    """The source account's resources of every kind `orgsplit cleanup` deletes (the crash suite's
+    cleanup phase, crash_cleanup.py): its full account snapshot (parameters, secrets, logs, ECS
+    clusters, services with status and task-definition revisions ACTIVE and INACTIVE, rules,
+    schedules, pipelines in both Regions; roles, customer policies, buckets), plus each Region's
+    secrets as ListSecrets shows them with IncludePlannedDeletion (whether each is pending
+    deletion: a `DeletedDate`), its CodeBuild projects, and each bucket's object versions and
+    delete markers (counts). Account ids as e-mails, ARN suffixes and UUIDs as labels."""
+    out = snap_account(aws, SOURCE)
+    for region in REGIONS:
+        sm = aws.client("secretsmanager", SOURCE, region)
+        out[region]["secrets_planned_deletion"] = {
+            s["Name"]: {"pending_deletion": s.get("DeletedDate") is not None}
+            for s in pages(sm, "list_secrets", "SecretList", IncludePlannedDeletion=True)}
+        out[region]["codebuild_projects"] = sorted(pages(aws.client("codebuild", SOURCE, region), "list_projects", "projects"))
+    s3 = aws.client("s3", SOURCE)
+    for name, b in out["s3"].items():
+        got = s3.list_object_versions(Bucket=name)
+        b["object_versions"], b["delete_markers"] = len(got.get("Versions", [])), len(got.get("DeleteMarkers", []))
+    for r in out["iam"]["roles"].values():
+        r["attached"].sort()
+    accounts = org_accounts(aws)
+    labels = {a["Id"]: f"<{a['Email']}>" for a in accounts}
+    for a in accounts:
+        if a["Id"] != MANAGEMENT:
+            labels.update(network_labels(aws, a))  # the services' and rules' subnets and groups
+    return normalise(strip_volatile(out), labels)
