@@ -189,7 +189,11 @@ fn changed_by_this_plan(plan: &Plan, journal: &BTreeMap<String, StepState>) -> B
         }
     }
     // A source a cleanup of this plan deleted, or may have (interrupted, failed), is gone by
-    // this plan's own hand (`cleanup/ARN`).
+    // this plan's own hand (`cleanup/ARN`). Removing a secret's replica changes its primary
+    // (the Regions it replicates to are part of the primary's fingerprint): the primary and
+    // its replicas, one secret name in the source account, go together (found by the crash
+    // suite: a cleanup killed between a replica's removal and its primary's delete was
+    // refused as stale ever after).
     for (address, state) in journal {
         if let Some(arn) = address.strip_prefix("cleanup/")
             && matches!(
@@ -198,6 +202,16 @@ fn changed_by_this_plan(plan: &Plan, journal: &BTreeMap<String, StepState>) -> B
             )
         {
             keys.insert(arn.to_string());
+            if let Some(secret) = plan.resources.iter().find(|r| r.arn == arn)
+                && secret.kind == ResourceKind::Secret
+            {
+                keys.extend(
+                    plan.resources
+                        .iter()
+                        .filter(|r| r.kind == ResourceKind::Secret && r.name == secret.name)
+                        .map(|r| r.arn.clone()),
+                );
+            }
         }
     }
     keys

@@ -175,6 +175,16 @@ fn cleanup_deletes_what_each_ou_copied_and_shared_resources_after_the_last_ou() 
     assert!(emu.mutating_requests().is_empty(), "a stale cleanup wrote");
     tag(false);
 
+    // While another command holds the plan's lock: refused, naming the holder, no write.
+    let held = orgsplit_apply::PlanLock::acquire(&d.join("plan2.json"), "pid 1 test holder");
+    let held = held.expect("lock");
+    emu.clear_requests();
+    let locked = cleanup(&emu, d, "dev");
+    assert_eq!(locked.code, Some(3), "{}", locked.stderr);
+    assert!(locked.stderr.contains("test holder"), "{}", locked.stderr);
+    assert!(emu.mutating_requests().is_empty(), "a cleanup without the lock wrote");
+    drop(held);
+
     // dev: its own resources go; what prod copied too (shared) stays, listed with `!`.
     let dev = cleanup(&emu, d, "dev");
     assert_eq!(dev.code, Some(0), "{}{}", dev.stdout, dev.stderr);
