@@ -75,6 +75,15 @@ async fn names(s: &AccountSession) -> BTreeSet<String> {
     out.extend(schedules.schedules().iter().map(|x| format!("schedule:{}", x.name().unwrap())));
     let pipelines = s.codepipeline(region).list_pipelines().send().await.unwrap();
     out.extend(pipelines.pipelines().iter().map(|p| format!("pipeline:{}", p.name().unwrap())));
+    // A v1 pipeline's webhooks outlive DeletePipeline: cleanup must remove them itself.
+    let hooks = s.codepipeline(region).list_webhooks().send().await.unwrap();
+    out.extend(
+        hooks
+            .webhooks()
+            .iter()
+            .filter_map(|h| h.definition())
+            .map(|w| format!("webhook:{}->{}", w.name(), w.target_pipeline())),
+    );
     let projects = s.codebuild(region).list_projects().send().await.unwrap();
     out.extend(projects.projects().iter().map(|p| format!("codebuild:{p}")));
     out
@@ -121,6 +130,8 @@ fn cleanup_deletes_what_each_ou_copied_and_shared_resources_after_the_last_ou() 
     apply_ou(&emu, d, "plan2.json", "dev", &mut log);
     apply_ou(&emu, d, "plan2.json", "prod", &mut log);
     let before = source_names(&emu);
+    let hook = "webhook:prod-api-release--Source--acme--api->prod-api-release";
+    assert!(before.contains(hook), "the scenario's v1 webhook is missing: {before:?}");
 
     // Before its cutover: refused, nothing written.
     emu.clear_requests();
@@ -347,6 +358,7 @@ fn cleanup_deletes_what_each_ou_copied_and_shared_resources_after_the_last_ou() 
         .filter(|f| f["code"] == "mixed-environments")
         .collect();
     assert_eq!(mixed, Vec::<&serde_json::Value>::new(), "{}", audit.stderr);
+    assert!(!audit.stderr.contains("webhooks of a pipeline not listed"), "{}", audit.stderr);
     let source_audited = report["accounts"]
         .as_array()
         .unwrap()

@@ -301,6 +301,35 @@ def test_a_pipeline_deleted_twice(fresh):
     cp.delete_pipeline(name="p1")
 
 
+def test_deleting_a_pipeline_leaves_its_webhooks(fresh):
+    """A v1 pipeline's webhooks are resources of their own (Terraform's
+    aws_codepipeline_webhook): DeletePipeline leaves them listed and registered at GitHub. The
+    AWS CLI's delete-webhook example deregisters, then deletes; deregistering needs the target
+    action (a GitHub v1 source, whose token calls GitHub), so once the pipeline is gone it is
+    refused and the hook stays at GitHub: cleanup deregisters before DeletePipeline."""
+    cp = fresh.client("codepipeline")
+    _pipeline(cp, fresh.client("iam"))
+    for name in ("p1-hook", "p1-late"):
+        cp.put_webhook(webhook={
+            "name": name, "targetPipeline": "p1", "targetAction": "Source",
+            "filters": [{"jsonPath": "$.ref", "matchEquals": "refs/heads/{Branch}"}],
+            "authentication": "GITHUB_HMAC", "authenticationConfiguration": {"SecretToken": "s3cr3t"}})
+        cp.register_webhook_with_third_party(webhookName=name)
+    cp.deregister_webhook_with_third_party(webhookName="p1-hook")
+    cp.delete_pipeline(name="p1")
+    left = [(w["definition"]["name"], w["definition"]["targetPipeline"]) for w in cp.list_webhooks()["webhooks"]]
+    assert left == [("p1-hook", "p1"), ("p1-late", "p1")]
+    with pytest.raises(ClientError) as e:
+        cp.deregister_webhook_with_third_party(webhookName="p1-late")
+    assert code(e) == "ValidationException"
+    cp.delete_webhook(name="p1-hook")
+    cp.delete_webhook(name="p1-late")
+    assert cp.list_webhooks()["webhooks"] == []
+    with pytest.raises(ClientError) as e:
+        cp.deregister_webhook_with_third_party(webhookName="p1-hook")
+    assert code(e) == "WebhookNotFoundException"
+
+
 def test_schedule_groups(fresh):
     sch = fresh.client("scheduler")
     target = {"Arn": "arn:aws:sqs:us-east-1:123456789012:q", "RoleArn": "arn:aws:iam::123456789012:role/r"}

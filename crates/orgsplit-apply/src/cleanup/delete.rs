@@ -242,12 +242,44 @@ async fn pipeline(d: &Doomed<'_>) -> Result<Outcome, StepError> {
             e => return Err(e.into()),
         },
     }
+    pipeline_webhooks_gone(d, &cp).await?;
     cp.delete_pipeline()
         .name(d.name())
         .send()
         .await
         .map_err(|e| d.err("codepipeline", "DeletePipeline", e))?;
     deleted(true)
+}
+
+/// A v1 pipeline's webhooks are resources of their own: DeletePipeline leaves them, still
+/// registered with GitHub, which goes on calling them (the AWS CLI's `delete-webhook` example:
+/// "You must use the deregister-webhook-with-third-party command to deregister the webhook
+/// before you delete it"). So each webhook whose target is this pipeline is deregistered, then
+/// deleted, before the pipeline. A deregistration GitHub refuses (a revoked token) does not
+/// stop the delete: the hook left at GitHub points at a URL that no longer answers, which a
+/// warning names for a person to remove.
+async fn pipeline_webhooks_gone(
+    d: &Doomed<'_>,
+    cp: &aws_sdk_codepipeline::Client,
+) -> Result<(), StepError> {
+    let hooks = orgsplit_aws::listing::pipeline_webhooks(&d.session, &d.region).await?;
+    let ours =
+        hooks.iter().filter_map(|h| h.definition()).filter(|w| w.target_pipeline() == d.name());
+    for hook in ours {
+        let name = hook.name();
+        if let Err(e) = cp.deregister_webhook_with_third_party().webhook_name(name).send().await {
+            let e = d.err("codepipeline", "DeregisterWebhookWithThirdParty", e);
+            if !e.is_not_found() {
+                tracing::warn!(pipeline = d.name(), webhook = name, error = %e, "the webhook could not be deregistered from GitHub: remove the repository's hook to https://{}.webhooks.aws/trigger by hand", d.region);
+            }
+        }
+        cp.delete_webhook()
+            .name(name)
+            .send()
+            .await
+            .map_err(|e| d.err("codepipeline", "DeleteWebhook", e))?;
+    }
+    Ok(())
 }
 
 async fn project(d: &Doomed<'_>) -> Result<Outcome, StepError> {
