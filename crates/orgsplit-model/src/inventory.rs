@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-use crate::canonical::digest_of;
+use crate::canonical::{CanonicalHasher, digest_of, field};
 use crate::kind::ResourceKind;
 
 pub const INVENTORY_FORMAT_VERSION: u32 = 1;
@@ -59,8 +59,25 @@ impl Inventory {
         self.organization.normalise();
     }
 
+    /// The digest of the canonical JSON, written a resource at a time: the same as
+    /// `digest_of(self)`, without a second copy of a large inventory as a JSON tree.
     pub fn digest(&self) -> String {
-        digest_of(self)
+        let mut fields = vec![
+            field("format_version", &self.format_version),
+            field("orgsplit_version", &self.orgsplit_version),
+            field("created_at", &self.created_at),
+            field("source_account_id", &self.source_account_id),
+            field("partition", &self.partition),
+            field("regions", &self.regions),
+            field("organization", &self.organization),
+            ("resources", Box::new(|h: &mut CanonicalHasher| h.array(&self.resources, |h, r| h.value(r)))),
+        ];
+        if !self.coverage.is_empty() {
+            fields.push(field("coverage", &self.coverage));
+        }
+        let mut hasher = CanonicalHasher::default();
+        hasher.object(fields);
+        hasher.finish()
     }
 }
 

@@ -9,11 +9,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-use crate::canonical::{canonical_json, sha256_hex};
+use crate::canonical::{CanonicalHasher, field, write_canonical};
 use crate::kind::ResourceKind;
 pub use crate::step::{Action, Step, StepKind, StepSpec};
 
-pub const PLAN_FORMAT_VERSION: u32 = 2;
+pub const PLAN_FORMAT_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Plan {
@@ -122,8 +122,60 @@ impl Plan {
     /// Fills `digest` from the content.
     pub fn seal(&mut self) {
         self.digest = String::new();
-        let value = serde_json::to_value(&*self).expect("plan serialises");
-        self.digest = content_digest(&value);
+        self.digest = self.content_digest();
+    }
+
+    /// The digest of the canonical JSON with `digest` empty: the same as that of
+    /// `serde_json::to_value(self)`, written a step at a time so that a plan of 100,000 steps
+    /// is never held twice. `content_digest` of a file's JSON gives the same.
+    pub fn content_digest(&self) -> String {
+        let steps = |steps: &[Step]| -> Box<dyn FnOnce(&mut CanonicalHasher) + '_> {
+            Box::new(move |h: &mut CanonicalHasher| h.array(steps, |h, s| h.value(s)))
+        };
+        let account = |h: &mut CanonicalHasher, a: &AccountPlan| {
+            h.object(vec![
+                field("name", &a.name),
+                field("email", &a.email),
+                field("account_id", &a.account_id),
+                field("workloads", &a.workloads),
+                ("steps", steps(&a.steps)),
+            ])
+        };
+        let ou = |h: &mut CanonicalHasher, o: &OuPlan| {
+            h.object(vec![
+                field("name", &o.name),
+                field("environment", &o.environment),
+                field("admin_account", &o.admin_account),
+                ("steps", steps(&o.steps)),
+                ("accounts", Box::new(move |h: &mut CanonicalHasher| h.array(&o.accounts, account))),
+            ])
+        };
+        let mut fields = vec![
+            field("format_version", &self.format_version),
+            field("orgsplit_version", &self.orgsplit_version),
+            field("created_at", &self.created_at),
+            field("organization_id", &self.organization_id),
+            field("management_account_id", &self.management_account_id),
+            field("source_account_id", &self.source_account_id),
+            field("home_region", &self.home_region),
+            field("access_role", &self.access_role),
+            field("regions", &self.regions),
+            field("config_digest", &self.config_digest),
+            field("inventory_digest", &self.inventory_digest),
+            field("fingerprints", &self.fingerprints),
+            ("organization", steps(&self.organization)),
+            ("ous", Box::new(|h: &mut CanonicalHasher| h.array(&self.ous, ou))),
+            ("resources", Box::new(|h: &mut CanonicalHasher| h.array(&self.resources, |h, r| h.value(r)))),
+            field("unclassified", &self.unclassified),
+            field("warnings", &self.warnings),
+            field("digest", ""),
+        ];
+        if !self.coverage.is_empty() {
+            fields.push(field("coverage", &self.coverage));
+        }
+        let mut hasher = CanonicalHasher::default();
+        hasher.object(fields);
+        hasher.finish()
     }
 
     /// The plan file's text: pretty JSON with a trailing newline, diff-friendly.
@@ -133,8 +185,14 @@ impl Plan {
         s
     }
 
+    /// [`Plan::to_json`] streamed to `w`.
+    pub fn write_json(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        serde_json::to_writer_pretty(&mut *w, self)?;
+        w.write_all(b"\n")
+    }
+
     pub fn from_json(text: &str) -> Result<Plan, PlanError> {
-        let value: Value =
+        let mut value: Value =
             serde_json::from_str(text).map_err(|e| PlanError::Malformed(e.to_string()))?;
         let Value::Object(map) = &value else {
             return Err(PlanError::Malformed("the top level is not a JSON object".into()));
@@ -153,7 +211,7 @@ impl Plan {
             Some(Value::String(d)) => d.clone(),
             _ => return Err(PlanError::Malformed("no digest".into())),
         };
-        let actual = content_digest(&value);
+        let actual = content_digest(&mut value);
         if actual != recorded {
             return Err(PlanError::DigestMismatch { recorded, actual });
         }
@@ -162,10 +220,15 @@ impl Plan {
 }
 
 /// The digest of a plan's JSON with its `digest` field emptied.
-fn content_digest(value: &Value) -> String {
-    let mut value = value.clone();
-    if let Value::Object(map) = &mut value {
-        map.insert("digest".into(), Value::String(String::new()));
+fn content_digest(value: &mut Value) -> String {
+    let recorded = match value {
+        Value::Object(map) => map.insert("digest".into(), Value::String(String::new())),
+        _ => None,
+    };
+    let mut hasher = CanonicalHasher::default();
+    write_canonical(value, &mut hasher).expect("hashing cannot fail");
+    if let (Value::Object(map), Some(recorded)) = (value, recorded) {
+        map.insert("digest".into(), recorded);
     }
-    sha256_hex(canonical_json(&value).as_bytes())
+    hasher.finish()
 }

@@ -32,13 +32,19 @@ pub struct Step {
     pub spec: StepSpec,
     /// The account the step acts in: an id, or `${account:NAME}` for one apply creates.
     pub account: String,
+    // Empty and absent members are left out of the file (format 3): a plan of 100,000 steps
+    // spends nothing on them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// Addresses of steps that must succeed first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<String>,
     /// Keys of `Plan::fingerprints` this step reads.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reads: Vec<String>,
     /// Why this step exists (the rule that classified the resource, …).
     pub reason: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
 
@@ -399,6 +405,7 @@ pub struct ResourceCopy {
     pub source_arn: String,
     pub name: String,
     pub config: Value,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
 }
 

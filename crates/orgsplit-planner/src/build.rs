@@ -61,6 +61,20 @@ pub(crate) struct Placed {
 }
 
 pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
+    // The inventory's digest reads all of it once more: on the second core, while the plan
+    // is built.
+    let inventory = input.inventory;
+    std::thread::scope(|scope| {
+        let digest = scope.spawn(|| inventory.digest());
+        let mut plan = build_unsealed(input)?;
+        plan.inventory_digest = digest.join().expect("digesting the inventory does not panic");
+        plan.seal();
+        Ok(plan)
+    })
+}
+
+/// The plan without its inventory digest and its own.
+fn build_unsealed(input: PlanInput<'_>) -> Result<Plan, BuildError> {
     let PlanInput { config, inventory, stacksets, created_at } = input;
     if inventory.source_account_id != config.source_account_id {
         return Err(BuildError::WrongSourceAccount {
@@ -77,6 +91,13 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
         .map(|c| Placed { environment: c.environment.clone(), reason: c.reason.clone() })
         .collect();
     let index = RefIndex::new(resources);
+    // Secrets by (name, Region): a replica's copy finds its primary's without a scan.
+    let secrets: std::collections::HashMap<(&str, &str), usize> = resources
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.kind == ResourceKind::Secret)
+        .filter_map(|(i, r)| Some(((r.name.as_str(), r.region.as_deref()?), i)))
+        .collect();
 
     let mut fingerprints = BTreeMap::new();
     fingerprints.insert(ORGANIZATION_KEY.to_string(), org.fingerprint());
@@ -373,14 +394,10 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                     let primary_step = crate::resource_step::replica_of(r)
                         .filter(|_| r.kind == ResourceKind::Secret)
                         .and_then(|primary_region| {
-                            resources.iter().enumerate().find(|(j, p)| {
-                                p.kind == ResourceKind::Secret
-                                    && p.name == r.name
-                                    && p.region.as_deref() == Some(primary_region.as_str())
-                                    && goes_to(*j, env)
-                            })
+                            secrets.get(&(r.name.as_str(), primary_region.as_str())).copied()
                         })
-                        .map(|(_, p)| format!("{prefix}/{}", p.label(&config.home_region)));
+                        .filter(|&j| goes_to(j, env))
+                        .map(|j| format!("{prefix}/{}", resources[j].label(&config.home_region)));
                     depends_on.extend(primary_step.clone());
                     depends_on.sort();
                     depends_on.dedup();
@@ -503,7 +520,7 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
     warnings.sort();
     warnings.dedup();
 
-    let mut plan = Plan {
+    Ok(Plan {
         format_version: PLAN_FORMAT_VERSION,
         orgsplit_version: ORGSPLIT_VERSION.to_string(),
         created_at,
@@ -514,7 +531,7 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
         access_role: config.access_role.clone(),
         regions: config.regions.clone(),
         config_digest: config.digest.clone(),
-        inventory_digest: inventory.digest(),
+        inventory_digest: String::new(),
         fingerprints,
         organization: organization.steps,
         ous,
@@ -523,7 +540,5 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
         warnings,
         coverage: inventory.coverage.clone(),
         digest: String::new(),
-    };
-    plan.seal();
-    Ok(plan)
+    })
 }

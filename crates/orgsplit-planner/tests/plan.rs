@@ -251,3 +251,21 @@ fn reserved_aws_tags_never_reach_the_plan_and_the_plan_says_how_many() {
     // Without such tags there is no warning.
     assert!(!plan_has_reserved_warning(&self::plan()));
 }
+
+#[test]
+fn digests_written_piece_by_piece_equal_those_of_the_whole_json_tree() {
+    let mut inv = inventory();
+    assert_eq!(inv.digest(), orgsplit_model::digest_of(&inv), "without coverage");
+    inv.coverage.push(orgsplit_model::inventory::Coverage {
+        listing: "Lambda functions".into(),
+        region: "us-east-1".into(),
+        found: 2,
+        error: None,
+    });
+    assert_eq!(inv.digest(), orgsplit_model::digest_of(&inv), "with coverage");
+    let plan = plan_of(&config(), inv);
+    assert!(!plan.coverage.is_empty() && !plan.warnings.is_empty());
+    let mut tree = serde_json::to_value(&plan).unwrap();
+    tree["digest"] = json!("");
+    assert_eq!(plan.digest, orgsplit_model::digest_of(&tree));
+}

@@ -13,18 +13,19 @@ use crate::printer::Printer;
 fn read_inventory(path: &Path, config: &Config) -> Result<Inventory, CliError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| CliError::invalid(format!("{}: cannot read: {e}", path.display())))?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+    // The version first, so an inventory of another format is named as such rather than as a
+    // shape error; the probe skips everything else without building it (a 100,000-resource
+    // inventory is read once into its types, never as a JSON tree first).
+    let version = orgsplit_model::canonical::format_version_of(&text).map_err(|e| {
         CliError::invalid(format!("{}: not an inventory file: {e}", path.display()))
     })?;
-    if value.get("format_version").and_then(|v| v.as_u64())
-        != Some(u64::from(INVENTORY_FORMAT_VERSION))
-    {
+    if version != Some(u64::from(INVENTORY_FORMAT_VERSION)) {
         return Err(CliError::invalid(format!(
             "{}: format_version: not an inventory of format {INVENTORY_FORMAT_VERSION}",
             path.display()
         )));
     }
-    let inv: Inventory = serde_json::from_value(value).map_err(|e| {
+    let inv: Inventory = serde_json::from_str(&text).map_err(|e| {
         CliError::invalid(format!("{}: not an inventory file: {e}", path.display()))
     })?;
     if inv.source_account_id != config.source_account_id {
@@ -60,14 +61,21 @@ pub async fn run(
         created_at: context::now(),
     })
     .map_err(|e| CliError::invalid(e.to_string()))?;
-    context::write_atomic(out, &plan.to_json())?;
-    match g.output {
-        Output::Json => printer.data(&plan.to_json()),
-        Output::Text => {
-            printer.data(&render_review(
-                &plan,
-                &ReviewOptions { ou: None, color: printer.color_stdout },
-            ));
+    drop(inv);
+    // The review is rendered on the second core while the file is written.
+    let written = &plan;
+    let review = std::thread::scope(|scope| {
+        let review = (g.output == Output::Text).then(|| {
+            let options = ReviewOptions { ou: None, color: printer.color_stdout };
+            scope.spawn(move || render_review(written, &options))
+        });
+        context::write_atomic_with(out, |w| plan.write_json(w))?;
+        Ok::<_, CliError>(review.map(|r| r.join().expect("rendering the review does not panic")))
+    })?;
+    match review {
+        None => printer.data(&plan.to_json()),
+        Some(review) => {
+            printer.data(&review);
             printer.status(&format!("wrote {} ({})", out.display(), plan.digest));
         }
     }
