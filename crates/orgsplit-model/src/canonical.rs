@@ -116,13 +116,13 @@ impl Write for CanonicalHasher {
 
 /// The top-level `format_version` of a JSON document, read without building the rest: a
 /// file of another format is named as such before its shape is checked.
-pub fn format_version_of(text: &str) -> Result<Option<u64>, serde_json::Error> {
+pub fn format_version_of(text: &str) -> Result<Option<Value>, serde_json::Error> {
     #[derive(serde::Deserialize)]
     struct Probe {
         format_version: Option<Value>,
     }
     let probe: Probe = serde_json::from_str(text)?;
-    Ok(probe.format_version.and_then(|v| v.as_u64()))
+    Ok(probe.format_version)
 }
 
 /// `sha256:<hex>` of the bytes.

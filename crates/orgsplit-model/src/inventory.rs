@@ -70,7 +70,10 @@ impl Inventory {
             field("partition", &self.partition),
             field("regions", &self.regions),
             field("organization", &self.organization),
-            ("resources", Box::new(|h: &mut CanonicalHasher| h.array(&self.resources, |h, r| h.value(r)))),
+            (
+                "resources",
+                Box::new(|h: &mut CanonicalHasher| h.array(&self.resources, |h, r| h.value(r))),
+            ),
         ];
         if !self.coverage.is_empty() {
             fields.push(field("coverage", &self.coverage));

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-use crate::canonical::{CanonicalHasher, field, write_canonical};
+use crate::canonical::{CanonicalHasher, format_version_of};
 use crate::kind::ResourceKind;
 pub use crate::step::{Action, Step, StepKind, StepSpec};
 
@@ -122,59 +122,16 @@ impl Plan {
     /// Fills `digest` from the content.
     pub fn seal(&mut self) {
         self.digest = String::new();
-        self.digest = self.content_digest();
+        self.digest = self.unsigned_digest();
     }
 
-    /// The digest of the canonical JSON with `digest` empty: the same as that of
-    /// `serde_json::to_value(self)`, written a step at a time so that a plan of 100,000 steps
-    /// is never held twice. `content_digest` of a file's JSON gives the same.
-    pub fn content_digest(&self) -> String {
-        let steps = |steps: &[Step]| -> Box<dyn FnOnce(&mut CanonicalHasher) + '_> {
-            Box::new(move |h: &mut CanonicalHasher| h.array(steps, |h, s| h.value(s)))
-        };
-        let account = |h: &mut CanonicalHasher, a: &AccountPlan| {
-            h.object(vec![
-                field("name", &a.name),
-                field("email", &a.email),
-                field("account_id", &a.account_id),
-                field("workloads", &a.workloads),
-                ("steps", steps(&a.steps)),
-            ])
-        };
-        let ou = |h: &mut CanonicalHasher, o: &OuPlan| {
-            h.object(vec![
-                field("name", &o.name),
-                field("environment", &o.environment),
-                field("admin_account", &o.admin_account),
-                ("steps", steps(&o.steps)),
-                ("accounts", Box::new(move |h: &mut CanonicalHasher| h.array(&o.accounts, account))),
-            ])
-        };
-        let mut fields = vec![
-            field("format_version", &self.format_version),
-            field("orgsplit_version", &self.orgsplit_version),
-            field("created_at", &self.created_at),
-            field("organization_id", &self.organization_id),
-            field("management_account_id", &self.management_account_id),
-            field("source_account_id", &self.source_account_id),
-            field("home_region", &self.home_region),
-            field("access_role", &self.access_role),
-            field("regions", &self.regions),
-            field("config_digest", &self.config_digest),
-            field("inventory_digest", &self.inventory_digest),
-            field("fingerprints", &self.fingerprints),
-            ("organization", steps(&self.organization)),
-            ("ous", Box::new(|h: &mut CanonicalHasher| h.array(&self.ous, ou))),
-            ("resources", Box::new(|h: &mut CanonicalHasher| h.array(&self.resources, |h, r| h.value(r)))),
-            field("unclassified", &self.unclassified),
-            field("warnings", &self.warnings),
-            field("digest", ""),
-        ];
-        if !self.coverage.is_empty() {
-            fields.push(field("coverage", &self.coverage));
-        }
+    /// `sha256:` of the compact JSON of the plan as its types write it, with `digest` empty
+    /// (format 3). Streamed into the hasher: a plan of 100,000 steps is never written twice.
+    /// Whitespace and indentation are not part of it; every member's content is.
+    fn unsigned_digest(&self) -> String {
+        debug_assert!(self.digest.is_empty());
         let mut hasher = CanonicalHasher::default();
-        hasher.object(fields);
+        serde_json::to_writer(&mut hasher, self).expect("a plan serialises");
         hasher.finish()
     }
 
@@ -192,12 +149,8 @@ impl Plan {
     }
 
     pub fn from_json(text: &str) -> Result<Plan, PlanError> {
-        let mut value: Value =
-            serde_json::from_str(text).map_err(|e| PlanError::Malformed(e.to_string()))?;
-        let Value::Object(map) = &value else {
-            return Err(PlanError::Malformed("the top level is not a JSON object".into()));
-        };
-        match map.get("format_version") {
+        let version = format_version_of(text).map_err(|e| PlanError::Malformed(e.to_string()))?;
+        match version {
             Some(Value::Number(n)) if n.as_u64() == Some(u64::from(PLAN_FORMAT_VERSION)) => {}
             Some(other) => {
                 return Err(PlanError::UnknownVersion {
@@ -207,28 +160,35 @@ impl Plan {
             }
             None => return Err(PlanError::Malformed("no format_version".into())),
         }
-        let recorded = match map.get("digest") {
-            Some(Value::String(d)) => d.clone(),
-            _ => return Err(PlanError::Malformed("no digest".into())),
-        };
-        let actual = content_digest(&mut value);
-        if actual != recorded {
-            return Err(PlanError::DigestMismatch { recorded, actual });
+        match serde_json::from_str::<Plan>(text) {
+            Ok(mut plan) => {
+                let recorded = std::mem::take(&mut plan.digest);
+                let actual = plan.unsigned_digest();
+                if actual != recorded {
+                    return Err(PlanError::DigestMismatch { recorded, actual });
+                }
+                plan.digest = recorded;
+                Ok(plan)
+            }
+            // Not a plan's shape: a tampered file is still reported as tampered. Written by
+            // orgsplit, the file's members are in the types' order, so the digest of its own
+            // JSON tree is the recorded one unless it was changed.
+            Err(shape) => {
+                let mut value: Value =
+                    serde_json::from_str(text).map_err(|e| PlanError::Malformed(e.to_string()))?;
+                let Some(Value::String(recorded)) =
+                    value.as_object_mut().and_then(|m| m.insert("digest".into(), "".into()))
+                else {
+                    return Err(PlanError::Malformed("no digest".into()));
+                };
+                let mut hasher = CanonicalHasher::default();
+                serde_json::to_writer(&mut hasher, &value).expect("a JSON tree serialises");
+                let actual = hasher.finish();
+                if actual != recorded {
+                    return Err(PlanError::DigestMismatch { recorded, actual });
+                }
+                Err(PlanError::Malformed(shape.to_string()))
+            }
         }
-        serde_json::from_value(value).map_err(|e| PlanError::Malformed(e.to_string()))
     }
-}
-
-/// The digest of a plan's JSON with its `digest` field emptied.
-fn content_digest(value: &mut Value) -> String {
-    let recorded = match value {
-        Value::Object(map) => map.insert("digest".into(), Value::String(String::new())),
-        _ => None,
-    };
-    let mut hasher = CanonicalHasher::default();
-    write_canonical(value, &mut hasher).expect("hashing cannot fail");
-    if let (Value::Object(map), Some(recorded)) = (value, recorded) {
-        map.insert("digest".into(), recorded);
-    }
-    hasher.finish()
 }

@@ -265,7 +265,17 @@ fn digests_written_piece_by_piece_equal_those_of_the_whole_json_tree() {
     assert_eq!(inv.digest(), orgsplit_model::digest_of(&inv), "with coverage");
     let plan = plan_of(&config(), inv);
     assert!(!plan.coverage.is_empty() && !plan.warnings.is_empty());
-    let mut tree = serde_json::to_value(&plan).unwrap();
-    tree["digest"] = json!("");
-    assert_eq!(plan.digest, orgsplit_model::digest_of(&tree));
+    // The plan's: its compact JSON with the digest empty.
+    let mut unsigned = plan.clone();
+    unsigned.digest = String::new();
+    let compact = serde_json::to_string(&unsigned).unwrap();
+    assert_eq!(plan.digest, orgsplit_model::canonical::sha256_hex(compact.as_bytes()));
+    // A file changed into another shape is reported as changed, not as a shape error.
+    let text = plan.to_json();
+    let reshaped = text.replacen("\"kind\": \"ou\"", "\"kind\": \"org-unit\"", 1);
+    assert_ne!(reshaped, text);
+    assert!(matches!(
+        Plan::from_json(&reshaped),
+        Err(orgsplit_model::PlanError::DigestMismatch { .. })
+    ));
 }
