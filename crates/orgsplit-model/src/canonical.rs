@@ -115,13 +115,23 @@ impl Write for CanonicalHasher {
 }
 
 /// The top-level `format_version` of a JSON document, read without building the rest: a
-/// file of another format is named as such before its shape is checked.
-pub fn format_version_of(text: &str) -> Result<Option<Value>, serde_json::Error> {
+/// file of another format is named as such before its shape is checked. `Ok(None)` when the
+/// object has no such member; a member that is present is returned whatever its type (`null`
+/// included), so that a reader can name it as an unknown version.
+pub fn format_version_of(text: &str) -> Result<Option<Value>, String> {
+    fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+        <Value as serde::Deserialize>::deserialize(d).map(Some)
+    }
     #[derive(serde::Deserialize)]
     struct Probe {
+        #[serde(default, deserialize_with = "present")]
         format_version: Option<Value>,
     }
-    let probe: Probe = serde_json::from_str(text)?;
+    // serde accepts a JSON array for a struct too: only an object is a document of ours.
+    if !text.trim_start().starts_with('{') {
+        return Err("the top level is not a JSON object".into());
+    }
+    let probe: Probe = serde_json::from_str(text).map_err(|e| e.to_string())?;
     Ok(probe.format_version)
 }
 
@@ -155,6 +165,21 @@ mod tests {
     fn a_changed_value_changes_the_digest() {
         assert_ne!(digest_of(&json!({"a": 1})), digest_of(&json!({"a": 2})));
         assert_ne!(digest_of(&json!([1, 2])), digest_of(&json!([2, 1])));
+    }
+
+    #[test]
+    fn the_version_probe_reads_only_an_object_and_keeps_a_null_version() {
+        assert_eq!(format_version_of(r#" {"a": [1], "format_version": 3}"#), Ok(Some(json!(3))));
+        assert_eq!(format_version_of(r#"{"format_version": null}"#), Ok(Some(Value::Null)));
+        assert_eq!(format_version_of(r#"{"a": 1}"#), Ok(None));
+        for not_object in ["[]", "[3]", "3", "\"x\"", ""] {
+            assert_eq!(
+                format_version_of(not_object),
+                Err("the top level is not a JSON object".to_string()),
+                "{not_object:?}"
+            );
+        }
+        assert!(format_version_of("{").is_err());
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! The plan file: what `orgsplit apply` will do, for a person to review.
 //!
-//! Reading a plan checks, in this order: it is JSON with a `format_version` this orgsplit
-//! knows, its `digest` matches its content, and only then its shape. So a tampered file is
-//! reported as tampered, never as a confusing parse error.
+//! Reading a plan checks, in this order: it is a JSON object with a `format_version` this
+//! orgsplit knows; then it is read into its types and written again, and that compact JSON's
+//! digest must be the recorded one; a file that is not a plan's shape has its own JSON tree
+//! digested instead. So a tampered file is reported as tampered, never as a confusing parse
+//! error.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -16,6 +18,7 @@ pub use crate::step::{Action, Step, StepKind, StepSpec};
 pub const PLAN_FORMAT_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Plan {
     pub format_version: u32,
     pub orgsplit_version: String,
@@ -44,11 +47,12 @@ pub struct Plan {
     /// says was swept, and what could not be listed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub coverage: Vec<crate::inventory::Coverage>,
-    /// `sha256:` of the canonical JSON of everything above.
+    /// `sha256:` of the plan's compact JSON as its types write it, with `digest` empty.
     pub digest: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct OuPlan {
     pub name: String,
     pub environment: String,
@@ -59,6 +63,7 @@ pub struct OuPlan {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AccountPlan {
     pub name: String,
     pub email: String,
@@ -69,6 +74,7 @@ pub struct AccountPlan {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ResourceEntry {
     pub arn: String,
     pub kind: ResourceKind,
@@ -83,6 +89,7 @@ pub struct ResourceEntry {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Warning {
     /// The resource or step the warning is about, when there is one.
     pub subject: Option<String>,
@@ -149,7 +156,7 @@ impl Plan {
     }
 
     pub fn from_json(text: &str) -> Result<Plan, PlanError> {
-        let version = format_version_of(text).map_err(|e| PlanError::Malformed(e.to_string()))?;
+        let version = format_version_of(text).map_err(PlanError::Malformed)?;
         match version {
             Some(Value::Number(n)) if n.as_u64() == Some(u64::from(PLAN_FORMAT_VERSION)) => {}
             Some(other) => {

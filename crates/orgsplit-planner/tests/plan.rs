@@ -162,6 +162,37 @@ fn the_plan_is_deterministic_and_its_digest_verifies() {
 }
 
 #[test]
+fn a_file_that_is_not_a_plan_object_or_has_no_known_version_is_named_so() {
+    use orgsplit_model::PlanError;
+    for (text, expected) in [
+        ("[]", PlanError::Malformed("the top level is not a JSON object".into())),
+        ("\"plan\"", PlanError::Malformed("the top level is not a JSON object".into())),
+        ("{}", PlanError::Malformed("no format_version".into())),
+        (
+            r#"{"format_version": null}"#,
+            PlanError::UnknownVersion {
+                found: "null".into(),
+                supported: orgsplit_model::plan::PLAN_FORMAT_VERSION,
+            },
+        ),
+        (
+            r#"{"format_version": "3"}"#,
+            PlanError::UnknownVersion {
+                found: "\"3\"".into(),
+                supported: orgsplit_model::plan::PLAN_FORMAT_VERSION,
+            },
+        ),
+    ] {
+        assert_eq!(Plan::from_json(text).unwrap_err(), expected, "{text}");
+    }
+    // A member added where the plan's types allow none is a change of the file.
+    let text = plan().to_json();
+    let added = text.replacen("\"created_at\":", "\"approved_by\": \"me\",\n  \"created_at\":", 1);
+    assert_ne!(added, text);
+    assert!(matches!(Plan::from_json(&added), Err(PlanError::DigestMismatch { .. })));
+}
+
+#[test]
 fn existing_ous_and_accounts_are_no_ops() {
     let config = config();
     let mut inv = inventory();

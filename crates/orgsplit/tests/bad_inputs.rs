@@ -138,12 +138,14 @@ fn cases(plan: &str) -> Vec<Case> {
         // ---- inventory file ---------------------------------------------------------------
         case("inventory file missing", &["plan", "--inventory", "missing.json", "--out", "p.json"], INVALID, "missing.json"),
         case("inventory not JSON", &["plan", "--inventory", "inv.json", "--out", "p.json"], INVALID, "inv.json").file("inv.json", "{ not json"),
+        case("inventory is a JSON array", &["plan", "--inventory", "inv.json", "--out", "p.json"], INVALID, "inv.json: not an inventory file: the top level is not a JSON object").file("inv.json", "[1]"),
         case("inventory of another account", &["plan", "--inventory", "inventory.json", "--out", "p.json"], INVALID, "111111111111").config(edited("account_id = \"111111111111\"", "account_id = \"222222222222\"")),
         // ---- plan file ----------------------------------------------------------------------
         case("plan file missing", &["show", "nope.json"], INVALID, "nope.json"),
         case("plan not JSON", &["show", "plan.json"], INVALID, "plan.json").file("plan.json", "plan: yes"),
         case("plan truncated", &["show", "plan.json"], INVALID, "plan.json").file("plan.json", plan[..plan.len() / 2].to_string()),
-        case("plan is a JSON array", &["show", "plan.json"], INVALID, "plan.json").file("plan.json", "[]"),
+        case("plan is a JSON array", &["show", "plan.json"], INVALID, "plan.json: not a valid plan file: the top level is not a JSON object").file("plan.json", "[]"),
+        case("plan with a null format_version", &["show", "plan.json"], REFUSED, "format_version null").file("plan.json", with(&|v| v["format_version"] = serde_json::Value::Null)),
         case("plan of an unknown format_version", &["show", "plan.json"], REFUSED, "format_version").file("plan.json", with(&|v| v["format_version"] = 99.into())),
         case("plan edited by hand", &["show", "plan.json"], REFUSED, "plan.json").file("plan.json", with(&|v| v["source_account_id"] = "222222222222".into())),
         case("plan with an unknown action (an edit)", &["show", "plan.json"], REFUSED, "plan.json").file("plan.json", plan.replacen("\"create\"", "\"destroy\"", 1)),
