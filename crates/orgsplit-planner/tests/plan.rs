@@ -236,7 +236,7 @@ fn review_snapshot() {
 fn review_of_one_ou_snapshot() {
     insta::assert_snapshot!(render_review(
         &plan(),
-        &ReviewOptions { ou: Some("dev".into()), color: false }
+        &ReviewOptions { ou: Some("dev".into()), ..ReviewOptions::default() }
     ));
 }
 

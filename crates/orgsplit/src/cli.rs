@@ -153,12 +153,12 @@ pub enum Command {
         #[arg(long)]
         detailed_exitcode: bool,
     },
-    /// Print the review of a plan file.
+    /// Print the review of a plan file (a plan of more than 500 steps as counts per account
+    /// and kind; --full lists each step).
     Show {
         plan: PathBuf,
-        /// Only this OU.
-        #[arg(long, value_name = "NAME")]
-        ou: Option<String>,
+        #[command(flatten)]
+        select: ShowSelection,
     },
     /// Apply one OU's part of a plan (resumable: succeeded steps are skipped).
     Apply {
@@ -348,4 +348,28 @@ pub enum PipelinesCommand {
         #[arg(long, value_name = "VAR")]
         token_env: String,
     },
+}
+
+/// What `orgsplit show` shows.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ShowSelection {
+    /// Only this OU.
+    #[arg(long, value_name = "NAME")]
+    pub ou: Option<String>,
+    /// Only the steps of this account (its name in the config, or its id).
+    #[arg(long, value_name = "NAME|ID")]
+    pub account: Option<String>,
+    /// Only steps of this kind (`ssm-parameter`, `iam-role`, …); repeat or separate with commas.
+    #[arg(long, value_name = "KIND")]
+    pub kind: Vec<String>,
+    /// Only steps whose address matches this glob (`*` also matches `/`):
+    /// 'prod/*/ssm:/prod/api/*'.
+    #[arg(long, value_name = "GLOB")]
+    pub address: Option<String>,
+    /// List every selected step, however many.
+    #[arg(long, conflicts_with = "summary")]
+    pub full: bool,
+    /// Count the selected steps per account and kind, however few.
+    #[arg(long)]
+    pub summary: bool,
 }

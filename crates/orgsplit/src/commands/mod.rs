@@ -23,7 +23,7 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<ExitStatus, CliError> {
         Command::Plan { inventory, out, detailed_exitcode } => {
             plan::run(&g, inventory.as_deref(), &out, detailed_exitcode, &printer).await
         }
-        Command::Show { plan, ou } => show::run(&g, &plan, ou.as_deref(), &printer),
+        Command::Show { plan, select } => show::run(&g, &plan, &select, &printer),
         Command::Apply { plan, ou, yes, concurrency } => {
             apply::run(&g, &plan, &ou, yes, concurrency, &printer).await
         }

@@ -66,7 +66,7 @@ pub async fn run(
     let written = &plan;
     let review = std::thread::scope(|scope| {
         let review = (g.output == Output::Text).then(|| {
-            let options = ReviewOptions { ou: None, color: printer.color_stdout };
+            let options = ReviewOptions { color: printer.color_stdout, ..ReviewOptions::default() };
             scope.spawn(move || render_review(written, &options))
         });
         context::write_atomic_with(out, |w| plan.write_json(w))?;

@@ -1,9 +1,11 @@
-//! `orgsplit show PLAN [--ou NAME]`.
+//! `orgsplit show PLAN [--ou NAME] [--account NAME|ID] [--kind KIND] [--address GLOB]
+//! [--full | --summary]`.
 
+use orgsplit_planner::review::{Listing, StepFilter, selected_steps};
 use orgsplit_planner::{ReviewOptions, render_review};
 use std::path::Path;
 
-use crate::cli::{GlobalArgs, Output};
+use crate::cli::{GlobalArgs, Output, ShowSelection};
 use crate::context::read_plan;
 use crate::exit::{CliError, ExitStatus};
 use crate::printer::Printer;
@@ -11,11 +13,18 @@ use crate::printer::Printer;
 pub fn run(
     g: &GlobalArgs,
     path: &Path,
-    ou: Option<&str>,
+    select: &ShowSelection,
     printer: &Printer,
 ) -> Result<ExitStatus, CliError> {
+    // The flags first: a typo is named before a big plan is read.
+    let filter =
+        StepFilter::parse(select.account.as_deref(), &select.kind, select.address.as_deref())
+            .map_err(|e| match e.hint {
+                Some(hint) => CliError::invalid(e.message).hint(hint),
+                None => CliError::invalid(e.message),
+            })?;
     let plan = read_plan(path)?;
-    if let Some(name) = ou
+    if let Some(name) = &select.ou
         && plan.ou(name).is_none()
     {
         let known: Vec<&str> = plan.ous.iter().map(|o| o.name.as_str()).collect();
@@ -24,12 +33,24 @@ pub fn run(
             known.join(", ")
         )));
     }
+    filter.check_against(&plan).map_err(CliError::invalid)?;
+    let listing = match (select.full, select.summary) {
+        (true, _) => Listing::Full,
+        (_, true) => Listing::Summary,
+        _ => Listing::Auto,
+    };
+    let options =
+        ReviewOptions { ou: select.ou.clone(), color: printer.color_stdout, filter, listing };
     match g.output {
-        Output::Json => printer.data(&plan.to_json()),
-        Output::Text => printer.data(&render_review(
-            &plan,
-            &ReviewOptions { ou: ou.map(str::to_string), color: printer.color_stdout },
-        )),
+        // A selection prints its steps as the plan file has them; none prints the plan file.
+        Output::Json if options.filter.is_empty() => printer.data(&plan.to_json()),
+        Output::Json => {
+            let steps = selected_steps(&plan, &options);
+            let mut text = serde_json::to_string_pretty(&steps).expect("steps serialise");
+            text.push('\n');
+            printer.data(&text)
+        }
+        Output::Text => printer.data(&render_review(&plan, &options)),
     }
     Ok(ExitStatus::Success)
 }

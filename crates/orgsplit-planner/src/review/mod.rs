@@ -1,15 +1,38 @@
 //! The review: a plan rendered for a person, like `terraform plan`. Grouped by OU and
 //! account; every line is one step with its symbol, its address tail and why it exists.
 
-use orgsplit_model::plan::{Action, Plan, Step};
+use orgsplit_model::plan::{Action, OuPlan, Plan, Step};
 use std::collections::BTreeMap;
 use std::fmt::Write;
+
+mod filter;
+mod summary;
+
+pub use filter::{FilterError, StepFilter};
+
+/// How the accounts' steps are shown.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Listing {
+    /// Each step when at most [`LISTING_MAX_STEPS`] are selected, else the summary.
+    #[default]
+    Auto,
+    /// Each step, whatever the count.
+    Full,
+    /// Per account, a count of steps by kind and action.
+    Summary,
+}
+
+/// Above this many selected steps, [`Listing::Auto`] summarises: a listing of 100,000 lines
+/// is not a review.
+pub const LISTING_MAX_STEPS: usize = 500;
 
 #[derive(Debug, Clone, Default)]
 pub struct ReviewOptions {
     /// Only this OU (the organization section is always shown: every apply needs it).
     pub ou: Option<String>,
     pub color: bool,
+    pub filter: StepFilter,
+    pub listing: Listing,
 }
 
 struct Painter {
@@ -44,7 +67,7 @@ const MAX_WIDTH: usize = 56;
 fn write_steps(
     out: &mut String,
     p: &Painter,
-    steps: &[Step],
+    steps: &[&Step],
     prefix: &str,
     indent: &str,
     counts: &mut BTreeMap<Action, usize>,
@@ -68,8 +91,38 @@ fn write_steps(
     }
 }
 
+/// The OUs the options show, each with the accounts the filter keeps.
+fn shown_ous<'a>(plan: &'a Plan, options: &'a ReviewOptions) -> impl Iterator<Item = &'a OuPlan> {
+    plan.ous.iter().filter(|ou| options.ou.as_ref().is_none_or(|only| only == &ou.name))
+}
+
+/// The steps the options select, in the review's order: the organization's, then each
+/// shown OU's own and its accounts'.
+pub fn selected_steps<'a>(plan: &'a Plan, options: &'a ReviewOptions) -> Vec<&'a Step> {
+    let f = &options.filter;
+    let outside = |steps: &'a [Step]| {
+        let selects = f.selects_outside_accounts();
+        steps.iter().filter(move |s| selects && f.selects_step(s))
+    };
+    let mut out: Vec<&Step> = outside(&plan.organization).collect();
+    for ou in shown_ous(plan, options) {
+        out.extend(outside(&ou.steps));
+        for account in ou.accounts.iter().filter(|a| f.selects_account(a)) {
+            out.extend(account.steps.iter().filter(|s| f.selects_step(s)));
+        }
+    }
+    out
+}
+
 pub fn render_review(plan: &Plan, options: &ReviewOptions) -> String {
     let p = Painter { color: options.color };
+    let f = &options.filter;
+    let selected = selected_steps(plan, options).len();
+    let full = match options.listing {
+        Listing::Full => true,
+        Listing::Summary => false,
+        Listing::Auto => selected <= LISTING_MAX_STEPS,
+    };
     let mut out = String::new();
     let mut counts: BTreeMap<Action, usize> = BTreeMap::new();
     let _ = writeln!(
@@ -90,12 +143,36 @@ pub fn render_review(plan: &Plan, options: &ReviewOptions) -> String {
     let _ = writeln!(out, "  config {}", plan.config_digest);
     let _ = writeln!(out, "  inventory {}", plan.inventory_digest);
     let _ = writeln!(out, "  {}", p.dim("+ create  ~ update  > move  - delete  ! manual  = no-op"));
+    if !f.is_empty() {
+        let _ =
+            writeln!(out, "  {}", p.dim(&format!("showing {selected} steps: {}", f.describe())));
+    }
+    // One account's (or one OU's own) steps: each one, or their counts by kind.
+    let section = |out: &mut String,
+                   counts: &mut BTreeMap<Action, usize>,
+                   steps: &[Step],
+                   prefix: &str,
+                   indent: &str| {
+        let steps: Vec<&Step> = steps.iter().filter(|s| f.selects_step(s)).collect();
+        if full {
+            write_steps(out, &p, &steps, prefix, indent, counts);
+        } else {
+            summary::write_counts(out, &p, &steps, indent, counts);
+        }
+    };
 
-    let _ = writeln!(out, "\n{}", p.bold("Organization"));
-    write_steps(&mut out, &p, &plan.organization, "organization/", "  ", &mut counts);
-
-    for ou in &plan.ous {
-        if options.ou.as_ref().is_some_and(|only| only != &ou.name) {
+    // Unfiltered, every section is shown, empty or not; filtered, only those with a step.
+    let any = |steps: &[Step]| f.is_empty() || steps.iter().any(|s| f.selects_step(s));
+    let outside = f.selects_outside_accounts();
+    if outside && any(&plan.organization) {
+        let _ = writeln!(out, "\n{}", p.bold("Organization"));
+        section(&mut out, &mut counts, &plan.organization, "organization/", "  ");
+    }
+    for ou in shown_ous(plan, options) {
+        let accounts: Vec<_> =
+            ou.accounts.iter().filter(|a| f.selects_account(a) && any(&a.steps)).collect();
+        let own = outside && any(&ou.steps);
+        if accounts.is_empty() && !own && !f.is_empty() {
             continue;
         }
         let _ = writeln!(
@@ -106,8 +183,10 @@ pub fn render_review(plan: &Plan, options: &ReviewOptions) -> String {
                 ou.name, ou.environment, ou.admin_account
             ))
         );
-        write_steps(&mut out, &p, &ou.steps, &format!("{}/", ou.name), "  ", &mut counts);
-        for acc in &ou.accounts {
+        if own {
+            section(&mut out, &mut counts, &ou.steps, &format!("{}/", ou.name), "  ");
+        }
+        for acc in accounts {
             let state = match &acc.account_id {
                 Some(id) => format!("account {id}"),
                 None => "new account".to_string(),
@@ -122,17 +201,55 @@ pub fn render_review(plan: &Plan, options: &ReviewOptions) -> String {
                 "\n  {}",
                 p.bold(&format!("{} <{}> ({state}{role})", acc.name, acc.email))
             );
-            write_steps(
+            section(
                 &mut out,
-                &p,
+                &mut counts,
                 &acc.steps,
                 &format!("{}/{}/", ou.name, acc.name),
                 "    ",
-                &mut counts,
             );
         }
     }
 
+    // A filter selects steps: the plan-wide lists below are the whole plan's, so they are
+    // left to the unfiltered review.
+    if f.is_empty() {
+        let most = if full { usize::MAX } else { summary::LIST_MAX_ITEMS };
+        resource_lists(&mut out, plan, &p, most);
+        coverage(&mut out, plan, &p);
+    }
+    let n = |a: Action| counts.get(&a).copied().unwrap_or(0);
+    let _ = writeln!(
+        out,
+        "\n{} {} to create, {} to update, {} to move, {} to delete, {} manual, {} unchanged.",
+        p.bold(if f.is_empty() { "Plan:" } else { "Selected:" }),
+        n(Action::Create),
+        n(Action::Update),
+        n(Action::Move),
+        n(Action::Delete),
+        n(Action::Manual),
+        n(Action::NoOp)
+    );
+    if !full {
+        let _ = writeln!(
+            out,
+            "{}",
+            p.dim(&format!(
+                "(counts of {selected} steps by kind; `orgsplit show PLAN --full` lists each one, \
+                 --account, --kind and --address select)"
+            ))
+        );
+    }
+    out
+}
+
+/// The unclassified resources, the ignored ones and the warnings: each one, up to `most`.
+fn resource_lists(out: &mut String, plan: &Plan, p: &Painter, most: usize) {
+    let more = |out: &mut String, total: usize| {
+        if total > most {
+            let _ = writeln!(out, "  {}", p.dim(&format!("… and {} more (--full)", total - most)));
+        }
+    };
     if !plan.unclassified.is_empty() {
         let _ = writeln!(
             out,
@@ -142,7 +259,7 @@ pub fn render_review(plan: &Plan, options: &ReviewOptions) -> String {
                 plan.unclassified.len()
             ))
         );
-        for r in &plan.unclassified {
+        for r in plan.unclassified.iter().take(most) {
             let _ = writeln!(
                 out,
                 "  ? {}:{}  {}",
@@ -151,17 +268,19 @@ pub fn render_review(plan: &Plan, options: &ReviewOptions) -> String {
                 p.dim(&format!("{} ({})", r.arn, r.reason))
             );
         }
+        more(out, plan.unclassified.len());
     }
     let ignored: Vec<_> = plan.resources.iter().filter(|r| r.environment == "ignore").collect();
     if !ignored.is_empty() {
         let _ = writeln!(out, "\n{}", p.bold(&format!("Ignored ({})", ignored.len())));
-        for r in ignored {
+        for r in ignored.iter().take(most) {
             let _ = writeln!(out, "  - {}:{}  {}", r.kind, r.name, p.dim(&r.reason));
         }
+        more(out, ignored.len());
     }
     if !plan.warnings.is_empty() {
         let _ = writeln!(out, "\n{}", p.bold(&format!("Warnings ({})", plan.warnings.len())));
-        for w in &plan.warnings {
+        for w in plan.warnings.iter().take(most) {
             match &w.subject {
                 Some(s) => {
                     let _ = writeln!(out, "  ! {s}: {}", w.message);
@@ -171,21 +290,8 @@ pub fn render_review(plan: &Plan, options: &ReviewOptions) -> String {
                 }
             }
         }
+        more(out, plan.warnings.len());
     }
-    coverage(&mut out, plan, &p);
-    let n = |a: Action| counts.get(&a).copied().unwrap_or(0);
-    let _ = writeln!(
-        out,
-        "\n{} {} to create, {} to update, {} to move, {} to delete, {} manual, {} unchanged.",
-        p.bold("Plan:"),
-        n(Action::Create),
-        n(Action::Update),
-        n(Action::Move),
-        n(Action::Delete),
-        n(Action::Manual),
-        n(Action::NoOp)
-    );
-    out
 }
 
 /// What the inventory saw beyond the migrated kinds: the kinds it listed directly (so an
