@@ -156,17 +156,7 @@ impl Plan {
     }
 
     pub fn from_json(text: &str) -> Result<Plan, PlanError> {
-        let version = format_version_of(text).map_err(PlanError::Malformed)?;
-        match version {
-            Some(Value::Number(n)) if n.as_u64() == Some(u64::from(PLAN_FORMAT_VERSION)) => {}
-            Some(other) => {
-                return Err(PlanError::UnknownVersion {
-                    found: other.to_string(),
-                    supported: PLAN_FORMAT_VERSION,
-                });
-            }
-            None => return Err(PlanError::Malformed("no format_version".into())),
-        }
+        check_version(text)?;
         match serde_json::from_str::<Plan>(text) {
             Ok(mut plan) => {
                 let recorded = std::mem::take(&mut plan.digest);
@@ -197,5 +187,58 @@ impl Plan {
                 Err(PlanError::Malformed(shape.to_string()))
             }
         }
+    }
+}
+
+/// What `orgsplit status` needs of a plan: its recorded digest (the journal's records name it)
+/// and each step's address and action, read without the steps' inputs and without checking the
+/// digest. A read-only report of a 100,000-step plan then costs a skim of the file, not a
+/// parse and a re-serialisation; every command that acts reads the plan whole, checked, with
+/// [`Plan::from_json`].
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct PlanOutline {
+    pub digest: String,
+    pub organization: Vec<StepOutline>,
+    pub ous: Vec<OuOutline>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct OuOutline {
+    pub name: String,
+    pub steps: Vec<StepOutline>,
+    pub accounts: Vec<AccountOutline>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct AccountOutline {
+    pub name: String,
+    pub account_id: Option<String>,
+    pub steps: Vec<StepOutline>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct StepOutline {
+    pub address: String,
+    pub action: Action,
+}
+
+impl PlanOutline {
+    /// The outline of a plan file of this orgsplit's format (the version is checked as
+    /// [`Plan::from_json`] checks it; the digest is not).
+    pub fn from_json(text: &str) -> Result<PlanOutline, PlanError> {
+        check_version(text)?;
+        serde_json::from_str(text).map_err(|e| PlanError::Malformed(e.to_string()))
+    }
+}
+
+/// A plan file's `format_version` must be this orgsplit's.
+fn check_version(text: &str) -> Result<(), PlanError> {
+    match format_version_of(text).map_err(PlanError::Malformed)? {
+        Some(Value::Number(n)) if n.as_u64() == Some(u64::from(PLAN_FORMAT_VERSION)) => Ok(()),
+        Some(other) => Err(PlanError::UnknownVersion {
+            found: other.to_string(),
+            supported: PLAN_FORMAT_VERSION,
+        }),
+        None => Err(PlanError::Malformed("no format_version".into())),
     }
 }

@@ -310,3 +310,33 @@ fn digests_written_piece_by_piece_equal_those_of_the_whole_json_tree() {
         Err(orgsplit_model::PlanError::DigestMismatch { .. })
     ));
 }
+
+#[test]
+fn the_outline_names_every_step_and_action_and_checks_the_version() {
+    use orgsplit_model::plan::PlanOutline;
+    let plan = plan();
+    let text = plan.to_json();
+    let outline = PlanOutline::from_json(&text).unwrap();
+    let outlined: Vec<(String, Action)> = outline
+        .organization
+        .iter()
+        .chain(
+            outline
+                .ous
+                .iter()
+                .flat_map(|o| o.steps.iter().chain(o.accounts.iter().flat_map(|a| a.steps.iter()))),
+        )
+        .map(|s| (s.address.clone(), s.action))
+        .collect();
+    let planned: Vec<(String, Action)> =
+        plan.steps().map(|s| (s.address.clone(), s.action)).collect();
+    assert_eq!(outlined, planned);
+    assert_eq!(outline.digest, plan.digest);
+    let current = format!("\"format_version\": {}", orgsplit_model::plan::PLAN_FORMAT_VERSION);
+    let future = text.replacen(&current, "\"format_version\": 99", 1);
+    assert!(matches!(
+        PlanOutline::from_json(&future),
+        Err(orgsplit_model::PlanError::UnknownVersion { .. })
+    ));
+    assert!(matches!(PlanOutline::from_json("[]"), Err(orgsplit_model::PlanError::Malformed(_))));
+}

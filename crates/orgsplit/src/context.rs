@@ -3,7 +3,7 @@
 use orgsplit_apply::{ApplyError, JournalError, LockError};
 use orgsplit_aws::{Aws, AwsOptions};
 use orgsplit_inventory::InventoryOptions;
-use orgsplit_model::plan::PlanError;
+use orgsplit_model::plan::{PlanError, PlanOutline};
 use orgsplit_model::{Config, Inventory, Plan};
 use std::path::Path;
 
@@ -139,11 +139,23 @@ pub fn confirm(
     Ok(())
 }
 
-/// Reads and verifies a plan file: every command that reads a plan goes through here.
+/// Reads and verifies a plan file: every command that acts on a plan goes through here.
 pub fn read_plan(path: &Path) -> Result<Plan, CliError> {
+    read_plan_with(path, Plan::from_json)
+}
+
+/// A plan's outline (`status`): its steps' addresses and actions, the digest not checked.
+pub fn read_plan_outline(path: &Path) -> Result<PlanOutline, CliError> {
+    read_plan_with(path, PlanOutline::from_json)
+}
+
+fn read_plan_with<T>(
+    path: &Path,
+    read: impl FnOnce(&str) -> Result<T, PlanError>,
+) -> Result<T, CliError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| CliError::invalid(format!("{}: cannot read: {e}", path.display())))?;
-    Plan::from_json(&text).map_err(|e| {
+    read(&text).map_err(|e| {
         let message = format!("{}: {e}", path.display());
         match e {
             PlanError::Malformed(_) => CliError::invalid(message)

@@ -1,17 +1,18 @@
 //! `orgsplit status PLAN`: per OU, account and step, the state its journal records.
 
 use orgsplit_apply::{group_of, journal_path};
+use orgsplit_model::Action;
 use orgsplit_model::journal::StepState;
-use orgsplit_model::{Action, Step};
+use orgsplit_model::plan::StepOutline;
 use serde_json::json;
 use std::path::Path;
 
 use crate::cli::{GlobalArgs, Output};
-use crate::context::read_plan;
+use crate::context::read_plan_outline;
 use crate::exit::{CliError, ExitStatus};
 use crate::printer::Printer;
 
-fn state_of(step: &Step, state: Option<&StepState>) -> (&'static str, Option<String>) {
+fn state_of(step: &StepOutline, state: Option<&StepState>) -> (&'static str, Option<String>) {
     match (step.action, state) {
         (_, Some(StepState::Succeeded { changed: true, .. })) => ("done", None),
         (_, Some(StepState::Succeeded { changed: false, .. })) => ("done (was in place)", None),
@@ -31,7 +32,9 @@ fn state_of(step: &Step, state: Option<&StepState>) -> (&'static str, Option<Str
 }
 
 pub fn run(g: &GlobalArgs, path: &Path, printer: &Printer) -> Result<ExitStatus, CliError> {
-    let plan = read_plan(path)?;
+    // The outline: a read-only report need not parse and re-serialise every step's inputs
+    // to check the digest (apply, cutover and cleanup do).
+    let plan = read_plan_outline(path)?;
     let journal = journal_path(path);
     let records =
         orgsplit_apply::journal::read(&journal).map_err(|e| CliError::invalid(e.to_string()))?;
@@ -43,22 +46,23 @@ pub fn run(g: &GlobalArgs, path: &Path, printer: &Printer) -> Result<ExitStatus,
         )));
     }
     let states = orgsplit_model::journal::fold(&records);
+    // The JSON rows only when they are printed: a plan of 100,000 steps would build as many
+    // JSON objects for nothing.
+    let json_rows = matches!(g.output, Output::Json);
     let mut rows = Vec::new();
     let mut text = String::new();
-    let mut sections: Vec<(String, Vec<&Step>)> =
+    let mut sections: Vec<(String, Vec<&StepOutline>)> =
         vec![("organization".into(), plan.organization.iter().collect())];
     for ou in &plan.ous {
         sections.push((format!("OU {}", ou.name), ou.steps.iter().collect()));
         for a in &ou.accounts {
             let id = a.account_id.clone().or_else(|| {
-                states.iter().find_map(|(addr, s)| match s {
-                    StepState::Succeeded { outputs, .. }
-                        if addr == &format!("{}/{}/account", ou.name, a.name) =>
-                    {
+                match states.get(&format!("{}/{}/account", ou.name, a.name)) {
+                    Some(StepState::Succeeded { outputs, .. }) => {
                         outputs.get("account_id").cloned()
                     }
                     _ => None,
-                })
+                }
             });
             sections.push((
                 format!(
@@ -84,13 +88,15 @@ pub fn run(g: &GlobalArgs, path: &Path, printer: &Printer) -> Result<ExitStatus,
                     detail.as_ref().map(|d| format!(": {d}")).unwrap_or_default()
                 ));
             }
-            rows.push(json!({
-                "address": step.address,
-                "group": group_of(&step.address),
-                "action": step.action,
-                "state": state,
-                "detail": detail,
-            }));
+            if json_rows {
+                rows.push(json!({
+                    "address": step.address,
+                    "group": group_of(&step.address),
+                    "action": step.action,
+                    "state": state,
+                    "detail": detail,
+                }));
+            }
         }
         let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
         text.push_str(&format!("{title}: {}\n{details}", summary.join(", ")));
@@ -123,6 +129,9 @@ pub fn run(g: &GlobalArgs, path: &Path, printer: &Printer) -> Result<ExitStatus,
             *counts.entry(label).or_default() += 1;
             if let Some(d) = &detail {
                 details.push_str(&format!("    {label}: {address}: {d}\n"));
+            }
+            if !json_rows {
+                continue;
             }
             rows.push(json!({
                 "address": address,
