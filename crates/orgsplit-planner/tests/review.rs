@@ -56,6 +56,13 @@ fn a_plan_over_the_listing_limit_is_summarised_and_full_lists_every_step() {
     // The closing counts are the same either way.
     let last = |text: &str| text.lines().find(|l| l.starts_with("Plan:")).unwrap().to_string();
     assert_eq!(last(&auto), last(&full));
+    // The limit itself: 500 selected steps are listed, 501 summarised.
+    let fixture = self::plan().steps().count();
+    let at_limit = big_plan(LISTING_MAX_STEPS - fixture);
+    assert_eq!(at_limit.steps().count(), LISTING_MAX_STEPS);
+    assert!(!render_review(&at_limit, &ReviewOptions::default()).contains("counts of"));
+    let over = big_plan(LISTING_MAX_STEPS + 1 - fixture);
+    assert!(render_review(&over, &ReviewOptions::default()).contains("counts of 501 steps"));
     // A small plan is listed by default, as before.
     assert!(!render_review(&self::plan(), &ReviewOptions::default()).contains("counts of"));
 }
@@ -130,6 +137,17 @@ fn a_bad_filter_is_named_with_its_flag() {
     let err = StepFilter::parse(None, &kinds(&long), None).unwrap_err();
     assert!(err.message.len() < 200 && err.message.contains("(500 characters)"), "{err:?}");
     let plan = plan();
-    let err = filter(Some("staging"), &[], None).check_against(&plan).unwrap_err();
-    assert!(err.contains("--account staging: the plan has no such account (it has: "), "{err}");
+    let err = filter(Some("staging"), &[], None).check_against(&plan, None).unwrap_err();
+    assert_eq!(err.message, "--account staging: the plan has no such account");
+    assert!(err.hint.unwrap().starts_with("accounts: dev-admin, dev-workloads, prod-admin"));
+    // Only the accounts of the OU shown.
+    let err = filter(Some("prod-workloads"), &[], None).check_against(&plan, Some("dev"));
+    assert_eq!(
+        err.unwrap_err().hint.unwrap(),
+        "accounts: dev-admin, dev-workloads (by name; an account apply creates has no id in the plan)"
+    );
+    assert!(filter(Some("prod-workloads"), &[], None).check_against(&plan, Some("prod")).is_ok());
+    // Kinds separated by commas may have spaces; empty ones are skipped.
+    let two = StepFilter::parse(None, &kinds("iam-role, ssm-parameter,"), None).unwrap();
+    assert_eq!(two.kinds.len(), 2);
 }

@@ -32,6 +32,8 @@ impl StepFilter {
         let kinds = kinds
             .iter()
             .flat_map(|k| k.split(','))
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
             .map(|name| {
                 serde_json::from_value::<StepKind>(serde_json::Value::String(name.to_string()))
                     .map_err(|e| {
@@ -61,19 +63,27 @@ impl StepFilter {
         self.account.is_none() && self.kinds.is_empty() && self.address.is_none()
     }
 
-    /// An `--account` that names no account of the plan is an error, with the ones it has.
-    pub fn check_against(&self, plan: &Plan) -> Result<(), String> {
+    /// An `--account` that names no account of the OUs shown (`ou`: one, or all) is an error,
+    /// with the accounts those OUs have as its hint.
+    pub fn check_against(&self, plan: &Plan, ou: Option<&str>) -> Result<(), FilterError> {
         let Some(wanted) = &self.account else { return Ok(()) };
-        let accounts = || plan.ous.iter().flat_map(|ou| ou.accounts.iter());
+        let accounts = || {
+            plan.ous
+                .iter()
+                .filter(|o| ou.is_none_or(|only| only == o.name))
+                .flat_map(|o| o.accounts.iter())
+        };
         if accounts().any(|a| self.selects_account(a)) {
             return Ok(());
         }
         let known: Vec<&str> = accounts().map(|a| a.name.as_str()).collect();
-        Err(format!(
-            "--account {}: the plan has no such account (it has: {})",
-            cut(wanted),
-            known.join(", ")
-        ))
+        Err(FilterError {
+            message: format!("--account {}: the plan has no such account", cut(wanted)),
+            hint: Some(format!(
+                "accounts: {} (by name; an account apply creates has no id in the plan)",
+                cut(&known.join(", "))
+            )),
+        })
     }
 
     /// Whether steps outside any account (the organization's, an OU's own) can be selected.

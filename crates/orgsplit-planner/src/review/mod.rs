@@ -243,11 +243,17 @@ pub fn render_review(plan: &Plan, options: &ReviewOptions) -> String {
     out
 }
 
-/// The unclassified resources, the ignored ones and the warnings: each one, up to `most`.
+/// The unclassified resources (every one: apply refuses while any remains), then the ignored
+/// ones and the warnings, up to `most` each.
 fn resource_lists(out: &mut String, plan: &Plan, p: &Painter, most: usize) {
     let more = |out: &mut String, total: usize| {
         if total > most {
-            let _ = writeln!(out, "  {}", p.dim(&format!("… and {} more (--full)", total - most)));
+            let rest = total - most;
+            let _ = writeln!(
+                out,
+                "  {}",
+                p.dim(&format!("… and {rest} more (orgsplit show PLAN --full)"))
+            );
         }
     };
     if !plan.unclassified.is_empty() {
@@ -259,7 +265,7 @@ fn resource_lists(out: &mut String, plan: &Plan, p: &Painter, most: usize) {
                 plan.unclassified.len()
             ))
         );
-        for r in plan.unclassified.iter().take(most) {
+        for r in &plan.unclassified {
             let _ = writeln!(
                 out,
                 "  ? {}:{}  {}",
@@ -268,7 +274,6 @@ fn resource_lists(out: &mut String, plan: &Plan, p: &Painter, most: usize) {
                 p.dim(&format!("{} ({})", r.arn, r.reason))
             );
         }
-        more(out, plan.unclassified.len());
     }
     let ignored: Vec<_> = plan.resources.iter().filter(|r| r.environment == "ignore").collect();
     if !ignored.is_empty() {
