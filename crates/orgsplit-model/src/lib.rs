@@ -13,6 +13,7 @@ pub mod inventory;
 pub mod journal;
 pub mod kind;
 pub mod plan;
+mod plan_file;
 pub mod quote;
 pub mod regions;
 pub mod secret;

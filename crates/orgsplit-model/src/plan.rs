@@ -1,21 +1,23 @@
 //! The plan file: what `orgsplit apply` will do, for a person to review.
 //!
-//! Reading a plan checks, in this order: it is a JSON object with a `format_version` this
-//! orgsplit knows; then it is read into its types and written again, and that compact JSON's
-//! digest must be the recorded one; a file that is not a plan's shape has its own JSON tree
-//! digested instead. So a tampered file is reported as tampered, never as a confusing parse
-//! error.
+//! Reading a plan checks that it is a JSON object of this orgsplit's `format_version`, and
+//! that its content is the one its digest was taken of ([`crate::plan_file`]: one scan of the
+//! file's bytes, no second serialisation). A file that does not fit the plan's types is still
+//! checked for its version and its digest first, so a tampered file is reported as tampered
+//! and a file of another format as such, never as a confusing parse error.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-use crate::canonical::{CanonicalHasher, format_version_of};
+use crate::canonical::format_version_of;
 use crate::kind::ResourceKind;
+use crate::plan_file::recorded_and_actual;
+use crate::quote::quote_json;
 pub use crate::step::{Action, Step, StepKind, StepSpec};
 
-pub const PLAN_FORMAT_VERSION: u32 = 3;
+pub const PLAN_FORMAT_VERSION: u32 = 4;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -47,7 +49,8 @@ pub struct Plan {
     /// says was swept, and what could not be listed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub coverage: Vec<crate::inventory::Coverage>,
-    /// `sha256:` of the plan's compact JSON as its types write it, with `digest` empty.
+    /// `sha256:` of the plan's compact JSON without this member, which is always the last
+    /// one: the file's bytes with the whitespace outside strings left out (docs/plan.md).
     pub digest: String,
 }
 
@@ -126,67 +129,45 @@ impl Plan {
         self.steps().any(|s| s.action.is_change())
     }
 
-    /// Fills `digest` from the content.
+    /// Fills `digest` from the content (what writing the file would record).
     pub fn seal(&mut self) {
-        self.digest = String::new();
-        self.digest = self.unsigned_digest();
+        self.digest = self.write_json(&mut std::io::sink()).expect("a plan serialises");
     }
 
-    /// `sha256:` of the compact JSON of the plan as its types write it, with `digest` empty
-    /// (format 3). Streamed into the hasher: a plan of 100,000 steps is never written twice.
-    /// Whitespace and indentation are not part of it; every member's content is.
-    fn unsigned_digest(&self) -> String {
-        debug_assert!(self.digest.is_empty());
-        let mut hasher = CanonicalHasher::default();
-        serde_json::to_writer(&mut hasher, self).expect("a plan serialises");
-        hasher.finish()
-    }
-
-    /// The plan file's text: pretty JSON with a trailing newline, diff-friendly.
+    /// The plan file's text (see [`crate::plan_file`]), with the digest of this content.
     pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).expect("plan serialises");
-        s.push('\n');
-        s
+        let mut out = Vec::new();
+        self.write_json(&mut out).expect("a plan serialises");
+        String::from_utf8(out).expect("serde_json writes UTF-8")
     }
 
-    /// [`Plan::to_json`] streamed to `w`.
-    pub fn write_json(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
-        serde_json::to_writer_pretty(&mut *w, self)?;
-        w.write_all(b"\n")
+    /// [`Plan::to_json`] streamed to `w`, hashed as it is written (the plan is serialised
+    /// once); returns the digest it recorded, whatever `self.digest` holds.
+    pub fn write_json(&self, w: &mut dyn std::io::Write) -> std::io::Result<String> {
+        crate::plan_file::write_with_digest(self, w)
     }
 
+    /// Reads a plan file: its types first (the common case costs one parse and one scan of
+    /// the bytes for the digest); a file that does not fit them is then probed for its
+    /// version, and checked for tampering, so that an edited file is reported as edited and a
+    /// file of another format as such, never as a confusing parse error.
     pub fn from_json(text: &str) -> Result<Plan, PlanError> {
-        check_version(text)?;
-        match serde_json::from_str::<Plan>(text) {
-            Ok(mut plan) => {
-                let recorded = std::mem::take(&mut plan.digest);
-                let actual = plan.unsigned_digest();
-                if actual != recorded {
-                    return Err(PlanError::DigestMismatch { recorded, actual });
-                }
-                plan.digest = recorded;
-                Ok(plan)
-            }
-            // Not a plan's shape: a tampered file is still reported as tampered. Written by
-            // orgsplit, the file's members are in the types' order, so the digest of its own
-            // JSON tree is the recorded one unless it was changed.
-            Err(shape) => {
-                let mut value: Value =
-                    serde_json::from_str(text).map_err(|e| PlanError::Malformed(e.to_string()))?;
-                let Some(Value::String(recorded)) =
-                    value.as_object_mut().and_then(|m| m.insert("digest".into(), "".into()))
-                else {
-                    return Err(PlanError::Malformed("no digest".into()));
-                };
-                let mut hasher = CanonicalHasher::default();
-                serde_json::to_writer(&mut hasher, &value).expect("a JSON tree serialises");
-                let actual = hasher.finish();
-                if actual != recorded {
-                    return Err(PlanError::DigestMismatch { recorded, actual });
-                }
-                Err(PlanError::Malformed(shape.to_string()))
-            }
+        if !text.trim_start().starts_with('{') {
+            return Err(PlanError::Malformed("the top level is not a JSON object".into()));
         }
+        let parsed = serde_json::from_str::<Plan>(text);
+        match &parsed {
+            Ok(plan) if plan.format_version != PLAN_FORMAT_VERSION => {
+                return Err(unknown_version(&Value::from(plan.format_version)));
+            }
+            Ok(_) => {}
+            Err(_) => check_version(text)?,
+        }
+        let (recorded, actual) = recorded_and_actual(text).map_err(PlanError::Malformed)?;
+        if actual != recorded {
+            return Err(PlanError::DigestMismatch { recorded, actual });
+        }
+        parsed.map_err(|shape| PlanError::Malformed(shape.to_string()))
     }
 }
 
@@ -197,6 +178,8 @@ impl Plan {
 /// [`Plan::from_json`].
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct PlanOutline {
+    #[serde(default)]
+    pub format_version: Value,
     pub digest: String,
     pub organization: Vec<StepOutline>,
     pub ous: Vec<OuOutline>,
@@ -226,8 +209,16 @@ impl PlanOutline {
     /// The outline of a plan file of this orgsplit's format (the version is checked as
     /// [`Plan::from_json`] checks it; the digest is not).
     pub fn from_json(text: &str) -> Result<PlanOutline, PlanError> {
-        check_version(text)?;
-        serde_json::from_str(text).map_err(|e| PlanError::Malformed(e.to_string()))
+        if !text.trim_start().starts_with('{') {
+            return Err(PlanError::Malformed("the top level is not a JSON object".into()));
+        }
+        match serde_json::from_str::<PlanOutline>(text) {
+            Ok(outline) if outline.format_version == PLAN_FORMAT_VERSION => Ok(outline),
+            parsed => {
+                check_version(text)?;
+                parsed.map_err(|e| PlanError::Malformed(e.to_string()))
+            }
+        }
     }
 }
 
@@ -235,10 +226,11 @@ impl PlanOutline {
 fn check_version(text: &str) -> Result<(), PlanError> {
     match format_version_of(text).map_err(PlanError::Malformed)? {
         Some(Value::Number(n)) if n.as_u64() == Some(u64::from(PLAN_FORMAT_VERSION)) => Ok(()),
-        Some(other) => Err(PlanError::UnknownVersion {
-            found: other.to_string(),
-            supported: PLAN_FORMAT_VERSION,
-        }),
+        Some(other) => Err(unknown_version(&other)),
         None => Err(PlanError::Malformed("no format_version".into())),
     }
+}
+
+fn unknown_version(found: &Value) -> PlanError {
+    PlanError::UnknownVersion { found: quote_json(found), supported: PLAN_FORMAT_VERSION }
 }

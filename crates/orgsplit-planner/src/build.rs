@@ -60,7 +60,17 @@ pub(crate) struct Placed {
     pub(crate) reason: String,
 }
 
+/// The plan, sealed: its `digest` filled.
 pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
+    let mut plan = build_plan_unsealed(input)?;
+    plan.seal();
+    Ok(plan)
+}
+
+/// The plan with its `digest` still empty: for a caller that writes the file at once, which
+/// records the digest as it writes ([`Plan::write_json`] returns it), so that a large plan is
+/// serialised once, not twice.
+pub fn build_plan_unsealed(input: PlanInput<'_>) -> Result<Plan, BuildError> {
     // The inventory's digest reads all of it once more: on the second core, while the plan
     // is built.
     let inventory = input.inventory;
@@ -68,7 +78,6 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
         let digest = scope.spawn(|| inventory.digest());
         let mut plan = build_unsealed(input)?;
         plan.inventory_digest = digest.join().expect("digesting the inventory does not panic");
-        plan.seal();
         Ok(plan)
     })
 }

@@ -15,6 +15,6 @@ mod resource_step;
 pub mod review;
 pub mod rewrite;
 
-pub use build::{PlanInput, build_plan};
+pub use build::{PlanInput, build_plan, build_plan_unsealed};
 pub use classify::{Classification, classify};
 pub use review::{ReviewOptions, render_review};

@@ -40,10 +40,11 @@ pub(crate) fn resource_step(
 ) -> Step {
     let mut rewritten = Rewritten::default();
     let mut notes: Vec<String> = Vec::new();
-    let mut source_config = r.config.clone();
+    // Cloned once, then rewritten in place.
+    let mut config_copy = r.config.clone();
     let mut v1_webhooks = 0;
     if r.kind == ResourceKind::Pipeline
-        && let Some(webhooks) = source_config.as_object_mut().and_then(|c| c.remove("webhooks"))
+        && let Some(webhooks) = config_copy.as_object_mut().and_then(|c| c.remove("webhooks"))
     {
         // v1 GitHub webhooks belong to the OAuth source; a CodeStar source needs none.
         let n = webhooks.as_array().map_or(0, Vec::len);
@@ -54,7 +55,7 @@ pub(crate) fn resource_step(
             ));
         }
     }
-    let config_copy = rewriter.rewrite(&source_config, &mut rewritten);
+    rewriter.rewrite(&mut config_copy, &mut rewritten);
     let mut action = Action::Create;
     let mut account = target.to_string();
     let copy = step::ResourceCopy {

@@ -10,6 +10,7 @@ use orgsplit_model::arn::{DEFAULT_PARTITION, partition_of};
 use orgsplit_model::step;
 use regex::Regex;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
@@ -79,20 +80,25 @@ pub struct Rewritten {
 }
 
 impl Rewriter<'_> {
-    pub fn rewrite(&self, value: &Value, out: &mut Rewritten) -> Value {
-        self.rewrite_at(value, None, out)
+    /// Rewrites `value` (a copy of the source's configuration) for the target, in place: a
+    /// string that does not change is neither copied nor reallocated.
+    pub fn rewrite(&self, value: &mut Value, out: &mut Rewritten) {
+        self.rewrite_at(value, None, out);
     }
 
     /// `key`: the member `value` is the value of (an array's items inherit it).
-    fn rewrite_at(&self, value: &Value, key: Option<&str>, out: &mut Rewritten) -> Value {
+    fn rewrite_at(&self, value: &mut Value, key: Option<&str>, out: &mut Rewritten) {
         match value {
             Value::String(s) if key == Some("Input") && s.trim_start().starts_with(['{', '[']) => {
                 // A rule's or schedule's `Input` is JSON in a string (container overrides with
                 // environment values, …): rewritten as JSON, so the members inside it follow
                 // the copy like any others, then written back as a string.
                 match serde_json::from_str::<Value>(s) {
-                    Ok(inner) => Value::String(self.rewrite_at(&inner, None, out).to_string()),
-                    Err(_) => Value::String(self.rewrite_str(s, out)),
+                    Ok(mut inner) => {
+                        self.rewrite_at(&mut inner, None, out);
+                        *s = inner.to_string();
+                    }
+                    Err(_) => self.rewrite_string(s, out),
                 }
             }
             Value::String(s) => {
@@ -102,34 +108,49 @@ impl Rewriter<'_> {
                     && let Some(copy) = (self.bucket_copy)(s)
                 {
                     out.notes.insert(renamed_note(s, &copy));
-                    return Value::String(copy);
+                    *s = copy;
+                    return;
                 }
-                Value::String(self.rewrite_str(s, out))
+                self.rewrite_string(s, out);
             }
-            Value::Array(items) => {
-                Value::Array(items.iter().map(|v| self.rewrite_at(v, key, out)).collect())
+            Value::Array(items) => items.iter_mut().for_each(|v| self.rewrite_at(v, key, out)),
+            Value::Object(map) => {
+                map.iter_mut().for_each(|(k, v)| self.rewrite_at(v, Some(k), out));
             }
-            Value::Object(map) => Value::Object(
-                map.iter().map(|(k, v)| (k.clone(), self.rewrite_at(v, Some(k), out))).collect(),
-            ),
-            other => other.clone(),
+            _ => {}
+        }
+    }
+
+    fn rewrite_string(&self, s: &mut String, out: &mut Rewritten) {
+        if let Cow::Owned(rewritten) = self.rewrite_cow(s, out) {
+            *s = rewritten;
         }
     }
 
     pub fn rewrite_str(&self, s: &str, out: &mut Rewritten) -> String {
-        let s = self.rename_buckets(s, out);
-        let s = s.as_str();
+        self.rewrite_cow(s, out).into_owned()
+    }
+
+    /// `s` rewritten, borrowed when nothing in it changes.
+    fn rewrite_cow<'s>(&self, s: &'s str, out: &mut Rewritten) -> Cow<'s, str> {
+        match self.rename_buckets(s, out) {
+            Cow::Borrowed(s) => self.rewrite_arns(s, out),
+            Cow::Owned(renamed) => Cow::Owned(self.rewrite_arns(&renamed, out).into_owned()),
+        }
+    }
+
+    fn rewrite_arns<'s>(&self, s: &'s str, out: &mut Rewritten) -> Cow<'s, str> {
         if s == self.source_account {
-            return self.target_account.to_string();
+            return Cow::Owned(self.target_account.to_string());
         }
         if is_ecr_image(s, self.source_account) {
             out.notes.insert(format!(
                 "image {s} stays in the source account's registry (pull access granted)"
             ));
-            return s.to_string();
+            return Cow::Borrowed(s);
         }
         if !s.contains(self.source_account) {
-            return s.to_string();
+            return Cow::Borrowed(s);
         }
         ARN.replace_all(s, |caps: &regex::Captures<'_>| {
             let arn = &caps[0];
@@ -165,7 +186,6 @@ impl Rewriter<'_> {
                 arn.to_string()
             }
         })
-        .into_owned()
     }
 }
 
@@ -173,25 +193,23 @@ impl Rewriter<'_> {
     /// `arn:aws:s3:::NAME[/KEY]` and `s3://NAME[/KEY]` of a bucket copied into this account
     /// name its copy (bucket names are global: the copy has another name). A bucket of the
     /// inventory not copied here is left as it is, with a note.
-    fn rename_buckets(&self, s: &str, out: &mut Rewritten) -> String {
+    fn rename_buckets<'s>(&self, s: &'s str, out: &mut Rewritten) -> Cow<'s, str> {
         if !s.contains("arn:aws") && !s.contains("s3://") {
-            return s.to_string();
+            return Cow::Borrowed(s);
         }
-        S3_REFERENCE
-            .replace_all(s, |caps: &regex::Captures<'_>| {
-                let (whole, prefix, name) = (&caps[0], &caps[1], &caps[2]);
-                if let Some(copy) = (self.bucket_copy)(name) {
-                    out.notes.insert(renamed_note(name, &copy));
-                    return format!("{prefix}{copy}");
-                }
-                if (self.is_known)(&format!("arn:{}:s3:::{name}", self.partition)) {
-                    out.notes.insert(format!(
-                        "bucket {name} is not copied into this account: left naming the source bucket"
-                    ));
-                }
-                whole.to_string()
-            })
-            .into_owned()
+        S3_REFERENCE.replace_all(s, |caps: &regex::Captures<'_>| {
+            let (whole, prefix, name) = (&caps[0], &caps[1], &caps[2]);
+            if let Some(copy) = (self.bucket_copy)(name) {
+                out.notes.insert(renamed_note(name, &copy));
+                return format!("{prefix}{copy}");
+            }
+            if (self.is_known)(&format!("arn:{}:s3:::{name}", self.partition)) {
+                out.notes.insert(format!(
+                    "bucket {name} is not copied into this account: left naming the source bucket"
+                ));
+            }
+            whole.to_string()
+        })
     }
 }
 
@@ -236,8 +254,7 @@ mod tests {
             },
         };
         let mut out = Rewritten::default();
-        let v = rw.rewrite(
-            &json!({
+        let mut v = json!({
                 "taskRoleArn": "arn:aws:iam::111111111111:role/prod-task",
                 "image": "111111111111.dkr.ecr.us-east-1.amazonaws.com/mail-sender:1.4.2",
                 "secrets": [{"valueFrom": "arn:aws:ssm:us-east-1:111111111111:parameter/prod/a"},
@@ -254,9 +271,8 @@ mod tests {
                 "key": "arn:aws:kms:us-east-1:111111111111:key/k-1",
                 "Targets": [{"Input": "{\"containerOverrides\":[{\"name\":\"app\",\"environment\":[{\"name\":\"BUCKET\",\"value\":\"acme-state\"}]}]}"}],
                 "n": 3
-            }),
-            &mut out,
-        );
+        });
+        rw.rewrite(&mut v, &mut out);
         assert_eq!(v["taskRoleArn"], "arn:aws:iam::${account:prod-workloads}:role/prod-task");
         assert_eq!(v["image"], "111111111111.dkr.ecr.us-east-1.amazonaws.com/mail-sender:1.4.2");
         assert_eq!(

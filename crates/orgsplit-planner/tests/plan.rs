@@ -137,6 +137,26 @@ fn the_plan_is_deterministic_and_its_digest_verifies() {
     assert_eq!(a, b);
     let read = Plan::from_json(&a).unwrap();
     assert_eq!(read.to_json(), a);
+    // One line a step, which holds the whole step.
+    for step in read.steps() {
+        let start = format!("{{\"address\":{},", serde_json::to_string(&step.address).unwrap());
+        let lines: Vec<&str> =
+            a.lines().map(str::trim_start).filter(|l| l.starts_with(&start)).collect();
+        assert_eq!(lines.len(), 1, "{}", step.address);
+        let line: serde_json::Value = serde_json::from_str(lines[0].trim_end_matches(',')).unwrap();
+        assert_eq!(line, serde_json::to_value(step).unwrap());
+    }
+    // Members in another order are another content.
+    let swapped = a.replacen(
+        "\"home_region\": \"us-east-1\",\n  \"access_role\": \"OrganizationAccountAccessRole\"",
+        "\"access_role\": \"OrganizationAccountAccessRole\",\n  \"home_region\": \"us-east-1\"",
+        1,
+    );
+    assert_ne!(swapped, a);
+    assert!(matches!(
+        Plan::from_json(&swapped),
+        Err(orgsplit_model::PlanError::DigestMismatch { .. })
+    ));
     let tampered = a.replace("\"aws+prod-workloads@example.com\"", "\"aws+evil@example.com\"");
     assert!(matches!(
         Plan::from_json(&tampered),
@@ -296,14 +316,14 @@ fn digests_written_piece_by_piece_equal_those_of_the_whole_json_tree() {
     assert_eq!(inv.digest(), orgsplit_model::digest_of(&inv), "with coverage");
     let plan = plan_of(&config(), inv);
     assert!(!plan.coverage.is_empty() && !plan.warnings.is_empty());
-    // The plan's: its compact JSON with the digest empty.
-    let mut unsigned = plan.clone();
-    unsigned.digest = String::new();
+    // The plan's: its compact JSON without the digest member.
+    let mut unsigned = serde_json::to_value(&plan).unwrap();
+    unsigned.as_object_mut().unwrap().remove("digest");
     let compact = serde_json::to_string(&unsigned).unwrap();
     assert_eq!(plan.digest, orgsplit_model::canonical::sha256_hex(compact.as_bytes()));
     // A file changed into another shape is reported as changed, not as a shape error.
     let text = plan.to_json();
-    let reshaped = text.replacen("\"kind\": \"ou\"", "\"kind\": \"org-unit\"", 1);
+    let reshaped = text.replacen("\"kind\":\"ou\"", "\"kind\":\"org-unit\"", 1);
     assert_ne!(reshaped, text);
     assert!(matches!(
         Plan::from_json(&reshaped),

@@ -88,21 +88,21 @@ pub fn write_atomic(path: &Path, text: &str) -> Result<(), CliError> {
 }
 
 /// [`write_atomic`] of what `write` streams out: a large plan is never held as one string.
-pub fn write_atomic_with(
+pub fn write_atomic_with<T>(
     path: &Path,
-    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
-) -> Result<(), CliError> {
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<T>,
+) -> Result<T, CliError> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let fail =
         |e: std::io::Error| CliError::failure(format!("{}: cannot write: {e}", path.display()));
     std::fs::create_dir_all(dir).map_err(fail)?;
     let tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
     let mut buffered = std::io::BufWriter::with_capacity(1 << 20, tmp);
-    write(&mut buffered).map_err(fail)?;
+    let written = write(&mut buffered).map_err(fail)?;
     let tmp = buffered.into_inner().map_err(|e| fail(e.into_error()))?;
     tmp.as_file().sync_all().map_err(fail)?;
     tmp.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
+    Ok(written)
 }
 
 /// Asks on the terminal before a change: `--yes` skips it, and with no terminal to ask on

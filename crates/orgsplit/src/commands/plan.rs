@@ -2,7 +2,7 @@
 
 use orgsplit_model::inventory::INVENTORY_FORMAT_VERSION;
 use orgsplit_model::{Config, Inventory};
-use orgsplit_planner::{PlanInput, ReviewOptions, build_plan, render_review};
+use orgsplit_planner::{PlanInput, ReviewOptions, build_plan_unsealed, render_review};
 use std::path::Path;
 
 use crate::cli::{GlobalArgs, Output};
@@ -54,7 +54,7 @@ pub async fn run(
         Some(path) => read_inventory(path, &config)?,
         None => context::live_inventory(g, &config, printer).await?.0,
     };
-    let plan = build_plan(PlanInput {
+    let mut plan = build_plan_unsealed(PlanInput {
         config: &config,
         inventory: &inv,
         stacksets: &specs,
@@ -64,14 +64,17 @@ pub async fn run(
     drop(inv);
     // The review is rendered on the second core while the file is written.
     let written = &plan;
-    let review = std::thread::scope(|scope| {
+    let (digest, review) = std::thread::scope(|scope| {
         let review = (g.output == Output::Text).then(|| {
             let options = ReviewOptions { color: printer.color_stdout, ..ReviewOptions::default() };
             scope.spawn(move || render_review(written, &options))
         });
-        context::write_atomic_with(out, |w| plan.write_json(w))?;
-        Ok::<_, CliError>(review.map(|r| r.join().expect("rendering the review does not panic")))
+        // The digest is taken of the bytes as they are written: the plan is serialised once.
+        let digest = context::write_atomic_with(out, |w| plan.write_json(w))?;
+        let review = review.map(|r| r.join().expect("rendering the review does not panic"));
+        Ok::<_, CliError>((digest, review))
     })?;
+    plan.digest = digest;
     match review {
         None => printer.data(&plan.to_json()),
         Some(review) => {
