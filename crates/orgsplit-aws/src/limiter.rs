@@ -6,7 +6,10 @@ use aws_smithy_runtime_api::client::http::{
     SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::byte_stream::ByteStream;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,43 +17,124 @@ use tokio::time::Instant;
 
 /// A token bucket: `rate` tokens a second, up to `burst`. Waiting callers reserve their
 /// token first, so they are served in order and never starve.
+///
+/// Adaptive: the configured rate is a ceiling. A throttled response halves the rate (down to
+/// a sixteenth of the ceiling) and empties the bucket; then the rate recovers by
+/// [`RECOVERY_PER_SECOND`] of the ceiling each second without throttling. So a quiet account is
+/// read at the ceiling, and one that AWS throttles (other callers share its quota) is read
+/// slower, without retry storms. Throttles that arrive within [`THROTTLE_WINDOW`] of a
+/// decrease are answers to requests sent before it, and count once.
 #[derive(Debug)]
 pub struct RateLimiter {
-    rate: f64,
+    ceiling: f64,
     burst: f64,
-    state: Mutex<(f64, Instant)>,
+    state: Mutex<Bucket>,
 }
+
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    last: Instant,
+    rate: f64,
+    decreased_at: Option<Instant>,
+}
+
+/// How fast a throttled limiter climbs back: this share of its ceiling a second.
+pub const RECOVERY_PER_SECOND: f64 = 0.05;
+/// The lowest a limiter slows to, as a share of its ceiling.
+const FLOOR_SHARE: f64 = 1.0 / 16.0;
+const THROTTLE_WINDOW: Duration = Duration::from_millis(500);
 
 impl RateLimiter {
     pub fn new(rate: f64, burst: f64) -> Self {
         let rate = rate.max(0.01);
         let burst = burst.max(1.0);
-        RateLimiter { rate, burst, state: Mutex::new((burst, Instant::now())) }
+        let bucket = Bucket { tokens: burst, last: Instant::now(), rate, decreased_at: None };
+        RateLimiter { ceiling: rate, burst, state: Mutex::new(bucket) }
     }
 
+    /// The rate now (below the ceiling after throttling).
     pub fn rate(&self) -> f64 {
-        self.rate
+        self.state.lock().expect("limiter lock").rate
+    }
+
+    /// Refills the bucket and recovers the rate up to `now`.
+    fn settle(&self, b: &mut Bucket, now: Instant) {
+        let elapsed = now.duration_since(b.last).as_secs_f64();
+        b.tokens = (b.tokens + elapsed * b.rate).min(self.burst);
+        b.rate = (b.rate + elapsed * self.ceiling * RECOVERY_PER_SECOND).min(self.ceiling);
+        b.last = now;
     }
 
     /// Waits until a token is available, and takes it.
     pub async fn acquire(&self) {
         let wait = {
-            let mut state = self.state.lock().expect("limiter lock");
-            let now = Instant::now();
-            let (tokens, last) = *state;
-            let tokens =
-                (tokens + now.duration_since(last).as_secs_f64() * self.rate).min(self.burst) - 1.0;
-            *state = (tokens, now);
-            if tokens >= 0.0 {
+            let mut b = self.state.lock().expect("limiter lock");
+            self.settle(&mut b, Instant::now());
+            b.tokens -= 1.0;
+            if b.tokens >= 0.0 {
                 Duration::ZERO
             } else {
-                Duration::from_secs_f64(-tokens / self.rate)
+                Duration::from_secs_f64(-b.tokens / b.rate)
             }
         };
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
     }
+
+    /// AWS throttled a request: slow down.
+    pub fn throttled(&self) {
+        let mut b = self.state.lock().expect("limiter lock");
+        let now = Instant::now();
+        if b.decreased_at.is_some_and(|at| now.duration_since(at) < THROTTLE_WINDOW) {
+            return;
+        }
+        self.settle(&mut b, now);
+        b.decreased_at = Some(now);
+        b.rate = (b.rate / 2.0).max(self.ceiling * FLOOR_SHARE);
+        b.tokens = b.tokens.min(0.0);
+        tracing::debug!(rate = b.rate, "throttled: slowing down");
+    }
+}
+
+/// The error codes AWS throttles with, as the AWS SDK for Rust classifies them
+/// (aws-runtime, `retries::classifiers::THROTTLING_ERRORS`).
+const THROTTLING_ERRORS: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
+];
+
+/// Whether an error response says "slow down". JSON protocols name the error in the
+/// `x-amzn-ErrorType` header (`ThrottlingException:http://…` at times); the XML ones (IAM,
+/// STS, S3) only in the body's `<Code>`, which is read here for a 4xx or 5xx XML answer only
+/// (error bodies are small). HTTP 429 is throttling whatever the body says.
+fn is_throttling(status: u16, error_type: Option<&str>, xml_body: Option<&[u8]>) -> bool {
+    if status == 429 {
+        return true;
+    }
+    if let Some(t) = error_type {
+        let code = t.split(':').next().unwrap_or(t).trim();
+        return THROTTLING_ERRORS.contains(&code);
+    }
+    let Some(body) = xml_body else { return false };
+    let text = String::from_utf8_lossy(body);
+    text.split("<Code>")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("</Code>"))
+        .any(|(code, _)| THROTTLING_ERRORS.contains(&code.trim()))
 }
 
 /// Requests a second per service, below AWS's published default quotas, with bursts; plus
@@ -116,6 +200,28 @@ impl RateTable {
                 (s == service).then(|| (op.to_string(), *v))
             })
             .collect()
+    }
+
+    /// The defaults with the config's `[limits]` over them (or no limit, when turned off).
+    pub fn from_limits(limits: &orgsplit_model::config::Limits) -> Self {
+        if !limits.enabled {
+            return RateTable::unlimited();
+        }
+        let mut table = RateTable::default();
+        for (key, limit) in &limits.rates {
+            let entry = (limit.rate, limit.burst);
+            if key.contains(':') {
+                table.operations.insert(key.clone(), entry);
+            } else {
+                table.rates.insert(key.clone(), entry);
+            }
+        }
+        table
+    }
+
+    /// The services with a rate of their own.
+    pub fn services(&self) -> impl Iterator<Item = &str> {
+        self.rates.keys().map(String::as_str)
     }
 
     /// No limit at all (tests that measure the emulator's own quotas).
@@ -202,12 +308,37 @@ impl HttpConnector for LimitedConnector {
             .and_then(|t| t.rsplit_once('.'))
             .and_then(|(_, op)| self.operations.get(op).cloned());
         HttpConnectorFuture::new(async move {
-            if let Some(op) = operation {
+            if let Some(op) = &operation {
                 op.acquire().await;
             }
             limiter.acquire().await;
             counter.record(&key);
-            inner.call(request).await
+            let mut response = inner.call(request).await?;
+            let status = response.status().as_u16();
+            if status >= 400 {
+                let error_type = response.headers().get("x-amzn-errortype").map(str::to_string);
+                let xml = error_type.is_none()
+                    && response.headers().get("content-type").is_some_and(|c| c.contains("xml"));
+                let body = if xml {
+                    let taken = response.take_body();
+                    let bytes = ByteStream::new(taken)
+                        .collect()
+                        .await
+                        .map_err(|e| ConnectorError::io(e.into()))?
+                        .into_bytes();
+                    *response.body_mut() = SdkBody::from(bytes.clone());
+                    Some(bytes)
+                } else {
+                    None
+                };
+                if is_throttling(status, error_type.as_deref(), body.as_deref()) {
+                    limiter.throttled();
+                    if let Some(op) = &operation {
+                        op.throttled();
+                    }
+                }
+            }
+            Ok(response)
         })
     }
 }
@@ -215,6 +346,51 @@ impl HttpConnector for LimitedConnector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_table_limits_every_service_a_config_may_name() {
+        let table = RateTable::default();
+        let services: Vec<&str> = table.services().collect();
+        assert_eq!(services, orgsplit_model::config::LIMITED_SERVICES);
+    }
+
+    #[test]
+    fn throttling_is_read_from_the_status_the_error_type_or_the_xml_code() {
+        assert!(is_throttling(429, None, None));
+        assert!(is_throttling(400, Some("ThrottlingException"), None));
+        assert!(is_throttling(400, Some("ThrottlingException:http://internal.amazon.com/"), None));
+        assert!(!is_throttling(400, Some("ParameterNotFound"), None));
+        let iam = b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code></Error></ErrorResponse>";
+        assert!(is_throttling(400, None, Some(iam)));
+        let s3 = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+        assert!(is_throttling(503, None, Some(s3)));
+        let denied = b"<Error><Code>AccessDenied</Code></Error>";
+        assert!(!is_throttling(403, None, Some(denied)));
+        assert!(!is_throttling(503, None, None), "a 503 that does not say so is not throttling");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_throttled_limiter_halves_its_rate_once_per_burst_of_throttles_then_recovers() {
+        let limiter = RateLimiter::new(20.0, 1.0);
+        limiter.throttled();
+        limiter.throttled();
+        assert_eq!(limiter.rate(), 10.0, "two throttles at once count once");
+        // Each second without throttling gives back 5 % of the ceiling: 1 a second here.
+        tokio::time::advance(Duration::from_secs(1)).await;
+        limiter.throttled();
+        assert_eq!(limiter.rate(), 5.5);
+        for _ in 0..5 {
+            tokio::time::advance(Duration::from_secs(1)).await;
+            limiter.throttled();
+        }
+        assert_eq!(limiter.rate(), 20.0 / 16.0, "never below a sixteenth of the ceiling");
+        tokio::time::advance(Duration::from_secs(6)).await;
+        limiter.acquire().await;
+        assert_eq!(limiter.rate(), 7.25);
+        tokio::time::advance(Duration::from_secs(60)).await;
+        limiter.acquire().await;
+        assert_eq!(limiter.rate(), 20.0, "back at the ceiling, not above");
+    }
 
     #[tokio::test(start_paused = true)]
     async fn the_bucket_allows_its_burst_then_its_rate() {

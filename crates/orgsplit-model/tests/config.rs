@@ -180,3 +180,42 @@ fn the_control_tower_home_region_is_a_region() {
     assert_eq!(e.line, line_of(&text, "control_tower_home_region = \"Ireland\""));
     assert!(e.to_string().contains("\"Ireland\" is not an AWS region"), "{e}");
 }
+
+#[test]
+fn limits_override_a_service_or_an_operation_and_may_be_turned_off() {
+    let c = parse(EXAMPLE).unwrap();
+    assert!(c.limits.enabled && c.limits.rates.is_empty(), "no [limits]: the defaults");
+    let text = format!(
+        "{EXAMPLE}\n[limits]\nssm = {{ rate = 50, burst = 60 }}\n\"ssm:PutParameter\" = {{ rate = 2.5 }}\n"
+    );
+    let c = parse(&text).unwrap();
+    assert!(c.limits.enabled);
+    assert_eq!(c.limits.rates["ssm"], orgsplit_model::config::Limit { rate: 50.0, burst: 60.0 });
+    let put = c.limits.rates["ssm:PutParameter"];
+    assert_eq!((put.rate, put.burst), (2.5, 2.5), "the burst defaults to the rate");
+    let c = parse(&format!("{EXAMPLE}\n[limits]\nenabled = false\n")).unwrap();
+    assert!(!c.limits.enabled);
+}
+
+#[test]
+fn a_bad_limit_names_its_line_and_key() {
+    for (limits, key, message) in [
+        ("sms = { rate = 5 }", "limits.sms", "\"sms\" is not a service orgsplit calls"),
+        (
+            "\"ssm:put-parameter\" = { rate = 5 }",
+            "limits.ssm:put-parameter",
+            "not an operation name",
+        ),
+        ("ssm = { rate = 0 }", "limits.ssm.rate", "0 is not a rate above 0"),
+        ("ssm = { rate = 100000 }", "limits.ssm.rate", "is not a rate above 0"),
+        ("ssm = { rate = 5, burst = 0.5 }", "limits.ssm.burst", "0.5 is not a burst of 1 to"),
+        ("ssm = { rate = 5, bust = 6 }", "limits.ssm", "bust"),
+        ("enabled = \"no\"", "limits.enabled", "must be true or false"),
+    ] {
+        let text = format!("{EXAMPLE}\n[limits]\n{limits}\n");
+        let e = parse(&text).unwrap_err();
+        assert!(e.key.starts_with(key), "{limits}: key {} ({e})", e.key);
+        assert!(e.to_string().contains(message), "{limits}: {e}");
+        assert_eq!(e.line, line_of(&text, limits.split(' ').next().unwrap()), "{limits}: {e}");
+    }
+}

@@ -29,6 +29,7 @@ pub async fn aws(g: &GlobalArgs, config: &Config) -> Result<Aws, CliError> {
     opts.profile = g.profile.clone();
     opts.endpoint_url = g.endpoint_url.clone();
     opts.access_role = config.access_role.clone();
+    opts.rates = orgsplit_aws::RateTable::from_limits(&config.limits);
     Ok(Aws::load(opts).await?)
 }
 

@@ -307,6 +307,7 @@ class EmulatorApp:
         if decision in ("throttle", "rate"):
             status, headers, out = protocol.error_response(info["protocol"], service, "throttle")
             entry["status"] = status
+            entry["throttled"] = True
             return respond(start_response, status, headers, out)
         if decision and decision.startswith("5xx:"):
             status, headers, out = protocol.error_response(info["protocol"], service, "5xx", int(decision[4:]))

@@ -13,7 +13,9 @@ use crate::kind::ResourceKind;
 
 mod buckets;
 mod connection;
+mod limits;
 pub use connection::{DEFAULT_CONNECTION_NAME, RAM_PRINCIPAL};
+pub use limits::{LIMITED_SERVICES, Limit, Limits};
 mod raw;
 mod validate;
 
@@ -79,6 +81,8 @@ pub struct Config {
     pub connection: ConnectionConfig,
     /// `[trigger]`: where the new-account trigger's events come from.
     pub trigger: TriggerConfig,
+    /// `[limits]`: orgsplit's own request rates.
+    pub limits: Limits,
 }
 
 /// `[trigger]`.

@@ -31,6 +31,18 @@ pub(super) struct RawConfig {
     pub(super) connection: Option<Spanned<RawConnection>>,
     #[serde(default)]
     pub(super) trigger: Option<RawTrigger>,
+    #[serde(default)]
+    pub(super) limits: Option<BTreeMap<String, Spanned<toml::Value>>>,
+}
+
+/// One `[limits]` entry: `SERVICE` or `"SERVICE:Operation"` = `{ rate, burst }` (the table
+/// is read as values first: `enabled` is a boolean among them).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLimit {
+    pub(super) rate: f64,
+    #[serde(default)]
+    pub(super) burst: Option<f64>,
 }
 
 /// `[trigger]`: `control_tower_home_region = "REGION"`.

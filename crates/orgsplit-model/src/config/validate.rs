@@ -553,6 +553,8 @@ pub(super) fn validate(cx: &Cx<'_>, raw: RawConfig) -> Result<Config, ConfigErro
 
     let connection = super::connection::connection(cx, raw.connection)?;
 
+    let limits = super::limits::limits(cx, raw.limits)?;
+
     let trigger = match raw.trigger.and_then(|t| t.control_tower_home_region) {
         Some(r) if !is_region(r.get_ref()) => {
             return Err(cx.err(
@@ -580,5 +582,6 @@ pub(super) fn validate(cx: &Cx<'_>, raw: RawConfig) -> Result<Config, ConfigErro
         bucket_names,
         connection,
         trigger,
+        limits,
     })
 }
