@@ -210,6 +210,26 @@ fn a_file_that_is_not_a_plan_object_or_has_no_known_version_is_named_so() {
     let added = text.replacen("\"created_at\":", "\"approved_by\": \"me\",\n  \"created_at\":", 1);
     assert_ne!(added, text);
     assert!(matches!(Plan::from_json(&added), Err(PlanError::DigestMismatch { .. })));
+    // So is one in an OU, an account, a resource entry or a warning; each is refused by its
+    // type too, were the digest recomputed.
+    for (at, with_member, member) in [
+        ("\"environment\": \"dev\",", "\"environment\": \"dev\",\"approved_by\":\"me\",", "an OU"),
+        ("\"workloads\": true,", "\"workloads\": true,\"approved_by\":\"me\",", "an account"),
+        ("{\"arn\":", "{\"approved_by\":\"me\",\"arn\":", "a resource entry"),
+        ("{\"subject\":", "{\"approved_by\":\"me\",\"subject\":", "a warning"),
+    ] {
+        assert!(text.contains(at), "{member}: {at}");
+        let added = text.replacen(at, with_member, 1);
+        assert!(
+            matches!(Plan::from_json(&added), Err(PlanError::DigestMismatch { .. })),
+            "{member}"
+        );
+        let mut value: serde_json::Value = serde_json::from_str(&added).unwrap();
+        value["digest"] = "".into();
+        let reshaped = serde_json::from_value::<Plan>(value);
+        let e = reshaped.expect_err(member).to_string();
+        assert!(e.contains("unknown field `approved_by`"), "{member}: {e}");
+    }
 }
 
 #[test]
