@@ -278,6 +278,13 @@ impl Aws {
             .clone()
     }
 
+    /// The rate each (account, region, service) bucket runs at now: its ceiling, or lower
+    /// after AWS throttled it (adaptive pacing).
+    pub fn limiter_rates(&self) -> std::collections::BTreeMap<CallKey, f64> {
+        let map = self.inner.limiters.lock().expect("limiters lock");
+        map.iter().map(|(key, limiter)| (key.clone(), limiter.rate())).collect()
+    }
+
     fn limiter(&self, key: &CallKey) -> Arc<RateLimiter> {
         let mut map = self.inner.limiters.lock().expect("limiters lock");
         map.entry(key.clone())

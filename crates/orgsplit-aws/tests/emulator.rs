@@ -62,6 +62,47 @@ async fn throttling_is_classified_as_throttling_and_retried() {
 }
 
 #[tokio::test]
+async fn a_throttled_service_slows_down_and_the_others_keep_their_rate() {
+    let emu = Emulator::start();
+    emu.export_env();
+    let mut opts = AwsOptions::new("us-east-1");
+    opts.endpoint_url = Some(emu.url.clone());
+    opts.max_attempts = 2;
+    let mut rates = RateTable::default();
+    for service in ["ssm", "iam", "sts"] {
+        rates.set(service, 100.0, 100.0);
+    }
+    opts.rates = rates;
+    let aws = Aws::load(opts).await.unwrap();
+    let session = aws.session(MANAGEMENT_ACCOUNT).await.unwrap();
+    // SSM answers in JSON (the error type in a header), IAM in XML (the code in the body).
+    emu.set_faults(json!({ "throttle": 1.0, "services": ["ssm", "iam"] }));
+    let ssm = session.ssm("us-east-1").describe_parameters().send().await.unwrap_err();
+    assert_eq!(classify(&ssm), ErrorClass::Throttled, "{ssm:?}");
+    let iam = session.iam().list_roles().send().await.unwrap_err();
+    assert_eq!(classify(&iam), ErrorClass::Throttled, "{iam:?}");
+    session.sts().get_caller_identity().send().await.unwrap();
+    emu.set_faults(json!({}));
+    let rates_of = |service: &str| {
+        let rates = aws.limiter_rates();
+        let found: Vec<f64> =
+            rates.iter().filter(|(k, _)| k.service == service).map(|(_, r)| *r).collect();
+        assert!(!found.is_empty(), "{service}: {rates:?}");
+        found
+    };
+    // Two throttled attempts: halved once (twice if the retry came after the half second in
+    // which throttles count once), never below a sixteenth, recovering at 5 a second since.
+    for service in ["ssm", "iam"] {
+        let rates = rates_of(service);
+        assert!(
+            rates.len() == 1 && (100.0 / 16.0..60.0).contains(&rates[0]),
+            "{service} slowed to half or less: {rates:?}"
+        );
+    }
+    assert!(rates_of("sts").iter().all(|r| *r == 100.0), "an answered service keeps its ceiling");
+}
+
+#[tokio::test]
 async fn codeconnections_through_the_sdk() {
     let emu = Emulator::start();
     let aws = aws(&emu, 3).await;
