@@ -11,13 +11,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-use crate::canonical::format_version_of;
+use crate::canonical::{CanonicalHasher, format_version_of};
 use crate::kind::ResourceKind;
 use crate::plan_file::recorded_and_actual;
 use crate::quote::quote_json;
 pub use crate::step::{Action, Step, StepKind, StepSpec};
 
 pub const PLAN_FORMAT_VERSION: u32 = 4;
+/// The format before, still read (never written): a plan that is being applied when orgsplit
+/// is upgraded keeps its digest, which its journal's records name. Its content is the same;
+/// its digest is that of the compact JSON its types write, with `digest` empty.
+pub const PLAN_FORMAT_PREVIOUS: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -103,7 +107,9 @@ pub struct Warning {
 pub enum PlanError {
     #[error("not a valid plan file: {0}")]
     Malformed(String),
-    #[error("plan format_version {found} is not supported (this orgsplit reads {supported})")]
+    #[error(
+        "plan format_version {found} is not supported (this orgsplit writes {supported}, and reads it and 3)"
+    )]
     UnknownVersion { found: String, supported: u32 },
     #[error(
         "plan digest mismatch: the file was changed after it was written (recorded {recorded}, content is {actual})"
@@ -156,18 +162,54 @@ impl Plan {
             return Err(PlanError::Malformed("the top level is not a JSON object".into()));
         }
         let parsed = serde_json::from_str::<Plan>(text);
-        match &parsed {
-            Ok(plan) if plan.format_version != PLAN_FORMAT_VERSION => {
-                return Err(unknown_version(&Value::from(plan.format_version)));
-            }
-            Ok(_) => {}
+        let version = match &parsed {
+            Ok(plan) if is_readable(plan.format_version.into()) => plan.format_version,
+            Ok(plan) => return Err(unknown_version(&Value::from(plan.format_version))),
             Err(_) => check_version(text)?,
+        };
+        if version == PLAN_FORMAT_PREVIOUS {
+            return from_format_3(text, parsed);
         }
         let (recorded, actual) = recorded_and_actual(text).map_err(PlanError::Malformed)?;
         if actual != recorded {
             return Err(PlanError::DigestMismatch { recorded, actual });
         }
         parsed.map_err(|shape| PlanError::Malformed(shape.to_string()))
+    }
+}
+
+/// A format-3 plan: read into its types and written again, compactly, to be checked; a file
+/// that does not fit them has the digest of its own JSON tree checked, so that an edit is
+/// still reported as one.
+fn from_format_3(text: &str, parsed: serde_json::Result<Plan>) -> Result<Plan, PlanError> {
+    match parsed {
+        Ok(mut plan) => {
+            let recorded = std::mem::take(&mut plan.digest);
+            let mut hasher = CanonicalHasher::default();
+            serde_json::to_writer(&mut hasher, &plan).expect("a plan serialises");
+            let actual = hasher.finish();
+            if actual != recorded {
+                return Err(PlanError::DigestMismatch { recorded, actual });
+            }
+            plan.digest = recorded;
+            Ok(plan)
+        }
+        Err(shape) => {
+            let mut value: Value =
+                serde_json::from_str(text).map_err(|e| PlanError::Malformed(e.to_string()))?;
+            let Some(Value::String(recorded)) =
+                value.as_object_mut().and_then(|m| m.insert("digest".into(), "".into()))
+            else {
+                return Err(PlanError::Malformed("no digest".into()));
+            };
+            let mut hasher = CanonicalHasher::default();
+            serde_json::to_writer(&mut hasher, &value).expect("a JSON tree serialises");
+            let actual = hasher.finish();
+            if actual != recorded {
+                return Err(PlanError::DigestMismatch { recorded, actual });
+            }
+            Err(PlanError::Malformed(shape.to_string()))
+        }
     }
 }
 
@@ -222,10 +264,17 @@ impl PlanOutline {
     }
 }
 
-/// A plan file's `format_version` must be this orgsplit's.
-fn check_version(text: &str) -> Result<(), PlanError> {
+/// The formats this orgsplit reads: its own, and the one before.
+fn is_readable(version: u64) -> bool {
+    version == u64::from(PLAN_FORMAT_VERSION) || version == u64::from(PLAN_FORMAT_PREVIOUS)
+}
+
+/// A plan file's `format_version` must be one this orgsplit reads.
+fn check_version(text: &str) -> Result<u32, PlanError> {
     match format_version_of(text).map_err(PlanError::Malformed)? {
-        Some(Value::Number(n)) if n.as_u64() == Some(u64::from(PLAN_FORMAT_VERSION)) => Ok(()),
+        Some(Value::Number(n)) if n.as_u64().is_some_and(is_readable) => {
+            Ok(n.as_u64().and_then(|v| u32::try_from(v).ok()).expect("a readable version"))
+        }
         Some(other) => Err(unknown_version(&other)),
         None => Err(PlanError::Malformed("no format_version".into())),
     }

@@ -380,3 +380,38 @@ fn the_outline_names_every_step_and_action_and_checks_the_version() {
     ));
     assert!(matches!(PlanOutline::from_json("[]"), Err(orgsplit_model::PlanError::Malformed(_))));
 }
+
+#[test]
+fn a_format_3_plan_is_still_read_with_the_digest_its_journal_names() {
+    use orgsplit_model::PlanError;
+    use orgsplit_model::canonical::CanonicalHasher;
+    // As orgsplit wrote format 3: pretty JSON, the digest of the types' compact JSON with
+    // `digest` empty.
+    let mut plan = plan();
+    plan.format_version = orgsplit_model::plan::PLAN_FORMAT_PREVIOUS;
+    plan.digest = String::new();
+    let mut hasher = CanonicalHasher::default();
+    serde_json::to_writer(&mut hasher, &plan).unwrap();
+    plan.digest = hasher.finish();
+    let text = serde_json::to_string_pretty(&plan).unwrap() + "\n";
+
+    let read = Plan::from_json(&text).unwrap();
+    assert_eq!(read, plan, "read whole, its recorded digest kept");
+    let outline = orgsplit_model::plan::PlanOutline::from_json(&text).unwrap();
+    assert_eq!(outline.digest, plan.digest);
+    for (edited, what) in [
+        (text.replace("aws+prod-workloads@example.com", "aws+evil@example.com"), "a value"),
+        (text.replacen("\"kind\": \"ou\"", "\"kind\": \"org-unit\"", 1), "a shape"),
+    ] {
+        assert_ne!(edited, text, "{what}");
+        assert!(
+            matches!(Plan::from_json(&edited), Err(PlanError::DigestMismatch { .. })),
+            "{what}"
+        );
+    }
+    let older = text.replacen("\"format_version\": 3", "\"format_version\": 2", 1);
+    assert_eq!(
+        Plan::from_json(&older).unwrap_err().to_string(),
+        "plan format_version 2 is not supported (this orgsplit writes 4, and reads it and 3)"
+    );
+}
