@@ -93,29 +93,41 @@ async fn inline_policies(
 pub(super) async fn policy(d: &Doomed<'_>) -> Result<Outcome, StepError> {
     let iam = d.session.iam();
     let arn = d.resource.arn.as_str();
-    let entities = match iam.list_entities_for_policy().policy_arn(arn).send().await {
-        Ok(out) => out,
+    // Every page: IAM may answer a page with fewer items than asked, even none, while more
+    // follow ("IsTruncated", ListEntitiesForPolicy API reference), so a first empty page does
+    // not prove the policy unattached.
+    let pages = match iam
+        .list_entities_for_policy()
+        .policy_arn(arn)
+        .max_items(1000)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+    {
+        Ok(pages) => pages,
         Err(e) => match d.err(IAM, "ListEntitiesForPolicy", e) {
             e if is_gone(&e, &GONE) => return deleted(false),
             e => return Err(e.into()),
         },
     };
-    let users = entities
-        .policy_roles()
+    let users = pages
         .iter()
-        .filter_map(|r| r.role_name().map(|n| format!("role {n}")))
-        .chain(
-            entities
+        .flat_map(|entities| {
+            let roles = entities
+                .policy_roles()
+                .iter()
+                .filter_map(|r| r.role_name().map(|n| format!("role {n}")));
+            let users = entities
                 .policy_users()
                 .iter()
-                .filter_map(|u| u.user_name().map(|n| format!("user {n}"))),
-        )
-        .chain(
-            entities
+                .filter_map(|u| u.user_name().map(|n| format!("user {n}")));
+            let groups = entities
                 .policy_groups()
                 .iter()
-                .filter_map(|g| g.group_name().map(|n| format!("group {n}"))),
-        )
+                .filter_map(|g| g.group_name().map(|n| format!("group {n}")));
+            roles.chain(users).chain(groups).collect::<Vec<_>>()
+        })
         .collect::<Vec<_>>();
     if let Some(first) = users.first() {
         return Ok(Outcome::Waiting {
