@@ -6,7 +6,7 @@ use orgsplit_aws::{AccountSession, Aws, AwsError};
 use orgsplit_model::journal::{OutputKey, Outputs};
 use orgsplit_model::{Plan, Step};
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 use tokio::sync::Semaphore;
 
 /// AWS lets an organization have only a few `CreateAccount` requests in flight; more fail
@@ -35,8 +35,36 @@ pub struct StepContext {
     pub step: Step,
     /// Outputs of every step of the plan that has succeeded so far (this run or an earlier
     /// one), by address: `dev/ou:dev` -> `ou_id`, `dev/dev-admin/account` -> `account_id`.
-    pub outputs: BTreeMap<String, Outputs>,
+    pub outputs: StepOutputs,
     pub shared: Arc<Shared>,
+}
+
+/// The outputs of the steps that have succeeded, one table shared by the running steps and
+/// grown by the executor as steps succeed. Each step used to get its own copy: a run of n steps
+/// copied n tables of up to n entries, and a 10,000-step apply spent most of its CPU time doing
+/// so (docs/performance.md, "Apply at scale").
+#[derive(Clone, Debug, Default)]
+pub struct StepOutputs(Arc<RwLock<BTreeMap<String, Outputs>>>);
+
+impl StepOutputs {
+    pub fn new(outputs: BTreeMap<String, Outputs>) -> Self {
+        StepOutputs(Arc::new(RwLock::new(outputs)))
+    }
+
+    /// One output of a step that has succeeded.
+    pub fn get(&self, address: &str, key: OutputKey) -> Option<String> {
+        self.read().get(address).and_then(|o| o.get(key.as_str())).cloned()
+    }
+
+    pub fn insert(&self, address: String, outputs: Outputs) {
+        // A step that panicked while reading leaves the table as it was: keep using it.
+        self.0.write().unwrap_or_else(PoisonError::into_inner).insert(address, outputs);
+    }
+
+    /// The whole table, for a moment (held across no `.await`).
+    pub fn read(&self) -> RwLockReadGuard<'_, BTreeMap<String, Outputs>> {
+        self.0.read().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// How a step ended, when it did not fail.
@@ -145,7 +173,7 @@ impl StepContext {
     }
 
     /// An output of a step that has succeeded: `output("dev/ou:dev", OutputKey::OuId)`.
-    pub fn output(&self, address: &str, key: OutputKey) -> Option<&str> {
-        self.outputs.get(address).and_then(|o| o.get(key.as_str())).map(String::as_str)
+    pub fn output(&self, address: &str, key: OutputKey) -> Option<String> {
+        self.outputs.get(address, key)
     }
 }

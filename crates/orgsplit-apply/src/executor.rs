@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
-use crate::context::{Outcome, Shared, StepContext};
+use crate::context::{Outcome, Shared, StepContext, StepOutputs};
 use crate::journal::Journal;
 use crate::placeholders;
 use crate::reporter::{Reporter, StepStatus};
@@ -138,6 +138,7 @@ impl Executor<'_> {
 
         let mut summary = RunSummary::default();
         let mut nodes = settle(&selected, &states, &mut ids, &mut outputs, reporter, &mut summary);
+        let outputs = StepOutputs::new(outputs);
         let deps = dependencies(&plan, &selected, &states, &ou, &mut nodes, reporter, &mut summary);
 
         let (progress_tx, mut progress_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -184,12 +185,14 @@ impl Executor<'_> {
                             )
                         })
                         .and_then(|s| {
-                            placeholders::substitute_outputs(&s, &outputs).map_err(|missing| {
-                                format!(
-                                    "step {} recorded no ARN: run apply again so that it does",
-                                    missing.join(", ")
-                                )
-                            })
+                            placeholders::substitute_outputs(&s, &outputs.read()).map_err(
+                                |missing| {
+                                    format!(
+                                        "step {} recorded no ARN: run apply again so that it does",
+                                        missing.join(", ")
+                                    )
+                                },
+                            )
                         });
                     let resolved = match resolved {
                         Ok(s) => s,
@@ -243,7 +246,7 @@ impl Executor<'_> {
                     {
                         ids.insert(name.to_string(), id.clone());
                     }
-                    outputs.insert(step.address.clone(), o.clone());
+                    outputs.insert(step.address.clone(), o);
                     let status = if changed { StepStatus::Changed } else { StepStatus::Unchanged };
                     finish(reporter, &mut summary, step, status);
                     nodes[i] = Node::Done;

@@ -20,7 +20,7 @@ mod steps;
 
 use orgsplit_aws::AwsError;
 
-pub use context::{Outcome, Shared, StepContext, StepError};
+pub use context::{Outcome, Shared, StepContext, StepError, StepOutputs};
 pub use executor::{DEFAULT_CONCURRENCY, Executor, RunSummary, select};
 pub use journal::{Journal, JournalError, journal_path};
 pub use lock::{LockError, PlanLock, lock_path};

@@ -37,13 +37,17 @@ pub struct Precheck {
     pub changed_by_this_plan: Vec<String>,
 }
 
+/// What apply checks: the reads of the steps it will run. A step the journal shows succeeded
+/// copies nothing more, so a source changed since its copy cannot make this run copy anything
+/// stale (cleanup, which deletes that source, compares it again: [`precheck_copies`]). A
+/// resumed run with every step done thus reads no source object again.
 pub async fn precheck(
     aws: &Aws,
     plan: &Plan,
     ou: &str,
     journal: &BTreeMap<String, StepState>,
 ) -> Result<Precheck, ApplyError> {
-    checked(aws, plan, ou, journal, false).await
+    checked(aws, plan, ou, journal, Scope::StepsToRun).await
 }
 
 /// As [`precheck`], also comparing the sources of the OU's `no-op` copy steps: cleanup
@@ -55,7 +59,16 @@ pub async fn precheck_copies(
     ou: &str,
     journal: &BTreeMap<String, StepState>,
 ) -> Result<Precheck, ApplyError> {
-    checked(aws, plan, ou, journal, true).await
+    checked(aws, plan, ou, journal, Scope::EveryCopy).await
+}
+
+/// Whose reads are compared with the plan's fingerprints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// Apply: the steps not yet succeeded, manual items left out.
+    StepsToRun,
+    /// Cleanup: every copy, done or not, `no-op` ones included.
+    EveryCopy,
 }
 
 async fn checked(
@@ -63,7 +76,7 @@ async fn checked(
     plan: &Plan,
     ou: &str,
     journal: &BTreeMap<String, StepState>,
-    with_no_op: bool,
+    scope: Scope,
 ) -> Result<Precheck, ApplyError> {
     let steps = select(plan, ou)?;
     let (caller, caller_arn) = aws.caller().await?;
@@ -94,10 +107,13 @@ async fn checked(
     // Manual items are done by a person; only what apply itself acts on must be current.
     let reads: BTreeSet<&str> = steps
         .iter()
-        .filter(|s| match s.action {
-            Action::Manual => false,
-            Action::NoOp => with_no_op,
-            _ => true,
+        .filter(|s| match (scope, s.action) {
+            (_, Action::Manual) => false,
+            (Scope::EveryCopy, _) => true,
+            (Scope::StepsToRun, Action::NoOp) => false,
+            (Scope::StepsToRun, _) => {
+                !matches!(journal.get(&s.address), Some(StepState::Succeeded { .. }))
+            }
         })
         .flat_map(|s| s.reads.iter().map(String::as_str))
         .collect();
@@ -112,7 +128,7 @@ async fn checked(
             stale.push(StaleObject { key: ORGANIZATION_KEY.into(), change: "changed" });
         }
     }
-    let resources: Vec<&str> = reads
+    let resources: BTreeSet<&str> = reads
         .iter()
         .copied()
         .filter(|k| *k != ORGANIZATION_KEY && !changed_by_plan.contains(*k))
@@ -121,7 +137,7 @@ async fn checked(
         // Only the kinds and Regions of what the OU's steps copy are read again, and no
         // bucket's objects are listed (their count is no part of a fingerprint).
         let read: Vec<&ResourceEntry> =
-            plan.resources.iter().filter(|r| resources.contains(&r.arn.as_str())).collect();
+            plan.resources.iter().filter(|r| resources.contains(r.arn.as_str())).collect();
         let kinds: BTreeSet<ResourceKind> = read.iter().map(|r| r.kind).collect();
         // A secret's replicas are listed in their own Regions, and a primary's fingerprint
         // covers where they are: secrets are read in every Region of the plan.

@@ -42,7 +42,7 @@ impl World {
 
     /// A context for `step`, with the OU step's output as the executor would pass it.
     fn context(&self, step: &Step) -> StepContext {
-        let mut cx = common::context(&self.aws, &self.plan, step, &self.ids);
+        let cx = common::context(&self.aws, &self.plan, step, &self.ids);
         cx.outputs.insert(
             "dev/ou:dev".into(),
             BTreeMap::from([("ou_id".to_string(), self.ou_id.clone())]),

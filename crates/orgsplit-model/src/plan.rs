@@ -35,6 +35,10 @@ pub struct Plan {
     pub home_region: String,
     /// The role apply assumes in member accounts (the config's `access_role`).
     pub access_role: String,
+    /// The config's `[limits]`: how fast apply, cutover and cleanup may call AWS. Left out when
+    /// they are orgsplit's defaults.
+    #[serde(default, skip_serializing_if = "crate::config::Limits::is_default")]
+    pub limits: crate::config::Limits,
     pub regions: Vec<String>,
     pub config_digest: String,
     pub inventory_digest: String,

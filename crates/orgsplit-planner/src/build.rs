@@ -538,6 +538,7 @@ fn build_unsealed(input: PlanInput<'_>) -> Result<Plan, BuildError> {
         source_account_id: config.source_account_id.clone(),
         home_region: config.home_region.clone(),
         access_role: config.access_role.clone(),
+        limits: config.limits.clone(),
         regions: config.regions.clone(),
         config_digest: config.digest.clone(),
         inventory_digest: String::new(),

@@ -415,3 +415,38 @@ fn a_format_3_plan_is_still_read_with_the_digest_its_journal_names() {
         "plan format_version 2 is not supported (this orgsplit writes 4, and reads it and 3)"
     );
 }
+
+#[test]
+fn the_plan_records_the_configs_limits_for_apply_and_the_review_names_them() {
+    // No [limits]: the plan file has no `limits` member (plans stay as they were).
+    let default_plan = plan();
+    assert!(default_plan.limits.is_default());
+    assert!(!default_plan.to_json().contains("\"limits\""));
+    assert!(!render_review(&default_plan, &ReviewOptions::default()).contains("  limits "));
+
+    let mut config = config();
+    config
+        .limits
+        .rates
+        .insert("ssm:PutParameter".into(), orgsplit_model::config::Limit { rate: 2.5, burst: 4.0 });
+    let mut plan = plan_of(&config, inventory());
+    plan.seal();
+    assert_eq!(plan.limits, config.limits);
+    let text = plan.to_json();
+    let written: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        written["limits"],
+        json!({"rates": {"ssm:PutParameter": {"rate": 2.5, "burst": 4.0}}})
+    );
+    let read = Plan::from_json(&text).unwrap();
+    assert_eq!(read.limits, config.limits, "apply paces by what the plan file says");
+    assert_ne!(read.digest, default_plan.digest, "the limits are part of what was reviewed");
+    let review = render_review(&read, &ReviewOptions::default());
+    assert!(review.contains("  limits ssm:PutParameter 2.5/s burst 4\n"), "{review}");
+
+    config.limits.enabled = false;
+    let off = plan_of(&config, inventory());
+    let written: Value = serde_json::from_str(&off.to_json()).unwrap();
+    assert_eq!(written["limits"]["enabled"], json!(false));
+    assert!(render_review(&off, &ReviewOptions::default()).contains("  limits off"));
+}

@@ -197,6 +197,7 @@ pub async fn plan_aws(g: &GlobalArgs, plan: &Plan) -> Result<Aws, CliError> {
     opts.profile = g.profile.clone();
     opts.endpoint_url = g.endpoint_url.clone();
     opts.access_role = plan.access_role.clone();
+    opts.rates = orgsplit_aws::RateTable::from_limits(&plan.limits);
     Ok(Aws::load(opts).await?)
 }
 

@@ -2,7 +2,8 @@
 //! apply, objects written to a copied bucket, a copied secret given a new value and a rule and
 //! a schedule disabled (their state is cutover's, not copied) do not stop apply, and the copy
 //! holds the secret's current value; a log group's retention changed (a member the copy
-//! carries) stops the OU's apply with exit 3, naming only it, and changes nothing.
+//! carries) stops the OU's apply with exit 3, naming only it, and changes nothing. Once an
+//! OU's steps have all succeeded, its apply compares nothing again.
 
 mod common;
 
@@ -16,6 +17,8 @@ const ROTATED: &str = "dev-mailer-apikey-rotated-after-the-plan";
 const LOG_GROUP: &str = "/ecs/prod-mail-sender";
 const RULE: &str = "prod-nightly-mail";
 const SCHEDULE: &str = "dev-mail-hourly";
+/// Copied by dev's apply.
+const DEV_PARAMETER: &str = "/dev/api/LOG_LEVEL";
 
 #[test]
 fn what_moves_by_itself_does_not_stop_apply_and_a_copied_change_does() {
@@ -73,4 +76,27 @@ fn what_moves_by_itself_does_not_stop_apply_and_a_copied_change_does() {
     assert!(refused.stderr.contains(LOG_GROUP), "{}", refused.stderr);
     assert!(!refused.stderr.contains(RULE), "a disabled rule counted as stale: {}", refused.stderr);
     assert_eq!(emu.mutating_requests(), Vec::<serde_json::Value>::new(), "a refused apply wrote");
+
+    // Every dev step has succeeded: a source dev's apply copied, changed since (a tag added:
+    // part of its fingerprint), is cleanup's
+    // to compare (it deletes the source), not a reason to stop a run with nothing left to
+    // copy; that run reads no source object again.
+    rt.block_on(async {
+        let source = aws_for(&emu).await.session(SOURCE_ACCOUNT).await.unwrap();
+        let tag = aws_sdk_ssm::types::Tag::builder().key("Owner").value("api-team").build();
+        let ssm = source.ssm(REGION);
+        let request = ssm.add_tags_to_resource().resource_id(DEV_PARAMETER);
+        let request = request.resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Parameter);
+        request.tags(tag.unwrap()).send().await.expect("AddTagsToResource");
+    });
+    emu.clear_requests();
+    let resumed = orgsplit(&emu, d, &["apply", "plan.json", "--ou", "dev", "--yes"]);
+    assert_eq!(resumed.code, Some(0), "{}", resumed.stderr);
+    let source_reads: Vec<_> = emu
+        .requests()
+        .into_iter()
+        .filter(|r| r["account"] == SOURCE_ACCOUNT && r["service"] != "sts")
+        .collect();
+    assert_eq!(source_reads, Vec::<serde_json::Value>::new(), "a done run read the source");
+    assert_eq!(emu.mutating_requests(), Vec::<serde_json::Value>::new(), "a done run wrote");
 }

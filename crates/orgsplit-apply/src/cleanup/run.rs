@@ -47,7 +47,7 @@ impl Cleanup<'_> {
         let Cleanup { aws, plan, ou, removals, concurrency, options, journal, reporter } = self;
         let removals = Arc::new(removals);
         let states = journal.states();
-        let outputs = Arc::new(succeeded_outputs(&states));
+        let outputs = crate::context::StepOutputs::new(succeeded_outputs(&states));
         let mut ids = known_account_ids(&plan, &states);
         let deleting = removals.iter().filter(|r| r.disposition == Disposition::Delete);
         if deleting
@@ -172,7 +172,7 @@ async fn act(
     plan: &Arc<Plan>,
     r: &Removal,
     ids: &BTreeMap<String, String>,
-    outputs: &BTreeMap<String, orgsplit_model::journal::Outputs>,
+    outputs: &crate::context::StepOutputs,
     options: CleanupOptions,
 ) -> Result<Outcome, StepError> {
     let first = r.copies.first().ok_or_else(|| StepError::Failed("no copy to verify".into()))?;

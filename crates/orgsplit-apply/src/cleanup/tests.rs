@@ -78,6 +78,7 @@ fn plan() -> Plan {
         source_account_id: SOURCE.into(),
         home_region: "us-east-1".into(),
         access_role: "OrganizationAccountAccessRole".into(),
+        limits: Default::default(),
         regions: vec!["us-east-1".into()],
         config_digest: String::new(),
         inventory_digest: String::new(),

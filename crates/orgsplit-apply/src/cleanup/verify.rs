@@ -6,12 +6,11 @@
 //! comes out is the refused call's name (`ssm:PutParameter`), never a value.
 
 use orgsplit_aws::Aws;
-use orgsplit_model::journal::Outputs;
 use orgsplit_model::{Plan, Step};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::context::{Outcome, Shared, StepContext};
+use crate::context::{Outcome, Shared, StepContext, StepOutputs};
 use crate::{placeholders, steps};
 
 /// What the copies were found to be.
@@ -32,10 +31,10 @@ pub(super) async fn copies(
     plan: &Arc<Plan>,
     copies: &[Step],
     ids: &BTreeMap<String, String>,
-    outputs: &BTreeMap<String, Outputs>,
+    outputs: &StepOutputs,
 ) -> Result<Verdict, String> {
     for copy in copies {
-        let step = placeholders::resolve(copy, ids, outputs)?;
+        let step = placeholders::resolve(copy, ids, &outputs.read())?;
         let (read_only, refused) = aws.read_only();
         let cx = StepContext {
             aws: read_only,

@@ -197,7 +197,7 @@ impl Cutover<'_> {
                             aws: aws.clone(),
                             plan: plan.clone(),
                             step,
-                            outputs: BTreeMap::new(),
+                            outputs: Default::default(),
                             shared: shared.clone(),
                         },
                         phase,

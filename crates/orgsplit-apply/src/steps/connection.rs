@@ -78,14 +78,14 @@ pub async fn share(cx: &StepContext, inputs: &ConnectionShare) -> Result<Outcome
         &cx.step.account,
         cx.region(),
         &inputs.share_name,
-        arn,
+        &arn,
         account,
     )
     .await
     .map_err(step_error)?;
     let consumer = cx.aws.session(account).await?.codeconnections(cx.region());
     let readable =
-        orgsplit_pipelines::share::wait_until_readable(&consumer, account, cx.region(), arn)
+        orgsplit_pipelines::share::wait_until_readable(&consumer, account, cx.region(), &arn)
             .await?;
     if !readable {
         return Err(StepError::Verify(format!(

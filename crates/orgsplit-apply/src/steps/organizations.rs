@@ -362,7 +362,7 @@ pub async fn scp_attachment(
     let ou = inputs.ou.as_str();
     let target = ou_id(cx, &session, ou).await?;
     let policy = match cx.output(&step::scp_address(name), OutputKey::PolicyId) {
-        Some(id) => id.to_string(),
+        Some(id) => id,
         None => find_policy(&session, name)
             .await?
             .map(|(id, _)| id)

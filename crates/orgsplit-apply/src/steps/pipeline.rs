@@ -92,7 +92,7 @@ async fn connection_arn(cx: &StepContext) -> Result<String, StepError> {
         .await?
         .codeconnections(cx.region())
         .get_connection()
-        .connection_arn(arn)
+        .connection_arn(&arn)
         .send()
         .await
         .map_err(cx.error_of("codeconnections", "GetConnection"))?;
@@ -105,7 +105,7 @@ async fn connection_arn(cx: &StepContext) -> Result<String, StepError> {
             super::connection::console_url(cx.region())
         )));
     }
-    Ok(arn.to_string())
+    Ok(arn)
 }
 
 /// The declaration to create: the plan's (account ids rewritten), v1 sources converted,

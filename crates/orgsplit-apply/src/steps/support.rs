@@ -134,7 +134,7 @@ pub async fn ou_id(
     ou: &str,
 ) -> Result<String, StepError> {
     if let Some(id) = cx.output(&orgsplit_model::step::ou_address(ou), OutputKey::OuId) {
-        return Ok(id.to_string());
+        return Ok(id);
     }
     let root = orgsplit_aws::organizations::root(session).await?;
     let root_id = root.as_ref().and_then(|r| r.id()).unwrap_or_default();

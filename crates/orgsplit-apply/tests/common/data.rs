@@ -39,10 +39,11 @@ pub fn data_steps<'p>(plan: &'p Plan, prefix: &str) -> Vec<&'p Step> {
 
 pub async fn run(aws: &Aws, plan: &Plan, step: &Step, ids: &BTreeMap<String, String>) -> Outcome {
     let mut cx = super::context(aws, plan, step, ids);
-    cx.outputs = secret_outputs(aws, plan, &cx.step, ids).await;
-    cx.outputs.extend(key_outputs(aws, plan, &cx.step, ids).await);
-    cx.step = orgsplit_apply::placeholders::substitute_outputs(&cx.step, &cx.outputs)
+    let mut outputs = secret_outputs(aws, plan, &cx.step, ids).await;
+    outputs.extend(key_outputs(aws, plan, &cx.step, ids).await);
+    cx.step = orgsplit_apply::placeholders::substitute_outputs(&cx.step, &outputs)
         .unwrap_or_else(|missing| panic!("{}: no ARN for {missing:?}", step.address));
+    cx.outputs = orgsplit_apply::StepOutputs::new(outputs);
     run_step(&cx).await.unwrap_or_else(|e| panic!("{}: {e}", step.address))
 }
 

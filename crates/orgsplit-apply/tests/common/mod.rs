@@ -79,7 +79,7 @@ pub fn context(aws: &Aws, plan: &Plan, step: &Step, ids: &BTreeMap<String, Strin
         aws: aws.clone(),
         plan: Arc::new(plan.clone()),
         step,
-        outputs: BTreeMap::new(),
+        outputs: Default::default(),
         shared: Arc::default(),
     }
 }

@@ -61,7 +61,7 @@ impl World {
         let mut cx = super::context(&self.aws, &self.plan, &step, &self.ids);
         cx.step = orgsplit_apply::placeholders::substitute_outputs(&cx.step, &self.outputs)
             .unwrap_or_else(|missing| panic!("{address}: run {missing:?} first"));
-        cx.outputs = self.outputs.clone();
+        cx.outputs = orgsplit_apply::StepOutputs::new(self.outputs.clone());
         let outcome = self.rt.block_on(run_step(&cx))?;
         if let Outcome::Done { outputs, .. } = &outcome {
             self.outputs.insert(address.to_string(), outputs.clone());

@@ -10,6 +10,8 @@
 //! A rate given here is a ceiling: the limiter starts there and slows down by itself when AWS
 //! throttles (docs/performance.md, "Adaptive pacing").
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use toml::Spanned;
 
@@ -45,13 +47,34 @@ pub const LIMITED_SERVICES: [&str; 19] = [
 /// thousands a second: S3's 3,500 writes and 5,500 reads a second per prefix).
 const MAX_RATE: f64 = 10_000.0;
 
-#[derive(Debug, Clone, PartialEq)]
+/// The plan records these (its `limits` member, left out when they are the defaults), so that
+/// `apply`, `cutover` and `cleanup`, which read the plan and not the config, pace their calls
+/// as the reviewed plan says.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Limits {
     /// `false` turns client-side limiting off (for measuring what it costs; never against an
     /// account that serves production).
+    #[serde(default = "enabled_by_default", skip_serializing_if = "is_enabled")]
     pub enabled: bool,
     /// `service` or `service:Operation` -> its ceiling, over orgsplit's defaults.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub rates: BTreeMap<String, Limit>,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+fn is_enabled(enabled: &bool) -> bool {
+    *enabled
+}
+
+impl Limits {
+    /// No `[limits]` table, or one that says nothing new.
+    pub fn is_default(&self) -> bool {
+        *self == Limits::default()
+    }
 }
 
 impl Default for Limits {
@@ -60,7 +83,8 @@ impl Default for Limits {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Limit {
     /// Requests a second.
     pub rate: f64,

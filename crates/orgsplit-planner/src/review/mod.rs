@@ -142,6 +142,10 @@ pub fn render_review(plan: &Plan, options: &ReviewOptions) -> String {
     );
     let _ = writeln!(out, "  config {}", plan.config_digest);
     let _ = writeln!(out, "  inventory {}", plan.inventory_digest);
+    if !plan.limits.is_default() {
+        // Apply paces its calls by these, not by the defaults: the reviewer sees it.
+        let _ = writeln!(out, "  limits {}", describe_limits(&plan.limits));
+    }
     let _ = writeln!(out, "  {}", p.dim("+ create  ~ update  > move  - delete  ! manual  = no-op"));
     if !f.is_empty() {
         let _ =
@@ -329,4 +333,17 @@ fn coverage(out: &mut String, plan: &Plan, p: &Painter) {
         "  {}",
         p.dim("not seen: resources of other kinds that never carried a tag (the Tagging API lists only tagged resources)")
     );
+}
+
+/// `[limits]` as the config says it: `off`, or each ceiling (`ssm:PutParameter 10/s burst 10`).
+fn describe_limits(limits: &orgsplit_model::config::Limits) -> String {
+    if !limits.enabled {
+        return "off (no client-side limit)".into();
+    }
+    limits
+        .rates
+        .iter()
+        .map(|(key, l)| format!("{key} {}/s burst {}", l.rate, l.burst))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
