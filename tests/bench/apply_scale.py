@@ -39,7 +39,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from apply_throughput import (  # noqa: E402  (the same seeding, clients and journal reading)
     CONFIG, OU, ROOT, WORKLOADS_EMAIL, EmulatorProcess, account_by_email, is_ssm_step,
-    journal_figures, mismatches, orgsplit_env, parameters, read_back, seed, step_addresses)
+    journal_figures, mismatches, orgsplit_env, parameters, read_back, seed_org_only, step_addresses)
 
 UNLIMITED = "\n[limits]\n# Measurement only: no client-side limit, so no time is spent waiting on it.\nenabled = false\n"
 
@@ -88,12 +88,7 @@ def main() -> int:
     emu = EmulatorProcess()
     url = emu.url
     try:
-        seeded = emu.admin("POST", "seed", {"scenario": "org-only"})
-        if isinstance(seeded, dict) and seeded.get("error"):
-            sys.exit(f"seeding org-only failed: {seeded['error']}")
-        t0 = time.monotonic()
-        seed(url, params)
-        seed_seconds = time.monotonic() - t0
+        seed_seconds = seed_org_only(emu, params)
         print(f"seeded {a.count} parameters in {seed_seconds:.0f} s", file=sys.stderr, flush=True)
         (work / "orgsplit.toml").write_text(CONFIG + UNLIMITED)
         env = orgsplit_env(url)
