@@ -226,7 +226,7 @@ mod tests {
             StepSpec::IamPolicy(orgsplit_model::step::ResourceCopy {
                 source_arn: "arn:aws:iam::111111111111:policy/read".into(),
                 name: "read".into(),
-                config: serde_json::json!({"Resource": [format!("{}:password::", secret_arn_placeholder(address)), kms_key_arn_placeholder(key_address)]}),
+                config: serde_json::json!({"Resource": [format!("{}:password::", secret_arn_placeholder(address)), kms_key_arn_placeholder(key_address)]}).into(),
                 tags: BTreeMap::new(),
             }),
         );

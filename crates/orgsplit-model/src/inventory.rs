@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-use crate::canonical::{CanonicalHasher, digest_of, field};
+use crate::canonical::{CanonicalHasher, digest_of};
 use crate::kind::ResourceKind;
+use crate::resource_config::ResourceConfig;
 
 pub const INVENTORY_FORMAT_VERSION: u32 = 1;
 
@@ -59,27 +60,13 @@ impl Inventory {
         self.organization.normalise();
     }
 
-    /// The digest of the canonical JSON, written a resource at a time: the same as
-    /// `digest_of(self)`, without a second copy of a large inventory as a JSON tree.
+    /// `sha256:` of the inventory's compact JSON, as orgsplit writes it: the same before the
+    /// file is written (configurations as trees) and after it is read back (configurations as
+    /// their text), whatever whitespace the file has. Written straight into the hasher: no
+    /// configuration is parsed and no second copy of a large inventory is made.
     pub fn digest(&self) -> String {
-        let mut fields = vec![
-            field("format_version", &self.format_version),
-            field("orgsplit_version", &self.orgsplit_version),
-            field("created_at", &self.created_at),
-            field("source_account_id", &self.source_account_id),
-            field("partition", &self.partition),
-            field("regions", &self.regions),
-            field("organization", &self.organization),
-            (
-                "resources",
-                Box::new(|h: &mut CanonicalHasher| h.array(&self.resources, |h, r| h.value(r))),
-            ),
-        ];
-        if !self.coverage.is_empty() {
-            fields.push(field("coverage", &self.coverage));
-        }
         let mut hasher = CanonicalHasher::default();
-        hasher.object(fields);
+        serde_json::to_writer(&mut hasher, self).expect("hashing cannot fail");
         hasher.finish()
     }
 }
@@ -163,7 +150,9 @@ pub struct Resource {
     pub region: Option<String>,
     pub tags: BTreeMap<String, String>,
     /// Non-secret configuration, as AWS describes it, needed to re-create the resource.
-    pub config: Value,
+    // Read as its text; parsed when a member of it is read (see `ResourceConfig`).
+    #[serde(deserialize_with = "ResourceConfig::deserialize_text")]
+    pub config: ResourceConfig,
     /// What this resource uses, by ARN (or image URI), with where in `config` it was found.
     pub references: Vec<Reference>,
     /// `sha256:` of the live object's state this inventory saw (config and tags).
@@ -256,7 +245,7 @@ impl Resource {
             arn: arn.into(),
             region,
             tags,
-            config,
+            config: config.into(),
             references,
             fingerprint: String::new(),
             reserved_tags_dropped,
@@ -283,7 +272,7 @@ impl Resource {
     /// ([`VOLATILE`]), and the tags. Staleness is a change in what a step copies, not in what
     /// moves by itself.
     pub fn compute_fingerprint(&self) -> String {
-        let mut copied = self.config.clone();
+        let mut copied = self.config.to_tree();
         if let Some(members) = copied.as_object_mut() {
             members.retain(|key, _| !is_volatile(self.kind, key));
         }

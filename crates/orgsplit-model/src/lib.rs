@@ -16,6 +16,7 @@ pub mod plan;
 mod plan_file;
 pub mod quote;
 pub mod regions;
+pub mod resource_config;
 pub mod secret;
 pub mod stackset;
 pub mod step;

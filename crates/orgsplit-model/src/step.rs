@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::kind::ResourceKind;
+use crate::resource_config::ResourceConfig;
 
 mod organization;
 pub use organization::*;
@@ -356,6 +357,26 @@ impl StepSpec {
         }
     }
 
+    /// The copied resource's common inputs, to change them.
+    pub fn copy_mut(&mut self) -> Option<&mut ResourceCopy> {
+        match self {
+            StepSpec::SsmParameter(v) | StepSpec::Secret(v) => Some(&mut v.copy),
+            StepSpec::IamPolicy(c)
+            | StepSpec::IamRole(c)
+            | StepSpec::LogGroup(c)
+            | StepSpec::EcsCluster(c)
+            | StepSpec::EcsTaskDefinition(c)
+            | StepSpec::EventsRule(c)
+            | StepSpec::Schedule(c)
+            | StepSpec::CodeBuildProject(c) => Some(c),
+            StepSpec::KmsKey(k) => Some(&mut k.copy),
+            StepSpec::S3Bucket(b) => Some(&mut b.copy),
+            StepSpec::EcsService(s) => Some(&mut s.copy),
+            StepSpec::Pipeline(p) => Some(&mut p.copy),
+            _ => None,
+        }
+    }
+
     /// The name a step creates or manages, where it has one (an account's, an OU's, a copy's).
     pub fn name(&self) -> Option<&str> {
         match self {
@@ -404,7 +425,7 @@ pub struct ConnectionShare {
 pub struct ResourceCopy {
     pub source_arn: String,
     pub name: String,
-    pub config: Value,
+    pub config: ResourceConfig,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
 }

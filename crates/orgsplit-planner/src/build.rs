@@ -12,7 +12,7 @@ use orgsplit_model::step::{self, StepSpec};
 use orgsplit_model::{Action, ORGSPLIT_VERSION, Plan, ResourceKind};
 use std::collections::BTreeMap;
 
-use crate::classify::{UNCLASSIFIED, classify};
+use crate::classify::{UNCLASSIFIED, classify_with};
 use crate::organization::organization_steps;
 use crate::refs::RefIndex;
 use crate::resource_step::resource_step;
@@ -93,13 +93,13 @@ fn build_unsealed(input: PlanInput<'_>) -> Result<Plan, BuildError> {
     }
     let org = &inventory.organization;
     let resources = &inventory.resources;
-    let classified = classify(config, resources);
+    let index = RefIndex::new(resources);
+    let classified = classify_with(config, resources, &index);
     let placed: Vec<Placed> = classified
         .per_resource
         .iter()
         .map(|c| Placed { environment: c.environment.clone(), reason: c.reason.clone() })
         .collect();
-    let index = RefIndex::new(resources);
     // Secrets by (name, Region): a replica's copy finds its primary's without a scan.
     let secrets: std::collections::HashMap<(&str, &str), usize> = resources
         .iter()
@@ -400,8 +400,9 @@ fn build_unsealed(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                         depends_on.push(connection.address.clone());
                     }
                     // A replica secret: its primary's copy (in this account) replicates it.
-                    let primary_step = crate::resource_step::replica_of(r)
-                        .filter(|_| r.kind == ResourceKind::Secret)
+                    let primary_step = (r.kind == ResourceKind::Secret)
+                        .then(|| crate::resource_step::replica_of(r))
+                        .flatten()
                         .and_then(|primary_region| {
                             secrets.get(&(r.name.as_str(), primary_region.as_str())).copied()
                         })

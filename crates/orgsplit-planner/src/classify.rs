@@ -74,7 +74,15 @@ fn summarise(labels: &[String]) -> String {
 }
 
 pub fn classify(config: &Config, resources: &[Resource]) -> Classified {
-    let index = RefIndex::new(resources);
+    classify_with(config, resources, &RefIndex::new(resources))
+}
+
+/// [`classify`] with the inventory's index already built.
+pub(crate) fn classify_with(
+    config: &Config,
+    resources: &[Resource],
+    index: &RefIndex<'_>,
+) -> Classified {
     let home = config.home_region.as_str();
     let references: Vec<Vec<usize>> = resources
         .iter()

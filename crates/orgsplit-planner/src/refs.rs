@@ -3,34 +3,40 @@
 use orgsplit_model::{Resource, ResourceKind};
 use std::collections::HashMap;
 
-/// An index of an inventory's resources by the ways other resources refer to them.
-pub struct RefIndex {
-    by_arn: HashMap<String, usize>,
-    by_taskdef_family: HashMap<(String, String), usize>,
-    secrets: Vec<(String, usize)>,
+/// An index of an inventory's resources by the ways other resources refer to them. It
+/// borrows the inventory's strings: a 100,000-resource inventory is indexed without a copy.
+pub struct RefIndex<'a> {
+    by_arn: HashMap<&'a str, usize>,
+    by_taskdef_family: HashMap<(&'a str, &'a str), usize>,
+    /// Secrets by full ARN and by partial ARN (without the 7-character `-XXXXXX` suffix).
+    secrets: HashMap<&'a str, usize>,
 }
 
-impl RefIndex {
-    pub fn new(resources: &[Resource]) -> Self {
-        let mut by_arn = HashMap::new();
+impl<'a> RefIndex<'a> {
+    pub fn new(resources: &'a [Resource]) -> Self {
+        let mut by_arn = HashMap::with_capacity(resources.len());
         let mut by_taskdef_family = HashMap::new();
-        let mut secrets = Vec::new();
+        let mut secrets = HashMap::new();
         for (i, r) in resources.iter().enumerate() {
-            by_arn.insert(r.arn.clone(), i);
+            by_arn.insert(r.arn.as_str(), i);
             match r.kind {
                 ResourceKind::EcsTaskDefinition => {
                     if let Some(region) = &r.region {
-                        by_taskdef_family.insert((region.clone(), r.name.clone()), i);
+                        by_taskdef_family.insert((region.as_str(), r.name.as_str()), i);
                     }
                 }
-                ResourceKind::Secret => secrets.push((r.arn.clone(), i)),
+                ResourceKind::Secret => {
+                    secrets.insert(r.arn.as_str(), i);
+                    if let Some(partial) = r.arn.get(..r.arn.len().saturating_sub(7)) {
+                        secrets.entry(partial).or_insert(i);
+                    }
+                }
                 _ => {}
             }
         }
         RefIndex { by_arn, by_taskdef_family, secrets }
     }
 
-    /// The resource an ARN names, if the inventory has it.
     pub fn resolve(&self, arn: &str) -> Option<usize> {
         if let Some(&i) = self.by_arn.get(arn) {
             return Some(i);
@@ -47,21 +53,18 @@ impl RefIndex {
         let (service, region, resource) = (parts[2], parts[3], parts[5]);
         match service {
             "ecs" => {
-                // task-definition/FAMILY:REVISION names the family's copy.
                 let rest = resource.strip_prefix("task-definition/")?;
                 let family = rest.rsplit_once(':').map_or(rest, |(f, _)| f);
-                self.by_taskdef_family.get(&(region.to_string(), family.to_string())).copied()
+                self.by_taskdef_family.get(&(region, family)).copied()
             }
             "secretsmanager" => {
-                // Full ARN (`NAME-AbCdEf`), partial ARN (`NAME`), either with `:key:stage:version`.
-                self.secrets.iter().find_map(|(secret_arn, i)| {
-                    let partial = secret_arn.get(..secret_arn.len().saturating_sub(7))?;
-                    let hit = [secret_arn.as_str(), partial].iter().any(|base| {
-                        arn == *base
-                            || arn.strip_prefix(base).is_some_and(|rest| rest.starts_with(':'))
-                    });
-                    hit.then_some(*i)
-                })
+                // `…:secret:NAME-XXXXXX` or `…:secret:NAME`, maybe followed by
+                // `:json-key:version-stage:version-id`: a secret's name holds no `:`, so the
+                // secret is named by the ARN up to its seventh field.
+                let secret = resource.strip_prefix("secret:")?;
+                let name_end =
+                    secret.find(':').map_or(arn.len(), |at| arn.len() - secret.len() + at);
+                self.secrets.get(&arn[..name_end]).copied()
             }
             _ => None,
         }

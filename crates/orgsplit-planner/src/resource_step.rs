@@ -2,6 +2,7 @@
 //! inputs), or a manual item with a note saying why.
 
 use orgsplit_model::config::{Config, NetworkMapping};
+use orgsplit_model::resource_config::ResourceConfig;
 use orgsplit_model::step::{self, StepSpec};
 use orgsplit_model::{Action, Resource, ResourceKind, Step};
 use serde_json::{Value, json};
@@ -40,10 +41,13 @@ pub(crate) fn resource_step(
 ) -> Step {
     let mut rewritten = Rewritten::default();
     let mut notes: Vec<String> = Vec::new();
-    // Cloned once, then rewritten in place.
+    // Cloned once (as text), then, when something in it may change, rewritten in place as a
+    // tree; held as text again at the end.
     let mut config_copy = r.config.clone();
+    let changes = copy_may_change(&r.config, rewriter);
     let mut v1_webhooks = 0;
-    if r.kind == ResourceKind::Pipeline
+    if changes
+        && r.kind == ResourceKind::Pipeline
         && let Some(webhooks) = config_copy.as_object_mut().and_then(|c| c.remove("webhooks"))
     {
         // v1 GitHub webhooks belong to the OAuth source; a CodeStar source needs none.
@@ -55,7 +59,9 @@ pub(crate) fn resource_step(
             ));
         }
     }
-    rewriter.rewrite(&mut config_copy, &mut rewritten);
+    if changes {
+        rewriter.rewrite(&mut config_copy, &mut rewritten);
+    }
     let mut action = Action::Create;
     let mut account = target.to_string();
     let copy = step::ResourceCopy {
@@ -66,9 +72,11 @@ pub(crate) fn resource_step(
     };
     let mut dropped_keys: Vec<String> = Vec::new();
     let mut copy = copy;
-    notes.extend(keys_of_the_target(r.kind, &mut copy.config, &mut dropped_keys));
+    if changes {
+        notes.extend(keys_of_the_target(r.kind, &mut copy.config, &mut dropped_keys));
+    }
     let value_copy = |copy| step::ValueCopy { copy, value: step::VALUE_READ_AT_APPLY.into() };
-    let spec = match r.kind {
+    let mut spec = match r.kind {
         ResourceKind::SsmParameter => StepSpec::SsmParameter(value_copy(copy)),
         ResourceKind::Secret => match (owning_service(r), replica_of(r)) {
             (None, Some(primary)) if primary_step.is_some() => {
@@ -124,7 +132,7 @@ pub(crate) fn resource_step(
         ResourceKind::EventsRule | ResourceKind::Schedule => {
             let mut copy = copy;
             let network = config.networks.get(env);
-            if set_networks(&mut copy.config, network) > 0 && network.is_none() {
+            if changes && set_networks(&mut copy.config, network) > 0 && network.is_none() {
                 // The source's subnets and security groups do not exist in the target: the
                 // scheduled task would fail to start every time.
                 action = Action::Manual;
@@ -207,7 +215,8 @@ pub(crate) fn resource_step(
             StepSpec::KmsKey(step::KeyCopy { copy, policy_later })
         }
         ResourceKind::CodeBuildProject => {
-            if let Some(members) = copy.config.as_object_mut()
+            if changes
+                && let Some(members) = copy.config.as_object_mut()
                 && members.remove("hasWebhook").is_some()
             {
                 notes.push("its source webhook is not copied: it is tied to the source provider's credentials; create it in this account once the source credentials exist".into());
@@ -280,6 +289,10 @@ pub(crate) fn resource_step(
             })
         }
     };
+    if let Some(copy) = spec.copy_mut() {
+        // A 100,000-step plan holds every copy: as text, not as trees.
+        copy.config = std::mem::take(&mut copy.config).into_text();
+    }
     // A key the copy no longer names needs no "left pointing at the source" note.
     notes.extend(
         rewritten.notes.into_iter().filter(|n| !dropped_keys.iter().any(|k| n.starts_with(k))),
@@ -318,6 +331,27 @@ pub(crate) fn resource_step(
         reason: placed.reason.clone(),
         notes,
     }
+}
+
+/// Members a copy step changes or drops when present (a pipeline's v1 webhooks, a project's
+/// webhook flag, the networks of ECS targets, the KMS key members of `keys_of_the_target`).
+const CHANGED_MEMBERS: [&str; 7] = [
+    "\"webhooks\"",
+    "\"hasWebhook\"",
+    "\"awsvpcConfiguration\"",
+    "\"KeyId\"",
+    "\"KmsKeyId\"",
+    "\"encryptionKey\"",
+    "\"KMSMasterKeyID\"",
+];
+
+/// Whether the copy of `config` may differ from it (or be noted on): when neither the rewriter
+/// nor a member this step changes can touch its text, the copy is the text as it is, and no
+/// tree is built. A configuration held as a tree is always rewritten.
+pub(crate) fn copy_may_change(config: &ResourceConfig, rewriter: &Rewriter<'_>) -> bool {
+    config.as_text().is_none_or(|text| {
+        rewriter.may_change(text) || CHANGED_MEMBERS.iter().any(|m| text.contains(m))
+    })
 }
 
 /// Notes for what a bucket copy leaves out: replication, event notifications and server

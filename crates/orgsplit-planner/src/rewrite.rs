@@ -86,6 +86,22 @@ impl Rewriter<'_> {
         self.rewrite_at(value, None, out);
     }
 
+    /// Whether rewriting the configuration whose compact JSON text is `text` may change it or
+    /// note anything: only a string holding the source account (an ARN, an image, the id
+    /// itself), an ARN or `s3://` URL (a bucket's ARN has no account), a member that holds a
+    /// bucket's name, or an `Input` (JSON in a string) is ever rewritten.
+    pub fn may_change(&self, text: &str) -> bool {
+        text.contains(self.source_account)
+            || text.contains("arn:aws")
+            || text.contains("s3://")
+            || text.contains("\"Input\"")
+            || BUCKET_NAME_KEYS.iter().any(|key| {
+                text.match_indices(key).any(|(at, _)| {
+                    text[..at].ends_with('"') && text[at + key.len()..].starts_with("\":")
+                })
+            })
+    }
+
     /// `key`: the member `value` is the value of (an array's items inherit it).
     fn rewrite_at(&self, value: &mut Value, key: Option<&str>, out: &mut Rewritten) {
         match value {

@@ -131,6 +131,27 @@ fn pipelines_wait_on_a_connection_and_drop_their_v1_webhooks() {
 }
 
 #[test]
+fn a_plan_of_the_inventory_read_as_text_is_the_plan_of_its_trees() {
+    // Read from a file, configurations are text, copied as text where nothing in them can
+    // change (see `resource_step::copy_may_change`); built in memory, they are trees, always
+    // rewritten. Both must give the same plan, byte for byte.
+    let config = config();
+    let inv = inventory();
+    let from_trees = plan_of(&config, inv.clone());
+    let file = serde_json::to_string_pretty(&inv).unwrap();
+    let read: orgsplit_model::Inventory = serde_json::from_str(&file).unwrap();
+    assert!(read.resources.iter().all(|r| r.config.as_text().is_some()));
+    let from_text = plan_of(&config, read);
+    assert_eq!(from_text.to_json(), from_trees.to_json());
+    let copied_as_is = from_text
+        .steps()
+        .filter_map(|s| s.spec.copy())
+        .filter(|c| inv.resources.iter().any(|r| r.arn == c.source_arn && r.config == c.config))
+        .count();
+    assert!(copied_as_is > 0, "some copies are the source's text as it is");
+}
+
+#[test]
 fn the_plan_is_deterministic_and_its_digest_verifies() {
     let a = plan().to_json();
     let b = plan().to_json();
@@ -326,14 +347,27 @@ fn reserved_aws_tags_never_reach_the_plan_and_the_plan_says_how_many() {
 #[test]
 fn digests_written_piece_by_piece_equal_those_of_the_whole_json_tree() {
     let mut inv = inventory();
-    assert_eq!(inv.digest(), orgsplit_model::digest_of(&inv), "without coverage");
+    // The inventory's: its compact JSON, the same for the trees `orgsplit inventory` holds and
+    // for the text `orgsplit plan` reads back from the (indented) file.
+    let read_back = |inv: &orgsplit_model::Inventory| -> orgsplit_model::Inventory {
+        serde_json::from_str(&serde_json::to_string_pretty(inv).unwrap()).unwrap()
+    };
+    let compact = |inv: &orgsplit_model::Inventory| {
+        orgsplit_model::canonical::sha256_hex(serde_json::to_string(inv).unwrap().as_bytes())
+    };
+    assert_eq!(inv.digest(), compact(&inv), "without coverage");
+    assert_eq!(read_back(&inv).digest(), inv.digest(), "read back");
     inv.coverage.push(orgsplit_model::inventory::Coverage {
         listing: "Lambda functions".into(),
         region: "us-east-1".into(),
         found: 2,
         error: None,
     });
-    assert_eq!(inv.digest(), orgsplit_model::digest_of(&inv), "with coverage");
+    assert_eq!(inv.digest(), compact(&inv), "with coverage");
+    assert_eq!(read_back(&inv).digest(), inv.digest(), "read back, with coverage");
+    let mut changed = read_back(&inv);
+    changed.resources[0].config["Type"] = serde_json::json!("StringList");
+    assert_ne!(changed.digest(), inv.digest(), "a changed configuration");
     let plan = plan_of(&config(), inv);
     assert!(!plan.coverage.is_empty() && !plan.warnings.is_empty());
     // The plan's: its compact JSON without the digest member.

@@ -183,9 +183,10 @@ fn a_rotating_secret_is_copied_with_a_note_and_a_replica_is_a_manual_item() {
     let mut rotating = secret("prod/db-rotating");
     rotating.config = json!({"RotationEnabled": true,
         "RotationLambdaARN": format!("arn:aws:lambda:us-east-1:{SRC}:function:prod-rotate-db"),
-        "PrimaryRegion": "us-east-1"});
+        "PrimaryRegion": "us-east-1"})
+    .into();
     let mut replica = secret("prod/db-replica");
-    replica.config = json!({"PrimaryRegion": "eu-west-1"});
+    replica.config = json!({"PrimaryRegion": "eu-west-1"}).into();
     let plan = plan_of(&config(), inventory_with(vec![rotating, replica]));
     let copy = step(&plan, "secret:prod/db-rotating");
     assert_eq!(copy.action, Action::Create);

@@ -10,7 +10,7 @@ fn copy(ou: &str, kind: &str, name: &str, arn: &str, spec: fn(ResourceCopy) -> S
     let c = ResourceCopy {
         source_arn: arn.into(),
         name: name.into(),
-        config: serde_json::json!({}),
+        config: serde_json::json!({}).into(),
         tags: Default::default(),
     };
     let address = format!("{ou}/{ou}-workloads/{kind}:{name}");
@@ -192,7 +192,8 @@ fn a_manual_item_holds_what_its_inputs_name() {
     if let StepSpec::EventsRule(copy) = &mut rule.spec {
         copy.config = serde_json::json!({"Targets": [{"EcsParameters": {
             "TaskDefinitionArn": "arn:aws:ecs:us-east-1:${account:dev-workloads}:task-definition/dev-api:3"
-        }}]});
+        }}]})
+        .into();
     }
     let got =
         summary(&removals(&plan, "dev", &[cleaned("prod")], CleanupOptions::default()).unwrap());

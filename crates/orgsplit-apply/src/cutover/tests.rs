@@ -45,7 +45,7 @@ fn rule_step() -> Step {
     let copy = ResourceCopy {
         source_arn: "arn:aws:events:us-east-1:111111111111:rule/nightly".into(),
         name: "nightly".into(),
-        config: serde_json::json!({"State": "ENABLED"}),
+        config: serde_json::json!({"State": "ENABLED"}).into(),
         tags: Default::default(),
     };
     Step::new(

@@ -207,7 +207,7 @@ mod tests {
         ResourceCopy {
             source_arn: String::new(),
             name: "x".into(),
-            config: json!({}),
+            config: json!({}).into(),
             tags: Default::default(),
         }
     }

@@ -1,0 +1,278 @@
+//! A resource's configuration as AWS describes it, held as its compact JSON text until
+//! something reads a member of it.
+//!
+//! A 100,000-resource inventory holds about 30 MB of configurations. As `serde_json::Value`
+//! trees they took several hundred MiB and most of the planner's time (every map an
+//! allocation, every key and string another), although the planner reads a member of few of
+//! them and copies most of them unchanged into the plan. So the planner reads the text
+//! (`Resource::config` is read with [`ResourceConfig::deserialize_text`]), copies it as text
+//! into the plan when nothing in it changes, and writes it back verbatim. A reader that
+//! derefs it gets the tree, parsed once on first use and kept. Plans are read into trees
+//! (their steps are read through `#[serde(flatten)]`, which buffers the text and cannot
+//! hand it over as is).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+use serde_json::value::RawValue;
+use std::ops::{Deref, DerefMut};
+use std::sync::OnceLock;
+
+/// JSON text or its tree; derefs to the tree (parsing the text on first use).
+pub struct ResourceConfig {
+    /// The compact JSON text, while it is what this configuration is: `None` once the tree
+    /// was changed through `DerefMut` (the tree is then the configuration).
+    text: Option<Box<RawValue>>,
+    tree: OnceLock<Value>,
+}
+
+impl ResourceConfig {
+    /// The configuration held as compact JSON text (the tree dropped).
+    pub fn text_of(value: &Value) -> Self {
+        let text = serde_json::value::to_raw_value(value).expect("a JSON tree serialises");
+        ResourceConfig { text: Some(text), tree: OnceLock::new() }
+    }
+
+    /// This configuration held as text only: for a copy that is kept but no longer read.
+    pub fn into_text(self) -> Self {
+        match self.text {
+            Some(text) => ResourceConfig { text: Some(text), tree: OnceLock::new() },
+            None => {
+                Self::text_of(self.tree.get().expect("a configuration without text has a tree"))
+            }
+        }
+    }
+
+    /// The compact JSON text, when the configuration is held as text.
+    pub fn as_text(&self) -> Option<&str> {
+        self.text.as_deref().map(RawValue::get)
+    }
+
+    /// A new tree of this configuration, leaving this one as it is (no tree kept here): for a
+    /// copy that is changed, then held as text again.
+    pub fn to_tree(&self) -> Value {
+        match (self.tree.get(), &self.text) {
+            (Some(tree), _) => tree.clone(),
+            (None, Some(text)) => parse(text),
+            (None, None) => unreachable!("a configuration is text or a tree"),
+        }
+    }
+
+    /// Reads a configuration as its JSON text, whitespace outside strings left out, without
+    /// building its tree (`#[serde(deserialize_with = "ResourceConfig::deserialize_text")]`).
+    /// Only for a member read straight by `serde_json` (not through `flatten` or a tagged
+    /// enum, which buffer the text).
+    pub fn deserialize_text<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = Box::<RawValue>::deserialize(d)?;
+        let text = match compact(raw.get()) {
+            Some(compacted) => {
+                RawValue::from_string(compacted).map_err(serde::de::Error::custom)?
+            }
+            None => raw,
+        };
+        Ok(ResourceConfig { text: Some(text), tree: OnceLock::new() })
+    }
+}
+
+fn parse(text: &RawValue) -> Value {
+    serde_json::from_str(text.get()).expect("the text of a configuration is JSON")
+}
+
+/// `text` (valid JSON) without the whitespace outside its strings, or `None` when it has none.
+fn compact(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut in_string = false;
+    let mut escaped = false;
+    let first_space = bytes.iter().position(|&b| {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            false
+        } else {
+            in_string = b == b'"';
+            b.is_ascii_whitespace()
+        }
+    })?;
+    let mut out = Vec::with_capacity(bytes.len());
+    out.extend_from_slice(&bytes[..first_space]);
+    // The scan stopped outside a string.
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in &bytes[first_space..] {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else if b.is_ascii_whitespace() {
+            continue;
+        } else {
+            in_string = b == b'"';
+        }
+        out.push(b);
+    }
+    Some(String::from_utf8(out).expect("only ASCII whitespace was left out"))
+}
+
+impl From<Value> for ResourceConfig {
+    /// The configuration held as a tree (as read from AWS, or from a plan).
+    fn from(tree: Value) -> Self {
+        ResourceConfig { text: None, tree: OnceLock::from(tree) }
+    }
+}
+
+impl Default for ResourceConfig {
+    fn default() -> Self {
+        Value::Null.into()
+    }
+}
+
+impl Deref for ResourceConfig {
+    type Target = Value;
+
+    fn deref(&self) -> &Value {
+        self.tree.get_or_init(|| {
+            parse(self.text.as_ref().expect("a configuration without a tree has text"))
+        })
+    }
+}
+
+impl DerefMut for ResourceConfig {
+    fn deref_mut(&mut self) -> &mut Value {
+        let _ = Deref::deref(&*self);
+        // The tree may change: it is the configuration from now on.
+        self.text = None;
+        self.tree.get_mut().expect("parsed above")
+    }
+}
+
+impl Clone for ResourceConfig {
+    /// Text is cloned as text (a tree parsed from it is not copied).
+    fn clone(&self) -> Self {
+        match &self.text {
+            Some(text) => ResourceConfig { text: Some(text.clone()), tree: OnceLock::new() },
+            None => ResourceConfig { text: None, tree: self.tree.clone() },
+        }
+    }
+}
+
+impl PartialEq for ResourceConfig {
+    fn eq(&self, other: &Self) -> bool {
+        match (self.as_text(), other.as_text()) {
+            (Some(a), Some(b)) if a == b => true,
+            _ => **self == **other,
+        }
+    }
+}
+
+impl PartialEq<Value> for ResourceConfig {
+    fn eq(&self, other: &Value) -> bool {
+        **self == *other
+    }
+}
+
+impl std::fmt::Debug for ResourceConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.text, self.tree.get()) {
+            (Some(text), _) => write!(f, "{}", text.get()),
+            (None, Some(tree)) => write!(f, "{tree}"),
+            (None, None) => Ok(()),
+        }
+    }
+}
+
+impl std::fmt::Display for ResourceConfig {
+    /// The compact JSON text.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self, f)
+    }
+}
+
+impl Serialize for ResourceConfig {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.text {
+            // serde_json writes the text as it is; any other serializer (a tree, the
+            // canonical digest) gets it parsed.
+            Some(text) => text.serialize(s),
+            None => self.deref().serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ResourceConfig {
+    /// Read as a tree: see [`ResourceConfig::deserialize_text`] for reading the text.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Value::deserialize(d).map(Self::from)
+    }
+}
+
+impl JsonSchema for ResourceConfig {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        Value::schema_name()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        Value::json_schema(generator)
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[derive(Deserialize, Serialize)]
+    struct Holder {
+        #[serde(deserialize_with = "ResourceConfig::deserialize_text")]
+        config: ResourceConfig,
+    }
+
+    #[test]
+    fn text_is_read_compacted_and_written_back_as_it_is() {
+        let file = "{\"config\": {\n  \"a\": [1, 2.5, \"x y\\\" z\"],\n  \"b\": {\"c\": null}\n}}";
+        let h: Holder = serde_json::from_str(file).unwrap();
+        assert_eq!(h.config.as_text(), Some(r#"{"a":[1,2.5,"x y\" z"],"b":{"c":null}}"#));
+        assert_eq!(
+            serde_json::to_string(&h).unwrap(),
+            r#"{"config":{"a":[1,2.5,"x y\" z"],"b":{"c":null}}}"#
+        );
+        assert_eq!(h.config["a"][2], "x y\" z", "a member read parses the text");
+        assert_eq!(
+            serde_json::to_value(&h.config).unwrap(),
+            json!({"a": [1, 2.5, "x y\" z"], "b": {"c": null}})
+        );
+    }
+
+    #[test]
+    fn a_changed_tree_is_the_configuration_and_a_copy_of_text_stays_text() {
+        let h: Holder = serde_json::from_str(r#"{"config": {"a": 1}}"#).unwrap();
+        let copy = h.config.clone();
+        let mut changed = h.config;
+        changed["a"] = json!(2);
+        assert_eq!(changed.as_text(), None);
+        assert_eq!(serde_json::to_string(&changed).unwrap(), r#"{"a":2}"#);
+        assert_eq!(copy.as_text(), Some(r#"{"a":1}"#));
+        assert_eq!(changed.into_text().as_text(), Some(r#"{"a":2}"#));
+        assert_eq!(copy, ResourceConfig::from(json!({"a": 1})));
+        assert_ne!(copy, ResourceConfig::from(json!({"a": 2})));
+    }
+
+    #[test]
+    fn compact_keeps_whitespace_inside_strings_and_after_escapes() {
+        assert_eq!(compact(r#"{"a":"b"}"#), None);
+        assert_eq!(
+            compact("{ \"a\\\\\" : \" b \\\" c \" }").as_deref(),
+            Some("{\"a\\\\\":\" b \\\" c \"}")
+        );
+        assert_eq!(compact("[ 1 ,\n\t2 ]").as_deref(), Some("[1,2]"));
+    }
+}
