@@ -23,7 +23,8 @@ pub struct ResourceConfig {
     /// The compact JSON text, while it is what this configuration is: `None` once the tree
     /// was changed through `DerefMut` (the tree is then the configuration).
     text: Option<Box<RawValue>>,
-    tree: OnceLock<Value>,
+    /// Boxed: most configurations are never parsed, and an empty cell is then one word.
+    tree: OnceLock<Box<Value>>,
 }
 
 impl ResourceConfig {
@@ -52,7 +53,7 @@ impl ResourceConfig {
     /// copy that is changed, then held as text again.
     pub fn to_tree(&self) -> Value {
         match (self.tree.get(), &self.text) {
-            (Some(tree), _) => tree.clone(),
+            (Some(tree), _) => Value::clone(tree),
             (None, Some(text)) => parse(text),
             (None, None) => unreachable!("a configuration is text or a tree"),
         }
@@ -122,7 +123,7 @@ fn compact(text: &str) -> Option<String> {
 impl From<Value> for ResourceConfig {
     /// The configuration held as a tree (as read from AWS, or from a plan).
     fn from(tree: Value) -> Self {
-        ResourceConfig { text: None, tree: OnceLock::from(tree) }
+        ResourceConfig { text: None, tree: OnceLock::from(Box::new(tree)) }
     }
 }
 
@@ -137,7 +138,7 @@ impl Deref for ResourceConfig {
 
     fn deref(&self) -> &Value {
         self.tree.get_or_init(|| {
-            parse(self.text.as_ref().expect("a configuration without a tree has text"))
+            Box::new(parse(self.text.as_ref().expect("a configuration without a tree has text")))
         })
     }
 }
@@ -147,7 +148,7 @@ impl DerefMut for ResourceConfig {
         let _ = Deref::deref(&*self);
         // The tree may change: it is the configuration from now on.
         self.text = None;
-        self.tree.get_mut().expect("parsed above")
+        self.tree.get_mut().expect("parsed above").as_mut()
     }
 }
 

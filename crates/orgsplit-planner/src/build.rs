@@ -94,11 +94,10 @@ fn build_unsealed(input: PlanInput<'_>) -> Result<Plan, BuildError> {
     let org = &inventory.organization;
     let resources = &inventory.resources;
     let index = RefIndex::new(resources);
-    let classified = classify_with(config, resources, &index);
-    let placed: Vec<Placed> = classified
-        .per_resource
-        .iter()
-        .map(|c| Placed { environment: c.environment.clone(), reason: c.reason.clone() })
+    let mut classified = classify_with(config, resources, &index);
+    let placed: Vec<Placed> = std::mem::take(&mut classified.per_resource)
+        .into_iter()
+        .map(|c| Placed { environment: c.environment, reason: c.reason })
         .collect();
     // Secrets by (name, Region): a replica's copy finds its primary's without a scan.
     let secrets: std::collections::HashMap<(&str, &str), usize> = resources
@@ -110,7 +109,7 @@ fn build_unsealed(input: PlanInput<'_>) -> Result<Plan, BuildError> {
 
     let mut fingerprints = BTreeMap::new();
     fingerprints.insert(ORGANIZATION_KEY.to_string(), org.fingerprint());
-    let mut warnings = classified.warnings.clone();
+    let mut warnings = std::mem::take(&mut classified.warnings);
 
     let account_ref = |name: &str| -> String {
         match config.account(name).and_then(|a| org.account_by_email(&a.email)) {
@@ -503,7 +502,7 @@ fn build_unsealed(input: PlanInput<'_>) -> Result<Plan, BuildError> {
             region: r.region.clone(),
             environment: placed[i].environment.clone(),
             reason: placed[i].reason.clone(),
-            steps: resource_steps[i].clone(),
+            steps: std::mem::take(&mut resource_steps[i]),
         };
         match placed[i].environment.as_str() {
             UNCLASSIFIED => unclassified.push(entry),
