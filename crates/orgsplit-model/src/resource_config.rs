@@ -82,27 +82,10 @@ fn parse(text: &RawValue) -> Value {
 /// `text` (valid JSON) without the whitespace outside its strings, or `None` when it has none.
 fn compact(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
-    let mut in_string = false;
-    let mut escaped = false;
-    let first_space = bytes.iter().position(|&b| {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            false
-        } else {
-            in_string = b == b'"';
-            b.is_ascii_whitespace()
-        }
-    })?;
-    let mut out = Vec::with_capacity(bytes.len());
-    out.extend_from_slice(&bytes[..first_space]);
-    // The scan stopped outside a string.
+    // Started at the first whitespace outside a string: most texts have none.
+    let mut out: Option<Vec<u8>> = None;
     let (mut in_string, mut escaped) = (false, false);
-    for &b in &bytes[first_space..] {
+    for (at, &b) in bytes.iter().enumerate() {
         if in_string {
             match (escaped, b) {
                 (true, _) => escaped = false,
@@ -111,13 +94,16 @@ fn compact(text: &str) -> Option<String> {
                 _ => {}
             }
         } else if b.is_ascii_whitespace() {
+            out.get_or_insert_with(|| bytes[..at].to_vec());
             continue;
         } else {
             in_string = b == b'"';
         }
-        out.push(b);
+        if let Some(out) = &mut out {
+            out.push(b);
+        }
     }
-    Some(String::from_utf8(out).expect("only ASCII whitespace was left out"))
+    out.map(|out| String::from_utf8(out).expect("only ASCII whitespace was left out"))
 }
 
 impl From<Value> for ResourceConfig {
