@@ -44,6 +44,12 @@ impl ResourceConfig {
         }
     }
 
+    /// A configuration held as `text`, compact JSON (checked to be JSON; whitespace outside
+    /// strings is the caller's to leave out): for a copy rewritten as text.
+    pub fn from_compact_text(text: String) -> Result<Self, serde_json::Error> {
+        Ok(ResourceConfig { text: Some(RawValue::from_string(text)?), tree: OnceLock::new() })
+    }
+
     /// The compact JSON text, when the configuration is held as text.
     pub fn as_text(&self) -> Option<&str> {
         self.text.as_deref().map(RawValue::get)

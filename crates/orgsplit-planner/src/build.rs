@@ -319,11 +319,23 @@ fn build_unsealed(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                     key_copy: &key_copy,
                 };
                 let mut copies = Vec::new();
-                let mut share_address = None;
-                for (i, r) in resources.iter().enumerate() {
-                    if !goes_to(i, env) {
-                        continue;
-                    }
+                // Pipelines come through the organization's connection, shared with this
+                // account by one step.
+                let pipelines_here = resources
+                    .iter()
+                    .enumerate()
+                    .any(|(i, r)| r.kind == ResourceKind::Pipeline && goes_to(i, env));
+                let share_address = pipelines_here.then(|| {
+                    let s = connection.share_step(&prefix, &id, &move_address, &config.home_region);
+                    let address = s.address.clone();
+                    copies.push(s);
+                    address
+                });
+                let connection_address = &connection.address;
+                // The steps of resource `i` here: its copy (or manual item), and for a key
+                // whose policy waits, the step that sets it.
+                let copy_of = |i: usize| -> Vec<Step> {
+                    let r = &resources[i];
                     let address = format!("{prefix}/{}", r.label(&config.home_region));
                     let mut depends_on = vec![move_address.clone()];
                     // Whether `from`'s trust policy names `to` as a principal: AWS refuses a
@@ -384,19 +396,8 @@ fn build_unsealed(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                         depends_on.push(format!("{prefix}/region-opt-in:{region}"));
                     }
                     if r.kind == ResourceKind::Pipeline {
-                        let share = share_address.get_or_insert_with(|| {
-                            let s = connection.share_step(
-                                &prefix,
-                                &id,
-                                &move_address,
-                                &config.home_region,
-                            );
-                            let address = s.address.clone();
-                            copies.push(s);
-                            address
-                        });
-                        depends_on.push(share.clone());
-                        depends_on.push(connection.address.clone());
+                        depends_on.extend(share_address.clone());
+                        depends_on.push(connection_address.clone());
                     }
                     // A replica secret: its primary's copy (in this account) replicates it.
                     let primary_step = (r.kind == ResourceKind::Secret)
@@ -427,8 +428,6 @@ fn build_unsealed(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                     } else {
                         crate::manual::mutual_trust(step, &trust_cycle)
                     };
-                    fingerprints.insert(r.arn.clone(), r.fingerprint.clone());
-                    resource_steps[i].push(step.address.clone());
                     if let StepSpec::KmsKey(key) = &step.spec
                         && key.policy_later
                         && step.action != Action::Manual
@@ -441,10 +440,27 @@ fn build_unsealed(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                             key,
                             policy_after,
                         );
-                        resource_steps[i].push(policy.address.clone());
-                        copies.push(policy);
+                        return vec![step, policy];
                     }
-                    copies.push(step);
+                    vec![step]
+                };
+                // On two threads: each resource's steps are its own, and merged in order.
+                let here: Vec<usize> = (0..resources.len()).filter(|&i| goes_to(i, env)).collect();
+                let (first, second) = here.split_at(here.len() / 2);
+                let steps_of = |part: &[usize]| -> Vec<(usize, Vec<Step>)> {
+                    part.iter().map(|&i| (i, copy_of(i))).collect()
+                };
+                let (first, second) = std::thread::scope(|scope| {
+                    let first = scope.spawn(|| steps_of(first));
+                    let second = steps_of(second);
+                    (first.join().expect("building copy steps does not panic"), second)
+                });
+                copies.reserve(here.len());
+                for (i, steps_of_i) in first.into_iter().chain(second) {
+                    for step in steps_of_i {
+                        resource_steps[i].push(step.address.clone());
+                        copies.push(step);
+                    }
                 }
                 copies.sort_by(|a, b| {
                     (a.kind(), &a.region, &a.address).cmp(&(b.kind(), &b.region, &b.address))
@@ -486,6 +502,10 @@ fn build_unsealed(input: PlanInput<'_>) -> Result<Plan, BuildError> {
     let mut entries = Vec::new();
     let mut unclassified = Vec::new();
     for (i, r) in resources.iter().enumerate() {
+        if !resource_steps[i].is_empty() {
+            // What a step copies, for the staleness check.
+            fingerprints.insert(r.arn.clone(), r.fingerprint.clone());
+        }
         if !r.unreadable.is_empty() {
             warnings.push(Warning {
                 subject: Some(r.label(&config.home_region)),

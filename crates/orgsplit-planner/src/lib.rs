@@ -14,6 +14,7 @@ pub mod refs;
 mod resource_step;
 pub mod review;
 pub mod rewrite;
+mod rewrite_text;
 
 pub use build::{PlanInput, build_plan, build_plan_unsealed};
 pub use classify::{Classification, classify};

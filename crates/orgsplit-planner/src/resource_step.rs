@@ -41,10 +41,22 @@ pub(crate) fn resource_step(
 ) -> Step {
     let mut rewritten = Rewritten::default();
     let mut notes: Vec<String> = Vec::new();
-    // Cloned once (as text), then, when something in it may change, rewritten in place as a
-    // tree; held as text again at the end.
-    let mut config_copy = r.config.clone();
-    let changes = copy_may_change(&r.config, rewriter);
+    // Cloned once (as text); when only the rewriter may change it, rewritten as text;
+    // otherwise, when something in it may change, rewritten in place as a tree, and held as
+    // text again at the end.
+    let (mut config_copy, changes) = match r.config.as_text() {
+        Some(text) if copy_may_change(&r.config, rewriter) && rewritten_as_text(r.kind, text) => {
+            match rewriter.rewrite_text(text, &mut rewritten) {
+                Ok(None) => (r.config.clone(), false),
+                Ok(Some(copy)) => match ResourceConfig::from_compact_text(copy) {
+                    Ok(copy) => (copy, false),
+                    Err(_) => (r.config.clone(), true),
+                },
+                Err(()) => (r.config.clone(), true),
+            }
+        }
+        _ => (r.config.clone(), copy_may_change(&r.config, rewriter)),
+    };
     let mut v1_webhooks = 0;
     if changes
         && r.kind == ResourceKind::Pipeline
@@ -344,6 +356,13 @@ const CHANGED_MEMBERS: [&str; 7] = [
     "\"encryptionKey\"",
     "\"KMSMasterKeyID\"",
 ];
+
+/// Whether a copy whose text may change is rewritten as text ([`Rewriter::rewrite_text`]):
+/// when no member this step changes on its tree is in it (a pipeline's webhooks are dropped
+/// before it is rewritten).
+fn rewritten_as_text(kind: ResourceKind, text: &str) -> bool {
+    kind != ResourceKind::Pipeline && !CHANGED_MEMBERS.iter().any(|m| text.contains(m))
+}
 
 /// Whether the copy of `config` may differ from it (or be noted on): when neither the rewriter
 /// nor a member this step changes can touch its text, the copy is the text as it is, and no

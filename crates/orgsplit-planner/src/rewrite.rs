@@ -61,17 +61,17 @@ pub struct Rewriter<'a> {
     /// The target account id, or `${account:NAME}`.
     pub target_account: &'a str,
     /// Whether an exact ARN names a resource copied into this target.
-    pub is_copied: &'a dyn Fn(&str) -> bool,
+    pub is_copied: &'a (dyn Fn(&str) -> bool + Sync),
     /// Whether an exact ARN names a resource of the inventory at all.
-    pub is_known: &'a dyn Fn(&str) -> bool,
+    pub is_known: &'a (dyn Fn(&str) -> bool + Sync),
     /// For an ARN naming a secret copied into this target: the source secret's full ARN and
     /// the address of the step that copies it.
-    pub secret_copy: &'a dyn Fn(&str) -> Option<(String, String)>,
+    pub secret_copy: &'a (dyn Fn(&str) -> Option<(String, String)> + Sync),
     /// For the name of a bucket copied into this target: the copy's name.
-    pub bucket_copy: &'a dyn Fn(&str) -> Option<String>,
+    pub bucket_copy: &'a (dyn Fn(&str) -> Option<String> + Sync),
     /// For the ARN of a KMS key copied into this target: the address of the step that
     /// creates it (KMS picks the new key's id, so only that step knows its ARN).
-    pub key_copy: &'a dyn Fn(&str) -> Option<String>,
+    pub key_copy: &'a (dyn Fn(&str) -> Option<String> + Sync),
 }
 
 #[derive(Default)]
@@ -105,29 +105,10 @@ impl Rewriter<'_> {
     /// `key`: the member `value` is the value of (an array's items inherit it).
     fn rewrite_at(&self, value: &mut Value, key: Option<&str>, out: &mut Rewritten) {
         match value {
-            Value::String(s) if key == Some("Input") && s.trim_start().starts_with(['{', '[']) => {
-                // A rule's or schedule's `Input` is JSON in a string (container overrides with
-                // environment values, …): rewritten as JSON, so the members inside it follow
-                // the copy like any others, then written back as a string.
-                match serde_json::from_str::<Value>(s) {
-                    Ok(mut inner) => {
-                        self.rewrite_at(&mut inner, None, out);
-                        *s = inner.to_string();
-                    }
-                    Err(_) => self.rewrite_string(s, out),
-                }
-            }
             Value::String(s) => {
-                // A bare bucket name is renamed only where a member holds a bucket name: a
-                // pipeline or rule may share a name with a bucket and is not one.
-                if key.is_some_and(|k| BUCKET_NAME_KEYS.contains(&k))
-                    && let Some(copy) = (self.bucket_copy)(s)
-                {
-                    out.notes.insert(renamed_note(s, &copy));
-                    *s = copy;
-                    return;
+                if let Some(rewritten) = self.member_string(key, s, out) {
+                    *s = rewritten;
                 }
-                self.rewrite_string(s, out);
             }
             Value::Array(items) => items.iter_mut().for_each(|v| self.rewrite_at(v, key, out)),
             Value::Object(map) => {
@@ -137,9 +118,37 @@ impl Rewriter<'_> {
         }
     }
 
-    fn rewrite_string(&self, s: &mut String, out: &mut Rewritten) {
-        if let Cow::Owned(rewritten) = self.rewrite_cow(s, out) {
-            *s = rewritten;
+    /// A string that is the value of member `key` (or an item of its array), rewritten;
+    /// `None` when it stays as it is. The one rule for strings of both the tree
+    /// ([`Rewriter::rewrite`]) and the text ([`Rewriter::rewrite_text`]).
+    pub(crate) fn member_string(
+        &self,
+        key: Option<&str>,
+        s: &str,
+        out: &mut Rewritten,
+    ) -> Option<String> {
+        if key == Some("Input")
+            && s.trim_start().starts_with(['{', '['])
+            && let Ok(mut inner) = serde_json::from_str::<Value>(s)
+        {
+            // A rule's or schedule's `Input` is JSON in a string (container overrides with
+            // environment values, …): rewritten as JSON, so the members inside it follow the
+            // copy like any others, then written back as a string.
+            self.rewrite_at(&mut inner, None, out);
+            return Some(inner.to_string());
+        }
+        // A bare bucket name is renamed only where a member holds a bucket name: a pipeline
+        // or rule may share a name with a bucket and is not one.
+        if key.is_some_and(|k| BUCKET_NAME_KEYS.contains(&k))
+            && let Some(copy) = (self.bucket_copy)(s)
+        {
+            out.notes.insert(renamed_note(s, &copy));
+            return Some(copy);
+        }
+        match self.rewrite_cow(s, out) {
+            // A regex that matched gives a new string even when every match was kept.
+            Cow::Owned(rewritten) if rewritten != s => Some(rewritten),
+            _ => None,
         }
     }
 
