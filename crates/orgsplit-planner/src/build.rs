@@ -95,7 +95,7 @@ fn build_unsealed(input: PlanInput<'_>) -> Result<Plan, BuildError> {
     let resources = &inventory.resources;
     let index = RefIndex::new(resources);
     let mut classified = classify_with(config, resources, &index);
-    let placed: Vec<Placed> = std::mem::take(&mut classified.per_resource)
+    let mut placed: Vec<Placed> = std::mem::take(&mut classified.per_resource)
         .into_iter()
         .map(|c| Placed { environment: c.environment, reason: c.reason })
         .collect();
@@ -444,28 +444,35 @@ fn build_unsealed(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                     }
                     vec![step]
                 };
-                // On two threads: each resource's steps are its own, and merged in order.
+                // On two threads: each resource's steps are its own. Each thread sorts its
+                // steps (by kind, Region and address: addresses are unique, so the order is
+                // total), and the two runs are merged.
                 let here: Vec<usize> = (0..resources.len()).filter(|&i| goes_to(i, env)).collect();
                 let (first, second) = here.split_at(here.len() / 2);
-                let steps_of = |part: &[usize]| -> Vec<(usize, Vec<Step>)> {
-                    part.iter().map(|&i| (i, copy_of(i))).collect()
-                };
-                let (first, second) = std::thread::scope(|scope| {
-                    let first = scope.spawn(|| steps_of(first));
-                    let second = steps_of(second);
-                    (first.join().expect("building copy steps does not panic"), second)
-                });
-                copies.reserve(here.len());
-                for (i, steps_of_i) in first.into_iter().chain(second) {
-                    for step in steps_of_i {
-                        resource_steps[i].push(step.address.clone());
-                        copies.push(step);
+                let steps_of = |part: &[usize]| -> (Vec<Step>, Vec<(usize, Vec<String>)>) {
+                    let mut steps = Vec::with_capacity(part.len());
+                    // Each resource's step addresses, for its entry.
+                    let mut addresses = Vec::with_capacity(part.len());
+                    for &i in part {
+                        let of_i = copy_of(i);
+                        addresses.push((i, of_i.iter().map(|s| s.address.clone()).collect()));
+                        steps.extend(of_i);
                     }
+                    steps.sort_unstable_by(copy_order);
+                    (steps, addresses)
+                };
+                let ((first, first_addresses), (second, second_addresses)) =
+                    std::thread::scope(|scope| {
+                        let first = scope.spawn(|| steps_of(first));
+                        let second = steps_of(second);
+                        (first.join().expect("building copy steps does not panic"), second)
+                    });
+                for (i, addresses) in first_addresses.into_iter().chain(second_addresses) {
+                    resource_steps[i].extend(addresses);
                 }
-                copies.sort_by(|a, b| {
-                    (a.kind(), &a.region, &a.address).cmp(&(b.kind(), &b.region, &b.address))
-                });
-                steps.extend(copies);
+                copies.sort_unstable_by(copy_order);
+                steps.reserve_exact(copies.len() + first.len() + second.len());
+                merge_sorted(&mut steps, vec![copies, first, second]);
             }
             accounts.push(AccountPlan {
                 name: acc.name.clone(),
@@ -499,7 +506,7 @@ fn build_unsealed(input: PlanInput<'_>) -> Result<Plan, BuildError> {
         }
     }
 
-    let mut entries = Vec::new();
+    let mut entries = Vec::with_capacity(resources.len());
     let mut unclassified = Vec::new();
     for (i, r) in resources.iter().enumerate() {
         if !resource_steps[i].is_empty() {
@@ -515,23 +522,29 @@ fn build_unsealed(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                 ),
             });
         }
+        let environment = std::mem::take(&mut placed[i].environment);
+        let place = match environment.as_str() {
+            UNCLASSIFIED => Some(false),
+            IGNORE => Some(true),
+            e if e == SHARED || environments.contains(&e) => Some(true),
+            _ => None,
+        };
         let entry = ResourceEntry {
             arn: r.arn.clone(),
             kind: r.kind,
             name: r.name.clone(),
             region: r.region.clone(),
-            environment: placed[i].environment.clone(),
-            reason: placed[i].reason.clone(),
+            environment,
+            reason: std::mem::take(&mut placed[i].reason),
             steps: std::mem::take(&mut resource_steps[i]),
         };
-        match placed[i].environment.as_str() {
-            UNCLASSIFIED => unclassified.push(entry),
-            IGNORE => entries.push(entry),
-            e if e == SHARED || environments.contains(&e) => entries.push(entry),
-            other => {
+        match place {
+            Some(true) => entries.push(entry),
+            Some(false) => unclassified.push(entry),
+            None => {
                 warnings.push(Warning {
                     subject: Some(r.label(&config.home_region)),
-                    message: format!("environment {other:?} has no OU"),
+                    message: format!("environment {:?} has no OU", entry.environment),
                 });
                 unclassified.push(entry);
             }
@@ -571,4 +584,26 @@ fn build_unsealed(input: PlanInput<'_>) -> Result<Plan, BuildError> {
         coverage: inventory.coverage.clone(),
         digest: String::new(),
     })
+}
+
+/// The order of an account's copy steps: by kind, Region, then address.
+fn copy_order(a: &Step, b: &Step) -> std::cmp::Ordering {
+    (a.kind(), &a.region, &a.address).cmp(&(b.kind(), &b.region, &b.address))
+}
+
+/// Appends the steps of `runs` (each sorted by [`copy_order`]) to `out`, in that order.
+fn merge_sorted(out: &mut Vec<Step>, runs: Vec<Vec<Step>>) {
+    let mut runs: Vec<std::vec::IntoIter<Step>> = runs.into_iter().map(Vec::into_iter).collect();
+    loop {
+        let mut least: Option<(usize, &Step)> = None;
+        for (k, run) in runs.iter().enumerate() {
+            if let Some(head) = run.as_slice().first()
+                && least.is_none_or(|(_, l)| copy_order(head, l).is_lt())
+            {
+                least = Some((k, head));
+            }
+        }
+        let Some((k, _)) = least else { return };
+        out.extend(runs[k].next());
+    }
 }
