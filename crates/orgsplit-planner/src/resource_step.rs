@@ -361,16 +361,23 @@ const CHANGED_MEMBERS: [&str; 7] = [
 /// when no member this step changes on its tree is in it (a pipeline's webhooks are dropped
 /// before it is rewritten).
 fn rewritten_as_text(kind: ResourceKind, text: &str) -> bool {
-    kind != ResourceKind::Pipeline && !CHANGED_MEMBERS.iter().any(|m| text.contains(m))
+    kind != ResourceKind::Pipeline && !has_changed_member(text)
+}
+
+/// Whether one of [`CHANGED_MEMBERS`] is in `text` (one search for all of them).
+fn has_changed_member(text: &str) -> bool {
+    static MEMBERS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        let members: Vec<String> = CHANGED_MEMBERS.iter().map(|m| regex::escape(m)).collect();
+        regex::Regex::new(&members.join("|")).expect("escaped literals")
+    });
+    MEMBERS.is_match(text)
 }
 
 /// Whether the copy of `config` may differ from it (or be noted on): when neither the rewriter
 /// nor a member this step changes can touch its text, the copy is the text as it is, and no
 /// tree is built. A configuration held as a tree is always rewritten.
 pub(crate) fn copy_may_change(config: &ResourceConfig, rewriter: &Rewriter<'_>) -> bool {
-    config.as_text().is_none_or(|text| {
-        rewriter.may_change(text) || CHANGED_MEMBERS.iter().any(|m| text.contains(m))
-    })
+    config.as_text().is_none_or(|text| rewriter.may_change(text) || has_changed_member(text))
 }
 
 /// Notes for what a bucket copy leaves out: replication, event notifications and server

@@ -91,15 +91,18 @@ impl Rewriter<'_> {
     /// itself), an ARN or `s3://` URL (a bucket's ARN has no account), a member that holds a
     /// bucket's name, or an `Input` (JSON in a string) is ever rewritten.
     pub fn may_change(&self, text: &str) -> bool {
-        text.contains(self.source_account)
-            || text.contains("arn:aws")
-            || text.contains("s3://")
-            || text.contains("\"Input\"")
-            || BUCKET_NAME_KEYS.iter().any(|key| {
-                text.match_indices(key).any(|(at, _)| {
-                    text[..at].ends_with('"') && text[at + key.len()..].starts_with("\":")
-                })
-            })
+        // The fixed strings in one search (a member holding a bucket's name is `"KEY":`).
+        static FIXED: LazyLock<Regex> = LazyLock::new(|| {
+            let members = BUCKET_NAME_KEYS.iter().map(|key| format!("\"{key}\":"));
+            let fixed: Vec<String> = ["arn:aws", "s3://", "\"Input\""]
+                .into_iter()
+                .map(String::from)
+                .chain(members)
+                .map(|literal| regex::escape(&literal))
+                .collect();
+            Regex::new(&fixed.join("|")).expect("escaped literals")
+        });
+        text.contains(self.source_account) || FIXED.is_match(text)
     }
 
     /// `key`: the member `value` is the value of (an array's items inherit it).
@@ -177,10 +180,14 @@ impl Rewriter<'_> {
         if !s.contains(self.source_account) {
             return Cow::Borrowed(s);
         }
-        ARN.replace_all(s, |caps: &regex::Captures<'_>| {
-            let arn = &caps[0];
-            if &caps[1] != self.source_account {
-                return arn.to_string();
+        // Matches are found without captures (the faster search): the account is the
+        // ARN's fifth field, which the pattern requires to be twelve digits.
+        let mut rewritten = String::new();
+        let mut kept_to = 0;
+        for found in ARN.find_iter(s) {
+            let arn = found.as_str();
+            if arn.split(':').nth(4) != Some(self.source_account) {
+                continue;
             }
             let service = arn.split(':').nth(2).unwrap_or("");
             let partition = partition_of(arn).unwrap_or(DEFAULT_PARTITION);
@@ -188,7 +195,7 @@ impl Rewriter<'_> {
             let follows = arn == root
                 || (self.is_copied)(arn)
                 || (arn.contains('*') && COPIED_SERVICES.contains(&service));
-            if let Some(address) = (self.key_copy)(arn).filter(|_| follows) {
+            let replacement = if let Some(address) = (self.key_copy)(arn).filter(|_| follows) {
                 step::kms_key_arn_placeholder(&address)
             } else if let Some((source_arn, address)) = (self.secret_copy)(arn).filter(|_| follows)
                 && let Some(rest) = arn.strip_prefix(source_arn.as_str())
@@ -208,9 +215,19 @@ impl Rewriter<'_> {
                     "is not in the inventory: left pointing at the source account"
                 };
                 out.notes.insert(format!("{arn} {why}"));
-                arn.to_string()
+                continue;
+            };
+            if replacement != arn {
+                rewritten.push_str(&s[kept_to..found.start()]);
+                rewritten.push_str(&replacement);
+                kept_to = found.end();
             }
-        })
+        }
+        if kept_to == 0 {
+            return Cow::Borrowed(s);
+        }
+        rewritten.push_str(&s[kept_to..]);
+        Cow::Owned(rewritten)
     }
 }
 
