@@ -115,7 +115,7 @@ async fn checked(
                 !matches!(journal.get(&s.address), Some(StepState::Succeeded { .. }))
             }
         })
-        .flat_map(|s| s.reads.iter().map(String::as_str))
+        .flat_map(|s| s.read_keys())
         .collect();
     for key in &reads {
         if changed_by_plan.contains(*key) {
@@ -201,7 +201,7 @@ fn changed_by_this_plan(plan: &Plan, journal: &BTreeMap<String, StepState>) -> B
             keys.insert(ORGANIZATION_KEY.to_string());
         }
         if step.account == plan.source_account_id {
-            keys.extend(step.reads.iter().cloned());
+            keys.extend(step.read_keys().map(str::to_string));
         }
     }
     // A source a cleanup of this plan deleted, or may have (interrupted, failed), is gone by

@@ -17,11 +17,16 @@ use crate::plan_file::recorded_and_actual;
 use crate::quote::quote_json;
 pub use crate::step::{Action, Step, StepKind, StepSpec};
 
-pub const PLAN_FORMAT_VERSION: u32 = 4;
-/// The format before, still read (never written): a plan that is being applied when orgsplit
-/// is upgraded keeps its digest, which its journal's records name. Its content is the same;
-/// its digest is that of the compact JSON its types write, with `digest` empty.
-pub const PLAN_FORMAT_PREVIOUS: u32 = 3;
+/// Format 5: a step whose inputs name a `source_arn` reads that resource's fingerprint without
+/// listing it in `reads` ([`Step::read_keys`]).
+pub const PLAN_FORMAT_VERSION: u32 = 5;
+/// Formats before, still read (never written): a plan that is being applied when orgsplit is
+/// upgraded keeps its digest, which its journal's records name. Their content is the same.
+/// Format 4 lists a step's source in its `reads` too; format 3 also has another digest (the
+/// compact JSON its types write, with `digest` empty).
+pub const PLAN_FORMATS_STILL_READ: [u32; 2] = [4, PLAN_FORMAT_3];
+/// The format whose digest is that of its types' compact JSON.
+pub const PLAN_FORMAT_3: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -112,7 +117,7 @@ pub enum PlanError {
     #[error("not a valid plan file: {0}")]
     Malformed(String),
     #[error(
-        "plan format_version {found} is not supported (this orgsplit writes {supported}, and reads it and 3)"
+        "plan format_version {found} is not supported (this orgsplit writes {supported}, and reads it, 4 and 3)"
     )]
     UnknownVersion { found: String, supported: u32 },
     #[error(
@@ -171,7 +176,7 @@ impl Plan {
             Ok(plan) => return Err(unknown_version(&Value::from(plan.format_version))),
             Err(_) => check_version(text)?,
         };
-        if version == PLAN_FORMAT_PREVIOUS {
+        if version == PLAN_FORMAT_3 {
             return from_format_3(text, parsed);
         }
         let (recorded, actual) = recorded_and_actual(text).map_err(PlanError::Malformed)?;
@@ -268,9 +273,11 @@ impl PlanOutline {
     }
 }
 
-/// The formats this orgsplit reads: its own, and the one before.
+/// The formats this orgsplit reads: its own, and those before it still reads.
 fn is_readable(version: u64) -> bool {
-    version == u64::from(PLAN_FORMAT_VERSION) || version == u64::from(PLAN_FORMAT_PREVIOUS)
+    std::iter::once(PLAN_FORMAT_VERSION)
+        .chain(PLAN_FORMATS_STILL_READ)
+        .any(|readable| version == u64::from(readable))
 }
 
 /// A plan file's `format_version` must be one this orgsplit reads.

@@ -1,4 +1,4 @@
-//! The plan file's text (format 4) and its digest, both in one pass.
+//! The plan file's text (formats 4 and 5) and its digest, both in one pass.
 //!
 //! Layout: the plan, its OUs and their accounts are indented, one member a line; every step,
 //! resource entry, warning and fingerprint is one compact line. So a 100,000-step plan is

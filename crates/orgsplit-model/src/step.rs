@@ -40,10 +40,14 @@ pub struct Step {
     /// Addresses of steps that must succeed first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<String>,
-    /// Keys of `Plan::fingerprints` this step reads.
+    /// Keys of `Plan::fingerprints` this step reads besides its source: a step whose inputs
+    /// name a `source_arn` reads that resource's fingerprint without listing it (format 5;
+    /// [`Step::read_keys`] gives them all).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reads: Vec<String>,
-    /// Why this step exists (the rule that classified the resource, …).
+    /// Why this step exists (the rule that classified the resource, …). Empty for a step of a
+    /// resource, whose reason is stated once, in its resource entry (format 5).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reason: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -106,6 +110,15 @@ impl Step {
 
     pub fn kind(&self) -> StepKind {
         self.spec.kind()
+    }
+
+    /// Every fingerprint key this step reads: its source's ARN (when its inputs name one),
+    /// then `reads` (a plan of format 4 lists the source there too: it is not given twice).
+    pub fn read_keys(&self) -> impl Iterator<Item = &str> {
+        let source = self.spec.source_arn();
+        source
+            .into_iter()
+            .chain(self.reads.iter().map(String::as_str).filter(move |k| Some(*k) != source))
     }
 }
 
@@ -334,6 +347,16 @@ impl StepSpec {
             StepSpec::CodeBuildProject(_) => StepKind::CodeBuildProject,
             StepSpec::Pipeline(_) => StepKind::Pipeline,
             StepSpec::Manual(_) => StepKind::Manual,
+        }
+    }
+
+    /// The ARN of the source resource the step copies, grants access to, or is the manual
+    /// item of.
+    pub fn source_arn(&self) -> Option<&str> {
+        match self {
+            StepSpec::EcrPullAccess(e) => Some(&e.source_arn),
+            StepSpec::Manual(m) => Some(&m.source_arn),
+            other => other.copy().map(|c| c.source_arn.as_str()),
         }
     }
 

@@ -413,7 +413,6 @@ fn build_unsealed(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                     depends_on.dedup();
                     let step = resource_step(
                         r,
-                        &placed[i],
                         &address,
                         &id,
                         &config.source_account_id,
@@ -444,35 +443,12 @@ fn build_unsealed(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                     }
                     vec![step]
                 };
-                // On two threads: each resource's steps are its own. Each thread sorts its
-                // steps (by kind, Region and address: addresses are unique, so the order is
-                // total), and the two runs are merged.
                 let here: Vec<usize> = (0..resources.len()).filter(|&i| goes_to(i, env)).collect();
-                let (first, second) = here.split_at(here.len() / 2);
-                let steps_of = |part: &[usize]| -> (Vec<Step>, Vec<(usize, Vec<String>)>) {
-                    let mut steps = Vec::with_capacity(part.len());
-                    // Each resource's step addresses, for its entry.
-                    let mut addresses = Vec::with_capacity(part.len());
-                    for &i in part {
-                        let of_i = copy_of(i);
-                        addresses.push((i, of_i.iter().map(|s| s.address.clone()).collect()));
-                        steps.extend(of_i);
-                    }
-                    steps.sort_unstable_by(copy_order);
-                    (steps, addresses)
-                };
-                let ((first, first_addresses), (second, second_addresses)) =
-                    std::thread::scope(|scope| {
-                        let first = scope.spawn(|| steps_of(first));
-                        let second = steps_of(second);
-                        (first.join().expect("building copy steps does not panic"), second)
-                    });
-                for (i, addresses) in first_addresses.into_iter().chain(second_addresses) {
+                let (built, addresses) = crate::copies::build_on_two_threads(&here, &copy_of);
+                for (i, addresses) in addresses {
                     resource_steps[i].extend(addresses);
                 }
-                copies.sort_unstable_by(copy_order);
-                steps.reserve_exact(copies.len() + first.len() + second.len());
-                merge_sorted(&mut steps, vec![copies, first, second]);
+                crate::copies::append_in_order(&mut steps, copies, built);
             }
             accounts.push(AccountPlan {
                 name: acc.name.clone(),
@@ -584,26 +560,4 @@ fn build_unsealed(input: PlanInput<'_>) -> Result<Plan, BuildError> {
         coverage: inventory.coverage.clone(),
         digest: String::new(),
     })
-}
-
-/// The order of an account's copy steps: by kind, Region, then address.
-fn copy_order(a: &Step, b: &Step) -> std::cmp::Ordering {
-    (a.kind(), &a.region, &a.address).cmp(&(b.kind(), &b.region, &b.address))
-}
-
-/// Appends the steps of `runs` (each sorted by [`copy_order`]) to `out`, in that order.
-fn merge_sorted(out: &mut Vec<Step>, runs: Vec<Vec<Step>>) {
-    let mut runs: Vec<std::vec::IntoIter<Step>> = runs.into_iter().map(Vec::into_iter).collect();
-    loop {
-        let mut least: Option<(usize, &Step)> = None;
-        for (k, run) in runs.iter().enumerate() {
-            if let Some(head) = run.as_slice().first()
-                && least.is_none_or(|(_, l)| copy_order(head, l).is_lt())
-            {
-                least = Some((k, head));
-            }
-        }
-        let Some((k, _)) = least else { return };
-        out.extend(runs[k].next());
-    }
 }

@@ -8,6 +8,7 @@ mod buckets;
 pub mod build;
 pub mod classify;
 mod connection;
+mod copies;
 mod manual;
 mod organization;
 pub mod refs;

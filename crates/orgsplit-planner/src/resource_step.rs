@@ -8,7 +8,6 @@ use orgsplit_model::{Action, Resource, ResourceKind, Step};
 use serde_json::{Value, json};
 
 use crate::buckets::bucket_copy_name;
-use crate::build::Placed;
 use crate::rewrite::{Rewriter, Rewritten};
 
 /// A cluster's capacity providers other than the two AWS Fargate ones (which exist in every
@@ -29,7 +28,6 @@ fn custom_capacity_providers(cluster: &Value) -> Vec<String> {
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn resource_step(
     r: &Resource,
-    placed: &Placed,
     address: &str,
     target: &str,
     source_account: &str,
@@ -328,8 +326,6 @@ pub(crate) fn resource_step(
             }),
         )
         .in_region_opt(r.region.as_deref())
-        .because(placed.reason.clone())
-        .reading(&r.arn)
         .noting_all(notes);
     }
     Step {
@@ -339,8 +335,10 @@ pub(crate) fn resource_step(
         account,
         region: r.region.clone(),
         depends_on: if action == Action::Manual { vec![] } else { depends_on },
-        reads: vec![r.arn.clone()],
-        reason: placed.reason.clone(),
+        // Its source's fingerprint, named by `source_arn` (`Step::read_keys`).
+        reads: Vec::new(),
+        // Its resource entry's reason, stated there once (format 5).
+        reason: String::new(),
         notes,
     }
 }
@@ -523,7 +521,8 @@ pub(crate) fn key_policy_step(
         .in_region_opt(key_step.region.as_deref())
         .after(after)
         .because(format!("the policy of key {name} names principals this plan creates"));
-    step.reads = key_step.reads.clone();
+    // The key's source: the policy is stale when the key is.
+    step.reads = key_step.read_keys().map(str::to_string).collect();
     step
 }
 

@@ -422,7 +422,7 @@ fn a_format_3_plan_is_still_read_with_the_digest_its_journal_names() {
     // As orgsplit wrote format 3: pretty JSON, the digest of the types' compact JSON with
     // `digest` empty.
     let mut plan = plan();
-    plan.format_version = orgsplit_model::plan::PLAN_FORMAT_PREVIOUS;
+    plan.format_version = orgsplit_model::plan::PLAN_FORMAT_3;
     plan.digest = String::new();
     let mut hasher = CanonicalHasher::default();
     serde_json::to_writer(&mut hasher, &plan).unwrap();
@@ -446,7 +446,7 @@ fn a_format_3_plan_is_still_read_with_the_digest_its_journal_names() {
     let older = text.replacen("\"format_version\": 3", "\"format_version\": 2", 1);
     assert_eq!(
         Plan::from_json(&older).unwrap_err().to_string(),
-        "plan format_version 2 is not supported (this orgsplit writes 4, and reads it and 3)"
+        "plan format_version 2 is not supported (this orgsplit writes 5, and reads it, 4 and 3)"
     );
 }
 

@@ -2,7 +2,7 @@
 //! account; every line is one step with its symbol, its address tail and why it exists.
 
 use orgsplit_model::plan::{Action, OuPlan, Plan, Step};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
 mod filter;
@@ -71,6 +71,7 @@ fn write_steps(
     prefix: &str,
     indent: &str,
     counts: &mut BTreeMap<Action, usize>,
+    resource_reasons: &HashMap<&str, &str>,
 ) {
     let tails: Vec<&str> =
         steps.iter().map(|s| s.address.strip_prefix(prefix).unwrap_or(&s.address)).collect();
@@ -83,11 +84,20 @@ fn write_steps(
             "{indent}{} {tail}{}  {}",
             p.symbol(step.action),
             " ".repeat(pad),
-            p.dim(&step.reason)
+            p.dim(step_reason(step, resource_reasons))
         );
         for note in &step.notes {
             let _ = writeln!(out, "{indent}    {}", p.dim(&format!("# {note}")));
         }
+    }
+}
+
+/// A step's reason: its own, or (a resource's step, format 5) its resource entry's.
+fn step_reason<'a>(step: &'a Step, resource_reasons: &HashMap<&str, &'a str>) -> &'a str {
+    if step.reason.is_empty() {
+        resource_reasons.get(step.address.as_str()).copied().unwrap_or_default()
+    } else {
+        &step.reason
     }
 }
 
@@ -151,6 +161,13 @@ pub fn render_review(plan: &Plan, options: &ReviewOptions) -> String {
         let _ =
             writeln!(out, "  {}", p.dim(&format!("showing {selected} steps: {}", f.describe())));
     }
+    // A resource's steps state their reason in its entry: looked up for the full listing.
+    let resource_reasons: HashMap<&str, &str> = if full {
+        let entries = plan.resources.iter().chain(&plan.unclassified);
+        entries.flat_map(|r| r.steps.iter().map(|a| (a.as_str(), r.reason.as_str()))).collect()
+    } else {
+        HashMap::new()
+    };
     // One account's (or one OU's own) steps: each one, or their counts by kind.
     let section = |out: &mut String,
                    counts: &mut BTreeMap<Action, usize>,
@@ -159,7 +176,7 @@ pub fn render_review(plan: &Plan, options: &ReviewOptions) -> String {
                    indent: &str| {
         let steps: Vec<&Step> = steps.iter().filter(|s| f.selects_step(s)).collect();
         if full {
-            write_steps(out, &p, &steps, prefix, indent, counts);
+            write_steps(out, &p, &steps, prefix, indent, counts, &resource_reasons);
         } else {
             summary::write_counts(out, &p, &steps, indent, counts);
         }

@@ -1,0 +1,64 @@
+//! An account's copy steps, built on two threads and put in their fixed order.
+//!
+//! Each resource's steps depend on nothing another resource's steps hold, so the resources are
+//! split in two halves, one per core; each half is sorted on its thread, and the sorted runs
+//! are merged. The order is total (addresses are unique), so the plan is the same whatever
+//! thread finishes first.
+
+use orgsplit_model::plan::Step;
+
+/// Each resource's step addresses: (its index in the inventory, the addresses).
+pub(crate) type StepAddresses = Vec<(usize, Vec<String>)>;
+
+/// The steps `copy_of` gives for each resource of `here`, sorted by [`copy_order`], and each
+/// resource's step addresses (for its entry), in `here`'s order.
+pub(crate) fn build_on_two_threads(
+    here: &[usize],
+    copy_of: &(dyn Fn(usize) -> Vec<Step> + Sync),
+) -> (Vec<Vec<Step>>, StepAddresses) {
+    let (first, second) = here.split_at(here.len() / 2);
+    let steps_of = |part: &[usize]| -> (Vec<Step>, StepAddresses) {
+        let mut steps = Vec::with_capacity(part.len());
+        let mut addresses = Vec::with_capacity(part.len());
+        for &i in part {
+            let of_i = copy_of(i);
+            addresses.push((i, of_i.iter().map(|s| s.address.clone()).collect()));
+            steps.extend(of_i);
+        }
+        steps.sort_unstable_by(copy_order);
+        (steps, addresses)
+    };
+    let ((first, mut addresses), (second, second_addresses)) = std::thread::scope(|scope| {
+        let first = scope.spawn(|| steps_of(first));
+        let second = steps_of(second);
+        (first.join().expect("building copy steps does not panic"), second)
+    });
+    addresses.extend(second_addresses);
+    (vec![first, second], addresses)
+}
+
+/// Appends `extra` and the sorted runs of `built` to `steps`, merged in [`copy_order`]: the
+/// list is allocated once, and no step is moved twice.
+pub(crate) fn append_in_order(steps: &mut Vec<Step>, mut extra: Vec<Step>, built: Vec<Vec<Step>>) {
+    extra.sort_unstable_by(copy_order);
+    steps.reserve_exact(extra.len() + built.iter().map(Vec::len).sum::<usize>());
+    let mut runs: Vec<std::vec::IntoIter<Step>> =
+        std::iter::once(extra).chain(built).map(Vec::into_iter).collect();
+    loop {
+        let mut least: Option<(usize, &Step)> = None;
+        for (k, run) in runs.iter().enumerate() {
+            if let Some(head) = run.as_slice().first()
+                && least.is_none_or(|(_, l)| copy_order(head, l).is_lt())
+            {
+                least = Some((k, head));
+            }
+        }
+        let Some((k, _)) = least else { return };
+        steps.extend(runs[k].next());
+    }
+}
+
+/// The order of an account's copy steps: by kind, Region, then address.
+fn copy_order(a: &Step, b: &Step) -> std::cmp::Ordering {
+    (a.kind(), &a.region, &a.address).cmp(&(b.kind(), &b.region, &b.address))
+}
