@@ -86,30 +86,45 @@ fn parse(text: &RawValue) -> Value {
 }
 
 /// `text` (valid JSON) without the whitespace outside its strings, or `None` when it has none.
+/// A string is skipped to its closing quote in one search, not byte by byte: a 100,000-resource
+/// inventory holds about 30 MB of configurations.
 fn compact(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     // Started at the first whitespace outside a string: most texts have none.
     let mut out: Option<Vec<u8>> = None;
-    let (mut in_string, mut escaped) = (false, false);
-    for (at, &b) in bytes.iter().enumerate() {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
+    let mut kept_from = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'"' => {
+                at += 1;
+                let quote_or_escape = |b: &u8| *b == b'"' || *b == b'\\';
+                while let Some(found) =
+                    bytes.get(at..).and_then(|r| r.iter().position(quote_or_escape))
+                {
+                    at += found;
+                    if bytes[at] == b'"' {
+                        break;
+                    }
+                    at += 2; // an escape: the backslash and the character it escapes
+                }
+                at += 1;
             }
-        } else if b.is_ascii_whitespace() {
-            out.get_or_insert_with(|| bytes[..at].to_vec());
-            continue;
-        } else {
-            in_string = b == b'"';
-        }
-        if let Some(out) = &mut out {
-            out.push(b);
+            b' ' | b'\n' | b'\r' | b'\t' => {
+                out.get_or_insert_with(|| Vec::with_capacity(bytes.len()))
+                    .extend_from_slice(&bytes[kept_from..at]);
+                while at < bytes.len() && matches!(bytes[at], b' ' | b'\n' | b'\r' | b'\t') {
+                    at += 1;
+                }
+                kept_from = at;
+            }
+            _ => at += 1,
         }
     }
-    out.map(|out| String::from_utf8(out).expect("only ASCII whitespace was left out"))
+    out.map(|mut out| {
+        out.extend_from_slice(&bytes[kept_from.min(bytes.len())..]);
+        String::from_utf8(out).expect("only ASCII whitespace was left out")
+    })
 }
 
 impl From<Value> for ResourceConfig {

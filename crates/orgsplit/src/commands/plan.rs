@@ -13,21 +13,33 @@ use crate::printer::Printer;
 fn read_inventory(path: &Path, config: &Config) -> Result<Inventory, CliError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| CliError::invalid(format!("{}: cannot read: {e}", path.display())))?;
-    // The version first, so an inventory of another format is named as such rather than as a
-    // shape error; the probe skips everything else without building it (a 100,000-resource
-    // inventory is read once into its types, never as a JSON tree first).
-    let version = orgsplit_model::canonical::format_version_of(&text).map_err(|e| {
-        CliError::invalid(format!("{}: not an inventory file: {e}", path.display()))
-    })?;
-    if version.as_ref().and_then(|v| v.as_u64()) != Some(u64::from(INVENTORY_FORMAT_VERSION)) {
-        return Err(CliError::invalid(format!(
+    // Read into its types at once (a 100,000-resource inventory is never a JSON tree). An
+    // inventory of another format is named as such rather than as a shape error: when it does
+    // not fit the types, its version is probed before the shape is blamed.
+    let not_this_format = || {
+        CliError::invalid(format!(
             "{}: format_version: not an inventory of format {INVENTORY_FORMAT_VERSION}",
             path.display()
-        )));
-    }
-    let inv: Inventory = serde_json::from_str(&text).map_err(|e| {
-        CliError::invalid(format!("{}: not an inventory file: {e}", path.display()))
-    })?;
+        ))
+    };
+    let inv: Inventory = match serde_json::from_str::<Inventory>(&text) {
+        Ok(inv) if inv.format_version == INVENTORY_FORMAT_VERSION => inv,
+        Ok(_) => return Err(not_this_format()),
+        Err(shape) => {
+            let version = orgsplit_model::canonical::format_version_of(&text).map_err(|e| {
+                CliError::invalid(format!("{}: not an inventory file: {e}", path.display()))
+            })?;
+            if version.as_ref().and_then(|v| v.as_u64())
+                != Some(u64::from(INVENTORY_FORMAT_VERSION))
+            {
+                return Err(not_this_format());
+            }
+            return Err(CliError::invalid(format!(
+                "{}: not an inventory file: {shape}",
+                path.display()
+            )));
+        }
+    };
     if inv.source_account_id != config.source_account_id {
         return Err(CliError::invalid(format!(
             "{}: source_account_id: the inventory is of account {}, but {} names {}",
@@ -61,7 +73,8 @@ pub async fn run(
         created_at: context::now(),
     })
     .map_err(|e| CliError::invalid(e.to_string()))?;
-    drop(inv);
+    // Not freed piece by piece: the process ends with this command (as for the plan below).
+    std::mem::forget(inv);
     // The review is rendered on the second core while the file is written.
     let written = &plan;
     let (digest, review) = std::thread::scope(|scope| {
