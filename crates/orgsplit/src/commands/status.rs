@@ -34,10 +34,18 @@ fn state_of(step: &StepOutline, state: Option<&StepState>) -> (&'static str, Opt
 pub fn run(g: &GlobalArgs, path: &Path, printer: &Printer) -> Result<ExitStatus, CliError> {
     // The outline: a read-only report need not parse and re-serialise every step's inputs
     // to check the digest (apply, cutover and cleanup do).
-    let plan = read_plan_outline(path)?;
+    // The plan and its journal are read side by side: both are pure reads, and at 100,000
+    // steps each is mostly the kernel handing out fresh memory for the file's text, which two
+    // cores do in half the time (measured in docs/performance.md). A bad plan is reported
+    // before a bad journal, as when they were read one after the other.
     let journal = journal_path(path);
-    let records =
-        orgsplit_apply::journal::read(&journal).map_err(|e| CliError::invalid(e.to_string()))?;
+    let (plan, records) = std::thread::scope(|scope| {
+        let records = scope.spawn(|| orgsplit_apply::journal::read(&journal));
+        let plan = read_plan_outline(path);
+        (plan, records.join().expect("reading the journal does not panic"))
+    });
+    let plan = plan?;
+    let records = records.map_err(|e| CliError::invalid(e.to_string()))?;
     if let Some(other) = records.iter().find(|r| r.plan_digest != plan.digest) {
         return Err(CliError::refused(format!(
             "{}: belongs to another plan (digest {})",
