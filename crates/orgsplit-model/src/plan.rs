@@ -158,7 +158,7 @@ impl Plan {
 
     /// [`Plan::to_json`] streamed to `w`, hashed as it is written (the plan is serialised
     /// once); returns the digest it recorded, whatever `self.digest` holds.
-    pub fn write_json(&self, w: &mut dyn std::io::Write) -> std::io::Result<String> {
+    pub fn write_json(&self, w: &mut (dyn std::io::Write + Send)) -> std::io::Result<String> {
         crate::plan_file::write_with_digest(self, w)
     }
 

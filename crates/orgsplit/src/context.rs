@@ -91,7 +91,7 @@ pub fn write_atomic(path: &Path, text: &str) -> Result<(), CliError> {
 /// [`write_atomic`] of what `write` streams out: a large plan is never held as one string.
 pub fn write_atomic_with<T>(
     path: &Path,
-    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<T>,
+    write: impl FnOnce(&mut (dyn std::io::Write + Send)) -> std::io::Result<T>,
 ) -> Result<T, CliError> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let fail =
