@@ -55,6 +55,26 @@ impl ResourceConfig {
         self.text.as_deref().map(RawValue::get)
     }
 
+    /// The top-level member `key` (`None` when absent, or when the configuration is not an
+    /// object), read from the text without building the whole tree, and without keeping
+    /// one: derefing keeps the tree, and the planner, which reads a member or two of many of
+    /// 100,000 configurations, kept 47 MB of trees that way (heaptrack of a 100k plan).
+    pub fn member(&self, key: &str) -> Option<Value> {
+        match (self.tree.get(), &self.text) {
+            (Some(tree), _) => tree.get(key).cloned(),
+            (None, Some(text)) => {
+                let mut de = serde_json::Deserializer::from_str(text.get());
+                de.deserialize_map(MemberVisitor { key }).ok().flatten()
+            }
+            (None, None) => unreachable!("a configuration is text or a tree"),
+        }
+    }
+
+    /// Whether a tree is held (parsed by a deref, or the configuration itself).
+    pub fn has_tree(&self) -> bool {
+        self.tree.get().is_some()
+    }
+
     /// A new tree of this configuration, leaving this one as it is (no tree kept here): for a
     /// copy that is changed, then held as text again.
     pub fn to_tree(&self) -> Value {
@@ -156,6 +176,55 @@ impl DerefMut for ResourceConfig {
         // The tree may change: it is the configuration from now on.
         self.text = None;
         self.tree.get_mut().expect("parsed above").as_mut()
+    }
+}
+
+/// Finds one member of an object, skipping the others' values without building them; the
+/// last of duplicate members wins, as in a tree.
+struct MemberVisitor<'k> {
+    key: &'k str,
+}
+
+impl<'de> serde::de::Visitor<'de> for MemberVisitor<'_> {
+    type Value = Option<Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        while let Some(is_key) = map.next_key_seed(IsKey(self.key))? {
+            if is_key {
+                found = Some(map.next_value::<Value>()?);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// Whether a member's name is the one looked for (compared as read, escapes resolved).
+struct IsKey<'k>(&'k str);
+
+impl<'de> serde::de::DeserializeSeed<'de> for IsKey<'_> {
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for IsKey<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<bool, E> {
+        Ok(name == self.0)
     }
 }
 
@@ -272,6 +341,23 @@ mod tests {
         assert_eq!(changed.into_text().as_text(), Some(r#"{"a":2}"#));
         assert_eq!(copy, ResourceConfig::from(json!({"a": 1})));
         assert_ne!(copy, ResourceConfig::from(json!({"a": 2})));
+    }
+
+    #[test]
+    fn a_member_is_read_from_the_text_without_keeping_a_tree() {
+        let h: Holder = serde_json::from_str(
+            r#"{"config": {"a": [1, {"b": "}"}], "c\u0064": 2, "c": 3, "c": 4}}"#,
+        )
+        .unwrap();
+        assert_eq!(h.config.member("a"), Some(json!([1, {"b": "}"}])));
+        assert_eq!(h.config.member("cd"), Some(json!(2)), "a name is compared unescaped");
+        assert_eq!(h.config.member("c"), Some(json!(4)), "the last duplicate wins, as in a tree");
+        assert_eq!(h.config.member("b"), None, "only top-level members");
+        assert!(!h.config.has_tree(), "no tree was built and kept");
+        assert_eq!(h.config["c"], 4);
+        assert_eq!(h.config.member("c"), Some(json!(4)), "from the tree once there is one");
+        let list: Holder = serde_json::from_str(r#"{"config": [1]}"#).unwrap();
+        assert_eq!(list.config.member("a"), None);
     }
 
     #[test]

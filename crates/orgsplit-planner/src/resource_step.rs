@@ -12,16 +12,26 @@ use crate::rewrite::{Rewriter, Rewritten};
 
 /// A cluster's capacity providers other than the two AWS Fargate ones (which exist in every
 /// account).
-fn custom_capacity_providers(cluster: &Value) -> Vec<String> {
-    cluster
-        .get("capacityProviders")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .filter(|p| !matches!(*p, "FARGATE" | "FARGATE_SPOT"))
-        .map(str::to_string)
-        .collect()
+fn custom_capacity_providers(cluster: &ResourceConfig) -> Vec<String> {
+    let mut providers = listed(cluster, "capacityProviders");
+    providers.retain(|p| !matches!(p.as_str(), "FARGATE" | "FARGATE_SPOT"));
+    providers
+}
+
+/// The strings of the array member `key` of `config` (its other items left out). Members of
+/// an inventory's configuration are read with [`ResourceConfig::member`], never through its
+/// tree, which would be parsed and then kept in the inventory.
+fn listed(config: &ResourceConfig, key: &str) -> Vec<String> {
+    match config.member(key) {
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .filter_map(|item| match item {
+                Value::String(s) => Some(s),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// The step for one resource in one workloads account: a copy, or a manual item.
@@ -120,13 +130,15 @@ pub(crate) fn resource_step(
                 })
             }
             (None, None) => {
-                let replicas = r.config.get("ReplicaRegions").and_then(Value::as_array);
+                let replicas = r.config.member("ReplicaRegions");
+                let replicas = replicas.as_ref().and_then(Value::as_array);
                 if let Some(regions) = replicas.filter(|r| !r.is_empty()) {
                     let regions: Vec<&str> = regions.iter().filter_map(Value::as_str).collect();
                     notes.push(format!("replicated to {} as in the source", regions.join(", ")));
                 }
-                if r.config.get("RotationEnabled") == Some(&Value::Bool(true)) {
-                    let function = r.config.get("RotationLambdaARN").and_then(Value::as_str);
+                if r.config.member("RotationEnabled") == Some(Value::Bool(true)) {
+                    let function = r.config.member("RotationLambdaARN");
+                    let function = function.as_ref().and_then(Value::as_str);
                     notes.push(format!(
                         "rotation (by {}) is not copied: orgsplit does not migrate the rotation function; set rotation up in this account once it exists",
                         function.unwrap_or("a Lambda function")
@@ -157,8 +169,9 @@ pub(crate) fn resource_step(
         ResourceKind::S3Bucket => {
             // Bucket names are global: the copy cannot take the source's name while it exists.
             let target_name = bucket_copy_name(config, &r.name, target, env);
-            let objects = r.config.get("ObjectCount").and_then(Value::as_u64).unwrap_or(0);
-            let at_least = if r.config.get("ObjectCountIsLowerBound") == Some(&Value::Bool(true)) {
+            let objects = r.config.member("ObjectCount").and_then(|n| n.as_u64()).unwrap_or(0);
+            let at_least = if r.config.member("ObjectCountIsLowerBound") == Some(Value::Bool(true))
+            {
                 "at least "
             } else {
                 ""
@@ -201,17 +214,18 @@ pub(crate) fn resource_step(
             StepSpec::EcsService(step::ServiceCopy { copy, network })
         }
         ResourceKind::KmsKey => {
-            let origin = r.config.get("Origin").and_then(Value::as_str).unwrap_or("AWS_KMS");
+            let origin = r.config.member("Origin");
+            let origin = origin.as_ref().and_then(Value::as_str).unwrap_or("AWS_KMS");
             if origin != "AWS_KMS" {
                 // Key material KMS did not generate (imported, CloudHSM, an external key
                 // store) cannot be created again by CreateKey.
                 action = Action::Manual;
                 notes.push(format!("its key material comes from {origin}: create the key in this account the same way, with aliases {}, by hand", aliases_of(r).join(", ")));
             }
-            if r.config.get("MultiRegion") == Some(&Value::Bool(true)) {
+            if r.config.member("MultiRegion") == Some(Value::Bool(true)) {
                 notes.push("a multi-Region key in the source: the copy is a single-Region key, and data encrypted under the source key cannot be decrypted with it".into());
             }
-            if r.config.get("KeyState").and_then(Value::as_str) == Some("Disabled") {
+            if r.config.member("KeyState").as_ref().and_then(Value::as_str) == Some("Disabled") {
                 notes.push("disabled in the source: the copy is created enabled, for the copies that use it".into());
             }
             notes.push(format!(
@@ -231,7 +245,8 @@ pub(crate) fn resource_step(
             {
                 notes.push("its source webhook is not copied: it is tied to the source provider's credentials; create it in this account once the source credentials exist".into());
             }
-            let source_type = r.config.pointer("/source/type").and_then(Value::as_str);
+            let source = r.config.member("source");
+            let source_type = source.as_ref().and_then(|s| s.get("type")).and_then(Value::as_str);
             if matches!(
                 source_type,
                 Some(
@@ -240,7 +255,7 @@ pub(crate) fn resource_step(
             ) {
                 notes.push(format!("its {} source needs credentials in this account (a connection or imported source credentials) before a build can start", source_type.unwrap_or_default()));
             }
-            if r.config.get("vpcConfig").is_some_and(|v| !v.is_null()) {
+            if r.config.member("vpcConfig").is_some_and(|v| !v.is_null()) {
                 // The source's VPC, subnets and security groups do not exist in the target.
                 action = Action::Manual;
                 notes.push("runs builds in the source account's VPC, which does not exist in this account: create the project by hand with this account's VPC".into());
@@ -278,7 +293,8 @@ pub(crate) fn resource_step(
         ResourceKind::EcsTask => {
             action = Action::Manual;
             account = source_account.to_string();
-            let started = r.config.get("startedAt").and_then(Value::as_str).unwrap_or("unknown");
+            let started = r.config.member("startedAt");
+            let started = started.as_ref().and_then(Value::as_str).unwrap_or("unknown");
             notes.push(format!("a standalone task running since {started}: never migrated; stop it in the source account when its work is done"));
             StepSpec::Manual(step::Manual {
                 source_arn: r.arn.clone(),
@@ -381,11 +397,8 @@ pub(crate) fn copy_may_change(config: &ResourceConfig, rewriter: &Rewriter<'_>) 
 /// Notes for what a bucket copy leaves out: replication, event notifications and server
 /// access logging name resources orgsplit does not copy (other buckets, topics, queues,
 /// functions) or need a person's choice (EventBridge delivery).
-fn bucket_not_copied(config: &Value) -> Vec<String> {
-    let listed = |key: &str| -> Vec<String> {
-        let items = config.get(key).and_then(Value::as_array).into_iter().flatten();
-        items.filter_map(Value::as_str).map(str::to_string).collect()
-    };
+fn bucket_not_copied(config: &ResourceConfig) -> Vec<String> {
+    let listed = |key: &str| listed(config, key);
     let mut notes = Vec::new();
     let replication = listed("ReplicationDestinations");
     if !replication.is_empty() {
@@ -395,7 +408,7 @@ fn bucket_not_copied(config: &Value) -> Vec<String> {
     if !notifications.is_empty() {
         notes.push(format!("event notifications (to {}) are not copied: set them up by hand once their destinations exist here", notifications.join(", ")));
     }
-    if let Some(target) = config.get("LoggingTargetBucket").and_then(Value::as_str) {
+    if let Some(Value::String(target)) = config.member("LoggingTargetBucket") {
         notes.push(format!(
             "server access logging (to bucket {target}) is not copied: set it up by hand"
         ));
@@ -511,7 +524,7 @@ pub(crate) fn key_policy_step(
     let spec = StepSpec::KmsKeyPolicy(step::KeyPolicy {
         key_arn: step::kms_key_arn_placeholder(&key_step.address),
         name: name.to_string(),
-        policy: key.copy.config.get("Policy").cloned().unwrap_or(Value::Null),
+        policy: key.copy.config.member("Policy").unwrap_or(Value::Null),
     });
     let mut after = vec![key_step.address.clone()];
     after.extend(principals);
@@ -528,8 +541,7 @@ pub(crate) fn key_policy_step(
 
 /// A key's aliases (`alias/…`).
 fn aliases_of(r: &Resource) -> Vec<String> {
-    let aliases = r.config.get("Aliases").and_then(Value::as_array).into_iter().flatten();
-    aliases.filter_map(Value::as_str).map(str::to_string).collect()
+    listed(&r.config, "Aliases")
 }
 
 /// Whether a key's policy names, as principals, resources this plan copies into the account:
@@ -541,7 +553,8 @@ pub(crate) fn key_policy_names_copies(r: &Resource, rewriter: &Rewriter<'_>) -> 
 
 /// The Region of a replica secret's primary, when this secret is a replica.
 pub(crate) fn replica_of(r: &Resource) -> Option<String> {
-    let primary = r.config.get("PrimaryRegion").and_then(Value::as_str)?;
+    let primary = r.config.member("PrimaryRegion")?;
+    let primary = primary.as_str()?;
     (r.region.as_deref() != Some(primary)).then(|| primary.to_string())
 }
 
@@ -550,8 +563,8 @@ pub(crate) fn replica_of(r: &Resource) -> Option<String> {
 /// user creates may hold only letters, digits and `/_+=.@-`,
 /// <https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html>).
 pub(crate) fn owning_service(r: &Resource) -> Option<String> {
-    if let Some(service) = r.config.get("OwningService").and_then(Value::as_str) {
-        return Some(service.to_string());
+    if let Some(Value::String(service)) = r.config.member("OwningService") {
+        return Some(service);
     }
     r.name.split_once('!').map(|(service, _)| service.to_string())
 }
