@@ -36,13 +36,13 @@ pub(crate) fn write_with_digest<T: Serialize>(
     value: &T,
     out: &mut (dyn Write + Send),
 ) -> io::Result<String> {
-    // The text goes through a pipeline of three threads in 1 MiB chunks: this one serialises,
+    // The text goes through a pipeline of three threads in 512 KiB chunks: this one serialises,
     // a second hashes (SHA-256 took a fifth of writing a 158 MB plan), a third writes (the
     // kernel's copy of a 140 MB file into the page cache was two fifths of it). Chunks come
     // back to be filled again, so their pages are touched once.
     std::thread::scope(|scope| {
-        let (to_hash, hash_these) = mpsc::sync_channel::<Chunk>(4);
-        let (to_write, write_these) = mpsc::sync_channel::<Chunk>(4);
+        let (to_hash, hash_these) = mpsc::sync_channel::<Chunk>(2);
+        let (to_write, write_these) = mpsc::sync_channel::<Chunk>(2);
         let (recycle, recycled) = mpsc::channel::<Chunk>();
         let hashing = scope.spawn(move || {
             let mut hasher = Sha256::new();
@@ -95,8 +95,9 @@ pub(crate) fn write_with_digest<T: Serialize>(
     })
 }
 
-/// The size of the chunks the pipeline passes on.
-const CHUNK: usize = 1 << 20;
+/// The size of the chunks the pipeline passes on. At most seven are alive at once (one filling, two queued and one in hand at each of the
+/// other threads): about 4 MB.
+const CHUNK: usize = 1 << 19;
 
 /// A piece of the file's text on its way to be hashed and written.
 struct Chunk {

@@ -98,7 +98,8 @@ pub fn write_atomic_with<T>(
         |e: std::io::Error| CliError::failure(format!("{}: cannot write: {e}", path.display()));
     std::fs::create_dir_all(dir).map_err(fail)?;
     let tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
-    let mut buffered = std::io::BufWriter::with_capacity(1 << 20, tmp);
+    // The plan's writer hands over 512 KiB chunks, which go past this buffer to the file.
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, tmp);
     let written = write(&mut buffered).map_err(fail)?;
     let tmp = buffered.into_inner().map_err(|e| fail(e.into_error()))?;
     tmp.as_file().sync_all().map_err(fail)?;
