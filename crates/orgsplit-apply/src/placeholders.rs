@@ -174,7 +174,7 @@ mod tests {
         let step = Step {
             address: "dev/dev-workloads/iam-role:app".into(),
             action: Action::Create,
-            spec: StepSpec::StackSet(StackSet {
+            spec: StepSpec::StackSet(Box::new(StackSet {
                 stackset_name: "orgsplit-baseline-dev".into(),
                 template: "baseline".into(),
                 template_digest: String::new(),
@@ -192,7 +192,7 @@ mod tests {
                 ]
                 .into(),
                 operation: Default::default(),
-            }),
+            })),
             account: "${account:dev-workloads}".into(),
             region: None,
             depends_on: vec![],

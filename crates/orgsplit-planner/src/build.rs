@@ -178,7 +178,7 @@ fn build_unsealed(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                 ou_name: &ou.name,
                 environment: env,
             });
-            let stackset = StepSpec::StackSet(step::StackSet {
+            let stackset = StepSpec::StackSet(Box::new(step::StackSet {
                 stackset_name: spec.stackset_name(&ou.name),
                 template: spec.template.clone(),
                 template_digest: spec.template_digest.clone(),
@@ -189,7 +189,7 @@ fn build_unsealed(input: PlanInput<'_>) -> Result<Plan, BuildError> {
                 auto_deployment: true,
                 parameters,
                 operation: spec.operation,
-            });
+            }));
             let address = format!("{}/stackset:{}", ou.name, name);
             let stacksets = ou.stacksets.join(", ");
             ou_steps.push(

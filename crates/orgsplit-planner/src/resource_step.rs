@@ -211,7 +211,7 @@ pub(crate) fn resource_step(
                 action = Action::Manual;
                 notes.push(format!("no [[network]] for environment {env}: create the service by hand, or add one and re-plan"));
             }
-            StepSpec::EcsService(step::ServiceCopy { copy, network })
+            StepSpec::EcsService(Box::new(step::ServiceCopy { copy, network }))
         }
         ResourceKind::KmsKey => {
             let origin = r.config.member("Origin");
