@@ -130,10 +130,8 @@ pub(crate) fn resource_step(
                 })
             }
             (None, None) => {
-                let replicas = r.config.member("ReplicaRegions");
-                let replicas = replicas.as_ref().and_then(Value::as_array);
-                if let Some(regions) = replicas.filter(|r| !r.is_empty()) {
-                    let regions: Vec<&str> = regions.iter().filter_map(Value::as_str).collect();
+                let regions = listed(&r.config, "ReplicaRegions");
+                if !regions.is_empty() {
                     notes.push(format!("replicated to {} as in the source", regions.join(", ")));
                 }
                 if r.config.member("RotationEnabled") == Some(Value::Bool(true)) {
@@ -214,13 +212,14 @@ pub(crate) fn resource_step(
             StepSpec::EcsService(Box::new(step::ServiceCopy { copy, network }))
         }
         ResourceKind::KmsKey => {
+            let aliases = listed(&r.config, "Aliases").join(", ");
             let origin = r.config.member("Origin");
             let origin = origin.as_ref().and_then(Value::as_str).unwrap_or("AWS_KMS");
             if origin != "AWS_KMS" {
                 // Key material KMS did not generate (imported, CloudHSM, an external key
                 // store) cannot be created again by CreateKey.
                 action = Action::Manual;
-                notes.push(format!("its key material comes from {origin}: create the key in this account the same way, with aliases {}, by hand", aliases_of(r).join(", ")));
+                notes.push(format!("its key material comes from {origin}: create the key in this account the same way, with aliases {aliases}, by hand"));
             }
             if r.config.member("MultiRegion") == Some(Value::Bool(true)) {
                 notes.push("a multi-Region key in the source: the copy is a single-Region key, and data encrypted under the source key cannot be decrypted with it".into());
@@ -229,8 +228,7 @@ pub(crate) fn resource_step(
                 notes.push("disabled in the source: the copy is created enabled, for the copies that use it".into());
             }
             notes.push(format!(
-                "a new key with the same aliases ({}): data encrypted under the source key stays readable only with the source key",
-                aliases_of(r).join(", ")
+                "a new key with the same aliases ({aliases}): data encrypted under the source key stays readable only with the source key"
             ));
             let policy_later = key_policy_names_copies(r, rewriter);
             if policy_later {
@@ -398,13 +396,12 @@ pub(crate) fn copy_may_change(config: &ResourceConfig, rewriter: &Rewriter<'_>) 
 /// access logging name resources orgsplit does not copy (other buckets, topics, queues,
 /// functions) or need a person's choice (EventBridge delivery).
 fn bucket_not_copied(config: &ResourceConfig) -> Vec<String> {
-    let listed = |key: &str| listed(config, key);
     let mut notes = Vec::new();
-    let replication = listed("ReplicationDestinations");
+    let replication = listed(config, "ReplicationDestinations");
     if !replication.is_empty() {
         notes.push(format!("replication (to {}) is not copied: set it up in this account by hand (its role and destination too)", replication.join(", ")));
     }
-    let notifications = listed("NotificationDestinations");
+    let notifications = listed(config, "NotificationDestinations");
     if !notifications.is_empty() {
         notes.push(format!("event notifications (to {}) are not copied: set them up by hand once their destinations exist here", notifications.join(", ")));
     }
@@ -537,11 +534,6 @@ pub(crate) fn key_policy_step(
     // The key's source: the policy is stale when the key is.
     step.reads = key_step.read_keys().map(str::to_string).collect();
     step
-}
-
-/// A key's aliases (`alias/…`).
-fn aliases_of(r: &Resource) -> Vec<String> {
-    listed(&r.config, "Aliases")
 }
 
 /// Whether a key's policy names, as principals, resources this plan copies into the account:
