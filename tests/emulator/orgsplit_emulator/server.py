@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
     from . import (accounts, ecs_clusters, ecs_services, ecs_task_definitions, ecs_tasks, s3_suspended_deletes,
-                   scheduler_groups, scheduler_state, secrets_deletion)
+                   scheduler_groups, scheduler_state, secrets_deletion, ssm_parameter_pages)
     from .app import EmulatorApp
 
     accounts.install()
@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     scheduler_groups.install()
     secrets_deletion.install()
     s3_suspended_deletes.install()
+    ssm_parameter_pages.install()
 
     class Handler(MotoRequestHandler):
         def make_environ(self):  # type: ignore[no-untyped-def]
