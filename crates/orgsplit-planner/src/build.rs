@@ -2,17 +2,14 @@
 //! and a copy (or manual item) for every classified resource in its environment's
 //! workloads account.
 
-use orgsplit_model::config::{AdminAccount, Config, IGNORE, SHARED};
+use orgsplit_model::config::{AdminAccount, Config, SHARED};
 use orgsplit_model::inventory::Inventory;
-use orgsplit_model::plan::{
-    AccountPlan, OuPlan, PLAN_FORMAT_VERSION, ResourceEntry, Step, Warning,
-};
+use orgsplit_model::plan::{AccountPlan, OuPlan, Step, Warning};
 use orgsplit_model::stackset::{ParameterContext, StackSetSpec};
 use orgsplit_model::step::{self, StepSpec};
-use orgsplit_model::{Action, ORGSPLIT_VERSION, Plan, ResourceKind};
-use std::collections::BTreeMap;
+use orgsplit_model::{Action, Plan, ResourceKind};
 
-use crate::classify::{UNCLASSIFIED, classify_with};
+use crate::classify::classify_with;
 use crate::organization::organization_steps;
 use crate::refs::RefIndex;
 use crate::resource_step::resource_step;
@@ -29,7 +26,10 @@ pub const ORGANIZATION_KEY: &str = "organization";
 
 pub struct PlanInput<'a> {
     pub config: &'a Config,
-    pub inventory: &'a Inventory,
+    /// Owned: once the steps are built, the planner frees what they read (configurations,
+    /// tags, references) and moves each resource's ARN, name, Region and fingerprint into the
+    /// plan instead of copying them, so that the entries take the freed memory.
+    pub inventory: Inventory,
     /// Every StackSet the config's OUs name, resolved from the catalog.
     pub stacksets: &'a [StackSetSpec],
     /// RFC 3339: the caller's clock.
@@ -60,6 +60,17 @@ pub(crate) struct Placed {
     pub(crate) reason: String,
 }
 
+/// Every step, and what the entries of the plan's resources need of the build.
+pub(crate) struct Built {
+    pub(crate) organization: Vec<Step>,
+    pub(crate) ous: Vec<OuPlan>,
+    pub(crate) placed: Vec<Placed>,
+    /// Resource index -> the addresses of its steps.
+    pub(crate) resource_steps: Vec<Vec<String>>,
+    pub(crate) warnings: Vec<Warning>,
+    pub(crate) organization_fingerprint: String,
+}
+
 /// The plan, sealed: its `digest` filled.
 pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
     let mut plan = build_plan_unsealed(input)?;
@@ -71,19 +82,6 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
 /// records the digest as it writes ([`Plan::write_json`] returns it), so that a large plan is
 /// serialised once, not twice.
 pub fn build_plan_unsealed(input: PlanInput<'_>) -> Result<Plan, BuildError> {
-    // The inventory's digest reads all of it once more: on the second core, while the plan
-    // is built.
-    let inventory = input.inventory;
-    std::thread::scope(|scope| {
-        let digest = scope.spawn(|| inventory.digest());
-        let mut plan = build_unsealed(input)?;
-        plan.inventory_digest = digest.join().expect("digesting the inventory does not panic");
-        Ok(plan)
-    })
-}
-
-/// The plan without its inventory digest and its own.
-fn build_unsealed(input: PlanInput<'_>) -> Result<Plan, BuildError> {
     let PlanInput { config, inventory, stacksets, created_at } = input;
     if inventory.source_account_id != config.source_account_id {
         return Err(BuildError::WrongSourceAccount {
@@ -91,11 +89,27 @@ fn build_unsealed(input: PlanInput<'_>) -> Result<Plan, BuildError> {
             config: config.source_account_id.clone(),
         });
     }
+    // The inventory's digest reads all of it once more: on the second core, while the steps
+    // are built.
+    let (built, inventory_digest) = std::thread::scope(|scope| {
+        let digest = scope.spawn(|| inventory.digest());
+        let built = build_steps(config, &inventory, stacksets);
+        (built, digest.join().expect("digesting the inventory does not panic"))
+    });
+    Ok(crate::entries::finish(config, inventory, built?, inventory_digest, created_at))
+}
+
+/// Every step of the plan, from the inventory as it was read.
+fn build_steps(
+    config: &Config,
+    inventory: &Inventory,
+    stacksets: &[StackSetSpec],
+) -> Result<Built, BuildError> {
     let org = &inventory.organization;
     let resources = &inventory.resources;
     let index = RefIndex::new(resources);
     let mut classified = classify_with(config, resources, &index);
-    let mut placed: Vec<Placed> = std::mem::take(&mut classified.per_resource)
+    let placed: Vec<Placed> = std::mem::take(&mut classified.per_resource)
         .into_iter()
         .map(|c| Placed { environment: c.environment, reason: c.reason })
         .collect();
@@ -107,8 +121,6 @@ fn build_unsealed(input: PlanInput<'_>) -> Result<Plan, BuildError> {
         .filter_map(|(i, r)| Some(((r.name.as_str(), r.region.as_deref()?), i)))
         .collect();
 
-    let mut fingerprints = BTreeMap::new();
-    fingerprints.insert(ORGANIZATION_KEY.to_string(), org.fingerprint());
     let mut warnings = std::mem::take(&mut classified.warnings);
 
     let account_ref = |name: &str| -> String {
@@ -129,7 +141,6 @@ fn build_unsealed(input: PlanInput<'_>) -> Result<Plan, BuildError> {
     let mut connection = crate::connection::OrgConnection::new(config, org)?;
 
     // ---- Which resources go where -----------------------------------------------------------
-    let environments: Vec<&str> = config.environments();
     let goes_to = |i: usize, env: &str| -> bool {
         let e = placed[i].environment.as_str();
         e == env || e == SHARED
@@ -482,82 +493,12 @@ fn build_unsealed(input: PlanInput<'_>) -> Result<Plan, BuildError> {
         }
     }
 
-    let mut entries = Vec::with_capacity(resources.len());
-    let mut unclassified = Vec::new();
-    for (i, r) in resources.iter().enumerate() {
-        if !resource_steps[i].is_empty() {
-            // What a step copies, for the staleness check.
-            fingerprints.insert(r.arn.clone(), r.fingerprint.clone());
-        }
-        if !r.unreadable.is_empty() {
-            warnings.push(Warning {
-                subject: Some(r.label(&config.home_region)),
-                message: format!(
-                    "could not be read ({}): a manual item, not a copy",
-                    r.unreadable.join(", ")
-                ),
-            });
-        }
-        let environment = std::mem::take(&mut placed[i].environment);
-        let place = match environment.as_str() {
-            UNCLASSIFIED => Some(false),
-            IGNORE => Some(true),
-            e if e == SHARED || environments.contains(&e) => Some(true),
-            _ => None,
-        };
-        let entry = ResourceEntry {
-            arn: r.arn.clone(),
-            kind: r.kind,
-            name: r.name.clone(),
-            region: r.region.clone(),
-            environment,
-            reason: std::mem::take(&mut placed[i].reason),
-            steps: std::mem::take(&mut resource_steps[i]),
-        };
-        match place {
-            Some(true) => entries.push(entry),
-            Some(false) => unclassified.push(entry),
-            None => {
-                warnings.push(Warning {
-                    subject: Some(r.label(&config.home_region)),
-                    message: format!("environment {:?} has no OU", entry.environment),
-                });
-                unclassified.push(entry);
-            }
-        }
-    }
-    let reserved: usize = inventory.resources.iter().map(|r| r.reserved_tags_dropped).sum();
-    if reserved > 0 {
-        warnings.push(Warning {
-            subject: None,
-            message: format!(
-                "{reserved} tag(s) with the reserved aws: prefix (aws:cloudformation:* and the like, put by CloudFormation, CDK and SAM) are not copied: AWS refuses to write them"
-            ),
-        });
-    }
-    warnings.sort();
-    warnings.dedup();
-
-    Ok(Plan {
-        format_version: PLAN_FORMAT_VERSION,
-        orgsplit_version: ORGSPLIT_VERSION.to_string(),
-        created_at,
-        organization_id: org.id.clone(),
-        management_account_id: org.management_account_id.clone(),
-        source_account_id: config.source_account_id.clone(),
-        home_region: config.home_region.clone(),
-        access_role: config.access_role.clone(),
-        limits: config.limits.clone(),
-        regions: config.regions.clone(),
-        config_digest: config.digest.clone(),
-        inventory_digest: String::new(),
-        fingerprints,
+    Ok(Built {
         organization: organization.steps,
         ous,
-        resources: entries,
-        unclassified,
+        placed,
+        resource_steps,
         warnings,
-        coverage: inventory.coverage.clone(),
-        digest: String::new(),
+        organization_fingerprint: org.fingerprint(),
     })
 }

@@ -9,6 +9,7 @@ pub mod build;
 pub mod classify;
 mod connection;
 mod copies;
+mod entries;
 mod manual;
 mod organization;
 pub mod refs;

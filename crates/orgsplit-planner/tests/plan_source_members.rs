@@ -51,7 +51,7 @@ fn with_members() -> Inventory {
     inv
 }
 
-fn plan_with(inv: &Inventory) -> Plan {
+fn plan_with(inv: Inventory) -> Plan {
     build_plan(PlanInput {
         config: &config(),
         inventory: inv,
@@ -79,17 +79,16 @@ fn assert_noted(step: &Step, parts: &[&str]) {
 }
 
 #[test]
+#[cfg_attr(not(debug_assertions), ignore = "relies on the planner's debug assertions")]
 fn the_members_read_from_text_and_from_trees_make_the_same_plan() {
     let trees = with_members();
     let from_file: Inventory =
         serde_json::from_str(&serde_json::to_string(&trees).unwrap()).unwrap();
     assert!(from_file.resources.iter().all(|r| r.config.as_text().is_some()));
-    let plan = plan_with(&from_file);
-    assert!(
-        from_file.resources.iter().all(|r| !r.config.has_tree()),
-        "planning parsed and kept a configuration's tree in the inventory"
-    );
-    assert_eq!(plan.ous, plan_with(&trees).ous);
+    // That planning from text keeps no tree in the inventory is asserted by the planner itself
+    // where it frees the configurations (a debug assertion: tests are debug builds).
+    let plan = plan_with(from_file);
+    assert_eq!(plan.ous, plan_with(trees).ous);
 
     let bucket = step(&plan, "/s3:prod-exports");
     assert_noted(

@@ -68,13 +68,11 @@ pub async fn run(
     };
     let mut plan = build_plan_unsealed(PlanInput {
         config: &config,
-        inventory: &inv,
+        inventory: inv,
         stacksets: &specs,
         created_at: context::now(),
     })
     .map_err(|e| CliError::invalid(e.to_string()))?;
-    // Not freed piece by piece: the process ends with this command (as for the plan below).
-    std::mem::forget(inv);
     // The review is rendered on the second core while the file is written.
     let written = &plan;
     let (digest, review) = std::thread::scope(|scope| {
