@@ -8,9 +8,9 @@
 //! (`Resource::config` is read with [`ResourceConfig::deserialize_text`]), copies it as text
 //! into the plan when nothing in it changes, and writes it back verbatim. A reader that
 //! derefs it gets the tree, parsed once on first use and kept; a reader of a member or two
-//! ([`ResourceConfig::member`], as the planner) gets them from the text, and no tree is kept. Plans are read into trees
-//! (their steps are read through `#[serde(flatten)]`, which buffers the text and cannot
-//! hand it over as is).
+//! ([`ResourceConfig::member`], as the planner) gets them from the text, and no tree is
+//! kept. Plans are read into trees (their steps are read through `#[serde(flatten)]`, which
+//! buffers the text and cannot hand it over as is).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};

@@ -45,18 +45,19 @@ pub(crate) fn finish(
                 ),
             });
         }
-        let place = match placed.environment.as_str() {
-            UNCLASSIFIED => Some(false),
-            IGNORE => Some(true),
-            e if e == SHARED || environments.contains(&e) => Some(true),
-            _ => None,
+        // An environment no OU has is kept as unclassified, with a warning.
+        let classified = match placed.environment.as_str() {
+            UNCLASSIFIED => false,
+            IGNORE => true,
+            e if e == SHARED || environments.contains(&e) => true,
+            _ => {
+                warnings.push(Warning {
+                    subject: Some(r.label(home)),
+                    message: format!("environment {:?} has no OU", placed.environment),
+                });
+                false
+            }
         };
-        if place.is_none() {
-            warnings.push(Warning {
-                subject: Some(r.label(home)),
-                message: format!("environment {:?} has no OU", placed.environment),
-            });
-        }
         let arn = std::mem::take(&mut r.arn);
         if !steps.is_empty() {
             // What a step copies, for the staleness check.
@@ -71,10 +72,7 @@ pub(crate) fn finish(
             reason: placed.reason,
             steps,
         };
-        match place {
-            Some(true) => entries.push(entry),
-            Some(false) | None => unclassified.push(entry),
-        }
+        if classified { entries.push(entry) } else { unclassified.push(entry) }
     }
     if reserved > 0 {
         warnings.push(Warning {
