@@ -112,6 +112,17 @@ pub struct Warning {
     pub message: String,
 }
 
+/// Writes `plan` as the plan file and returns the digest it recorded: for a writer that
+/// builds the plan as it writes it (the planner), whose `plan` serialises as a [`Plan`] does,
+/// member for member and in the same order, `digest` last. [`Plan::write_json`] is this
+/// function for a plan in memory.
+pub fn write_plan_file<T: Serialize>(
+    plan: &T,
+    w: &mut (dyn std::io::Write + Send),
+) -> std::io::Result<String> {
+    crate::plan_file::write_with_digest(plan, w)
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PlanError {
     #[error("not a valid plan file: {0}")]

@@ -40,11 +40,13 @@ pub(crate) fn copy_bucket_name(source: &str, target: &str) -> String {
 }
 
 /// Every bucket copy's name is one S3 accepts, and no two copies share one. A placeholder
-/// `${account:NAME}` is checked as the 12 digits it becomes.
+/// `${account:NAME}` is checked as the 12 digits it becomes. `seen` holds the names of the
+/// accounts checked before (copy name -> source bucket): the plan is checked an account at a
+/// time, in its order.
 pub(crate) fn check_bucket_names<'a>(
     steps: impl IntoIterator<Item = &'a Step>,
+    seen: &mut BTreeMap<String, String>,
 ) -> Result<(), BuildError> {
-    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
     for step in steps {
         let StepSpec::S3Bucket(bucket) = &step.spec else { continue };
         let name = as_resolved(&bucket.target_name);
@@ -55,7 +57,7 @@ pub(crate) fn check_bucket_names<'a>(
                 message: format!("its copy's name {:?} is not valid: {why}", bucket.target_name),
             });
         }
-        if let Some(other) = seen.insert(bucket.target_name.clone(), source) {
+        if let Some(other) = seen.insert(bucket.target_name.clone(), source.to_string()) {
             return Err(BuildError::BucketName {
                 bucket: source.to_string(),
                 message: format!(

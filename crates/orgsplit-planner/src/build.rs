@@ -10,12 +10,12 @@ use orgsplit_model::step::{self, StepSpec};
 use orgsplit_model::{Action, Plan, ResourceKind};
 
 use crate::classify::classify_with;
+use crate::manual::ManualSteps;
 use crate::organization::organization_steps;
 use crate::refs::RefIndex;
-use crate::resource_step::resource_step;
+use std::collections::HashMap;
 
 pub use crate::organization::guardrail_policy;
-use crate::rewrite::Rewriter;
 
 /// The guardrail SCP's name.
 pub const GUARDRAIL_SCP: &str = "orgsplit-guardrails";
@@ -26,17 +26,16 @@ pub const ORGANIZATION_KEY: &str = "organization";
 
 pub struct PlanInput<'a> {
     pub config: &'a Config,
-    /// Owned: once the steps are built, the planner frees what they read (configurations,
-    /// tags, references) and moves each resource's ARN, name, Region and fingerprint into the
-    /// plan instead of copying them, so that the entries take the freed memory.
-    pub inventory: Inventory,
+    /// Borrowed: the plan is written as it is built, and its resource entries and fingerprints
+    /// are written from the inventory's own strings.
+    pub inventory: &'a Inventory,
     /// Every StackSet the config's OUs name, resolved from the catalog.
     pub stacksets: &'a [StackSetSpec],
     /// RFC 3339: the caller's clock.
     pub created_at: String,
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     #[error(
         "the inventory is of account {inventory}, but the config's source.account_id is {config}"
@@ -52,6 +51,9 @@ pub enum BuildError {
         "[connection] owner {owner:?} is neither the management account nor an account of the organization"
     )]
     ConnectionOwner { owner: String },
+    /// The plan's writer failed (a full disk, …).
+    #[error("{0}")]
+    Write(#[from] std::io::Error),
 }
 
 /// What the planner has settled about one resource.
@@ -60,51 +62,68 @@ pub(crate) struct Placed {
     pub(crate) reason: String,
 }
 
-/// Every step, and what the entries of the plan's resources need of the build.
-pub(crate) struct Built {
-    pub(crate) organization: Vec<Step>,
-    pub(crate) ous: Vec<OuPlan>,
+/// A workloads account: what building its copies needs.
+pub(crate) struct Workloads {
+    pub(crate) env: String,
+    /// `OU/ACCOUNT`: the start of its steps' addresses.
+    pub(crate) prefix: String,
+    /// Its id, or `${account:NAME}`.
+    pub(crate) id: String,
+    pub(crate) move_address: String,
+    /// The resources copied here, in the inventory's order.
+    pub(crate) here: Vec<usize>,
+    /// The step sharing the organization's connection, when its pipelines use it.
+    pub(crate) share: Option<Step>,
+}
+
+/// Everything of the plan but the workloads accounts' copies, which are built one account at
+/// a time as the plan is written ([`crate::stream`]).
+pub(crate) struct Prepared<'a> {
+    pub(crate) config: &'a Config,
+    pub(crate) inventory: &'a Inventory,
+    pub(crate) index: RefIndex<'a>,
+    /// For each resource, the indices of the resources it references.
+    pub(crate) references: Vec<Vec<usize>>,
     pub(crate) placed: Vec<Placed>,
-    /// Resource index -> the addresses of its steps.
-    pub(crate) resource_steps: Vec<Vec<String>>,
+    /// Secrets by (name, Region): a replica's copy finds its primary's without a scan.
+    pub(crate) secrets: HashMap<(&'a str, &'a str), usize>,
+    pub(crate) connection_address: String,
+    /// The organization's steps, settled.
+    pub(crate) organization: Vec<Step>,
+    /// Each OU with its own steps and its accounts' own steps (account, move, StackSet
+    /// instances, …), settled; a workloads account's copies are not in it.
+    pub(crate) ous: Vec<OuPlan>,
+    /// Per OU, per account: its copies' plan, for a workloads account.
+    pub(crate) workloads: Vec<Vec<Option<Workloads>>>,
+    /// The manual steps settled so far (the copies are settled as they are built).
+    pub(crate) manual: ManualSteps,
     pub(crate) warnings: Vec<Warning>,
-    pub(crate) organization_fingerprint: String,
 }
 
-/// The plan, sealed: its `digest` filled.
-pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
-    let mut plan = build_plan_unsealed(input)?;
-    plan.seal();
-    Ok(plan)
-}
-
-/// The plan with its `digest` still empty: for a caller that writes the file at once, which
-/// records the digest as it writes ([`Plan::write_json`] returns it), so that a large plan is
-/// serialised once, not twice.
-pub fn build_plan_unsealed(input: PlanInput<'_>) -> Result<Plan, BuildError> {
-    let PlanInput { config, inventory, stacksets, created_at } = input;
-    if inventory.source_account_id != config.source_account_id {
-        return Err(BuildError::WrongSourceAccount {
-            inventory: inventory.source_account_id.clone(),
-            config: config.source_account_id.clone(),
-        });
+impl Prepared<'_> {
+    /// Whether resource `i` is copied into `env`'s workloads account.
+    pub(crate) fn goes_to(&self, i: usize, env: &str) -> bool {
+        let e = self.placed[i].environment.as_str();
+        e == env || e == SHARED
     }
-    // The inventory's digest reads all of it once more: on the second core, while the steps
-    // are built.
-    let (built, inventory_digest) = std::thread::scope(|scope| {
-        let digest = scope.spawn(|| inventory.digest());
-        let built = build_steps(config, &inventory, stacksets);
-        (built, digest.join().expect("digesting the inventory does not panic"))
-    });
-    Ok(crate::entries::finish(config, inventory, built?, inventory_digest, created_at))
 }
 
-/// Every step of the plan, from the inventory as it was read.
-fn build_steps(
-    config: &Config,
-    inventory: &Inventory,
+/// The plan: written as it is built, into memory, and read back (sealed: its `digest`
+/// filled). For a caller that holds plans in memory (tests, small plans); `orgsplit plan`
+/// writes the file with [`crate::write_plan`] and never holds the whole plan.
+pub fn build_plan(input: PlanInput<'_>) -> Result<Plan, BuildError> {
+    let mut text = Vec::new();
+    crate::stream::write_plan(input, &mut text)?;
+    let text = String::from_utf8(text).expect("serde_json writes UTF-8");
+    Ok(Plan::from_json(&text).expect("the planner writes a plan it reads"))
+}
+
+/// The plan but for the workloads accounts' copies, from the inventory as it was read.
+pub(crate) fn prepare<'a>(
+    config: &'a Config,
+    inventory: &'a Inventory,
     stacksets: &[StackSetSpec],
-) -> Result<Built, BuildError> {
+) -> Result<Prepared<'a>, BuildError> {
     let org = &inventory.organization;
     let resources = &inventory.resources;
     let index = RefIndex::new(resources);
@@ -113,8 +132,7 @@ fn build_steps(
         .into_iter()
         .map(|c| Placed { environment: c.environment, reason: c.reason })
         .collect();
-    // Secrets by (name, Region): a replica's copy finds its primary's without a scan.
-    let secrets: std::collections::HashMap<(&str, &str), usize> = resources
+    let secrets: HashMap<(&str, &str), usize> = resources
         .iter()
         .enumerate()
         .filter(|(_, r)| r.kind == ResourceKind::Secret)
@@ -140,14 +158,12 @@ fn build_steps(
     let mut organization = organization_steps(config, org);
     let mut connection = crate::connection::OrgConnection::new(config, org)?;
 
-    // ---- Which resources go where -----------------------------------------------------------
     let goes_to = |i: usize, env: &str| -> bool {
         let e = placed[i].environment.as_str();
         e == env || e == SHARED
     };
-
-    let mut resource_steps: Vec<Vec<String>> = vec![Vec::new(); resources.len()];
     let mut ous = Vec::new();
+    let mut workloads = Vec::new();
     for ou in &config.ous {
         let env = ou.environment.as_str();
         let existing_ou = org.root_ou(&ou.name);
@@ -217,6 +233,7 @@ fn build_steps(
         }
 
         let mut accounts = Vec::new();
+        let mut account_workloads = Vec::new();
         for acc in config.accounts.iter().filter(|a| a.ou == ou.name) {
             let existing = org.account_by_email(&acc.email);
             let id = account_ref(&acc.name);
@@ -296,171 +313,17 @@ fn build_steps(
                 );
             }
 
-            if acc.workloads {
-                let copied_here = |arn: &str| index.resolve(arn).is_some_and(|i| goes_to(i, env));
-                let known = |arn: &str| index.resolve(arn).is_some();
-                // A secret another service owns is a manual item: no step records its ARN.
-                let secret_copy = |arn: &str| {
-                    let i = index.resolve(arn).filter(|&i| goes_to(i, env))?;
-                    let r = &resources[i];
-                    (r.kind == ResourceKind::Secret
-                        && crate::resource_step::owning_service(r).is_none())
-                    .then(|| (r.arn.clone(), format!("{prefix}/{}", r.label(&config.home_region))))
-                };
-                let bucket_copy = |name: &str| {
-                    let arn = format!("arn:{}:s3:::{name}", inventory.partition);
-                    let i = index.resolve(&arn).filter(|&i| goes_to(i, env))?;
-                    (resources[i].kind == ResourceKind::S3Bucket)
-                        .then(|| crate::buckets::bucket_copy_name(config, name, &id, env))
-                };
-                let key_copy = |arn: &str| {
-                    let i = index.resolve(arn).filter(|&i| goes_to(i, env))?;
-                    let r = &resources[i];
-                    (r.kind == ResourceKind::KmsKey)
-                        .then(|| format!("{prefix}/{}", r.label(&config.home_region)))
-                };
-                let rewriter = Rewriter {
-                    partition: &inventory.partition,
-                    source_account: &config.source_account_id,
-                    target_account: &id,
-                    is_copied: &copied_here,
-                    is_known: &known,
-                    secret_copy: &secret_copy,
-                    bucket_copy: &bucket_copy,
-                    key_copy: &key_copy,
-                };
-                let mut copies = Vec::new();
+            account_workloads.push(acc.workloads.then(|| {
+                let here: Vec<usize> = (0..resources.len()).filter(|&i| goes_to(i, env)).collect();
                 // Pipelines come through the organization's connection, shared with this
                 // account by one step.
-                let pipelines_here = resources
-                    .iter()
-                    .enumerate()
-                    .any(|(i, r)| r.kind == ResourceKind::Pipeline && goes_to(i, env));
-                let share_address = pipelines_here.then(|| {
-                    let s = connection.share_step(&prefix, &id, &move_address, &config.home_region);
-                    let address = s.address.clone();
-                    copies.push(s);
-                    address
+                let pipelines_here =
+                    here.iter().any(|&i| resources[i].kind == ResourceKind::Pipeline);
+                let share = pipelines_here.then(|| {
+                    connection.share_step(&prefix, &id, &move_address, &config.home_region)
                 });
-                let connection_address = &connection.address;
-                // The steps of resource `i` here: its copy (or manual item), and for a key
-                // whose policy waits, the step that sets it.
-                let copy_of = |i: usize| -> Vec<Step> {
-                    let r = &resources[i];
-                    let address = format!("{prefix}/{}", r.label(&config.home_region));
-                    let mut depends_on = vec![move_address.clone()];
-                    // Whether `from`'s trust policy names `to` as a principal: AWS refuses a
-                    // trust naming a role that does not exist yet, so `to` must come first.
-                    let trusts = |from: usize, to: usize| {
-                        resources[from].references.iter().any(|rf| {
-                            rf.via.contains(".Principal.AWS") && index.resolve(&rf.arn) == Some(to)
-                        })
-                    };
-                    let mut trust_cycle = Vec::new();
-                    // A key whose policy names principals copied here is created first, and
-                    // its policy set by a step of its own after them (see `KeyCopy`).
-                    let key_policy_later = r.kind == ResourceKind::KmsKey
-                        && crate::resource_step::key_policy_names_copies(r, &rewriter);
-                    let mut policy_after = Vec::new();
-                    for &t in &classified.references[i] {
-                        // A referenced resource comes first. Two roles that name each other
-                        // are ordered by the trust direction only (a PassRole target may not
-                        // exist yet); two whose trusts name each other cannot be created first
-                        // either way.
-                        let back = t == i || classified.references[t].contains(&i);
-                        let waits = if t == i {
-                            false
-                        } else if resources[t].kind == ResourceKind::KmsKey {
-                            // Its users need its ARN, which only its step knows; its policy
-                            // waits for them instead (below).
-                            true
-                        } else if key_policy_later && trusts(i, t) {
-                            if goes_to(t, env) {
-                                policy_after.push(format!(
-                                    "{prefix}/{}",
-                                    resources[t].label(&config.home_region)
-                                ));
-                            }
-                            false
-                        } else if back {
-                            trusts(i, t) && !trusts(t, i)
-                        } else {
-                            true
-                        };
-                        if t != i && back && trusts(i, t) && trusts(t, i) && goes_to(t, env) {
-                            trust_cycle.push(resources[t].name.clone());
-                        }
-                        if goes_to(t, env)
-                            && waits
-                            && resources[t].kind.is_migrated()
-                            && resources[t].kind != ResourceKind::EcrRepository
-                        {
-                            depends_on.push(format!(
-                                "{prefix}/{}",
-                                resources[t].label(&config.home_region)
-                            ));
-                        }
-                    }
-                    if let Some(region) =
-                        r.region.as_deref().filter(|r| orgsplit_model::regions::is_opt_in(r))
-                    {
-                        depends_on.push(format!("{prefix}/region-opt-in:{region}"));
-                    }
-                    if r.kind == ResourceKind::Pipeline {
-                        depends_on.extend(share_address.clone());
-                        depends_on.push(connection_address.clone());
-                    }
-                    // A replica secret: its primary's copy (in this account) replicates it.
-                    let primary_step = (r.kind == ResourceKind::Secret)
-                        .then(|| crate::resource_step::replica_of(r))
-                        .flatten()
-                        .and_then(|primary_region| {
-                            secrets.get(&(r.name.as_str(), primary_region.as_str())).copied()
-                        })
-                        .filter(|&j| goes_to(j, env))
-                        .map(|j| format!("{prefix}/{}", resources[j].label(&config.home_region)));
-                    depends_on.extend(primary_step.clone());
-                    depends_on.sort();
-                    depends_on.dedup();
-                    let step = resource_step(
-                        r,
-                        &address,
-                        &id,
-                        &config.source_account_id,
-                        depends_on,
-                        &rewriter,
-                        config,
-                        env,
-                        primary_step.as_deref(),
-                    );
-                    let step = if trust_cycle.is_empty() {
-                        step
-                    } else {
-                        crate::manual::mutual_trust(step, &trust_cycle)
-                    };
-                    if let StepSpec::KmsKey(key) = &step.spec
-                        && key.policy_later
-                        && step.action != Action::Manual
-                    {
-                        let label = r.label(&config.home_region);
-                        let policy = crate::resource_step::key_policy_step(
-                            &prefix,
-                            &label,
-                            &step,
-                            key,
-                            policy_after,
-                        );
-                        return vec![step, policy];
-                    }
-                    vec![step]
-                };
-                let here: Vec<usize> = (0..resources.len()).filter(|&i| goes_to(i, env)).collect();
-                let (built, addresses) = crate::copies::build_on_two_threads(&here, &copy_of);
-                for (i, addresses) in addresses {
-                    resource_steps[i].extend(addresses);
-                }
-                crate::copies::append_in_order(&mut steps, copies, built);
-            }
+                Workloads { env: env.to_string(), prefix, id, move_address, here, share }
+            }));
             accounts.push(AccountPlan {
                 name: acc.name.clone(),
                 email: acc.email.clone(),
@@ -476,12 +339,20 @@ fn build_steps(
             steps: ou_steps,
             accounts,
         });
+        workloads.push(account_workloads);
     }
 
     organization.steps.extend(connection.organization_steps(config, org));
-    crate::manual::propagate(&mut organization.steps, &mut ous);
-    let every_step = ous.iter().flat_map(|o| o.accounts.iter().flat_map(|a| a.steps.iter()));
-    crate::buckets::check_bucket_names(every_step)?;
+    // Settled scope by scope (see `manual`): the organization's, each OU's own, each
+    // account's own; the copies are settled as they are built.
+    let mut manual = ManualSteps::default();
+    manual.settle(&mut [&mut organization.steps]);
+    for ou in &mut ous {
+        manual.settle(&mut [&mut ou.steps]);
+        for account in &mut ou.accounts {
+            manual.settle(&mut [&mut account.steps]);
+        }
+    }
     for source in config.bucket_names.keys() {
         if !resources.iter().any(|r| r.kind == ResourceKind::S3Bucket && &r.name == source) {
             warnings.push(Warning {
@@ -493,12 +364,18 @@ fn build_steps(
         }
     }
 
-    Ok(Built {
+    Ok(Prepared {
+        config,
+        inventory,
+        index,
+        references: classified.references,
+        placed,
+        secrets,
+        connection_address: connection.address,
         organization: organization.steps,
         ous,
-        placed,
-        resource_steps,
+        workloads,
+        manual,
         warnings,
-        organization_fingerprint: org.fingerprint(),
     })
 }

@@ -2,8 +2,8 @@
 //!
 //! Each resource's steps depend on nothing another resource's steps hold, so the resources are
 //! split in two halves, one per core; each half is sorted on its thread, and the sorted runs
-//! are merged. The order is total (addresses are unique), so the plan is the same whatever
-//! thread finishes first.
+//! are merged as they are written. The order is total (addresses are unique), so the plan is
+//! the same whatever thread finishes first.
 
 use orgsplit_model::plan::Step;
 
@@ -37,25 +37,23 @@ pub(crate) fn build_on_two_threads(
     (vec![first, second], addresses)
 }
 
-/// Appends `extra` and the sorted runs of `built` to `steps`, merged in [`copy_order`]: the
-/// list is allocated once, and no step is moved twice.
-pub(crate) fn append_in_order(steps: &mut Vec<Step>, mut extra: Vec<Step>, built: Vec<Vec<Step>>) {
-    extra.sort_unstable_by(copy_order);
-    steps.reserve_exact(extra.len() + built.iter().map(Vec::len).sum::<usize>());
-    let mut runs: Vec<std::vec::IntoIter<Step>> =
-        std::iter::once(extra).chain(built).map(Vec::into_iter).collect();
-    loop {
+/// The steps of sorted `runs`, merged in [`copy_order`]: written straight from the runs, so
+/// an account's steps are never gathered in a second list.
+pub(crate) fn in_order(runs: &[Vec<Step>]) -> impl Iterator<Item = &Step> {
+    let mut next = vec![0; runs.len()];
+    std::iter::from_fn(move || {
         let mut least: Option<(usize, &Step)> = None;
         for (k, run) in runs.iter().enumerate() {
-            if let Some(head) = run.as_slice().first()
+            if let Some(head) = run.get(next[k])
                 && least.is_none_or(|(_, l)| copy_order(head, l).is_lt())
             {
                 least = Some((k, head));
             }
         }
-        let Some((k, _)) = least else { return };
-        steps.extend(runs[k].next());
-    }
+        let (k, step) = least?;
+        next[k] += 1;
+        Some(step)
+    })
 }
 
 /// The order of an account's copy steps: by kind, Region, then address.

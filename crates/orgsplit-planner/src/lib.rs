@@ -4,6 +4,7 @@
 //! Architecture Invariant: no IO, no clock, no randomness, and no dependency on tokio or any
 //! `aws-sdk-*` crate. The same inputs give the same plan, byte for byte.
 
+mod account_copies;
 mod buckets;
 pub mod build;
 pub mod classify;
@@ -17,7 +18,9 @@ mod resource_step;
 pub mod review;
 pub mod rewrite;
 mod rewrite_text;
+mod stream;
 
-pub use build::{PlanInput, build_plan, build_plan_unsealed};
+pub use build::{BuildError, PlanInput, build_plan};
 pub use classify::{Classification, classify};
-pub use review::{ReviewOptions, render_review};
+pub use review::{ReviewOptions, render_review, render_review_counted};
+pub use stream::{Written, write_plan};

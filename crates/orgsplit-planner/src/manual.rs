@@ -5,48 +5,68 @@
 //! made). So every step that depends on a manual step becomes manual too, with a note naming
 //! what it waits for, transitively. Two roles whose trust policies name each other are manual
 //! from the start.
+//!
+//! The plan is settled one scope at a time, so that an account's steps can be written and
+//! freed before the next account's are built: the organization's steps, then each OU's own,
+//! then each account's. A step depends only on steps of its own scope or of a scope settled
+//! before it (an account's steps on its own, its OU's and the organization's; an OU's on its
+//! own and the organization's), never on another account's.
 
 use orgsplit_model::Action;
-use orgsplit_model::plan::{OuPlan, Step};
-use std::collections::HashSet;
+use orgsplit_model::plan::Step;
+use std::collections::HashMap;
 
-pub(crate) fn propagate(organization: &mut [Step], ous: &mut [OuPlan]) {
-    loop {
-        // Each pass looks at the steps as the previous pass left them, then changes them: a
-        // step made manual in this pass makes its dependents manual in the next one.
-        let changes: Vec<(usize, Vec<String>)> = {
-            let manual: HashSet<&str> = all(organization, ous)
-                .filter(|s| s.action == Action::Manual)
-                .map(|s| s.address.as_str())
-                .collect();
-            all(organization, ous)
-                .enumerate()
-                .filter(|(_, step)| step.action != Action::Manual && step.action.is_change())
-                .filter_map(|(at, step)| {
-                    let needs: Vec<String> = step
-                        .depends_on
-                        .iter()
-                        .filter(|d| manual.contains(d.as_str()))
-                        .cloned()
-                        .collect();
-                    (!needs.is_empty()).then_some((at, needs))
-                })
-                .collect()
-        };
-        if changes.is_empty() {
-            return;
+/// Every manual step settled so far, with the pass that made it manual (0: manual from the
+/// start). Passes are counted as if the whole plan were settled at once: in pass `k`, a step
+/// that depends on a step made manual before pass `k` becomes manual, and its note names those
+/// steps. So the notes do not depend on the order the scopes are settled in.
+#[derive(Default)]
+pub(crate) struct ManualSteps {
+    since: HashMap<String, usize>,
+    last_pass: usize,
+}
+
+impl ManualSteps {
+    /// Settles one scope, whose steps are in `runs`.
+    pub(crate) fn settle(&mut self, runs: &mut [&mut Vec<Step>]) {
+        for step in runs.iter().flat_map(|r| r.iter()) {
+            if step.action == Action::Manual {
+                self.since.entry(step.address.clone()).or_insert(0);
+            }
         }
-        let mut changes = changes.into_iter().peekable();
-        for (at, step) in all_mut(organization, ous).enumerate() {
-            let Some((_, needs)) = changes.next_if(|(change_at, _)| *change_at == at) else {
-                continue;
-            };
-            step.action = Action::Manual;
-            step.depends_on.clear();
-            step.notes.push(format!(
-                "needs {}, a manual item: once that exists in this account, create this by hand too",
-                needs.join(", ")
-            ));
+        let mut pass = 1;
+        loop {
+            // Each pass looks at the steps as the previous pass left them, then changes them:
+            // a step made manual in this pass makes its dependents manual in the next one.
+            let manual_before = |address: &str| self.since.get(address).is_some_and(|&s| s < pass);
+            let mut changes: Vec<(usize, usize, Vec<String>)> = Vec::new();
+            for (run, steps) in runs.iter().enumerate() {
+                for (at, step) in steps.iter().enumerate() {
+                    if step.action == Action::Manual || !step.action.is_change() {
+                        continue;
+                    }
+                    let needs: Vec<String> =
+                        step.depends_on.iter().filter(|d| manual_before(d)).cloned().collect();
+                    if !needs.is_empty() {
+                        changes.push((run, at, needs));
+                    }
+                }
+            }
+            if changes.is_empty() && pass > self.last_pass {
+                return;
+            }
+            for (run, at, needs) in changes {
+                let step = &mut runs[run][at];
+                step.action = Action::Manual;
+                step.depends_on.clear();
+                step.notes.push(format!(
+                    "needs {}, a manual item: once that exists in this account, create this by hand too",
+                    needs.join(", ")
+                ));
+                self.since.insert(step.address.clone(), pass);
+                self.last_pass = self.last_pass.max(pass);
+            }
+            pass += 1;
         }
     }
 }
@@ -63,26 +83,9 @@ pub(crate) fn mutual_trust(mut step: Step, others: &[String]) -> Step {
     step
 }
 
-fn all<'a>(organization: &'a [Step], ous: &'a [OuPlan]) -> impl Iterator<Item = &'a Step> {
-    organization.iter().chain(
-        ous.iter()
-            .flat_map(|ou| ou.steps.iter().chain(ou.accounts.iter().flat_map(|a| a.steps.iter()))),
-    )
-}
-
-fn all_mut<'a>(
-    organization: &'a mut [Step],
-    ous: &'a mut [OuPlan],
-) -> impl Iterator<Item = &'a mut Step> {
-    organization.iter_mut().chain(ous.iter_mut().flat_map(|ou| {
-        ou.steps.iter_mut().chain(ou.accounts.iter_mut().flat_map(|a| a.steps.iter_mut()))
-    }))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use orgsplit_model::plan::AccountPlan;
     use orgsplit_model::step::{self, StepSpec};
 
     fn step(address: &str, action: Action, after: &[&str]) -> Step {
@@ -94,29 +97,17 @@ mod tests {
     #[test]
     fn manual_items_spread_to_their_dependents_one_pass_at_a_time() {
         let mut organization = vec![step("a", Action::Manual, &[])];
-        let steps = vec![
+        let mut steps = vec![
             step("b", Action::Create, &["a"]),
             step("c", Action::Create, &["a", "b"]),
             step("d", Action::Create, &["c"]),
             step("e", Action::Create, &["x"]),
             step("f", Action::NoOp, &["a"]),
         ];
-        let account = AccountPlan {
-            name: "w".into(),
-            email: "w@example.com".into(),
-            account_id: None,
-            workloads: true,
-            steps,
-        };
-        let mut ous = vec![OuPlan {
-            name: "dev".into(),
-            environment: "dev".into(),
-            admin_account: "dev-admin".into(),
-            steps: vec![],
-            accounts: vec![account],
-        }];
-        propagate(&mut organization, &mut ous);
-        let steps = &ous[0].accounts[0].steps;
+        // The organization is settled first, as the planner does; the account after it.
+        let mut manual = ManualSteps::default();
+        manual.settle(&mut [&mut organization]);
+        manual.settle(&mut [&mut steps]);
         let needs =
             |at: usize| -> Vec<&str> { steps[at].notes.iter().map(String::as_str).collect() };
         let note = |what: &str| {
@@ -137,5 +128,30 @@ mod tests {
             (Action::Create, vec!["x".to_string()])
         );
         assert_eq!(steps[4].action, Action::NoOp, "a step that changes nothing stays as it is");
+    }
+
+    #[test]
+    fn a_scope_settled_later_counts_the_passes_of_the_scopes_before_it() {
+        // `a2` became manual in the organization's first pass; `z` needs `a2` and `y`, which
+        // is manual from the start: as in one settling of the whole plan, `z` becomes manual in
+        // the first pass and names `y` only, and `x` in the second, naming `a2`.
+        let mut organization =
+            vec![step("a", Action::Manual, &[]), step("a2", Action::Create, &["a"])];
+        let mut steps = vec![
+            step("x", Action::Create, &["a2"]),
+            step("y", Action::Manual, &[]),
+            step("z", Action::Create, &["a2", "y"]),
+        ];
+        let mut manual = ManualSteps::default();
+        manual.settle(&mut [&mut organization]);
+        manual.settle(&mut [&mut steps]);
+        let note = |what: &str| {
+            format!(
+                "needs {what}, a manual item: once that exists in this account, create this by hand too"
+            )
+        };
+        assert_eq!(organization[1].notes, [note("a")]);
+        assert_eq!(steps[0].notes, [note("a2")], "made manual in the second pass");
+        assert_eq!(steps[2].notes, [note("y")], "made manual in the first pass");
     }
 }

@@ -272,7 +272,7 @@ fn existing_ous_and_accounts_are_no_ops() {
     let stacksets = baseline();
     let plan = build_plan(PlanInput {
         config: &config,
-        inventory: inv,
+        inventory: &inv,
         stacksets: &stacksets,
         created_at: "t".into(),
     })

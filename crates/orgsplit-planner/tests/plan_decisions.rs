@@ -291,7 +291,7 @@ fn the_connection_lives_in_its_owners_account() {
     let outsider = with_owner("999999999999");
     let refused = build_plan(PlanInput {
         config: &outsider,
-        inventory: normalised,
+        inventory: &normalised,
         stacksets: &baseline(),
         created_at: "2026-11-23T09:30:00Z".into(),
     })

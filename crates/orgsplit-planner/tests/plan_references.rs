@@ -145,7 +145,7 @@ fn one_name_for_a_bucket_copied_into_two_environments_is_refused() {
     inv.normalise();
     let err = build_plan(PlanInput {
         config: &config,
-        inventory: inv,
+        inventory: &inv,
         stacksets: &baseline(),
         created_at: "2026-11-23T09:30:00Z".into(),
     })

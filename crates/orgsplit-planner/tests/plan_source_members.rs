@@ -54,7 +54,7 @@ fn with_members() -> Inventory {
 fn plan_with(inv: Inventory) -> Plan {
     build_plan(PlanInput {
         config: &config(),
-        inventory: inv,
+        inventory: &inv,
         stacksets: &baseline(),
         created_at: "2026-11-23T09:30:00Z".into(),
     })

@@ -219,3 +219,43 @@ fn usage_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr_of(&out).starts_with("error: missing.json: cannot read"), "{}", stderr_of(&out));
 }
+
+#[test]
+fn a_bucket_name_clash_found_while_the_plan_is_written_leaves_the_old_plan() {
+    let (dir, inv) = setup();
+    // A shared bucket: copied into the dev and the prod workloads accounts.
+    let mut inventory: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&inv).unwrap()).unwrap();
+    inventory["resources"].as_array_mut().unwrap().push(json!({
+        "kind": "s3", "name": "shared-state", "arn": "arn:aws:s3:::shared-state",
+        "region": "us-east-1", "tags": {"Environment": "shared"}, "config": {"Region": "us-east-1"},
+        "references": [],
+        "fingerprint": "sha256:00"
+    }));
+    std::fs::write(&inv, inventory.to_string()).unwrap();
+    let out = plan_detailed(dir.path(), &inv);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    let before = std::fs::read(dir.path().join("plan.json")).unwrap();
+
+    // One name for both copies: the clash is found at the second workloads account, once
+    // the first one's steps are written.
+    let config = format!("{EXAMPLE}\n[bucket_names]\n\"shared-state\" = \"shared-state-copy\"\n");
+    std::fs::write(dir.path().join("orgsplit.toml"), config).unwrap();
+    let out = plan_detailed(dir.path(), &inv);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(
+            "error: bucket \"shared-state\": its copy would be named \"shared-state-copy\""
+        ),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(dir.path().join("plan.json")).unwrap(), before, "the old plan stays");
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["inventory.json", "orgsplit.toml", "plan.json"], "no file left behind");
+}

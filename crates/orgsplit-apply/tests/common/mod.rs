@@ -51,7 +51,7 @@ pub async fn plan_for(aws: &Aws, config: &Config) -> Plan {
     let specs: Vec<_> = catalog.into_iter().map(|e| e.spec).collect();
     build_plan(PlanInput {
         config,
-        inventory,
+        inventory: &inventory,
         stacksets: &specs,
         created_at: "2026-11-23T00:00:00Z".into(),
     })

@@ -9,6 +9,7 @@ mod filter;
 mod summary;
 
 pub use filter::{FilterError, StepFilter};
+pub use summary::{StepCounts, Tallies};
 
 /// How the accounts' steps are shown.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -125,14 +126,25 @@ pub fn selected_steps<'a>(plan: &'a Plan, options: &'a ReviewOptions) -> Vec<&'a
 }
 
 pub fn render_review(plan: &Plan, options: &ReviewOptions) -> String {
+    render_review_counted(plan, &Tallies::new(), options)
+}
+
+/// The review of a plan some of whose accounts' steps were counted (`tallies`, by `OU/ACCOUNT`)
+/// instead of kept: those accounts are summarised whatever the options' listing, and their
+/// counted steps are selected by an empty filter only.
+pub fn render_review_counted(plan: &Plan, tallies: &Tallies, options: &ReviewOptions) -> String {
     let p = Painter { color: options.color };
     let f = &options.filter;
-    let selected = selected_steps(plan, options).len();
-    let full = match options.listing {
-        Listing::Full => true,
-        Listing::Summary => false,
-        Listing::Auto => selected <= LISTING_MAX_STEPS,
-    };
+    let none = Tallies::new();
+    let tallies = if f.is_empty() { tallies } else { &none };
+    let selected = selected_steps(plan, options).len()
+        + tallies.values().map(StepCounts::total).sum::<usize>();
+    let full = tallies.is_empty()
+        && match options.listing {
+            Listing::Full => true,
+            Listing::Summary => false,
+            Listing::Auto => selected <= LISTING_MAX_STEPS,
+        };
     let mut out = String::new();
     let mut counts: BTreeMap<Action, usize> = BTreeMap::new();
     let _ = writeln!(
@@ -178,7 +190,8 @@ pub fn render_review(plan: &Plan, options: &ReviewOptions) -> String {
         if full {
             write_steps(out, &p, &steps, prefix, indent, counts, &resource_reasons);
         } else {
-            summary::write_counts(out, &p, &steps, indent, counts);
+            let tally = tallies.get(prefix.trim_end_matches('/'));
+            summary::write_counts(out, &p, &steps, tally, indent, counts);
         }
     };
 

@@ -203,7 +203,7 @@ pub fn plan() -> Plan {
     let stacksets = baseline();
     build_plan(PlanInput {
         config: &config,
-        inventory: inv,
+        inventory: &inv,
         stacksets: &stacksets,
         created_at: "2026-11-23T09:30:00Z".into(),
     })
@@ -237,7 +237,7 @@ pub fn plan_of(config: &Config, mut inv: Inventory) -> Plan {
     inv.normalise();
     build_plan(PlanInput {
         config,
-        inventory: inv,
+        inventory: &inv,
         stacksets: &baseline(),
         created_at: "2026-11-23T09:30:00Z".into(),
     })

@@ -2,7 +2,9 @@
 
 use orgsplit_model::inventory::INVENTORY_FORMAT_VERSION;
 use orgsplit_model::{Config, Inventory};
-use orgsplit_planner::{PlanInput, ReviewOptions, build_plan_unsealed, render_review};
+use orgsplit_planner::{
+    BuildError, PlanInput, ReviewOptions, Written, render_review_counted, write_plan,
+};
 use std::path::Path;
 
 use crate::cli::{GlobalArgs, Output};
@@ -66,46 +68,56 @@ pub async fn run(
         Some(path) => read_inventory(path, &config)?,
         None => context::live_inventory(g, &config, printer).await?.0,
     };
-    let mut plan = build_plan_unsealed(PlanInput {
-        config: &config,
-        inventory: inv,
-        stacksets: &specs,
-        created_at: context::now(),
-    })
-    .map_err(|e| CliError::invalid(e.to_string()))?;
-    // The review is rendered on the second core while the file is written.
-    let written = &plan;
-    let (digest, review) = std::thread::scope(|scope| {
-        let review = (g.output == Output::Text).then(|| {
+    // The plan is written as it is built, one workloads account at a time (never whole in
+    // memory). An error of the plan's own (a bucket name clash found at the last account)
+    // stops the writer: the temporary file is dropped and the old plan, if any, stays.
+    let mut plan_error = None;
+    let written = context::write_atomic_with(out, |w| {
+        let input = PlanInput {
+            config: &config,
+            inventory: &inv,
+            stacksets: &specs,
+            created_at: context::now(),
+        };
+        match write_plan(input, w) {
+            Ok(written) => Ok(written),
+            Err(BuildError::Write(e)) => Err(e),
+            Err(e) => {
+                let message = e.to_string();
+                plan_error = Some(e);
+                Err(std::io::Error::other(message))
+            }
+        }
+    });
+    if let Some(e) = plan_error {
+        return Err(CliError::invalid(e.to_string()));
+    }
+    let Written { digest, review, tallies, has_changes } = written?;
+    match g.output {
+        // The file is the plan: printed as written.
+        Output::Json => printer.data(
+            std::fs::read_to_string(out)
+                .map_err(|e| CliError::failure(format!("{}: cannot read: {e}", out.display())))?
+                .trim_end(),
+        ),
+        Output::Text => {
             let options = ReviewOptions { color: printer.color_stdout, ..ReviewOptions::default() };
-            scope.spawn(move || render_review(written, &options))
-        });
-        // The digest is taken of the bytes as they are written: the plan is serialised once.
-        let digest = context::write_atomic_with(out, |w| plan.write_json(w))?;
-        let review = review.map(|r| r.join().expect("rendering the review does not panic"));
-        Ok::<_, CliError>((digest, review))
-    })?;
-    plan.digest = digest;
-    match review {
-        None => printer.data(&plan.to_json()),
-        Some(review) => {
-            printer.data(&review);
-            printer.status(&format!("wrote {} ({})", out.display(), plan.digest));
+            printer.data(&render_review_counted(&review, &tallies, &options));
+            printer.status(&format!("wrote {} ({digest})", out.display()));
         }
     }
-    for w in &plan.warnings {
+    for w in &review.warnings {
         tracing::info!(subject = w.subject.as_deref().unwrap_or(""), "{}", w.message);
     }
-    if !plan.unclassified.is_empty() {
+    if !review.unclassified.is_empty() {
         printer.warn(&format!(
             "{} unclassified resources: apply will refuse until a [[rule]] covers them",
-            plan.unclassified.len()
+            review.unclassified.len()
         ));
     }
-    let status =
-        if detailed && plan.has_changes() { ExitStatus::CHANGES } else { ExitStatus::Success };
-    // The process ends with this command: freeing a large plan piece by piece would cost
-    // more than a tenth of the planning time, for memory the exit gives back anyway.
-    std::mem::forget(plan);
+    let status = if detailed && has_changes { ExitStatus::CHANGES } else { ExitStatus::Success };
+    // The process ends with this command: freeing a large inventory piece by piece would cost
+    // a tenth of the planning time, for memory the exit gives back anyway.
+    std::mem::forget(inv);
     Ok(status)
 }
