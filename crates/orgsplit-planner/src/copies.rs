@@ -18,7 +18,9 @@ pub(crate) fn build_on_two_threads(
 ) -> (Vec<Vec<Step>>, StepAddresses) {
     let (first, second) = here.split_at(here.len() / 2);
     let steps_of = |part: &[usize]| -> (Vec<Step>, StepAddresses) {
-        let mut steps = Vec::with_capacity(part.len());
+        // A resource has one step, a key whose policy waits two: room for a few of those, so
+        // that the list is not doubled for them.
+        let mut steps = Vec::with_capacity(part.len() + part.len() / 16 + 1);
         let mut addresses = Vec::with_capacity(part.len());
         for &i in part {
             let of_i = copy_of(i);

@@ -7,7 +7,6 @@ use orgsplit_model::config::{Config, IGNORE, SHARED};
 use orgsplit_model::inventory::Inventory;
 use orgsplit_model::plan::{ResourceEntry, Warning};
 use serde::Serialize;
-use std::collections::BTreeMap;
 
 use crate::build::{ORGANIZATION_KEY, Placed, Prepared};
 use crate::classify::UNCLASSIFIED;
@@ -34,7 +33,7 @@ pub(crate) fn classified(
             });
         }
         // An environment no OU has is kept as unclassified, with a warning.
-        classified.push(match placed.environment.as_str() {
+        classified.push(match &*placed.environment {
             UNCLASSIFIED => false,
             IGNORE => true,
             e if e == SHARED || environments.contains(&e) => true,
@@ -62,24 +61,39 @@ pub(crate) fn classified(
 }
 
 /// The organization's fingerprint and that of every resource a step copies (apply re-reads
-/// each and refuses a stale plan). A resource has steps when it goes to a workloads account:
-/// known before any step is built.
-pub(crate) fn fingerprints<'a>(
-    p: &'a Prepared<'a>,
-    organization: &'a str,
-) -> BTreeMap<&'a str, &'a str> {
+/// each and refuses a stale plan), sorted by key. A resource has steps when it goes to a
+/// workloads account: known before any step is built.
+pub(crate) fn fingerprints<'a>(p: &Prepared<'a>, organization: &'a str) -> Fingerprints<'a> {
     let mut has_steps = vec![false; p.inventory.resources.len()];
     for w in p.workloads.iter().flatten().flatten() {
         for &i in &w.here {
             has_steps[i] = true;
         }
     }
-    let mut fingerprints = BTreeMap::new();
-    fingerprints.insert(ORGANIZATION_KEY, organization);
-    for (r, _) in p.inventory.resources.iter().zip(has_steps).filter(|(_, has)| *has) {
-        fingerprints.insert(r.arn.as_str(), r.fingerprint.as_str());
+    let resources = p.inventory.resources.iter().zip(has_steps).filter(|(_, has)| *has);
+    let mut pairs: Vec<(&str, &str)> = std::iter::once((ORGANIZATION_KEY, organization))
+        .chain(resources.map(|(r, _)| (r.arn.as_str(), r.fingerprint.as_str())))
+        .collect();
+    // Stable: of two resources with one ARN, the later one's fingerprint is kept, as a map
+    // built in the inventory's order would keep it.
+    pairs.sort_by(|a, b| a.0.cmp(b.0));
+    let mut kept: Vec<(&str, &str)> = Vec::with_capacity(pairs.len());
+    for pair in pairs {
+        match kept.last_mut() {
+            Some(last) if last.0 == pair.0 => *last = pair,
+            _ => kept.push(pair),
+        }
     }
-    fingerprints
+    Fingerprints(kept)
+}
+
+/// Key -> fingerprint, sorted by key and unique: written as the plan's `fingerprints` map.
+pub(crate) struct Fingerprints<'a>(pub(crate) Vec<(&'a str, &'a str)>);
+
+impl Serialize for Fingerprints<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().copied())
+    }
 }
 
 /// A resource entry as it is written: [`ResourceEntry`]'s members, in its order, borrowed.

@@ -22,7 +22,7 @@ use std::io::Write;
 
 use crate::account_copies::build_copies;
 use crate::build::{BuildError, PlanInput, Prepared, prepare};
-use crate::entries::EntryText;
+use crate::entries::{EntryText, Fingerprints};
 use crate::review::{LISTING_MAX_STEPS, StepCounts, Tallies};
 
 /// What writing the plan leaves for the command that wrote it.
@@ -226,13 +226,14 @@ impl Stream<'_> {
             let entry = EntryText::of(&p, i, steps);
             if !classified[i] {
                 unclassified.push(entry.to_entry());
-            } else if keep || p.placed[i].environment == orgsplit_model::config::IGNORE {
+            } else if keep || &*p.placed[i].environment == orgsplit_model::config::IGNORE {
                 resources.push(entry.to_entry());
             }
         }
         let mut fingerprints = BTreeMap::new();
         if keep {
             fingerprints = crate::entries::fingerprints(&p, &header.organization_fingerprint)
+                .0
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect();
@@ -284,7 +285,7 @@ struct PlanText<'a, 's> {
     regions: &'a [String],
     config_digest: &'a str,
     inventory_digest: &'a str,
-    fingerprints: &'a BTreeMap<&'a str, &'a str>,
+    fingerprints: &'a Fingerprints<'a>,
     organization: &'a [Step],
     ous: Ous<'s, 'a>,
     resources: Entries<'s, 'a>,
