@@ -3,6 +3,7 @@
 //! it. Built when the plan's writer reaches the account, and freed once written.
 
 use orgsplit_model::ResourceKind;
+use orgsplit_model::inventory::Resource;
 use orgsplit_model::plan::Step;
 use orgsplit_model::step::StepSpec;
 
@@ -12,7 +13,8 @@ use crate::resource_step::resource_step;
 use crate::rewrite::Rewriter;
 
 /// The account's copy steps, as sorted runs (the connection's share step, then the two halves
-/// built on the two cores), and each resource's step addresses.
+/// built on the two cores), and the step addresses of each resource with more than one: a
+/// resource's first step is at [`copy_address`].
 pub(crate) fn build_copies(p: &Prepared<'_>, w: &Workloads) -> (Vec<Vec<Step>>, StepAddresses) {
     let config = p.config;
     let inventory = p.inventory;
@@ -59,7 +61,7 @@ pub(crate) fn build_copies(p: &Prepared<'_>, w: &Workloads) -> (Vec<Vec<Step>>, 
     // waits, the step that sets it.
     let copy_of = |i: usize| -> Vec<Step> {
         let r = &resources[i];
-        let address = format!("{prefix}/{}", r.label(&config.home_region));
+        let address = copy_address(prefix, r, &config.home_region);
         let mut depends_on = vec![w.move_address.clone()];
         // Whether `from`'s trust policy names `to` as a principal: AWS refuses a trust naming
         // a role that does not exist yet, so `to` must come first.
@@ -160,4 +162,10 @@ pub(crate) fn build_copies(p: &Prepared<'_>, w: &Workloads) -> (Vec<Vec<Step>>, 
     runs.push(w.share.iter().cloned().collect());
     runs.extend(halves);
     (runs, addresses)
+}
+
+/// The address of resource `r`'s copy (or manual item) in the workloads account whose steps'
+/// addresses start with `prefix`.
+pub(crate) fn copy_address(prefix: &str, r: &Resource, home_region: &str) -> String {
+    format!("{prefix}/{}", r.label(home_region))
 }

@@ -7,11 +7,13 @@
 
 use orgsplit_model::plan::Step;
 
-/// Each resource's step addresses: (its index in the inventory, the addresses).
+/// The step addresses of each resource with more than one step here: (its index in the
+/// inventory, the addresses). A resource's one step is at an address its entry can name
+/// without it (`OU/ACCOUNT/LABEL`), so 100,000 addresses are not kept for the entries.
 pub(crate) type StepAddresses = Vec<(usize, Vec<String>)>;
 
-/// The steps `copy_of` gives for each resource of `here`, sorted by [`copy_order`], and each
-/// resource's step addresses (for its entry), in `here`'s order.
+/// The steps `copy_of` gives for each resource of `here`, sorted by [`copy_order`], and the
+/// step addresses of each resource with more than one, in `here`'s order.
 pub(crate) fn build_on_two_threads(
     here: &[usize],
     copy_of: &(dyn Fn(usize) -> Vec<Step> + Sync),
@@ -21,10 +23,12 @@ pub(crate) fn build_on_two_threads(
         // A resource has one step, a key whose policy waits two: room for a few of those, so
         // that the list is not doubled for them.
         let mut steps = Vec::with_capacity(part.len() + part.len() / 16 + 1);
-        let mut addresses = Vec::with_capacity(part.len());
+        let mut addresses = Vec::new();
         for &i in part {
             let of_i = copy_of(i);
-            addresses.push((i, of_i.iter().map(|s| s.address.clone()).collect()));
+            if of_i.len() != 1 {
+                addresses.push((i, of_i.iter().map(|s| s.address.clone()).collect()));
+            }
             steps.extend(of_i);
         }
         steps.sort_unstable_by(copy_order);

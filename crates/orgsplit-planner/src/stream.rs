@@ -14,13 +14,13 @@ use orgsplit_model::config::Limits;
 use orgsplit_model::inventory::Coverage;
 use orgsplit_model::plan::{PLAN_FORMAT_VERSION, Step, Warning};
 use orgsplit_model::{ORGSPLIT_VERSION, Plan};
-use serde::ser::{Error as _, SerializeStruct};
+use serde::ser::{Error as _, SerializeSeq, SerializeStruct};
 use serde::{Serialize, Serializer};
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 
-use crate::account_copies::build_copies;
+use crate::account_copies::{build_copies, copy_address};
 use crate::build::{BuildError, PlanInput, Prepared, prepare};
 use crate::entries::{EntryText, Fingerprints};
 use crate::review::{LISTING_MAX_STEPS, StepCounts, Tallies};
@@ -84,12 +84,11 @@ pub fn write_plan(
                 .any(|s| s.action.is_change())
         });
     let manual = std::mem::take(&mut prepared.manual);
-    let resources = inventory.resources.len();
     let stream = Stream {
         prepared,
         keep: own_steps + copies <= LISTING_MAX_STEPS,
         manual: RefCell::new(manual),
-        resource_steps: RefCell::new(vec![Vec::new(); resources]),
+        more_steps: RefCell::new(HashMap::new()),
         buckets: RefCell::new(BTreeMap::new()),
         error: RefCell::new(None),
         tallies: RefCell::new(Tallies::new()),
@@ -161,8 +160,9 @@ struct Stream<'a> {
     /// are kept once written.
     keep: bool,
     manual: RefCell<crate::manual::ManualSteps>,
-    /// Resource index -> the addresses of its steps.
-    resource_steps: RefCell<Vec<Vec<String>>>,
+    /// (Resource index, OU, account) -> the addresses of its steps in that workloads
+    /// account, when it has more than one there (see [`Stream::steps_of`]).
+    more_steps: RefCell<HashMap<(usize, usize, usize), Vec<String>>>,
     /// Every bucket copy's name so far -> its source bucket.
     buckets: RefCell<BTreeMap<String, String>>,
     /// The error that stopped the writer, when it is the plan's and not the file's.
@@ -198,11 +198,11 @@ impl Stream<'_> {
             *self.error.borrow_mut() = Some(e);
             return Err(S::Error::custom(message));
         }
-        let mut resource_steps = self.resource_steps.borrow_mut();
+        let mut more_steps = self.more_steps.borrow_mut();
         for (i, addresses) in addresses {
-            resource_steps[i].extend(addresses);
+            more_steps.insert((i, ou, account), addresses);
         }
-        drop(resource_steps);
+        drop(more_steps);
         let mut counts = StepCounts::default();
         let copies = crate::copies::in_order(&runs).inspect(|step| counts.add(step));
         let written = s.collect_seq(own.iter().chain(copies))?;
@@ -216,13 +216,43 @@ impl Stream<'_> {
         Ok(written)
     }
 
+    /// The addresses of resource `i`'s steps: in each workloads account it goes to, in the
+    /// plan's order, its copy (or manual item), or the steps it has there when more than one.
+    fn steps_of(&self, i: usize) -> Vec<String> {
+        let p = &self.prepared;
+        let more_steps = self.more_steps.borrow();
+        let mut steps = Vec::new();
+        for (ou, accounts) in p.workloads.iter().enumerate() {
+            for (account, w) in accounts.iter().enumerate() {
+                let Some(w) = w.as_ref().filter(|w| p.goes_to(i, &w.env)) else { continue };
+                match more_steps.get(&(i, ou, account)) {
+                    Some(more) => steps.extend(more.iter().cloned()),
+                    None => steps.push(copy_address(
+                        &w.prefix,
+                        &p.inventory.resources[i],
+                        &p.config.home_region,
+                    )),
+                }
+            }
+        }
+        steps
+    }
+
     fn into_written(self, digest: String, header: Header, classified: &[bool]) -> Written {
-        let Stream { prepared: p, keep, resource_steps, tallies, kept, has_changes, .. } = self;
-        let resource_steps = resource_steps.into_inner();
+        let entries: Vec<(usize, Vec<String>)> = (0..self.prepared.placed.len())
+            .filter(|&i| {
+                !classified[i]
+                    || self.keep
+                    || &*self.prepared.placed[i].environment == orgsplit_model::config::IGNORE
+            })
+            .map(|i| (i, self.steps_of(i)))
+            .collect();
+        let Stream { prepared: p, keep, tallies, kept, has_changes, .. } = self;
         let (config, inventory) = (p.config, p.inventory);
         let mut resources = Vec::new();
         let mut unclassified = Vec::new();
-        for (i, steps) in resource_steps.iter().enumerate() {
+        for (i, steps) in &entries {
+            let i = *i;
             let entry = EntryText::of(&p, i, steps);
             if !classified[i] {
                 unclassified.push(entry.to_entry());
@@ -385,10 +415,12 @@ struct Entries<'s, 'a> {
 impl Serialize for Entries<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let p = &self.stream.prepared;
-        let steps = self.stream.resource_steps.borrow();
-        let entries = (0..p.placed.len())
-            .filter(|&i| self.classified[i] == self.wanted)
-            .map(|i| EntryText::of(p, i, &steps[i]));
-        s.collect_seq(entries)
+        let mut entries = (0..p.placed.len()).filter(|&i| self.classified[i] == self.wanted);
+        let mut seq = s.serialize_seq(None)?;
+        entries.try_for_each(|i| {
+            let steps = self.stream.steps_of(i);
+            seq.serialize_element(&EntryText::of(p, i, &steps))
+        })?;
+        seq.end()
     }
 }
