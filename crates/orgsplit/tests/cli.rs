@@ -259,3 +259,21 @@ fn a_bucket_name_clash_found_while_the_plan_is_written_leaves_the_old_plan() {
     names.sort();
     assert_eq!(names, ["inventory.json", "orgsplit.toml", "plan.json"], "no file left behind");
 }
+
+#[test]
+fn plan_with_json_output_prints_the_plan_file_it_wrote() {
+    let (dir, inv) = setup();
+    let mut cmd = orgsplit(dir.path());
+    cmd.args(["plan", "--output", "json", "--inventory"]).arg(&inv);
+    let out = cmd.args(["--out", "plan.json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let file = std::fs::read_to_string(dir.path().join("plan.json")).unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), file, "stdout is the file, as written");
+    let plan: serde_json::Value = serde_json::from_str(&file).unwrap();
+    assert_eq!(plan["format_version"], 5);
+    assert!(
+        plan["digest"].as_str().is_some_and(|d| d.starts_with("sha256:")),
+        "{}",
+        plan["digest"]
+    );
+}
