@@ -23,7 +23,7 @@ pub(crate) fn build_copies(p: &Prepared<'_>, w: &Workloads) -> (Vec<Vec<Step>>, 
     let env = w.env.as_str();
     let prefix = w.prefix.as_str();
     let id = w.id.as_str();
-    let goes_to = |i: usize| p.goes_to(i, env);
+    let goes_to = |i: usize| crate::build::goes_to(&p.placed, i, env);
     let copied_here = |arn: &str| index.resolve(arn).is_some_and(goes_to);
     let known = |arn: &str| index.resolve(arn).is_some();
     // A secret another service owns is a manual item: no step records its ARN.

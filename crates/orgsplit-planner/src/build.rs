@@ -103,12 +103,11 @@ pub(crate) struct Prepared<'a> {
     pub(crate) warnings: Vec<Warning>,
 }
 
-impl Prepared<'_> {
-    /// Whether resource `i` is copied into `env`'s workloads account.
-    pub(crate) fn goes_to(&self, i: usize, env: &str) -> bool {
-        let e = &*self.placed[i].environment;
-        e == env || e == SHARED
-    }
+/// Whether the resource placed as `placed[i]` is copied into `env`'s workloads account: it
+/// is of that environment, or shared.
+pub(crate) fn goes_to(placed: &[Placed], i: usize, env: &str) -> bool {
+    let e = &*placed[i].environment;
+    e == env || e == SHARED
 }
 
 /// The plan: written as it is built, into memory, and read back (sealed: its `digest`
@@ -171,10 +170,6 @@ pub(crate) fn prepare<'a>(
     let mut organization = organization_steps(config, org);
     let mut connection = crate::connection::OrgConnection::new(config, org)?;
 
-    let goes_to = |i: usize, env: &str| -> bool {
-        let e = &*placed[i].environment;
-        e == env || e == SHARED
-    };
     let mut ous = Vec::new();
     let mut workloads = Vec::new();
     for ou in &config.ous {
@@ -327,7 +322,8 @@ pub(crate) fn prepare<'a>(
             }
 
             account_workloads.push(acc.workloads.then(|| {
-                let here: Vec<usize> = (0..resources.len()).filter(|&i| goes_to(i, env)).collect();
+                let here: Vec<usize> =
+                    (0..resources.len()).filter(|&i| goes_to(&placed, i, env)).collect();
                 // Pipelines come through the organization's connection, shared with this
                 // account by one step.
                 let pipelines_here =

@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 
 use crate::account_copies::{build_copies, copy_address};
-use crate::build::{BuildError, PlanInput, Prepared, prepare};
+use crate::build::{BuildError, PlanInput, Prepared, goes_to, prepare};
 use crate::entries::{EntryText, Fingerprints};
 use crate::review::{LISTING_MAX_STEPS, StepCounts, Tallies};
 
@@ -224,7 +224,9 @@ impl Stream<'_> {
         let mut steps = Vec::new();
         for (ou, accounts) in p.workloads.iter().enumerate() {
             for (account, w) in accounts.iter().enumerate() {
-                let Some(w) = w.as_ref().filter(|w| p.goes_to(i, &w.env)) else { continue };
+                let Some(w) = w.as_ref().filter(|w| goes_to(&p.placed, i, &w.env)) else {
+                    continue;
+                };
                 match more_steps.get(&(i, ou, account)) {
                     Some(more) => steps.extend(more.iter().cloned()),
                     None => steps.push(copy_address(
@@ -252,12 +254,11 @@ impl Stream<'_> {
         let mut resources = Vec::new();
         let mut unclassified = Vec::new();
         for (i, steps) in &entries {
-            let i = *i;
-            let entry = EntryText::of(&p, i, steps);
-            if !classified[i] {
-                unclassified.push(entry.to_entry());
-            } else if keep || &*p.placed[i].environment == orgsplit_model::config::IGNORE {
-                resources.push(entry.to_entry());
+            let entry = EntryText::of(&p, *i, steps).to_entry();
+            if classified[*i] {
+                resources.push(entry);
+            } else {
+                unclassified.push(entry);
             }
         }
         let mut fingerprints = BTreeMap::new();
@@ -356,23 +357,22 @@ impl Serialize for OuText<'_, '_> {
         st.serialize_field("environment", &ou.environment)?;
         st.serialize_field("admin_account", &ou.admin_account)?;
         st.serialize_field("steps", &ou.steps)?;
-        let accounts = (0..ou.accounts.len()).map(|account| AccountText {
-            stream: self.stream,
-            ou: self.ou,
-            account,
-        });
-        st.serialize_field("accounts", &Seq(RefCell::new(Some(accounts))))?;
+        st.serialize_field("accounts", &Accounts { stream: self.stream, ou: self.ou })?;
         st.end()
     }
 }
 
-/// An iterator written as a JSON array (once).
-struct Seq<I>(RefCell<Option<I>>);
+/// An OU's `accounts` member.
+struct Accounts<'s, 'a> {
+    stream: &'s Stream<'a>,
+    ou: usize,
+}
 
-impl<I: Iterator<Item: Serialize>> Serialize for Seq<I> {
+impl Serialize for Accounts<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let items = self.0.borrow_mut().take().expect("a sequence is written once");
-        s.collect_seq(items)
+        let (stream, ou) = (self.stream, self.ou);
+        let accounts = 0..stream.prepared.ous[ou].accounts.len();
+        s.collect_seq(accounts.map(|account| AccountText { stream, ou, account }))
     }
 }
 
