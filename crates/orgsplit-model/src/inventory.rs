@@ -285,10 +285,24 @@ impl Resource {
 
     /// `ssm:/prod/app/DB_URL`, or `ssm@eu-west-1:/dev/x` outside the home region.
     pub fn label(&self, home_region: &str) -> String {
-        match &self.region {
-            Some(r) if r != home_region => format!("{}@{}:{}", self.kind, r, self.name),
-            _ => format!("{}:{}", self.kind, self.name),
+        let mut label = String::new();
+        self.label_into(home_region, &mut label);
+        label
+    }
+
+    /// [`Resource::label`] appended to `out` (a step's address is its account's prefix and
+    /// its label: one string, built without a second one).
+    pub fn label_into(&self, home_region: &str, out: &mut String) {
+        let kind = self.kind.as_str();
+        let region = self.region.as_deref().filter(|r| *r != home_region);
+        out.reserve(kind.len() + region.map_or(0, |r| r.len() + 1) + 1 + self.name.len());
+        out.push_str(kind);
+        if let Some(region) = region {
+            out.push('@');
+            out.push_str(region);
         }
+        out.push(':');
+        out.push_str(&self.name);
     }
 }
 

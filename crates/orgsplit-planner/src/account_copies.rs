@@ -31,7 +31,7 @@ pub(crate) fn build_copies(p: &Prepared<'_>, w: &Workloads) -> (Vec<Vec<Step>>, 
         let i = index.resolve(arn).filter(|&i| goes_to(i))?;
         let r = &resources[i];
         (r.kind == ResourceKind::Secret && crate::resource_step::owning_service(r).is_none())
-            .then(|| (r.arn.clone(), format!("{prefix}/{}", r.label(&config.home_region))))
+            .then(|| (r.arn.clone(), copy_address(prefix, r, &config.home_region)))
     };
     let bucket_copy = |name: &str| {
         let arn = format!("arn:{}:s3:::{name}", inventory.partition);
@@ -42,8 +42,7 @@ pub(crate) fn build_copies(p: &Prepared<'_>, w: &Workloads) -> (Vec<Vec<Step>>, 
     let key_copy = |arn: &str| {
         let i = index.resolve(arn).filter(|&i| goes_to(i))?;
         let r = &resources[i];
-        (r.kind == ResourceKind::KmsKey)
-            .then(|| format!("{prefix}/{}", r.label(&config.home_region)))
+        (r.kind == ResourceKind::KmsKey).then(|| copy_address(prefix, r, &config.home_region))
     };
     let rewriter = Rewriter {
         partition: &inventory.partition,
@@ -90,8 +89,7 @@ pub(crate) fn build_copies(p: &Prepared<'_>, w: &Workloads) -> (Vec<Vec<Step>>, 
                 true
             } else if key_policy_later && trusts(i, t) {
                 if goes_to(t) {
-                    policy_after
-                        .push(format!("{prefix}/{}", resources[t].label(&config.home_region)));
+                    policy_after.push(copy_address(prefix, &resources[t], &config.home_region));
                 }
                 false
             } else if back {
@@ -107,7 +105,7 @@ pub(crate) fn build_copies(p: &Prepared<'_>, w: &Workloads) -> (Vec<Vec<Step>>, 
                 && resources[t].kind.is_migrated()
                 && resources[t].kind != ResourceKind::EcrRepository
             {
-                depends_on.push(format!("{prefix}/{}", resources[t].label(&config.home_region)));
+                depends_on.push(copy_address(prefix, &resources[t], &config.home_region));
             }
         }
         if let Some(region) = r.region.as_deref().filter(|r| orgsplit_model::regions::is_opt_in(r))
@@ -126,7 +124,7 @@ pub(crate) fn build_copies(p: &Prepared<'_>, w: &Workloads) -> (Vec<Vec<Step>>, 
                 p.secrets.get(&(r.name.as_str(), primary_region.as_str())).copied()
             })
             .filter(|&j| goes_to(j))
-            .map(|j| format!("{prefix}/{}", resources[j].label(&config.home_region)));
+            .map(|j| copy_address(prefix, &resources[j], &config.home_region));
         depends_on.extend(primary_step.clone());
         depends_on.sort();
         depends_on.dedup();
@@ -167,5 +165,9 @@ pub(crate) fn build_copies(p: &Prepared<'_>, w: &Workloads) -> (Vec<Vec<Step>>, 
 /// The address of resource `r`'s copy (or manual item) in the workloads account whose steps'
 /// addresses start with `prefix`.
 pub(crate) fn copy_address(prefix: &str, r: &Resource, home_region: &str) -> String {
-    format!("{prefix}/{}", r.label(home_region))
+    let mut address = String::with_capacity(prefix.len() + 1 + r.name.len() + 32);
+    address.push_str(prefix);
+    address.push('/');
+    r.label_into(home_region, &mut address);
+    address
 }

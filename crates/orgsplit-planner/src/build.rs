@@ -13,7 +13,7 @@ use crate::classify::classify_with;
 use crate::manual::ManualSteps;
 use crate::organization::organization_steps;
 use crate::refs::RefIndex;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use crate::organization::guardrail_policy;
@@ -57,9 +57,8 @@ pub enum BuildError {
     Write(#[from] std::io::Error),
 }
 
-/// What the planner has settled about one resource. Shared strings: 100,000 resources have
-/// about 12,500 distinct reasons and a handful of environments (10 MB at that size, were each
-/// its own string).
+/// What the planner has settled about one resource (shared strings, see
+/// [`crate::Classification`]).
 pub(crate) struct Placed {
     pub(crate) environment: Arc<str>,
     pub(crate) reason: Arc<str>,
@@ -130,20 +129,10 @@ pub(crate) fn prepare<'a>(
     let resources = &inventory.resources;
     let index = RefIndex::new(resources);
     let mut classified = classify_with(config, resources, &index);
-    let mut strings: HashSet<Arc<str>> = HashSet::new();
-    let mut shared = |s: String| -> Arc<str> {
-        if let Some(kept) = strings.get(s.as_str()) {
-            return kept.clone();
-        }
-        let kept: Arc<str> = s.into();
-        strings.insert(kept.clone());
-        kept
-    };
     let placed: Vec<Placed> = std::mem::take(&mut classified.per_resource)
         .into_iter()
-        .map(|c| Placed { environment: shared(c.environment), reason: shared(c.reason) })
+        .map(|c| Placed { environment: c.environment, reason: c.reason })
         .collect();
-    drop(strings);
     let secrets: HashMap<(&str, &str), usize> = resources
         .iter()
         .enumerate()

@@ -10,7 +10,8 @@
 use orgsplit_model::config::{Config, IGNORE, Rule, SHARED};
 use orgsplit_model::plan::Warning;
 use orgsplit_model::{Resource, ResourceKind};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
 
 use crate::refs::RefIndex;
 
@@ -19,8 +20,26 @@ pub const UNCLASSIFIED: &str = "unclassified";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Classification {
     /// An OU environment, `shared`, `ignore` or `unclassified`.
-    pub environment: String,
-    pub reason: String,
+    pub environment: Arc<str>,
+    /// Shared: 100,000 resources have about 12,500 distinct reasons and a handful of
+    /// environments (10 MB at that size, were each its own string), and a rule's is written
+    /// once, not once per resource it matches.
+    pub reason: Arc<str>,
+}
+
+/// One `Arc<str>` for each distinct string.
+#[derive(Default)]
+struct Strings(HashSet<Arc<str>>);
+
+impl Strings {
+    fn get(&mut self, s: &str) -> Arc<str> {
+        if let Some(kept) = self.0.get(s) {
+            return kept.clone();
+        }
+        let kept: Arc<str> = s.into();
+        self.0.insert(kept.clone());
+        kept
+    }
 }
 
 #[derive(Debug)]
@@ -140,35 +159,44 @@ pub(crate) fn classify_with(
         }
     }
 
+    let mut strings = Strings::default();
+    // Each rule's environment and reason, written once.
+    let by_rule: Vec<(Arc<str>, Arc<str>)> = config
+        .rules
+        .iter()
+        .map(|rule| (strings.get(&rule.environment), strings.get(&rule.describe())))
+        .collect();
+    let rule_number = |rule: &Rule| {
+        config.rules.iter().position(|r| std::ptr::eq(r, rule)).expect("one of the rules")
+    };
+    let unclassified = strings.get(UNCLASSIFIED);
     let mut warnings = Vec::new();
     let mut per_resource: Vec<Classification> = resources
         .iter()
         .enumerate()
         .map(|(i, r)| {
             if let Some(rule) = ruled[i] {
-                return Classification {
-                    environment: rule.environment.clone(),
-                    reason: rule.describe(),
-                };
+                let (environment, reason) = by_rule[rule_number(rule)].clone();
+                return Classification { environment, reason };
             }
             if r.kind == ResourceKind::EcsTask {
-                return Classification { environment: UNCLASSIFIED.into(), reason: String::new() };
+                return Classification {
+                    environment: unclassified.clone(),
+                    reason: strings.get(""),
+                };
             }
             let envs = &inferred[i];
             let users: Vec<String> =
                 referrers[i].iter().map(|&p| resources[p].label(home)).collect();
             match envs.len() {
                 0 => Classification {
-                    environment: UNCLASSIFIED.into(),
-                    reason: "no rule matches and nothing classified uses it".into(),
+                    environment: unclassified.clone(),
+                    reason: strings.get("no rule matches and nothing classified uses it"),
                 },
-                1 => {
-                    let env = envs.iter().next().expect("one").clone();
-                    Classification {
-                        reason: format!("used by {}", summarise(&users)),
-                        environment: env,
-                    }
-                }
+                1 => Classification {
+                    reason: strings.get(&format!("used by {}", summarise(&users))),
+                    environment: strings.get(envs.iter().next().expect("one")),
+                },
                 _ => {
                     let named: Vec<&str> =
                         envs.iter().map(String::as_str).filter(|e| *e != SHARED).collect();
@@ -188,8 +216,8 @@ pub(crate) fn classify_with(
                         });
                     }
                     Classification {
-                        environment: SHARED.into(),
-                        reason: format!("shared: used by {}", summarise(&users)),
+                        environment: strings.get(SHARED),
+                        reason: strings.get(&format!("shared: used by {}", summarise(&users))),
                     }
                 }
             }
@@ -207,24 +235,24 @@ pub(crate) fn classify_with(
             let env = per_resource[td].environment.clone();
             per_resource[i] = Classification {
                 environment: env,
-                reason: format!("runs {}", resources[td].label(home)),
+                reason: strings.get(&format!("runs {}", resources[td].label(home))),
             };
         } else {
             per_resource[i].reason =
-                "its task definition is not in the inventory and no rule matches".into();
+                strings.get("its task definition is not in the inventory and no rule matches");
         }
     }
 
     // A user in one environment of something left in another: its copy would point back at
     // the source account.
     for (i, targets) in references.iter().enumerate() {
-        let user_env = per_resource[i].environment.as_str();
+        let user_env = &*per_resource[i].environment;
         if resources[i].kind == ResourceKind::EcsTask || [IGNORE, UNCLASSIFIED].contains(&user_env)
         {
             continue;
         }
         for &t in targets {
-            let used_env = per_resource[t].environment.as_str();
+            let used_env = &*per_resource[t].environment;
             if used_env == SHARED || used_env == user_env || used_env == IGNORE {
                 continue;
             }

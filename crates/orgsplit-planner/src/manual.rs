@@ -12,9 +12,9 @@
 //! before it (an account's steps on its own, its OU's and the organization's; an OU's on its
 //! own and the organization's), never on another account's.
 
+use foldhash::HashMap;
 use orgsplit_model::Action;
 use orgsplit_model::plan::Step;
-use std::collections::HashMap;
 
 /// Every manual step settled so far, with the pass that made it manual (0: manual from the
 /// start). Passes are counted as if the whole plan were settled at once: in pass `k`, a step

@@ -1,7 +1,7 @@
 //! Resolving the ARNs a resource references to the inventoried resources they name.
 
+use foldhash::{HashMap, HashMapExt};
 use orgsplit_model::{Resource, ResourceKind};
-use std::collections::HashMap;
 
 /// An index of an inventory's resources by the ways other resources refer to them. It
 /// borrows the inventory's strings: a 100,000-resource inventory is indexed without a copy.

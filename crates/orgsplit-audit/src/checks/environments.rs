@@ -23,7 +23,7 @@ fn by_environment<'r>(
     let classified = classify(cx.config, resources);
     let mut out: BTreeMap<String, Vec<&Resource>> = BTreeMap::new();
     for (r, c) in resources.iter().zip(&classified.per_resource) {
-        let env = c.environment.as_str();
+        let env = &*c.environment;
         if env == SHARED || env == IGNORE || env == UNCLASSIFIED {
             continue;
         }
@@ -106,8 +106,8 @@ pub fn management_workloads(cx: &CheckContext<'_>, account: &AccountFacts) -> Op
         .zip(&classified.per_resource)
         .filter(|(r, c)| {
             is_workload(r)
-                || cx.config.environments().contains(&c.environment.as_str())
-                || c.environment == SHARED
+                || cx.config.environments().contains(&&*c.environment)
+                || &*c.environment == SHARED
         })
         .map(|(r, _)| r)
         .collect();
