@@ -105,11 +105,11 @@ pub(crate) struct EntryText<'a> {
     region: &'a Option<String>,
     environment: &'a str,
     reason: &'a str,
-    steps: &'a [String],
+    steps: Vec<String>,
 }
 
 impl<'a> EntryText<'a> {
-    pub(crate) fn of(p: &'a Prepared<'a>, i: usize, steps: &'a [String]) -> Self {
+    pub(crate) fn of(p: &'a Prepared<'a>, i: usize, steps: Vec<String>) -> Self {
         let r = &p.inventory.resources[i];
         EntryText {
             arn: &r.arn,
@@ -131,7 +131,7 @@ impl<'a> EntryText<'a> {
             region: self.region.clone(),
             environment: self.environment.to_string(),
             reason: self.reason.to_string(),
-            steps: self.steps.to_vec(),
+            steps: self.steps.clone(),
         }
     }
 }

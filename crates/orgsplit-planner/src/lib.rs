@@ -13,6 +13,7 @@ mod copies;
 mod entries;
 mod manual;
 mod organization;
+mod parallel_text;
 pub mod refs;
 mod resource_step;
 pub mod review;

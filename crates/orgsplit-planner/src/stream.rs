@@ -14,7 +14,7 @@ use orgsplit_model::config::Limits;
 use orgsplit_model::inventory::Coverage;
 use orgsplit_model::plan::{PLAN_FORMAT_VERSION, Step, Warning};
 use orgsplit_model::{ORGSPLIT_VERSION, Plan};
-use serde::ser::{Error as _, SerializeSeq, SerializeStruct};
+use serde::ser::{Error as _, SerializeStruct};
 use serde::{Serialize, Serializer};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
@@ -205,7 +205,10 @@ impl Stream<'_> {
         drop(more_steps);
         let mut counts = StepCounts::default();
         let copies = crate::copies::in_order(&runs).inspect(|step| counts.add(step));
-        let written = s.collect_seq(own.iter().chain(copies))?;
+        let steps: Vec<&Step> = own.iter().chain(copies).collect();
+        let written =
+            crate::parallel_text::serialize_seq_in_parallel(steps.len(), &|k| steps[k], s)?;
+        drop(steps);
         self.has_changes.set(self.has_changes.get() || counts.has_changes());
         if self.keep {
             let steps = crate::copies::in_order(&runs).cloned().collect();
@@ -216,28 +219,9 @@ impl Stream<'_> {
         Ok(written)
     }
 
-    /// The addresses of resource `i`'s steps: in each workloads account it goes to, in the
-    /// plan's order, its copy (or manual item), or the steps it has there when more than one.
+    /// The addresses of resource `i`'s steps (see [`steps_of`]).
     fn steps_of(&self, i: usize) -> Vec<String> {
-        let p = &self.prepared;
-        let more_steps = self.more_steps.borrow();
-        let mut steps = Vec::new();
-        for (ou, accounts) in p.workloads.iter().enumerate() {
-            for (account, w) in accounts.iter().enumerate() {
-                let Some(w) = w.as_ref().filter(|w| goes_to(&p.placed, i, &w.env)) else {
-                    continue;
-                };
-                match more_steps.get(&(i, ou, account)) {
-                    Some(more) => steps.extend(more.iter().cloned()),
-                    None => steps.push(copy_address(
-                        &w.prefix,
-                        &p.inventory.resources[i],
-                        &p.config.home_region,
-                    )),
-                }
-            }
-        }
-        steps
+        steps_of(&self.prepared, &self.more_steps.borrow(), i)
     }
 
     fn into_written(self, digest: String, header: Header, classified: &[bool]) -> Written {
@@ -254,7 +238,7 @@ impl Stream<'_> {
         let mut resources = Vec::new();
         let mut unclassified = Vec::new();
         for (i, steps) in &entries {
-            let entry = EntryText::of(&p, *i, steps).to_entry();
+            let entry = EntryText::of(&p, *i, steps.clone()).to_entry();
             if classified[*i] {
                 resources.push(entry);
             } else {
@@ -298,6 +282,33 @@ impl Stream<'_> {
         };
         Written { digest, review, tallies: tallies.into_inner(), has_changes: has_changes.get() }
     }
+}
+
+/// The addresses of resource `i`'s steps: in each workloads account it goes to, in the
+/// plan's order, its copy (or manual item), or the steps it has there when more than one
+/// (`more_steps`, see [`Stream::more_steps`]).
+fn steps_of(
+    p: &Prepared<'_>,
+    more_steps: &HashMap<(usize, usize, usize), Vec<String>>,
+    i: usize,
+) -> Vec<String> {
+    let mut steps = Vec::new();
+    for (ou, accounts) in p.workloads.iter().enumerate() {
+        for (account, w) in accounts.iter().enumerate() {
+            let Some(w) = w.as_ref().filter(|w| goes_to(&p.placed, i, &w.env)) else {
+                continue;
+            };
+            match more_steps.get(&(i, ou, account)) {
+                Some(more) => steps.extend(more.iter().cloned()),
+                None => steps.push(copy_address(
+                    &w.prefix,
+                    &p.inventory.resources[i],
+                    &p.config.home_region,
+                )),
+            }
+        }
+    }
+    steps
 }
 
 /// The plan as it is written: [`Plan`]'s members, in its order.
@@ -415,12 +426,14 @@ struct Entries<'s, 'a> {
 impl Serialize for Entries<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let p = &self.stream.prepared;
-        let mut entries = (0..p.placed.len()).filter(|&i| self.classified[i] == self.wanted);
-        let mut seq = s.serialize_seq(None)?;
-        entries.try_for_each(|i| {
-            let steps = self.stream.steps_of(i);
-            seq.serialize_element(&EntryText::of(p, i, &steps))
-        })?;
-        seq.end()
+        let more_steps = self.stream.more_steps.borrow();
+        let more_steps = &*more_steps;
+        let entries: Vec<usize> =
+            (0..p.placed.len()).filter(|&i| self.classified[i] == self.wanted).collect();
+        let entry = |k: usize| {
+            let i = entries[k];
+            EntryText::of(p, i, steps_of(p, more_steps, i))
+        };
+        crate::parallel_text::serialize_seq_in_parallel(entries.len(), &entry, s)
     }
 }

@@ -34,9 +34,10 @@ fn written(inv: &Inventory) -> (String, Written) {
     (String::from_utf8(text).unwrap(), written)
 }
 
+/// Also for an account of many batches of steps, which are serialised on two threads.
 #[test]
 fn the_file_written_as_the_plan_is_built_is_the_file_of_the_plan_it_holds() {
-    for n in [0, LISTING_MAX_STEPS] {
+    for n in [0, LISTING_MAX_STEPS, 2_100] {
         let (text, written) = written(&inventory_of(n));
         let plan = Plan::from_json(&text).unwrap();
         assert_eq!(plan.to_json(), text, "{n} more parameters: the same bytes");
