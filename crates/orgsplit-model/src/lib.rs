@@ -10,6 +10,7 @@ pub mod bucket_name;
 pub mod canonical;
 pub mod config;
 pub mod inventory;
+mod inventory_text;
 pub mod journal;
 pub mod kind;
 pub mod plan;

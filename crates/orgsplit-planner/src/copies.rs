@@ -43,6 +43,18 @@ pub(crate) fn build_on_two_threads(
     (vec![first, second], addresses)
 }
 
+/// Frees an account's copies, each run on its own thread: freeing the 57,000 steps of a
+/// workloads account (about a million small blocks) took a tenth of a second on the
+/// writer's thread while the other core waited.
+pub(crate) fn free_on_two_threads(runs: Vec<Vec<Step>>) {
+    let mut runs = runs.into_iter();
+    let first = runs.next();
+    std::thread::scope(|scope| {
+        scope.spawn(move || drop(first));
+        drop(runs);
+    });
+}
+
 /// The steps of sorted `runs`, merged in [`copy_order`]: written straight from the runs, so
 /// an account's steps are never gathered in a second list.
 pub(crate) fn in_order(runs: &[Vec<Step>]) -> impl Iterator<Item = &Step> {

@@ -4,10 +4,10 @@
 //! Each element is one compact line of the plan file, whose text is its own compact JSON: so
 //! a worker can write an element's text apart from the file, and the file's writer copies it
 //! in verbatim (`RawValue`), with the separator and indentation the file's layout puts
-//! between elements. The batches alternate between the writer's thread, which serialises its
-//! own straight into the file, and a worker, whose texts the writer copies in, in order; so
-//! the file is the same, byte for byte, as when one thread serialises every element, and at
-//! most a few batches' text is alive at once, never the whole list's.
+//! between elements. The batches are shared between the writer's thread, which serialises its
+//! own straight into the file (one in three), and a worker, whose texts the writer copies
+//! in, in order; so the file is the same, byte for byte, as when one thread serialises every
+//! element, and at most a few batches' text is alive at once, never the whole list's.
 //!
 //! Why: serialising an account's copies, and then the entries, was one thread's work while the
 //! other core waited (about a third of the 100,000-resource plan's wall time,
@@ -25,8 +25,9 @@ const BATCH: usize = 256;
 /// Batches the worker may have ready before the writer takes them.
 const AHEAD: usize = 2;
 
-/// Serialises `item(0)`, …, `item(len - 1)` as a sequence: this thread serialises the even batches itself, a
-/// worker thread writes the odd batches' texts meanwhile, which this one then copies in.
+/// Serialises `item(0)`, …, `item(len - 1)` as a sequence: this thread serialises one batch in
+/// three itself ([`is_writers`]), a worker thread writes the others' texts meanwhile, which
+/// this one then copies in.
 /// (One worker, not two: each thread's heap holds its own pages, and a third thread raised
 /// the 100,000-resource plan's peak by 10-15 MB for no gain in time.)
 pub(crate) fn serialize_seq_in_parallel<S, T>(
@@ -45,9 +46,14 @@ where
     }
     std::thread::scope(|scope| {
         let (ready, take) = mpsc::sync_channel::<serde_json::Result<Vec<Box<RawValue>>>>(AHEAD);
-        let odd: Vec<std::ops::Range<usize>> = batches.iter().skip(1).step_by(2).cloned().collect();
+        let theirs: Vec<std::ops::Range<usize>> = batches
+            .iter()
+            .enumerate()
+            .filter(|(at, _)| !is_writers(*at))
+            .map(|(_, b)| b.clone())
+            .collect();
         scope.spawn(move || {
-            for batch in odd {
+            for batch in theirs {
                 let texts = batch.map(|k| serde_json::value::to_raw_value(&item(k))).collect();
                 if ready.send(texts).is_err() {
                     // The writer stopped (an error it reports): nothing more is wanted.
@@ -57,7 +63,7 @@ where
         });
         let mut seq = s.serialize_seq(Some(len))?;
         for (at, batch) in batches.into_iter().enumerate() {
-            if at % 2 == 0 {
+            if is_writers(at) {
                 for k in batch {
                     seq.serialize_element(&item(k))?;
                 }
@@ -73,6 +79,13 @@ where
         }
         seq.end()
     })
+}
+
+/// Whether batch `at` is the writer's own: one in three. The writer also copies in the
+/// worker's texts, and its serialiser tracks the file's layout: with every other batch its
+/// own, the worker was idle for about a third of the time (`perf`, docs/performance.md).
+fn is_writers(at: usize) -> bool {
+    at.is_multiple_of(3)
 }
 
 #[cfg(test)]

@@ -216,6 +216,7 @@ impl Stream<'_> {
         } else {
             self.tallies.borrow_mut().insert(w.prefix.clone(), counts);
         }
+        crate::copies::free_on_two_threads(runs);
         Ok(written)
     }
 

@@ -15,16 +15,17 @@ use crate::printer::Printer;
 fn read_inventory(path: &Path, config: &Config) -> Result<Inventory, CliError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| CliError::invalid(format!("{}: cannot read: {e}", path.display())))?;
-    // Read into its types at once (a 100,000-resource inventory is never a JSON tree). An
-    // inventory of another format is named as such rather than as a shape error: when it does
-    // not fit the types, its version is probed before the shape is blamed.
+    // Read into its types at once (a 100,000-resource inventory is never a JSON tree), on both
+    // cores (`Inventory::from_text`). An inventory of another format is named as such rather
+    // than as a shape error: when it does not fit the types, its version is probed before the
+    // shape is blamed.
     let not_this_format = || {
         CliError::invalid(format!(
             "{}: format_version: not an inventory of format {INVENTORY_FORMAT_VERSION}",
             path.display()
         ))
     };
-    let inv: Inventory = match serde_json::from_str::<Inventory>(&text) {
+    let inv: Inventory = match Inventory::from_text(&text) {
         Ok(inv) if inv.format_version == INVENTORY_FORMAT_VERSION => inv,
         Ok(_) => return Err(not_this_format()),
         Err(shape) => {
@@ -72,7 +73,7 @@ pub async fn run(
     // memory). An error of the plan's own (a bucket name clash found at the last account)
     // stops the writer: the temporary file is dropped and the old plan, if any, stays.
     let mut plan_error = None;
-    let written = context::write_atomic_with(out, |w| {
+    let written = context::write_atomic_with(out, context::Durability::Unsynced, |w| {
         let input = PlanInput {
             config: &config,
             inventory: &inv,
