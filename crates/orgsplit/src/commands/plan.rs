@@ -13,7 +13,7 @@ use crate::exit::{CliError, ExitStatus};
 use crate::printer::Printer;
 
 fn read_inventory(path: &Path, config: &Config) -> Result<Inventory, CliError> {
-    let text = std::fs::read_to_string(path)
+    let text = read_text(path)
         .map_err(|e| CliError::invalid(format!("{}: cannot read: {e}", path.display())))?;
     // Read into its types at once (a 100,000-resource inventory is never a JSON tree), on both
     // cores (`Inventory::from_text`). An inventory of another format is named as such rather
@@ -53,6 +53,44 @@ fn read_inventory(path: &Path, config: &Config) -> Result<Inventory, CliError> {
         )));
     }
     Ok(inv)
+}
+
+/// A file's text. A large one (an inventory of 100,000 resources is 68 MB) is read in two
+/// halves at once: the kernel's copy of it, and the first touch of the memory it is copied to,
+/// were 0.05 s on one core while the other waited.
+fn read_text(path: &Path) -> std::io::Result<String> {
+    #[cfg(unix)]
+    {
+        use std::io::{Read, Seek, SeekFrom};
+        use std::os::unix::fs::FileExt;
+        const IN_HALVES_FROM: usize = 8 << 20;
+        let mut file = std::fs::File::open(path)?;
+        let len = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);
+        if (IN_HALVES_FROM..usize::MAX).contains(&len) {
+            let mut bytes = vec![0; len];
+            let half = len / 2;
+            let (first, second) = bytes.split_at_mut(half);
+            let whole = std::thread::scope(|scope| {
+                let file = &file;
+                let second = scope.spawn(move || file.read_exact_at(second, half as u64));
+                let first = file.read_exact_at(first, 0);
+                first.and(second.join().expect("reading a file does not panic"))
+            });
+            if whole.is_ok() {
+                // The file may have grown since its length was read: the rest is read on.
+                file.seek(SeekFrom::Start(len as u64))?;
+                file.read_to_end(&mut bytes)?;
+                return String::from_utf8(bytes).map_err(|_| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        "stream did not contain valid UTF-8",
+                    )
+                });
+            }
+            // Shorter than it was: read again, as it is now.
+        }
+    }
+    std::fs::read_to_string(path)
 }
 
 pub async fn run(
@@ -121,4 +159,29 @@ pub async fn run(
     // a tenth of the planning time, for memory the exit gives back anyway.
     std::mem::forget(inv);
     Ok(status)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_text;
+
+    /// A file read in halves is the file, whatever character its middle cuts; a file that is
+    /// not UTF-8 fails as `read_to_string` fails.
+    #[test]
+    fn a_large_file_read_in_halves_is_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("inventory.json");
+        let text: String = "{\"é€𝄞\": \"ab\"},".repeat(600_000);
+        assert!(text.len() > 8 << 20);
+        std::fs::write(&path, &text).unwrap();
+        assert!(read_text(&path).unwrap() == text, "the text read differs");
+        let mut bytes = text.into_bytes();
+        let middle = bytes.len() / 2;
+        bytes[middle] = 0xff;
+        std::fs::write(&path, &bytes).unwrap();
+        assert_eq!(
+            read_text(&path).unwrap_err().to_string(),
+            std::fs::read_to_string(&path).unwrap_err().to_string()
+        );
+    }
 }
