@@ -88,15 +88,17 @@ pub(crate) fn fingerprints<'a>(
             has_steps[i] = true;
         }
     }
-    let with_steps = by_arn.iter().filter(|(_, _, i)| has_steps[*i]);
-    let (before, after) = (
-        with_steps.clone().take_while(|(arn, _, _)| *arn < ORGANIZATION_KEY),
-        with_steps.skip_while(|(arn, _, _)| *arn < ORGANIZATION_KEY),
-    );
+    // The organization's key among the sorted ARNs (after all of them: `arn:` sorts first).
+    let (before, after) =
+        by_arn.split_at(by_arn.partition_point(|(arn, _, _)| *arn < ORGANIZATION_KEY));
+    let copied = |&(arn, fingerprint, i): &(&'a str, &'a str, usize)| {
+        has_steps[i].then_some((arn, fingerprint))
+    };
     let pairs = before
-        .map(|&(arn, fingerprint, _)| (arn, fingerprint))
+        .iter()
+        .filter_map(copied)
         .chain(std::iter::once((ORGANIZATION_KEY, organization)))
-        .chain(after.map(|&(arn, fingerprint, _)| (arn, fingerprint)));
+        .chain(after.iter().filter_map(copied));
     // Of two resources with one ARN, the later one's fingerprint is kept, as a map built in
     // the inventory's order would keep it.
     let mut kept: Vec<(&str, &str)> = Vec::with_capacity(by_arn.len() + 1);
