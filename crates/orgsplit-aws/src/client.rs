@@ -260,20 +260,20 @@ impl Aws {
     }
 
     /// The per-operation buckets of one (account, region, service), shared by every client
-    /// built for it.
+    /// built for it; the operations of one group share one bucket.
     fn operation_limiters(&self, key: &CallKey) -> OperationLimiters {
         let mut map = self.inner.operation_limiters.lock().expect("limiters lock");
         map.entry(key.clone())
             .or_insert_with(|| {
-                Arc::new(
-                    self.inner
-                        .opts
-                        .rates
-                        .operations_of(&key.service)
-                        .into_iter()
-                        .map(|(op, (rate, burst))| (op, Arc::new(RateLimiter::new(rate, burst))))
-                        .collect(),
-                )
+                let mut groups: HashMap<String, Arc<RateLimiter>> = HashMap::new();
+                let operations = self.inner.opts.rates.operations_of(&key.service);
+                let limiters = operations.into_iter().map(|(op, bucket)| {
+                    let limiter = groups
+                        .entry(bucket.group)
+                        .or_insert_with(|| Arc::new(RateLimiter::new(bucket.rate, bucket.burst)));
+                    (op, limiter.clone())
+                });
+                Arc::new(limiters.collect())
             })
             .clone()
     }

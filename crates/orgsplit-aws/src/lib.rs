@@ -28,5 +28,5 @@ pub const SDK_LOG_DIRECTIVES: &str = "aws_config::sts::assume_role=error";
 
 pub use client::{AccountSession, Aws, AwsOptions};
 pub use error::{AwsError, ErrorClass, Found, call_error, classify, classify_code, error_chain};
-pub use limiter::{CallCounter, CallKey, RateLimiter, RateTable};
+pub use limiter::{CallCounter, CallKey, OperationBucket, RateLimiter, RateTable};
 pub use read_only::{RefusedWrites, is_read};

@@ -138,14 +138,112 @@ fn is_throttling(status: u16, error_type: Option<&str>, xml_body: Option<&[u8]>)
 }
 
 /// Requests a second per service, below AWS's published default quotas, with bursts; plus
-/// tighter buckets for single operations whose own quota is lower than their service's
-/// (`ssm:PutParameter`), so that orgsplit waits its turn instead of being throttled.
+/// buckets for the operations AWS meters apart from their service: ECS's API action
+/// categories (one bucket each, shared by the category's actions) and `ssm:PutParameter`. An
+/// operation with a bucket waits for that bucket instead of its service's, so that orgsplit
+/// paces each call by the quota AWS counts it against and waits its turn instead of being
+/// throttled.
 #[derive(Debug, Clone)]
 pub struct RateTable {
     rates: BTreeMap<String, (f64, f64)>,
-    operations: BTreeMap<String, (f64, f64)>,
+    /// `"service:Operation"` -> its bucket.
+    operations: BTreeMap<String, OperationBucket>,
     default: (f64, f64),
 }
+
+/// The bucket of an operation metered apart from its service: the operations of one group
+/// share one bucket per (account, region).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OperationBucket {
+    pub group: String,
+    pub rate: f64,
+    pub burst: f64,
+}
+
+/// Amazon ECS's API action categories, as "Request throttling for the Amazon ECS API"
+/// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html, "Request
+/// Token Bucket Sizes and Refill Rates", read 2026-12-04) lists them: (category, AWS's bucket
+/// capacity, AWS's refill rate a second, actions). Each category is one bucket per account and
+/// Region, shared by its actions.
+const ECS_CATEGORIES: &[(&str, f64, f64, &[&str])] = &[
+    (
+        "cluster-modify",
+        20.0,
+        1.0,
+        &[
+            "CreateCluster",
+            "DeleteCluster",
+            "PutClusterCapacityProviders",
+            "UpdateCluster",
+            "UpdateClusterSettings",
+        ],
+    ),
+    ("cluster-read", 50.0, 20.0, &["DescribeClusters", "ListClusters"]),
+    ("task-definition-modify", 20.0, 1.0, &["DeregisterTaskDefinition", "RegisterTaskDefinition"]),
+    (
+        "task-definition-read",
+        50.0,
+        20.0,
+        &["DescribeTaskDefinition", "ListTaskDefinitions", "ListTaskDefinitionFamilies"],
+    ),
+    ("task-definition-delete", 5.0, 1.0, &["DeleteTaskDefinitions"]),
+    (
+        "capacity-provider-modify",
+        10.0,
+        1.0,
+        &["CreateCapacityProvider", "DeleteCapacityProvider", "UpdateCapacityProvider"],
+    ),
+    ("capacity-provider-read", 50.0, 20.0, &["DescribeCapacityProviders"]),
+    ("tag-modify", 20.0, 10.0, &["TagResource", "UntagResource"]),
+    ("tag-read", 50.0, 20.0, &["ListTagsForResource"]),
+    (
+        "setting-modify",
+        10.0,
+        1.0,
+        &["DeleteAccountSetting", "PutAccountSetting", "PutAccountSettingDefault"],
+    ),
+    ("setting-read", 50.0, 20.0, &["ListAccountSettings"]),
+    (
+        "cluster-resource-modify",
+        100.0,
+        40.0,
+        &[
+            "DeleteAttributes",
+            "DeregisterContainerInstance",
+            "ExecuteCommand",
+            "PutAttributes",
+            "RunTask",
+            "StartTask",
+            "StopTask",
+            "UpdateContainerAgent",
+            "UpdateContainerInstancesStates",
+        ],
+    ),
+    (
+        "cluster-resource-read",
+        100.0,
+        20.0,
+        &[
+            "DescribeContainerInstances",
+            "DescribeTasks",
+            "ListAttributes",
+            "ListContainerInstances",
+            "ListTasks",
+        ],
+    ),
+    ("service-modify", 50.0, 5.0, &["CreateService", "DeleteService", "UpdateService"]),
+    ("service-read", 100.0, 20.0, &["DescribeServices", "ListServices"]),
+    ("service-deployment", 50.0, 20.0, &["DescribeServiceDeployments", "ListServiceDeployments"]),
+    ("service-revision", 50.0, 20.0, &["DescribeServiceRevisions"]),
+    ("task-protection", 200.0, 80.0, &["UpdateTaskProtection", "GetTaskProtection"]),
+    ("service-namespace-read", 10.0, 1.0, &["ListServicesByNamespace"]),
+];
+
+/// orgsplit's share of a documented bucket: AWS's refill rate, and four fifths of its
+/// capacity. The capacity left over absorbs the jitter of arrival (requests sent at the
+/// refill rate can reach AWS closer together than they were sent); the rate cannot be
+/// above AWS's without emptying AWS's bucket in the end.
+const BURST_SHARE: f64 = 0.8;
 
 impl Default for RateTable {
     fn default() -> Self {
@@ -156,6 +254,7 @@ impl Default for RateTable {
             ("iam", (15.0, 20.0)),
             ("sts", (50.0, 50.0)),
             ("organizations", (8.0, 10.0)),
+            // ECS actions outside the categories below.
             ("ecs", (20.0, 40.0)),
             ("events", (20.0, 40.0)),
             ("scheduler", (20.0, 40.0)),
@@ -171,12 +270,24 @@ impl Default for RateTable {
             ("sqs", (100.0, 200.0)),
             ("lambda", (10.0, 10.0)),
         ];
+        let mut operations = BTreeMap::new();
         // AWS's default PutParameter throughput is 3 a second per account and region; the
         // burst is kept below AWS's so that jitter in arrival never empties AWS's bucket.
-        let operations = [("ssm:PutParameter", (2.9, 2.0))];
+        let put = OperationBucket { group: "ssm:PutParameter".into(), rate: 2.9, burst: 2.0 };
+        operations.insert("ssm:PutParameter".to_string(), put);
+        for (category, capacity, refill, actions) in ECS_CATEGORIES {
+            let bucket = OperationBucket {
+                group: format!("ecs:{category}"),
+                rate: *refill,
+                burst: (capacity * BURST_SHARE).floor(),
+            };
+            for action in *actions {
+                operations.insert(format!("ecs:{action}"), bucket.clone());
+            }
+        }
         RateTable {
             rates: rates.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-            operations: operations.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            operations,
             default: (10.0, 10.0),
         }
     }
@@ -191,13 +302,13 @@ impl RateTable {
         self.rates.insert(service.to_string(), (rate, burst));
     }
 
-    /// The operations of `service` with a bucket of their own: `PutParameter` -> (rate, burst).
-    pub fn operations_of(&self, service: &str) -> BTreeMap<String, (f64, f64)> {
+    /// The operations of `service` metered apart from it: `PutParameter` -> its bucket.
+    pub fn operations_of(&self, service: &str) -> BTreeMap<String, OperationBucket> {
         self.operations
             .iter()
             .filter_map(|(k, v)| {
                 let (s, op) = k.split_once(':')?;
-                (s == service).then(|| (op.to_string(), *v))
+                (s == service).then(|| (op.to_string(), v.clone()))
             })
             .collect()
     }
@@ -209,11 +320,13 @@ impl RateTable {
         }
         let mut table = RateTable::default();
         for (key, limit) in &limits.rates {
-            let entry = (limit.rate, limit.burst);
             if key.contains(':') {
-                table.operations.insert(key.clone(), entry);
+                // A bucket of the operation's own, out of its category.
+                let bucket =
+                    OperationBucket { group: key.clone(), rate: limit.rate, burst: limit.burst };
+                table.operations.insert(key.clone(), bucket);
             } else {
-                table.rates.insert(key.clone(), entry);
+                table.rates.insert(key.clone(), (limit.rate, limit.burst));
             }
         }
         table
@@ -308,10 +421,9 @@ impl HttpConnector for LimitedConnector {
             .and_then(|t| t.rsplit_once('.'))
             .and_then(|(_, op)| self.operations.get(op).cloned());
         HttpConnectorFuture::new(async move {
-            if let Some(op) = &operation {
-                op.acquire().await;
-            }
-            limiter.acquire().await;
+            // An operation metered apart waits for its own bucket only.
+            let bucket = operation.as_ref().unwrap_or(&limiter);
+            bucket.acquire().await;
             counter.record(&key);
             let mut response = inner.call(request).await?;
             let status = response.status().as_u16();
@@ -332,10 +444,7 @@ impl HttpConnector for LimitedConnector {
                     None
                 };
                 if is_throttling(status, error_type.as_deref(), body.as_deref()) {
-                    limiter.throttled();
-                    if let Some(op) = &operation {
-                        op.throttled();
-                    }
+                    bucket.throttled();
                 }
             }
             Ok(response)
@@ -352,6 +461,49 @@ mod tests {
         let table = RateTable::default();
         let services: Vec<&str> = table.services().collect();
         assert_eq!(services, orgsplit_model::config::LIMITED_SERVICES);
+    }
+
+    #[test]
+    fn ecs_actions_are_paced_by_their_documented_category() {
+        let ecs = RateTable::default().operations_of("ecs");
+        let reads = &ecs["DescribeTaskDefinition"];
+        assert_eq!((reads.rate, reads.burst), (20.0, 40.0), "AWS: 50, refilled at 20");
+        assert_eq!(ecs["ListTaskDefinitionFamilies"], *reads, "one category, one bucket");
+        assert_eq!(ecs["ListTaskDefinitions"], *reads);
+        let services = &ecs["DescribeServices"];
+        assert_eq!((services.rate, services.burst), (20.0, 80.0), "AWS: 100, refilled at 20");
+        assert_ne!(services.group, reads.group);
+        let register = &ecs["RegisterTaskDefinition"];
+        assert_eq!((register.rate, register.burst), (1.0, 16.0), "AWS: 20, refilled at 1");
+        assert!(!ecs.contains_key("PutParameter"), "{ecs:?}");
+        let ssm = RateTable::default().operations_of("ssm");
+        assert_eq!(ssm.keys().collect::<Vec<_>>(), ["PutParameter"]);
+    }
+
+    #[test]
+    fn a_configured_operation_gets_a_bucket_of_its_own_out_of_its_category() {
+        use orgsplit_model::config::{Limit, Limits};
+        let rates = BTreeMap::from([
+            ("ecs:DescribeTaskDefinition".to_string(), Limit { rate: 5.0, burst: 5.0 }),
+            ("ecs".to_string(), Limit { rate: 2.0, burst: 2.0 }),
+        ]);
+        let limits = Limits { enabled: true, rates };
+        let table = RateTable::from_limits(&limits);
+        let ecs = table.operations_of("ecs");
+        let own = &ecs["DescribeTaskDefinition"];
+        assert_eq!(
+            (own.group.as_str(), own.rate, own.burst),
+            ("ecs:DescribeTaskDefinition", 5.0, 5.0)
+        );
+        assert_eq!(
+            ecs["ListTaskDefinitions"].group, "ecs:task-definition-read",
+            "the rest keep theirs"
+        );
+        assert_eq!(
+            table.get("ecs"),
+            (2.0, 2.0),
+            "the service's bucket, for actions in no category"
+        );
     }
 
     #[test]

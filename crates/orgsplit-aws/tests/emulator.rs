@@ -224,3 +224,77 @@ async fn assume_role_is_retried_when_throttled() {
     assert!(throttled > 0, "the seed throttles some AssumeRole calls: {assume:#?}");
     assert_eq!(assume.len() - throttled, 6, "one success per session");
 }
+
+/// Under AWS's ECS quotas (the emulator's `"quotas": "aws"`: a bucket per documented action
+/// category), orgsplit's default rates pace each call by its own category: the task-definition
+/// reads wait for theirs, the cluster reads go by them, and nothing is throttled.
+#[tokio::test]
+async fn ecs_calls_wait_for_their_own_category_and_are_never_throttled() {
+    let emu = Emulator::start();
+    emu.export_env();
+    let mut opts = AwsOptions::new("us-east-1");
+    opts.endpoint_url = Some(emu.url.clone());
+    opts.max_attempts = 1; // a throttled call fails: nothing hides behind a retry
+    let aws = Aws::load(opts).await.unwrap();
+    let ecs = aws.session(MANAGEMENT_ACCOUNT).await.unwrap().ecs("us-east-1");
+    let container = aws_sdk_ecs::types::ContainerDefinition::builder()
+        .name("app")
+        .image("nginx")
+        .memory(64)
+        .build();
+    ecs.register_task_definition()
+        .family("app")
+        .container_definitions(container)
+        .send()
+        .await
+        .unwrap();
+    emu.set_faults(json!({ "quotas": "aws" }));
+    emu.clear_requests();
+    let start = std::time::Instant::now();
+    // 90 task-definition reads (AWS: a bucket of 50 refilled at 20 a second; orgsplit takes
+    // 40 of it: (90 - 40) / 20 = 2.5 s) and 30 cluster reads (a bucket of their own), all at once.
+    let reads: Vec<_> = (0..90)
+        .map(|i| {
+            let ecs = ecs.clone();
+            tokio::spawn(async move {
+                if i % 2 == 0 {
+                    let sent = ecs.describe_task_definition().task_definition("app").send().await;
+                    sent.map(|_| ()).map_err(|e| format!("{e:?}"))
+                } else {
+                    let sent = ecs.list_task_definitions().send().await;
+                    sent.map(|_| ()).map_err(|e| format!("{e:?}"))
+                }
+            })
+        })
+        .collect();
+    let clusters: Vec<_> = (0..30)
+        .map(|_| {
+            let ecs = ecs.clone();
+            tokio::spawn(async move {
+                ecs.list_clusters().send().await.map(|_| ()).map_err(|e| format!("{e:?}"))
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for c in clusters {
+        answers.push(c.await.unwrap());
+    }
+    let clusters_took = start.elapsed();
+    for r in reads {
+        answers.push(r.await.unwrap());
+    }
+    let reads_took = start.elapsed();
+    emu.set_faults(json!({}));
+    for answer in &answers {
+        assert!(answer.is_ok(), "{answer:?}");
+    }
+    let ecs_requests: Vec<_> =
+        emu.requests().into_iter().filter(|r| r["service"] == "ecs").collect();
+    assert_eq!(ecs_requests.len(), 120, "one attempt each");
+    assert!(ecs_requests.iter().all(|r| r["status"] == 200), "none throttled");
+    assert!(reads_took.as_secs_f64() >= 2.4, "the reads waited for their bucket: {reads_took:?}");
+    assert!(
+        clusters_took < reads_took / 2,
+        "the cluster reads did not wait behind them: {clusters_took:?} of {reads_took:?}"
+    );
+}

@@ -355,6 +355,34 @@ def test_rates_token_bucket(fresh):
     assert cfg["effective_rates"]["ssm:GetParameter"]["rate"] == 1000
 
 
+def test_aws_quotas_meter_ecs_by_action_category(fresh):
+    """ECS's documented categories: a bucket per category, shared by its actions, apart from the others."""
+    ecs = fresh.client("ecs")
+    ecs.register_task_definition(family="app", containerDefinitions=[{"name": "c", "image": "nginx", "memory": 64}])
+    _, cfg = fresh.admin("POST", "/_emulator/faults", {"quotas": "aws"})
+    rates = cfg["effective_rates"]
+    assert rates["ecs:DescribeTaskDefinition"] == {"group": "ecs-task-definition-read", "rate": 20.0, "burst": 50.0}
+    assert rates["ecs:ListTaskDefinitionFamilies"]["group"] == "ecs-task-definition-read"
+    assert rates["ecs:DescribeServices"] == {"group": "ecs-service-read", "rate": 20.0, "burst": 100.0}
+    assert rates["ecs:RegisterTaskDefinition"] == {"group": "ecs-task-definition-modify", "rate": 1.0, "burst": 20.0}
+    results = []
+    t0 = time.monotonic()
+    for i in range(80):
+        try:
+            (ecs.list_task_definitions() if i % 2 else ecs.describe_task_definition(taskDefinition="app"))
+            results.append(True)
+        except ClientError as e:
+            assert e.response["Error"]["Code"] == "ThrottlingException"
+            results.append(False)
+    elapsed = time.monotonic() - t0
+    # One bucket of 50 refilled at 20/s for both actions (this client does not retry).
+    assert 50 <= sum(results) <= 50 + 20 * elapsed + 1, (sum(results), elapsed)
+    if elapsed < 1.0:
+        assert not all(results)
+    # Another category has a bucket of its own: cluster reads still pass.
+    ecs.list_clusters()
+
+
 def test_bad_admin_input(fresh):
     assert fresh.admin("POST", "/_emulator/faults", {"throttle": 2})[0] == 400
     assert fresh.admin("POST", "/_emulator/seed", {"scenario": "nope"})[0] == 404
