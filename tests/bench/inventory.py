@@ -226,7 +226,12 @@ def main() -> int:
                    AWS_EC2_METADATA_DISABLED="true")
 
         def quiet_account() -> None:
-            """The log emptied and every quota bucket full again (setting the faults anew refills them)."""
+            """The emulator done with the calls of the run before (a run that failed leaves some
+            in its queue), the log emptied, and every quota bucket full again (setting the faults
+            anew refills them)."""
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and any("status" not in r for r in emu.admin("GET", "requests")):
+                time.sleep(0.5)
             emu.admin("POST", "faults", {"quotas": "aws"} if a.quotas == "aws" else {})
             emu.admin("DELETE", "requests")
 
