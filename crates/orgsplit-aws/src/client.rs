@@ -2,6 +2,7 @@
 //! credentials, and per (account, region, service) for limits and counts.
 
 use aws_config::BehaviorVersion;
+use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::sts::AssumeRoleProvider;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
@@ -81,9 +82,19 @@ impl Aws {
     pub async fn load(opts: AwsOptions) -> Result<Aws, AwsError> {
         // The same retries as every client's, also for what the base configuration calls by
         // itself: the STS AssumeRole behind each member-account session.
+        // Upload stall protection off, download protection on: the SDK times an upload from
+        // when it hands the request to the HTTP client, and orgsplit's limiter (in that client)
+        // holds a request until its token comes, which under throttling can be longer than the
+        // SDK's 5 s grace period. Such a request then failed with "minimum throughput was
+        // specified at 1 B/s, but throughput of 0 B/s was observed" before a byte was sent
+        // (the faults suite, PutParameter steps; test
+        // `a_call_paced_longer_than_the_sdks_grace_period_is_still_sent`). orgsplit's request
+        // bodies are small API documents; a stalled answer is still caught.
+        let stalls = StalledStreamProtectionConfig::enabled().upload_enabled(false).build();
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(opts.region.clone()))
-            .retry_config(retry_config(opts.max_attempts));
+            .retry_config(retry_config(opts.max_attempts))
+            .stalled_stream_protection(stalls);
         if let Some(profile) = &opts.profile {
             loader = loader.profile_name(profile);
         }

@@ -298,3 +298,39 @@ async fn ecs_calls_wait_for_their_own_category_and_are_never_throttled() {
         "the cluster reads did not wait behind them: {clusters_took:?} of {reads_took:?}"
     );
 }
+
+/// A call that waits for its limiter's token longer than the SDK's stalled-stream grace period
+/// (5 s) is sent, not failed: the wait is orgsplit's own pacing, before a byte is written, and
+/// not a stalled upload. (Under throttling, a halved `ssm:PutParameter` bucket makes such waits;
+/// the faults suite saw `dispatch failure: timeout: minimum throughput was specified at 1 B/s,
+/// but throughput of 0 B/s was observed` on PutParameter steps.)
+#[tokio::test]
+async fn a_call_paced_longer_than_the_sdks_grace_period_is_still_sent() {
+    let emu = Emulator::start();
+    emu.export_env();
+    let mut opts = AwsOptions::new("us-east-1");
+    opts.endpoint_url = Some(emu.url.clone());
+    opts.max_attempts = 1;
+    let mut rates = RateTable::default();
+    rates.set("ssm", 0.15, 1.0); // the second call waits about 6.7 s for its token
+    opts.rates = rates;
+    let aws = Aws::load(opts).await.unwrap();
+    let ssm = aws.session(MANAGEMENT_ACCOUNT).await.unwrap().ssm("us-east-1");
+    let start = std::time::Instant::now();
+    for i in 0..2 {
+        ssm.add_tags_to_resource()
+            .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Parameter)
+            .resource_id(format!("/paced/{i}"))
+            .tags(aws_sdk_ssm::types::Tag::builder().key("k").value("v").build().unwrap())
+            .send()
+            .await
+            .map(|_| ())
+            .or_else(|e| match e.into_service_error() {
+                // the parameter does not exist: the call was sent and answered, which is the point
+                e if e.meta().code() == Some("InvalidResourceId") => Ok(()),
+                e => Err(e),
+            })
+            .unwrap();
+    }
+    assert!(start.elapsed().as_secs_f64() >= 6.0, "{:?}", start.elapsed());
+}
