@@ -6,7 +6,7 @@ use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::sts::AssumeRoleProvider;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-use aws_smithy_runtime::client::retries::RetryPartition;
+use aws_smithy_runtime::client::retries::{RetryPartition, TokenBucket};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_types::retry::RetryConfig;
 use aws_types::SdkConfig;
@@ -486,11 +486,24 @@ impl AccountSession {
         }
     }
 
-    /// One retry partition per (account, region, service), like the rate limiters: AWS
-    /// quotas are per account and region, so throttling in one account never spends
-    /// another's retry budget.
+    /// One retry partition per (account, region, service), like the rate limiters, and with
+    /// no retry quota: each call still has at most `max_attempts`, with backoff.
+    ///
+    /// The SDK's default partition carries a client-side retry quota (`aws-smithy-runtime`
+    /// 1.16's token bucket: 500 tokens, 5 taken by each retry of a throttled call and 10 by a
+    /// timeout, 1 given back by each first-try success; "Retry behavior",
+    /// https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html). Once it is
+    /// spent, a throttled call fails with attempts left. Under steady throttling (the faults
+    /// suite's 30 %) a partition drains it, and apply steps failed "throttled" after a few
+    /// hundred calls. orgsplit paces each service and operation itself and slows down when
+    /// throttled (`limiter.rs`), which is what the quota stands in for; the Terraform AWS
+    /// provider met the same failures (hashicorp/terraform-provider-aws#34669, "retry quota
+    /// exceeded") and the Go SDK added `ratelimit.None` to turn the quota off
+    /// (aws/aws-sdk-go-v2#2562). Test: `a_long_run_of_throttled_calls_never_runs_out_of_retries`.
     fn retry_partition(&self, region: &str, service: &str) -> RetryPartition {
-        RetryPartition::new(format!("orgsplit/{}/{region}/{service}", self.account_id))
+        RetryPartition::custom(format!("orgsplit/{}/{region}/{service}", self.account_id))
+            .token_bucket(TokenBucket::unlimited())
+            .build()
     }
 
     fn retry_config(&self) -> RetryConfig {
