@@ -7,11 +7,17 @@ use orgsplit_aws::{Aws, AwsOptions, ErrorClass, RateTable, classify};
 use orgsplit_testkit::{Emulator, MANAGEMENT_ACCOUNT};
 use serde_json::json;
 
+/// orgsplit's clients against the emulator, unpaced.
 async fn aws(emu: &Emulator, max_attempts: u32) -> Aws {
+    paced_aws(emu, max_attempts, RateTable::unlimited()).await
+}
+
+/// orgsplit's clients against the emulator, paced by `rates`.
+async fn paced_aws(emu: &Emulator, max_attempts: u32, rates: RateTable) -> Aws {
     emu.export_env();
     let mut opts = AwsOptions::new("us-east-1");
     opts.endpoint_url = Some(emu.url.clone());
-    opts.rates = RateTable::unlimited();
+    opts.rates = rates;
     opts.max_attempts = max_attempts;
     Aws::load(opts).await.unwrap()
 }
@@ -64,16 +70,11 @@ async fn throttling_is_classified_as_throttling_and_retried() {
 #[tokio::test]
 async fn a_throttled_service_slows_down_and_the_others_keep_their_rate() {
     let emu = Emulator::start();
-    emu.export_env();
-    let mut opts = AwsOptions::new("us-east-1");
-    opts.endpoint_url = Some(emu.url.clone());
-    opts.max_attempts = 2;
     let mut rates = RateTable::default();
     for service in ["ssm", "iam", "sts"] {
         rates.set(service, 100.0, 100.0);
     }
-    opts.rates = rates;
-    let aws = Aws::load(opts).await.unwrap();
+    let aws = paced_aws(&emu, 2, rates).await;
     let session = aws.session(MANAGEMENT_ACCOUNT).await.unwrap();
     // SSM answers in JSON (the error type in a header), IAM in XML (the code in the body).
     emu.set_faults(json!({ "throttle": 1.0, "services": ["ssm", "iam"] }));
@@ -231,11 +232,8 @@ async fn assume_role_is_retried_when_throttled() {
 #[tokio::test]
 async fn ecs_calls_wait_for_their_own_category_and_are_never_throttled() {
     let emu = Emulator::start();
-    emu.export_env();
-    let mut opts = AwsOptions::new("us-east-1");
-    opts.endpoint_url = Some(emu.url.clone());
-    opts.max_attempts = 1; // a throttled call fails: nothing hides behind a retry
-    let aws = Aws::load(opts).await.unwrap();
+    // One attempt: a throttled call fails, nothing hides behind a retry.
+    let aws = paced_aws(&emu, 1, RateTable::default()).await;
     let ecs = aws.session(MANAGEMENT_ACCOUNT).await.unwrap().ecs("us-east-1");
     let container = aws_sdk_ecs::types::ContainerDefinition::builder()
         .name("app")
@@ -307,14 +305,9 @@ async fn ecs_calls_wait_for_their_own_category_and_are_never_throttled() {
 #[tokio::test]
 async fn a_call_paced_longer_than_the_sdks_grace_period_is_still_sent() {
     let emu = Emulator::start();
-    emu.export_env();
-    let mut opts = AwsOptions::new("us-east-1");
-    opts.endpoint_url = Some(emu.url.clone());
-    opts.max_attempts = 1;
     let mut rates = RateTable::default();
     rates.set("ssm", 0.15, 1.0); // the second call waits about 6.7 s for its token
-    opts.rates = rates;
-    let aws = Aws::load(opts).await.unwrap();
+    let aws = paced_aws(&emu, 1, rates).await;
     let ssm = aws.session(MANAGEMENT_ACCOUNT).await.unwrap().ssm("us-east-1");
     let start = std::time::Instant::now();
     for i in 0..2 {
